@@ -1,0 +1,162 @@
+"""The bundle's one exception hierarchy.
+
+Every error carries what failed (``message``), why (``cause``) and what the operator can do about
+it (``correction``), so that each edge can render it once in its own way: the PVE shim ``die``s,
+OpenNebula prints to stderr and exits 1, Docker answers ``{"Err": ...}``, the embedded controller
+answers an ApiCallRc list.
+
+::
+
+    LinstorError
+    ├── ConfigError            bad or missing configuration (controllers, TLS, token, files)
+    ├── InvalidInput           a bad name, size, profile, volname, XML, JSON: names the field
+    ├── ControllerUnreachable  every configured controller was tried and none answered
+    ├── ApiError               the controller refused; carries the ApiCallRc replies
+    │   ├── NotFound
+    │   ├── AlreadyExists
+    │   └── InUse              delete blocked by snapshots, clones, an open device, a mount
+    └── StorageError           a storage command failed: argv, exit code, stderr
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class LinstorError(Exception):
+    """Root of the hierarchy: a message a person can act on, with its cause and fix."""
+
+    def __init__(self, message: str, *, cause: str = "", correction: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+        self.correction = correction
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.cause:
+            parts.append(f"cause: {self.cause}")
+        if self.correction:
+            parts.append(f"correction: {self.correction}")
+        return "; ".join(parts)
+
+
+class ConfigError(LinstorError):
+    """The configuration cannot be used as it is (unknown URI scheme, missing CA file, ...)."""
+
+
+class InvalidInput(LinstorError):
+    """Input refused before anything changed; says which field, what value and why."""
+
+    def __init__(self, field: str, value: object, reason: str, *, correction: str = "") -> None:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"invalid {field} {shown}: {reason}", cause=reason, correction=correction)
+        self.field = field
+        self.value = value
+        self.reason = reason
+
+
+class ControllerUnreachable(LinstorError):
+    """No configured controller answered; ``tried`` lists each URL with its failure."""
+
+    def __init__(self, tried: Sequence[tuple[str, str]]) -> None:
+        listing = ", ".join(f"{url} ({why})" for url, why in tried) or "none configured"
+        super().__init__(
+            f"no LINSTOR controller reachable; tried {listing}",
+            correction="start the controller (linstor-core controller) or fix LS_CONTROLLERS "
+            "/ the controllers setting",
+        )
+        self.tried = list(tried)
+
+
+@dataclass(frozen=True)
+class ApiReply:
+    """One ApiCallRc entry as LINSTOR returns it (``ret_code`` is the masked number)."""
+
+    ret_code: int
+    message: str
+    cause: str = ""
+    details: str = ""
+    correction: str = ""
+    obj_refs: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_error(self) -> bool:
+        return self.ret_code < 0
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> "ApiReply":
+        return cls(
+            ret_code=int(entry.get("ret_code", 0)),
+            message=str(entry.get("message", "")),
+            cause=str(entry.get("cause", "") or ""),
+            details=str(entry.get("details", "") or ""),
+            correction=str(entry.get("correction", "") or ""),
+            obj_refs=dict(entry.get("obj_refs") or {}),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ret_code": self.ret_code, "message": self.message}
+        for key in ("cause", "details", "correction"):
+            value = getattr(self, key)
+            if value:
+                body[key] = value
+        if self.obj_refs:
+            body["obj_refs"] = dict(self.obj_refs)
+        return body
+
+
+class ApiError(LinstorError):
+    """The controller answered with error replies; the first error names the message."""
+
+    def __init__(self, replies: Sequence[ApiReply], *, status: int = 0) -> None:
+        errors = [r for r in replies if r.is_error] or list(replies)
+        first = errors[0] if errors else ApiReply(ret_code=-1, message="unknown API error")
+        super().__init__(first.message, cause=first.cause, correction=first.correction)
+        self.replies = list(replies)
+        self.status = status
+
+
+class NotFound(ApiError):
+    """The object does not exist (HTTP 404 or a LINSTOR ``NOT_FOUND`` reply)."""
+
+
+class AlreadyExists(ApiError):
+    """An object of that name already exists (LINSTOR ``EXISTS`` replies)."""
+
+
+class InUse(ApiError):
+    """Refused because something still depends on the object (snapshots, clones, mounts)."""
+
+
+class StorageError(LinstorError):
+    """A storage command failed; keeps the argument list, exit code and stderr."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str, *, correction: str = "") -> None:
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no error output"
+        super().__init__(
+            f"command {argv[0] if argv else '?'} failed with exit code {returncode}: {detail}",
+            cause=" ".join(argv),
+            correction=correction,
+        )
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+__all__ = [
+    "LinstorError",
+    "ConfigError",
+    "InvalidInput",
+    "ControllerUnreachable",
+    "ApiReply",
+    "ApiError",
+    "NotFound",
+    "AlreadyExists",
+    "InUse",
+    "StorageError",
+]

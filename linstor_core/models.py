@@ -1,0 +1,267 @@
+"""Records that cross module boundaries: frozen, typed, built from the REST v1 JSON once.
+
+The client turns controller answers into these; ``disks`` and the adapters only ever see these.
+Sizes are KiB, as in the API. ``from_json`` accepts the OpenAPI shapes (``ResourceWithVolumes``,
+``Snapshot``, ...) and tolerates fields real LINSTOR adds that we do not model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Props = Mapping[str, str]
+
+
+def _props(body: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (body.get("props") or {}).items()}
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    type: str
+    address: str = ""
+    connection_status: str = ""
+    props: Props = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> "Node":
+        interfaces = body.get("net_interfaces") or []
+        address = str(interfaces[0].get("address", "")) if interfaces else ""
+        return cls(
+            name=str(body["name"]),
+            type=str(body.get("type", "SATELLITE")),
+            address=address,
+            connection_status=str(body.get("connection_status", "")),
+            props=_props(body),
+        )
+
+
+@dataclass(frozen=True)
+class StoragePool:
+    name: str
+    node_name: str
+    provider_kind: str
+    free_capacity_kib: int | None = None
+    total_capacity_kib: int | None = None
+    props: Props = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> "StoragePool":
+        free = body.get("free_capacity")
+        total = body.get("total_capacity")
+        return cls(
+            name=str(body["storage_pool_name"]),
+            node_name=str(body.get("node_name", "")),
+            provider_kind=str(body.get("provider_kind", "")),
+            free_capacity_kib=int(free) if free is not None else None,
+            total_capacity_kib=int(total) if total is not None else None,
+            props=_props(body),
+        )
+
+
+@dataclass(frozen=True)
+class SelectFilter:
+    """The autoplacer's constraints (OpenAPI ``AutoSelectFilter``)."""
+
+    place_count: int | None = None
+    storage_pool: str | None = None
+    storage_pool_list: tuple[str, ...] = ()
+    node_name_list: tuple[str, ...] = ()
+    replicas_on_same: tuple[str, ...] = ()
+    replicas_on_different: tuple[str, ...] = ()
+    not_place_with_rsc: tuple[str, ...] = ()
+    not_place_with_rsc_regex: str | None = None
+    layer_stack: tuple[str, ...] = ()
+    diskless_on_remaining: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for key in (
+            "place_count", "storage_pool", "storage_pool_list", "node_name_list", "replicas_on_same",
+            "replicas_on_different", "not_place_with_rsc", "not_place_with_rsc_regex", "layer_stack",
+            "diskless_on_remaining",
+        ):
+            value = getattr(self, key)
+            if value is None or value == ():
+                continue
+            body[key] = list(value) if isinstance(value, tuple) else value
+        return body
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> "SelectFilter":
+        def strings(key: str) -> tuple[str, ...]:
+            return tuple(str(v) for v in body.get(key) or ())
+
+        place_count = body.get("place_count")
+        dless = body.get("diskless_on_remaining")
+        return cls(
+            place_count=int(place_count) if place_count is not None else None,
+            storage_pool=body.get("storage_pool"),
+            storage_pool_list=strings("storage_pool_list"),
+            node_name_list=strings("node_name_list"),
+            replicas_on_same=strings("replicas_on_same"),
+            replicas_on_different=strings("replicas_on_different"),
+            not_place_with_rsc=strings("not_place_with_rsc"),
+            not_place_with_rsc_regex=body.get("not_place_with_rsc_regex"),
+            layer_stack=strings("layer_stack"),
+            diskless_on_remaining=bool(dless) if dless is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class ResourceGroup:
+    name: str
+    description: str = ""
+    select_filter: SelectFilter = field(default_factory=SelectFilter)
+    props: Props = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> "ResourceGroup":
+        return cls(
+            name=str(body["name"]),
+            description=str(body.get("description", "") or ""),
+            select_filter=SelectFilter.from_json(body.get("select_filter") or {}),
+            props=_props(body),
+        )
+
+
+@dataclass(frozen=True)
+class VolumeDefinition:
+    volume_number: int
+    size_kib: int
+    props: Props = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> "VolumeDefinition":
+        return cls(
+            volume_number=int(body.get("volume_number", 0)),
+            size_kib=int(body["size_kib"]),
+            props=_props(body),
+        )
+
+
+@dataclass(frozen=True)
+class ResourceDefinition:
+    name: str
+    resource_group_name: str = ""
+    layers: tuple[str, ...] = ()
+    volume_definitions: tuple[VolumeDefinition, ...] = ()
+    props: Props = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> "ResourceDefinition":
+        layers = tuple(str(layer.get("type", "")).lower() for layer in body.get("layer_data") or ())
+        return cls(
+            name=str(body["name"]),
+            resource_group_name=str(body.get("resource_group_name", "") or ""),
+            layers=layers,
+            volume_definitions=tuple(
+                VolumeDefinition.from_json(v) for v in body.get("volume_definitions") or ()
+            ),
+            props=_props(body),
+        )
+
+
+@dataclass(frozen=True)
+class Volume:
+    volume_number: int
+    device_path: str = ""
+    allocated_size_kib: int | None = None
+    usable_size_kib: int | None = None
+    disk_state: str = ""
+    storage_pool_name: str = ""
+    provider_kind: str = ""
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> "Volume":
+        state = body.get("state") or {}
+        allocated = body.get("allocated_size_kib")
+        usable = body.get("usable_size_kib")
+        return cls(
+            volume_number=int(body.get("volume_number", 0)),
+            device_path=str(body.get("device_path", "") or ""),
+            allocated_size_kib=int(allocated) if allocated is not None else None,
+            usable_size_kib=int(usable) if usable is not None else None,
+            disk_state=str(state.get("disk_state", "") or ""),
+            storage_pool_name=str(body.get("storage_pool_name", "") or ""),
+            provider_kind=str(body.get("provider_kind", "") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    node_name: str
+    flags: tuple[str, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    in_use: bool | None = None
+    props: Props = field(default_factory=dict)
+
+    @property
+    def diskless(self) -> bool:
+        return "DISKLESS" in self.flags or "DRBD_DISKLESS" in self.flags
+
+    @property
+    def tiebreaker(self) -> bool:
+        return "TIE_BREAKER" in self.flags
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> "Resource":
+        state = body.get("state") or {}
+        in_use = state.get("in_use")
+        return cls(
+            name=str(body["name"]),
+            node_name=str(body["node_name"]),
+            flags=tuple(str(f) for f in body.get("flags") or ()),
+            volumes=tuple(Volume.from_json(v) for v in body.get("volumes") or ()),
+            in_use=bool(in_use) if in_use is not None else None,
+            props=_props(body),
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    name: str
+    resource_name: str
+    nodes: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    volume_sizes_kib: tuple[int, ...] = ()
+    props: Props = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> "Snapshot":
+        return cls(
+            name=str(body["name"]),
+            resource_name=str(body["resource_name"]),
+            nodes=tuple(str(n) for n in body.get("nodes") or ()),
+            flags=tuple(str(f) for f in body.get("flags") or ()),
+            volume_sizes_kib=tuple(
+                int(v.get("size_kib", 0)) for v in body.get("volume_definitions") or ()
+            ),
+            props=_props(body),
+        )
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What a resource group (profile) can still hold, from ``query-size-info``; KiB."""
+
+    max_volume_size_kib: int
+    available_size_kib: int
+    capacity_kib: int
+
+
+@dataclass(frozen=True)
+class Disk:
+    """One platform disk as the adapters see it: a resource definition with one volume."""
+
+    name: str
+    size_kib: int
+    profile: str
+    props: Props = field(default_factory=dict)
+    nodes: tuple[str, ...] = ()
+    diskless_nodes: tuple[str, ...] = ()
+    snapshots: tuple[str, ...] = ()

@@ -1,0 +1,91 @@
+"""The one way the bundle runs a command: an argument list, a timeout, stderr kept in the error.
+
+Nothing here ever goes through a shell. Callers receive a ``Runner`` (``run`` in production,
+``FakeRunner`` in unit tests) instead of calling ``subprocess`` themselves, so every storage
+command can be seen, faked and asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from linstor_core.errors import StorageError
+
+DEFAULT_TIMEOUT = 120.0
+
+# Tools live in /sbin on Debian; a non-login root shell may not have it on PATH.
+_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class Runner(Protocol):
+    def __call__(
+        self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None
+    ) -> str: ...
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = env.get("PATH", "") + ":" + _SYSTEM_PATH
+    env["LC_ALL"] = "C"
+    return env
+
+
+def run(argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None) -> str:
+    """Run ``argv`` and return its stdout; raise ``StorageError`` on failure or timeout."""
+    args = [str(a) for a in argv]
+    try:
+        done = subprocess.run(
+            args, input=stdin, capture_output=True, timeout=timeout, env=_environment(), check=False
+        )
+    except FileNotFoundError:
+        raise StorageError(args, 127, f"{args[0]}: command not found",
+                           correction=f"install the package that provides {args[0]}") from None
+    except subprocess.TimeoutExpired:
+        raise StorageError(args, -1, f"timed out after {timeout:g} s") from None
+    stdout = done.stdout.decode(errors="replace")
+    if done.returncode != 0:
+        raise StorageError(args, done.returncode, done.stderr.decode(errors="replace"))
+    return stdout
+
+
+Reply = str | StorageError | Callable[[Sequence[str]], str]
+
+
+@dataclass
+class FakeRunner:
+    """A runner for unit tests: answers only the commands it was told to expect, in order.
+
+    ``expect(["losetup", "-f"], "/dev/loop0\\n")`` queues one answer; a command that was not
+    expected next fails the test instead of silently succeeding.
+    """
+
+    expected: list[tuple[list[str], Reply]] = field(default_factory=list)
+    calls: list[list[str]] = field(default_factory=list)
+
+    def expect(self, argv: Sequence[str], reply: Reply = "") -> "FakeRunner":
+        self.expected.append(([str(a) for a in argv], reply))
+        return self
+
+    def __call__(
+        self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None
+    ) -> str:
+        args = [str(a) for a in argv]
+        self.calls.append(args)
+        if not self.expected:
+            raise AssertionError(f"unexpected command {args}")
+        want, reply = self.expected.pop(0)
+        if want != args:
+            raise AssertionError(f"expected command {want}, got {args}")
+        if isinstance(reply, StorageError):
+            raise reply
+        if callable(reply):
+            return reply(args)
+        return reply
+
+    def assert_done(self) -> None:
+        if self.expected:
+            raise AssertionError(f"commands never run: {[argv for argv, _ in self.expected]}")

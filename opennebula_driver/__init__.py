@@ -1,0 +1,1 @@
+"""opennebula_driver"""

@@ -174,12 +174,16 @@ class Volume:
     disk_state: str = ""
     storage_pool_name: str = ""
     provider_kind: str = ""
+    drbd_minor: int | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> "Volume":
         state = body.get("state") or {}
         allocated = body.get("allocated_size_kib")
         usable = body.get("usable_size_kib")
+        drbd = next((layer.get("data") or {} for layer in body.get("layer_data_list") or ()
+                     if layer.get("type") == "DRBD"), {})
+        minor = (drbd.get("drbd_volume_definition") or {}).get("minor_number")
         return cls(
             volume_number=int(body.get("volume_number", 0)),
             device_path=str(body.get("device_path", "") or ""),
@@ -188,6 +192,7 @@ class Volume:
             disk_state=str(state.get("disk_state", "") or ""),
             storage_pool_name=str(body.get("storage_pool_name", "") or ""),
             provider_kind=str(body.get("provider_kind", "") or ""),
+            drbd_minor=int(minor) if minor is not None else None,
         )
 
 
@@ -199,6 +204,7 @@ class Resource:
     volumes: tuple[Volume, ...] = ()
     in_use: bool | None = None
     props: Props = field(default_factory=dict)
+    drbd_port: int | None = None
 
     @property
     def diskless(self) -> bool:
@@ -212,6 +218,8 @@ class Resource:
     def from_json(cls, body: Mapping[str, Any]) -> "Resource":
         state = body.get("state") or {}
         in_use = state.get("in_use")
+        drbd = (body.get("layer_object") or {}).get("drbd") or {}
+        port = (drbd.get("drbd_resource_definition") or {}).get("port")
         return cls(
             name=str(body["name"]),
             node_name=str(body["node_name"]),
@@ -219,6 +227,7 @@ class Resource:
             volumes=tuple(Volume.from_json(v) for v in body.get("volumes") or ()),
             in_use=bool(in_use) if in_use is not None else None,
             props=_props(body),
+            drbd_port=int(port) if port is not None else None,
         )
 
 

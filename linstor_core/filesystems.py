@@ -1,0 +1,207 @@
+"""Filesystems on disk devices: make one, detect one, mount, unmount, see what is mounted.
+
+Platform-neutral: the Docker volume plugin and the OpenNebula driver both put a filesystem on a
+LINSTOR device and mount it. Every command goes through a ``Runner`` as an argument list, so the
+device and the user's options never meet a shell. What is mounted is read from
+``/proc/self/mountinfo`` (not from ``mount`` output or ``/etc/mtab``), which is what the kernel
+says for this process's mount namespace and is what a restarted service must trust.
+
+Supported filesystems: ext4, ext3 and xfs (the tools Debian and Proxmox hosts carry by default).
+btrfs is refused on purpose: its device numbers in mountinfo are anonymous, so ``mountpoints_of``
+could not match a btrfs device reliably.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from linstor_core.errors import InvalidInput, StorageError
+from linstor_core.runner import Runner, run
+
+MOUNTINFO = Path("/proc/self/mountinfo")
+
+# mkfs flags per filesystem: quiet, and never asked a question (no tty under a daemon).
+# xfs is deliberately not forced (-f): it refuses to overwrite an existing filesystem.
+_MKFS: dict[str, tuple[str, ...]] = {
+    "ext4": ("mkfs.ext4", "-q", "-F"),
+    "ext3": ("mkfs.ext3", "-q", "-F"),
+    "xfs": ("mkfs.xfs", "-q"),
+}
+SUPPORTED_FILESYSTEMS: tuple[str, ...] = tuple(_MKFS)
+# Smallest device each mkfs accepts (xfsprogs >= 5.19 refuses below 300 MiB), so a caller can
+# refuse a too-small volume when it is created instead of failing at its first mount.
+MINIMUM_SIZE_KIB: dict[str, int] = {"ext4": 1024, "ext3": 1024, "xfs": 300 * 1024}
+
+# blkid exits 2 when it finds no filesystem signature on the device.
+_BLKID_NOTHING_FOUND = 2
+# mountinfo escapes space, tab, newline and backslash as three octal digits.
+_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+
+
+@dataclass(frozen=True)
+class MountEntry:
+    """One line of /proc/self/mountinfo, with its escapes decoded."""
+
+    mount_point: str
+    source: str
+    fstype: str
+    device_number: tuple[int, int]
+    options: tuple[str, ...]
+
+
+def check_filesystem_type(fstype: str) -> str:
+    """Return ``fstype`` if this module can make and mount it, else raise ``InvalidInput``."""
+    if fstype not in _MKFS:
+        raise InvalidInput("fs", fstype, f"supported filesystems are {', '.join(SUPPORTED_FILESYSTEMS)}")
+    return fstype
+
+
+def check_size(fstype: str, size_kib: int) -> None:
+    """Refuse a device size that ``fstype``'s mkfs would reject (``InvalidInput`` on ``size``)."""
+    minimum = MINIMUM_SIZE_KIB[check_filesystem_type(fstype)]
+    if size_kib < minimum:
+        raise InvalidInput("size", f"{size_kib} KiB", f"{fstype} needs at least {minimum // 1024} MiB")
+
+
+def _check_options(field: str, options: Sequence[str]) -> list[str]:
+    """Refuse options that could not be what a person meant (empty, NUL, not a string)."""
+    checked = []
+    for option in options:
+        if not isinstance(option, str) or not option or "\0" in option:
+            raise InvalidInput(field, option, "each option must be a non-empty string")
+        checked.append(option)
+    return checked
+
+
+def make_filesystem(device: str, fstype: str, options: Sequence[str] = (), *, runner: Runner = run) -> None:
+    """Create a ``fstype`` filesystem on ``device``, passing ``options`` to mkfs verbatim.
+
+    Destroys what is on the device: callers check ``has_filesystem`` first. Unknown filesystem
+    types are refused before anything runs.
+    """
+    argv = [*_MKFS[check_filesystem_type(fstype)], *_check_options("fsopts", options), device]
+    runner(argv, timeout=600)
+
+
+def has_filesystem(device: str, *, runner: Runner = run) -> bool:
+    """True if ``device`` carries any filesystem signature (probed directly, not from a cache).
+
+    Any signature counts, so a device holding data of an unexpected kind is never formatted over.
+    """
+    try:
+        runner(["blkid", "-p", "-o", "value", "-s", "TYPE", device])
+    except StorageError as error:
+        if error.returncode == _BLKID_NOTHING_FOUND:
+            return False
+        raise
+    return True
+
+
+def mount(
+    device: str,
+    target: str,
+    options: Sequence[str] = (),
+    *,
+    fstype: str | None = None,
+    runner: Runner = run,
+) -> None:
+    """Mount ``device`` on ``target`` (created if missing) with ``options`` joined for ``-o``."""
+    argv = ["mount"]
+    if fstype is not None:
+        argv += ["-t", check_filesystem_type(fstype)]
+    checked = _check_options("mountopts", options)
+    if checked:
+        argv += ["-o", ",".join(checked)]
+    Path(target).mkdir(parents=True, exist_ok=True)
+    runner([*argv, device, target])
+
+
+def unmount(target: str, *, runner: Runner = run, mountinfo: Path = MOUNTINFO) -> None:
+    """Unmount ``target`` once; idempotent: a target that is not mounted is left alone."""
+    if is_mounted(target, mountinfo=mountinfo):
+        runner(["umount", target])
+
+
+def read_mounts(mountinfo: Path = MOUNTINFO) -> list[MountEntry]:
+    """Parse mountinfo (proc(5)): fields before the ``-`` separator, then fstype and source."""
+    entries = []
+    for line in mountinfo.read_text().splitlines():
+        fields = line.split(" ")
+        if "-" not in fields:
+            continue
+        separator = fields.index("-")
+        if separator < 6 or len(fields) < separator + 3:
+            continue
+        major, _, minor = fields[2].partition(":")
+        entries.append(
+            MountEntry(
+                mount_point=_unescape(fields[4]),
+                source=_unescape(fields[separator + 2]),
+                fstype=fields[separator + 1],
+                device_number=(int(major), int(minor)),
+                options=tuple(fields[5].split(",")),
+            )
+        )
+    return entries
+
+
+def mountpoints_of(device_or_target: str, *, mountinfo: Path = MOUNTINFO) -> list[str]:
+    """Mount points where a device is mounted, or the mounts stacked on a target directory.
+
+    A block device matches by device number (so ``/dev/drbd/by-res/x/0`` and ``/dev/drbd1000``
+    are the same device), anything else by its resolved path as source or mount point. A target
+    mounted twice appears twice: that is how a double mount is seen.
+    """
+    wanted = os.path.realpath(device_or_target)
+    number = _block_device_number(wanted)
+    found = []
+    for entry in read_mounts(mountinfo):
+        if number is not None:
+            matches = entry.device_number == number
+        else:
+            matches = wanted in (entry.mount_point, entry.source)
+        if matches:
+            found.append(entry.mount_point)
+    return found
+
+
+def is_mounted(target: str, *, mountinfo: Path = MOUNTINFO) -> bool:
+    """True if something is mounted on the directory ``target``."""
+    wanted = os.path.realpath(target)
+    return any(entry.mount_point == wanted for entry in read_mounts(mountinfo))
+
+
+def _block_device_number(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISBLK(info.st_mode):
+        return None
+    return os.major(info.st_rdev), os.minor(info.st_rdev)
+
+
+def _unescape(text: str) -> str:
+    return _OCTAL_ESCAPE.sub(lambda match: chr(int(match.group(1), 8)), text)
+
+
+__all__ = [
+    "MOUNTINFO",
+    "SUPPORTED_FILESYSTEMS",
+    "MINIMUM_SIZE_KIB",
+    "MountEntry",
+    "check_filesystem_type",
+    "check_size",
+    "make_filesystem",
+    "has_filesystem",
+    "mount",
+    "unmount",
+    "read_mounts",
+    "mountpoints_of",
+    "is_mounted",
+]

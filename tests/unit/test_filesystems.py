@@ -1,0 +1,130 @@
+"""linstor_core.filesystems: the exact commands, the refusals, and mountinfo parsing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from linstor_core import filesystems
+from linstor_core.errors import InvalidInput, StorageError
+from linstor_core.runner import FakeRunner
+
+MOUNTINFO = """\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro
+41 22 7:3 / /var/lib/docker-volumes/linstor/web rw,relatime shared:20 - ext4 /dev/loop3 rw
+42 22 7:3 / /mnt/with\\040space rw,relatime - ext4 /dev/loop3 rw
+43 41 7:4 / /var/lib/docker-volumes/linstor/web rw,noatime - xfs /dev/loop4 rw
+44 22 0:5 / /dev rw,nosuid master:2 - devtmpfs udev rw,size=100k
+"""
+
+
+@pytest.fixture()
+def mountinfo(tmp_path: Path) -> Path:
+    path = tmp_path / "mountinfo"
+    path.write_text(MOUNTINFO)
+    return path
+
+
+def test_make_filesystem_runs_mkfs_quietly_with_options_before_the_device() -> None:
+    runner = FakeRunner().expect(["mkfs.ext4", "-q", "-F", "-E", "nodiscard", "/dev/loop3"])
+    filesystems.make_filesystem("/dev/loop3", "ext4", ["-E", "nodiscard"], runner=runner)
+    runner.assert_done()
+
+
+def test_make_filesystem_never_forces_xfs_over_existing_data() -> None:
+    runner = FakeRunner().expect(["mkfs.xfs", "-q", "/dev/loop3"])
+    filesystems.make_filesystem("/dev/loop3", "xfs", runner=runner)
+    runner.assert_done()
+
+
+@pytest.mark.parametrize("fstype", ["btrfs", "vfat", "", "ext4 ", "../ext4"])
+def test_make_filesystem_refuses_unknown_types_before_running_anything(fstype: str) -> None:
+    with pytest.raises(InvalidInput, match="supported filesystems are ext4, ext3, xfs"):
+        filesystems.make_filesystem("/dev/loop3", fstype, runner=FakeRunner())
+
+
+def test_check_size_refuses_xfs_below_300_mib_and_accepts_small_ext4() -> None:
+    filesystems.check_size("ext4", 4096)
+    filesystems.check_size("xfs", 300 * 1024)
+    with pytest.raises(InvalidInput, match="xfs needs at least 300 MiB"):
+        filesystems.check_size("xfs", 100 * 1024)
+
+
+def test_make_filesystem_refuses_empty_options() -> None:
+    with pytest.raises(InvalidInput, match="fsopts"):
+        filesystems.make_filesystem("/dev/loop3", "ext4", [""], runner=FakeRunner())
+
+
+def test_has_filesystem_is_true_when_blkid_finds_a_signature() -> None:
+    runner = FakeRunner().expect(["blkid", "-p", "-o", "value", "-s", "TYPE", "/dev/loop3"], "ext4\n")
+    assert filesystems.has_filesystem("/dev/loop3", runner=runner)
+
+
+def test_has_filesystem_is_false_on_blkid_exit_2() -> None:
+    argv = ["blkid", "-p", "-o", "value", "-s", "TYPE", "/dev/loop3"]
+    runner = FakeRunner().expect(argv, StorageError(argv, 2, ""))
+    assert not filesystems.has_filesystem("/dev/loop3", runner=runner)
+
+
+def test_has_filesystem_raises_on_other_blkid_failures() -> None:
+    argv = ["blkid", "-p", "-o", "value", "-s", "TYPE", "/dev/loop3"]
+    runner = FakeRunner().expect(argv, StorageError(argv, 4, "blkid: error: /dev/loop3: No such device"))
+    with pytest.raises(StorageError, match="No such device"):
+        filesystems.has_filesystem("/dev/loop3", runner=runner)
+
+
+def test_mount_creates_the_target_and_joins_options(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b"
+    runner = FakeRunner().expect(
+        ["mount", "-t", "xfs", "-o", "noatime,nodev", "/dev/loop3", str(target)]
+    )
+    filesystems.mount("/dev/loop3", str(target), ["noatime", "nodev"], fstype="xfs", runner=runner)
+    runner.assert_done()
+    assert target.is_dir()
+
+
+def test_mount_without_options_passes_no_dash_o(tmp_path: Path) -> None:
+    runner = FakeRunner().expect(["mount", "/dev/loop3", str(tmp_path)])
+    filesystems.mount("/dev/loop3", str(tmp_path), runner=runner)
+    runner.assert_done()
+
+
+def test_unmount_is_idempotent(mountinfo: Path) -> None:
+    runner = FakeRunner().expect(["umount", "/mnt/with space"])
+    filesystems.unmount("/mnt/with space", runner=runner, mountinfo=mountinfo)
+    filesystems.unmount("/not/mounted", runner=runner, mountinfo=mountinfo)
+    runner.assert_done()
+
+
+def test_read_mounts_decodes_escapes_and_skips_optional_fields(mountinfo: Path) -> None:
+    entries = filesystems.read_mounts(mountinfo)
+    assert [e.mount_point for e in entries][:3] == ["/", "/var/lib/docker-volumes/linstor/web", "/mnt/with space"]
+    web = entries[1]
+    assert (web.source, web.fstype, web.device_number) == ("/dev/loop3", "ext4", (7, 3))
+    assert web.options == ("rw", "relatime")
+
+
+def test_mountpoints_of_a_target_shows_stacked_mounts_twice(mountinfo: Path) -> None:
+    target = "/var/lib/docker-volumes/linstor/web"
+    assert filesystems.mountpoints_of(target, mountinfo=mountinfo) == [target, target]
+    assert filesystems.is_mounted(target, mountinfo=mountinfo)
+    assert not filesystems.is_mounted("/var/lib/docker-volumes/linstor", mountinfo=mountinfo)
+
+
+def test_mountpoints_of_a_device_lists_each_place_it_is_mounted(mountinfo: Path) -> None:
+    # Consistent either way: a real /dev/loop3 is 7:3, and a missing one is matched by name.
+    assert filesystems.mountpoints_of("/dev/loop3", mountinfo=mountinfo) == [
+        "/var/lib/docker-volumes/linstor/web",
+        "/mnt/with space",
+    ]
+
+
+def test_mountpoints_of_a_block_device_matches_by_device_number_not_name(
+    mountinfo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(filesystems, "_block_device_number", lambda path: (7, 4))
+    assert filesystems.mountpoints_of("/dev/drbd/by-res/web/0", mountinfo=mountinfo) == [
+        "/var/lib/docker-volumes/linstor/web"
+    ]

@@ -1,0 +1,252 @@
+"""What each Docker volume call does: one ``DiskService`` call plus the mount work on this node.
+
+The driver speaks Python (names, options, caller IDs in; paths and ``VolumeInfo`` out) and
+raises ``linstor_core.errors``; :mod:`docker_volume.protocol` turns both into Docker's JSON.
+
+Promises Docker relies on:
+
+* Create is idempotent for the same name and options, and refuses the same name with others.
+* The first Mount attaches the disk on this node (diskless when no replica is here), makes a
+  filesystem if the device has none, and mounts it; later Mounts only add a holder. The last
+  Unmount unmounts and detaches (a diskful replica stays). Holders survive restarts
+  (:class:`~docker_volume.mounts.MountTable`).
+* Remove refuses while a container holds the volume; removing a missing volume is done.
+* Calls for one volume run one at a time; different volumes proceed in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from linstor_core import filesystems, naming, units
+from linstor_core.errors import InvalidInput, LinstorError, NotFound
+from linstor_core.models import Disk
+from linstor_core.runner import Runner, run
+
+from docker_volume.mounts import MountTable
+from docker_volume.names import PLATFORM, check_volume_name, resource_name
+from docker_volume.options import VolumeOptions, parse_options
+
+log = logging.getLogger(__name__)
+
+PROP_CREATED_AT = naming.PROP_PREFIX + "created-at"
+
+
+class Disks(Protocol):
+    """The part of ``linstor_core.disks.DiskService`` this plugin uses (a fake in unit tests)."""
+
+    def create(self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = ...) -> Disk: ...
+    def get(self, name: str) -> Disk: ...
+    def list(self, owner_props: Mapping[str, str] = ...) -> list[Disk]: ...
+    def attach(self, name: str, node: str) -> str: ...
+    def detach(self, name: str, node: str) -> None: ...
+    def delete(self, name: str, *, with_snapshots: bool = False) -> None: ...
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """What Get and List report: ``mountpoint`` is empty unless the volume is mounted here."""
+
+    name: str
+    mountpoint: str
+    created_at: str = ""
+    status: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _VolumeLocks:
+    """One lock per volume name, so Mount and Unmount of one volume never interleave."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
+            yield
+
+
+class VolumeDriver:
+    """The Docker volume calls for node ``node``. No I/O in the constructor."""
+
+    def __init__(
+        self,
+        disks: Disks,
+        mounts: MountTable,
+        *,
+        node: str,
+        default_profile: str,
+        runner: Runner = run,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._disks = disks
+        self._mounts = mounts
+        self._node = naming.validate_node_name(node)
+        self._default_profile = default_profile
+        self._runner = runner
+        self._clock = clock
+        self._locks = _VolumeLocks()
+
+    def create(self, name: str, opts: object) -> None:
+        """Create volume ``name`` from Docker's ``Opts``; everything is checked before the spawn."""
+        rd = resource_name(name)
+        options = parse_options(opts, default_profile=self._default_profile)
+        with self._locks.hold(name):
+            existing = self._find(name, rd)
+            if existing is not None:
+                self._check_same(name, VolumeOptions.from_props(existing.props), options)
+                return
+            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock()))
+            props = naming.owner_props(PLATFORM, None, name, **{"created-at": created})
+            self._disks.create(options.profile, rd, options.size_kib, props={**props, **options.to_props()})
+
+    def remove(self, name: str) -> None:
+        """Delete volume ``name``; refused while mounted by a container, done if already gone."""
+        rd = resource_name(name)
+        with self._locks.hold(name):
+            holders = self._mounts.holders(name)
+            if holders:
+                raise LinstorError(
+                    f"volume {name} is in use by {len(holders)} container(s)",
+                    cause=f"mounted at {self._mounts.mountpoint(name)}",
+                    correction="stop and remove the containers that use it first",
+                )
+            if self._find(name, rd) is None:
+                return
+            self._release(name, rd)
+            self._disks.delete(rd)
+            _remove_directory(self._mounts.mountpoint(name))
+
+    def mount(self, name: str, caller: str) -> str:
+        """Mount ``name`` for container ``caller``; return the mount point."""
+        rd = resource_name(name)
+        caller = _check_caller(caller)
+        with self._locks.hold(name):
+            if not self._mounts.is_mounted(name):
+                self._mount_here(name, rd, VolumeOptions.from_props(self._own(name, rd).props))
+            self._mounts.add(name, caller)
+            return str(self._mounts.mountpoint(name))
+
+    def unmount(self, name: str, caller: str) -> None:
+        """Drop ``caller``'s hold; the last holder's Unmount unmounts and detaches."""
+        rd = resource_name(name)
+        caller = _check_caller(caller)
+        with self._locks.hold(name):
+            if not self._mounts.remove(name, caller):
+                self._release(name, rd)
+
+    def path(self, name: str) -> str:
+        """The mount point while ``name`` is mounted here, else an empty string."""
+        check_volume_name(name)
+        return str(self._mounts.mountpoint(name)) if self._mounts.is_mounted(name) else ""
+
+    def get(self, name: str) -> VolumeInfo:
+        """Volume ``name`` with its creation time and a status Docker shows in ``inspect``."""
+        return self._info(self._own(name, resource_name(name)))
+
+    def list(self) -> list[VolumeInfo]:
+        """This plugin's volumes only (one filtered listing on the controller)."""
+        disks = self._disks.list(naming.owner_filter(PLATFORM))
+        return [self._info(disk) for disk in disks if disk.props.get(naming.PROP_OWNER_NAME)]
+
+    def _find(self, name: str, rd: str) -> Disk | None:
+        """The disk holding volume ``name``, None if there is none; refuses a foreign one."""
+        try:
+            disk = self._disks.get(rd)
+        except NotFound:
+            return None
+        owner = (disk.props.get(naming.PROP_PLATFORM), disk.props.get(naming.PROP_OWNER_NAME))
+        if owner != (PLATFORM, name):
+            raise LinstorError(
+                f"resource definition {rd} does not hold Docker volume {name}",
+                cause=f"it belongs to {owner[0] or 'no platform'} {owner[1] or ''}".rstrip()
+                + " (LINSTOR names ignore case)",
+                correction="choose another volume name",
+            )
+        return disk
+
+    def _own(self, name: str, rd: str) -> Disk:
+        disk = self._find(name, rd)
+        if disk is None:
+            raise LinstorError(f"volume {name} does not exist", cause=f"no resource definition {rd}")
+        return disk
+
+    @staticmethod
+    def _check_same(name: str, existing: VolumeOptions, asked: VolumeOptions) -> None:
+        differences = existing.differences(asked)
+        if differences:
+            raise InvalidInput(
+                "Opts", name, "the volume exists with other options: " + "; ".join(differences),
+                correction="create it with the same options, or choose another name",
+            )
+
+    def _mount_here(self, name: str, rd: str, options: VolumeOptions) -> None:
+        """Attach, make a filesystem if there is none, mount; detach again if any step fails."""
+        device = self._disks.attach(rd, self._node)
+        try:
+            if not filesystems.has_filesystem(device, runner=self._runner):
+                log.info("making %s on %s for volume %s", options.fs, device, name)
+                filesystems.make_filesystem(device, options.fs, options.fsopts, runner=self._runner)
+            filesystems.mount(
+                device, str(self._mounts.mountpoint(name)), options.mountopts,
+                fstype=options.fs, runner=self._runner,
+            )
+        except LinstorError as error:
+            try:
+                self._disks.detach(rd, self._node)
+            except LinstorError as cleanup:
+                error.add_note(f"detaching {rd} again failed too: {cleanup}")
+            raise
+
+    def _release(self, name: str, rd: str) -> None:
+        """Unmount (if mounted) and detach from this node; both are no-ops when already done."""
+        filesystems.unmount(
+            str(self._mounts.mountpoint(name)), runner=self._runner, mountinfo=self._mounts.mountinfo
+        )
+        self._disks.detach(rd, self._node)
+
+    def _info(self, disk: Disk) -> VolumeInfo:
+        name = disk.props.get(naming.PROP_OWNER_NAME, disk.name)
+        mounted = self._mounts.is_mounted(name)
+        return VolumeInfo(
+            name=name,
+            mountpoint=str(self._mounts.mountpoint(name)) if mounted else "",
+            created_at=disk.props.get(PROP_CREATED_AT, ""),
+            status={
+                "resource": disk.name,
+                "profile": disk.profile,
+                "size": units.format_kib(disk.size_kib),
+                "replicas": list(disk.nodes),
+                "diskless": list(disk.diskless_nodes),
+                "mounted": mounted,
+                "holders": len(self._mounts.holders(name)),
+            },
+        )
+
+
+def _remove_directory(directory: Path) -> None:
+    """Tidy the empty mount point away; one holding files (written while unmounted) stays."""
+    try:
+        directory.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        log.warning("left %s in place: %s", directory, error)
+
+
+def _check_caller(caller: object) -> str:
+    if not isinstance(caller, str) or not caller:
+        raise InvalidInput("ID", caller, "Docker sends the container's ID with Mount and Unmount")
+    return caller
+
+
+__all__ = ["Disks", "VolumeInfo", "VolumeDriver"]

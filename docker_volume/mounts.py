@@ -1,0 +1,145 @@
+"""Who holds which volume mounted: Docker caller IDs per volume, kept across plugin restarts.
+
+Docker sends one Mount and one Unmount per container, each with the container's ID, and does
+not repeat them after a plugin restart. So the holders are written to a small JSON file after
+every change (a temporary file renamed over the old one: a crash leaves the old or the new
+file, never half of one), and on start the file is checked against what the kernel says is
+mounted (``/proc/self/mountinfo``): holders of a volume that is no longer mounted (the host
+rebooted, someone unmounted it) are dropped, so nothing is mounted twice and nothing is lost.
+A volume mounted under the mount root without a record (its record was lost) has no holders:
+the next Unmount or Remove of it unmounts it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from linstor_core.errors import ConfigError
+from linstor_core.filesystems import MOUNTINFO, is_mounted, read_mounts
+
+log = logging.getLogger(__name__)
+
+_FORMAT_VERSION = 1
+
+
+class MountTable:
+    """Holders (caller IDs) per volume name, persisted in ``state_file`` after every change.
+
+    The constructor does no I/O; call :meth:`load` once at start. Thread-safe: Docker calls
+    Mount and Unmount for different volumes concurrently.
+    """
+
+    def __init__(self, state_file: Path, mount_root: Path, *, mountinfo: Path = MOUNTINFO) -> None:
+        self.state_file = state_file
+        self.mount_root = mount_root
+        self.mountinfo = mountinfo
+        self._holders: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def mountpoint(self, volume: str) -> Path:
+        """Where ``volume`` is mounted: ``<mount root>/<volume name>`` (names are validated)."""
+        return self.mount_root / volume
+
+    def is_mounted(self, volume: str) -> bool:
+        """Whether the kernel has something mounted on the volume's mount point."""
+        return is_mounted(str(self.mountpoint(volume)), mountinfo=self.mountinfo)
+
+    def load(self) -> list[str]:
+        """Read the state file and reconcile it with mountinfo; return what changed, for the log."""
+        with self._lock:
+            recorded = self._read()
+            changes = []
+            for volume, holders in sorted(recorded.items()):
+                if self.is_mounted(volume):
+                    self._holders[volume] = holders
+                else:
+                    changes.append(f"{volume}: not mounted any more, forgot holders {', '.join(sorted(holders))}")
+            for orphan in self._unrecorded_mounts():
+                changes.append(f"{orphan}: mounted without a record; the next Unmount or Remove unmounts it")
+            if changes:
+                self._save()
+            return changes
+
+    def holders(self, volume: str) -> frozenset[str]:
+        """The caller IDs that hold ``volume`` mounted now."""
+        with self._lock:
+            return frozenset(self._holders.get(volume, ()))
+
+    def add(self, volume: str, caller: str) -> None:
+        """Record that ``caller`` holds ``volume`` mounted (idempotent), then persist."""
+        with self._lock:
+            self._holders.setdefault(volume, set()).add(caller)
+            self._save()
+
+    def remove(self, volume: str, caller: str) -> frozenset[str]:
+        """Drop ``caller``'s hold on ``volume``, persist, and return the holders left.
+
+        An unknown caller is not an error (Docker may repeat an Unmount after a timeout); it
+        changes nothing.
+        """
+        with self._lock:
+            holders = self._holders.get(volume, set())
+            if caller not in holders:
+                log.warning("unmount of %s by %s, which does not hold it", volume, caller)
+            holders.discard(caller)
+            if not holders:
+                self._holders.pop(volume, None)
+            self._save()
+            return frozenset(holders)
+
+    def _unrecorded_mounts(self) -> list[str]:
+        root = os.path.realpath(self.mount_root)
+        return sorted(
+            os.path.basename(entry.mount_point)
+            for entry in read_mounts(self.mountinfo)
+            if os.path.dirname(entry.mount_point) == root
+            and os.path.basename(entry.mount_point) not in self._holders
+        )
+
+    def _read(self) -> dict[str, set[str]]:
+        try:
+            body = json.loads(self.state_file.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as error:
+            raise ConfigError(
+                f"cannot read the mount state file {self.state_file}",
+                cause=str(error),
+                correction="check the file; removing it makes the plugin rebuild it from what is mounted",
+            ) from error
+        if not isinstance(body, dict) or body.get("version") != _FORMAT_VERSION or not isinstance(
+            body.get("volumes"), dict
+        ):
+            raise ConfigError(
+                f"the mount state file {self.state_file} is not in format version {_FORMAT_VERSION}",
+                correction="removing it makes the plugin rebuild it from what is mounted",
+            )
+        return {str(name): {str(caller) for caller in callers} for name, callers in body["volumes"].items()}
+
+    def _save(self) -> None:
+        body = {
+            "version": _FORMAT_VERSION,
+            "volumes": {name: sorted(callers) for name, callers in sorted(self._holders.items())},
+        }
+        directory = self.state_file.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{self.state_file.name}.", dir=directory)
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                json.dump(body, handle, indent=1)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.state_file)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+        directory_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(directory_fd)
+        finally:
+            os.close(directory_fd)

@@ -1,0 +1,132 @@
+"""``docker volume create -o KEY=VALUE`` options: parsed, checked, and recorded on the volume.
+
+Every option is checked before anything is created, so a typo never leaves half a volume. The
+parsed options are stored on the resource definition as ``Aux/bundle/docker/<key>`` properties in
+their canonical form, which is what makes Create idempotent: the same name with options that
+mean the same thing ("100MB" and "97657KiB") is the same volume, anything else is an error that
+says what differs.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from linstor_core import filesystems, naming, units
+from linstor_core.errors import InvalidInput
+
+DEFAULT_SIZE = "100MB"
+MIN_SIZE_KIB = 4 * 1024
+MAX_REPLICAS = 16
+PROP_PREFIX = naming.PROP_PREFIX + "docker/"
+
+VALID_OPTIONS = ("size", "profile", "fs", "fsopts", "mountopts", "replicas", "storagepool", "nodes")
+
+
+@dataclass(frozen=True)
+class VolumeOptions:
+    """One volume's options, canonical: equal objects mean the same volume."""
+
+    size_kib: int
+    profile: str
+    fs: str = "ext4"
+    fsopts: tuple[str, ...] = ()
+    mountopts: tuple[str, ...] = ()
+    replicas: int | None = None
+    storagepool: str | None = None
+    nodes: tuple[str, ...] = ()
+
+    def to_props(self) -> dict[str, str]:
+        """The options as ``Aux/bundle/docker/<key>`` properties (only the ones that are set)."""
+        return {PROP_PREFIX + key: value for key, value in self._as_docker_opts().items()}
+
+    @classmethod
+    def from_props(cls, props: Mapping[str, str]) -> "VolumeOptions":
+        """Read back what :meth:`to_props` stored (a volume made by an older release: defaults)."""
+        opts = {key[len(PROP_PREFIX):]: value for key, value in props.items() if key.startswith(PROP_PREFIX)}
+        return parse_options(opts, default_profile=opts.get("profile", ""))
+
+    def differences(self, other: "VolumeOptions") -> list[str]:
+        """Human lines naming each option that differs, e.g. ``"fs: ext4, asked xfs"``."""
+        mine, theirs = self._as_docker_opts(), other._as_docker_opts()
+        return [
+            f"{key}: {mine.get(key, 'unset')}, asked {theirs.get(key, 'unset')}"
+            for key in VALID_OPTIONS
+            if mine.get(key) != theirs.get(key)
+        ]
+
+    def _as_docker_opts(self) -> dict[str, str]:
+        opts = {
+            "size": f"{self.size_kib}KiB",
+            "profile": self.profile,
+            "fs": self.fs,
+            "fsopts": shlex.join(self.fsopts),
+            "mountopts": ",".join(self.mountopts),
+            "replicas": "" if self.replicas is None else str(self.replicas),
+            "storagepool": self.storagepool or "",
+            "nodes": ",".join(self.nodes),
+        }
+        return {key: value for key, value in opts.items() if value}
+
+
+def parse_options(opts: object, *, default_profile: str) -> VolumeOptions:
+    """Check Docker's ``Opts`` (a string map, or null) and return the canonical options.
+
+    Raises InvalidInput naming the option: unknown keys (listing the valid ones), sizes below
+    4 MiB or too small for the filesystem, unsupported filesystems, bad names.
+    """
+    if opts is None:
+        opts = {}
+    if not isinstance(opts, Mapping) or not all(isinstance(v, str) for v in opts.values()):
+        raise InvalidInput("Opts", opts, "must be a map of option names to strings")
+    unknown = sorted(set(opts) - set(VALID_OPTIONS))
+    if unknown:
+        raise InvalidInput(
+            "option", ", ".join(unknown), "unknown", correction=f"valid options are {', '.join(VALID_OPTIONS)}"
+        )
+    fs = filesystems.check_filesystem_type(opts.get("fs") or "ext4")
+    size_kib = units.parse_size_kib(opts.get("size") or DEFAULT_SIZE, field="size")
+    if size_kib < MIN_SIZE_KIB:
+        raise InvalidInput("size", opts.get("size"), "must be at least 4 MiB")
+    filesystems.check_size(fs, size_kib)
+    profile = opts.get("profile") or default_profile
+    if not profile:
+        raise InvalidInput(
+            "profile", profile, "no profile given and none configured",
+            correction="pass -o profile=NAME or set profile= in /etc/linstor/docker-volume.conf",
+        )
+    storagepool = opts.get("storagepool") or None
+    return VolumeOptions(
+        size_kib=size_kib,
+        profile=naming.validate_resource_group_name(profile),
+        fs=fs,
+        fsopts=_split_words("fsopts", opts.get("fsopts", "")),
+        mountopts=_split_list(opts.get("mountopts", "")),
+        replicas=_replicas(opts.get("replicas", "")),
+        storagepool=None if storagepool is None else naming.validate_storage_pool_name(storagepool),
+        nodes=tuple(naming.validate_node_name(node) for node in _split_list(opts.get("nodes", ""))),
+    )
+
+
+def _split_words(field: str, text: str) -> tuple[str, ...]:
+    """mkfs options as a shell would split them ("-E nodiscard -L data"); never run by one."""
+    try:
+        return tuple(shlex.split(text))
+    except ValueError as error:
+        raise InvalidInput(field, text, str(error), correction="balance the quotes") from None
+
+
+def _split_list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _replicas(text: str) -> int | None:
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= MAX_REPLICAS:
+        raise InvalidInput("replicas", text, f"must be a whole number from 1 to {MAX_REPLICAS}")
+    return int(text)
+
+
+__all__ = ["VALID_OPTIONS", "DEFAULT_SIZE", "MIN_SIZE_KIB", "VolumeOptions", "parse_options"]

@@ -1,0 +1,227 @@
+"""VolumeDriver against a fake DiskService and a fake host: the promises Docker relies on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from linstor_core.errors import InvalidInput, LinstorError, StorageError
+
+from docker_volume.driver import VolumeDriver
+
+from docker_fakes import NODE, FakeDisks, FakeHost
+
+
+def test_create_records_owner_options_and_creation_time(driver: VolumeDriver, disks: FakeDisks) -> None:
+    driver.create("web", {"size": "1G", "fs": "ext4", "mountopts": "noatime"})
+    disk = disks.disks["docker-web"]
+    assert (disk.profile, disk.size_kib) == ("gold", 1024 * 1024)
+    assert disk.props["Aux/bundle/platform"] == "docker"
+    assert disk.props["Aux/bundle/owner-name"] == "web"
+    assert disk.props["Aux/bundle/created-at"] == "2023-11-14T22:13:20Z"
+    assert disk.props["Aux/bundle/docker/mountopts"] == "noatime"
+    assert disk.props["Aux/bundle/docker/size"] == "1048576KiB"
+
+
+def test_create_is_idempotent_for_options_meaning_the_same(driver: VolumeDriver, disks: FakeDisks) -> None:
+    driver.create("web", {"size": "1G"})
+    driver.create("web", {"size": "1024M", "fs": "ext4", "profile": "gold"})
+    assert disks.calls == ["create docker-web"]
+
+
+def test_create_refuses_the_same_name_with_other_options(driver: VolumeDriver, disks: FakeDisks) -> None:
+    driver.create("web", {"size": "1G"})
+    with pytest.raises(InvalidInput, match=r"size: 1048576KiB, asked 2097152KiB; fs: ext4, asked xfs"):
+        driver.create("web", {"size": "2G", "fs": "xfs"})
+    assert disks.disks["docker-web"].size_kib == 1024 * 1024
+
+
+def test_create_refuses_a_case_twin_of_another_volume(driver: VolumeDriver, disks: FakeDisks) -> None:
+    driver.create("web", {})
+    disks.disks["docker-Web"] = disks.disks["docker-web"]  # LINSTOR finds "docker-Web" as docker-web
+    with pytest.raises(LinstorError, match="does not hold Docker volume Web.*ignore case"):
+        driver.create("Web", {})
+
+
+@pytest.mark.parametrize(
+    ("name", "opts", "message"),
+    [
+        ("../x", {}, "not a Docker volume name"),
+        ("a/b", {}, "not a Docker volume name"),
+        (None, {}, "a volume name is required"),
+        ("x" * 65, {}, "longer than 64"),
+        ("web", {"sise": "1G"}, "valid options are size, profile, fs"),
+        ("web", {"size": "0"}, "greater than zero"),
+        ("web", {"size": "-1"}, "greater than zero"),
+        ("web", {"size": "abc"}, "not a number"),
+        ("web", {"size": "1M"}, "at least 4 MiB"),
+        ("web", {"fs": "xfs"}, "xfs needs at least 300 MiB"),
+        ("web", {"fs": "vfat"}, "supported filesystems"),
+        ("web", {"replicas": "0"}, "from 1 to 16"),
+        ("web", {"nodes": "good,-bad"}, "node name"),
+        ("web", {"fsopts": "-L 'unbalanced"}, "balance the quotes"),
+        ("web", ["size=1G"], "map of option names"),
+    ],
+)
+def test_create_refuses_bad_input_and_changes_nothing(
+    driver: VolumeDriver, disks: FakeDisks, name: object, opts: object, message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        driver.create(name, opts)  # type: ignore[arg-type]
+    assert disks.disks == {} and disks.calls == []
+
+
+def test_two_mounts_share_one_mount_and_the_last_unmount_detaches(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    driver.create("web", {})
+    target = str(mount_root / "web")
+    host.expect_first_mount("/dev/drbd-docker-web", target)
+    assert driver.mount("web", "A") == target
+    assert driver.mount("web", "B") == target
+    assert host.mounted().count(target) == 1 and driver.path("web") == target
+    driver.unmount("web", "A")
+    assert target in host.mounted() and "docker-web" in disks.attached
+    host.expect_unmount(target)
+    driver.unmount("web", "B")
+    host.runner.assert_done()
+    assert target not in host.mounted() and disks.attached == set()
+    assert driver.path("web") == ""
+
+
+def test_mount_of_a_formatted_device_makes_no_filesystem(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    driver.create("db", {"size": "1G", "fs": "xfs", "fsopts": "-L data", "mountopts": "noatime,nodev"})
+    target = str(mount_root / "db")
+    host.expect_first_mount("/dev/drbd-docker-db", target, mkfs=("mkfs.xfs", "-q", "-L", "data"),
+                            mount_args=("-t", "xfs", "-o", "noatime,nodev"))
+    driver.mount("db", "A")
+    host.expect_unmount(target)
+    driver.unmount("db", "A")
+    host.expect_first_mount("/dev/drbd-docker-db", target, formatted=True,
+                            mount_args=("-t", "xfs", "-o", "noatime,nodev"))
+    driver.mount("db", "A")
+    host.runner.assert_done()
+
+
+def test_a_failed_mkfs_detaches_again_and_records_no_holder(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost
+) -> None:
+    driver.create("web", {})
+    blkid = ["blkid", "-p", "-o", "value", "-s", "TYPE", "/dev/drbd-docker-web"]
+    host.runner.expect(blkid, StorageError(blkid, 2, ""))
+    mkfs = ["mkfs.ext4", "-q", "-F", "/dev/drbd-docker-web"]
+    host.runner.expect(mkfs, StorageError(mkfs, 1, "mkfs.ext4: Device size reported to be zero."))
+    with pytest.raises(StorageError, match="Device size reported to be zero"):
+        driver.mount("web", "A")
+    assert disks.attached == set() and driver._mounts.holders("web") == frozenset()
+
+
+def test_mount_of_a_missing_volume_says_so(driver: VolumeDriver) -> None:
+    with pytest.raises(LinstorError, match="volume ghost does not exist"):
+        driver.mount("ghost", "A")
+
+
+def test_mount_needs_the_caller_id(driver: VolumeDriver) -> None:
+    with pytest.raises(InvalidInput, match="ID"):
+        driver.mount("web", None)  # type: ignore[arg-type]
+
+
+def test_an_unknown_caller_unmounting_changes_nothing(
+    driver: VolumeDriver, host: FakeHost, mount_root: Path
+) -> None:
+    driver.create("web", {})
+    host.expect_first_mount("/dev/drbd-docker-web", str(mount_root / "web"))
+    driver.mount("web", "A")
+    driver.unmount("web", "stranger")
+    assert str(mount_root / "web") in host.mounted()
+
+
+def test_holders_survive_a_restart_and_unmount_happens_once(
+    make_driver: Callable[[], VolumeDriver], disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    first = make_driver()
+    first.create("web", {})
+    target = str(mount_root / "web")
+    host.expect_first_mount("/dev/drbd-docker-web", target)
+    first.mount("web", "A")
+    first.mount("web", "B")
+    second = make_driver()
+    second.unmount("web", "A")
+    assert host.mounted().count(target) == 1
+    host.expect_unmount(target)
+    second.unmount("web", "B")
+    host.runner.assert_done()
+    assert target not in host.mounted()
+
+
+def test_holders_of_a_volume_unmounted_behind_our_back_are_forgotten_on_restart(
+    make_driver: Callable[[], VolumeDriver], host: FakeHost, mount_root: Path
+) -> None:
+    first = make_driver()
+    first.create("web", {})
+    target = str(mount_root / "web")
+    host.expect_first_mount("/dev/drbd-docker-web", target)
+    first.mount("web", "A")
+    host.expect_unmount(target)
+    host.runner(["umount", target])  # the host rebooted, say
+    second = make_driver()
+    assert second._mounts.holders("web") == frozenset()
+    host.expect_first_mount("/dev/drbd-docker-web", target, formatted=True)
+    assert second.mount("web", "A") == target
+    host.runner.assert_done()
+
+
+def test_remove_refuses_while_mounted(driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path) -> None:
+    driver.create("web", {})
+    host.expect_first_mount("/dev/drbd-docker-web", str(mount_root / "web"))
+    driver.mount("web", "A")
+    with pytest.raises(LinstorError, match="in use by 1 container"):
+        driver.remove("web")
+    assert "docker-web" in disks.disks
+
+
+def test_remove_unmounts_a_mount_without_holders_then_deletes(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    driver.create("web", {})
+    target = mount_root / "web"
+    target.mkdir(parents=True)
+    host.add_mount("/dev/drbd-docker-web", str(target))
+    host.expect_unmount(str(target))
+    driver.remove("web")
+    host.runner.assert_done()
+    assert disks.disks == {} and not target.exists()
+    assert disks.calls[-2:] == [f"detach docker-web {NODE}", "delete docker-web"]
+
+
+def test_remove_of_a_missing_volume_is_done(driver: VolumeDriver, disks: FakeDisks) -> None:
+    driver.remove("ghost")
+    assert "delete docker-ghost" not in disks.calls
+
+
+def test_get_reports_creation_time_and_status(driver: VolumeDriver) -> None:
+    driver.create("web", {"size": "200M"})
+    info = driver.get("web")
+    assert (info.name, info.mountpoint, info.created_at) == ("web", "", "2023-11-14T22:13:20Z")
+    assert info.status["size"] == "200 MiB" and info.status["replicas"] == ["node-b"]
+    assert info.status["resource"] == "docker-web" and info.status["mounted"] is False
+
+
+def test_get_of_a_missing_volume_is_an_error(driver: VolumeDriver) -> None:
+    with pytest.raises(LinstorError, match="does not exist"):
+        driver.get("ghost")
+
+
+def test_list_shows_only_this_plugins_volumes_by_their_docker_names(driver: VolumeDriver, disks: FakeDisks) -> None:
+    driver.create("my.vol", {})
+    disks.create("gold", "pve-101-web-disk-0", 1024, props={"Aux/bundle/platform": "pve"})
+    assert [v.name for v in driver.list()] == ["my.vol"]
+
+
+def test_a_volume_lost_on_the_controller_still_unmounts(driver: VolumeDriver, disks: FakeDisks) -> None:
+    driver.unmount("ghost", "A")
+    assert disks.calls == [f"detach docker-ghost {NODE}"]

@@ -1,0 +1,487 @@
+"""The storage side of a node: volumes as files (and loop devices) in a pool directory.
+
+The controller decides *what* exists; the satellite makes it so on disk and is the only code that
+touches pool directories. Layout inside a pool directory::
+
+    <rsc>_<vlmnr:05d>.img                    a volume, e.g. LocalData_00000.img
+    <rsc>_<vlmnr:05d>.snap.<snapshot>.img    a snapshot of that volume
+    *.tmp                                    a file being made; renamed into place when whole
+
+Promises: every operation is idempotent (repeat it after a failure or a crash and it finishes the
+job), and a failed operation leaves nothing half-made: new data is built in a ``.tmp`` file and
+renamed into place, loop devices attached by a failed call are detached again. What a crash
+leaves behind is removed by ``reconcile``. Loop devices are looked up in the kernel
+(``losetup``), never remembered.
+
+DISKLESS pools store nothing: every data operation on them succeeds and touches nothing, and
+the device a volume "gets" is ``"none"`` (DRBD's word for a diskless volume; the real device is
+the DRBD layer's ``/dev/drbdN``).
+
+Calls on one ``Satellite`` are serialised by a lock: the controller serves requests from several
+threads, and ``reconcile`` must never see another call's file mid-way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from linstor_core.controller import loopdev
+from linstor_core.controller.providers import (
+    SupportsBackingFile,
+    SupportsReflinkClone,
+    SupportsSnapshots,
+    provider_for,
+)
+from linstor_core.errors import InvalidInput, StorageError
+from linstor_core.naming import validate_resource_name, validate_snapshot_name
+from linstor_core.runner import Runner, run
+
+DISKLESS_DEVICE = "none"
+VOLUME_NUMBER_MAX = 99999
+IMAGE_SUFFIX = ".img"
+TEMP_SUFFIX = ".tmp"
+_VOLUME = r"(?P<resource>[A-Za-z_][A-Za-z0-9_-]*)_(?P<number>[0-9]{5})"
+_VOLUME_NAME = re.compile(_VOLUME)
+_VOLUME_FILE = re.compile(_VOLUME + re.escape(IMAGE_SUFFIX))
+_SNAPSHOT_FILE = re.compile(_VOLUME + r"\.snap\.(?P<snapshot>[A-Za-z0-9_-]+)" + re.escape(IMAGE_SUFFIX))
+# Re-attaching a loop device at the path it had can race a udev probe that still holds it.
+_REATTACH_TRIES = 5
+_REATTACH_PAUSE = 0.05
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A storage pool on a node: ``kind`` FILE_THIN, FILE or DISKLESS; ``directory`` None
+    means the default ``<state_dir>/nodes/<node>/pools/<name>``."""
+
+    node: str
+    name: str
+    kind: str
+    directory: Path | None = None
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """Volume ``volume_number`` of ``resource``, ``size_kib`` KiB (checked when it is used)."""
+
+    resource: str
+    volume_number: int
+    size_kib: int
+
+    @property
+    def volume_name(self) -> str:
+        return f"{self.resource}_{self.volume_number:05d}"
+
+
+def loops_available() -> bool:
+    """Loop devices need root and the loop-control device (absent in some containers)."""
+    return os.geteuid() == 0 and loopdev.LOOP_CONTROL.exists()
+
+
+class Satellite:
+    """Executes volume operations on the local node's pools (see the module docstring)."""
+
+    def __init__(self, state_dir: Path, runner: Runner = run, use_loop: bool | None = None) -> None:
+        self.state_dir = Path(state_dir)
+        self.runner = runner
+        self._use_loop = use_loop
+        self._lock = threading.RLock()
+
+    @cached_property
+    def use_loop(self) -> bool:
+        """Whether volumes are attached as loop devices (default: when root and possible)."""
+        return loops_available() if self._use_loop is None else self._use_loop
+
+    # -- pools -------------------------------------------------------------------------------
+
+    def pool_directory(self, pool: PoolSpec) -> Path:
+        """The absolute, symlink-free directory of ``pool`` (as the kernel names loop files)."""
+        if pool.directory is not None:
+            return Path(os.path.realpath(pool.directory))
+        default = self.state_dir / "nodes" / pool.node / "pools" / pool.name
+        return Path(os.path.realpath(default))
+
+    def check_pool(self, pool: PoolSpec) -> None:
+        """Refuse an unknown kind or an unusable directory; creates the directory if missing."""
+        if not isinstance(provider_for(pool.kind), SupportsBackingFile):
+            return
+        directory = self.pool_directory(pool)
+        field = "StorDriver/FileDir"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InvalidInput(field, str(directory), f"cannot create it: {error.strerror}") from None
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise InvalidInput(field, str(directory), "is not writable by the controller")
+
+    def capacity(self, pool: PoolSpec) -> tuple[int, int]:
+        """``(free_kib, total_kib)`` of the pool's filesystem; ``(0, 0)`` for DISKLESS.
+
+        Free is what an unprivileged writer may still use (``f_bavail``), as ``df`` shows it.
+        """
+        if not isinstance(provider_for(pool.kind), SupportsBackingFile):
+            return 0, 0
+        directory = self._existing_directory(pool)
+        stats = os.statvfs(directory)
+        return stats.f_bavail * stats.f_frsize // 1024, stats.f_blocks * stats.f_frsize // 1024
+
+    def supports_reflink(self, pool: PoolSpec) -> bool:
+        """True if snapshots and clones in this pool are reflinks (FILE_THIN on xfs/btrfs)."""
+        provider = provider_for(pool.kind)
+        if not isinstance(provider, SupportsReflinkClone):
+            return False
+        return provider.can_reflink(self._existing_directory(pool))
+
+    # -- volumes -----------------------------------------------------------------------------
+
+    def create_volume(self, pool: PoolSpec, vol: VolumeSpec) -> str:
+        """Make the volume and return its device; the same call again returns the same device.
+
+        A volume that exists with another size is refused (``InvalidInput``): that is not a
+        retry but a conflict.
+        """
+        provider = provider_for(pool.kind)
+        if not isinstance(provider, SupportsBackingFile):
+            return DISKLESS_DEVICE
+        size = _size_bytes(vol)
+        with self._lock:
+            image = self._image(pool, _check_volume(vol))
+            if image.exists():
+                _check_existing_size(image, size)
+                return self._expose(image, created=False)
+            with _staged(image) as temp:
+                provider.allocate(temp, size)
+            return self._expose(image, created=True)
+
+    def delete_volume(self, pool: PoolSpec, vol_name: str) -> None:
+        """Detach and remove the volume; done already if it is missing. Snapshots stay."""
+        if not isinstance(provider_for(pool.kind), SupportsBackingFile):
+            return
+        with self._lock:
+            image = self._image(pool, _check_volume_name(vol_name))
+            for device in self._loops_of(image):
+                loopdev.detach(device.name, self.runner)
+            image.unlink(missing_ok=True)
+            _temp(image).unlink(missing_ok=True)
+
+    def device_path(self, pool: PoolSpec, vol_name: str) -> str:
+        """The volume's device; attaches its loop device again if it went missing (a reboot)."""
+        if not isinstance(provider_for(pool.kind), SupportsBackingFile):
+            return DISKLESS_DEVICE
+        with self._lock:
+            image = self._existing_image(pool, vol_name)
+            return self._expose(image, created=False)
+
+    def resize_volume(self, pool: PoolSpec, vol: VolumeSpec | str, new_size_kib: int) -> None:
+        """Grow the volume to ``new_size_kib`` and make its loop device see the new size.
+
+        Shrinking is refused (``InvalidInput``): it would cut off a filesystem's tail.
+        """
+        provider = provider_for(pool.kind)
+        if not isinstance(provider, SupportsBackingFile):
+            return
+        name = vol.volume_name if isinstance(vol, VolumeSpec) else vol
+        size = _positive_kib(new_size_kib) * 1024
+        with self._lock:
+            image = self._existing_image(pool, name)
+            current = image.stat().st_size
+            if size < current:
+                raise InvalidInput(
+                    "size", f"{new_size_kib} KiB",
+                    f"volume {name} has {current // 1024} KiB; shrinking is refused",
+                )
+            if size > current:
+                provider.grow(image, size)
+            for device in self._loops_of(image):
+                loopdev.refresh_size(device.name, self.runner)
+
+    # -- snapshots, rollback, restore, clone -------------------------------------------------
+
+    def snapshot_volume(self, pool: PoolSpec, vol_name: str, snapshot: str) -> None:
+        """Freeze the volume's current data as ``snapshot``; done already if it exists.
+
+        FILE_THIN needs a reflink filesystem (``StorageError`` naming the filesystem otherwise);
+        FILE makes a full copy.
+        """
+        provider = provider_for(pool.kind)
+        if not isinstance(provider, SupportsSnapshots):
+            return
+        with self._lock:
+            image = self._existing_image(pool, vol_name)
+            target = self._snapshot_image(pool, vol_name, snapshot)
+            if target.exists():
+                return
+            self._flush(image)
+            with _staged(target) as temp:
+                provider.copy_data(image, temp)
+
+    def delete_snapshot(self, pool: PoolSpec, vol_name: str, snapshot: str) -> None:
+        """Remove the snapshot; done already if it is missing."""
+        if not isinstance(provider_for(pool.kind), SupportsSnapshots):
+            return
+        with self._lock:
+            target = self._snapshot_image(pool, vol_name, snapshot)
+            target.unlink(missing_ok=True)
+            _temp(target).unlink(missing_ok=True)
+
+    def rollback_volume(self, pool: PoolSpec, vol_name: str, snapshot: str) -> str:
+        """Make the volume's data the snapshot's; returns the device, kept at the same path.
+
+        The data is switched by renaming a copy over the volume file (atomic), then the loop
+        device is re-pointed at the new file. Only if another process grabbed that loop device
+        in between does the path change, and the returned path says so. The volume must not be
+        in use (the controller refuses rollback of a resource in use).
+        """
+        provider = provider_for(pool.kind)
+        if not isinstance(provider, SupportsSnapshots):
+            return DISKLESS_DEVICE
+        with self._lock:
+            image = self._existing_image(pool, vol_name)
+            source = self._existing_snapshot(pool, vol_name, snapshot)
+            devices = self._loops_of(image)
+            with _staged(image) as temp:
+                provider.copy_data(source, temp)
+            if not self.use_loop:
+                return str(image)
+            if not devices:
+                return self._expose(image, created=False)
+            for extra in devices[1:]:
+                loopdev.detach(extra.name, self.runner)
+            return self._repoint(devices[0].name, image)
+
+    def restore_volume(self, pool: PoolSpec, src_vol_name: str, snapshot: str, dst: VolumeSpec) -> str:
+        """Make the new volume ``dst`` from a snapshot; returns its device (idempotent).
+
+        ``dst`` may be larger than the snapshot (it is grown), never smaller.
+        """
+        provider = provider_for(pool.kind)
+        if not isinstance(provider, SupportsSnapshots):
+            return DISKLESS_DEVICE
+        with self._lock:
+            source = self._existing_snapshot(pool, src_vol_name, snapshot)
+            return self._create_from(pool, provider, source, dst)
+
+    def clone_volume(self, pool: PoolSpec, src_vol_name: str, dst: VolumeSpec) -> str:
+        """Make the new volume ``dst`` as a copy of a volume (reflink in FILE_THIN pools)."""
+        provider = provider_for(pool.kind)
+        if not isinstance(provider, SupportsSnapshots):
+            return DISKLESS_DEVICE
+        with self._lock:
+            source = self._existing_image(pool, src_vol_name)
+            self._flush(source)
+            return self._create_from(pool, provider, source, dst)
+
+    # -- crash recovery ----------------------------------------------------------------------
+
+    def reconcile(self, pool: PoolSpec, volumes: set[str], snapshots: set[tuple[str, str]]) -> list[str]:
+        """Make the pool match the controller's records; returns one line per repair.
+
+        ``volumes`` are the volume names that should exist, ``snapshots`` the
+        ``(volume name, snapshot name)`` pairs. Removed: temp files, volume and snapshot files
+        not in those sets, loop devices over files that are not known volumes (or over a file
+        replaced or deleted meanwhile), a second loop device over the same volume. Re-attached:
+        known volumes without a loop device. A known volume without its file cannot be made
+        up again and is reported.
+        """
+        if not isinstance(provider_for(pool.kind), SupportsBackingFile):
+            return []
+        with self._lock:
+            directory = self.pool_directory(pool)
+            if not directory.is_dir():
+                return [f"volume {name}: pool directory {directory} is missing" for name in sorted(volumes)]
+            lines = self._detach_strays(directory, volumes)
+            lines += _remove_stray_files(directory, volumes, snapshots)
+            lines += self._restore_volumes(directory, volumes)
+            return lines
+
+    def _detach_strays(self, directory: Path, volumes: set[str]) -> list[str]:
+        if not self.use_loop:
+            return []
+        wanted = {str(directory / f"{name}{IMAGE_SUFFIX}") for name in volumes}
+        lines, seen = [], set()
+        for device in loopdev.list_devices(self.runner):
+            if Path(device.back_file).parent != directory:
+                continue
+            if device.back_file in wanted and not device.deleted and device.back_file not in seen:
+                seen.add(device.back_file)
+                continue
+            loopdev.detach(device.name, self.runner)
+            why = "deleted file" if device.deleted else "duplicate" if device.back_file in seen else "unknown file"
+            lines.append(f"detached loop device {device.name} of {why} {device.back_file}")
+        return lines
+
+    def _restore_volumes(self, directory: Path, volumes: set[str]) -> list[str]:
+        lines = []
+        attached = {d.back_file for d in loopdev.list_devices(self.runner)} if self.use_loop else set()
+        for name in sorted(volumes):
+            image = directory / f"{name}{IMAGE_SUFFIX}"
+            if not image.exists():
+                lines.append(f"volume {name}: backing file {image} is missing")
+            elif self.use_loop and str(image) not in attached:
+                lines.append(f"re-attached volume {name} as {loopdev.attach(image, self.runner)}")
+        return lines
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _existing_directory(self, pool: PoolSpec) -> Path:
+        directory = self.pool_directory(pool)
+        if not directory.is_dir():
+            raise InvalidInput(
+                "StorDriver/FileDir", str(directory), f"directory of pool {pool.name} on {pool.node} is missing",
+                correction="create the directory or the storage pool again",
+            )
+        return directory
+
+    def _image(self, pool: PoolSpec, vol_name: str) -> Path:
+        return self.pool_directory(pool) / f"{vol_name}{IMAGE_SUFFIX}"
+
+    def _existing_image(self, pool: PoolSpec, vol_name: str) -> Path:
+        image = self._image(pool, _check_volume_name(vol_name))
+        if not image.exists():
+            raise InvalidInput("volume", vol_name, f"no such volume in pool {pool.name} on {pool.node}")
+        return image
+
+    def _snapshot_image(self, pool: PoolSpec, vol_name: str, snapshot: str) -> Path:
+        name = f"{_check_volume_name(vol_name)}.snap.{validate_snapshot_name(snapshot)}{IMAGE_SUFFIX}"
+        return self.pool_directory(pool) / name
+
+    def _existing_snapshot(self, pool: PoolSpec, vol_name: str, snapshot: str) -> Path:
+        target = self._snapshot_image(pool, vol_name, snapshot)
+        if not target.exists():
+            raise InvalidInput(
+                "snapshot", snapshot, f"volume {vol_name} has no such snapshot in pool {pool.name} on {pool.node}"
+            )
+        return target
+
+    def _create_from(self, pool: PoolSpec, provider: SupportsSnapshots, source: Path, dst: VolumeSpec) -> str:
+        size = _size_bytes(dst)
+        image = self._image(pool, _check_volume(dst))
+        if image.exists():
+            _check_existing_size(image, size)
+            return self._expose(image, created=False)
+        if size < source.stat().st_size:
+            raise InvalidInput("size", f"{dst.size_kib} KiB", f"smaller than the source {source.name}")
+        with _staged(image) as temp:
+            provider.copy_data(source, temp)
+            if size > temp.stat().st_size and isinstance(provider, SupportsBackingFile):
+                provider.grow(temp, size)
+        return self._expose(image, created=True)
+
+    def _expose(self, image: Path, *, created: bool) -> str:
+        """The device for ``image``: its loop device (attached if needed) or the file itself.
+
+        When the file was made by this call and attaching fails, the file goes too.
+        """
+        if not self.use_loop:
+            return str(image)
+        try:
+            return loopdev.attach(image, self.runner)
+        except StorageError:
+            if created:
+                image.unlink(missing_ok=True)
+            raise
+
+    def _repoint(self, device: str, image: Path) -> str:
+        """Detach ``device`` and attach ``image`` at the same path (another if it was taken)."""
+        loopdev.detach(device, self.runner)
+        for attempt in range(_REATTACH_TRIES):
+            try:
+                loopdev.attach(image, self.runner, device=device)
+            except StorageError:
+                time.sleep(_REATTACH_PAUSE * (attempt + 1))
+                continue
+            loopdev.flush(device, self.runner)
+            return device
+        return loopdev.attach(image, self.runner)
+
+    def _loops_of(self, image: Path) -> list[loopdev.LoopDevice]:
+        if not self.use_loop:
+            return []
+        return [d for d in loopdev.list_devices(self.runner) if d.back_file == str(image) and not d.deleted]
+
+    def _flush(self, image: Path) -> None:
+        """Push data written through the loop device into the file before the file is copied."""
+        for device in self._loops_of(image):
+            loopdev.flush(device.name, self.runner)
+
+
+def _remove_stray_files(directory: Path, volumes: set[str], snapshots: set[tuple[str, str]]) -> list[str]:
+    lines = []
+    for path in sorted(directory.iterdir()):
+        if path.name.endswith(TEMP_SUFFIX):
+            what = "temp file"
+        elif (match := _VOLUME_FILE.fullmatch(path.name)) is not None:
+            if path.name[: -len(IMAGE_SUFFIX)] in volumes:
+                continue
+            what = "orphan volume file"
+        elif (match := _SNAPSHOT_FILE.fullmatch(path.name)) is not None:
+            volume = f"{match['resource']}_{match['number']}"
+            if (volume, match["snapshot"]) in snapshots:
+                continue
+            what = "orphan snapshot file"
+        else:
+            continue
+        path.unlink(missing_ok=True)
+        lines.append(f"removed {what} {path}")
+    return lines
+
+
+@contextmanager
+def _staged(final: Path) -> Iterator[Path]:
+    """Yield a temp path next to ``final``; rename it into place on success, remove it on error."""
+    temp = _temp(final)
+    temp.unlink(missing_ok=True)
+    try:
+        yield temp
+        os.replace(temp, final)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _temp(final: Path) -> Path:
+    return final.with_name(final.name + TEMP_SUFFIX)
+
+
+def _check_volume(vol: VolumeSpec) -> str:
+    validate_resource_name(vol.resource)
+    if not 0 <= vol.volume_number <= VOLUME_NUMBER_MAX:
+        raise InvalidInput("volume number", vol.volume_number, f"must be 0..{VOLUME_NUMBER_MAX}")
+    return vol.volume_name
+
+
+def _check_volume_name(name: str) -> str:
+    match = _VOLUME_NAME.fullmatch(name) if isinstance(name, str) else None
+    if match is None:
+        raise InvalidInput("volume name", name, "must be <resource>_<5-digit volume number>")
+    validate_resource_name(match["resource"])
+    return name
+
+
+def _positive_kib(size_kib: int) -> int:
+    if not isinstance(size_kib, int) or isinstance(size_kib, bool) or size_kib <= 0:
+        raise InvalidInput("size", size_kib, "must be a positive number of KiB")
+    return size_kib
+
+
+def _size_bytes(vol: VolumeSpec) -> int:
+    return _positive_kib(vol.size_kib) * 1024
+
+
+def _check_existing_size(image: Path, size: int) -> None:
+    actual = image.stat().st_size
+    if actual != size:
+        raise InvalidInput(
+            "size", f"{size // 1024} KiB", f"volume {image.stem} exists with {actual // 1024} KiB",
+        )
+
+
+__all__ = ["PoolSpec", "VolumeSpec", "Satellite", "DISKLESS_DEVICE", "loops_available"]

@@ -1,0 +1,321 @@
+"""The PVE storage plugin methods: PVE's call in, ``DiskService`` calls out, PVE's answer back.
+
+Each method has the name and arguments of its ``PVE::Storage::Plugin`` counterpart (minus
+``$class``, ``$storeid`` and ``$scfg``, which are this object's state) and returns what PVE
+expects, in PVE's units: ``alloc_image`` sizes are KiB, ``volume_resize`` bytes, ``status`` and
+``volume_size_info`` answer bytes. Anything refused raises before any change is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from linstor_core import naming
+from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, LinstorError
+from linstor_core.models import Disk
+from linstor_core.retcodes import FAIL_EXISTS_RSC_DFN, FAIL_IN_USE
+from linstor_core.units import bytes_to_kib, kib_to_bytes, mib_to_kib
+
+from proxmox_plugin.catalog import PLATFORM, VOLNAME, Catalog, key, owner_props, volname_of
+from proxmox_plugin.options import StorageOptions
+from proxmox_plugin.statuscache import StatusCache
+from proxmox_plugin.vmnames import VmNames
+from proxmox_plugin.volnames import (
+    BASE_SNAPSHOT, VolName, check_snapshot_name, disk_volname, new_volname, parse_volname,
+)
+
+if TYPE_CHECKING:  # only the interface; the HTTP stack is loaded by cli.connect when needed
+    from linstor_core.disks import DiskService
+
+SIZE_FLOOR_KIB = mib_to_kib(3)
+"""EFI disks ask for 540 KiB; 3 MiB leaves room for the metadata DRBD puts on every volume."""
+
+MAX_DISKS_PER_GUEST = 1024  # PVE's $MAX_VOLUMES_PER_GUEST
+NAME_ATTEMPTS = 10
+CLONE_TIMEOUT = 45.0
+"""PVE holds its storage lock for at most 60 s; a full clone must finish (or be undone) first."""
+
+_FEATURES = {
+    "snapshot": {"current", "snap"},
+    "clone": {"base", "snap"},
+    "template": {"current"},
+    "copy": {"base", "current"},
+    "sparseinit": {"base", "current"},
+    "rename": {"current"},
+}
+"""Snapshots have no device path here, so a copy *from* a snapshot (``copy``/``snap``) is not
+offered; a clone from one is (``clone_image`` restores it into a new disk)."""
+
+
+def pve_parse_volname(volname: str) -> list[Any]:
+    """``parse_volname``'s 7-tuple: (vtype, name, vmid, basename, basevmid, isBase, format)."""
+    vol = parse_volname(volname)
+    base = vol.base
+    return ["images", vol.name, vol.vmid, base.name if base else None, base.vmid if base else None,
+            1 if vol.is_base else 0, "raw"]
+
+
+def volume_has_feature(feature: str, volname: str, snapname: str | None = None) -> int | None:
+    """PVE's feature matrix keyed by snap / base / current; 1 or ``None`` as PVE expects."""
+    vol = parse_volname(volname)
+    state = "snap" if snapname else "base" if vol.is_base else "current"
+    return 1 if state in _FEATURES.get(feature, ()) else None
+
+
+def _vmid(value: Any) -> int:
+    try:
+        vmid = int(str(value))
+    except ValueError:
+        raise InvalidInput("vmid", value, "must be a number") from None
+    if not 0 < vmid < 10**9:
+        raise InvalidInput("vmid", value, "must be between 1 and 999999999")
+    return vmid
+
+
+@dataclass(frozen=True)
+class LinstorStorage:
+    """One PVE storage id on one node: its options, the disk service and the name sources."""
+
+    disks: DiskService
+    options: StorageOptions
+    node: str
+    vm_names: VmNames
+    status_cache: StatusCache
+    progress: Callable[[str], None]
+
+    @property
+    def storeid(self) -> str:
+        return self.options.storeid
+
+    @property
+    def catalog(self) -> Catalog:
+        return Catalog(self.disks, self.storeid)
+
+    def _disk(self, volname: str) -> tuple[VolName, Disk]:
+        vol = parse_volname(volname)
+        return vol, self.catalog.get(vol)
+
+    def _next_free(self, vmid: int, taken: list[Disk]) -> VolName:
+        used = {volname_of(d).disk for d in taken}
+        for number in range(MAX_DISKS_PER_GUEST):
+            volname = disk_volname(vmid, number)
+            if volname.disk not in used:
+                return volname
+        raise InvalidInput("vmid", vmid, f"all {MAX_DISKS_PER_GUEST} disk numbers are in use "
+                           f"on storage {self.storeid}")
+
+    def _place(self, volname: VolName, make: Callable[[str, dict[str, str]], Disk]) -> Disk:
+        """Name a new disk after its guest and let ``make`` create it under that name.
+
+        The VM-named resource name can be taken by a disk PVE knows under another volume name
+        (a volume renamed to another guest keeps its resource, and a reused vmid names it
+        again): then the next suffixed name is tried, so no disk is ever handed out twice.
+        """
+        vm_name = self.vm_names.name_of(volname.vmid)
+        props = owner_props(self.storeid, volname, vm_name)
+        for attempt in range(NAME_ATTEMPTS):
+            disk_part = volname.disk if attempt == 0 else f"{volname.disk}-{attempt}"
+            name = naming.disk_resource_name(PLATFORM, volname.vmid, vm_name or "", disk_part)
+            try:
+                disk = make(name, props)
+            except AlreadyExists:
+                continue
+            if all(disk.props.get(k) == v for k, v in props.items()):
+                return self._without_copied_props(disk, props)
+        raise AlreadyExists([ApiReply(
+            ret_code=FAIL_EXISTS_RSC_DFN,
+            message=f"no free resource name for {self.storeid}:{volname.volname} "
+            f"after {NAME_ATTEMPTS} attempts", correction="delete stale pve- resource definitions")])
+
+    def _without_copied_props(self, disk: Disk, props: dict[str, str]) -> Disk:
+        """A clone or restore copies the source's owner properties; ours replaced most, the
+        rest (a base the new disk does not have, an owner name) would mislead later lookups."""
+        stale = sorted(k for k in disk.props if k.startswith(naming.PROP_PREFIX) and k not in props)
+        if stale:
+            self.disks.set_props(disk.name, delete=stale)
+        return disk
+
+    def alloc_image(self, vmid: Any, fmt: str | None, name: str | None, size: int) -> str:
+        """Create a raw disk of ``size`` KiB (at least 3 MiB); a repeated cloudinit is a no-op."""
+        if fmt not in (None, "", "raw"):
+            raise InvalidInput("format", fmt, "LINSTOR volumes are raw block devices")
+        vmid = _vmid(vmid)
+        wanted = new_volname(name, vmid)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise InvalidInput("size", size, "must be a whole number of KiB")
+        existing = self.catalog.all(vmid)
+        if wanted is None:
+            wanted = self._next_free(vmid, existing)
+        elif wanted.disk in {volname_of(d).disk for d in existing}:
+            if wanted.is_cloudinit:
+                return wanted.volname
+            raise AlreadyExists([ApiReply(ret_code=FAIL_EXISTS_RSC_DFN,
+                                          message=f"volume {self.storeid}:{wanted.name} already exists")])
+        size_kib = max(size, SIZE_FLOOR_KIB)
+        disk = self._place(wanted, lambda rd, props: self.disks.create(
+            self.options.profile, rd, size_kib, props))
+        if self.options.prefer_local:
+            self.disks.attach(disk.name, self.node)
+        return wanted.volname
+
+    def free_image(self, volname: str, isBase: Any = None) -> None:
+        """Delete a disk with its snapshots; a template disk with linked clones is refused."""
+        vol = parse_volname(volname)
+        disk = self.catalog.find(vol)
+        if disk is None:
+            return
+        if vol.is_base:
+            clones = [f"{self.storeid}:{volname_of(c).volname}" for c in self.catalog.clones_of(vol)]
+            if clones:
+                raise InUse([ApiReply(
+                    ret_code=FAIL_IN_USE,
+                    message=f"base volume {self.storeid}:{vol.volname} has linked clones: "
+                    + ", ".join(clones),
+                    correction="remove the linked clones (or the VMs using them) first")])
+        self.disks.delete(disk.name, with_snapshots=True)
+
+    def list_images(self, vmid: Any = None, vollist: list[str] | None = None) -> list[dict[str, Any]]:
+        """PVE's image list: one filtered listing for the storage (or the guest)."""
+        by_vm = _vmid(vmid) if vmid not in (None, "") and not vollist else None
+        wanted = set(vollist or ())
+        images = []
+        for disk in self.catalog.all(by_vm):
+            vol = volname_of(disk)
+            volid = f"{self.storeid}:{vol.volname}"
+            if wanted and volid not in wanted:
+                continue
+            size = kib_to_bytes(disk.size_kib)
+            image: dict[str, Any] = {"volid": volid, "format": "raw", "size": size, "used": size,
+                                     "vmid": vol.vmid}
+            if vol.base:
+                image["parent"] = f"{vol.base.name}@{BASE_SNAPSHOT}"
+            images.append(image)
+        return sorted(images, key=lambda i: i["volid"])
+
+    def status(self) -> list[int]:
+        """(total, free, used, active) in bytes of the profile, shared via the status cache."""
+        cache_key = "|".join([",".join(self.options.controllers), self.options.profile])
+        capacity = self.status_cache.get(cache_key, lambda: self.disks.capacity(self.options.profile))
+        total = kib_to_bytes(capacity.capacity_kib)
+        free = kib_to_bytes(capacity.available_size_kib)
+        return [total, free, max(total - free, 0), 1]
+
+    def check_connection(self) -> int:
+        """PVE asks before using the storage; answering status proves controller and group."""
+        self.status()
+        return 1
+
+    def path(self, volname: str, snapname: str | None = None) -> list[Any]:
+        """(device path on this node, vmid, vtype); the disk must be active here."""
+        if snapname:
+            raise InvalidInput("snapname", snapname, "snapshots of this storage have no device path",
+                               correction="roll back or clone the snapshot to read it")
+        vol, disk = self._disk(volname)
+        return [self.disks.path(disk.name, self.node), vol.vmid, "images"]
+
+    def activate_volume(self, volname: str, snapname: str | None = None) -> int:
+        """Make the device exist on this node (a diskless client when no replica is here)."""
+        if snapname:
+            raise InvalidInput("snapname", snapname, "snapshots of this storage cannot be activated",
+                               correction="back up with mode 'stop' or 'suspend'")
+        _, disk = self._disk(volname)
+        self.disks.attach(disk.name, self.node)
+        return 1
+
+    def deactivate_volume(self, volname: str, snapname: str | None = None) -> int:
+        """Remove this node's diskless client, if any; replicas and tie-breakers stay."""
+        if snapname:
+            return 1
+        disk = self.catalog.find(parse_volname(volname))
+        if disk is not None:
+            self.disks.detach(disk.name, self.node)
+        return 1
+
+    def volume_resize(self, volname: str, size: int, running: Any = None) -> None:
+        """Grow to ``size`` bytes (rounded up to KiB); shrinking is refused."""
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise InvalidInput("size", size, "must be a whole number of bytes")
+        _, disk = self._disk(volname)
+        self.disks.resize(disk.name, bytes_to_kib(size))
+
+    def volume_snapshot(self, volname: str, snap: str) -> None:
+        check_snapshot_name(snap)
+        _, disk = self._disk(volname)
+        self.disks.snapshot(disk.name, snap)
+
+    def volume_rollback_is_possible(self, volname: str, snap: str) -> int:
+        """PVE asks before ``volume_snapshot_rollback``: the snapshot must exist."""
+        check_snapshot_name(snap)
+        _, disk = self._disk(volname)
+        if snap not in disk.snapshots:
+            raise InvalidInput("snapshot", snap, f"volume {self.storeid}:{volname} has no such snapshot")
+        return 1
+
+    def volume_snapshot_rollback(self, volname: str, snap: str) -> None:
+        check_snapshot_name(snap)
+        _, disk = self._disk(volname)
+        self.disks.rollback(disk.name, snap)
+
+    def volume_snapshot_delete(self, volname: str, snap: str, running: Any = None) -> None:
+        check_snapshot_name(snap)
+        _, disk = self._disk(volname)
+        self.disks.delete_snapshot(disk.name, snap)
+
+    def volume_size_info(self, volname: str, timeout: Any = None) -> dict[str, Any]:
+        """Size in bytes; ``used`` is the provisioned size (an upper bound) as LINSTOR reports."""
+        vol, disk = self._disk(volname)
+        size = kib_to_bytes(disk.size_kib)
+        parent = f"{vol.base.name}@{BASE_SNAPSHOT}" if vol.base else None
+        return {"size": size, "format": "raw", "used": size, "parent": parent}
+
+    def rename_volume(self, source_volname: str, target_vmid: Any, target_volname: str | None = None) -> str:
+        """Give a disk to another guest: only its owner properties change, never the resource."""
+        source, disk = self._disk(source_volname)
+        if source.is_base:
+            raise InvalidInput("volname", source_volname, "template (base) volumes cannot be renamed")
+        vmid = _vmid(target_vmid)
+        existing = self.catalog.all(vmid)
+        wanted = new_volname(target_volname, vmid) or self._next_free(vmid, existing)
+        if wanted.disk in {volname_of(d).disk for d in existing}:
+            raise AlreadyExists([ApiReply(ret_code=FAIL_EXISTS_RSC_DFN,
+                                          message=f"volume {self.storeid}:{wanted.name} already exists")])
+        target = source.renamed(vmid, wanted.disk)
+        vm_name = self.vm_names.name_of(vmid)
+        stale = () if vm_name else (naming.PROP_OWNER_NAME,)
+        self.disks.set_props(disk.name, override=owner_props(self.storeid, target, vm_name), delete=stale)
+        return f"{self.storeid}:{target.volname}"
+
+    def create_base(self, volname: str) -> str:
+        """Turn a disk into a template disk: a ``__base__`` snapshot and the ``base-`` name."""
+        vol, disk = self._disk(volname)
+        if vol.is_base:
+            raise InvalidInput("volname", volname, "create_base not possible with base image")
+        base = vol.as_base()
+        self.disks.snapshot(disk.name, BASE_SNAPSHOT)
+        try:
+            self.disks.set_props(disk.name, override={key(VOLNAME): base.name})
+        except LinstorError:
+            self.disks.delete_snapshot(disk.name, BASE_SNAPSHOT)
+            raise
+        return base.volname
+
+    def clone_image(self, volname: str, vmid: Any, snapname: str | None = None) -> str:
+        """A new disk for guest ``vmid`` from a template (linked clone, ``base-X/vm-Y``), from a
+        snapshot (restored, independent), or from a plain disk (full copy via the clone API)."""
+        source, disk = self._disk(volname)
+        vmid = _vmid(vmid)
+        target = self._next_free(vmid, self.catalog.all(vmid))
+        if snapname:
+            if snapname not in disk.snapshots:
+                raise InvalidInput("snapname", snapname, f"volume {self.storeid}:{volname} has no such snapshot")
+            made = self._place(target, lambda rd, props: self.disks.restore(disk.name, snapname, rd, props))
+        elif source.is_base:
+            target = VolName(vmid, target.disk, base=VolName(source.vmid, source.disk, True))
+            made = self._place(target, lambda rd, props: self.disks.restore(disk.name, BASE_SNAPSHOT, rd, props))
+        else:
+            made = self._place(target, lambda rd, props: self.disks.clone(
+                disk.name, rd, props, progress=self.progress, timeout=CLONE_TIMEOUT))
+        self.progress(f"cloned {self.storeid}:{volname} to {self.storeid}:{target.volname} ({made.name})")
+        return target.volname

@@ -1,0 +1,158 @@
+"""An in-memory ``DiskService`` with the contract's semantics, counting the calls made to it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+
+from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, NotFound
+from linstor_core.models import Capacity, Disk
+from linstor_core.naming import validate_resource_name, validate_snapshot_name
+
+
+def _reply(message: str) -> list[ApiReply]:
+    return [ApiReply(ret_code=-1, message=message)]
+
+
+class FakeDisks:
+    def __init__(self, nodes: Sequence[str] = ("n1", "n2")) -> None:
+        self.disks: dict[str, Disk] = {}
+        self.data: dict[str, str] = {}
+        self.snapshot_data: dict[tuple[str, str], str] = {}
+        self.nodes = tuple(nodes)
+        self.calls: Counter[str] = Counter()
+        self.capacity_kib = Capacity(max_volume_size_kib=1 << 20, available_size_kib=1 << 20,
+                                     capacity_kib=4 << 20)
+
+    def _get(self, name: str) -> Disk:
+        if name not in self.disks:
+            raise NotFound(_reply(f"disk {name} not found"))
+        return self.disks[name]
+
+    def _put(self, disk: Disk) -> Disk:
+        self.disks[disk.name] = disk
+        return disk
+
+    def create(self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}) -> Disk:
+        self.calls["create"] += 1
+        validate_resource_name(name)
+        if name in self.disks:
+            disk = self.disks[name]
+            if disk.profile != profile or disk.size_kib != size_kib:
+                raise AlreadyExists(_reply(f"disk {name} exists"))
+            return disk
+        self.data[name] = ""
+        return self._put(Disk(name, size_kib, profile, dict(props), nodes=self.nodes))
+
+    def get(self, name: str) -> Disk:
+        self.calls["get"] += 1
+        return self._get(name)
+
+    def exists(self, name: str) -> bool:
+        self.calls["exists"] += 1
+        return name in self.disks
+
+    def list(self, owner_props: Mapping[str, str] = {}) -> list[Disk]:
+        self.calls["list"] += 1
+        return sorted((d for d in self.disks.values()
+                       if all(d.props.get(k) == v for k, v in owner_props.items())),
+                      key=lambda d: d.name)
+
+    def _new(self, target: str, source: Disk, props: Mapping[str, str], data: str) -> Disk:
+        validate_resource_name(target)
+        if target in self.disks:
+            raise AlreadyExists(_reply(f"disk {target} exists"))
+        self.data[target] = data
+        return self._put(dataclasses.replace(source, name=target, props={**source.props, **props},
+                                             snapshots=(), diskless_nodes=()))
+
+    def clone(self, source: str, target: str, props: Mapping[str, str] = {}, *,
+              progress: Callable[[str], None] | None = None, timeout: float = 300) -> Disk:
+        self.calls["clone"] += 1
+        if progress:
+            progress(f"cloning {source} to {target}: cloning")
+        return self._new(target, self._get(source), props, self.data[source])
+
+    def snapshot(self, name: str, snapshot: str, nodes: Sequence[str] = ()) -> None:
+        self.calls["snapshot"] += 1
+        validate_snapshot_name(snapshot)
+        disk = self._get(name)
+        if snapshot in disk.snapshots:
+            raise AlreadyExists(_reply(f"snapshot {snapshot} exists"))
+        self.snapshot_data[name, snapshot] = self.data[name]
+        self._put(dataclasses.replace(disk, snapshots=tuple(sorted((*disk.snapshots, snapshot)))))
+
+    def delete_snapshot(self, name: str, snapshot: str) -> None:
+        self.calls["delete_snapshot"] += 1
+        disk = self.disks.get(name)
+        if disk is None or snapshot not in disk.snapshots:
+            return
+        del self.snapshot_data[name, snapshot]
+        self._put(dataclasses.replace(disk, snapshots=tuple(s for s in disk.snapshots if s != snapshot)))
+
+    def rollback(self, name: str, snapshot: str) -> None:
+        self.calls["rollback"] += 1
+        if snapshot not in self._get(name).snapshots:
+            raise NotFound(_reply(f"snapshot {snapshot} not found"))
+        self.data[name] = self.snapshot_data[name, snapshot]
+
+    def restore(self, name: str, snapshot: str, target: str, props: Mapping[str, str] = {},
+                nodes: Sequence[str] = ()) -> Disk:
+        self.calls["restore"] += 1
+        source = self._get(name)
+        if snapshot not in source.snapshots:
+            raise NotFound(_reply(f"snapshot {snapshot} not found"))
+        if target in self.disks:
+            raise AlreadyExists(_reply(f"disk {target} exists"))
+        self.data[target] = self.snapshot_data[name, snapshot]
+        return self._put(Disk(target, source.size_kib, source.profile, dict(props), nodes=source.nodes))
+
+    def resize(self, name: str, size_kib: int) -> None:
+        self.calls["resize"] += 1
+        disk = self._get(name)
+        if size_kib < disk.size_kib:
+            raise InvalidInput("size", size_kib, "disks only grow")
+        self._put(dataclasses.replace(disk, size_kib=size_kib))
+
+    def attach(self, name: str, node: str) -> str:
+        self.calls["attach"] += 1
+        disk = self._get(name)
+        if node not in disk.nodes and node not in disk.diskless_nodes:
+            self._put(dataclasses.replace(disk, diskless_nodes=(*disk.diskless_nodes, node)))
+        return f"/dev/fake/{name}"
+
+    def detach(self, name: str, node: str) -> None:
+        self.calls["detach"] += 1
+        disk = self.disks.get(name)
+        if disk is not None and node in disk.diskless_nodes:
+            self._put(dataclasses.replace(disk, diskless_nodes=tuple(n for n in disk.diskless_nodes if n != node)))
+
+    def path(self, name: str, node: str) -> str:
+        self.calls["path"] += 1
+        disk = self._get(name)
+        if node not in disk.nodes and node not in disk.diskless_nodes:
+            raise NotFound(_reply(f"disk {name} has no device on node {node}"))
+        return f"/dev/fake/{name}"
+
+    def delete(self, name: str, *, with_snapshots: bool = False) -> None:
+        self.calls["delete"] += 1
+        disk = self.disks.get(name)
+        if disk is None:
+            return
+        if disk.snapshots and not with_snapshots:
+            raise InUse(_reply(f"disk {name} still has snapshots"))
+        for snapshot in disk.snapshots:
+            del self.snapshot_data[name, snapshot]
+        del self.disks[name]
+        del self.data[name]
+
+    def set_props(self, name: str, override: Mapping[str, str] = {}, delete: Sequence[str] = ()) -> None:
+        self.calls["set_props"] += 1
+        disk = self._get(name)
+        props = {k: v for k, v in disk.props.items() if k not in delete}
+        self._put(dataclasses.replace(disk, props={**props, **override}))
+
+    def capacity(self, profile: str) -> Capacity:
+        self.calls["capacity"] += 1
+        return self.capacity_kib

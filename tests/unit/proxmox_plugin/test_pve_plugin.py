@@ -1,0 +1,230 @@
+"""Every plugin method against the in-memory disk service: PVE's answers and the calls made."""
+
+from __future__ import annotations
+
+import pytest
+
+from linstor_core.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from proxmox_plugin.catalog import key
+from proxmox_plugin.plugin import LinstorStorage, pve_parse_volname, volume_has_feature
+from pve_fake_disks import FakeDisks
+
+
+def test_alloc_names_disks_after_the_vm_and_records_the_volname(storage: LinstorStorage,
+                                                                disks: FakeDisks) -> None:
+    assert storage.alloc_image(101, "raw", None, 8192) == "vm-101-disk-0"
+    assert storage.alloc_image("101", None, None, 8192) == "vm-101-disk-1"
+    disk = disks.disks["pve-101-web01-disk-0"]
+    assert disk.size_kib == 8192 and disk.profile == "gold"
+    assert disk.props[key("pve-volname")] == "vm-101-disk-0"
+    assert disk.props[key("pve-storage")] == "ls"
+    assert disk.props["Aux/bundle/owner-id"] == "101"
+    assert disk.props["Aux/bundle/owner-name"] == "web01"
+
+
+def test_alloc_costs_one_listing_and_one_create(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 8192)
+    assert disks.calls == {"list": 1, "create": 1}
+
+
+def test_alloc_floor_special_names_and_no_name(storage: LinstorStorage, disks: FakeDisks) -> None:
+    assert storage.alloc_image(101, "raw", "vm-101-disk-7", 540) == "vm-101-disk-7"
+    assert disks.disks["pve-101-web01-disk-7"].size_kib == 3072
+    for name in ("vm-101-state-snap1", "vm-101-fleece-0", "vm-101-pvc-claim"):
+        assert storage.alloc_image(101, "raw", name, 4096) == name
+    assert storage.alloc_image(555, "raw", None, 4096) == "vm-555-disk-0"
+    assert "pve-555-disk-0" in disks.disks
+
+
+def test_cloudinit_reallocation_is_idempotent(storage: LinstorStorage, disks: FakeDisks) -> None:
+    assert storage.alloc_image(101, "raw", "vm-101-cloudinit", 4096) == "vm-101-cloudinit"
+    before = dict(disks.disks)
+    assert storage.alloc_image(101, "raw", "vm-101-cloudinit", 4096) == "vm-101-cloudinit"
+    assert disks.disks == before
+    storage.alloc_image(101, "raw", "vm-101-disk-0", 4096)
+    with pytest.raises(AlreadyExists, match="ls:vm-101-disk-0 already exists"):
+        storage.alloc_image(101, "raw", "vm-101-disk-0", 4096)
+
+
+@pytest.mark.parametrize("vmid, fmt, name, size, field", [
+    (101, "qcow2", None, 4096, "format"),
+    (101, "raw", "vm-102-disk-0", 4096, "name"),
+    (101, "raw", "base-101-disk-0", 4096, "name"),
+    (101, "raw", "vm-101-disk-0.raw", 4096, "name"),
+    ("abc", "raw", None, 4096, "vmid"),
+    (101, "raw", None, -1, "size"),
+])
+def test_bad_alloc_changes_nothing(storage: LinstorStorage, disks: FakeDisks, vmid: object,
+                                   fmt: str, name: str | None, size: int, field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        storage.alloc_image(vmid, fmt, name, size)
+    assert caught.value.field == field
+    assert disks.disks == {}
+
+
+def test_a_taken_resource_name_gets_a_suffix(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    assert storage.rename_volume("vm-101-disk-0", 300) == "ls:vm-300-disk-0"
+    assert storage.alloc_image(101, "raw", None, 4096) == "vm-101-disk-0"
+    assert sorted(disks.disks) == ["pve-101-web01-disk-0", "pve-101-web01-disk-0-1"]
+
+
+def test_list_is_one_listing_with_volids(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    storage.alloc_image(102, "raw", None, 8192)
+    disks.calls.clear()
+    images = storage.list_images()
+    assert disks.calls == {"list": 1}
+    assert [(i["volid"], i["size"], i["vmid"], i["format"]) for i in images] == [
+        ("ls:vm-101-disk-0", 4096 * 1024, 101, "raw"), ("ls:vm-102-disk-0", 8192 * 1024, 102, "raw")]
+    assert [i["volid"] for i in storage.list_images(102)] == ["ls:vm-102-disk-0"]
+    assert [i["volid"] for i in storage.list_images(None, ["ls:vm-101-disk-0"])] == ["ls:vm-101-disk-0"]
+
+
+def test_other_storage_ids_do_not_see_each_other(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    other = LinstorStorage(disks, storage.options.__class__(storeid="other", profile="gold"), "n3",  # type: ignore[arg-type]
+                           storage.vm_names, storage.status_cache, storage.progress)
+    assert other.list_images() == []
+    with pytest.raises(NotFound, match="other:vm-101-disk-0 does not exist"):
+        other.path("vm-101-disk-0")
+
+
+def test_activate_path_deactivate(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    with pytest.raises(NotFound, match="no device on node n3"):
+        storage.path("vm-101-disk-0")
+    assert storage.activate_volume("vm-101-disk-0") == 1
+    assert storage.path("vm-101-disk-0") == ["/dev/fake/pve-101-web01-disk-0", 101, "images"]
+    assert disks.disks["pve-101-web01-disk-0"].diskless_nodes == ("n3",)
+    storage.deactivate_volume("vm-101-disk-0")
+    storage.deactivate_volume("vm-101-disk-0")
+    assert disks.disks["pve-101-web01-disk-0"].diskless_nodes == ()
+    storage.deactivate_volume("vm-101-disk-9")
+    with pytest.raises(InvalidInput, match="cannot be activated"):
+        storage.activate_volume("vm-101-disk-0", "snap1")
+
+
+def test_snapshot_rollback_delete(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    rd = "pve-101-web01-disk-0"
+    disks.data[rd] = "first"
+    storage.volume_snapshot("vm-101-disk-0", "snap1")
+    disks.data[rd] = "second"
+    assert storage.volume_rollback_is_possible("vm-101-disk-0", "snap1") == 1
+    storage.volume_snapshot_rollback("vm-101-disk-0", "snap1")
+    assert disks.data[rd] == "first"
+    storage.volume_snapshot_delete("vm-101-disk-0", "snap1")
+    storage.volume_snapshot_delete("vm-101-disk-0", "snap1")
+    assert disks.disks[rd].snapshots == ()
+    with pytest.raises(InvalidInput, match="no such snapshot"):
+        storage.volume_rollback_is_possible("vm-101-disk-0", "snap1")
+
+
+@pytest.mark.parametrize("snap", ["current", "vzdump", "__base__", "__migration__", "__replicate_1_2__"])
+def test_reserved_snapshot_names_change_nothing(storage: LinstorStorage, disks: FakeDisks, snap: str) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    disks.calls.clear()
+    for method in (storage.volume_snapshot, storage.volume_snapshot_rollback, storage.volume_snapshot_delete):
+        with pytest.raises(InvalidInput, match="reserved"):
+            method("vm-101-disk-0", snap)
+    assert disks.calls == {}
+
+
+def test_resize_is_bytes_and_size_info_answers_bytes(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    storage.volume_resize("vm-101-disk-0", 10 * 1024 * 1024 + 1)
+    assert disks.disks["pve-101-web01-disk-0"].size_kib == 10 * 1024 + 1
+    info = storage.volume_size_info("vm-101-disk-0")
+    assert info == {"size": (10 * 1024 + 1) * 1024, "format": "raw", "used": (10 * 1024 + 1) * 1024,
+                    "parent": None}
+    with pytest.raises(InvalidInput, match="disks only grow"):
+        storage.volume_resize("vm-101-disk-0", 1024 * 1024)
+
+
+def test_status_is_cached_across_instances(storage: LinstorStorage, disks: FakeDisks) -> None:
+    assert storage.status() == [4 << 30, 1 << 30, 3 << 30, 1]
+    assert storage.check_connection() == 1
+    assert disks.calls["capacity"] == 1
+
+
+def test_rename_changes_owner_props_only(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    assert storage.rename_volume("vm-101-disk-0", 102, "vm-102-disk-5") == "ls:vm-102-disk-5"
+    (rd,) = disks.disks
+    assert rd == "pve-101-web01-disk-0"
+    props = disks.disks[rd].props
+    assert (props["Aux/bundle/owner-id"], props["Aux/bundle/owner-name"], props[key("pve-volname")]) == (
+        "102", "web02", "vm-102-disk-5")
+    assert storage.rename_volume("vm-102-disk-5", 400) == "ls:vm-400-disk-0"
+    assert "Aux/bundle/owner-name" not in disks.disks[rd].props
+    storage.alloc_image(102, "raw", None, 4096)
+    with pytest.raises(AlreadyExists):
+        storage.rename_volume("vm-400-disk-0", 102, "vm-102-disk-0")
+
+
+def test_template_linked_clones_and_free(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    disks.data["pve-101-web01-disk-0"] = "golden"
+    assert storage.create_base("vm-101-disk-0") == "base-101-disk-0"
+    assert disks.disks["pve-101-web01-disk-0"].snapshots == ("__base__",)
+    with pytest.raises(InvalidInput, match="not possible with base image"):
+        storage.create_base("base-101-disk-0")
+    first = storage.clone_image("base-101-disk-0", 102)
+    second = storage.clone_image("base-101-disk-0", 102)
+    assert (first, second) == ("base-101-disk-0/vm-102-disk-0", "base-101-disk-0/vm-102-disk-1")
+    assert disks.data["pve-102-web02-disk-1"] == "golden"
+    assert storage.volume_size_info(first)["parent"] == "base-101-disk-0@__base__"
+    assert {i["volid"]: i.get("parent") for i in storage.list_images()} == {
+        "ls:base-101-disk-0": None, "ls:base-101-disk-0/vm-102-disk-0": "base-101-disk-0@__base__",
+        "ls:base-101-disk-0/vm-102-disk-1": "base-101-disk-0@__base__"}
+    with pytest.raises(InUse, match="has linked clones: ls:base-101-disk-0/vm-102-disk-0, "):
+        storage.free_image("base-101-disk-0", 1)
+    with pytest.raises(InvalidInput, match="recorded as 'base-101-disk-0/vm-102-disk-0'"):
+        storage.path("vm-102-disk-0")
+    storage.free_image(first)
+    storage.free_image(second)
+    storage.free_image("base-101-disk-0", 1)
+    storage.free_image("base-101-disk-0", 1)
+    assert disks.disks == {}
+
+
+def test_clone_from_snapshot_and_full_clone(storage: LinstorStorage, disks: FakeDisks,
+                                            progress: list[str]) -> None:
+    storage.alloc_image(102, "raw", None, 4096)
+    rd = "pve-102-web02-disk-0"
+    disks.data[rd] = "v1"
+    storage.volume_snapshot("vm-102-disk-0", "snap1")
+    disks.data[rd] = "v2"
+    assert storage.clone_image("vm-102-disk-0", 101, "snap1") == "vm-101-disk-0"
+    assert disks.data["pve-101-web01-disk-0"] == "v1"
+    assert storage.clone_image("vm-102-disk-0", 101) == "vm-101-disk-1"
+    assert disks.data["pve-101-web01-disk-1"] == "v2"
+    copied = disks.disks["pve-101-web01-disk-1"].props
+    assert (copied["Aux/bundle/owner-id"], copied[key("pve-volname")]) == ("101", "vm-101-disk-1")
+    assert any("cloning" in line for line in progress)
+    with pytest.raises(InvalidInput, match="no such snapshot"):
+        storage.clone_image("vm-102-disk-0", 101, "nope")
+
+
+def test_full_clone_of_a_linked_clone_drops_the_base(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    storage.create_base("vm-101-disk-0")
+    linked = storage.clone_image("base-101-disk-0", 102)
+    assert storage.clone_image(linked, 555) == "vm-555-disk-0"
+    assert key("pve-base") not in disks.disks["pve-555-disk-0"].props
+    assert "Aux/bundle/owner-name" not in disks.disks["pve-555-disk-0"].props
+
+
+def test_parse_volname_and_features() -> None:
+    assert pve_parse_volname("base-100-disk-0/vm-101-disk-1") == [
+        "images", "vm-101-disk-1", 101, "base-100-disk-0", 100, 0, "raw"]
+    assert pve_parse_volname("base-100-disk-0") == ["images", "base-100-disk-0", 100, None, None, 1, "raw"]
+    assert volume_has_feature("snapshot", "vm-1-disk-0") == 1
+    assert volume_has_feature("clone", "base-1-disk-0") == 1
+    assert volume_has_feature("clone", "vm-1-disk-0") is None
+    assert volume_has_feature("clone", "vm-1-disk-0", "snap1") == 1
+    assert volume_has_feature("template", "base-1-disk-0") is None
+    assert volume_has_feature("copy", "vm-1-disk-0", "snap1") is None
+    assert volume_has_feature("rename", "vm-1-disk-0") == 1
+    assert volume_has_feature("teleport", "vm-1-disk-0") is None

@@ -1,0 +1,166 @@
+"""``linstor-pve <method>``: the process the Perl shim runs for every PVE storage call.
+
+Protocol (one call per process, so nothing is shared but the status cache file):
+stdin  ``{"storeid": ..., "scfg": {storage.cfg section}, "node": ..., "args": {name: value}}``
+stdout ``{"result": ...}`` and exit 0, or ``{"error": {"type": ..., "message": ...}}`` and exit 1.
+stderr carries progress lines for PVE's task log. This is the one place errors are rendered:
+no traceback ever reaches PVE. ``parse_volname`` and ``volume_has_feature`` need neither the
+storage config nor a controller (PVE calls ``parse_volname`` without either).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from linstor_core.errors import ConfigError, InvalidInput, LinstorError
+
+from proxmox_plugin.options import StorageOptions, parse_options
+from proxmox_plugin.plugin import LinstorStorage, pve_parse_volname, volume_has_feature
+from proxmox_plugin.statuscache import StatusCache
+from proxmox_plugin.vmnames import FirstOf, PveApi, PveFiles, VmNames
+
+if TYPE_CHECKING:
+    from linstor_core.disks import DiskService
+
+CACHE_DIR_ENV = "LINSTOR_PVE_CACHE_DIR"
+DEFAULT_CACHE_DIR = "/run/linstor-pve"
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 30.0
+"""Both well under PVE's 10 s lock wait plus 60 s locked budget, even after one failover."""
+
+_PURE: Mapping[str, Callable[..., Any]] = {
+    "parse_volname": pve_parse_volname,
+    "volume_has_feature": volume_has_feature,
+}
+_STORAGE_METHODS = frozenset({
+    "alloc_image", "free_image", "list_images", "status", "check_connection", "path",
+    "activate_volume", "deactivate_volume", "volume_resize", "volume_snapshot",
+    "volume_rollback_is_possible", "volume_snapshot_rollback", "volume_snapshot_delete",
+    "volume_size_info", "rename_volume", "create_base", "clone_image",
+})
+
+
+def _token(path: str | None) -> str | None:
+    """A bearer token file: ``{"token": ...}`` (LINBIT's auth.json shape) or the bare token."""
+    if path is None:
+        return None
+    try:
+        text = Path(path).read_text().strip()
+    except OSError as error:
+        raise ConfigError(f"cannot read the API token file {path}", cause=str(error),
+                          correction="fix the storage's apitoken option") from None
+    if text.startswith("{"):
+        try:
+            return str(json.loads(text)["token"])
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(f"API token file {path} is not {{\"token\": ...}}") from None
+    return text or None
+
+
+def connect(options: StorageOptions) -> DiskService:
+    """The disk service for the storage's controllers, TLS files and token, with short timeouts.
+
+    The HTTP stack is imported here, not at the top: PVE runs ``parse_volname`` many times per
+    operation, and those processes never talk to a controller.
+    """
+    from linstor_core.config import load_client_config
+    from linstor_core.disks import DiskService
+
+    config = load_client_config(list(options.controllers) or None)
+    config = dataclasses.replace(
+        config,
+        token=_token(options.token_file) or config.token,
+        ca_file=options.ca_file or config.ca_file,
+        client_cert=options.client_cert or config.client_cert,
+        client_key=options.client_key or config.client_key,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+    )
+    return DiskService.from_config(config)
+
+
+def _vm_names() -> VmNames:
+    api = PveApi.local()
+    return FirstOf((PveFiles(), api) if api else (PveFiles(),))
+
+
+def _progress(stderr: TextIO) -> Callable[[str], None]:
+    def report(line: str) -> None:
+        print(line, file=stderr, flush=True)
+    return report
+
+
+def _storage(request: Mapping[str, Any], environ: Mapping[str, str], stderr: TextIO) -> LinstorStorage:
+    storeid = request.get("storeid")
+    if not isinstance(storeid, str) or not storeid:
+        raise InvalidInput("storeid", storeid, "the storage id is required")
+    node = request.get("node")
+    if not isinstance(node, str) or not node:
+        raise InvalidInput("node", node, "the local node name is required")
+    options = parse_options(storeid, request.get("scfg") or {})
+    cache = StatusCache(Path(environ.get(CACHE_DIR_ENV, DEFAULT_CACHE_DIR)), options.status_cache_seconds)
+    return LinstorStorage(connect(options), options, node, _vm_names(), cache, _progress(stderr))
+
+
+def _call(function: Callable[..., Any], method: str, args: Any) -> Any:
+    if not isinstance(args, dict):
+        raise InvalidInput("args", args, "must be an object of argument names to values")
+    try:
+        inspect.signature(function).bind(**args)
+    except TypeError as error:
+        raise InvalidInput("args", sorted(args), f"do not fit {method}: {error}") from None
+    return function(**args)
+
+
+def dispatch(method: str, request: Any, environ: Mapping[str, str], stderr: TextIO) -> Any:
+    """Run one plugin method for a decoded request and return its JSON-ready result."""
+    if not isinstance(request, dict):
+        raise InvalidInput("request", request, "stdin must hold one JSON object")
+    args = request.get("args", {})
+    if method in _PURE:
+        return _call(_PURE[method], method, args)
+    if method not in _STORAGE_METHODS:
+        raise InvalidInput("method", method, "not a storage plugin method",
+                           correction="one of " + ", ".join(sorted({*_PURE, *_STORAGE_METHODS})))
+    storage = _storage(request, environ, stderr)
+    return _call(getattr(storage, method), method, args)
+
+
+def _render(error: BaseException) -> dict[str, str]:
+    if isinstance(error, LinstorError):
+        return {"type": type(error).__name__, "message": str(error)}
+    if isinstance(error, OSError):
+        return {"type": "OSError", "message": f"{error.strerror or error} ({error.filename or ''})"}
+    return {"type": "InternalError", "message": f"linstor-pve internal error: {error!r}"}
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+         stderr: TextIO = sys.stderr, environ: Mapping[str, str] = os.environ) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if len(args) != 1:
+            raise InvalidInput("arguments", args, "usage: linstor-pve <method>  (request JSON on stdin)")
+        try:
+            request = json.loads(stdin.read() or "{}")
+        except ValueError as error:
+            raise InvalidInput("request", "stdin", f"not JSON: {error}") from None
+        result = dispatch(args[0], request, environ, stderr)
+    except Exception as error:  # the edge: every failure becomes one JSON error, never a traceback
+        json.dump({"error": _render(error)}, stdout)
+        stdout.write("\n")
+        return 1
+    json.dump({"result": result}, stdout)
+    stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

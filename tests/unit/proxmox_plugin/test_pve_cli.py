@@ -1,0 +1,95 @@
+"""The JSON protocol of ``linstor-pve``: one result or one rendered error, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from proxmox_plugin import cli
+from pve_fake_disks import FakeDisks
+
+
+def _run(method: str, request: Any, environ: dict[str, str] | None = None) -> tuple[int, dict, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    stdin = io.StringIO(request if isinstance(request, str) else json.dumps(request))
+    status = cli.main([method], stdin=stdin, stdout=stdout, stderr=stderr, environ=environ or {})
+    return status, json.loads(stdout.getvalue()), stderr.getvalue()
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeDisks:
+    disks = FakeDisks()
+    monkeypatch.setattr(cli, "connect", lambda options: disks)
+    monkeypatch.setattr(cli, "_vm_names", lambda: type("NoNames", (), {"name_of": lambda s, v: None})())
+    return disks
+
+
+def _request(**args: Any) -> dict[str, Any]:
+    return {"storeid": "ls", "node": "n1", "scfg": {"type": "linstor", "resourcegroup": "gold"},
+            "args": args}
+
+
+def test_pure_methods_need_no_storage() -> None:
+    assert _run("parse_volname", {"args": {"volname": "vm-5-disk-0"}})[:2] == (
+        0, {"result": ["images", "vm-5-disk-0", 5, None, None, 0, "raw"]})
+    assert _run("volume_has_feature", {"args": {"feature": "clone", "volname": "base-5-disk-0",
+                                                "snapname": None}})[1] == {"result": 1}
+
+
+@pytest.mark.parametrize("method, request_text, message", [
+    ("parse_volname", '{"args": {"volname": "vm-x"}}', "invalid volname 'vm-x'"),
+    ("parse_volname", "not json", "not JSON"),
+    ("parse_volname", '{"args": {"volname": "vm-1-disk-0", "extra": 1}}', "do not fit parse_volname"),
+    ("format_disk", "{}", "not a storage plugin method"),
+    ("status", '{"storeid": "ls", "node": "n1", "scfg": {"resourcegroup": "g", "bogus": 1}}',
+     "unknown to storage 'ls'"),
+    ("status", '{"storeid": "ls", "scfg": {"resourcegroup": "g"}}', "local node name is required"),
+])
+def test_errors_are_one_json_object(method: str, request_text: str, message: str) -> None:
+    status, body, stderr = _run(method, request_text)
+    assert status == 1
+    assert message in body["error"]["message"]
+    assert body["error"]["type"] == "InvalidInput"
+    assert "Traceback" not in stderr
+
+
+def test_storage_methods_round_trip(fake: FakeDisks, tmp_path: Path) -> None:
+    environ = {cli.CACHE_DIR_ENV: str(tmp_path)}
+    status, body, _ = _run("alloc_image", _request(vmid=7, fmt="raw", name=None, size=4096), environ)
+    assert (status, body) == (0, {"result": "vm-7-disk-0"})
+    status, body, _ = _run("status", _request(), environ)
+    assert body["result"][3] == 1
+    assert list(tmp_path.glob("status-*.json"))
+    status, body, _ = _run("free_image", _request(volname="vm-7-disk-0", isBase=0), environ)
+    assert (status, body) == (0, {"result": None})
+    assert fake.disks == {}
+
+
+def test_linstor_errors_keep_their_message(fake: FakeDisks, tmp_path: Path) -> None:
+    status, body, _ = _run("path", _request(volname="vm-7-disk-0", snapname=None))
+    assert status == 1
+    assert body["error"] == {"type": "NotFound", "message": "volume ls:vm-7-disk-0 does not exist"}
+
+
+def test_unexpected_failures_are_rendered_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(volname: str) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(cli._PURE, "parse_volname", broken)  # type: ignore[index]
+    status, body, stderr = _run("parse_volname", {"args": {"volname": "vm-1-disk-0"}})
+    assert status == 1 and body["error"]["type"] == "InternalError" and "boom" in body["error"]["message"]
+    assert "Traceback" not in stderr
+
+
+def test_token_file_shapes(tmp_path: Path) -> None:
+    (tmp_path / "auth.json").write_text('{"token": "abc"}')
+    (tmp_path / "plain").write_text("xyz\n")
+    assert cli._token(str(tmp_path / "auth.json")) == "abc"
+    assert cli._token(str(tmp_path / "plain")) == "xyz"
+    assert cli._token(None) is None
+    with pytest.raises(cli.ConfigError, match="cannot read the API token file"):
+        cli._token(str(tmp_path / "missing"))

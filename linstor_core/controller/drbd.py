@@ -1,0 +1,204 @@
+"""DRBD 9 resource files: render, check with drbdadm, write per node; bring devices up and down.
+
+The controller allocates ports, minors and node ids and hands them over in a ``DrbdResource``;
+this module only turns them into the ``.res`` file each node would load, at
+``<state_dir>/nodes/<node>/drbd.d/<resource>.res``. Every file is checked by ``drbdadm`` (parse
+and dump only, nothing touches the kernel) before it replaces the previous one, so a file on
+disk always parses. Devices are brought up only where the drbd kernel module is loaded; where it
+is not, the caller reports that state instead of pretending.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from linstor_core.errors import InvalidInput, StorageError
+from linstor_core.naming import validate_node_name, validate_resource_name
+from linstor_core.runner import Runner, run
+
+PROC_MODULES = Path("/proc/modules")
+SYS_MODULE = Path("/sys/module/drbd")
+DISKLESS = "none"
+NODE_ID_MAX = 31
+MINOR_MAX = (1 << 20) - 1
+# Room in the metadata for peers added later (LINSTOR's default too).
+MAX_PEERS = 7
+_COMMAND_NOT_FOUND = 127
+_INDENT = "    "
+
+
+@dataclass(frozen=True)
+class DrbdResource:
+    """One DRBD resource as the controller allocated it.
+
+    ``volumes``: ``(volume number, minor, {node: backing device or "none"})``;
+    ``nodes``: ``(node name, node id, IP address)``; one TCP ``port`` for all nodes.
+    """
+
+    name: str
+    port: int
+    volumes: Sequence[tuple[int, int, Mapping[str, str]]]
+    nodes: Sequence[tuple[str, int, str]]
+
+
+def render_res(res: DrbdResource, for_node: str) -> str:
+    """The ``.res`` text for ``for_node`` (which must be one of the resource's nodes).
+
+    Every node gets every node's section, as drbdadm needs its peers' addresses and node ids;
+    a node's volumes name its own backing device, or ``none`` where it is diskless.
+    """
+    _check(res)
+    names = [node for node, _, _ in res.nodes]
+    if for_node not in names:
+        raise InvalidInput("node", for_node, f"has no replica of DRBD resource {res.name}")
+    lines = [f"# DRBD resource {res.name} for node {for_node}, written by linstor-core; do not edit",
+             f"resource {_quote(res.name)} {{"]
+    for node, node_id, address in res.nodes:
+        lines += _on_section(res, node, node_id, address)
+    if len(names) > 1:
+        lines += [f"{_INDENT}connection-mesh {{",
+                  f"{_INDENT * 2}hosts {' '.join(_quote(n) for n in names)};",
+                  f"{_INDENT}}}"]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def res_path(state_dir: Path, node: str, name: str) -> Path:
+    """Where ``node``'s file for resource ``name`` lives."""
+    return Path(state_dir) / "nodes" / validate_node_name(node) / "drbd.d" / f"{validate_resource_name(name)}.res"
+
+
+def write_res(state_dir: Path, node: str, res: DrbdResource, *, runner: Runner = run) -> Path:
+    """Render, check with drbdadm, and atomically put ``node``'s file in place; returns its path.
+
+    A file drbdadm rejects never replaces the previous one (``StorageError`` with drbdadm's
+    message). Without drbd-utils installed the file is written unchecked.
+    """
+    path = res_path(state_dir, node, res.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(render_res(res, node))
+    try:
+        check_res(temp, runner=runner)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return path
+
+
+def check_res(path: Path, *, runner: Runner = run) -> None:
+    """Parse ``path`` alone with drbdadm (``-c FILE dump``: no kernel, no hostname match needed).
+
+    Skipped, not failed, when drbdadm is not installed.
+    """
+    try:
+        runner(["drbdadm", "--config-file", str(path), "dump"])
+    except StorageError as error:
+        if error.returncode != _COMMAND_NOT_FOUND:
+            raise
+        return
+
+
+def remove_res(state_dir: Path, node: str, name: str) -> None:
+    """Remove ``node``'s file for resource ``name``; done already if it is missing."""
+    res_path(state_dir, node, name).unlink(missing_ok=True)
+
+
+def drbd_module_loaded(*, proc_modules: Path = PROC_MODULES, sys_module: Path = SYS_MODULE) -> bool:
+    """True if the drbd kernel module is loaded (``/proc/modules`` or ``/sys/module/drbd``)."""
+    if sys_module.is_dir():
+        return True
+    try:
+        text = proc_modules.read_text()
+    except OSError:
+        return False
+    return any(line.split(" ", 1)[0] == "drbd" for line in text.splitlines())
+
+
+def bring_up(state_dir: Path, node: str, name: str, *, new: bool, runner: Runner = run) -> None:
+    """Bring ``node``'s resource up as its file says (``adjust``, so a repeat is harmless).
+
+    ``new`` first writes DRBD metadata on the backing devices (``create-md``), which a resource
+    needs once. Refused (``StorageError``) when the drbd module is not loaded.
+    """
+    path = res_path(state_dir, node, name)
+    if new:
+        _drbdadm(path, ["create-md", f"--max-peers={MAX_PEERS}", "--force", name], runner)
+    _drbdadm(path, ["adjust", name], runner)
+
+
+def bring_down(state_dir: Path, node: str, name: str, *, runner: Runner = run) -> None:
+    """Take ``node``'s resource down (``down``); refused when the drbd module is not loaded."""
+    _drbdadm(res_path(state_dir, node, name), ["down", name], runner)
+
+
+def _drbdadm(path: Path, args: list[str], runner: Runner) -> None:
+    argv = ["drbdadm", "--config-file", str(path), *args]
+    if not drbd_module_loaded():
+        raise StorageError(argv, -1, "the drbd kernel module is not loaded",
+                           correction="load DRBD 9 (modprobe drbd) on this host")
+    runner(argv)
+
+
+def _on_section(res: DrbdResource, node: str, node_id: int, address: str) -> list[str]:
+    lines = [f"{_INDENT}on {_quote(node)} {{",
+             f"{_INDENT * 2}node-id {node_id};",
+             f"{_INDENT * 2}address {_address(address, res.port)};"]
+    for number, minor, disks in res.volumes:
+        disk = disks.get(node, DISKLESS)
+        lines += [f"{_INDENT * 2}volume {number} {{",
+                  f"{_INDENT * 3}device minor {minor};",
+                  f"{_INDENT * 3}disk {DISKLESS if disk == DISKLESS else _quote(disk)};",
+                  f"{_INDENT * 3}meta-disk internal;",
+                  f"{_INDENT * 2}}}"]
+    lines.append(f"{_INDENT}}}")
+    return lines
+
+
+def _address(address: str, port: int) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise InvalidInput("address", address, "DRBD needs an IP address, not a host name") from None
+    if ip.version == 6:
+        return f"ipv6 [{ip}]:{port}"
+    return f"ipv4 {ip}:{port}"
+
+
+def _check(res: DrbdResource) -> None:
+    validate_resource_name(res.name)
+    if not 1 <= res.port <= 65535:
+        raise InvalidInput("port", res.port, "must be 1..65535")
+    ids = [node_id for _, node_id, _ in res.nodes]
+    if len(set(ids)) != len(ids) or not all(0 <= i <= NODE_ID_MAX for i in ids):
+        raise InvalidInput("node id", ids, f"must be distinct and within 0..{NODE_ID_MAX}")
+    for node, _, _ in res.nodes:
+        validate_node_name(node)
+    for number, minor, disks in res.volumes:
+        if not 0 <= minor <= MINOR_MAX:
+            raise InvalidInput("minor", minor, f"must be 0..{MINOR_MAX}")
+        for disk in disks.values():
+            if disk != DISKLESS and (not disk.startswith("/") or any(c in disk for c in '"\\\n;{}')):
+                raise InvalidInput("disk", disk, f"volume {number}: must be an absolute path or 'none'")
+
+
+def _quote(text: str) -> str:
+    return f'"{text}"'
+
+
+__all__ = [
+    "DrbdResource",
+    "DISKLESS",
+    "render_res",
+    "res_path",
+    "write_res",
+    "check_res",
+    "remove_res",
+    "drbd_module_loaded",
+    "bring_up",
+    "bring_down",
+]

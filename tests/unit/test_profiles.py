@@ -1,0 +1,108 @@
+"""Profiles files: validated with messages naming profile, field and fix; applied idempotently."""
+
+from pathlib import Path
+
+import pytest
+
+from linstor_core.errors import ConfigError, InvalidInput
+from linstor_core.models import SelectFilter
+from linstor_core.profiles import Profile, load_profiles, parse_profiles
+
+GOLD = """
+[profiles.gold]
+description = "3 replicas on thinpool"
+place_count = 3
+storage_pool = "thinpool"
+layers = ["drbd", "storage"]
+replicas_on_different = ["Aux/site"]
+replicas_on_same = []
+diskless_on_remaining = true
+[profiles.gold.drbd_options]
+"Net/protocol" = "C"
+"Net/max-buffers" = 8000
+[profiles.gold.props]
+"Aux/tier" = "gold"
+
+[profiles.silver]
+storage_pools = ["pool_a", "pool_b"]
+"""
+
+
+def test_a_full_profile_parses() -> None:
+    profiles = parse_profiles(GOLD, "p.toml")
+    assert list(profiles) == ["gold", "silver"]
+    gold = profiles["gold"]
+    assert gold.resource_group_name == "gold"
+    assert gold.description == "3 replicas on thinpool"
+    assert gold.props == {
+        "DrbdOptions/Net/protocol": "C",
+        "DrbdOptions/Net/max-buffers": "8000",
+        "Aux/tier": "gold",
+    }
+    assert gold.select_filter == SelectFilter(
+        place_count=3,
+        storage_pool="thinpool",
+        storage_pool_list=("thinpool",),
+        replicas_on_different=("Aux/site",),
+        layer_stack=("DRBD", "STORAGE"),
+        diskless_on_remaining=True,
+    )
+    assert profiles["silver"].select_filter == SelectFilter(storage_pool_list=("pool_a", "pool_b"))
+
+
+def test_load_reads_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "profiles.toml"
+    path.write_text(GOLD)
+    assert load_profiles(path)["silver"] == Profile(name="silver", storage_pools=("pool_a", "pool_b"))
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read profiles file"):
+        load_profiles(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "reason", "fix"),
+    [
+        ("[profiles.gold]\nplace_count = 0", "p.toml: profile gold field place_count", "at least 1", "1 or more"),
+        ("[profiles.gold]\nplace_count = 99", "p.toml: profile gold field place_count", "at most 32", "32 or less"),
+        ('[profiles.gold]\nplace_count = "3"', "p.toml: profile gold field place_count", "an integer", "write an integer"),
+        ("[profiles.gold]\nplace_cont = 3", "p.toml: profile gold", "unknown key", "valid keys: description, "),
+        ('[profiles.gold]\nstorage_pool = "a1"', "p.toml: profile gold field storage_pool", "not a valid", "3 to 48"),
+        (
+            '[profiles.gold]\nstorage_pool = "abc"\nstorage_pools = ["xyz"]',
+            "p.toml: profile gold", "exclude each other", "only one",
+        ),
+        ('[profiles.gold]\nlayers = ["drbd", "zfs"]', "p.toml: profile gold field layers.1", "allowed", "drbd, luks"),
+        ('[profiles.gold]\nlayers = ["storage", "drbd"]', "p.toml: profile gold field layers", "last layer", '["drbd", "storage"]'),
+        ('[profiles.gold]\nlayers = ["drbd", "drbd"]', "p.toml: profile gold field layers", "twice", "duplicate"),
+        ("[profiles.gold]\nlayers = []", "p.toml: profile gold field layers", "empty", "at least one"),
+        ('[profiles."1x"]\nplace_count = 1', "p.toml: profile 1x", "not a valid LINSTOR name", "letter or _ first"),
+        ("[profiles.__]\nplace_count = 1", "p.toml: profile __ resource group name", "letter", "letters"),
+        ('[profiles.gold.drbd_options]\n"Net/protocol" = true', "p.toml: profile gold field drbd_options.Net/protocol", "string or an integer", "write"),
+        ('[profiles.gold.props]\n"a b" = "x"', "p.toml: profile gold field props.a b", "not a valid", "property key"),
+        ("[profile.gold]\nplace_count = 1", "p.toml: top level", "unknown key", "valid keys: profiles"),
+        ("", "p.toml: top level", "no profiles table", "[profiles.<name>]"),
+        ("[profiles]", "p.toml: profiles", "empty", "[profiles.<name>]"),
+        ("x = = 1", "profiles file", "not valid TOML", "syntax"),
+    ],
+)
+def test_bad_profiles_name_the_field_and_the_fix(text: str, field: str, reason: str, fix: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_profiles(text, "p.toml")
+    assert info.value.field == field
+    assert reason in info.value.reason
+    assert fix in info.value.correction
+
+
+def test_unknown_keys_are_listed() -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_profiles("[profiles.gold]\nfoo = 1\nbar = 2", "p.toml")
+    assert info.value.value == ["bar", "foo"]
+    assert "unknown keys" in str(info.value)
+
+
+def test_more_problems_are_counted() -> None:
+    with pytest.raises(InvalidInput) as info:
+        parse_profiles("[profiles.gold]\nplace_count = 0\nlayers = []", "p.toml")
+    assert info.value.__notes__ == ["1 more problem in the file"]

@@ -1,0 +1,94 @@
+"""TM arguments as oned writes them: ``host:path``, ``.../disk.<i>``, ids and sizes in MiB.
+
+Everything is checked before any LINSTOR call, so a malformed call changes nothing.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+from linstor_core import units
+from linstor_core.errors import InvalidInput
+
+_DISK = re.compile(r"disk\.(\d+)")
+_WHOLE = re.compile(r"\d+")
+_SIGNED = re.compile(r"-?\d+")
+
+
+@dataclass(frozen=True)
+class HostPath:
+    """``host:path``: the host (the LINSTOR node of the same name) and an absolute path on it."""
+
+    host: str
+    path: str
+
+    @property
+    def disk_id(self) -> int | None:
+        """The ``<i>`` of a ``.../disk.<i>`` path; None for a VM directory."""
+        match = _DISK.fullmatch(posixpath.basename(self.path))
+        return int(match.group(1)) if match else None
+
+    @property
+    def directory(self) -> str:
+        return posixpath.dirname(self.path)
+
+    def require_disk_id(self) -> int:
+        disk_id = self.disk_id
+        if disk_id is None:
+            raise InvalidInput("disk path", f"{self.host}:{self.path}", "must end in disk.<number>")
+        return disk_id
+
+
+def host_path(text: str, field: str = "host:path") -> HostPath:
+    """Split ``host:path`` at the first colon; the path must be absolute and normalised."""
+    host, sep, path = text.partition(":")
+    if not sep or not host or not path.startswith("/"):
+        raise InvalidInput(field, text, "must be host:/absolute/path")
+    if posixpath.normpath(path) != path.rstrip("/") or "\0" in path:
+        raise InvalidInput(field, text, "path must be normalised (no '..', '//' or NUL)")
+    return HostPath(host=host, path=path.rstrip("/") or "/")
+
+
+def source_of(text: str) -> str:
+    """The SOURCE of ``fe:SOURCE`` (oned prefixes the front-end name)."""
+    _, sep, source = text.partition(":")
+    if not sep or not source:
+        raise InvalidInput("source", text, "must be frontend:SOURCE")
+    return source
+
+
+def object_id(text: str, field: str) -> int:
+    """A VM, datastore or image id: a whole number."""
+    if not _WHOLE.fullmatch(text):
+        raise InvalidInput(field, text, "must be a whole number")
+    return int(text)
+
+
+def snapshot_id(text: str) -> int:
+    """An OpenNebula snapshot id (``-1`` means none, as cpds passes it)."""
+    if not _SIGNED.fullmatch(text) or int(text) < -1:
+        raise InvalidInput("snapshot id", text, "must be a whole number or -1")
+    return int(text)
+
+
+def size_mib_to_kib(text: str | int, field: str = "size") -> int:
+    """OpenNebula sizes are whole MiB; a unit suffix means the caller is not oned: refused."""
+    shown = str(text).strip()
+    if not _WHOLE.fullmatch(shown) or int(shown) == 0:
+        raise InvalidInput(
+            field, shown, "OpenNebula passes sizes as a whole positive number of MiB",
+            correction="give the size in MiB without a unit, e.g. 1024",
+        )
+    return units.mib_to_kib(int(shown), field=field)
+
+
+def check_count(action: str, args: list[str], usage: str, *counts: int) -> None:
+    """Refuse a call with a number of arguments oned never uses for ``action``."""
+    if len(args) not in counts:
+        wanted = " or ".join(str(c) for c in counts)
+        raise InvalidInput(
+            "arguments", " ".join(args), f"{action} takes {wanted} arguments, got {len(args)}",
+            correction=f"usage: {action} {usage}",
+        )

@@ -1,0 +1,184 @@
+"""``linstor-one``: the entry point oned's per-action wrapper scripts exec.
+
+One argument parser, one error renderer: whatever goes wrong, oned gets exit status 1 and one
+human line on stderr (oned shows stderr to the user), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import BinaryIO, NoReturn, TextIO
+
+from linstor_core.errors import InvalidInput, LinstorError
+from opennebula_driver import ds, tm
+from opennebula_driver.args import object_id
+from opennebula_driver.env import Env
+from opennebula_driver.hosts import Hosts
+from opennebula_driver.oned import Oned, load_oned_config
+from opennebula_driver.xmldoc import parse_driver_action
+
+PROG = "linstor-one"
+
+DESCRIPTION = """\
+OpenNebula datastore (DS_MAD) and transfer manager (TM_MAD) driver for LINSTOR.
+
+oned runs /var/lib/one/remotes/{datastore,tm}/linstor/<action>; each of those scripts is
+`exec linstor-one ds|tm <action> "$@"`. Disks are LINSTOR resource definitions spawned from
+the datastore's profile (LINSTOR_RESOURCE_GROUP), named after their image or VM, with the
+owner in Aux/bundle/* properties. Hosts are the LINSTOR nodes of the same name; every disk
+is made available there and linked as <vm dir>/disk.<i> (DISK_TYPE=BLOCK).
+"""
+
+EPILOG = """\
+datastore actions (linstor-one ds ACTION [DRIVER_ACTION|-] ID):
+  The base64 DS_DRIVER_ACTION_DATA document comes on stdin (oned >= 6.8), as the first
+  argument (<= 6.6), or on stdin when the first argument is "-". ID is the image id
+  (the datastore id for monitor).
+  cp            copy IMAGE/PATH (a local raw file) into a new disk; prints "SOURCE raw"
+  mkfs          new empty disk of IMAGE/SIZE MiB, formatted if IMAGE/FS is ext4/ext3/xfs;
+                FORMAT=save_as only prints the name (tm cpds fills it); prints "SOURCE"
+  clone         new image from IMAGE/PATH (the source's SOURCE); prints "SOURCE raw"
+  rm            delete IMAGE/SOURCE and its snapshots
+  monitor       prints USED_MB=, TOTAL_MB=, FREE_MB= of the datastore's profile
+  stat          prints the size of IMAGE/PATH in MiB
+  snap_delete, snap_revert, snap_flatten
+                on IMAGE/SOURCE's snapshot IMAGE/TARGET_SNAPSHOT (LINSTOR "snap-<id>")
+  export        attach on the front-end and print IMPORT_INFO for the marketplace
+
+transfer manager actions (linstor-one tm ACTION ARGS...):
+  ln            fe:SOURCE host:dir/disk.<i> vmid dsid      persistent image, used in place
+  clone         fe:SOURCE host:dir/disk.<i> vmid dsid      the VM's own copy of an image
+  mkimage       size_mib format host:dir/disk.<i> vmid dsid   volatile disk
+  mkswap        size_mib host:dir/disk.<i> vmid dsid        volatile swap disk
+  delete        host:dir[/disk.<i>] vmid dsid
+  mv            host:src host:dst vmid dsid
+  mvds          host:dir/disk.<i> fe:SOURCE vmid dsid
+  cpds          host:dir/disk.<i> fe:SOURCE snap_id vmid dsid   disk-saveas (-1: no snapshot)
+  premigrate, postmigrate, failmigrate
+                src_host dst_host vm_dir vmid dsid [template] [calling_tm]
+                (VM template base64 on stdin since 6.8); attach on the destination before,
+                detach from the source after, with DRBD two primaries during the move
+  resize        host:dir/disk.<i> size_mib vmid dsid
+  snap_create, snap_create_live, snap_delete, snap_revert
+                host:dir/disk.<i> snap_id vmid dsid
+  context       file... host:dir/disk.<i> vmid dsid         context CD-ROM as a LINSTOR disk
+  monitor       as "ds monitor", for a system datastore
+
+datastore template attributes:
+  LINSTOR_CONTROLLERS     controller URLs, comma separated (default: LS_CONTROLLERS, the
+                          linstor client configuration, linstor://localhost)
+  LINSTOR_RESOURCE_GROUP  profile (resource group) new disks are spawned from
+  LINSTOR_FRONTEND_NODE   LINSTOR node of the front-end (default: its host name)
+  RESTRICTED_DIRS, SAFE_DIRS   as for every OpenNebula datastore (cp, stat)
+
+environment:
+  ONE_XMLRPC    oned's XML-RPC endpoint (default http://localhost:2633/RPC2)
+  ONE_AUTH      file holding user:password (default ~/.one/one_auth)
+  ONE_LOCATION  self-contained installs: remotes under $ONE_LOCATION/var/remotes
+
+exit status:
+  0 done (answer on stdout); 1 refused or failed, with the reason on stderr.
+
+examples:
+  echo "$DRV_ACTION" | linstor-one ds cp 7
+  linstor-one tm clone fe:one-img7-ubuntu node1:/var/lib/one/datastores/0/22/disk.0 22 100
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line exits 1 like every other refusal (argparse uses 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    kinds = parser.add_subparsers(dest="kind", required=True, metavar="{ds,tm}")
+    ds_parser = kinds.add_parser("ds", help="a datastore action", description="Run one datastore action.")
+    ds_parser.add_argument("action", choices=sorted(ds.ACTIONS))
+    ds_parser.add_argument("args", nargs=argparse.REMAINDER, help="[DRIVER_ACTION|-] ID")
+    tm_parser = kinds.add_parser("tm", help="a transfer manager action", description="Run one TM action.")
+    tm_parser.add_argument("action", choices=sorted([*tm.ACTIONS, "monitor"]))
+    tm_parser.add_argument("args", nargs=argparse.REMAINDER, help="the action's arguments (see linstor-one --help)")
+    return parser
+
+
+def _run_ds_style(env: Env, action: str, args: list[str]) -> str:
+    """The three ways oned passes a datastore action: ``ID`` + stdin, ``B64 ID``, ``- ID``."""
+    if len(args) == 1:
+        encoded, ident = env.read_stdin(), args[0]
+    elif len(args) == 2:
+        encoded = env.read_stdin() if args[0] == "-" else args[0].encode()
+        ident = args[1]
+    else:
+        raise InvalidInput(
+            "arguments", " ".join(args), f"{action} takes ID, or DRIVER_ACTION ID, got {len(args)} arguments",
+            correction=f"usage: {action} [DRIVER_ACTION|-] ID",
+        )
+    object_id(ident, "id")
+    driver_action = parse_driver_action(encoded, need_image=action != "monitor")
+    return ds.ACTIONS[action](env, driver_action)
+
+
+def run_action(env: Env, kind: str, action: str, args: list[str]) -> str:
+    """Dispatch one parsed call; returns what goes to stdout."""
+    if kind == "ds" or action == "monitor":
+        return _run_ds_style(env, action, args)
+    return tm.ACTIONS[action](env, args)
+
+
+def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os.environ) -> Env:
+    """The production wiring: oned from ONE_XMLRPC/ONE_AUTH, hosts over ssh, progress on stderr."""
+    location = environ.get("ONE_LOCATION")
+    remotes = Path(location, "var", "remotes") if location else Path("/var/lib/one/remotes")
+    return Env(
+        oned=Oned(load_oned_config(environ)),
+        hosts=Hosts(),
+        hostname=socket.gethostname(),
+        remotes=remotes,
+        read_stdin=stdin.read,
+        progress=lambda line: print(line, file=stderr, flush=True),
+    )
+
+
+def render_error(kind: str, action: str, error: BaseException) -> str:
+    """The one line oned shows the user: what failed, why, and what to do."""
+    if isinstance(error, LinstorError):
+        return f"{kind} {action}: {error}"
+    return f"{kind} {action}: internal error ({type(error).__name__}: {error}); please report it"
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Env | None = None,
+    stdin: BinaryIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run one action; 0 with the answer on stdout, or 1 with the reason on stderr."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    options = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        environment = env or default_env(stdin or sys.stdin.buffer, err)
+        answer = run_action(environment, options.kind, options.action, list(options.args))
+    except Exception as error:  # the one place errors become oned's answer; no traceback leaks
+        print(render_error(options.kind, options.action, error), file=err)
+        return 1
+    if answer:
+        print(answer, file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

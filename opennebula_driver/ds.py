@@ -1,0 +1,224 @@
+"""Datastore (DS_MAD) actions: one function per action, ``(env, action) -> stdout``.
+
+oned reads stdout: ``cp`` and ``clone`` answer ``SOURCE FORMAT``, ``mkfs`` answers ``SOURCE``,
+``stat`` a size in MiB, ``monitor`` ``USED_MB=``/``TOTAL_MB=``/``FREE_MB=`` lines, ``export`` an
+``IMPORT_INFO`` document; the rest answer nothing. SOURCE is the resource definition name.
+Disks are written on the front-end's LINSTOR node (``LINSTOR_FRONTEND_NODE``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from linstor_core import datacopy, filesystems, units
+from linstor_core.errors import InvalidInput, LinstorError
+from opennebula_driver import names
+from opennebula_driver.args import size_mib_to_kib
+from opennebula_driver.env import Env, profile_of
+from opennebula_driver.records import Datastore, DriverAction, Image
+
+if TYPE_CHECKING:
+    from linstor_core.disks import DiskService
+
+FORMAT = "raw"
+SAVE_AS = "save_as"
+_QCOW_MAGIC = b"QFI\xfb"
+_MIB = 1024 * 1024
+
+
+def _image(action: DriverAction) -> Image:
+    if action.image is None:
+        raise InvalidInput("driver action", "DS_DRIVER_ACTION_DATA", "has no IMAGE element")
+    return action.image
+
+
+def _under(path: str, directories: str) -> bool:
+    return any(path == d.rstrip("/") or path.startswith(d.rstrip("/") + "/") for d in directories.split() if d)
+
+
+def _local_image_file(datastore: Datastore, path: str) -> str:
+    """The image file to read, refused when oned's RESTRICTED_DIRS/SAFE_DIRS say so or not raw."""
+    if "://" in path:
+        raise InvalidInput(
+            "PATH", path, "only files on the front-end can be copied into LINSTOR",
+            correction="download the image to a SAFE_DIRS directory and register that path",
+        )
+    real = os.path.realpath(path)
+    template = datastore.template
+    if _under(real, template.get("RESTRICTED_DIRS", "")) and not _under(real, template.get("SAFE_DIRS", "")):
+        raise InvalidInput("PATH", path, "is in the datastore's RESTRICTED_DIRS", correction="add it to SAFE_DIRS")
+    try:
+        with open(real, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise InvalidInput("PATH", path, error.strerror or str(error)) from None
+    if magic == _QCOW_MAGIC:
+        raise InvalidInput("PATH", path, "is a qcow2 image; LINSTOR disks hold raw data",
+                           correction=f"qemu-img convert -O raw {path} <file>.raw and register that")
+    return real
+
+
+@contextmanager
+def _on_frontend(env: Env, service: DiskService, datastore: Datastore, name: str) -> Iterator[str]:
+    """The disk's device on the front-end node for the duration; a diskless attach is undone."""
+    node = env.frontend_node(datastore)
+    device = service.attach(name, node)
+    try:
+        yield device
+    finally:
+        service.detach(name, node)
+
+
+def _create_then(service: DiskService, name: str, fill: Callable[[], None]) -> None:
+    """Run ``fill`` on a disk just created; a failure deletes the disk, so nothing half-made stays."""
+    try:
+        fill()
+    except (LinstorError, OSError):
+        service.delete(name, with_snapshots=True)
+        raise
+
+
+def cp(env: Env, action: DriverAction) -> str:
+    """Copy a local image file into a new disk of the image's profile."""
+    image = _image(action)
+    path = _local_image_file(action.datastore, image.path)
+    size_kib = units.bytes_to_kib(max(datacopy.size_of(path), 1))
+    if image.size_mib:
+        size_kib = max(size_kib, size_mib_to_kib(image.size_mib, "IMAGE/SIZE"))
+    service = env.service(action.datastore)
+    name = names.image_disk(image.id, image.name)
+    service.create(profile_of(action.datastore), name, size_kib, names.image_props(image.id, image.name))
+
+    def fill() -> None:
+        with _on_frontend(env, service, action.datastore, name) as device:
+            datacopy.copy_into_device(path, device, device_is_zeroed=True, progress=env.progress)
+
+    _create_then(service, name, fill)
+    return f"{name} {FORMAT}"
+
+
+def mkfs(env: Env, action: DriverAction) -> str:
+    """A new empty disk, formatted when FS asks; ``save_as`` only names it (cpds fills it)."""
+    image = _image(action)
+    name = names.image_disk(image.id, image.name)
+    if SAVE_AS in (image.format, image.fstype):
+        return name
+    size_kib = size_mib_to_kib(image.size_mib or "", "IMAGE/SIZE")
+    fstype = image.fstype if image.fstype not in ("", FORMAT) else ""
+    if fstype:
+        filesystems.check_filesystem_type(fstype)
+    service = env.service(action.datastore)
+    service.create(profile_of(action.datastore), name, size_kib, names.image_props(image.id, image.name))
+    if fstype:
+        def fill() -> None:
+            with _on_frontend(env, service, action.datastore, name) as device:
+                filesystems.make_filesystem(device, fstype)
+
+        _create_then(service, name, fill)
+    return name
+
+
+def clone(env: Env, action: DriverAction) -> str:
+    """A new image from an existing one (IMAGE/PATH holds the source's SOURCE), grown to SIZE."""
+    image = _image(action)
+    source = image.path or ""
+    if not source:
+        raise InvalidInput("IMAGE/PATH", "", "names no source image to clone")
+    service = env.service(action.datastore)
+    name = names.image_disk(image.id, image.name)
+    disk = service.clone(source, name, names.image_props(image.id, image.name), progress=env.progress)
+    if image.size_mib:
+        wanted = size_mib_to_kib(image.size_mib, "IMAGE/SIZE")
+        if wanted > disk.size_kib:
+            service.resize(name, wanted)
+    return f"{name} {FORMAT}"
+
+
+def rm(env: Env, action: DriverAction) -> str:
+    """Delete the image's disk and its snapshots; a disk already gone is fine."""
+    env.service(action.datastore).delete(_source(action), with_snapshots=True)
+    return ""
+
+
+def monitor(env: Env, action: DriverAction) -> str:
+    """Space of the datastore's profile, in MiB."""
+    capacity = env.service(action.datastore).capacity(profile_of(action.datastore))
+    total = capacity.capacity_kib // 1024
+    free = capacity.available_size_kib // 1024
+    return f"USED_MB={max(total - free, 0)}\nTOTAL_MB={total}\nFREE_MB={free}"
+
+
+def stat(env: Env, action: DriverAction) -> str:
+    """Size in MiB (rounded up) of a file about to be registered."""
+    path = _local_image_file(action.datastore, _image(action).path)
+    return str(-(-datacopy.size_of(path) // _MIB))
+
+
+def _source(action: DriverAction) -> str:
+    source = _image(action).source
+    if not source:
+        raise InvalidInput("IMAGE/SOURCE", "", "is empty: the image has no LINSTOR resource")
+    return source
+
+
+def _target_snapshot(action: DriverAction) -> str:
+    snap = _image(action).target_snapshot
+    if snap is None or snap < 0:
+        raise InvalidInput("IMAGE/TARGET_SNAPSHOT", snap, "names no snapshot")
+    return names.snapshot(snap)
+
+
+def snap_delete(env: Env, action: DriverAction) -> str:
+    env.service(action.datastore).delete_snapshot(_source(action), _target_snapshot(action))
+    return ""
+
+
+def snap_revert(env: Env, action: DriverAction) -> str:
+    env.service(action.datastore).rollback(_source(action), _target_snapshot(action))
+    return ""
+
+
+def snap_flatten(env: Env, action: DriverAction) -> str:
+    """The image becomes the snapshot's data and keeps no snapshots (what oned expects after)."""
+    source, snapshot = _source(action), _target_snapshot(action)
+    service = env.service(action.datastore)
+    service.rollback(source, snapshot)
+    for name in service.get(source).snapshots:
+        service.delete_snapshot(source, name)
+    return ""
+
+
+def export(env: Env, action: DriverAction) -> str:
+    """Attach the image on the front-end and tell the marketplace where to read it."""
+    image = _image(action)
+    source = _source(action)
+    service = env.service(action.datastore)
+    size_mib = image.size_mib or service.get(source).size_kib // 1024
+    device = service.attach(source, env.frontend_node(action.datastore))
+    md5 = image.md5 or datacopy.md5_of(device, size_mib * _MIB)
+    return (
+        "<IMPORT_INFO>"
+        f"<IMPORT_SOURCE><![CDATA[{device}]]></IMPORT_SOURCE>"
+        f"<MD5><![CDATA[{md5}]]></MD5>"
+        f"<SIZE><![CDATA[{size_mib}]]></SIZE>"
+        f"<FORMAT><![CDATA[{FORMAT}]]></FORMAT>"
+        "<DISPOSE>NO</DISPOSE>"
+        "</IMPORT_INFO>"
+    )
+
+
+ACTIONS: dict[str, Callable[[Env, DriverAction], str]] = {
+    "cp": cp,
+    "mkfs": mkfs,
+    "clone": clone,
+    "rm": rm,
+    "monitor": monitor,
+    "stat": stat,
+    "snap_delete": snap_delete,
+    "snap_revert": snap_revert,
+    "snap_flatten": snap_flatten,
+    "export": export,
+}

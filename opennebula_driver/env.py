@@ -1,0 +1,80 @@
+"""What every action needs besides its arguments, and what a datastore template configures.
+
+Datastore template attributes (image and system datastores alike):
+
+``LINSTOR_CONTROLLERS``      controller URLs, comma separated (default: the linstor client's
+                             configuration, then ``linstor://localhost``)
+``LINSTOR_RESOURCE_GROUP``   the profile (= resource group of that name, made by
+                             ``linstor-core profiles apply``) new disks are spawned from
+``LINSTOR_FRONTEND_NODE``    the LINSTOR node name of the front-end, where ``ds cp``, ``export``
+                             and ``tm context`` attach a disk to write or read it (default: this
+                             machine's host name)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from linstor_core.errors import ConfigError
+from opennebula_driver.hosts import Hosts
+from opennebula_driver.oned import Oned
+from opennebula_driver.records import Datastore
+
+if TYPE_CHECKING:
+    from linstor_core.disks import DiskService
+
+DRIVER_NAME = "linstor"
+
+
+def make_service(controllers: tuple[str, ...]) -> DiskService:
+    """A DiskService for ``controllers`` (empty: the linstor client's usual configuration).
+
+    Imported here, not at module level: ``--help`` and argument errors need no HTTP stack.
+    """
+    from linstor_core.config import load_client_config
+    from linstor_core.disks import DiskService
+
+    return DiskService.from_config(load_client_config(list(controllers) or None))
+
+
+@dataclass
+class Env:
+    """Built once per call in ``cli.main`` (tests build their own); no I/O until an action runs."""
+
+    oned: Oned
+    hosts: Hosts
+    hostname: str
+    remotes: Path
+    read_stdin: Callable[[], bytes]
+    progress: Callable[[str], None]
+    service_factory: Callable[[tuple[str, ...]], DiskService] = make_service
+    _services: dict[tuple[str, ...], DiskService] = field(default_factory=dict, init=False)
+
+    def service(self, datastore: Datastore) -> DiskService:
+        """The disk service for the controllers this datastore names (one per controller list)."""
+        controllers = controllers_of(datastore)
+        if controllers not in self._services:
+            self._services[controllers] = self.service_factory(controllers)
+        return self._services[controllers]
+
+    def frontend_node(self, datastore: Datastore) -> str:
+        return datastore.template.get("LINSTOR_FRONTEND_NODE") or self.hostname
+
+
+def controllers_of(datastore: Datastore) -> tuple[str, ...]:
+    raw = datastore.template.get("LINSTOR_CONTROLLERS", "")
+    return tuple(c.strip() for c in raw.split(",") if c.strip())
+
+
+def profile_of(datastore: Datastore) -> str:
+    """The profile new disks come from; a datastore without one cannot create disks."""
+    profile = datastore.template.get("LINSTOR_RESOURCE_GROUP")
+    if not profile:
+        raise ConfigError(
+            f"datastore {datastore.id} names no LINSTOR profile",
+            correction=f"onedatastore update {datastore.id}: add LINSTOR_RESOURCE_GROUP=\"<profile>\"",
+        )
+    return profile

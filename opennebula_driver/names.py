@@ -1,0 +1,78 @@
+"""OpenNebula objects -> LINSTOR names and owner props (through ``linstor_core.naming``).
+
+Images are owned by ``img<id>`` (``one-img7-ubuntu``); a VM's own disks (clones of
+non-persistent images, volatile disks, the context CD-ROM) by ``vm<id>`` and carry the disk id
+(``one-vm22-web01-disk-1``). Persistent images are used in place: the VM disk is the image's
+resource. Snapshots are per resource, named after OpenNebula's snapshot id (``snap-3``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from linstor_core import naming
+from linstor_core.errors import InvalidInput
+from opennebula_driver.records import Vm
+
+if TYPE_CHECKING:
+    from linstor_core.disks import DiskService
+
+PLATFORM = "one"
+PROP_DISK = naming.PROP_PREFIX + "disk"
+
+
+def image_owner(image_id: int) -> str:
+    return f"img{image_id}"
+
+
+def vm_owner(vm_id: int) -> str:
+    return f"vm{vm_id}"
+
+
+def image_id_of(source: str) -> int:
+    """The image id inside an image resource name (``one-img7-...`` -> 7), as cpds needs it."""
+    owner = naming.owner_id_from_name(PLATFORM, source)
+    if not (owner.startswith("img") and owner[3:].isdigit()):
+        raise InvalidInput("SOURCE", source, "is not an image resource made by this driver")
+    return int(owner[3:])
+
+
+def image_disk(image_id: int, image_name: str) -> str:
+    return naming.disk_resource_name(PLATFORM, image_owner(image_id), image_name)
+
+
+def image_props(image_id: int, image_name: str) -> dict[str, str]:
+    return naming.owner_props(PLATFORM, image_owner(image_id), image_name)
+
+
+def vm_disk(vm: Vm, disk_id: int) -> str:
+    return naming.disk_resource_name(PLATFORM, vm_owner(vm.id), vm.name, disk_id)
+
+
+def vm_disk_props(vm: Vm, disk_id: int, **extra: object) -> dict[str, str]:
+    return naming.owner_props(PLATFORM, vm_owner(vm.id), vm.name, disk=disk_id, **extra)
+
+
+def vm_filter(vm_id: int) -> dict[str, str]:
+    """Props selecting every resource a VM owns."""
+    return naming.owner_filter(PLATFORM, vm_owner(vm_id))
+
+
+def snapshot(snapshot_id: int) -> str:
+    return naming.validate_snapshot_name(f"snap-{snapshot_id}")
+
+
+def find_vm_disk(service: DiskService, vm: Vm, disk_id: int) -> str | None:
+    """The resource of a VM's own disk, or None.
+
+    The name follows the VM's current name; a VM renamed since its disks were made is found by
+    its owner props instead (one extra list, only then).
+    """
+    name = vm_disk(vm, disk_id)
+    if service.exists(name):
+        return name
+    wanted = str(disk_id)
+    for disk in service.list(vm_filter(vm.id)):
+        if disk.props.get(PROP_DISK) == wanted:
+            return disk.name
+    return None

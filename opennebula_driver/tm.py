@@ -1,0 +1,410 @@
+"""Transfer manager (TM_MAD) actions: one function per action, ``(env, args) -> stdout``.
+
+Arguments are oned's, after the action name (``host:path`` forms, ids, sizes in MiB); each
+function checks all of them before the first LINSTOR call. Every disk a VM uses is a LINSTOR
+resource made available on the VM's host (diskless where the host holds no replica) and linked
+as ``<vm dir>/disk.<i>`` (DISK_TYPE=BLOCK). Persistent images are used in place; clones,
+volatile and context disks are the VM's own resources (see ``names``).
+"""
+
+from __future__ import annotations
+
+import base64
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from linstor_core import datacopy, filesystems
+from linstor_core.errors import InvalidInput, LinstorError, NotFound
+from opennebula_driver import contextiso, names
+from opennebula_driver.args import (
+    HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
+)
+from opennebula_driver.env import DRIVER_NAME, Env, profile_of
+from opennebula_driver.records import Datastore, Vm
+from opennebula_driver.xmldoc import decode_base64, parse_vm
+
+if TYPE_CHECKING:
+    from linstor_core.disks import DiskService
+
+TWO_PRIMARIES = "DrbdOptions/Net/allow-two-primaries"
+_NO_FILESYSTEM = ("", "raw", "qcow2")
+
+
+@dataclass(frozen=True)
+class _DiskCall:
+    """The common shape ``host:.../disk.<i> ... vmid dsid``, checked."""
+
+    target: HostPath
+    disk_id: int
+    vm_id: int
+    ds_id: int
+
+
+def _disk_call(target: str, vm_id: str, ds_id: str) -> _DiskCall:
+    where = host_path(target)
+    return _DiskCall(where, where.require_disk_id(), object_id(vm_id, "vmid"), object_id(ds_id, "dsid"))
+
+
+def _resource_of(service: DiskService, vm: Vm, disk_id: int) -> str:
+    """The resource behind disk ``disk_id``: the image itself when persistent, else the VM's own."""
+    disk = vm.disk(disk_id)
+    if disk is not None and not disk.clone and disk.source:
+        return disk.source
+    found = names.find_vm_disk(service, vm, disk_id)
+    if found is None:
+        raise LinstorError(
+            f"VM {vm.id} disk {disk_id} has no LINSTOR resource",
+            correction="check the VM's disks with onevm show and the controller with linstor-core",
+        )
+    return found
+
+
+def _attach_and_link(env: Env, service: DiskService, name: str, where: HostPath) -> None:
+    env.hosts.link(where.host, service.attach(name, where.host), where.path)
+
+
+def ln(env: Env, args: Sequence[str]) -> str:
+    """Persistent image: use the image's resource on the host, in place."""
+    check_count("ln", list(args), "fe:SOURCE host:dir/disk.<i> vmid dsid", 4)
+    source = source_of(args[0])
+    call = _disk_call(args[1], args[2], args[3])
+    service = env.service(env.oned.datastore(call.ds_id))
+    _attach_and_link(env, service, source, call.target)
+    return ""
+
+
+def clone(env: Env, args: Sequence[str]) -> str:
+    """Non-persistent image: the VM's own copy, named after the VM, grown to the disk's SIZE."""
+    check_count("clone", list(args), "fe:SOURCE host:dir/disk.<i> vmid dsid", 4)
+    source = source_of(args[0])
+    call = _disk_call(args[1], args[2], args[3])
+    vm = env.oned.vm(call.vm_id)
+    service = env.service(env.oned.datastore(call.ds_id))
+    disk = vm.disk(call.disk_id)
+    image_id = disk.image_id if disk is not None else None
+    props = names.vm_disk_props(vm, call.disk_id, **({"image": image_id} if image_id is not None else {}))
+    name = names.vm_disk(vm, call.disk_id)
+    made = service.clone(source, name, props, progress=env.progress)
+    if disk is not None and disk.size_mib:
+        wanted = size_mib_to_kib(disk.size_mib, "DISK/SIZE")
+        if wanted > made.size_kib:
+            service.resize(name, wanted)
+    _attach_and_link(env, service, name, call.target)
+    return ""
+
+
+def _new_vm_disk(env: Env, call: _DiskCall, size_kib: int, kind: str) -> tuple[DiskService, Vm, str]:
+    vm = env.oned.vm(call.vm_id)
+    datastore = env.oned.datastore(call.ds_id)
+    service = env.service(datastore)
+    name = names.vm_disk(vm, call.disk_id)
+    service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind=kind))
+    return service, vm, name
+
+
+def mkimage(env: Env, args: Sequence[str]) -> str:
+    """A volatile disk of SIZE MiB, with the disk's FS (or FORMAT naming a filesystem) made on it."""
+    check_count("mkimage", list(args), "size format host:dir/disk.<i> vmid dsid", 5)
+    size_kib = size_mib_to_kib(args[0])
+    fmt = args[1]
+    call = _disk_call(args[2], args[3], args[4])
+    service, vm, name = _new_vm_disk(env, call, size_kib, "volatile")
+    disk = vm.disk(call.disk_id)
+    fstype = (disk.fs if disk is not None and disk.fs else "") or (fmt if fmt not in _NO_FILESYSTEM else "")
+    device = service.attach(name, call.target.host)
+    if fstype:
+        filesystems.make_filesystem(device, fstype, runner=env.hosts.runner_on(call.target.host))
+    env.hosts.link(call.target.host, device, call.target.path)
+    return ""
+
+
+def mkswap(env: Env, args: Sequence[str]) -> str:
+    """A volatile swap disk of SIZE MiB."""
+    check_count("mkswap", list(args), "size host:dir/disk.<i> vmid dsid", 4)
+    size_kib = size_mib_to_kib(args[0])
+    call = _disk_call(args[1], args[2], args[3])
+    service, _, name = _new_vm_disk(env, call, size_kib, "swap")
+    device = service.attach(name, call.target.host)
+    env.hosts.run(call.target.host, ["mkswap", device])
+    env.hosts.link(call.target.host, device, call.target.path)
+    return ""
+
+
+def delete(env: Env, args: Sequence[str]) -> str:
+    """A disk: the VM's own resource is deleted, a persistent image only leaves the host.
+    The VM directory: removed from the host."""
+    check_count("delete", list(args), "host:path vmid dsid", 3)
+    where = host_path(args[0])
+    vm_id, ds_id = object_id(args[1], "vmid"), object_id(args[2], "dsid")
+    if where.disk_id is None:
+        env.hosts.remove_vm_directory(where.host, where.path, vm_id)
+        return ""
+    vm = env.oned.vm(vm_id)
+    service = env.service(env.oned.datastore(ds_id))
+    disk = vm.disk(where.disk_id)
+    if disk is not None and not disk.clone and disk.source:
+        service.detach(disk.source, where.host)
+    else:
+        name = names.find_vm_disk(service, vm, where.disk_id)
+        if name is not None:
+            service.delete(name, with_snapshots=True)
+    env.hosts.unlink(where.host, where.path)
+    return ""
+
+
+def mv(env: Env, args: Sequence[str]) -> str:
+    """A disk moves hosts (undeploy, resume, cold migration): available on the new host first,
+    then gone from the old one. A VM directory is only created on the new host."""
+    check_count("mv", list(args), "host:src host:dst vmid dsid", 4)
+    src, dst = host_path(args[0], "source"), host_path(args[1], "destination")
+    vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
+    if src == dst:
+        return ""
+    if dst.disk_id is None:
+        env.hosts.run(dst.host, ["mkdir", "-p", dst.path])
+        return ""
+    vm = env.oned.vm(vm_id)
+    service = env.service(env.oned.datastore(ds_id))
+    name = _resource_of(service, vm, dst.disk_id)
+    _attach_and_link(env, service, name, dst)
+    if src.host != dst.host:
+        service.detach(name, src.host)
+        env.hosts.unlink(src.host, src.path)
+    return ""
+
+
+def mvds(env: Env, args: Sequence[str]) -> str:
+    """A persistent image goes back to its datastore: it only leaves the host."""
+    check_count("mvds", list(args), "host:dir/disk.<i> fe:SOURCE vmid dsid", 4)
+    call = _disk_call(args[0], args[2], args[3])
+    source = source_of(args[1])
+    service = env.service(env.oned.datastore(call.ds_id))
+    service.detach(source, call.target.host)
+    env.hosts.unlink(call.target.host, call.target.path)
+    return ""
+
+
+def cpds(env: Env, args: Sequence[str]) -> str:
+    """disk-saveas: the disk (or its snapshot) becomes the new image SOURCE that ``ds mkfs``
+    named; the image's owner props are set from one.image.info."""
+    check_count("cpds", list(args), "host:dir/disk.<i> fe:SOURCE snapid vmid dsid", 5)
+    where = host_path(args[0])
+    disk_id = where.require_disk_id()
+    target = source_of(args[1])
+    snap = snapshot_id(args[2])
+    vm_id, ds_id = object_id(args[3], "vmid"), object_id(args[4], "dsid")
+    image_id = names.image_id_of(target)
+    vm = env.oned.vm(vm_id)
+    service = env.service(env.oned.datastore(ds_id))
+    source = _resource_of(service, vm, disk_id)
+    props = names.image_props(image_id, env.oned.image_name(image_id))
+    if snap == -1:
+        service.clone(source, target, props, progress=env.progress)
+    else:
+        service.restore(source, names.snapshot(snap), target, props)
+    return ""
+
+
+def _snapshot_call(env: Env, action: str, args: Sequence[str]) -> tuple[DiskService, str, str]:
+    check_count(action, list(args), "host:dir/disk.<i> snap_id vmid dsid", 4)
+    where = host_path(args[0])
+    disk_id = where.require_disk_id()
+    snap = snapshot_id(args[1])
+    if snap < 0:
+        raise InvalidInput("snapshot id", args[1], "must be zero or more")
+    vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
+    vm = env.oned.vm(vm_id)
+    service = env.service(env.oned.datastore(ds_id))
+    return service, _resource_of(service, vm, disk_id), names.snapshot(snap)
+
+
+def snap_create(env: Env, args: Sequence[str]) -> str:
+    """A LINSTOR snapshot of the disk; LINSTOR suspends I/O across replicas while taking it,
+    so the running VM needs nothing more (snap_create_live is the same call)."""
+    service, name, snap = _snapshot_call(env, "snap_create", args)
+    service.snapshot(name, snap)
+    return ""
+
+
+def snap_delete(env: Env, args: Sequence[str]) -> str:
+    service, name, snap = _snapshot_call(env, "snap_delete", args)
+    service.delete_snapshot(name, snap)
+    return ""
+
+
+def snap_revert(env: Env, args: Sequence[str]) -> str:
+    """Roll the disk back in place (unlike Ceph's revert-by-clone, nothing is left behind)."""
+    service, name, snap = _snapshot_call(env, "snap_revert", args)
+    service.rollback(name, snap)
+    return ""
+
+
+def resize(env: Env, args: Sequence[str]) -> str:
+    """Grow the disk to SIZE MiB; shrinking is refused."""
+    check_count("resize", list(args), "host:dir/disk.<i> size_mib vmid dsid", 4)
+    where = host_path(args[0])
+    disk_id = where.require_disk_id()
+    size_kib = size_mib_to_kib(args[1])
+    vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
+    vm = env.oned.vm(vm_id)
+    service = env.service(env.oned.datastore(ds_id))
+    service.resize(_resource_of(service, vm, disk_id), size_kib)
+    return ""
+
+
+def context(env: Env, args: Sequence[str]) -> str:
+    """The CONTEXT CD-ROM as a VM disk: ISO built on the front-end, written into a fresh
+    resource there, then made available on the host (so migrations move it like any disk)."""
+    if len(args) < 3:
+        check_count("context", list(args), "file... host:dir/disk.<i> vmid dsid", 4)
+    files = list(args[:-3])
+    call = _disk_call(args[-3], args[-2], args[-1])
+    vm = env.oned.vm(call.vm_id)
+    datastore = env.oned.datastore(call.ds_id)
+    service = env.service(datastore)
+    name = names.vm_disk(vm, call.disk_id)
+    with tempfile.TemporaryDirectory(prefix="linstor-one-context-") as workdir:
+        iso = contextiso.build_iso(files, Path(workdir), env.hosts.runner)
+        service.delete(name, with_snapshots=True)
+        size_kib = max(datacopy.size_of(iso) // 1024 + 1024, 1024)
+        service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind="context"))
+        node = env.frontend_node(datastore)
+        try:
+            device = service.attach(name, node)
+            datacopy.copy_into_device(iso, device, device_is_zeroed=True)
+            if node != call.target.host:
+                service.detach(name, node)
+        except (LinstorError, OSError):
+            service.delete(name, with_snapshots=True)
+            raise
+    _attach_and_link(env, service, name, call.target)
+    return ""
+
+
+@dataclass(frozen=True)
+class _Migration:
+    src: str
+    dst: str
+    directory: str
+    vm_id: int
+    ds_id: int
+    template: bytes
+    caller: str | None
+
+
+def _migration(env: Env, action: str, args: Sequence[str]) -> _Migration:
+    """``src dst dir vmid dsid`` + the VM template (stdin since 6.8, else the 6th argument) +
+    the calling TM when another system datastore driver forwards the call to us."""
+    check_count(action, list(args), "src_host dst_host vm_dir vmid dsid [template] [calling_tm]", 5, 6, 7)
+    extra = list(args[5:])
+    template: str | bytes | None = None
+    if extra and _is_template(extra[0]):
+        template = extra.pop(0)
+    caller = extra.pop(0) if extra else None
+    if template is None:
+        template = env.read_stdin()
+    where = host_path(f"{args[0]}:{args[2]}", "vm_dir")
+    return _Migration(
+        src=args[0], dst=args[1], directory=where.path, vm_id=object_id(args[3], "vmid"),
+        ds_id=object_id(args[4], "dsid"), template=decode_base64(template, "VM template"), caller=caller,
+    )
+
+
+def _is_template(text: str) -> bool:
+    """A base64 ``<VM>`` document starts ``PFZN``; a TM name never does."""
+    return text.startswith("PFZN") or text.startswith("PD94")
+
+
+def _migrating_disks(env: Env, migration: _Migration, vm: Vm) -> tuple[DiskService, list[tuple[int, str]]]:
+    """(disk id, resource) of every disk of ours: persistent images in place, the VM's own."""
+    ours = [d for d in vm.disks if d.tm_mad == DRIVER_NAME]
+    ds_id = migration.ds_id if migration.caller is None or not ours else (ours[0].datastore_id or migration.ds_id)
+    service = env.service(env.oned.datastore(ds_id))
+    disks = [(d.disk_id, d.source) for d in ours if not d.clone and d.source]
+    for disk in service.list(names.vm_filter(vm.id)):
+        disk_id = disk.props.get(names.PROP_DISK, "")
+        if disk_id.isdigit():
+            disks.append((int(disk_id), disk.name))
+    return service, sorted(disks)
+
+
+def _migrate(env: Env, action: str, args: Sequence[str], step: Callable[[DiskService, _Migration, int, str], None]) -> str:
+    migration = _migration(env, action, args)
+    vm = parse_vm(migration.template)
+    if migration.src == migration.dst:
+        return ""
+    service, disks = _migrating_disks(env, migration, vm)
+    for disk_id, name in disks:
+        step(service, migration, disk_id, name)
+    if migration.caller is None:
+        _migrate_other(env, action, args[:5], migration.template, vm)
+    return ""
+
+
+def _migrate_other(env: Env, action: str, args: Sequence[str], template: bytes, vm: Vm) -> None:
+    """As oned's own system drivers do: let the other TMs of the VM's disks run ``action`` too,
+    told (last argument) that we, the system datastore's driver, called them."""
+    for tm in sorted({d.tm_mad for d in vm.disks} - {DRIVER_NAME, ""}):
+        script = env.remotes / "tm" / tm / action
+        if script.exists():
+            env.hosts.runner([str(script), *args, DRIVER_NAME], stdin=base64.b64encode(template))
+
+
+def premigrate(env: Env, args: Sequence[str]) -> str:
+    """Before a (live) migration: every disk available on the destination, DRBD allowed two
+    primaries for the hand-over, ``disk.<i>`` linked there."""
+
+    def step(service: DiskService, m: _Migration, disk_id: int, name: str) -> None:
+        service.set_props(name, override={TWO_PRIMARIES: "yes"})
+        env.hosts.link(m.dst, service.attach(name, m.dst), f"{m.directory}/disk.{disk_id}")
+
+    return _migrate(env, "premigrate", args, step)
+
+
+def _leave(env: Env, service: DiskService, host: str, path: str, name: str) -> None:
+    service.detach(name, host)
+    env.hosts.unlink(host, path)
+    try:
+        service.set_props(name, delete=[TWO_PRIMARIES])
+    except NotFound:
+        pass
+
+
+def postmigrate(env: Env, args: Sequence[str]) -> str:
+    """After the move: diskless attachments leave the source host, two primaries end."""
+    return _migrate(
+        env, "postmigrate", args,
+        lambda service, m, disk_id, name: _leave(env, service, m.src, f"{m.directory}/disk.{disk_id}", name),
+    )
+
+
+def failmigrate(env: Env, args: Sequence[str]) -> str:
+    """The move failed: undo premigrate on the destination."""
+    return _migrate(
+        env, "failmigrate", args,
+        lambda service, m, disk_id, name: _leave(env, service, m.dst, f"{m.directory}/disk.{disk_id}", name),
+    )
+
+
+ACTIONS: dict[str, Callable[[Env, Sequence[str]], str]] = {
+    "ln": ln,
+    "clone": clone,
+    "mkimage": mkimage,
+    "mkswap": mkswap,
+    "delete": delete,
+    "mv": mv,
+    "mvds": mvds,
+    "cpds": cpds,
+    "premigrate": premigrate,
+    "postmigrate": postmigrate,
+    "failmigrate": failmigrate,
+    "resize": resize,
+    "snap_create": snap_create,
+    "snap_create_live": snap_create,
+    "snap_delete": snap_delete,
+    "snap_revert": snap_revert,
+    "context": context,
+}

@@ -1,0 +1,183 @@
+"""oned's documents -> records: base64 decoding and XML parsing that refuse anything unexpected.
+
+oned hands drivers base64-encoded XML (the DS driver action, the VM template on migrations).
+``xml.etree`` never fetches external entities but does expand internal ones, so any document
+with a DOCTYPE (where entities are declared) is refused before parsing: oned never sends one.
+Each refusal is ``InvalidInput`` naming what was wrong, so the user reads it in Sunstone.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
+
+from linstor_core.errors import InvalidInput
+from opennebula_driver.records import Datastore, DriverAction, Image, Vm, VmDisk
+
+_DECLARATIONS = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_BASE64 = re.compile(rb"[A-Za-z0-9+/=\s]+")
+_ACTION_ROOT = "DS_DRIVER_ACTION_DATA"
+
+
+def decode_base64(text: str | bytes, what: str) -> bytes:
+    """Strict base64 (line breaks allowed, as ``base64 -w76`` writes them)."""
+    raw = text.encode() if isinstance(text, str) else text
+    raw = raw.strip()
+    if not raw:
+        raise InvalidInput(what, "", "is empty: oned passes it base64-encoded on stdin or as an argument")
+    if not _BASE64.fullmatch(raw):
+        raise InvalidInput(what, raw[:40].decode(errors="replace"), "is not base64")
+    try:
+        return base64.b64decode(b"".join(raw.split()), validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise InvalidInput(what, raw[:40].decode(errors="replace"), f"is not valid base64 ({error})") from None
+
+
+def parse_xml(document: bytes, what: str) -> ET.Element:
+    """Parse ``document``; refuse DOCTYPE/ENTITY declarations and malformed or truncated XML."""
+    if _DECLARATIONS.search(document):
+        raise InvalidInput(what, document[:40].decode(errors="replace"), "declares a DOCTYPE or ENTITY; refused")
+    try:
+        return ET.fromstring(document)
+    except ET.ParseError as error:
+        raise InvalidInput(what, document[:40].decode(errors="replace"), f"is not well-formed XML ({error})") from None
+
+
+def to_dict(element: ET.Element) -> Any:
+    """An element as pyone shapes templates: text for leaves, dicts, lists for repeated tags."""
+    children = list(element)
+    if not children:
+        return (element.text or "").strip()
+    result: dict[str, Any] = {}
+    for child in children:
+        value = to_dict(child)
+        if child.tag in result:
+            previous = result[child.tag]
+            result[child.tag] = previous + [value] if isinstance(previous, list) else [previous, value]
+        else:
+            result[child.tag] = value
+    return result
+
+
+def _text(element: ET.Element, path: str) -> str:
+    found = element.find(path)
+    return (found.text or "").strip() if found is not None and found.text else ""
+
+
+def optional_int(value: object, field: str) -> int | None:
+    """An integer attribute that may be missing or empty; anything else non-numeric is refused."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    if not re.fullmatch(r"-?\d+", text):
+        raise InvalidInput(field, text, "must be a whole number")
+    return int(text)
+
+
+def required_int(value: object, field: str) -> int:
+    """An integer attribute that must be present."""
+    number = optional_int(value, field)
+    if number is None:
+        raise InvalidInput(field, "", "is missing")
+    return number
+
+
+def flat_template(template: object) -> dict[str, str]:
+    """Single-valued template attributes as strings (vectors such as DISK are not needed here)."""
+    if not isinstance(template, Mapping):
+        return {}
+    return {str(k): str(v).strip() for k, v in template.items() if isinstance(v, (str, int))}
+
+
+def datastore_record(
+    ds_id: object, name: object, base_path: object, tm_mad: object, template: object
+) -> Datastore:
+    """The one place a datastore record is built, from XML or from pyone alike."""
+    return Datastore(
+        id=required_int(ds_id, "DATASTORE/ID"),
+        name=str(name or ""),
+        base_path=str(base_path or ""),
+        tm_mad=str(tm_mad or ""),
+        template=flat_template(template),
+    )
+
+
+def _vm_disk(disk: Mapping[str, Any]) -> VmDisk:
+    clone = str(disk.get("CLONE", "YES") or "YES").upper() != "NO"
+    return VmDisk(
+        disk_id=required_int(disk.get("DISK_ID"), "DISK/DISK_ID"),
+        source=str(disk.get("SOURCE", "") or ""),
+        clone=clone,
+        image_id=optional_int(disk.get("IMAGE_ID"), "DISK/IMAGE_ID"),
+        tm_mad=str(disk.get("TM_MAD", "") or ""),
+        size_mib=optional_int(disk.get("SIZE"), "DISK/SIZE"),
+        save_as=optional_int(disk.get("SAVE_AS"), "DISK/SAVE_AS"),
+        disk_type=str(disk.get("TYPE", "") or ""),
+        fs=str(disk.get("FS", "") or ""),
+        datastore_id=optional_int(disk.get("DATASTORE_ID"), "DISK/DATASTORE_ID"),
+    )
+
+
+def vm_record(vm_id: object, name: object, template: object) -> Vm:
+    """The one place a VM record is built: ``template`` is the TEMPLATE as a dict (pyone's shape)."""
+    template = template if isinstance(template, Mapping) else {}
+    disks = template.get("DISK") or []
+    if isinstance(disks, Mapping):
+        disks = [disks]
+    context = template.get("CONTEXT")
+    context_id = optional_int(context.get("DISK_ID"), "CONTEXT/DISK_ID") if isinstance(context, Mapping) else None
+    return Vm(
+        id=required_int(vm_id, "VM/ID"),
+        name=str(name or ""),
+        disks=tuple(_vm_disk(d) for d in disks if isinstance(d, Mapping)),
+        context_disk_id=context_id,
+    )
+
+
+def parse_vm(encoded: str | bytes) -> Vm:
+    """A base64 ``<VM>`` document, as premigrate and friends receive it."""
+    root = parse_xml(decode_base64(encoded, "VM template"), "VM template")
+    if root.tag != "VM":
+        raise InvalidInput("VM template", root.tag, "root element must be VM")
+    template = root.find("TEMPLATE")
+    return vm_record(_text(root, "ID"), _text(root, "NAME"), to_dict(template) if template is not None else {})
+
+
+def _image(element: ET.Element) -> Image:
+    return Image(
+        id=required_int(_text(element, "ID"), "IMAGE/ID"),
+        name=_text(element, "NAME"),
+        size_mib=optional_int(_text(element, "SIZE"), "IMAGE/SIZE"),
+        path=_text(element, "PATH"),
+        source=_text(element, "SOURCE"),
+        format=_text(element, "FORMAT") or _text(element, "TEMPLATE/FORMAT"),
+        fstype=_text(element, "FSTYPE") or _text(element, "FS"),
+        target_snapshot=optional_int(_text(element, "TARGET_SNAPSHOT"), "IMAGE/TARGET_SNAPSHOT"),
+        cloning_id=optional_int(_text(element, "CLONING_ID"), "IMAGE/CLONING_ID"),
+        md5=_text(element, "TEMPLATE/MD5"),
+    )
+
+
+def parse_driver_action(encoded: str | bytes, *, need_image: bool) -> DriverAction:
+    """A base64 ``DS_DRIVER_ACTION_DATA`` document; ``need_image`` for every action but monitor."""
+    root = parse_xml(decode_base64(encoded, "driver action"), "driver action")
+    if root.tag != _ACTION_ROOT:
+        raise InvalidInput("driver action", root.tag, f"root element must be {_ACTION_ROOT}")
+    ds = root.find("DATASTORE")
+    if ds is None:
+        raise InvalidInput("driver action", _ACTION_ROOT, "has no DATASTORE element")
+    template = ds.find("TEMPLATE")
+    datastore = datastore_record(
+        _text(ds, "ID"), _text(ds, "NAME"), _text(ds, "BASE_PATH"), _text(ds, "TM_MAD"),
+        to_dict(template) if template is not None else {},
+    )
+    image_element = root.find("IMAGE")
+    if image_element is None:
+        if need_image:
+            raise InvalidInput("driver action", _ACTION_ROOT, "has no IMAGE element")
+        return DriverAction(datastore=datastore)
+    return DriverAction(datastore=datastore, image=_image(image_element))

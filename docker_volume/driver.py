@@ -100,6 +100,12 @@ class VolumeDriver:
         """Create volume ``name`` from Docker's ``Opts``; everything is checked before the spawn."""
         rd = resource_name(name)
         options = parse_options(opts, default_profile=self._default_profile)
+        if options.placement:
+            raise InvalidInput(
+                "Opts", options.placement,
+                "placement overrides need a select filter on DiskService.create, which it does not take yet",
+                correction="define a profile with place_count / storage_pool / nodes and pass -o profile=NAME",
+            )
         with self._locks.hold(name):
             existing = self._find(name, rd)
             if existing is not None:

@@ -37,6 +37,12 @@ class VolumeOptions:
     storagepool: str | None = None
     nodes: tuple[str, ...] = ()
 
+    @property
+    def placement(self) -> dict[str, str]:
+        """The placement overrides given (replicas, storagepool, nodes), as Docker spelled them."""
+        opts = self._as_docker_opts()
+        return {key: opts[key] for key in ("replicas", "storagepool", "nodes") if key in opts}
+
     def to_props(self) -> dict[str, str]:
         """The options as ``Aux/bundle/docker/<key>`` properties (only the ones that are set)."""
         return {PROP_PREFIX + key: value for key, value in self._as_docker_opts().items()}

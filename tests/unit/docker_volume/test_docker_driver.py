@@ -225,3 +225,11 @@ def test_list_shows_only_this_plugins_volumes_by_their_docker_names(driver: Volu
 def test_a_volume_lost_on_the_controller_still_unmounts(driver: VolumeDriver, disks: FakeDisks) -> None:
     driver.unmount("ghost", "A")
     assert disks.calls == [f"detach docker-ghost {NODE}"]
+
+
+def test_placement_overrides_are_refused_until_disks_take_a_select_filter(
+    driver: VolumeDriver, disks: FakeDisks
+) -> None:
+    with pytest.raises(InvalidInput, match="define a profile"):
+        driver.create("web", {"replicas": "3"})
+    assert disks.calls == []

@@ -1,0 +1,58 @@
+"""MountTable: holders persisted atomically and reconciled with mountinfo at start."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from docker_fakes import FakeHost
+
+from linstor_core.errors import ConfigError
+
+from docker_volume.mounts import MountTable
+
+
+def table(tmp_path: Path, host: FakeHost) -> MountTable:
+    return MountTable(tmp_path / "state" / "mounts.json", tmp_path / "root", mountinfo=host.mountinfo)
+
+
+def test_holders_are_written_after_every_change(tmp_path: Path, host: FakeHost) -> None:
+    mounts = table(tmp_path, host)
+    mounts.add("web", "A")
+    mounts.add("web", "B")
+    assert json.loads(mounts.state_file.read_text()) == {"version": 1, "volumes": {"web": ["A", "B"]}}
+    assert mounts.remove("web", "A") == frozenset({"B"})
+    assert mounts.remove("web", "B") == frozenset()
+    assert json.loads(mounts.state_file.read_text())["volumes"] == {}
+    assert [p.name for p in mounts.state_file.parent.iterdir()] == ["mounts.json"]
+
+
+def test_load_keeps_holders_of_mounted_volumes_and_drops_the_rest(tmp_path: Path, host: FakeHost) -> None:
+    before = table(tmp_path, host)
+    before.add("web", "A")
+    before.add("db", "B")
+    host.add_mount("/dev/loop1", str(tmp_path / "root" / "web"))
+    host.add_mount("/dev/loop2", str(tmp_path / "root" / "orphan"))
+    after = table(tmp_path, host)
+    changes = after.load()
+    assert changes == [
+        "db: not mounted any more, forgot holders B",
+        "orphan: mounted without a record; the next Unmount or Remove unmounts it",
+    ]
+    assert after.holders("web") == frozenset({"A"}) and after.holders("db") == frozenset()
+    assert json.loads(after.state_file.read_text())["volumes"] == {"web": ["A"]}
+
+
+def test_load_without_a_state_file_starts_empty(tmp_path: Path, host: FakeHost) -> None:
+    mounts = table(tmp_path, host)
+    assert mounts.load() == [] and not mounts.state_file.exists()
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"version": 2, "volumes": {}}', "[]"])
+def test_a_broken_state_file_stops_the_start_with_the_fix(tmp_path: Path, host: FakeHost, text: str) -> None:
+    mounts = table(tmp_path, host)
+    mounts.state_file.parent.mkdir(parents=True)
+    mounts.state_file.write_text(text)
+    with pytest.raises(ConfigError, match="removing it makes the plugin rebuild it"):
+        mounts.load()

@@ -1,0 +1,46 @@
+"""-o options: canonical forms, what is stored, what differs, names."""
+
+from __future__ import annotations
+
+import pytest
+
+from linstor_core.errors import InvalidInput
+
+from docker_volume.names import resource_name
+from docker_volume.options import VolumeOptions, parse_options
+
+
+def test_defaults() -> None:
+    assert parse_options(None, default_profile="gold") == VolumeOptions(size_kib=97657, profile="gold")
+
+
+def test_options_survive_the_trip_through_props() -> None:
+    options = parse_options(
+        {"size": "1.5G", "fs": "xfs", "fsopts": "-L 'my data'", "mountopts": "noatime, nodev",
+         "replicas": "2", "storagepool": "thin1", "nodes": "a1,b1"},
+        default_profile="gold",
+    )
+    assert options.fsopts == ("-L", "my data") and options.mountopts == ("noatime", "nodev")
+    assert VolumeOptions.from_props(options.to_props()) == options
+    assert options.placement == {"replicas": "2", "storagepool": "thin1", "nodes": "a1,b1"}
+
+
+def test_differences_name_each_option() -> None:
+    old = parse_options({"size": "1G"}, default_profile="gold")
+    new = parse_options({"size": "1G", "mountopts": "ro", "profile": "silver"}, default_profile="gold")
+    assert old.differences(new) == ["profile: gold, asked silver", "mountopts: unset, asked ro"]
+
+
+def test_a_missing_profile_says_where_to_set_one() -> None:
+    with pytest.raises(InvalidInput, match="docker-volume.conf"):
+        parse_options({}, default_profile="")
+
+
+@pytest.mark.parametrize(("name", "expected"), [("web", "docker-web"), ("pg_data", "docker-pg_data"), ("0a", "docker-0a")])
+def test_plain_names_map_verbatim(name: str, expected: str) -> None:
+    assert resource_name(name) == expected
+
+
+def test_names_linstor_cannot_hold_get_a_hash_so_they_never_collide() -> None:
+    assert resource_name("my.vol") != resource_name("my_vol")
+    assert resource_name("my.vol").startswith("docker-my_vol-")

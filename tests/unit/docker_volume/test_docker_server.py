@@ -1,0 +1,99 @@
+"""The plugin server on a real unix socket: mode 0600, parent created, systemd activation."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from linstor_core.errors import ConfigError
+
+from docker_volume import probe
+from docker_volume.driver import VolumeDriver
+from docker_volume.protocol import create_app
+from docker_volume.server import PluginServer, inherited_socket
+
+
+@pytest.fixture()
+def short_dir() -> Iterator[Path]:
+    """Unix socket paths are limited to 107 bytes; pytest's tmp_path can be longer."""
+    with tempfile.TemporaryDirectory(prefix="dv-") as directory:
+        yield Path(directory)
+
+
+def test_socket_is_0600_in_a_created_directory_and_removed_on_stop(driver: VolumeDriver, short_dir: Path) -> None:
+    path = short_dir / "plugins" / "linstor.sock"
+    with PluginServer(create_app(driver), path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_ISSOCK(path.stat().st_mode)
+        assert probe.call(path, "/Plugin.Activate") == (200, {"Implements": ["VolumeDriver"]})
+        status, answer = probe.call(path, "/VolumeDriver.Create", raw=b"{oops")
+        assert status == 200 and "not JSON" in answer["Err"]
+    assert not path.exists()
+
+
+def test_probe_says_how_to_start_a_plugin_that_is_not_running(short_dir: Path) -> None:
+    with pytest.raises(Exception, match="does not answer.*systemctl start"):
+        probe.call(short_dir / "none.sock", "/Plugin.Activate")
+
+
+def test_systemd_variables_meant_for_another_process_are_dropped() -> None:
+    environ = {"LISTEN_PID": "1", "LISTEN_FDS": "1", "LISTEN_FDNAMES": "x", "PATH": "/bin"}
+    assert inherited_socket(environ) is None
+    assert environ == {"PATH": "/bin"}
+
+
+def test_more_than_one_inherited_socket_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="systemd passed 2 sockets"):
+        inherited_socket({"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "2"})
+
+
+def test_a_socket_passed_by_systemd_is_served_and_left_in_place(short_dir: Path) -> None:
+    path = short_dir / "activated.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen()
+    child = textwrap.dedent(
+        f"""
+        import os
+        os.dup2({listener.fileno()}, 3)  # where systemd puts the first socket
+        os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS="1")
+        from pathlib import Path
+        from flask import Flask
+        from docker_volume.server import PluginServer, inherited_socket
+        app = Flask("t")
+        app.add_url_rule("/Plugin.Activate", view_func=lambda: {{"Implements": ["VolumeDriver"]}}, methods=["POST"])
+        server = PluginServer(app, Path({str(path)!r}), inherited=inherited_socket()).start()
+        print("ready", flush=True)
+        input()
+        server.stop()
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", child], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        pass_fds=(listener.fileno(),),
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        assert probe.call(path, "/Plugin.Activate", timeout=10) == (200, {"Implements": ["VolumeDriver"]})
+        process.communicate("\n", timeout=10)
+        assert process.returncode == 0 and path.exists()
+    finally:
+        process.kill()
+        process.wait()
+        listener.close()
+
+
+def test_any_wsgi_app_can_be_served(short_dir: Path) -> None:
+    app = Flask("t")
+    app.add_url_rule("/x", view_func=lambda: {"ok": True}, methods=["POST"])
+    with PluginServer(app, short_dir / "x.sock") as server:
+        assert probe.call(server.socket_path, "/x") == (200, {"ok": True})

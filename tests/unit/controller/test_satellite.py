@@ -1,0 +1,353 @@
+"""The satellite's promises, with real files in tmp_path and every losetup call scripted."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
+from linstor_core.errors import InvalidInput, StorageError
+from linstor_core.runner import FakeRunner
+
+MIB_KIB = 1024
+LIST = ["losetup", "--json", "--list"]
+
+
+def listing(*devices: tuple[str, str]) -> str:
+    return json.dumps({"loopdevices": [{"name": name, "back-file": back} for name, back in devices]})
+
+
+@pytest.fixture
+def runner() -> FakeRunner:
+    return FakeRunner()
+
+
+@pytest.fixture
+def pool(tmp_path: Path) -> PoolSpec:
+    return PoolSpec("vulcan", "thinpool", "FILE_THIN", tmp_path / "pool")
+
+
+@pytest.fixture
+def sat(tmp_path: Path, runner: FakeRunner, pool: PoolSpec) -> Satellite:
+    satellite = Satellite(tmp_path / "state", runner, use_loop=True)
+    satellite.check_pool(pool)
+    return satellite
+
+
+def image(pool: PoolSpec, name: str) -> Path:
+    assert pool.directory is not None
+    return pool.directory / f"{name}.img"
+
+
+def attach(path: Path) -> list[str]:
+    return ["losetup", "--nooverlap", "--find", "--show", str(path)]
+
+
+def test_volume_name_is_resource_and_five_digits() -> None:
+    assert VolumeSpec("LocalData", 0, 1).volume_name == "LocalData_00000"
+    assert VolumeSpec("LocalData", 12, 1).volume_name == "LocalData_00012"
+
+
+def test_default_pool_directory_is_under_the_node(tmp_path: Path) -> None:
+    sat = Satellite(tmp_path, FakeRunner(), use_loop=False)
+    spec = PoolSpec("vulcan", "thinpool", "FILE_THIN", None)
+    sat.check_pool(spec)
+    assert sat.pool_directory(spec) == tmp_path.resolve() / "nodes" / "vulcan" / "pools" / "thinpool"
+    assert sat.pool_directory(spec).is_dir()
+
+
+def test_check_pool_refuses_a_file_as_directory(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    sat = Satellite(tmp_path, FakeRunner(), use_loop=False)
+    with pytest.raises(InvalidInput, match="StorDriver/FileDir"):
+        sat.check_pool(PoolSpec("vulcan", "thinpool", "FILE_THIN", tmp_path / "file" / "pool"))
+
+
+def test_unknown_kind_is_invalid_input(sat: Satellite) -> None:
+    with pytest.raises(InvalidInput, match="provider kind"):
+        sat.check_pool(PoolSpec("vulcan", "lvm", "LVM", None))
+
+
+def test_capacity_is_the_filesystems_in_kib(sat: Satellite, pool: PoolSpec) -> None:
+    free, total = sat.capacity(pool)
+    stats = os.statvfs(sat.pool_directory(pool))
+    assert total == stats.f_blocks * stats.f_frsize // 1024
+    assert 0 < free <= total
+
+
+def test_create_makes_a_sparse_file_and_a_loop_device(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+    path = image(pool, "LocalData_00000")
+    runner.expect(attach(path), "/dev/loop3\n")
+    assert sat.create_volume(pool, VolumeSpec("LocalData", 0, 150 * MIB_KIB)) == "/dev/loop3"
+    assert path.stat().st_size == 150 * 1024 * 1024
+    assert path.stat().st_blocks * 512 < 1024 * 1024
+    runner.assert_done()
+
+
+def test_create_again_returns_the_same_device(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+    path = image(pool, "LocalData_00000")
+    runner.expect(attach(path), "/dev/loop3\n").expect(attach(path), "/dev/loop3\n")
+    vol = VolumeSpec("LocalData", 0, MIB_KIB)
+    assert sat.create_volume(pool, vol) == sat.create_volume(pool, vol) == "/dev/loop3"
+    runner.assert_done()
+
+
+def test_create_with_another_size_is_refused(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+    runner.expect(attach(image(pool, "LocalData_00000")), "/dev/loop3\n")
+    sat.create_volume(pool, VolumeSpec("LocalData", 0, MIB_KIB))
+    with pytest.raises(InvalidInput, match="exists with 1024 KiB"):
+        sat.create_volume(pool, VolumeSpec("LocalData", 0, 2 * MIB_KIB))
+
+
+def test_failed_attach_leaves_no_file(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+    path = image(pool, "LocalData_00000")
+    runner.expect(attach(path), StorageError(attach(path), 1, "losetup: cannot find an unused loop device"))
+    with pytest.raises(StorageError):
+        sat.create_volume(pool, VolumeSpec("LocalData", 0, MIB_KIB))
+    assert list(sat.pool_directory(pool).iterdir()) == []
+
+
+def test_without_loops_the_device_is_the_file(tmp_path: Path, pool: PoolSpec) -> None:
+    sat = Satellite(tmp_path, FakeRunner(), use_loop=False)
+    sat.check_pool(pool)
+    path = sat.create_volume(pool, VolumeSpec("LocalData", 0, MIB_KIB))
+    assert path == str(image(pool, "LocalData_00000"))
+    assert sat.device_path(pool, "LocalData_00000") == path
+
+
+@pytest.mark.parametrize(
+    "vol", [VolumeSpec("../etc", 0, 1), VolumeSpec("all", 0, 1), VolumeSpec("ok_name", -1, 1),
+            VolumeSpec("ok_name", 0, 0), VolumeSpec("ok_name", 0, -5)],
+)
+def test_bad_volumes_are_refused_before_anything_happens(sat: Satellite, pool: PoolSpec, vol: VolumeSpec) -> None:
+    with pytest.raises(InvalidInput):
+        sat.create_volume(pool, vol)
+    assert list(sat.pool_directory(pool).iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["../x_00000", "LocalData", "LocalData_0", "a/b_00000", "x.y_00000"])
+def test_bad_volume_names_are_refused(sat: Satellite, pool: PoolSpec, name: str) -> None:
+    with pytest.raises(InvalidInput, match="name"):
+        sat.delete_volume(pool, name)
+
+
+def test_delete_detaches_only_its_own_loop_and_is_idempotent(
+    sat: Satellite, runner: FakeRunner, pool: PoolSpec
+) -> None:
+    path = image(pool, "LocalData_00000")
+    path.write_bytes(b"")
+    runner.expect(LIST, listing(("/dev/loop1", "/elsewhere/LocalData_00000.img"), ("/dev/loop3", str(path))))
+    runner.expect(["losetup", "--detach", "/dev/loop3"])
+    runner.expect(LIST, listing())
+    sat.delete_volume(pool, "LocalData_00000")
+    sat.delete_volume(pool, "LocalData_00000")
+    assert not path.exists()
+    runner.assert_done()
+
+
+def test_delete_keeps_snapshots(tmp_path: Path) -> None:
+    pool = PoolSpec("vulcan", "pool", "FILE", tmp_path / "pool")
+    sat = Satellite(tmp_path, FakeRunner(), use_loop=False)
+    sat.check_pool(pool)
+    sat.create_volume(pool, VolumeSpec("rsc", 0, MIB_KIB))
+    sat.snapshot_volume(pool, "rsc_00000", "snap1")
+    sat.delete_volume(pool, "rsc_00000")
+    assert [p.name for p in sat.pool_directory(pool).iterdir()] == ["rsc_00000.snap.snap1.img"]
+
+
+def test_resize_grows_file_and_loop(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+    path = image(pool, "LocalData_00000")
+    runner.expect(attach(path), "/dev/loop3\n")
+    vol = VolumeSpec("LocalData", 0, MIB_KIB)
+    sat.create_volume(pool, vol)
+    runner.expect(LIST, listing(("/dev/loop3", str(path))))
+    runner.expect(["losetup", "--set-capacity", "/dev/loop3"])
+    sat.resize_volume(pool, vol, 3 * MIB_KIB)
+    assert path.stat().st_size == 3 * 1024 * 1024
+    runner.assert_done()
+
+
+def test_resize_refuses_to_shrink(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+    runner.expect(attach(image(pool, "LocalData_00000")), "/dev/loop3\n")
+    sat.create_volume(pool, VolumeSpec("LocalData", 0, 2 * MIB_KIB))
+    with pytest.raises(InvalidInput, match="shrinking"):
+        sat.resize_volume(pool, "LocalData_00000", MIB_KIB)
+    assert image(pool, "LocalData_00000").stat().st_size == 2 * 1024 * 1024
+    runner.assert_done()
+
+
+def test_diskless_pools_store_nothing(tmp_path: Path) -> None:
+    sat = Satellite(tmp_path, FakeRunner(), use_loop=True)
+    pool = PoolSpec("vulcan", "DfltDisklessStorPool", "DISKLESS", None)
+    sat.check_pool(pool)
+    vol = VolumeSpec("LocalData", 0, MIB_KIB)
+    assert sat.create_volume(pool, vol) == "none"
+    assert sat.capacity(pool) == (0, 0)
+    assert sat.supports_reflink(pool) is False
+    sat.snapshot_volume(pool, vol.volume_name, "snap1")
+    assert sat.reconcile(pool, {vol.volume_name}, set()) == []
+    sat.delete_volume(pool, vol.volume_name)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def file_pool(tmp_path: Path) -> tuple[Satellite, PoolSpec]:
+    """A FILE pool without loops: full copies work on any filesystem."""
+    pool = PoolSpec("vulcan", "filepool", "FILE", tmp_path / "filepool")
+    sat = Satellite(tmp_path, FakeRunner(), use_loop=False)
+    sat.check_pool(pool)
+    return sat, pool
+
+
+def write(path: str, data: bytes) -> None:
+    with open(path, "r+b") as handle:
+        handle.write(data)
+
+
+def read(path: str, size: int) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def test_snapshot_rollback_restore_clone_keep_the_data(file_pool: tuple[Satellite, PoolSpec]) -> None:
+    sat, pool = file_pool
+    device = sat.create_volume(pool, VolumeSpec("rsc", 0, MIB_KIB))
+    write(device, b"before")
+    sat.snapshot_volume(pool, "rsc_00000", "snap1")
+    sat.snapshot_volume(pool, "rsc_00000", "snap1")
+    write(device, b"after!")
+    restored = sat.restore_volume(pool, "rsc_00000", "snap1", VolumeSpec("restored", 0, 2 * MIB_KIB))
+    assert read(restored, 6) == b"before" and os.path.getsize(restored) == 2 * 1024 * 1024
+    clone = sat.clone_volume(pool, "rsc_00000", VolumeSpec("clone", 0, MIB_KIB))
+    assert read(clone, 6) == b"after!"
+    assert sat.rollback_volume(pool, "rsc_00000", "snap1") == device
+    assert read(device, 6) == b"before"
+    sat.delete_snapshot(pool, "rsc_00000", "snap1")
+    sat.delete_snapshot(pool, "rsc_00000", "snap1")
+    assert sorted(p.name for p in sat.pool_directory(pool).iterdir()) == [
+        "clone_00000.img", "restored_00000.img", "rsc_00000.img"]
+
+
+def test_restore_smaller_than_the_snapshot_is_refused(file_pool: tuple[Satellite, PoolSpec]) -> None:
+    sat, pool = file_pool
+    sat.create_volume(pool, VolumeSpec("rsc", 0, 2 * MIB_KIB))
+    sat.snapshot_volume(pool, "rsc_00000", "snap1")
+    with pytest.raises(InvalidInput, match="smaller"):
+        sat.restore_volume(pool, "rsc_00000", "snap1", VolumeSpec("small", 0, MIB_KIB))
+    assert not (sat.pool_directory(pool) / "small_00000.img").exists()
+
+
+def test_missing_volume_or_snapshot_is_invalid_input(file_pool: tuple[Satellite, PoolSpec]) -> None:
+    sat, pool = file_pool
+    with pytest.raises(InvalidInput, match="no such volume"):
+        sat.snapshot_volume(pool, "rsc_00000", "snap1")
+    sat.create_volume(pool, VolumeSpec("rsc", 0, MIB_KIB))
+    with pytest.raises(InvalidInput, match="no such snapshot"):
+        sat.rollback_volume(pool, "rsc_00000", "snap1")
+
+
+def test_failed_copy_leaves_no_temp_file(sat: Satellite, runner: FakeRunner, pool: PoolSpec,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from linstor_core.controller.providers import file_thin
+
+    path = image(pool, "rsc_00000")
+    path.write_bytes(b"")
+
+    def refuse(source: Path, target: Path) -> None:
+        target.write_bytes(b"partial")
+        raise StorageError(["ioctl", "FICLONE"], 95, "/pool is on ext4, which cannot make reflink copies")
+
+    monkeypatch.setattr(file_thin, "reflink", refuse)
+    runner.expect(LIST, listing())
+    with pytest.raises(StorageError, match="ext4"):
+        sat.snapshot_volume(pool, "rsc_00000", "snap1")
+    assert [p.name for p in sat.pool_directory(pool).iterdir()] == ["rsc_00000.img"]
+
+
+def test_snapshot_flushes_the_loop_device_first(tmp_path: Path, runner: FakeRunner) -> None:
+    pool = PoolSpec("vulcan", "filepool", "FILE", tmp_path / "pool")
+    sat = Satellite(tmp_path, runner, use_loop=True)
+    sat.check_pool(pool)
+    path = image(pool, "rsc_00000")
+    path.write_bytes(b"data")
+    runner.expect(LIST, listing(("/dev/loop3", str(path))))
+    runner.expect(["blockdev", "--flushbufs", "/dev/loop3"])
+    sat.snapshot_volume(pool, "rsc_00000", "snap1")
+    assert image(pool, "rsc_00000.snap.snap1").read_bytes() == b"data"
+    runner.assert_done()
+
+
+def rollback_setup(tmp_path: Path, runner: FakeRunner) -> tuple[Satellite, PoolSpec, Path]:
+    pool = PoolSpec("vulcan", "filepool", "FILE", tmp_path / "pool")
+    sat = Satellite(tmp_path, runner, use_loop=True)
+    sat.check_pool(pool)
+    path = image(pool, "rsc_00000")
+    path.write_bytes(b"now")
+    image(pool, "rsc_00000.snap.snap1").write_bytes(b"then")
+    runner.expect(LIST, listing(("/dev/loop3", str(path))))
+    runner.expect(["losetup", "--detach", "/dev/loop3"])
+    return sat, pool, path
+
+
+def test_rollback_repoints_the_loop_device_at_the_same_path(tmp_path: Path, runner: FakeRunner) -> None:
+    sat, pool, path = rollback_setup(tmp_path, runner)
+    runner.expect(["losetup", "/dev/loop3", str(path)])
+    runner.expect(["blockdev", "--flushbufs", "/dev/loop3"])
+    assert sat.rollback_volume(pool, "rsc_00000", "snap1") == "/dev/loop3"
+    assert path.read_bytes() == b"then"
+    runner.assert_done()
+
+
+def test_rollback_reports_a_new_path_when_the_old_one_was_taken(
+    tmp_path: Path, runner: FakeRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from linstor_core.controller import satellite
+
+    monkeypatch.setattr(satellite, "_REATTACH_PAUSE", 0)
+    sat, pool, path = rollback_setup(tmp_path, runner)
+    taken = ["losetup", "/dev/loop3", str(path)]
+    for _ in range(satellite._REATTACH_TRIES):
+        runner.expect(taken, StorageError(taken, 1, "device busy"))
+    runner.expect(attach(path), "/dev/loop9\n")
+    assert sat.rollback_volume(pool, "rsc_00000", "snap1") == "/dev/loop9"
+    runner.assert_done()
+
+
+def test_reconcile_removes_leftovers_and_reattaches(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+    directory = sat.pool_directory(pool)
+    for name in ["known_00000.img", "gone_00000.img", "known_00000.snap.s1.img", "known_00000.snap.old.img",
+                 "new_00000.img.tmp", "notes.txt"]:
+        (directory / name).write_bytes(b"")
+    known, gone = str(directory / "known_00000.img"), str(directory / "gone_00000.img")
+    runner.expect(LIST, json.dumps({"loopdevices": [
+        {"name": "/dev/loop1", "back-file": gone},
+        {"name": "/dev/loop2", "back-file": known + " (deleted)"},
+        {"name": "/dev/loop5", "back-file": "/elsewhere/known_00000.img"},
+    ]}))
+    runner.expect(["losetup", "--detach", "/dev/loop1"])
+    runner.expect(["losetup", "--detach", "/dev/loop2"])
+    runner.expect(LIST, listing(("/dev/loop5", "/elsewhere/known_00000.img")))
+    runner.expect(attach(Path(known)), "/dev/loop1\n")
+    lines = sat.reconcile(pool, {"known_00000", "lost_00000"}, {("known_00000", "s1")})
+    runner.assert_done()
+    assert sorted(p.name for p in directory.iterdir()) == ["known_00000.img", "known_00000.snap.s1.img", "notes.txt"]
+    text = "\n".join(lines)
+    for expected in ["/dev/loop1 of unknown file", "/dev/loop2 of deleted file", "temp file",
+                     "orphan volume file", "orphan snapshot file", "re-attached volume known_00000 as /dev/loop1",
+                     "lost_00000: backing file"]:
+        assert expected in text
+
+
+def test_reconcile_detaches_a_second_loop_of_the_same_volume(
+    sat: Satellite, runner: FakeRunner, pool: PoolSpec
+) -> None:
+    path = image(pool, "known_00000")
+    path.write_bytes(b"")
+    runner.expect(LIST, listing(("/dev/loop1", str(path)), ("/dev/loop2", str(path))))
+    runner.expect(["losetup", "--detach", "/dev/loop2"])
+    runner.expect(LIST, listing(("/dev/loop1", str(path))))
+    assert sat.reconcile(pool, {"known_00000"}, set()) == [f"detached loop device /dev/loop2 of duplicate {path}"]
+    runner.assert_done()

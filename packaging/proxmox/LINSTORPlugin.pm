@@ -1,0 +1,298 @@
+package PVE::Storage::Custom::LINSTORPlugin;
+
+# Proxmox VE storage plugin for LINSTOR: a thin shim. Every storage method runs
+# `linstor-pve <method>` with one JSON object on stdin ({storeid, scfg, node, args})
+# and reads one JSON object from stdout ({result} or {error}); an error becomes a
+# `die` carrying the LINSTOR message unchanged. Progress lines on the command's
+# stderr go straight to PVE's task log. All logic lives in the Python package
+# proxmox_plugin (linstor-bundle), so it is tested once, in one language.
+#
+# Storage type `linstor`, not `drbd`: PVE marks the types in @SHARED_STORAGE
+# (which includes `drbd`) shared unconditionally, but a LINSTOR storage is only
+# shared when its resource group replicates with DRBD across the nodes; the
+# embedded single-machine controller is local. So `shared` is an ordinary
+# option: set `shared 1` for DRBD-backed multi-node storage (live migration then
+# moves no data), leave it unset otherwise.
+
+use strict;
+use warnings;
+
+use IPC::Open3 qw(open3);
+use JSON::PP;
+use Sys::Hostname qw(hostname);
+
+use PVE::Storage::Plugin;
+
+use base qw(PVE::Storage::Plugin);
+
+# The storage API version whose method signatures this shim implements and was
+# tested against (rename_volume needs 10; volume_has_feature's $opts, 11).
+use constant TESTED_APIVER => 11;
+use constant MIN_APIVER => 10;
+use constant COMMAND => 'linstor-pve';
+
+my $json = JSON::PP->new->canonical->allow_nonref;
+
+# PVE loads a plugin when APIVER - APIAGE <= api() <= APIVER. Like LINBIT's
+# plugin, answer a newer PVE's own APIVER as long as its compatibility window
+# still reaches the tested version; otherwise answer the tested version and let
+# PVE say why it refuses.
+sub api {
+    my $apiver = eval { PVE::Storage::APIVER() };
+    return TESTED_APIVER if !defined($apiver);
+    my $apiage = eval { PVE::Storage::APIAGE() } // 0;
+    return $apiver if $apiver >= MIN_APIVER && $apiver - $apiage <= TESTED_APIVER;
+    return TESTED_APIVER;
+}
+
+sub type {
+    return 'linstor';
+}
+
+sub plugindata {
+    return {
+        content => [ { images => 1, rootdir => 1 }, { images => 1 } ],
+        format => [ { raw => 1 }, 'raw' ],
+    };
+}
+
+# These names are also LINBIT's (so a storage.cfg section converts by changing
+# its type); PVE refuses duplicate property names, so this plugin and
+# linstor-proxmox cannot be installed at the same time.
+sub properties {
+    return {
+        controller => {
+            description => "LINSTOR controller URL(s), comma separated (default: the LINSTOR client config).",
+            type => 'string',
+        },
+        resourcegroup => {
+            description => "LINSTOR resource group (profile) new disks are spawned from.",
+            type => 'string',
+        },
+        profile => {
+            description => "Alias of resourcegroup.",
+            type => 'string',
+        },
+        preferlocal => {
+            description => "Make each new disk available on the allocating node right away.",
+            type => 'boolean',
+        },
+        statuscache => {
+            description => "Seconds a capacity answer is shared between processes (0: off).",
+            type => 'integer',
+            minimum => 0,
+        },
+        apica => {
+            description => "CA certificate file for HTTPS to the controller.",
+            type => 'string',
+        },
+        apicrt => {
+            description => "Client certificate file for HTTPS to the controller.",
+            type => 'string',
+        },
+        apikey => {
+            description => "Client key file for HTTPS to the controller.",
+            type => 'string',
+        },
+        apitoken => {
+            description => "File holding the controller's bearer token ({\"token\": ...} or the bare token).",
+            type => 'string',
+        },
+    };
+}
+
+sub options {
+    return {
+        nodes => { optional => 1 },
+        disable => { optional => 1 },
+        content => { optional => 1 },
+        shared => { optional => 1 },
+        bwlimit => { optional => 1 },
+        map { $_ => { optional => 1 } } qw(
+            controller resourcegroup profile preferlocal statuscache apica apicrt apikey apitoken
+        ),
+    };
+}
+
+sub _nodename {
+    return PVE::INotify::nodename() if defined(&PVE::INotify::nodename);
+    my ($short) = split(/\./, hostname());
+    return $short;
+}
+
+# Run `linstor-pve $method` with $request as JSON; return the result or die with
+# the error message exactly as linstor-pve rendered it.
+sub _run {
+    my ($method, $request) = @_;
+
+    my $input = $json->encode($request);
+    my ($to_child, $from_child);
+    my $pid = eval { open3($to_child, $from_child, '>&STDERR', COMMAND, $method) };
+    die "cannot run " . COMMAND . " (is linstor-bundle installed and on PATH?): $@" if $@;
+    print {$to_child} $input;
+    close($to_child);
+    my $output = do { local $/; <$from_child> } // '';
+    close($from_child);
+    waitpid($pid, 0);
+    my $status = $? >> 8;
+
+    my $answer = eval { $json->decode($output) };
+    die COMMAND . " $method failed (exit status $status) without an answer\n"
+        if ref($answer) ne 'HASH';
+    if (my $error = $answer->{error}) {
+        my $message = $error->{message} // 'unknown error';
+        chomp($message);
+        die "$message\n";
+    }
+    return $answer->{result};
+}
+
+sub _storage_call {
+    my ($method, $storeid, $scfg, %args) = @_;
+    return _run($method, {
+        storeid => $storeid,
+        scfg => $scfg,
+        node => _nodename(),
+        args => \%args,
+    });
+}
+
+# parse_volname is called many times per operation and never changes its
+# answer for a name: remember it for the life of the process.
+my %parsed;
+
+sub parse_volname {
+    my ($class, $volname) = @_;
+    $parsed{$volname} //= _run('parse_volname', { args => { volname => $volname } });
+    return @{ $parsed{$volname} };
+}
+
+sub volume_has_feature {
+    my ($class, $scfg, $feature, $storeid, $volname, $snapname, $running, $opts) = @_;
+    return _run('volume_has_feature', {
+        args => { feature => $feature, volname => $volname, snapname => $snapname },
+    });
+}
+
+sub alloc_image {
+    my ($class, $storeid, $scfg, $vmid, $fmt, $name, $size) = @_;
+    return _storage_call('alloc_image', $storeid, $scfg,
+        vmid => $vmid, fmt => $fmt, name => $name, size => defined($size) ? $size + 0 : undef);
+}
+
+sub free_image {
+    my ($class, $storeid, $scfg, $volname, $isBase, $format) = @_;
+    _storage_call('free_image', $storeid, $scfg, volname => $volname, isBase => $isBase);
+    return undef;
+}
+
+sub list_images {
+    my ($class, $storeid, $scfg, $vmid, $vollist, $cache) = @_;
+    return _storage_call('list_images', $storeid, $scfg, vmid => $vmid, vollist => $vollist);
+}
+
+sub status {
+    my ($class, $storeid, $scfg, $cache) = @_;
+    return @{ _storage_call('status', $storeid, $scfg) };
+}
+
+sub check_connection {
+    my ($class, $storeid, $scfg) = @_;
+    return _storage_call('check_connection', $storeid, $scfg);
+}
+
+sub activate_storage {
+    my ($class, $storeid, $scfg, $cache) = @_;
+    return 1;
+}
+
+sub deactivate_storage {
+    my ($class, $storeid, $scfg, $cache) = @_;
+    return 1;
+}
+
+sub path {
+    my ($class, $scfg, $volname, $storeid, $snapname) = @_;
+    my ($path, $vmid, $vtype) = @{ _storage_call('path', $storeid, $scfg,
+        volname => $volname, snapname => $snapname) };
+    return wantarray ? ($path, $vmid, $vtype) : $path;
+}
+
+# filesystem_path gets no storage id; find it as the section PVE handed us.
+sub filesystem_path {
+    my ($class, $scfg, $volname, $snapname) = @_;
+    my $ids = eval { PVE::Storage::config()->{ids} } // {};
+    my ($storeid) = grep { $ids->{$_} == $scfg } keys %$ids;
+    die "cannot tell which storage holds '$volname'; use path()\n" if !defined($storeid);
+    return $class->path($scfg, $volname, $storeid, $snapname);
+}
+
+sub activate_volume {
+    my ($class, $storeid, $scfg, $volname, $snapname, $cache, $hints) = @_;
+    return _storage_call('activate_volume', $storeid, $scfg, volname => $volname, snapname => $snapname);
+}
+
+sub deactivate_volume {
+    my ($class, $storeid, $scfg, $volname, $snapname, $cache) = @_;
+    return _storage_call('deactivate_volume', $storeid, $scfg, volname => $volname, snapname => $snapname);
+}
+
+sub volume_resize {
+    my ($class, $scfg, $storeid, $volname, $size, $running) = @_;
+    _storage_call('volume_resize', $storeid, $scfg, volname => $volname, size => $size + 0,
+        running => $running ? 1 : 0);
+    return undef;
+}
+
+sub volume_snapshot {
+    my ($class, $scfg, $storeid, $volname, $snap) = @_;
+    _storage_call('volume_snapshot', $storeid, $scfg, volname => $volname, snap => $snap);
+    return undef;
+}
+
+sub volume_rollback_is_possible {
+    my ($class, $scfg, $storeid, $volname, $snap, $blockers) = @_;
+    return _storage_call('volume_rollback_is_possible', $storeid, $scfg, volname => $volname, snap => $snap);
+}
+
+sub volume_snapshot_rollback {
+    my ($class, $scfg, $storeid, $volname, $snap) = @_;
+    _storage_call('volume_snapshot_rollback', $storeid, $scfg, volname => $volname, snap => $snap);
+    return undef;
+}
+
+sub volume_snapshot_delete {
+    my ($class, $scfg, $storeid, $volname, $snap, $running) = @_;
+    _storage_call('volume_snapshot_delete', $storeid, $scfg, volname => $volname, snap => $snap,
+        running => $running ? 1 : 0);
+    return undef;
+}
+
+sub volume_snapshot_needs_fsfreeze {
+    return 1;
+}
+
+sub volume_size_info {
+    my ($class, $scfg, $storeid, $volname, $timeout) = @_;
+    my $info = _storage_call('volume_size_info', $storeid, $scfg, volname => $volname);
+    return wantarray ? @{$info}{qw(size format used parent)} : $info->{size};
+}
+
+sub rename_volume {
+    my ($class, $scfg, $storeid, $source_volname, $target_vmid, $target_volname) = @_;
+    return _storage_call('rename_volume', $storeid, $scfg, source_volname => $source_volname,
+        target_vmid => $target_vmid, target_volname => $target_volname);
+}
+
+sub create_base {
+    my ($class, $storeid, $scfg, $volname) = @_;
+    return _storage_call('create_base', $storeid, $scfg, volname => $volname);
+}
+
+sub clone_image {
+    my ($class, $scfg, $storeid, $volname, $vmid, $snap) = @_;
+    return _storage_call('clone_image', $storeid, $scfg, volname => $volname, vmid => $vmid,
+        snapname => $snap);
+}
+
+1;

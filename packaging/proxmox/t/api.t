@@ -1,0 +1,57 @@
+#!/usr/bin/perl
+# The shim's answers that need no controller: api() against PVE's version
+# window, the plugin's declarations, and volume names parsed by linstor-pve.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/..";
+use Test::More;
+
+use LINSTORPlugin;
+
+my $plugin = 'PVE::Storage::Custom::LINSTORPlugin';
+
+ok($plugin->isa('PVE::Storage::Plugin'), 'derived from PVE::Storage::Plugin');
+is($plugin->type(), 'linstor', 'storage type');
+is($plugin->api(), 11, 'without PVE::Storage: the tested API version');
+
+{
+    no warnings 'once';
+    my ($apiver, $apiage);
+    local *PVE::Storage::APIVER = sub { $apiver };
+    local *PVE::Storage::APIAGE = sub { $apiage };
+    ($apiver, $apiage) = (11, 2);
+    is($plugin->api(), 11, 'APIVER 11: 11');
+    ($apiver, $apiage) = (13, 3);
+    is($plugin->api(), 13, 'newer PVE whose window reaches 11: its APIVER');
+    ($apiver, $apiage) = (14, 1);
+    is($plugin->api(), 11, 'window no longer reaches 11: the tested version (PVE refuses)');
+}
+
+my $options = $plugin->options();
+ok($options->{shared} && $options->{resourcegroup} && $options->{controller}, 'options');
+is_deeply([sort keys %{ $plugin->properties() }],
+    [qw(apica apicrt apikey apitoken controller preferlocal profile resourcegroup statuscache)],
+    'own properties (shared is PVE\'s)');
+
+is_deeply([$plugin->parse_volname('vm-100-disk-0')],
+    ['images', 'vm-100-disk-0', 100, undef, undef, 0, 'raw'], 'parse vm disk');
+is_deeply([$plugin->parse_volname('base-100-disk-0/vm-101-disk-2')],
+    ['images', 'vm-101-disk-2', 101, 'base-100-disk-0', 100, 0, 'raw'], 'parse linked clone');
+is_deeply([$plugin->parse_volname('base-100-disk-0')],
+    ['images', 'base-100-disk-0', 100, undef, undef, 1, 'raw'], 'parse base');
+
+for my $bad ('vm-100', 'vm-100-disk-0.qcow2', '100/vm-100-disk-0.raw', 'vm-1-disk-0/vm-2-disk-0') {
+    eval { $plugin->parse_volname($bad) };
+    like($@, qr/^invalid volname '\Q$bad\E'/, "malformed '$bad' dies");
+    unlike($@, qr/Traceback/, 'no traceback');
+}
+
+is($plugin->volume_has_feature({}, 'clone', 'ls', 'base-100-disk-0', undef, 0), 1, 'clone from base');
+is($plugin->volume_has_feature({}, 'clone', 'ls', 'vm-100-disk-0', undef, 0), undef, 'no clone of current');
+is($plugin->volume_has_feature({}, 'snapshot', 'ls', 'vm-100-disk-0', undef, 1), 1, 'snapshot');
+is($plugin->volume_has_feature({}, 'template', 'ls', 'vm-100-disk-0', undef, 0), 1, 'template');
+
+done_testing();

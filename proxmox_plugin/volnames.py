@@ -62,11 +62,11 @@ class VolName:
         return VolName(vmid, disk, self.is_base, self.base)
 
 
-def _parse_one(text: str, field: str) -> VolName:
+def _parse_one(text: str, field: str, whole: str | None = None) -> VolName:
     match = _NAME.match(text)
     if not match:
         raise InvalidInput(
-            field, text, "not a volume name this storage uses",
+            field, whole or text, "not a volume name this storage uses",
             correction="expected vm-<vmid>-disk-<n>, vm-<vmid>-cloudinit, vm-<vmid>-state-<snap>, "
             "vm-<vmid>-fleece-<n>, vm-<vmid>-pvc-<name> or base-<vmid>-disk-<n>/vm-<vmid>-disk-<n>",
         )
@@ -78,10 +78,10 @@ def parse_volname(text: str) -> VolName:
     if not isinstance(text, str):
         raise InvalidInput("volname", text, "must be a string")
     base_text, slash, own_text = text.rpartition("/")
-    own = _parse_one(own_text, "volname")
+    own = _parse_one(own_text, "volname", text)
     if not slash:
         return own
-    base = _parse_one(base_text, "volname")
+    base = _parse_one(base_text, "volname", text)
     if not base.is_base or own.is_base:
         raise InvalidInput("volname", text, "a linked clone is written base-<X>-disk-<n>/vm-<Y>-...")
     return VolName(own.vmid, own.disk, False, base)

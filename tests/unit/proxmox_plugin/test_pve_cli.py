@@ -93,3 +93,10 @@ def test_token_file_shapes(tmp_path: Path) -> None:
     assert cli._token(None) is None
     with pytest.raises(cli.ConfigError, match="cannot read the API token file"):
         cli._token(str(tmp_path / "missing"))
+
+
+def test_cause_and_correction_are_rendered_once() -> None:
+    _, body, _ = _run("parse_volname", {"args": {"volname": "vm-x"}})
+    message = body["error"]["message"]
+    assert message.count("not a volume name this storage uses") == 1
+    assert "correction: expected vm-<vmid>-disk-<n>" in message

@@ -61,3 +61,9 @@ def test_snapshot_names_follow_linstor_rules() -> None:
     assert check_snapshot_name("before_upgrade") == "before_upgrade"
     with pytest.raises(InvalidInput):
         check_snapshot_name("1st")
+
+
+def test_errors_name_the_whole_volname() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_volname("100/vm-100-disk-0.raw")
+    assert caught.value.value == "100/vm-100-disk-0.raw"

@@ -1,0 +1,52 @@
+"""TM argument forms: host:path, disk.<i>, ids, sizes in MiB only."""
+
+from __future__ import annotations
+
+import pytest
+
+from linstor_core.errors import InvalidInput
+from opennebula_driver.args import check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of
+
+
+def test_host_path_and_disk_id() -> None:
+    where = host_path("node1:/var/lib/one/datastores/0/22/disk.3")
+    assert (where.host, where.disk_id, where.directory) == ("node1", 3, "/var/lib/one/datastores/0/22")
+    assert host_path("node1:/var/lib/one/datastores/0/22/").disk_id is None
+
+
+@pytest.mark.parametrize("text", ["node1", ":/x", "node1:relative", "node1:/a/../b", "node1:/a//b"])
+def test_bad_host_paths(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        host_path(text)
+
+
+def test_disk_id_required() -> None:
+    with pytest.raises(InvalidInput, match="disk.<number>"):
+        host_path("n:/var/lib/one/0/22/checkpoint").require_disk_id()
+
+
+def test_source_and_ids() -> None:
+    assert source_of("frontend:one-img7-u") == "one-img7-u"
+    assert object_id("22", "vmid") == 22
+    assert snapshot_id("-1") == -1
+    for bad in ("x", "-2", "1.5"):
+        with pytest.raises(InvalidInput):
+            snapshot_id(bad)
+    with pytest.raises(InvalidInput, match="vmid"):
+        object_id("-3", "vmid")
+
+
+@pytest.mark.parametrize("text", ["10G", "1.5", "0", "-5", "", "1024MiB"])
+def test_sizes_must_be_whole_mib(text: str) -> None:
+    with pytest.raises(InvalidInput, match="MiB"):
+        size_mib_to_kib(text)
+
+
+def test_size_in_mib_becomes_kib() -> None:
+    assert size_mib_to_kib("1024") == 1024 * 1024
+
+
+def test_argument_count() -> None:
+    check_count("ln", ["a", "b", "c", "d"], "usage", 4)
+    with pytest.raises(InvalidInput, match="ln takes 4 arguments, got 3"):
+        check_count("ln", ["a", "b", "c"], "usage", 4)

@@ -1,0 +1,145 @@
+"""Datastore actions against a fake disk service: answers, calls, and nothing left on refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from linstor_core import filesystems
+from linstor_core.errors import ConfigError, InvalidInput
+from linstor_core.models import Disk
+from opennebula_driver import ds
+from opennebula_driver.records import Datastore, DriverAction, Image
+
+from conftest import TEMPLATE, Harness
+
+IMAGE_RD = "one-img7-ubuntu"
+
+
+def action(tmp_path: Path, **image: object) -> DriverAction:
+    template = {**TEMPLATE, "RESTRICTED_DIRS": "/", "SAFE_DIRS": str(tmp_path)}
+    fields = {"id": 7, "name": "ubuntu", **image}
+    return DriverAction(datastore=Datastore(id=100, template=template), image=Image(**fields))  # type: ignore[arg-type]
+
+
+def image_file(tmp_path: Path, data: bytes, size: int) -> Path:
+    path = tmp_path / "upload.img"
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.truncate(size)
+    return path
+
+
+def test_cp_copies_the_file_and_answers_source_and_format(harness: Harness, tmp_path: Path) -> None:
+    path = image_file(tmp_path, b"bootsector", 3 * 1024 * 1024 + 1)
+    answer = ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=2))
+    assert answer == f"{IMAGE_RD} raw"
+    disk = harness.disks.disks[IMAGE_RD]
+    assert disk.size_kib == 3 * 1024 + 1  # the file is larger than SIZE: the file wins
+    assert disk.props["Aux/bundle/owner-id"] == "img7"
+    assert ("attach", IMAGE_RD, "fe") in harness.disks.calls and ("detach", IMAGE_RD, "fe") in harness.disks.calls
+    device = Path(harness.disks.device(IMAGE_RD, "fe"))
+    assert device.read_bytes()[:10] == b"bootsector"
+    assert harness.progress and "100%" in harness.progress[-1]
+
+
+def test_cp_refuses_restricted_missing_url_and_qcow2_before_creating(harness: Harness, tmp_path: Path) -> None:
+    qcow = tmp_path / "q.qcow2"
+    qcow.write_bytes(b"QFI\xfb" + bytes(100))
+    cases = {"/etc/passwd": "RESTRICTED_DIRS", str(tmp_path / "none"): "No such file",
+             "https://example.org/x.img": "front-end", str(qcow): "qcow2"}
+    for path, reason in cases.items():
+        with pytest.raises(InvalidInput, match=reason):
+            ds.cp(harness.env, action(tmp_path, path=path, size_mib=1))
+    assert harness.disks.mutations() == []
+
+
+def test_cp_failure_removes_the_new_disk(harness: Harness, tmp_path: Path) -> None:
+    path = image_file(tmp_path, b"x", 4096)
+
+    def broken(name: str, node: str) -> str:
+        return str(tmp_path / "no-such-dir" / "device")
+
+    harness.disks.attach = broken  # type: ignore[method-assign]
+    with pytest.raises(InvalidInput):
+        ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1))
+    assert IMAGE_RD not in harness.disks.disks
+
+
+def test_datastore_without_profile(harness: Harness, tmp_path: Path) -> None:
+    path = image_file(tmp_path, b"x", 10)
+    bare = DriverAction(datastore=Datastore(id=5, template={"SAFE_DIRS": str(tmp_path)}),
+                        image=Image(id=7, name="ubuntu", path=str(path)))
+    with pytest.raises(ConfigError, match="LINSTOR_RESOURCE_GROUP"):
+        ds.cp(harness.env, bare)
+    assert harness.disks.mutations() == []
+
+
+def test_mkfs_save_as_only_names(harness: Harness, tmp_path: Path) -> None:
+    assert ds.mkfs(harness.env, action(tmp_path, size_mib=10, format="save_as")) == IMAGE_RD
+    assert harness.disks.calls == []
+
+
+def test_mkfs_raw_datablock(harness: Harness, tmp_path: Path) -> None:
+    assert ds.mkfs(harness.env, action(tmp_path, size_mib=10, fstype="raw")) == IMAGE_RD
+    assert harness.disks.disks[IMAGE_RD].size_kib == 10 * 1024
+
+
+def test_mkfs_formats_on_the_frontend(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[tuple[str, str]] = []
+    monkeypatch.setattr(filesystems, "make_filesystem", lambda dev, fstype, *a, **k: ran.append((fstype, dev)))
+    assert ds.mkfs(harness.env, action(tmp_path, size_mib=10, fstype="ext4")) == IMAGE_RD
+    assert ran == [("ext4", str(tmp_path / f"{IMAGE_RD}@fe"))]
+
+
+def test_mkfs_refuses_unknown_fs_and_bad_size(harness: Harness, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="fs"):
+        ds.mkfs(harness.env, action(tmp_path, size_mib=10, fstype="btrfs"))
+    with pytest.raises(InvalidInput, match="IMAGE/SIZE"):
+        ds.mkfs(harness.env, action(tmp_path, fstype="raw"))
+    assert harness.disks.mutations() == []
+
+
+def test_clone_grows_to_the_new_size(harness: Harness, tmp_path: Path) -> None:
+    harness.disks.disks["one-img3-base"] = Disk(name="one-img3-base", size_kib=1024, profile="gold")
+    answer = ds.clone(harness.env, action(tmp_path, id=8, name="copy", path="one-img3-base", size_mib=4))
+    assert answer == "one-img8-copy raw"
+    assert harness.disks.disks["one-img8-copy"].size_kib == 4096
+
+
+def test_rm_snapshots_and_flatten(harness: Harness, tmp_path: Path) -> None:
+    harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=1024, profile="gold", snapshots=("snap-0", "snap-1"))
+    ds.snap_revert(harness.env, action(tmp_path, source=IMAGE_RD, target_snapshot=1))
+    ds.snap_delete(harness.env, action(tmp_path, source=IMAGE_RD, target_snapshot=1))
+    assert harness.disks.disks[IMAGE_RD].snapshots == ("snap-0",)
+    ds.snap_flatten(harness.env, action(tmp_path, source=IMAGE_RD, target_snapshot=0))
+    assert ("rollback", IMAGE_RD, "snap-0") in harness.disks.calls
+    assert harness.disks.disks[IMAGE_RD].snapshots == ()
+    ds.rm(harness.env, action(tmp_path, source=IMAGE_RD))
+    assert harness.disks.disks == {}
+
+
+def test_snapshot_actions_need_source_and_snapshot(harness: Harness, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="SOURCE"):
+        ds.snap_delete(harness.env, action(tmp_path, target_snapshot=1))
+    with pytest.raises(InvalidInput, match="TARGET_SNAPSHOT"):
+        ds.snap_revert(harness.env, action(tmp_path, source=IMAGE_RD))
+
+
+def test_monitor_in_mib(harness: Harness, tmp_path: Path) -> None:
+    answer = ds.monitor(harness.env, DriverAction(datastore=Datastore(id=100, template=dict(TEMPLATE))))
+    assert answer == "USED_MB=5120\nTOTAL_MB=8192\nFREE_MB=3072"
+
+
+def test_stat_rounds_up_to_mib(harness: Harness, tmp_path: Path) -> None:
+    path = image_file(tmp_path, b"", 1024 * 1024 + 1)
+    assert ds.stat(harness.env, action(tmp_path, path=str(path))) == "2"
+
+
+def test_export_points_at_the_frontend_device(harness: Harness, tmp_path: Path) -> None:
+    harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=1024, profile="gold")
+    answer = ds.export(harness.env, action(tmp_path, source=IMAGE_RD, size_mib=1))
+    assert f"<IMPORT_SOURCE><![CDATA[{tmp_path / (IMAGE_RD + '@fe')}]]></IMPORT_SOURCE>" in answer
+    assert "<MD5><![CDATA[b6d81b360a5672d80c27430f39153e2c]]></MD5>" in answer  # md5 of 1 MiB of zeros
+    assert "<FORMAT><![CDATA[raw]]></FORMAT>" in answer

@@ -9,7 +9,6 @@ volatile and context disks are the VM's own resources (see ``names``).
 
 from __future__ import annotations
 
-import base64
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from opennebula_driver.args import (
 )
 from opennebula_driver.env import DRIVER_NAME, Env, profile_of
 from opennebula_driver.records import Datastore, Vm
-from opennebula_driver.xmldoc import decode_base64, parse_vm
+from opennebula_driver.xmldoc import parse_vm
 
 if TYPE_CHECKING:
     from linstor_core.disks import DiskService
@@ -291,7 +290,7 @@ class _Migration:
     directory: str
     vm_id: int
     ds_id: int
-    template: bytes
+    template: bytes  # base64, as oned sent it (forwarded verbatim to other TMs)
     caller: str | None
 
 
@@ -309,7 +308,8 @@ def _migration(env: Env, action: str, args: Sequence[str]) -> _Migration:
     where = host_path(f"{args[0]}:{args[2]}", "vm_dir")
     return _Migration(
         src=args[0], dst=args[1], directory=where.path, vm_id=object_id(args[3], "vmid"),
-        ds_id=object_id(args[4], "dsid"), template=decode_base64(template, "VM template"), caller=caller,
+        ds_id=object_id(args[4], "dsid"), template=template.encode() if isinstance(template, str) else template,
+        caller=caller,
     )
 
 
@@ -344,13 +344,13 @@ def _migrate(env: Env, action: str, args: Sequence[str], step: Callable[[DiskSer
     return ""
 
 
-def _migrate_other(env: Env, action: str, args: Sequence[str], template: bytes, vm: Vm) -> None:
+def _migrate_other(env: Env, action: str, args: Sequence[str], template_b64: bytes, vm: Vm) -> None:
     """As oned's own system drivers do: let the other TMs of the VM's disks run ``action`` too,
     told (last argument) that we, the system datastore's driver, called them."""
     for tm in sorted({d.tm_mad for d in vm.disks} - {DRIVER_NAME, ""}):
         script = env.remotes / "tm" / tm / action
         if script.exists():
-            env.hosts.runner([str(script), *args, DRIVER_NAME], stdin=base64.b64encode(template))
+            env.hosts.runner([str(script), *args, DRIVER_NAME], stdin=template_b64.strip() + b"\n")
 
 
 def premigrate(env: Env, args: Sequence[str]) -> str:

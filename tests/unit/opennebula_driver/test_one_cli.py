@@ -1,0 +1,84 @@
+"""The entry point: three ways to pass a datastore action, one error line, exit codes, --help."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+
+from opennebula_driver import cli, ds, tm
+
+from conftest import Harness
+
+MONITOR = base64.b64encode(
+    b"<DS_DRIVER_ACTION_DATA><DATASTORE><ID>100</ID><TEMPLATE>"
+    b"<LINSTOR_RESOURCE_GROUP>gold</LINSTOR_RESOURCE_GROUP></TEMPLATE></DATASTORE></DS_DRIVER_ACTION_DATA>"
+)
+ANSWER = "USED_MB=5120\nTOTAL_MB=8192\nFREE_MB=3072\n"
+
+
+def call(harness: Harness, argv: list[str], stdin: bytes = b"") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    harness.env.read_stdin = io.BytesIO(stdin).read
+    code = cli.main(argv, env=harness.env, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize(
+    "argv, stdin",
+    [
+        (["ds", "monitor", "100"], MONITOR),  # oned >= 6.8
+        (["ds", "monitor", MONITOR.decode(), "100"], b""),  # oned <= 6.6
+        (["ds", "monitor", "-", "100"], MONITOR),
+        (["tm", "monitor", "100"], MONITOR),
+    ],
+)
+def test_three_ways_to_pass_the_action(harness: Harness, argv: list[str], stdin: bytes) -> None:
+    assert call(harness, argv, stdin) == (0, ANSWER, "")
+
+
+@pytest.mark.parametrize(
+    "argv, stdin, message",
+    [
+        (["ds", "monitor", "100"], MONITOR[:-9], "base64"),
+        (["ds", "monitor", "100"], b"", "empty"),
+        (["ds", "cp", "7"], MONITOR, "has no IMAGE element"),
+        (["ds", "monitor", "1", "2", "3"], b"", "takes ID, or DRIVER_ACTION ID, got 3"),
+        (["ds", "monitor", "x"], MONITOR, "invalid id"),
+        (["tm", "resize", "n:/d/22/disk.0", "2G", "22", "100"], b"", "MiB"),
+    ],
+)
+def test_refusals_are_one_line_exit_1(harness: Harness, argv: list[str], stdin: bytes, message: str) -> None:
+    code, out, err = call(harness, argv, stdin)
+    assert (code, out) == (1, "")
+    assert message in err and err.count("\n") == 1 and not err.startswith(("ERROR", "INFO"))
+    assert "Traceback" not in err
+    assert harness.disks.mutations() == []
+
+
+def test_an_unexpected_exception_is_reported_without_traceback(harness: Harness) -> None:
+    def boom(profile: str) -> None:
+        raise KeyError("surprise")
+
+    harness.disks.capacity = boom  # type: ignore[method-assign,assignment]
+    code, _, err = call(harness, ["ds", "monitor", "100"], MONITOR)
+    assert code == 1 and "internal error (KeyError" in err and "Traceback" not in err
+
+
+def test_bad_command_lines_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["tm", "bogus"], ["ds"], []):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 1
+
+
+def test_help_lists_every_action(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for action in [*ds.ACTIONS, *tm.ACTIONS]:
+        assert f"  {action}" in text or f" {action}," in text or f"{action}\n" in text, action
+    for attribute in ("LINSTOR_CONTROLLERS", "LINSTOR_RESOURCE_GROUP", "ONE_XMLRPC", "exit status"):
+        assert attribute in text

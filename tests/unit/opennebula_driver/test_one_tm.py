@@ -1,0 +1,214 @@
+"""Transfer manager actions against fakes: which disk calls and which host commands they make."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from linstor_core.errors import InvalidInput, LinstorError
+from linstor_core.models import Disk
+from opennebula_driver import tm
+from opennebula_driver.records import Vm, VmDisk
+
+from conftest import Harness
+
+DIR = "/var/lib/one/datastores/0/22"
+IMAGE = "one-img7-ubuntu"
+OWN = "one-vm22-web-disk-0"
+VM = Vm(id=22, name="web", disks=(
+    VmDisk(disk_id=0, source=IMAGE, clone=True, image_id=7, tm_mad="linstor", size_mib=8, datastore_id=100),
+    VmDisk(disk_id=1, source="one-img9-data", clone=False, image_id=9, tm_mad="linstor", datastore_id=100),
+    VmDisk(disk_id=2, fs="ext4"),
+))
+
+
+def add(harness: Harness, name: str, size_kib: int = 1024, **props: str) -> None:
+    harness.disks.disks[name] = Disk(name=name, size_kib=size_kib, profile="gold", props=props)
+
+
+def expect_link(harness: Harness, host: str, device: str, path: str) -> None:
+    remote = host != "fe"
+    for argv in (["mkdir", "-p", str(Path(path).parent)], ["ln", "-sfn", device, path]):
+        harness.runner.expect(["ssh", "-o", "BatchMode=yes", host, " ".join(argv)] if remote else argv)
+
+
+@pytest.fixture
+def vm(harness: Harness) -> Vm:
+    harness.oned.vms[22] = VM
+    return VM
+
+
+def device(harness: Harness, name: str, node: str) -> str:
+    return str(harness.disks.workdir / f"{name}@{node}")
+
+
+def test_ln_uses_the_persistent_image_in_place(harness: Harness, vm: Vm) -> None:
+    add(harness, "one-img9-data")
+    expect_link(harness, "node1", device(harness, "one-img9-data", "node1"), f"{DIR}/disk.1")
+    tm.ln(harness.env, ["fe:one-img9-data", f"node1:{DIR}/disk.1", "22", "100"])
+    assert harness.disks.mutations() == [("attach", "one-img9-data", "node1")]
+
+
+def test_clone_names_the_copy_after_the_vm_and_grows_it(harness: Harness, vm: Vm) -> None:
+    add(harness, IMAGE)
+    expect_link(harness, "node1", device(harness, OWN, "node1"), f"{DIR}/disk.0")
+    tm.clone(harness.env, [f"fe:{IMAGE}", f"node1:{DIR}/disk.0", "22", "100"])
+    disk = harness.disks.disks[OWN]
+    assert disk.size_kib == 8 * 1024
+    assert disk.props["Aux/bundle/owner-id"] == "vm22" and disk.props["Aux/bundle/disk"] == "0"
+    assert disk.props["Aux/bundle/image"] == "7" and disk.props["Aux/bundle/owner-name"] == "web"
+
+
+def test_mkimage_formats_on_the_host_over_ssh(harness: Harness, vm: Vm) -> None:
+    name = "one-vm22-web-disk-2"
+    dev = device(harness, name, "node1")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"mkfs.ext4 -q -F {dev}"])
+    expect_link(harness, "node1", dev, f"{DIR}/disk.2")
+    tm.mkimage(harness.env, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"])
+    assert harness.disks.disks[name].size_kib == 256 * 1024
+    assert harness.disks.disks[name].props["Aux/bundle/kind"] == "volatile"
+
+
+def test_mkswap(harness: Harness, vm: Vm) -> None:
+    name = "one-vm22-web-disk-3"
+    dev = device(harness, name, "fe")
+    harness.runner.expect(["mkswap", dev])
+    expect_link(harness, "fe", dev, f"{DIR}/disk.3")
+    tm.mkswap(harness.env, ["64", f"fe:{DIR}/disk.3", "22", "0"])
+
+
+def test_delete_own_disk_persistent_disk_and_directory(harness: Harness, vm: Vm) -> None:
+    add(harness, OWN, **{"Aux/bundle/disk": "0"})
+    add(harness, "one-img9-data")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
+    tm.delete(harness.env, [f"node1:{DIR}/disk.0", "22", "100"])
+    tm.delete(harness.env, [f"node1:{DIR}/disk.1", "22", "100"])
+    tm.delete(harness.env, [f"node1:{DIR}", "22", "100"])
+    assert OWN not in harness.disks.disks and "one-img9-data" in harness.disks.disks
+    assert ("detach", "one-img9-data", "node1") in harness.disks.calls
+
+
+def test_delete_refuses_a_directory_that_is_not_the_vms(harness: Harness) -> None:
+    with pytest.raises(InvalidInput, match="VM id"):
+        tm.delete(harness.env, ["node1:/var/lib/one/datastores/0", "22", "0"])
+
+
+def test_renamed_vm_disk_found_by_owner_props(harness: Harness) -> None:
+    harness.oned.vms[22] = Vm(id=22, name="renamed")
+    add(harness, OWN, **{"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0"})
+    tm.snap_create(harness.env, [f"node1:{DIR}/disk.0", "4", "22", "100"])
+    assert harness.disks.disks[OWN].snapshots == ("snap-4",)
+
+
+def test_snapshots_and_resize(harness: Harness, vm: Vm) -> None:
+    add(harness, OWN, **{"Aux/bundle/disk": "0"})
+    args = [f"node1:{DIR}/disk.0", "0", "22", "100"]
+    tm.snap_create(harness.env, args)
+    tm.snap_revert(harness.env, args)
+    tm.snap_delete(harness.env, args)
+    tm.resize(harness.env, [f"node1:{DIR}/disk.0", "2048", "22", "100"])
+    assert [c[0] for c in harness.disks.mutations()] == ["snapshot", "rollback", "delete_snapshot", "resize"]
+    assert harness.disks.disks[OWN].size_kib == 2048 * 1024
+
+
+def test_missing_disk_is_a_clear_error(harness: Harness, vm: Vm) -> None:
+    with pytest.raises(LinstorError, match="VM 22 disk 0 has no LINSTOR resource"):
+        tm.snap_create(harness.env, [f"node1:{DIR}/disk.0", "0", "22", "100"])
+
+
+@pytest.mark.parametrize(
+    "action, args, reason",
+    [
+        ("ln", ["fe:x", f"n:{DIR}/disk.0", "22"], "takes 4"),
+        ("clone", ["fe:x", f"n:{DIR}/disk.0", "vm22", "100"], "vmid"),
+        ("mkimage", ["10G", "raw", f"n:{DIR}/disk.0", "22", "0"], "MiB"),
+        ("resize", [f"n:{DIR}/disk.0", "1.5", "22", "100"], "MiB"),
+        ("snap_create", [f"n:{DIR}/disk.0", "-1", "22", "100"], "zero or more"),
+        ("snap_create", [f"n:{DIR}/checkpoint", "1", "22", "100"], "disk.<number>"),
+        ("mv", ["n:/a", "n2"], "takes 4"),
+        ("cpds", [f"n:{DIR}/disk.0", "fe:not-ours", "-1", "22", "100"], "one disk name"),
+        ("context", ["x", "y"], "takes 4"),
+        ("premigrate", ["a", "b", DIR, "22"], "takes 5"),
+    ],
+)
+def test_bad_arguments_change_nothing(harness: Harness, vm: Vm, action: str, args: list[str], reason: str) -> None:
+    with pytest.raises(InvalidInput, match=reason):
+        tm.ACTIONS[action](harness.env, args)
+    assert harness.disks.mutations() == []
+
+
+def test_mv_moves_a_disk_between_hosts(harness: Harness, vm: Vm) -> None:
+    add(harness, OWN, **{"Aux/bundle/disk": "0"})
+    expect_link(harness, "node2", device(harness, OWN, "node2"), f"{DIR}/disk.0")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"node2:{DIR}/disk.0", "22", "100"])
+    assert harness.disks.mutations() == [("attach", OWN, "node2"), ("detach", OWN, "node1")]
+
+
+def test_mvds_leaves_the_host(harness: Harness, vm: Vm) -> None:
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    tm.mvds(harness.env, [f"node1:{DIR}/disk.1", "fe:one-img9-data", "22", "100"])
+    assert harness.disks.mutations() == [("detach", "one-img9-data", "node1")]
+
+
+def test_cpds_clones_or_restores_into_the_saved_image(harness: Harness, vm: Vm) -> None:
+    add(harness, OWN, **{"Aux/bundle/disk": "0"})
+    harness.oned.images[12] = "saved"
+    tm.cpds(harness.env, [f"node1:{DIR}/disk.0", "fe:one-img12-saved", "-1", "22", "100"])
+    assert harness.disks.disks["one-img12-saved"].props["Aux/bundle/owner-name"] == "saved"
+    harness.oned.images[13] = "snap"
+    harness.disks.snapshot(OWN, "snap-3")
+    tm.cpds(harness.env, [f"node1:{DIR}/disk.0", "fe:one-img13-snap", "3", "22", "100"])
+    assert ("restore", OWN, "snap-3", "one-img13-snap", harness.disks.disks["one-img13-snap"].props) in harness.disks.calls
+
+
+def vm_template() -> bytes:
+    xml = (f"<VM><ID>22</ID><NAME>web</NAME><TEMPLATE>"
+           f"<DISK><DISK_ID>0</DISK_ID><SOURCE>{IMAGE}</SOURCE><CLONE>YES</CLONE><TM_MAD>linstor</TM_MAD></DISK>"
+           "<DISK><DISK_ID>1</DISK_ID><SOURCE>one-img9-data</SOURCE><CLONE>NO</CLONE><TM_MAD>linstor</TM_MAD></DISK>"
+           "<DISK><DISK_ID>4</DISK_ID><SOURCE>/x</SOURCE><TM_MAD>shared</TM_MAD></DISK>"
+           "</TEMPLATE></VM>")
+    return base64.b64encode(xml.encode())
+
+
+def test_premigrate_attaches_on_destination_and_calls_other_tms(harness: Harness, tmp_path: Path) -> None:
+    add(harness, OWN, **{"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0"})
+    add(harness, "one-img9-data")
+    other = tmp_path / "remotes" / "tm" / "shared" / "premigrate"
+    other.parent.mkdir(parents=True)
+    other.write_text("#!/bin/sh\n")
+    harness.env.read_stdin = lambda: vm_template()
+    expect_link(harness, "node2", device(harness, OWN, "node2"), f"{DIR}/disk.0")
+    expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
+    harness.runner.expect([str(other), "node1", "node2", DIR, "22", "0", "linstor"])
+    tm.premigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
+    assert ("set_props", OWN, {tm.TWO_PRIMARIES: "yes"}, ()) in harness.disks.calls
+    assert ("attach", "one-img9-data", "node2") in harness.disks.calls
+
+
+def test_postmigrate_detaches_from_source_old_style_template_argument(harness: Harness) -> None:
+    add(harness, OWN, **{"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0",
+                         tm.TWO_PRIMARIES: "yes"})
+    harness.oned.datastores[100] = harness.oned.datastores[0]
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0", vm_template().decode(), "ssh"])
+    assert ("detach", OWN, "node1") in harness.disks.calls
+    assert tm.TWO_PRIMARIES not in harness.disks.disks[OWN].props
+
+
+def test_migration_to_the_same_host_does_nothing(harness: Harness) -> None:
+    harness.env.read_stdin = lambda: vm_template()
+    tm.failmigrate(harness.env, ["node1", "node1", DIR, "22", "0"])
+    assert harness.disks.calls == []
+
+
+def test_migration_with_a_broken_template_changes_nothing(harness: Harness) -> None:
+    harness.env.read_stdin = lambda: b"PFZNPjwvVk0"  # "<VM></VM" truncated
+    with pytest.raises(InvalidInput):
+        tm.premigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
+    assert harness.disks.calls == []

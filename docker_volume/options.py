@@ -48,12 +48,12 @@ class VolumeOptions:
         return {PROP_PREFIX + key: value for key, value in self._as_docker_opts().items()}
 
     @classmethod
-    def from_props(cls, props: Mapping[str, str]) -> "VolumeOptions":
+    def from_props(cls, props: Mapping[str, str]) -> VolumeOptions:
         """Read back what :meth:`to_props` stored (a volume made by an older release: defaults)."""
         opts = {key[len(PROP_PREFIX):]: value for key, value in props.items() if key.startswith(PROP_PREFIX)}
         return parse_options(opts, default_profile=opts.get("profile", ""))
 
-    def differences(self, other: "VolumeOptions") -> list[str]:
+    def differences(self, other: VolumeOptions) -> list[str]:
         """Human lines naming each option that differs, e.g. ``"fs: ext4, asked xfs"``."""
         mine, theirs = self._as_docker_opts(), other._as_docker_opts()
         return [

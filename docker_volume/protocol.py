@@ -46,6 +46,14 @@ def _request_body() -> dict[str, Any]:
     return body
 
 
+def _text(body: dict[str, Any], key: str) -> str:
+    """A string field of the request; missing is empty (the driver says what it needed)."""
+    value = body.get(key, "")
+    if not isinstance(value, str):
+        raise InvalidInput(key, value, "must be a string")
+    return value
+
+
 def _volume(info: VolumeInfo) -> dict[str, Any]:
     volume: dict[str, Any] = {"Name": info.name, "Mountpoint": info.mountpoint}
     if info.created_at:
@@ -59,25 +67,25 @@ def _handlers(driver: VolumeDriver) -> dict[str, Handler]:
     """Endpoint -> one driver call and the shape Docker expects back."""
 
     def create(body: dict[str, Any]) -> dict[str, Any]:
-        driver.create(body.get("Name"), body.get("Opts"))
+        driver.create(_text(body, "Name"), body.get("Opts"))
         return {}
 
     def remove(body: dict[str, Any]) -> dict[str, Any]:
-        driver.remove(body.get("Name"))
+        driver.remove(_text(body, "Name"))
         return {}
 
     def mount(body: dict[str, Any]) -> dict[str, Any]:
-        return {"Mountpoint": driver.mount(body.get("Name"), body.get("ID"))}
+        return {"Mountpoint": driver.mount(_text(body, "Name"), _text(body, "ID"))}
 
     def unmount(body: dict[str, Any]) -> dict[str, Any]:
-        driver.unmount(body.get("Name"), body.get("ID"))
+        driver.unmount(_text(body, "Name"), _text(body, "ID"))
         return {}
 
     def path(body: dict[str, Any]) -> dict[str, Any]:
-        return {"Mountpoint": driver.path(body.get("Name"))}
+        return {"Mountpoint": driver.path(_text(body, "Name"))}
 
     def get(body: dict[str, Any]) -> dict[str, Any]:
-        return {"Volume": _volume(driver.get(body.get("Name")))}
+        return {"Volume": _volume(driver.get(_text(body, "Name")))}
 
     def list_volumes(body: dict[str, Any]) -> dict[str, Any]:
         return {"Volumes": [{"Name": v.name, "Mountpoint": v.mountpoint} for v in driver.list()]}

@@ -57,7 +57,7 @@ class _UnixServer(wsgi.Server):
         Path(bind_addr).parent.mkdir(parents=True, exist_ok=True)
         previous = os.umask(0o777 & ~SOCKET_MODE)
         try:
-            sock: socket.socket = super().bind_unix_socket(bind_addr)
+            sock: socket.socket = super().bind_unix_socket(bind_addr)  # type: ignore[no-untyped-call]
         finally:
             os.umask(previous)
         os.chmod(bind_addr, SOCKET_MODE)
@@ -71,13 +71,15 @@ class PluginServer:
     (the command line). No I/O in the constructor.
     """
 
-    def __init__(self, app: Any, socket_path: Path, *, inherited: socket.socket | None = None, threads: int = 8) -> None:
+    def __init__(
+        self, app: Any, socket_path: Path, *, inherited: socket.socket | None = None, threads: int = 8
+    ) -> None:
         self.socket_path = socket_path
         self._inherited = inherited
         self._server = _UnixServer(str(socket_path), app, numthreads=threads, inherited=inherited)
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "PluginServer":
+    def start(self) -> PluginServer:
         """Bind (or adopt) the socket and serve in a daemon thread; return once accepting."""
         self._server.prepare()
         self._thread = threading.Thread(target=self._server.serve, name="docker-volume-plugin", daemon=True)
@@ -102,7 +104,7 @@ class PluginServer:
         if self._inherited is None:
             self.socket_path.unlink(missing_ok=True)
 
-    def __enter__(self) -> "PluginServer":
+    def __enter__(self) -> PluginServer:
         return self.start()
 
     def __exit__(

@@ -73,8 +73,16 @@ class FakeHost:
         with self.mountinfo.open("a") as handle:
             handle.write(f"{100 + len(self.mounted())} 1 0:99 / {target} rw - ext4 {device} rw\n")
 
-    def expect_first_mount(self, device: str, target: str, *, formatted: bool = False,
-                           mkfs: Sequence[str] = ("mkfs.ext4", "-q", "-F"), mount_args: Sequence[str] = ("-t", "ext4")) -> None:
+    def expect_first_mount(
+        self,
+        device: str,
+        target: str,
+        *,
+        formatted: bool = False,
+        mkfs: Sequence[str] = ("mkfs.ext4", "-q", "-F"),
+        mount_args: Sequence[str] = ("-t", "ext4"),
+    ) -> None:
+        """Queue blkid, mkfs unless ``formatted``, and a mount that shows up in mountinfo."""
         blkid = ["blkid", "-p", "-o", "value", "-s", "TYPE", device]
         self.runner.expect(blkid, "ext4\n" if formatted else StorageError(blkid, 2, ""))
         if not formatted:

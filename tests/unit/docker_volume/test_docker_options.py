@@ -36,7 +36,9 @@ def test_a_missing_profile_says_where_to_set_one() -> None:
         parse_options({}, default_profile="")
 
 
-@pytest.mark.parametrize(("name", "expected"), [("web", "docker-web"), ("pg_data", "docker-pg_data"), ("0a", "docker-0a")])
+@pytest.mark.parametrize(
+    ("name", "expected"), [("web", "docker-web"), ("pg_data", "docker-pg_data"), ("0a", "docker-0a")]
+)
 def test_plain_names_map_verbatim(name: str, expected: str) -> None:
     assert resource_name(name) == expected
 

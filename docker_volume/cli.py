@@ -1,0 +1,141 @@
+"""``linstor-docker-volume``: run the Docker volume plugin (or check on a running one)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from linstor_core.disks import DiskService
+from linstor_core.errors import LinstorError
+
+from docker_volume import config, probe
+from docker_volume.driver import VolumeDriver
+from docker_volume.mounts import MountTable
+from docker_volume.options import DEFAULT_SIZE, MIN_SIZE_KIB, VALID_OPTIONS
+from docker_volume.protocol import create_app
+from docker_volume.server import PluginServer, inherited_socket
+
+log = logging.getLogger("linstor-docker-volume")
+
+DESCRIPTION = """\
+Serve Docker's volume plugin protocol on a unix socket, so that
+
+    docker volume create -d linstor -o size=10G -o profile=gold web
+
+makes LINSTOR disks (resource definitions spawned from a resource group profile), and
+containers that use the volume get it attached on this node (diskless when it holds no
+replica), formatted on first use and mounted under the mount root.
+"""
+
+EPILOG = f"""\
+volume options (docker volume create -o KEY=VALUE):
+  size=SIZE          {DEFAULT_SIZE} unless given, at least {MIN_SIZE_KIB // 1024} MiB; units as the linstor
+                     client: K/M/G/T (1024-based, also KiB...), KB/MB/GB/TB (1000-based);
+                     a plain number is MiB
+  profile=NAME       resource group profile (linstor-core profiles apply); default from
+                     the config file
+  fs=ext4|xfs|ext3   filesystem made on first mount (xfs needs 300 MiB or more)
+  fsopts="..."       extra mkfs arguments, split as a shell would, e.g. "-L data"
+  mountopts=a,b      mount options, e.g. noatime,nodev
+  replicas=N, storagepool=NAME, nodes=a,b
+                     placement overrides (see the README: need a DiskService placement hook)
+  Any other key is refused with the list of valid ones: {", ".join(VALID_OPTIONS)}.
+
+configuration (strongest first): these flags; LS_CONTROLLERS and the other LS_* variables
+of the linstor client; [global] in the config file (keys: {", ".join(config.FILE_KEYS)});
+/etc/linstor/linstor-client.conf; defaults.
+
+The same name with the same options makes Create a no-op; with other options it is an error.
+Mounts are counted per container; the last Unmount unmounts and detaches (a diskful replica
+stays). Who holds what is kept in the state file and checked against /proc/self/mountinfo at
+start, so a restart neither loses nor double-mounts a volume. Under systemd socket
+activation the socket is taken from systemd. Errors answer Docker with the LINSTOR message.
+
+exit status: 0 stopped cleanly (or --check succeeded), 1 error (printed on stderr).
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linstor-docker-volume",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--socket", metavar="PATH", help=f"unix socket to serve (default {config.DEFAULT_SOCKET})")
+    parser.add_argument("--controllers", metavar="URL,...",
+                        help="LINSTOR controllers, e.g. linstor://ctrl1,linstor+ssl://ctrl2 (default: LS_CONTROLLERS, "
+                             "the config file, then linstor://localhost)")
+    parser.add_argument("--mount-root", metavar="DIR",
+                        help=f"where volumes are mounted, one directory each (default {config.DEFAULT_MOUNT_ROOT}; "
+                             "for a managed plugin, its propagatedMount)")
+    parser.add_argument("--config", metavar="FILE", type=Path, default=config.DEFAULT_CONFIG_FILE,
+                        help=f"INI file with a [global] section (default {config.DEFAULT_CONFIG_FILE})")
+    parser.add_argument("--profile", metavar="NAME",
+                        help=f"profile for volumes created without -o profile (default {config.DEFAULT_PROFILE})")
+    parser.add_argument("--node", metavar="NAME", help="this host's LINSTOR node name (default: the host name)")
+    parser.add_argument("--state-file", metavar="FILE",
+                        help=f"who holds which volume mounted (default {config.DEFAULT_STATE_FILE})")
+    parser.add_argument("--check", action="store_true",
+                        help="ask the plugin already running on --socket for its volumes, print them, and exit")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log every request")
+    return parser
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve(settings: config.PluginConfig) -> None:
+    mounts = MountTable(settings.state_file, settings.mount_root)
+    for change in mounts.load():
+        log.info("mount state: %s", change)
+    driver = VolumeDriver(
+        DiskService.from_config(settings.client), mounts, node=settings.node, default_profile=settings.profile
+    )
+    server = PluginServer(create_app(driver), settings.socket, inherited=inherited_socket())
+    signal.signal(signal.SIGTERM, _interrupt)
+    log.info("node %s, profile %s, controllers %s, mount root %s", settings.node, settings.profile,
+             ", ".join(settings.client.controllers), settings.mount_root)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        log.info("stopped")
+
+
+def _check(socket: Path) -> None:
+    status, answer = probe.call(socket, "/VolumeDriver.List", timeout=60)
+    if status != 200 or answer.get("Err"):
+        raise LinstorError(f"the plugin on {socket} answered HTTP {status}: {answer.get('Err', answer)}")
+    print(json.dumps(answer["Volumes"], indent=2))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    flags = {key: getattr(args, key.replace("-", "_")) for key in config.FILE_KEYS}
+    try:
+        settings = config.load_plugin_config(flags, config_file=args.config)
+        if args.check:
+            _check(settings.socket)
+        else:
+            _serve(settings)
+    except (LinstorError, OSError) as error:
+        print(f"linstor-docker-volume: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The plugin's configuration, read and checked once at start.
+
+Sources, strongest first: command-line flags; the linstor client's ``LS_*`` environment
+variables (``LS_CONTROLLERS`` and the TLS/token ones, via ``linstor_core.config``); the
+``[global]`` section of ``/etc/linstor/docker-volume.conf``; the linstor client's own config
+files; built-in defaults. An unknown key in the file is an error, not a silent typo.
+
+Example ``/etc/linstor/docker-volume.conf``::
+
+    [global]
+    controllers = linstor://ctrl1,linstor://ctrl2
+    profile = gold
+    node = node-a                  ; default: the host name, as LINSTOR names nodes
+    mount-root = /var/lib/docker-volumes/linstor
+    socket = /run/docker/plugins/linstor.sock
+    state-file = /var/lib/linstor-docker-volume/mounts.json
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from linstor_core import config as client_config
+from linstor_core import naming
+from linstor_core.config import ClientConfig
+from linstor_core.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("/etc/linstor/docker-volume.conf")
+DEFAULT_SOCKET = Path("/run/docker/plugins/linstor.sock")
+DEFAULT_MOUNT_ROOT = Path("/var/lib/docker-volumes/linstor")
+DEFAULT_STATE_FILE = Path("/var/lib/linstor-docker-volume/mounts.json")
+DEFAULT_PROFILE = "DfltRscGrp"  # LINSTOR's own default resource group
+
+FILE_KEYS = ("controllers", "profile", "node", "mount-root", "socket", "state-file")
+
+
+@dataclass(frozen=True)
+class PluginConfig:
+    """Everything the plugin needs to run, checked."""
+
+    socket: Path
+    mount_root: Path
+    state_file: Path
+    profile: str
+    node: str
+    client: ClientConfig
+
+
+def read_config_file(path: Path) -> dict[str, str]:
+    """The ``[global]`` keys of ``path``; a missing file is empty, a broken one a ConfigError."""
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None)
+    try:
+        found = parser.read(path)
+    except configparser.Error as error:
+        raise ConfigError(f"cannot read {path}", cause=str(error), correction="fix the INI syntax") from None
+    if not found or not parser.has_section("global"):
+        return {}
+    values = dict(parser.items("global"))
+    unknown = sorted(set(values) - set(FILE_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(unknown)} in {path} [global]",
+            correction=f"valid keys are {', '.join(FILE_KEYS)}",
+        )
+    return values
+
+
+def load_plugin_config(
+    flags: Mapping[str, str | None],
+    *,
+    config_file: Path = DEFAULT_CONFIG_FILE,
+    environ: Mapping[str, str] = os.environ,
+) -> PluginConfig:
+    """Merge ``flags`` (keys as in ``FILE_KEYS``, None when not given) over env, file and defaults."""
+    from_file = read_config_file(config_file)
+
+    def pick(key: str) -> str | None:
+        return flags.get(key) or from_file.get(key) or None
+
+    controllers = flags.get("controllers")
+    if not controllers and not environ.get("LS_CONTROLLERS"):
+        controllers = from_file.get("controllers")
+    node = pick("node") or client_config.local_node_name()
+    return PluginConfig(
+        socket=Path(pick("socket") or DEFAULT_SOCKET),
+        mount_root=Path(pick("mount-root") or DEFAULT_MOUNT_ROOT),
+        state_file=Path(pick("state-file") or DEFAULT_STATE_FILE),
+        profile=naming.validate_resource_group_name(pick("profile") or DEFAULT_PROFILE),
+        node=naming.validate_node_name(node),
+        client=client_config.load_client_config(controllers or None, environ=environ),
+    )
+
+
+__all__ = ["DEFAULT_CONFIG_FILE", "FILE_KEYS", "PluginConfig", "read_config_file", "load_plugin_config"]

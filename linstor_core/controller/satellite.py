@@ -1,16 +1,13 @@
 """The storage side of a node: volumes as files (and loop devices) in a pool directory.
 
 The controller decides *what* exists; the satellite makes it so on disk and is the only code that
-touches pool directories. Layout inside a pool directory::
-
-    <rsc>_<vlmnr:05d>.img                    a volume, e.g. LocalData_00000.img
-    <rsc>_<vlmnr:05d>.snap.<snapshot>.img    a snapshot of that volume
-    *.tmp                                    a file being made; renamed into place when whole
+touches pool directories (their layout: ``providers/layout.py``; how each kind stores data: the
+providers).
 
 Promises: every operation is idempotent (repeat it after a failure or a crash and it finishes the
 job), and a failed operation leaves nothing half-made: new data is built in a ``.tmp`` file and
-renamed into place, loop devices attached by a failed call are detached again. What a crash
-leaves behind is removed by ``reconcile``. Loop devices are looked up in the kernel
+renamed into place, and a file whose loop device could not be attached is removed again. What a
+crash leaves behind is removed by ``reconcile``. Loop devices are looked up in the kernel
 (``losetup``), never remembered.
 
 DISKLESS pools store nothing: every data operation on them succeeds and touches nothing, and
@@ -24,11 +21,8 @@ threads, and ``reconcile`` must never see another call's file mid-way.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -40,18 +34,11 @@ from linstor_core.controller.providers import (
     SupportsSnapshots,
     provider_for,
 )
+from linstor_core.controller.providers.layout import PoolLayout, staged, temp_of, volume_name
 from linstor_core.errors import InvalidInput, StorageError
-from linstor_core.naming import validate_resource_name, validate_snapshot_name
 from linstor_core.runner import Runner, run
 
 DISKLESS_DEVICE = "none"
-VOLUME_NUMBER_MAX = 99999
-IMAGE_SUFFIX = ".img"
-TEMP_SUFFIX = ".tmp"
-_VOLUME = r"(?P<resource>[A-Za-z_][A-Za-z0-9_-]*)_(?P<number>[0-9]{5})"
-_VOLUME_NAME = re.compile(_VOLUME)
-_VOLUME_FILE = re.compile(_VOLUME + re.escape(IMAGE_SUFFIX))
-_SNAPSHOT_FILE = re.compile(_VOLUME + r"\.snap\.(?P<snapshot>[A-Za-z0-9_-]+)" + re.escape(IMAGE_SUFFIX))
 # Re-attaching a loop device at the path it had can race a udev probe that still holds it.
 _REATTACH_TRIES = 5
 _REATTACH_PAUSE = 0.05
@@ -78,7 +65,8 @@ class VolumeSpec:
 
     @property
     def volume_name(self) -> str:
-        return f"{self.resource}_{self.volume_number:05d}"
+        """``<resource>_<volume_number:05d>``; ``InvalidInput`` for names LINSTOR refuses."""
+        return volume_name(self.resource, self.volume_number)
 
 
 def loops_available() -> bool:
@@ -138,7 +126,8 @@ class Satellite:
         provider = provider_for(pool.kind)
         if not isinstance(provider, SupportsReflinkClone):
             return False
-        return provider.can_reflink(self._existing_directory(pool))
+        with self._lock:
+            return provider.can_reflink(self._existing_directory(pool))
 
     # -- volumes -----------------------------------------------------------------------------
 
@@ -153,11 +142,11 @@ class Satellite:
             return DISKLESS_DEVICE
         size = _size_bytes(vol)
         with self._lock:
-            image = self._image(pool, _check_volume(vol))
+            image = self._layout(pool).volume(vol.volume_name)
             if image.exists():
                 _check_existing_size(image, size)
                 return self._expose(image, created=False)
-            with _staged(image) as temp:
+            with staged(image) as temp:
                 provider.allocate(temp, size)
             return self._expose(image, created=True)
 
@@ -166,11 +155,11 @@ class Satellite:
         if not isinstance(provider_for(pool.kind), SupportsBackingFile):
             return
         with self._lock:
-            image = self._image(pool, _check_volume_name(vol_name))
+            image = self._layout(pool).volume(vol_name)
             for device in self._loops_of(image):
                 loopdev.detach(device.name, self.runner)
             image.unlink(missing_ok=True)
-            _temp(image).unlink(missing_ok=True)
+            temp_of(image).unlink(missing_ok=True)
 
     def device_path(self, pool: PoolSpec, vol_name: str) -> str:
         """The volume's device; attaches its loop device again if it went missing (a reboot)."""
@@ -216,11 +205,11 @@ class Satellite:
             return
         with self._lock:
             image = self._existing_image(pool, vol_name)
-            target = self._snapshot_image(pool, vol_name, snapshot)
+            target = self._layout(pool).snapshot(vol_name, snapshot)
             if target.exists():
                 return
             self._flush(image)
-            with _staged(target) as temp:
+            with staged(target) as temp:
                 provider.copy_data(image, temp)
 
     def delete_snapshot(self, pool: PoolSpec, vol_name: str, snapshot: str) -> None:
@@ -228,9 +217,9 @@ class Satellite:
         if not isinstance(provider_for(pool.kind), SupportsSnapshots):
             return
         with self._lock:
-            target = self._snapshot_image(pool, vol_name, snapshot)
+            target = self._layout(pool).snapshot(vol_name, snapshot)
             target.unlink(missing_ok=True)
-            _temp(target).unlink(missing_ok=True)
+            temp_of(target).unlink(missing_ok=True)
 
     def rollback_volume(self, pool: PoolSpec, vol_name: str, snapshot: str) -> str:
         """Make the volume's data the snapshot's; returns the device, kept at the same path.
@@ -247,7 +236,7 @@ class Satellite:
             image = self._existing_image(pool, vol_name)
             source = self._existing_snapshot(pool, vol_name, snapshot)
             devices = self._loops_of(image)
-            with _staged(image) as temp:
+            with staged(image) as temp:
                 provider.copy_data(source, temp)
             if not self.use_loop:
                 return str(image)
@@ -297,18 +286,22 @@ class Satellite:
             directory = self.pool_directory(pool)
             if not directory.is_dir():
                 return [f"volume {name}: pool directory {directory} is missing" for name in sorted(volumes)]
-            lines = self._detach_strays(directory, volumes)
-            lines += _remove_stray_files(directory, volumes, snapshots)
-            lines += self._restore_volumes(directory, volumes)
+            layout = PoolLayout(directory)
+            lines = self._detach_strays(layout, volumes)
+            for what, path in layout.strays(volumes, snapshots):
+                path.unlink(missing_ok=True)
+                lines.append(f"removed {what} {path}")
+            lines += self._restore_volumes(layout, volumes)
             return lines
 
-    def _detach_strays(self, directory: Path, volumes: set[str]) -> list[str]:
+    def _detach_strays(self, layout: PoolLayout, volumes: set[str]) -> list[str]:
+        """Detach loop devices over our directory's files except one live device per volume."""
         if not self.use_loop:
             return []
-        wanted = {str(directory / f"{name}{IMAGE_SUFFIX}") for name in volumes}
+        wanted = {str(layout.volume(name)) for name in volumes}
         lines, seen = [], set()
         for device in loopdev.list_devices(self.runner):
-            if Path(device.back_file).parent != directory:
+            if Path(device.back_file).parent != layout.directory:
                 continue
             if device.back_file in wanted and not device.deleted and device.back_file not in seen:
                 seen.add(device.back_file)
@@ -318,11 +311,12 @@ class Satellite:
             lines.append(f"detached loop device {device.name} of {why} {device.back_file}")
         return lines
 
-    def _restore_volumes(self, directory: Path, volumes: set[str]) -> list[str]:
+    def _restore_volumes(self, layout: PoolLayout, volumes: set[str]) -> list[str]:
+        """Attach known volumes that have no loop device; report those whose file is gone."""
         lines = []
         attached = {d.back_file for d in loopdev.list_devices(self.runner)} if self.use_loop else set()
         for name in sorted(volumes):
-            image = directory / f"{name}{IMAGE_SUFFIX}"
+            image = layout.volume(name)
             if not image.exists():
                 lines.append(f"volume {name}: backing file {image} is missing")
             elif self.use_loop and str(image) not in attached:
@@ -340,21 +334,17 @@ class Satellite:
             )
         return directory
 
-    def _image(self, pool: PoolSpec, vol_name: str) -> Path:
-        return self.pool_directory(pool) / f"{vol_name}{IMAGE_SUFFIX}"
+    def _layout(self, pool: PoolSpec) -> PoolLayout:
+        return PoolLayout(self.pool_directory(pool))
 
     def _existing_image(self, pool: PoolSpec, vol_name: str) -> Path:
-        image = self._image(pool, _check_volume_name(vol_name))
+        image = self._layout(pool).volume(vol_name)
         if not image.exists():
             raise InvalidInput("volume", vol_name, f"no such volume in pool {pool.name} on {pool.node}")
         return image
 
-    def _snapshot_image(self, pool: PoolSpec, vol_name: str, snapshot: str) -> Path:
-        name = f"{_check_volume_name(vol_name)}.snap.{validate_snapshot_name(snapshot)}{IMAGE_SUFFIX}"
-        return self.pool_directory(pool) / name
-
     def _existing_snapshot(self, pool: PoolSpec, vol_name: str, snapshot: str) -> Path:
-        target = self._snapshot_image(pool, vol_name, snapshot)
+        target = self._layout(pool).snapshot(vol_name, snapshot)
         if not target.exists():
             raise InvalidInput(
                 "snapshot", snapshot, f"volume {vol_name} has no such snapshot in pool {pool.name} on {pool.node}"
@@ -363,13 +353,13 @@ class Satellite:
 
     def _create_from(self, pool: PoolSpec, provider: SupportsSnapshots, source: Path, dst: VolumeSpec) -> str:
         size = _size_bytes(dst)
-        image = self._image(pool, _check_volume(dst))
+        image = self._layout(pool).volume(dst.volume_name)
         if image.exists():
             _check_existing_size(image, size)
             return self._expose(image, created=False)
         if size < source.stat().st_size:
             raise InvalidInput("size", f"{dst.size_kib} KiB", f"smaller than the source {source.name}")
-        with _staged(image) as temp:
+        with staged(image) as temp:
             provider.copy_data(source, temp)
             if size > temp.stat().st_size and isinstance(provider, SupportsBackingFile):
                 provider.grow(temp, size)
@@ -411,59 +401,6 @@ class Satellite:
         """Push data written through the loop device into the file before the file is copied."""
         for device in self._loops_of(image):
             loopdev.flush(device.name, self.runner)
-
-
-def _remove_stray_files(directory: Path, volumes: set[str], snapshots: set[tuple[str, str]]) -> list[str]:
-    lines = []
-    for path in sorted(directory.iterdir()):
-        if path.name.endswith(TEMP_SUFFIX):
-            what = "temp file"
-        elif (match := _VOLUME_FILE.fullmatch(path.name)) is not None:
-            if path.name[: -len(IMAGE_SUFFIX)] in volumes:
-                continue
-            what = "orphan volume file"
-        elif (match := _SNAPSHOT_FILE.fullmatch(path.name)) is not None:
-            volume = f"{match['resource']}_{match['number']}"
-            if (volume, match["snapshot"]) in snapshots:
-                continue
-            what = "orphan snapshot file"
-        else:
-            continue
-        path.unlink(missing_ok=True)
-        lines.append(f"removed {what} {path}")
-    return lines
-
-
-@contextmanager
-def _staged(final: Path) -> Iterator[Path]:
-    """Yield a temp path next to ``final``; rename it into place on success, remove it on error."""
-    temp = _temp(final)
-    temp.unlink(missing_ok=True)
-    try:
-        yield temp
-        os.replace(temp, final)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-def _temp(final: Path) -> Path:
-    return final.with_name(final.name + TEMP_SUFFIX)
-
-
-def _check_volume(vol: VolumeSpec) -> str:
-    validate_resource_name(vol.resource)
-    if not 0 <= vol.volume_number <= VOLUME_NUMBER_MAX:
-        raise InvalidInput("volume number", vol.volume_number, f"must be 0..{VOLUME_NUMBER_MAX}")
-    return vol.volume_name
-
-
-def _check_volume_name(name: str) -> str:
-    match = _VOLUME_NAME.fullmatch(name) if isinstance(name, str) else None
-    if match is None:
-        raise InvalidInput("volume name", name, "must be <resource>_<5-digit volume number>")
-    validate_resource_name(match["resource"])
-    return name
 
 
 def _positive_kib(size_kib: int) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import tempfile
 from pathlib import Path
 
 from linstor_core.errors import StorageError
@@ -51,9 +52,10 @@ def reflink(source: Path, target: Path) -> None:
 
 def can_reflink(directory: Path) -> bool:
     """Probe whether files in ``directory`` can be reflinked (two empty temp files, removed)."""
-    source = directory / f".reflink-probe-{os.getpid()}.tmp"
-    target = directory / f".reflink-probe-{os.getpid()}-copy.tmp"
-    source.touch()
+    handle, name = tempfile.mkstemp(prefix=".reflink-probe-", suffix=".tmp", dir=directory)
+    os.close(handle)
+    source = Path(name)
+    target = source.with_name(source.name + ".copy.tmp")
     try:
         reflink(source, target)
     except StorageError:

@@ -1,0 +1,61 @@
+"""A small oned stand-in: real XML-RPC on loopback answering ``one.*.info`` like oned does.
+
+oned answers every call with ``[success, body, error_code]`` (and a 4th/5th element on newer
+versions); the body of ``info`` calls is the object's XML. Only what the driver asks is served;
+an unknown id answers oned's NO_EXISTS error (0x0400), a wrong session AUTHENTICATION (0x0100).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
+
+NO_EXISTS = 0x0400
+AUTHENTICATION = 0x0100
+
+
+class _QuietHandler(SimpleXMLRPCRequestHandler):
+    rpc_paths = ("/RPC2",)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@dataclass
+class OnedStandIn:
+    session: str = "oneadmin:secret"
+    vms: dict[int, str] = field(default_factory=dict)
+    datastores: dict[int, str] = field(default_factory=dict)
+    images: dict[int, str] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+
+    def _answer(self, method: str, table: dict[int, str], session: str, object_id: int) -> list[object]:
+        self.calls.append(f"{method} {object_id}")
+        if session != self.session:
+            return [False, f"[{method}] User couldn't be authenticated, aborting call.", AUTHENTICATION]
+        if object_id not in table:
+            return [False, f"[{method}] Error getting object [{object_id}].", NO_EXISTS]
+        return [True, table[object_id], 0]
+
+    def start(self) -> "OnedStandIn":
+        self._server = SimpleXMLRPCServer(("127.0.0.1", 0), requestHandler=_QuietHandler, allow_none=True,
+                                          logRequests=False)
+        for method, table in (("one.vm.info", self.vms), ("one.datastore.info", self.datastores),
+                              ("one.image.info", self.images)):
+            self._server.register_function(
+                lambda session, object_id, *rest, m=method, t=table: self._answer(m, t, session, object_id), method
+            )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/RPC2"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

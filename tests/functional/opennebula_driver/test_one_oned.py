@@ -1,0 +1,81 @@
+"""pyone over real XML-RPC to the oned stand-in: the lookups TM actions depend on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from linstor_core.errors import ConfigError, LinstorError
+from opennebula_driver.oned import Oned, load_oned_config
+
+from one_docs import datastore_xml, image_xml, vm_xml
+from oned_standin import OnedStandIn
+
+
+@pytest.fixture
+def oned(tmp_path: Path) -> Iterator[tuple[OnedStandIn, Oned]]:
+    standin = OnedStandIn().start()
+    auth = tmp_path / "one_auth"
+    auth.write_text(standin.session + "\n")
+    try:
+        yield standin, Oned(load_oned_config({"ONE_XMLRPC": standin.endpoint, "ONE_AUTH": str(auth)}))
+    finally:
+        standin.stop()
+
+
+def test_vm_with_one_disk_and_context(oned: tuple[OnedStandIn, Oned]) -> None:
+    standin, client = oned
+    standin.vms[22] = vm_xml(22, "web 01", [{"DISK_ID": 0, "SOURCE": "one-img7-u", "CLONE": "YES",
+                                             "IMAGE_ID": 7, "TM_MAD": "linstor", "SIZE": 512}],
+                             context={"DISK_ID": 1, "NETWORK": "YES"})
+    vm = client.vm(22)
+    assert (vm.id, vm.name, vm.context_disk_id) == (22, "web 01", 1)
+    disk = vm.disk(0)
+    assert disk is not None and (disk.source, disk.clone, disk.image_id, disk.size_mib) == ("one-img7-u", True, 7, 512)
+
+
+def test_vm_with_several_disks(oned: tuple[OnedStandIn, Oned]) -> None:
+    standin, client = oned
+    standin.vms[5] = vm_xml(5, "db", [{"DISK_ID": 0, "SOURCE": "one-img1-a", "CLONE": "NO"},
+                                      {"DISK_ID": 2, "TYPE": "fs", "FS": "ext4", "SIZE": 100}])
+    vm = client.vm(5)
+    assert [d.disk_id for d in vm.disks] == [0, 2]
+    assert vm.disk(0).clone is False and vm.disk(2).fs == "ext4"  # type: ignore[union-attr]
+
+
+def test_datastore_template_and_image_name(oned: tuple[OnedStandIn, Oned]) -> None:
+    standin, client = oned
+    standin.datastores[100] = datastore_xml(100, {"LINSTOR_RESOURCE_GROUP": "gold",
+                                                  "LINSTOR_CONTROLLERS": "http://127.0.0.1:3370"})
+    standin.images[7] = image_xml(7, "ubuntu", SIZE=40, SOURCE="one-img7-ubuntu")
+    datastore = client.datastore(100)
+    assert datastore.template["LINSTOR_RESOURCE_GROUP"] == "gold" and datastore.tm_mad == "linstor"
+    assert client.image_name(7) == "ubuntu"
+    assert standin.calls == ["one.datastore.info 100", "one.image.info 7"]
+
+
+def test_unknown_object_and_bad_session(oned: tuple[OnedStandIn, Oned], tmp_path: Path) -> None:
+    standin, client = oned
+    with pytest.raises(LinstorError, match=r"one.vm.info\(99,\) failed: .*Error getting object \[99\]"):
+        client.vm(99)
+    wrong = tmp_path / "wrong_auth"
+    wrong.write_text("oneadmin:nope\n")
+    stranger = Oned(load_oned_config({"ONE_XMLRPC": standin.endpoint, "ONE_AUTH": str(wrong)}))
+    with pytest.raises(LinstorError, match="authenticated"):
+        stranger.vm(1)
+
+
+def test_missing_auth_file_is_a_config_error(tmp_path: Path) -> None:
+    client = Oned(load_oned_config({"ONE_AUTH": str(tmp_path / "none"), "ONE_XMLRPC": "http://127.0.0.1:9/RPC2"}))
+    with pytest.raises(ConfigError, match="ONE_AUTH"):
+        client.vm(1)
+
+
+def test_unreachable_oned(tmp_path: Path) -> None:
+    auth = tmp_path / "auth"
+    auth.write_text("a:b")
+    client = Oned(load_oned_config({"ONE_AUTH": str(auth), "ONE_XMLRPC": "http://127.0.0.1:9/RPC2"}))
+    with pytest.raises(LinstorError, match="check that oned answers at http://127.0.0.1:9/RPC2"):
+        client.datastore(0)

@@ -1,0 +1,131 @@
+"""The controller object: state directory, store, satellite, and the shape of one mutation.
+
+Crash-safety rule, applied by ``Controller.change()`` to every mutating request:
+- storage is *made* inside the open transaction, each step registering its undo; if anything
+  fails before commit, the transaction rolls back and the undos run (newest first), so a
+  committed record always has its storage and a refused request leaves nothing on disk;
+- storage is *removed* only after commit (``Change.after_commit``), so a crash between the
+  two leaves an orphan file, never a record without storage; start-up reconciliation
+  (``reconcile.py``) removes such orphans.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linstor_core import retcodes as rc
+from linstor_core.controller.model import PoolRec, Repo
+from linstor_core.controller.replies import entry
+from linstor_core.controller.satellite import PoolSpec, Satellite
+from linstor_core.controller.store import Store
+from linstor_core.errors import LinstorError
+from linstor_core.runner import Runner, run
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[], Any]
+
+# Test hook for the crash tests: name of a point ("spawn", "snapshot") at which a mutation
+# pauses, after its storage exists and before commit, for PAUSE_SECONDS.
+PAUSE_ENV = "LINSTOR_CORE_TEST_PAUSE_AT"
+PAUSE_SECONDS_ENV = "LINSTOR_CORE_TEST_PAUSE_SECONDS"
+
+
+@dataclass
+class Change:
+    """One mutating request in progress: its repo, undo log, post-commit steps and replies."""
+
+    repo: Repo
+    mask: int
+    undo: list[tuple[str, Step]] = field(default_factory=list)
+    after_commit: list[tuple[str, Step]] = field(default_factory=list)
+    replies: list[dict[str, Any]] = field(default_factory=list)
+
+    def reply(self, code: int, message: str, *, obj_refs: dict[str, str] | None = None,
+              details: str = "", mask: int | None = None) -> None:
+        self.replies.append(entry(code, message, mask=self.mask if mask is None else mask,
+                                  obj_refs=obj_refs, details=details))
+
+    def on_undo(self, what: str, step: Step) -> None:
+        self.undo.append((what, step))
+
+    def later(self, what: str, step: Step) -> None:
+        self.after_commit.append((what, step))
+
+
+class Controller:
+    """The embedded controller's state and collaborators; ``open()`` does the I/O."""
+
+    def __init__(self, state_dir: Path, *, runner: Runner = run,
+                 satellite: Satellite | None = None) -> None:
+        self.state_dir = Path(state_dir)
+        self.runner = runner
+        self.store = Store(self.state_dir / "controller.sqlite3")
+        self.satellite = satellite if satellite is not None else Satellite(self.state_dir, runner)
+        self.drbd_loaded = False
+
+    def open(self) -> list[str]:
+        """Create/open the database and reconcile storage with it; returns what was repaired."""
+        from linstor_core.controller import drbd as drbd_module
+        from linstor_core.controller.reconcile import reconcile
+
+        self.store.open()
+        self.drbd_loaded = drbd_module.drbd_module_loaded()
+        return reconcile(self)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def pool_spec(self, pool: PoolRec) -> PoolSpec:
+        directory = Path(pool.directory) if pool.directory else None
+        return PoolSpec(node=pool.node, name=pool.name, kind=pool.kind, directory=directory)
+
+    @contextmanager
+    def change(self, mask: int) -> Iterator[Change]:
+        """One transaction with its storage undo log (see the module docstring)."""
+        with self.store.write() as tx:
+            change = Change(Repo(tx), mask)
+            try:
+                yield change
+            except BaseException:
+                _run_steps(change.undo[::-1], "undo")
+                raise
+        warnings = _run_steps(change.after_commit, "clean-up")
+        for what in warnings:
+            change.reply(rc.WARN_STORAGE_ERROR,
+                         f"{what} failed; the leftover is removed at the next controller start.")
+
+    @contextmanager
+    def read(self) -> Iterator[Repo]:
+        """A consistent read-only view of the state."""
+        with self.store.read() as tx:
+            yield Repo(tx)
+
+
+def _run_steps(steps: list[tuple[str, Step]], kind: str) -> list[str]:
+    """Run every step even when some fail (each failure logged); returns the failed ones."""
+    failed = []
+    for what, step in steps:
+        try:
+            step()
+        except (LinstorError, OSError) as exc:
+            log.error("%s step %r failed: %s", kind, what, exc)
+            failed.append(what)
+    return failed
+
+
+def crash_test_pause(point: str) -> None:
+    """Sleep at ``point`` when the crash-test environment asks for it (no-op otherwise)."""
+    if os.environ.get(PAUSE_ENV) == point:
+        time.sleep(float(os.environ.get(PAUSE_SECONDS_ENV, "30")))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

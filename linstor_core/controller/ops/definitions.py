@@ -1,0 +1,200 @@
+"""Resource definitions, volume definitions and clones.
+
+A resource definition with the DRBD layer gets its TCP port at creation and each of its volume
+definitions a minor; both are freed (and reusable) when it is deleted. Deleting a definition
+that still has snapshots is refused with LINSTOR's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from linstor_core import naming
+from linstor_core import retcodes as rc
+from linstor_core.controller.allocation import allocate_minors, allocate_port
+from linstor_core.controller.core import Change, Controller
+from linstor_core.controller.deploy import make_volumes, remove_volumes_later, sync_drbd, volume_name
+from linstor_core.controller.model import RdRec, VdRec, dump
+from linstor_core.controller.ops.common import edit_props, layer_stack
+from linstor_core.controller.ops.resources import create_resource, finish
+from linstor_core.controller.replies import refuse
+from linstor_core.controller.satellite import PoolSpec, VolumeSpec
+
+DEFAULT_GROUP = "DfltRscGrp"
+MAX_VOLUME_KIB = 1 << 42
+
+
+def create_rd(ctl: Controller, change: Change, name: str, *, group: str | None = None,
+              layers: Sequence[str] = (), props: Mapping[str, str] | None = None,
+              clone_source: str | None = None) -> RdRec:
+    naming.validate_resource_name(name)
+    repo = change.repo
+    group_rec = repo.group(group or DEFAULT_GROUP)
+    if repo.find_rd(name):
+        raise refuse(rc.FAIL_EXISTS_RSC_DFN, f"Resource definition '{name}' already exists.")
+    stack = layer_stack(layers or group_rec.select_filter.get("layer_stack") or ())
+    port = allocate_port(repo) if "DRBD" in stack else None
+    rd = RdRec(name, group_rec.name, stack, port, edit_props({}, props or {}, ()), clone_source,
+               "COMPLETE" if clone_source else None)
+    repo.insert_rd(rd)
+    change.reply(rc.CREATED, f"New resource definition '{name}' created.",
+                 obj_refs={"RscDfn": name})
+    return rd
+
+
+def modify_rd(ctl: Controller, change: Change, name: str, *, override: Mapping[str, object],
+              delete: Sequence[str], delete_namespaces: Sequence[str],
+              group: str | None) -> None:
+    repo = change.repo
+    rd = repo.rd(name)
+    repo.set_rd_props(rd.name, edit_props(rd.props, override, delete, delete_namespaces))
+    if group is not None:
+        target = repo.group(group)
+        repo.tx.run("UPDATE resource_definitions SET resource_group = ? WHERE name = ?",
+                    target.name, rd.name)
+    change.reply(rc.MODIFIED, f"Resource definition '{rd.name}' modified.",
+                 obj_refs={"RscDfn": rd.name})
+
+
+def delete_rd(ctl: Controller, change: Change, name: str) -> None:
+    repo = change.repo
+    rd = repo.rd(name)
+    if repo.snapshots(rd.name):
+        raise refuse(rc.FAIL_EXISTS_SNAPSHOT_DFN,
+                     f"Cannot delete resource definition '{rd.name}' because it has snapshots.",
+                     correction="Delete its snapshots first.")
+    vlmnrs = [vd.vlmnr for vd in repo.vds(rd.name)]
+    rscs = repo.rscs(rd=rd.name)
+    for rsc in rscs:
+        repo.delete_rsc(rd.name, rsc.node)
+        remove_volumes_later(ctl, change, rd.name, rsc, vlmnrs)
+    repo.delete_rd(rd.name)
+    sync_drbd(ctl, change, rd.name, removed_nodes=[r.node for r in rscs])
+    change.reply(rc.DELETED, f"Resource definition '{rd.name}' deleted.",
+                 obj_refs={"RscDfn": rd.name})
+
+
+def check_size(size_kib: object) -> int:
+    if isinstance(size_kib, bool) or not isinstance(size_kib, int) or not (
+            0 < size_kib <= MAX_VOLUME_KIB):
+        raise refuse(rc.FAIL_INVLD_VLM_SIZE, f"Invalid volume size {size_kib!r} KiB.",
+                     correction=f"Give a whole number of KiB from 1 to {MAX_VOLUME_KIB}.")
+    return size_kib
+
+
+def create_vds(ctl: Controller, change: Change, rd_name: str, sizes: Sequence[int],
+               vlmnr: int | None = None, props: Mapping[str, str] | None = None) -> list[VdRec]:
+    """Volume definitions (and their volumes on every existing resource of the definition)."""
+    repo = change.repo
+    rd = repo.rd(rd_name)
+    existing = {vd.vlmnr for vd in repo.vds(rd.name)}
+    minors = allocate_minors(repo, len(sizes)) if rd.drbd else [None] * len(sizes)
+    created = []
+    for size, minor in zip(sizes, minors):
+        check_size(size)
+        number = vlmnr if vlmnr is not None and not created else _next_vlmnr(existing)
+        if number < 0 or number > 31999:
+            raise refuse(rc.FAIL_INVLD_VLM_NR, f"Invalid volume number {number}.")
+        if number in existing:
+            raise refuse(rc.FAIL_EXISTS_VLM_DFN, f"Volume definition {number} of resource "
+                         f"definition '{rd.name}' already exists.")
+        existing.add(number)
+        vd = VdRec(rd.name, number, size, minor, edit_props({}, props or {}, ()))
+        repo.insert_vd(vd)
+        created.append(vd)
+        change.reply(rc.CREATED, f"New volume definition with number '{number}' of resource "
+                     f"definition '{rd.name}' created.", obj_refs={"RscDfn": rd.name,
+                                                                   "VlmNr": str(number)})
+    for rsc in repo.rscs(rd=rd.name):
+        make_volumes(ctl, change, rd, rsc, created)
+    if created and repo.rscs(rd=rd.name):
+        sync_drbd(ctl, change, rd.name)
+    return created
+
+
+def _next_vlmnr(existing: set[int]) -> int:
+    number = 0
+    while number in existing:
+        number += 1
+    return number
+
+
+def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
+              size_kib: int | None, override: Mapping[str, object],
+              delete: Sequence[str]) -> None:
+    """Grow a volume definition and every diskful volume of it (file and loop device)."""
+    repo = change.repo
+    vd = repo.vd(rd_name, vlmnr)
+    if override or delete:
+        repo.tx.run("UPDATE volume_definitions SET props = ? WHERE rd = ? AND vlmnr = ?",
+                    dump(edit_props(vd.props, override, delete)),
+                    vd.rd, vd.vlmnr)
+    if size_kib is not None and size_kib != vd.size_kib:
+        check_size(size_kib)
+        if size_kib < vd.size_kib:
+            raise refuse(rc.FAIL_INVLD_VLM_SIZE,
+                         f"Volume definition {vlmnr} of resource definition '{vd.rd}' cannot "
+                         f"shrink from {vd.size_kib} KiB to {size_kib} KiB.",
+                         correction="Only growing a volume is supported.")
+        repo.set_vd_size(vd.rd, vd.vlmnr, size_kib)
+        for rsc in repo.rscs(rd=vd.rd):
+            if rsc.diskless or rsc.pool is None:
+                continue
+            spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool))
+            ctl.satellite.resize_volume(spec, VolumeSpec(vd.rd, vd.vlmnr, size_kib), size_kib)
+    change.reply(rc.MODIFIED, f"Volume definition with number '{vlmnr}' of resource definition "
+                 f"'{vd.rd}' modified.", obj_refs={"RscDfn": vd.rd, "VlmNr": str(vlmnr)})
+
+
+def delete_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int) -> None:
+    repo = change.repo
+    vd = repo.vd(rd_name, vlmnr)
+    if repo.snapshots(vd.rd):
+        raise refuse(rc.FAIL_EXISTS_SNAPSHOT_DFN, f"Cannot delete volume definition {vlmnr} of "
+                     f"resource definition '{vd.rd}' because it has snapshots.")
+    repo.tx.run("DELETE FROM volumes WHERE rd = ? AND vlmnr = ?", vd.rd, vd.vlmnr)
+    for rsc in repo.rscs(rd=vd.rd):
+        remove_volumes_later(ctl, change, vd.rd, rsc, [vd.vlmnr])
+    repo.tx.run("DELETE FROM volume_definitions WHERE rd = ? AND vlmnr = ?", vd.rd, vd.vlmnr)
+    sync_drbd(ctl, change, vd.rd)
+    change.reply(rc.DELETED, f"Volume definition with number '{vlmnr}' of resource definition "
+                 f"'{vd.rd}' deleted.", obj_refs={"RscDfn": vd.rd, "VlmNr": str(vlmnr)})
+
+
+def clone_rd(ctl: Controller, change: Change, source: str, target: str, *,
+             layers: Sequence[str] = (), group: str | None = None,
+             override: Mapping[str, object] | None = None,
+             delete: Sequence[str] = ()) -> RdRec:
+    """A new definition whose diskful replicas are copies (reflink where the pool allows) of
+    ``source``'s, on the same nodes and pools; synchronous, so its status is COMPLETE at once."""
+    repo = change.repo
+    src = repo.rd(source)
+    src_vds = repo.vds(src.name)
+    diskful = [r for r in repo.rscs(rd=src.name) if not r.diskless]
+    if not src_vds or not diskful:
+        raise refuse(rc.FAIL_INVLD_REQUEST, f"Resource definition '{src.name}' has no volumes "
+                     "to clone.", correction="Clone a definition with deployed volumes.")
+    props = edit_props(src.props, override or {}, delete)
+    clone = create_rd(ctl, change, target, group=group or src.resource_group,
+                      layers=layers or src.layers, props=props, clone_source=src.name)
+    create_vds_for_copy(ctl, change, clone, [(vd.vlmnr, vd.size_kib) for vd in src_vds])
+    for rsc in diskful:
+        def maker(spec: PoolSpec, vol: VolumeSpec, _src: str = src.name) -> str:
+            return ctl.satellite.clone_volume(spec, volume_name(_src, vol.volume_number), vol)
+
+        create_resource(ctl, change, clone.name, rsc.node, rsc.pool, False, maker=maker)
+    finish(ctl, change, clone.name)
+    return clone
+
+
+def create_vds_for_copy(ctl: Controller, change: Change, rd: RdRec,
+                        volumes: Sequence[tuple[int, int]]) -> list[VdRec]:
+    """Volume definitions with given numbers and sizes (clone, snapshot restore)."""
+    repo = change.repo
+    minors = allocate_minors(repo, len(volumes)) if rd.drbd else [None] * len(volumes)
+    created = []
+    for (vlmnr, size), minor in zip(volumes, minors):
+        vd = VdRec(rd.name, vlmnr, size, minor, {})
+        repo.insert_vd(vd)
+        created.append(vd)
+    return created

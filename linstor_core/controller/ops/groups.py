@@ -1,0 +1,116 @@
+"""Resource groups: CRUD, spawn (definitions + autoplace in one transaction), size queries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from linstor_core import naming
+from linstor_core import retcodes as rc
+from linstor_core.controller import placement
+from linstor_core.controller.core import Change, Controller, crash_test_pause
+from linstor_core.controller.model import GroupRec, Repo
+from linstor_core.controller.ops.common import edit_props, layer_stack
+from linstor_core.controller.ops.definitions import DEFAULT_GROUP, create_rd, create_vds
+from linstor_core.controller.ops.resources import Placement, autoplace, candidates
+from linstor_core.controller.replies import refuse
+
+FILTER_KEYS = ("place_count", "additional_place_count", "node_name_list", "storage_pool",
+               "storage_pool_list", "storage_pool_diskless_list", "not_place_with_rsc",
+               "not_place_with_rsc_regex", "replicas_on_same", "replicas_on_different",
+               "layer_stack", "provider_list", "diskless_on_remaining", "diskless_type")
+
+
+def clean_filter(select_filter: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The AutoSelectFilter fields we keep (unknown keys dropped, layer stack checked)."""
+    result = {k: v for k, v in (select_filter or {}).items()
+              if k in FILTER_KEYS and v is not None}
+    if result.get("layer_stack"):
+        result["layer_stack"] = list(layer_stack(result["layer_stack"]))
+    if "place_count" in result:
+        Placement.from_filters(result)
+    return result
+
+
+def create_group(ctl: Controller, change: Change, name: str, description: str,
+                 select_filter: Mapping[str, Any] | None, props: Mapping[str, str]) -> None:
+    naming.validate_resource_group_name(name)
+    repo = change.repo
+    if repo.find_group(name):
+        raise refuse(rc.FAIL_EXISTS_RSC_GRP, f"Resource group '{name}' already exists.")
+    repo.save_group(GroupRec(name, description, clean_filter(select_filter),
+                             edit_props({}, props, ())))
+    change.reply(rc.CREATED, f"New resource group '{name}' created.", obj_refs={"RscGrp": name})
+
+
+def modify_group(ctl: Controller, change: Change, name: str, body: Mapping[str, Any]) -> None:
+    repo = change.repo
+    group = repo.group(name)
+    select_filter = dict(group.select_filter)
+    if body.get("select_filter") is not None:
+        select_filter.update(body["select_filter"])
+    props = edit_props(group.props, body.get("override_props"), body.get("delete_props"),
+                       body.get("delete_namespaces"))
+    description = body.get("description")
+    repo.save_group(GroupRec(group.name, group.description if description is None
+                             else str(description), clean_filter(select_filter), props))
+    change.reply(rc.MODIFIED, f"Resource group '{group.name}' modified.",
+                 obj_refs={"RscGrp": group.name})
+
+
+def delete_group(ctl: Controller, change: Change, name: str) -> None:
+    repo = change.repo
+    group = repo.group(name)
+    if group.name.lower() == DEFAULT_GROUP.lower():
+        raise refuse(rc.FAIL_IN_USE, f"The default resource group '{DEFAULT_GROUP}' cannot be "
+                     "deleted.")
+    used = repo.tx.one("SELECT name FROM resource_definitions WHERE resource_group = ?",
+                       group.name)
+    if used:
+        raise refuse(rc.FAIL_IN_USE, f"Resource group '{group.name}' still has resource "
+                     f"definitions (e.g. '{used['name']}').",
+                     correction="Delete or move its resource definitions first.")
+    repo.delete_group(group.name)
+    change.reply(rc.DELETED, f"Resource group '{group.name}' deleted.",
+                 obj_refs={"RscGrp": group.name})
+
+
+def spawn(ctl: Controller, change: Change, group_name: str, rd_name: str, sizes: Sequence[int],
+          *, props: Mapping[str, str], definitions_only: bool,
+          select_filter: Mapping[str, Any] | None) -> None:
+    """RD + VDs (+ autoplace when the group has a place count) as one transaction."""
+    repo = change.repo
+    group = repo.group(group_name)
+    merged = {**group.select_filter, **clean_filter(select_filter)}
+    rd = create_rd(ctl, change, rd_name, group=group.name, layers=merged.get("layer_stack") or (),
+                   props=props)
+    create_vds(ctl, change, rd.name, list(sizes))
+    if not definitions_only and merged.get("place_count"):
+        autoplace(ctl, change, rd.name, Placement.from_filters(merged))
+    crash_test_pause("spawn")
+
+
+def size_info(ctl: Controller, repo: Repo, group: GroupRec,
+              select_filter: Mapping[str, Any] | None) -> dict[str, Any]:
+    """QuerySizeInfoResponse: the largest volume a spawn could get now, and pool totals."""
+    want = Placement.from_filters(group.select_filter, clean_filter(select_filter))
+    pools = candidates(ctl, repo)
+    request = placement.Request(
+        resource="", count=want.place_count, size_kib=0, storage_pools=want.storage_pools,
+        node_names=want.node_names, replicas_on_same=want.replicas_on_same,
+        replicas_on_different=want.replicas_on_different,
+        not_place_with_rsc=want.not_place_with_rsc,
+        not_place_with_rsc_regex=want.not_place_with_rsc_regex)
+    qualified = placement.eligible(pools, request)
+    chosen = placement.choose(pools, request) or []
+    max_size = min((c.free_kib for c in chosen), default=0)
+    capacity = 0
+    for pool in repo.pools():
+        if not pool.diskless and any(pool.node == c.node and pool.name == c.pool for c in qualified):
+            capacity += ctl.satellite.capacity(ctl.pool_spec(pool))[1]
+    return {"space_info": {
+        "max_vlm_size_in_kib": max_size,
+        "available_size_in_kib": sum(c.free_kib for c in qualified),
+        "capacity_in_kib": capacity,
+        "next_spawn_result": [{"node_name": c.node, "stor_pool_name": c.pool} for c in chosen],
+    }}

@@ -1,0 +1,93 @@
+"""Nodes and their storage pools.
+
+On this embedded controller every satellite is local: a node is a name whose storage lives
+under ``DIR/nodes/NAME`` (or a directory its pools name). Each node gets LINSTOR's implicit
+``DfltDisklessStorPool``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+
+from linstor_core import naming
+from linstor_core import retcodes as rc
+from linstor_core.controller.core import Change, Controller
+from linstor_core.controller.model import NodeRec, PoolRec
+from linstor_core.controller.replies import refuse
+
+DISKLESS_POOL = "DfltDisklessStorPool"
+NODE_TYPES = {"SATELLITE": "Satellite", "COMBINED": "Combined", "CONTROLLER": "Controller",
+              "AUXILIARY": "Auxiliary"}
+POOL_KINDS = ("FILE_THIN", "FILE", "DISKLESS")
+FILE_DIR_PROP = "StorDriver/FileDir"
+
+
+def create_node(ctl: Controller, change: Change, name: str, node_type: str, address: str,
+                props: Mapping[str, str]) -> None:
+    naming.validate_node_name(name)
+    kind = NODE_TYPES.get(node_type.upper())
+    if kind is None:
+        raise refuse(rc.FAIL_INVLD_REQUEST, f"Invalid node type '{node_type}'.",
+                     correction="Use SATELLITE, COMBINED, CONTROLLER or AUXILIARY.")
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise refuse(rc.FAIL_INVLD_NET_ADDR, f"Invalid IP address '{address}'.",
+                     correction="Give the node's IPv4 or IPv6 address.") from None
+    repo = change.repo
+    if repo.find_node(name):
+        raise refuse(rc.FAIL_EXISTS_NODE, f"Node '{name}' already exists.")
+    repo.insert_node(NodeRec(name, kind, address, dict(props)))
+    repo.insert_pool(PoolRec(name, DISKLESS_POOL, "DISKLESS", None, {}))
+    change.reply(rc.CREATED, f"New node '{name}' registered.", obj_refs={"Node": name})
+
+
+def delete_node(ctl: Controller, change: Change, name: str) -> None:
+    repo = change.repo
+    node = repo.node(name)
+    if repo.rscs(node=node.name):
+        raise refuse(rc.FAIL_IN_USE, f"Node '{node.name}' still has resources deployed.",
+                     correction="Delete the node's resources first.")
+    if repo.tx.one("SELECT 1 FROM snapshot_nodes WHERE node = ?", node.name):
+        raise refuse(rc.FAIL_IN_USE, f"Node '{node.name}' still holds snapshots.",
+                     correction="Delete the snapshots first.")
+    repo.delete_node(node.name)
+    change.reply(rc.DELETED, f"Node '{node.name}' deleted.", obj_refs={"Node": node.name})
+
+
+def create_pool(ctl: Controller, change: Change, node: str, name: str, kind: str,
+                props: Mapping[str, str]) -> None:
+    naming.validate_storage_pool_name(name)
+    kind = kind.upper()
+    if kind not in POOL_KINDS:
+        raise refuse(rc.FAIL_STLT_DOES_NOT_SUPPORT_PROVIDER,
+                     f"Storage provider '{kind}' is not supported by the embedded controller.",
+                     correction="Use FILE_THIN, FILE or DISKLESS (or a real LINSTOR cluster).")
+    repo = change.repo
+    node_rec = repo.node(node)
+    if repo.find_pool(node_rec.name, name):
+        raise refuse(rc.FAIL_EXISTS_STOR_POOL,
+                     f"Storage pool '{name}' already exists on node '{node_rec.name}'.")
+    directory = props.get(FILE_DIR_PROP) if kind != "DISKLESS" else None
+    pool = PoolRec(node_rec.name, name, kind, directory, dict(props))
+    if kind != "DISKLESS":
+        ctl.satellite.check_pool(ctl.pool_spec(pool))
+    repo.insert_pool(pool)
+    change.reply(rc.CREATED, f"New storage pool '{name}' on node '{node_rec.name}' registered.",
+                 obj_refs={"Node": node_rec.name, "StorPool": name})
+
+
+def delete_pool(ctl: Controller, change: Change, node: str, name: str) -> None:
+    repo = change.repo
+    pool = repo.pool(node, name)
+    used = repo.tx.one("SELECT rd FROM resources WHERE node = ? AND pool = ?", pool.node, pool.name)
+    if used or repo.tx.one("SELECT rd FROM snapshot_nodes WHERE node = ? AND pool = ?",
+                           pool.node, pool.name):
+        holder = used["rd"] if used else "a snapshot"
+        raise refuse(rc.FAIL_IN_USE,
+                     f"Storage pool '{pool.name}' on node '{pool.node}' is still in use "
+                     f"({holder}).", correction="Delete the resources and snapshots in it first.")
+    repo.delete_pool(pool.node, pool.name)
+    change.reply(rc.DELETED, f"Storage pool '{pool.name}' on node '{pool.node}' deleted.",
+                 obj_refs={"Node": pool.node, "StorPool": pool.name})

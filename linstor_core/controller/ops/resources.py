@@ -1,0 +1,277 @@
+"""Resources: create on named nodes, autoplace, delete, make-available, the DRBD tiebreaker.
+
+Tiebreaker rule (LINSTOR's quorum helper): a DRBD resource with exactly two diskful replicas
+and no other diskless peer keeps one diskless ``TIE_BREAKER`` resource on a third node (the
+first free node by name), so losing one replica does not lose quorum; it goes away as soon as
+the count is no longer two or another diskless peer exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from linstor_core import retcodes as rc
+from linstor_core.controller import placement
+from linstor_core.controller.allocation import allocate_node_id
+from linstor_core.controller.core import Change, Controller, now_ms
+from linstor_core.controller.deploy import Maker, make_volumes, remove_volumes_later, sync_drbd
+from linstor_core.controller.model import TIE_BREAKER, RdRec, Repo, RscRec
+from linstor_core.controller.ops.nodes import DISKLESS_POOL
+from linstor_core.controller.replies import refuse
+
+DISKLESS = ("DISKLESS", "DRBD_DISKLESS")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Effective autoplace parameters (resource group filter overlaid by the request's)."""
+
+    place_count: int
+    storage_pools: tuple[str, ...] = ()
+    node_names: tuple[str, ...] = ()
+    replicas_on_same: tuple[str, ...] = ()
+    replicas_on_different: tuple[str, ...] = ()
+    not_place_with_rsc: tuple[str, ...] = ()
+    not_place_with_rsc_regex: str | None = None
+    diskless_on_remaining: bool = False
+
+    @classmethod
+    def from_filters(cls, *filters: Mapping[str, Any], default_count: int = 2) -> "Placement":
+        merged: dict[str, Any] = {}
+        for f in filters:
+            merged.update({k: v for k, v in f.items() if v is not None and v != []})
+        count = merged.get("place_count", default_count)
+        if not isinstance(count, int) or count < 1:
+            raise refuse(rc.FAIL_INVLD_PLACE_COUNT, f"Invalid place count {count!r}.",
+                         correction="The place count is a positive number.")
+        pools = tuple(merged.get("storage_pool_list") or ())
+        if merged.get("storage_pool"):
+            pools = (merged["storage_pool"],) + tuple(p for p in pools
+                                                      if p != merged["storage_pool"])
+        return cls(
+            place_count=count,
+            storage_pools=pools,
+            node_names=tuple(merged.get("node_name_list") or ()),
+            replicas_on_same=tuple(merged.get("replicas_on_same") or ()),
+            replicas_on_different=tuple(merged.get("replicas_on_different") or ()),
+            not_place_with_rsc=tuple(merged.get("not_place_with_rsc") or ()),
+            not_place_with_rsc_regex=merged.get("not_place_with_rsc_regex"),
+            diskless_on_remaining=bool(merged.get("diskless_on_remaining", False)),
+        )
+
+
+def create_resource(ctl: Controller, change: Change, rd_name: str, node: str,
+                    pool: str | None, diskless: bool, *, maker: Maker | None = None,
+                    flags: Sequence[str] = ()) -> RscRec:
+    """One resource on ``node`` (diskful in ``pool``, or diskless); storage made in the change."""
+    repo = change.repo
+    rd = repo.rd(rd_name)
+    node_rec = repo.node(node)
+    if repo.find_rsc(rd.name, node_rec.name):
+        raise refuse(rc.FAIL_EXISTS_RSC,
+                     f"Resource '{rd.name}' on node '{node_rec.name}' already exists.")
+    if diskless:
+        if not rd.drbd:
+            raise refuse(rc.FAIL_INVLD_LAYER_STACK,
+                         f"A diskless resource needs the DRBD layer; '{rd.name}' has "
+                         f"{','.join(rd.layers)}.", correction="Create it with a storage pool.")
+        pool_name, all_flags = DISKLESS_POOL, tuple(DISKLESS) + tuple(flags)
+    else:
+        pool_name, all_flags = _diskful_pool(repo, node_rec.name, pool), tuple(flags)
+    node_id = allocate_node_id(repo, rd.name) if rd.drbd else None
+    rsc = RscRec(rd.name, node_rec.name, pool_name, all_flags, node_id, now_ms())
+    repo.insert_rsc(rsc)
+    make_volumes(ctl, change, rd, rsc, repo.vds(rd.name), maker)
+    change.reply(rc.CREATED, f"New resource '{rd.name}' on node '{node_rec.name}' registered.",
+                 obj_refs={"RscDfn": rd.name, "Node": node_rec.name})
+    return rsc
+
+
+def _diskful_pool(repo: Repo, node: str, pool: str | None) -> str:
+    if pool:
+        found = repo.pool(node, pool)
+        if found.diskless:
+            raise refuse(rc.FAIL_INVLD_STOR_POOL_NAME,
+                         f"Storage pool '{found.name}' on node '{node}' is diskless.")
+        return found.name
+    disk_pools = [p for p in repo.pools(node) if not p.diskless]
+    if len(disk_pools) != 1:
+        raise refuse(rc.FAIL_INVLD_STOR_POOL_NAME,
+                     f"No storage pool given for the resource on node '{node}'.",
+                     correction="Name the storage pool (property StorPoolName).")
+    return disk_pools[0].name
+
+
+def finish(ctl: Controller, change: Change, rd_name: str, removed: Sequence[str] = ()) -> None:
+    """After replicas changed: keep the tiebreaker right, then re-render DRBD configs."""
+    ensure_tiebreaker(ctl, change, rd_name, exclude=removed)
+    sync_drbd(ctl, change, rd_name, removed_nodes=removed)
+
+
+def autoplace(ctl: Controller, change: Change, rd_name: str, want: Placement) -> list[str]:
+    """Add diskful replicas until ``want.place_count`` exist; returns the chosen nodes."""
+    repo = change.repo
+    rd = repo.rd(rd_name)
+    rscs = repo.rscs(rd=rd.name)
+    diskful = [r for r in rscs if not r.diskless]
+    missing = want.place_count - len(diskful)
+    chosen: list[str] = []
+    if missing <= 0:
+        change.reply(rc.INFO_NOOP, f"Resource '{rd.name}' already has {len(diskful)} diskful "
+                     f"replica(s) (place count {want.place_count}).")
+    else:
+        size = sum(vd.size_kib for vd in repo.vds(rd.name))
+        request = placement.Request(
+            resource=rd.name, count=missing, size_kib=size, storage_pools=want.storage_pools,
+            node_names=want.node_names, replicas_on_same=want.replicas_on_same,
+            replicas_on_different=want.replicas_on_different,
+            not_place_with_rsc=want.not_place_with_rsc,
+            not_place_with_rsc_regex=want.not_place_with_rsc_regex,
+            existing=tuple(repo.node(r.node).props for r in diskful))
+        for pick in placement.place(candidates(ctl, repo, replacing=rd.name), request):
+            _drop_diskless(ctl, change, rd, pick.node)
+            create_resource(ctl, change, rd.name, pick.node, pick.pool, False)
+            chosen.append(pick.node)
+    if want.diskless_on_remaining and rd.drbd:
+        taken = {r.node.lower() for r in repo.rscs(rd=rd.name)}
+        for node in repo.nodes():
+            if node.name.lower() not in taken:
+                create_resource(ctl, change, rd.name, node.name, None, True)
+    finish(ctl, change, rd.name)
+    return chosen
+
+
+def _drop_diskless(ctl: Controller, change: Change, rd: RdRec, node: str) -> None:
+    """A diskless peer (e.g. the tiebreaker) on a node that becomes diskful is replaced."""
+    existing = change.repo.find_rsc(rd.name, node)
+    if existing is not None and existing.diskless:
+        change.repo.delete_rsc(rd.name, existing.node)
+
+
+def candidates(ctl: Controller, repo: Repo,
+               replacing: str | None = None) -> list[placement.Candidate]:
+    """Every diskful pool with its free space (statvfs through the satellite) and node facts.
+
+    A diskless resource of ``replacing`` does not keep its node from getting a diskful one.
+    """
+    on_node: dict[str, set[str]] = {}
+    for row in repo.tx.all("SELECT rd, node, flags FROM resources"):
+        if replacing and row["rd"].lower() == replacing.lower() and "DISKLESS" in row["flags"]:
+            continue
+        on_node.setdefault(row["node"].lower(), set()).add(row["rd"].lower())
+    props = {n.name.lower(): n.props for n in repo.nodes()}
+    result = []
+    for pool in repo.pools():
+        if pool.diskless:
+            continue
+        free, _total = ctl.satellite.capacity(ctl.pool_spec(pool))
+        result.append(placement.Candidate(
+            node=pool.node, pool=pool.name, free_kib=free,
+            node_props=props.get(pool.node.lower(), {}),
+            resources=frozenset(on_node.get(pool.node.lower(), set()))))
+    return result
+
+
+def delete_resource(ctl: Controller, change: Change, rd_name: str, node: str,
+                    keep_tiebreaker: bool) -> None:
+    repo = change.repo
+    rsc = repo.rsc(rd_name, node)
+    rd = repo.rd(rsc.rd)
+    if rsc.diskless and not rsc.tiebreaker and keep_tiebreaker and _quorum_needs(repo, rsc):
+        repo.set_rsc_flags(rsc.rd, rsc.node, tuple(rsc.flags) + (TIE_BREAKER,))
+        change.reply(rc.MODIFIED, f"Resource '{rsc.rd}' on node '{rsc.node}' is kept as "
+                     "diskless tiebreaker for quorum.",
+                     obj_refs={"RscDfn": rsc.rd, "Node": rsc.node})
+        sync_drbd(ctl, change, rd.name)
+        return
+    repo.delete_rsc(rsc.rd, rsc.node)
+    remove_volumes_later(ctl, change, rsc.rd, rsc, [vd.vlmnr for vd in repo.vds(rsc.rd)])
+    change.reply(rc.DELETED, f"Resource '{rsc.rd}' on node '{rsc.node}' deleted.",
+                 obj_refs={"RscDfn": rsc.rd, "Node": rsc.node})
+    finish(ctl, change, rd.name, removed=[rsc.node])
+
+
+def _quorum_needs(repo: Repo, leaving: RscRec) -> bool:
+    rest = [r for r in repo.rscs(rd=leaving.rd) if r.node.lower() != leaving.node.lower()]
+    diskful = [r for r in rest if not r.diskless]
+    return len(diskful) == 2 and not any(r.diskless for r in rest)
+
+
+def ensure_tiebreaker(ctl: Controller, change: Change, rd_name: str,
+                      exclude: Sequence[str] = ()) -> None:
+    repo = change.repo
+    rd = repo.find_rd(rd_name)
+    if rd is None or not rd.drbd:
+        return
+    rscs = repo.rscs(rd=rd.name)
+    diskful = [r for r in rscs if not r.diskless]
+    breakers = [r for r in rscs if r.tiebreaker]
+    needed = len(diskful) == 2 and not any(r.diskless and not r.tiebreaker for r in rscs)
+    if needed and not breakers:
+        taken = {r.node.lower() for r in rscs} | {n.lower() for n in exclude}
+        free = [n for n in repo.nodes() if n.name.lower() not in taken]
+        if free:
+            node = free[0].name
+            create_resource(ctl, change, rd.name, node, None, True, flags=(TIE_BREAKER,))
+            change.replies.pop()
+            change.reply(rc.INFO_TIE_BREAKER_CREATED,
+                         f"Tie breaker resource '{rd.name}' created on {node}",
+                         obj_refs={"RscDfn": rd.name, "Node": node})
+    elif not needed:
+        for breaker in breakers:
+            repo.delete_rsc(breaker.rd, breaker.node)
+            change.reply(rc.INFO_TIE_BREAKER_DELETING,
+                         f"Tie breaker resource '{rd.name}' on {breaker.node} deleted",
+                         obj_refs={"RscDfn": rd.name, "Node": breaker.node})
+            sync_drbd(ctl, change, rd.name, removed_nodes=[breaker.node])
+
+
+def make_available(ctl: Controller, change: Change, rd_name: str, node: str,
+                   diskful: bool) -> None:
+    """Ensure ``rd`` is usable on ``node``: keep what is there, else add diskless (or diskful)."""
+    repo = change.repo
+    rd = repo.rd(rd_name)
+    node_rec = repo.node(node)
+    existing = repo.find_rsc(rd.name, node_rec.name)
+    refs = {"RscDfn": rd.name, "Node": node_rec.name}
+    if existing is not None and (not existing.diskless or not diskful):
+        if existing.tiebreaker:
+            repo.set_rsc_flags(rd.name, node_rec.name,
+                               [f for f in existing.flags if f != TIE_BREAKER])
+            change.reply(rc.MODIFIED, f"Tie breaker resource '{rd.name}' on node "
+                         f"'{node_rec.name}' is now a regular diskless resource.", obj_refs=refs)
+            finish(ctl, change, rd.name)
+        else:
+            change.reply(rc.INFO_RSC_ALREADY_EXISTS,
+                         f"Resource '{rd.name}' is already available on node '{node_rec.name}'.",
+                         obj_refs=refs)
+        return
+    if existing is not None:
+        repo.delete_rsc(rd.name, node_rec.name)
+    if diskful or not rd.drbd:
+        group = repo.group(rd.resource_group)
+        want = Placement.from_filters(group.select_filter, {"place_count": 1})
+        size = sum(vd.size_kib for vd in repo.vds(rd.name))
+        pick = placement.place(candidates(ctl, repo), placement.Request(
+            resource=rd.name, count=1, size_kib=size, storage_pools=want.storage_pools,
+            node_names=(node_rec.name,)))[0]
+        create_resource(ctl, change, rd.name, node_rec.name, pick.pool, False)
+    else:
+        create_resource(ctl, change, rd.name, node_rec.name, None, True)
+    finish(ctl, change, rd.name)
+
+
+def create_many(ctl: Controller, change: Change, rd_name: str,
+                wanted: Sequence[tuple[str, str | None, bool]]) -> None:
+    """``(node, pool, diskless)`` resources of one definition, created together."""
+    for node, pool, diskless in wanted:
+        existing = change.repo.find_rsc(rd_name, node)
+        if existing is not None and existing.tiebreaker and diskless:
+            make_available(ctl, change, rd_name, node, False)
+            continue
+        if existing is not None and existing.tiebreaker:
+            change.repo.delete_rsc(existing.rd, existing.node)
+        create_resource(ctl, change, rd_name, node, pool, diskless)
+    finish(ctl, change, rd_name)

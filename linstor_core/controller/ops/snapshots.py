@@ -1,0 +1,151 @@
+"""Snapshots: create, delete, restore (definitions, resources), rollback.
+
+A snapshot belongs to the resource definition, exists on the nodes it was taken on, and
+survives the deletion of the resources it was taken from. Rollback follows LINSTOR: only the
+most recent snapshot, and only when every diskful replica has that snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from linstor_core import naming
+from linstor_core import retcodes as rc
+from linstor_core.controller.core import Change, Controller, crash_test_pause, now_ms
+from linstor_core.controller.deploy import volume_name
+from linstor_core.controller.model import SnapRec, VolRec
+from linstor_core.controller.ops.definitions import create_rd, create_vds_for_copy
+from linstor_core.controller.ops.resources import create_resource, finish
+from linstor_core.controller.replies import refuse
+from linstor_core.controller.satellite import PoolSpec, VolumeSpec
+
+
+def create_snapshot(ctl: Controller, change: Change, rd_name: str, name: str,
+                    nodes: Sequence[str]) -> None:
+    naming.validate_snapshot_name(name)
+    repo = change.repo
+    rd = repo.rd(rd_name)
+    if any(s.name.lower() == name.lower() for s in repo.snapshots(rd.name)):
+        raise refuse(rc.FAIL_EXISTS_SNAPSHOT_DFN, f"Snapshot definition '{name}' of resource "
+                     f"definition '{rd.name}' already exists.")
+    diskful = {r.node.lower(): r for r in repo.rscs(rd=rd.name) if not r.diskless}
+    wanted = [n for n in nodes if n] or [r.node for r in diskful.values()]
+    if not wanted:
+        raise refuse(rc.FAIL_NOT_FOUND_RSC, f"Resource definition '{rd.name}' has no diskful "
+                     "resource to take a snapshot of.")
+    targets = []
+    for node in wanted:
+        rsc = diskful.get(node.lower())
+        if rsc is None:
+            raise refuse(rc.FAIL_NOT_FOUND_RSC, f"Resource '{rd.name}' on node '{node}' not found "
+                         "or diskless; a snapshot needs a diskful replica there.")
+        targets.append(rsc)
+    vds = repo.vds(rd.name)
+    for rsc in targets:
+        spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool or ""))
+        for vd in vds:
+            vol = volume_name(rd.name, vd.vlmnr)
+            ctl.satellite.snapshot_volume(spec, vol, name)
+            change.on_undo(f"remove snapshot {name} of {vol} on {rsc.node}",
+                           _snapshot_deleter(ctl, spec, vol, name))
+    crash_test_pause("snapshot")
+    repo.insert_snapshot(SnapRec(
+        rd.name, name, repo.next_snapshot_sequence(rd.name), now_ms(),
+        tuple((r.node, r.pool or "") for r in targets), tuple((vd.vlmnr, vd.size_kib) for vd in vds)))
+    change.reply(rc.CREATED, f"New snapshot '{name}' of resource '{rd.name}' registered.",
+                 obj_refs={"RscDfn": rd.name, "Snapshot": name})
+
+
+def _snapshot_deleter(ctl: Controller, spec: PoolSpec, vol: str,
+                      snapshot: str) -> Callable[[], None]:
+    return lambda: ctl.satellite.delete_snapshot(spec, vol, snapshot)
+
+
+def delete_snapshot(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
+    repo = change.repo
+    snap = repo.snapshot(rd_name, name)
+    repo.delete_snapshot(snap.rd, snap.name)
+    for node, pool in snap.nodes:
+        spec = ctl.pool_spec(repo.pool(node, pool))
+        for vlmnr, _size in snap.volumes:
+            vol = volume_name(snap.rd, vlmnr)
+            change.later(f"removing snapshot {snap.name} of {vol} on {node}",
+                         _snapshot_deleter(ctl, spec, vol, snap.name))
+    change.reply(rc.DELETED, f"Snapshot '{snap.name}' of resource '{snap.rd}' deleted.",
+                 obj_refs={"RscDfn": snap.rd, "Snapshot": snap.name})
+
+
+def restore_volume_definitions(ctl: Controller, change: Change, rd_name: str, name: str,
+                               target: str) -> None:
+    """Volume definitions of ``target`` (created with the source's layers if missing) sized
+    as in the snapshot."""
+    repo = change.repo
+    snap = repo.snapshot(rd_name, name)
+    source = repo.rd(snap.rd)
+    to_rd = repo.find_rd(target) or create_rd(ctl, change, target, group=source.resource_group,
+                                              layers=source.layers, props=source.props)
+    if repo.vds(to_rd.name):
+        raise refuse(rc.FAIL_EXISTS_VLM_DFN, f"Resource definition '{to_rd.name}' already has "
+                     "volume definitions.", correction="Restore into an empty resource definition.")
+    create_vds_for_copy(ctl, change, to_rd, list(snap.volumes))
+    change.reply(rc.CREATED, f"Volume definitions of resource definition '{to_rd.name}' "
+                 f"restored from snapshot '{snap.name}' of resource '{snap.rd}'.",
+                 obj_refs={"RscDfn": to_rd.name, "Snapshot": snap.name})
+
+
+def restore_resources(ctl: Controller, change: Change, rd_name: str, name: str, target: str,
+                      nodes: Sequence[str]) -> None:
+    """Resources of ``target`` on ``nodes`` (a subset of the snapshot's; all when empty), each
+    made from that node's snapshot copy, in the same pool."""
+    repo = change.repo
+    snap = repo.snapshot(rd_name, name)
+    pools = {node.lower(): (node, pool) for node, pool in snap.nodes}
+    wanted = [n for n in nodes if n] or [node for node, _ in snap.nodes]
+    for node in wanted:
+        if node.lower() not in pools:
+            raise refuse(rc.FAIL_NOT_FOUND_SNAPSHOT, f"Snapshot '{snap.name}' of resource "
+                         f"'{snap.rd}' on node '{node}' not found.")
+    if repo.find_rd(target) is None or not repo.vds(target):
+        restore_volume_definitions(ctl, change, snap.rd, snap.name, target)
+    to_rd = repo.rd(target)
+    for node in wanted:
+        real_node, pool = pools[node.lower()]
+
+        def maker(spec: PoolSpec, vol: VolumeSpec) -> str:
+            return ctl.satellite.restore_volume(
+                spec, volume_name(snap.rd, vol.volume_number), snap.name, vol)
+
+        create_resource(ctl, change, to_rd.name, real_node, pool, False, maker=maker)
+    finish(ctl, change, to_rd.name)
+
+
+def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
+    repo = change.repo
+    snap = repo.snapshot(rd_name, name)
+    latest = repo.snapshots(snap.rd)[-1]
+    if latest.name.lower() != snap.name.lower():
+        raise refuse(rc.FAIL_EXISTS_SNAPSHOT_DFN,
+                     "Rollback is only allowed with the most recent snapshot",
+                     correction=f"Delete the newer snapshot '{latest.name}' first.")
+    on_nodes = {node.lower() for node in snap.node_names}
+    diskful = [r for r in repo.rscs(rd=snap.rd) if not r.diskless]
+    for rsc in diskful:
+        if rsc.node.lower() not in on_nodes:
+            raise refuse(rc.FAIL_NOT_FOUND_SNAPSHOT, f"Snapshot '{snap.name}' of resource "
+                         f"'{snap.rd}' on node '{rsc.node}' not found.",
+                         correction=f"Delete the resource on node '{rsc.node}' or take the "
+                                    "snapshot there too.")
+    change.reply(rc.MODIFIED, f"Snapshot '{snap.name}' of resource '{snap.rd}' marked down for "
+                 "rollback.", obj_refs={"RscDfn": snap.rd, "Snapshot": snap.name})
+    rd = repo.rd(snap.rd)
+    for rsc in diskful:
+        spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool or ""))
+        for vlmnr, _size in snap.volumes:
+            device = ctl.satellite.rollback_volume(spec, volume_name(snap.rd, vlmnr), snap.name)
+            if not rd.drbd:
+                repo.set_volume_paths(VolRec(snap.rd, rsc.node, vlmnr, device, device))
+            else:
+                repo.tx.run("UPDATE volumes SET backing = ? WHERE rd = ? AND node = ? AND "
+                            "vlmnr = ?", device, snap.rd, rsc.node, vlmnr)
+        change.reply(rc.MODIFIED, f"Rolled resource '{snap.rd}' back on node '{rsc.node}'.",
+                     obj_refs={"RscDfn": snap.rd, "Node": rsc.node})

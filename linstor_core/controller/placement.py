@@ -1,0 +1,150 @@
+"""The autoplacer: which nodes (and pools) get the next diskful replicas. Pure, no I/O.
+
+Rules, as LINSTOR's autoplacer applies them to the subset this controller supports:
+- a candidate is one storage pool on one node: not diskless, named by the filter (if any), with
+  at least the resource's size free, on a node from ``node_name_list`` (if any), not already
+  holding the resource, not holding a resource named in ``not_place_with_rsc`` or matching
+  ``not_place_with_rsc_regex``;
+- ``replicas_on_same`` keys: every replica (the existing ones included) has the same value
+  for each key (nodes lacking the key are not candidates); ``replicas_on_different`` keys: no
+  two replicas share a value;
+- among the rest prefer the node with the most free space, ties broken by node name then pool
+  name, so the same state always gives the same answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from linstor_core import retcodes as rc
+from linstor_core.controller.replies import refuse
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One storage pool on one node, with what the placer needs to know about it."""
+
+    node: str
+    pool: str
+    free_kib: int
+    diskless: bool = False
+    node_props: Mapping[str, str] = field(default_factory=dict)
+    resources: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to place: ``count`` new replicas of ``resource`` needing ``size_kib`` each."""
+
+    resource: str
+    count: int
+    size_kib: int
+    storage_pools: tuple[str, ...] = ()
+    node_names: tuple[str, ...] = ()
+    replicas_on_same: tuple[str, ...] = ()
+    replicas_on_different: tuple[str, ...] = ()
+    not_place_with_rsc: tuple[str, ...] = ()
+    not_place_with_rsc_regex: str | None = None
+    existing: tuple[Mapping[str, str], ...] = ()
+
+
+def place(candidates: Sequence[Candidate], request: Request) -> list[Candidate]:
+    """Choose ``request.count`` candidates on distinct nodes, or refuse with LINSTOR's error."""
+    chosen = choose(candidates, request)
+    if chosen is None:
+        raise refuse(
+            rc.FAIL_NOT_ENOUGH_NODES,
+            "Not enough available nodes",
+            details=(f"Resource '{request.resource}' needs {request.count} more diskful "
+                     f"replica(s) of {request.size_kib} KiB; "
+                     f"{len(eligible(candidates, request))} node(s) qualify for the selection "
+                     "filter."),
+            correction="Add nodes or storage pools, free space, or relax the selection filter.",
+        )
+    return chosen
+
+
+def choose(candidates: Sequence[Candidate], request: Request) -> list[Candidate] | None:
+    """Like ``place`` but ``None`` when the request cannot be met (size queries)."""
+    if request.count <= 0:
+        return []
+    best: list[Candidate] | None = None
+    for members in _groups_by_same_keys(eligible(candidates, request), request).values():
+        chosen = _pick_different(members, request)
+        if len(chosen) < request.count:
+            continue
+        if best is None or _score(chosen) < _score(best):
+            best = chosen
+    return best
+
+
+def eligible(candidates: Sequence[Candidate], request: Request) -> list[Candidate]:
+    """The best pool of every node that passes the per-node rules, best first."""
+    return _best_pool_per_node(c for c in candidates if _eligible(c, request))
+
+
+def _eligible(c: Candidate, request: Request) -> bool:
+    if c.diskless or c.free_kib < request.size_kib:
+        return False
+    if request.storage_pools and c.pool.lower() not in {p.lower() for p in request.storage_pools}:
+        return False
+    if request.node_names and c.node.lower() not in {n.lower() for n in request.node_names}:
+        return False
+    if request.resource.lower() in c.resources:
+        return False
+    if any(r.lower() in c.resources for r in request.not_place_with_rsc):
+        return False
+    if request.not_place_with_rsc_regex:
+        pattern = re.compile(request.not_place_with_rsc_regex, re.IGNORECASE)
+        if any(pattern.fullmatch(r) for r in c.resources):
+            return False
+    return all(key in c.node_props for key in request.replicas_on_same)
+
+
+def _best_pool_per_node(candidates: Iterable[Candidate]) -> list[Candidate]:
+    best: dict[str, Candidate] = {}
+    for c in candidates:
+        key = c.node.lower()
+        if key not in best or _rank(c) < _rank(best[key]):
+            best[key] = c
+    return sorted(best.values(), key=_rank)
+
+
+def _rank(c: Candidate) -> tuple[int, str, str]:
+    return (-c.free_kib, c.node.lower(), c.pool.lower())
+
+
+def _groups_by_same_keys(eligible: list[Candidate],
+                         request: Request) -> dict[tuple[str, ...], list[Candidate]]:
+    fixed: tuple[str, ...] | None = None
+    if request.existing and request.replicas_on_same:
+        first = request.existing[0]
+        fixed = tuple(first.get(k, "") for k in request.replicas_on_same)
+    groups: dict[tuple[str, ...], list[Candidate]] = {}
+    for c in eligible:
+        values = tuple(c.node_props[k] for k in request.replicas_on_same)
+        if fixed is not None and values != fixed:
+            continue
+        groups.setdefault(values, []).append(c)
+    return groups
+
+
+def _pick_different(members: list[Candidate], request: Request) -> list[Candidate]:
+    keys = request.replicas_on_different
+    taken = {(k, props[k]) for props in request.existing for k in keys if k in props}
+    chosen: list[Candidate] = []
+    for c in members:
+        values = {(k, c.node_props[k]) for k in keys if k in c.node_props}
+        if values & taken:
+            continue
+        chosen.append(c)
+        taken |= values
+        if len(chosen) == request.count:
+            break
+    return chosen
+
+
+def _score(chosen: list[Candidate]) -> tuple[int, list[tuple[int, str, str]]]:
+    return (-sum(c.free_kib for c in chosen), [_rank(c) for c in chosen])

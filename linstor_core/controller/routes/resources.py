@@ -1,0 +1,110 @@
+"""Resources: create, list, view, delete, autoplace, make-available."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from linstor_core import retcodes as rc
+from linstor_core.controller.api import (body, controller, field, json_response, mutate,
+                                         names_arg, paginate)
+from linstor_core.controller.core import Change, Controller
+from linstor_core.controller.ops import resources as ops
+from linstor_core.controller.ops.common import names_filter, props_match
+from linstor_core.controller.replies import refuse
+from linstor_core.controller.views import ResourceViews
+
+blueprint = Blueprint("resources", __name__)
+RSC = rc.MASK_RSC
+DISKLESS_FLAGS = {"DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"}
+
+
+def _resources(*, rds: Sequence[str] = (), nodes: Sequence[str] = (),
+               pools: Sequence[str] = (), props: Sequence[str] = ()) -> list[dict[str, Any]]:
+    ctl = controller()
+    want_rd, want_node, want_pool = names_filter(rds), names_filter(nodes), names_filter(pools)
+    with ctl.read() as repo:
+        views = ResourceViews(repo, ctl.drbd_loaded)
+        return [views.resource(r) for r in repo.rscs()
+                if (want_rd is None or r.rd.lower() in want_rd)
+                and (want_node is None or r.node.lower() in want_node)
+                and (want_pool is None or (r.pool or "").lower() in want_pool)
+                and props_match(r.props, props)]
+
+
+@blueprint.get("/v1/resource-definitions/<rd>/resources")
+def list_resources(rd: str) -> Response:
+    with controller().read() as repo:
+        name = repo.rd(rd).name
+    return json_response(paginate(_resources(rds=[name])))
+
+
+@blueprint.get("/v1/resource-definitions/<rd>/resources/<node>")
+def get_resource(rd: str, node: str) -> Response:
+    with controller().read() as repo:
+        repo.rsc(rd, node)
+    return json_response(_resources(rds=[rd], nodes=[node])[0])
+
+
+@blueprint.get("/v1/view/resources")
+def view_resources() -> Response:
+    return json_response(paginate(_resources(
+        rds=names_arg("resources"), nodes=names_arg("nodes"), pools=names_arg("storage_pools"),
+        props=names_arg("props"))))
+
+
+def _create_item(item: Any, node: str | None = None) -> tuple[str, str | None, bool]:
+    if not isinstance(item, dict):
+        raise refuse(rc.FAIL_INVLD_REQUEST, "Each resource to create is a ResourceCreate object.")
+    rsc = field(item, "resource", dict, {})
+    node_name = node or field(rsc, "node_name", str, required=True)
+    flags = {str(f).upper() for f in field(rsc, "flags", list, [])}
+    diskless = bool(flags & DISKLESS_FLAGS) or bool(field(item, "drbd_client", bool, False))
+    pool = field(rsc, "props", dict, {}).get("StorPoolName")
+    return node_name, (str(pool) if pool else None), diskless
+
+
+@blueprint.post("/v1/resource-definitions/<rd>/resources")
+def create_resources(rd: str) -> Response:
+    data = body()
+    items = data.get("items")
+    if not isinstance(items, list) or not items:
+        raise refuse(rc.FAIL_INVLD_REQUEST, "Send a non-empty list of ResourceCreate objects.")
+    return mutate(RSC | rc.MASK_CRT, ops.create_many, rd, [_create_item(i) for i in items],
+                  status=201)
+
+
+@blueprint.post("/v1/resource-definitions/<rd>/resources/<node>")
+def create_resource(rd: str, node: str) -> Response:
+    return mutate(RSC | rc.MASK_CRT, ops.create_many, rd, [_create_item(body(), node)],
+                  status=201)
+
+
+@blueprint.delete("/v1/resource-definitions/<rd>/resources/<node>")
+def delete_resource(rd: str, node: str) -> Response:
+    keep = request.args.get("keep_tiebreaker", "").lower() == "true"
+    return mutate(RSC | rc.MASK_DEL, ops.delete_resource, rd, node, keep)
+
+
+@blueprint.post("/v1/resource-definitions/<rd>/resources/<node>/make-available")
+def make_available(rd: str, node: str) -> Response:
+    data = body()
+    return mutate(RSC | rc.MASK_CRT, ops.make_available, rd, node,
+                  bool(field(data, "diskful", bool, False)))
+
+
+@blueprint.post("/v1/resource-definitions/<rd>/autoplace")
+def autoplace(rd: str) -> Response:
+    data = body()
+    select_filter = dict(field(data, "select_filter", dict, {}))
+    if data.get("diskless_on_remaining") is not None:
+        select_filter["diskless_on_remaining"] = bool(data["diskless_on_remaining"])
+
+    def run(ctl: Controller, change: Change) -> None:
+        group = change.repo.group(change.repo.rd(rd).resource_group)
+        ops.autoplace(ctl, change, rd, ops.Placement.from_filters(group.select_filter,
+                                                                  select_filter))
+
+    return mutate(RSC | rc.MASK_CRT, run, status=201)

@@ -1,0 +1,164 @@
+"""Serving the embedded controller: cheroot's threaded WSGI server around the Flask app.
+
+Safety: it listens on loopback by default and refuses any other address unless a bearer token
+or a TLS certificate and key are configured (``InvalidInput`` naming the fix). ``python -m
+linstor_core.controller.server --state-dir DIR`` runs it in the foreground (the CLI's
+``linstor-core controller`` does the same).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+from linstor_core.controller.api import create_app
+from linstor_core.controller.core import Controller
+from linstor_core.errors import InvalidInput, LinstorError
+from linstor_core.runner import Runner, run
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 3370
+THREADS = 16
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ControllerServer:
+    """One embedded controller on ``host:port``; ``start()``/``stop()`` or a ``with`` block.
+
+    The constructor only checks its arguments; the database is opened (and storage reconciled)
+    by ``start()``/``serve_forever()``. Port 0 picks a free port (see ``url``).
+    """
+
+    def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
+                 token: str | None = None, tls_cert: Path | None = None,
+                 tls_key: Path | None = None, runner: Runner = run) -> None:
+        if (tls_cert is None) != (tls_key is None):
+            raise InvalidInput("tls", (tls_cert, tls_key), "give both the certificate and the key")
+        if not is_loopback(host) and not token and tls_cert is None:
+            raise InvalidInput("listen", host, "a non-loopback address needs a token or TLS",
+                               correction="pass --token or --tls-cert/--tls-key, or listen on "
+                                          "127.0.0.1")
+        self.state_dir = Path(state_dir)
+        self.host = host
+        self.port = port
+        self.token = token
+        self.tls = (tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
+        self.controller = Controller(self.state_dir, runner=runner)
+        self._server: wsgi.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    def _prepare(self) -> wsgi.Server:
+        repairs = self.controller.open()
+        for line in repairs:
+            log.warning("reconciled: %s", line)
+        app = create_app(self.controller, token=self.token)
+        server = wsgi.Server((self.host, self.port), app, numthreads=THREADS,
+                             server_name="linstor-core")
+        if self.tls:
+            server.ssl_adapter = BuiltinSSLAdapter(str(self.tls[0]), str(self.tls[1]))
+        server.prepare()
+        self.port = int(server.bind_addr[1])
+        self._server = server
+        return server
+
+    def start(self) -> "ControllerServer":
+        """Serve in a background thread; returns once the port accepts connections."""
+        server = self._prepare()
+        self._thread = threading.Thread(target=server.serve, name="linstor-core-controller",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until SIGTERM/SIGINT."""
+        server = self._prepare()
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            server.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        log.info("linstor-core controller listening on %s (state %s)", self.url, self.state_dir)
+        try:
+            server.serve()
+        finally:
+            self.controller.close()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.controller.close()
+
+    def __enter__(self) -> "ControllerServer":
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[V6]:PORT`` or ``HOST`` (port 3370)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.lstrip(":") or str(DEFAULT_PORT)
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, str(DEFAULT_PORT)
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise InvalidInput("listen", text, "the port is a number 0..65535")
+    return host, int(port)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="linstor-core controller",
+                                     description="Serve the embedded LINSTOR controller.")
+    parser.add_argument("--state-dir", required=True, type=Path)
+    parser.add_argument("--listen", default=f"127.0.0.1:{DEFAULT_PORT}")
+    parser.add_argument("--token")
+    parser.add_argument("--tls-cert", type=Path)
+    parser.add_argument("--tls-key", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        host, port = parse_listen(args.listen)
+        ControllerServer(args.state_dir, host, port, token=args.token, tls_cert=args.tls_cert,
+                         tls_key=args.tls_key).serve_forever()
+    except LinstorError as exc:
+        print(f"linstor-core controller: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""The embedded controller's only state: one SQLite file, WAL, foreign keys on.
+
+Every mutating request runs inside ``Store.write()``: one ``BEGIN IMMEDIATE`` transaction under a
+process-wide lock, so concurrent requests serialise instead of failing with ``database is
+locked``, and a crash (even SIGKILL) leaves either the whole request or nothing in the file.
+Reads use ``Store.read()``, a deferred transaction that sees one consistent snapshot while a
+writer works (WAL). Names are ``COLLATE NOCASE`` because LINSTOR identifiers are
+case-insensitive while keeping the spelling they were created with.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    type TEXT NOT NULL,
+    address TEXT NOT NULL,
+    props TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS storage_pools (
+    node TEXT NOT NULL COLLATE NOCASE REFERENCES nodes(name),
+    name TEXT NOT NULL COLLATE NOCASE,
+    kind TEXT NOT NULL,
+    directory TEXT,
+    props TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (node, name)
+);
+CREATE TABLE IF NOT EXISTS resource_groups (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    description TEXT NOT NULL DEFAULT '',
+    select_filter TEXT NOT NULL DEFAULT '{}',
+    props TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS resource_definitions (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    resource_group TEXT NOT NULL COLLATE NOCASE REFERENCES resource_groups(name),
+    layers TEXT NOT NULL,
+    port INTEGER UNIQUE,
+    props TEXT NOT NULL DEFAULT '{}',
+    clone_source TEXT COLLATE NOCASE,
+    clone_status TEXT
+);
+CREATE TABLE IF NOT EXISTS volume_definitions (
+    rd TEXT NOT NULL COLLATE NOCASE REFERENCES resource_definitions(name),
+    vlmnr INTEGER NOT NULL,
+    size_kib INTEGER NOT NULL,
+    minor INTEGER UNIQUE,
+    props TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (rd, vlmnr)
+);
+CREATE TABLE IF NOT EXISTS resources (
+    rd TEXT NOT NULL COLLATE NOCASE REFERENCES resource_definitions(name),
+    node TEXT NOT NULL COLLATE NOCASE REFERENCES nodes(name),
+    pool TEXT COLLATE NOCASE,
+    flags TEXT NOT NULL DEFAULT '[]',
+    node_id INTEGER,
+    props TEXT NOT NULL DEFAULT '{}',
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (rd, node),
+    UNIQUE (rd, node_id)
+);
+CREATE INDEX IF NOT EXISTS resources_by_node ON resources(node);
+CREATE TABLE IF NOT EXISTS volumes (
+    rd TEXT NOT NULL COLLATE NOCASE,
+    node TEXT NOT NULL COLLATE NOCASE,
+    vlmnr INTEGER NOT NULL,
+    device_path TEXT NOT NULL,
+    backing TEXT,
+    PRIMARY KEY (rd, node, vlmnr),
+    FOREIGN KEY (rd, node) REFERENCES resources(rd, node) ON DELETE CASCADE,
+    FOREIGN KEY (rd, vlmnr) REFERENCES volume_definitions(rd, vlmnr)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    rd TEXT NOT NULL COLLATE NOCASE REFERENCES resource_definitions(name),
+    name TEXT NOT NULL COLLATE NOCASE,
+    sequence INTEGER NOT NULL,
+    props TEXT NOT NULL DEFAULT '{}',
+    created_ms INTEGER NOT NULL,
+    PRIMARY KEY (rd, name)
+);
+CREATE TABLE IF NOT EXISTS snapshot_nodes (
+    rd TEXT NOT NULL COLLATE NOCASE,
+    snapshot TEXT NOT NULL COLLATE NOCASE,
+    node TEXT NOT NULL COLLATE NOCASE REFERENCES nodes(name),
+    pool TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (rd, snapshot, node),
+    FOREIGN KEY (rd, snapshot) REFERENCES snapshots(rd, name) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS snapshot_volumes (
+    rd TEXT NOT NULL COLLATE NOCASE,
+    snapshot TEXT NOT NULL COLLATE NOCASE,
+    vlmnr INTEGER NOT NULL,
+    size_kib INTEGER NOT NULL,
+    PRIMARY KEY (rd, snapshot, vlmnr),
+    FOREIGN KEY (rd, snapshot) REFERENCES snapshots(rd, name) ON DELETE CASCADE
+);
+INSERT OR IGNORE INTO resource_groups (name, description) VALUES ('DfltRscGrp', '');
+"""
+
+
+class Store:
+    """Owns the SQLite file; hands out per-thread connections inside transactions.
+
+    The constructor opens nothing; ``open()`` creates the schema. One connection per thread
+    (sqlite3 connections must not be shared across threads mid-transaction); all writers take
+    the same lock, so at most one write transaction exists at any time.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._connections: list[sqlite3.Connection] = []
+        self._registry_lock = threading.Lock()
+
+    def open(self) -> None:
+        """Create the file and schema if missing (idempotent)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connection()
+        conn.execute("PRAGMA journal_mode=WAL")
+        with self.write() as tx:
+            tx.executescript_in_tx(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=30.0)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._registry_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator["Tx"]:
+        """One write transaction: commit on success, roll back on any exception."""
+        with self._write_lock:
+            conn = self._connection()
+            if getattr(self._local, "writing", False):
+                yield Tx(conn)
+                return
+            if conn.in_transaction:
+                raise RuntimeError("write transaction requested inside a read transaction")
+            conn.execute("BEGIN IMMEDIATE")
+            self._local.writing = True
+            try:
+                yield Tx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._local.writing = False
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator["Tx"]:
+        """A read-only snapshot (deferred transaction); never blocks on the write lock."""
+        conn = self._connection()
+        if conn.in_transaction:
+            yield Tx(conn)
+            return
+        conn.execute("BEGIN")
+        try:
+            yield Tx(conn)
+        finally:
+            conn.execute("ROLLBACK")
+
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check``'s answer ("ok" when the file is sound)."""
+        with self.read() as tx:
+            return str(tx.one("PRAGMA integrity_check")[0])
+
+    def close(self) -> None:
+        """Close every connection any thread opened (server shutdown)."""
+        with self._registry_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+class Tx:
+    """A thin wrapper over a connection inside a transaction: the only way SQL is run."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def all(self, sql: str, *args: object) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, args).fetchall()
+
+    def one(self, sql: str, *args: object) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._conn.execute(sql, args).fetchone()
+        return row
+
+    def run(self, sql: str, *args: object) -> int:
+        """Execute a statement; returns the number of rows changed."""
+        return self._conn.execute(sql, args).rowcount
+
+    def executescript_in_tx(self, script: str) -> None:
+        for statement in script.split(";"):
+            if statement.strip():
+                self._conn.execute(statement)

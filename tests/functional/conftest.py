@@ -1,0 +1,141 @@
+"""Functional-test fixtures: a real embedded controller over real HTTP.
+
+``controller``: a running ``ControllerServer`` on a free loopback port with a fresh state
+directory and three nodes (``NODES``: alpha, bravo, charlie), each with a FILE_THIN storage
+pool ``thinpool``. As root the pools live on one small xfs filesystem (reflink=1) on a loop
+device made once per session, so volumes are loop devices and snapshots/clones are reflinks;
+otherwise they are plain directories under ``tmp_path`` (volumes are files, and snapshots need
+a reflink filesystem, so tests of those are marked ``root``).
+
+``client``: a ``LinstorClient`` for that controller. ``controller_url``: its base URL.
+
+Everything a test made is removed afterwards, failed or not: the server is stopped, and every
+loop device over a file of the test's pools is detached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from linstor_core.controller.server import ControllerServer
+
+NODES = ("alpha", "bravo", "charlie")
+ADDRESSES = {"alpha": "127.0.0.11", "bravo": "127.0.0.12", "charlie": "127.0.0.13"}
+POOL = "thinpool"
+XFS_SIZE = "768M"
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0 and Path("/dev/loop-control").exists()
+
+
+def _cmd(*argv: str) -> str:
+    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+
+
+def detach_loops_under(directory: Path) -> None:
+    """Detach every loop device whose backing file lies under ``directory``."""
+    if not is_root():
+        return
+    listing = json.loads(_cmd("losetup", "--list", "--json", "--output", "NAME,BACK-FILE")
+                         or '{"loopdevices": []}')
+    prefix = str(directory.resolve())
+    for dev in listing.get("loopdevices", []):
+        back = (dev.get("back-file") or "").replace(" (deleted)", "")
+        if back.startswith(prefix + "/"):
+            subprocess.run(["losetup", "-d", dev["name"]], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def reflink_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+    """As root: a mounted xfs (reflink=1) filesystem for the session's pools; else None."""
+    if not is_root():
+        yield None
+        return
+    base = tmp_path_factory.mktemp("xfs")
+    image, mount = base / "fs.img", base / "mnt"
+    mount.mkdir()
+    _cmd("truncate", "-s", XFS_SIZE, str(image))
+    _cmd("mkfs.xfs", "-q", "-m", "reflink=1", str(image))
+    device = _cmd("losetup", "--find", "--show", str(image)).strip()
+    try:
+        _cmd("mount", device, str(mount))
+        try:
+            yield mount
+        finally:
+            detach_loops_under(mount)
+            subprocess.run(["umount", str(mount)], check=False, capture_output=True)
+    finally:
+        subprocess.run(["losetup", "-d", device], check=False, capture_output=True)
+        image.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def pool_root(tmp_path: Path, reflink_root: Path | None) -> Iterator[Path]:
+    """The directory under which this test's pools live (cleaned up after the test)."""
+    if reflink_root is None:
+        root = tmp_path / "pools"
+        root.mkdir()
+        yield root
+        return
+    root = reflink_root / tmp_path.name
+    root.mkdir()
+    try:
+        yield root
+    finally:
+        detach_loops_under(root)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def populate(url: str, pool_root: Path, nodes: tuple[str, ...] = NODES,
+             session: requests.Session | None = None) -> None:
+    """Register ``nodes`` with a FILE_THIN pool ``thinpool`` each (directory per node)."""
+    http = session or requests.Session()
+    for node in nodes:
+        address = ADDRESSES.get(node, "127.0.0.10")
+        answer = http.post(f"{url}/v1/nodes", json={
+            "name": node, "type": "SATELLITE",
+            "net_interfaces": [{"name": "default", "address": address}]}, timeout=30)
+        answer.raise_for_status()
+        answer = http.post(f"{url}/v1/nodes/{node}/storage-pools", json={
+            "storage_pool_name": POOL, "provider_kind": "FILE_THIN",
+            "props": {"StorDriver/FileDir": str(pool_root / node)}}, timeout=30)
+        answer.raise_for_status()
+
+
+@pytest.fixture
+def controller(tmp_path: Path, pool_root: Path) -> Iterator[ControllerServer]:
+    """A running embedded controller with nodes alpha, bravo, charlie and pools ``thinpool``."""
+    server = ControllerServer(tmp_path / "state", "127.0.0.1", 0)
+    server.start()
+    try:
+        populate(server.url, pool_root)
+        yield server
+    finally:
+        server.stop()
+        detach_loops_under(pool_root)
+        detach_loops_under(tmp_path)
+
+
+@pytest.fixture
+def controller_url(controller: ControllerServer) -> str:
+    return controller.url
+
+
+@pytest.fixture
+def client(controller: ControllerServer) -> Any:
+    """A ``LinstorClient`` for the ``controller`` fixture."""
+    from linstor_core.client import LinstorClient
+    from linstor_core.config import ClientConfig
+
+    return LinstorClient(ClientConfig(controllers=(controller.url,), token=None, ca_file=None,
+                                      client_cert=None, client_key=None))

@@ -1,0 +1,61 @@
+"""``rest``: plain-HTTP access to the ``controller`` fixture that checks bodies against the spec."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from linstor_core.controller.server import ControllerServer
+from linstor_core.retcodes import MASK_ERROR
+from openapi_schema import validate
+
+
+class Rest:
+    """One requests.Session against the controller; every answer is JSON, checked if asked."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+
+    def call(self, method: str, path: str, body: Any = None, *, status: int | None = None,
+             schema: str | None = None, many: bool = False,
+             params: dict[str, Any] | None = None) -> Any:
+        answer = self.session.request(method, self.url + path, json=body, params=params,
+                                      timeout=60)
+        assert answer.headers.get("Content-Type", "").startswith("application/json"), answer.text
+        data = answer.json()
+        if status is not None:
+            assert answer.status_code == status, (answer.status_code, data)
+        if answer.status_code >= 400:
+            validate(data, "ApiCallRcList")
+            assert all(r["ret_code"] & MASK_ERROR == MASK_ERROR for r in data), data
+        elif schema:
+            validate(data, schema, many=many)
+        return data
+
+    def ok(self, method: str, path: str, body: Any = None, status: int = 200) -> list[Any]:
+        """A mutation that must succeed: its ApiCallRc list, with no error entry."""
+        data = self.call(method, path, body, status=status, schema="ApiCallRcList")
+        assert not [r for r in data if r["ret_code"] < 0], data
+        return list(data)
+
+    def error(self, method: str, path: str, body: Any = None, *, status: int,
+              code: int | None = None) -> dict[str, Any]:
+        """A refused request: its first error entry (``code`` compared without masks)."""
+        from linstor_core.retcodes import code_of
+
+        data = self.call(method, path, body, status=status)
+        first = next(r for r in data if r["ret_code"] < 0)
+        if code is not None:
+            assert code_of(first["ret_code"]) == code, first
+        return dict(first)
+
+
+@pytest.fixture
+def rest(controller: ControllerServer) -> Iterator[Rest]:
+    api = Rest(controller.url)
+    yield api
+    api.session.close()

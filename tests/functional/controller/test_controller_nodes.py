@@ -1,0 +1,101 @@
+"""Controller version, nodes and storage pools over real HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from linstor_core import retcodes as rc
+from linstor_core.controller.server import ControllerServer
+
+
+def test_version_validates(rest):
+    body = rest.call("GET", "/v1/controller/version", status=200, schema="ControllerVersion")
+    assert body["rest_api_version"]
+
+
+def test_fixture_nodes_and_pools(rest):
+    nodes = rest.call("GET", "/v1/nodes", status=200, schema="Node", many=True)
+    assert [n["name"] for n in nodes] == ["alpha", "bravo", "charlie"]
+    pools = rest.call("GET", "/v1/view/storage-pools", status=200, schema="StoragePool",
+                      many=True)
+    thin = [p for p in pools if p["storage_pool_name"] == "thinpool"]
+    assert len(thin) == 3
+    for pool in thin:
+        assert pool["provider_kind"] == "FILE_THIN"
+        assert 0 < pool["free_capacity"] <= pool["total_capacity"]
+    diskless = [p for p in pools if p["provider_kind"] == "DISKLESS"]
+    assert {p["node_name"] for p in diskless} == {"alpha", "bravo", "charlie"}
+
+
+def test_node_filters_and_get(rest):
+    only = rest.call("GET", "/v1/nodes", params={"nodes": ["bravo"]}, status=200,
+                     schema="Node", many=True)
+    assert [n["name"] for n in only] == ["bravo"]
+    one = rest.call("GET", "/v1/nodes/charlie", status=200, schema="Node")
+    assert one["net_interfaces"][0]["address"] == "127.0.0.13"
+    rest.error("GET", "/v1/nodes/zulu", status=404, code=rc.FAIL_NOT_FOUND_NODE)
+
+
+def test_node_create_refusals_change_nothing(rest):
+    rest.error("POST", "/v1/nodes", {"name": "-bad", "type": "SATELLITE",
+                                     "net_interfaces": [{"name": "default", "address": "1.2.3.4"}]},
+               status=400, code=rc.FAIL_INVLD_NODE_NAME)
+    rest.error("POST", "/v1/nodes", {"name": "delta", "type": "SATELLITE",
+                                     "net_interfaces": [{"name": "default", "address": "nope"}]},
+               status=400, code=rc.FAIL_INVLD_NET_ADDR)
+    rest.error("POST", "/v1/nodes", {"name": "alpha", "type": "SATELLITE",
+                                     "net_interfaces": [{"name": "default", "address": "1.2.3.4"}]},
+               status=500, code=rc.FAIL_EXISTS_NODE)
+    assert len(rest.call("GET", "/v1/nodes", status=200)) == 3
+
+
+def test_node_delete(rest):
+    rest.ok("POST", "/v1/nodes", {"name": "delta", "type": "Satellite",
+                                  "net_interfaces": [{"name": "default", "address": "10.1.1.1"}]},
+            status=201)
+    replies = rest.ok("DELETE", "/v1/nodes/delta")
+    assert rc.code_of(replies[0]["ret_code"]) == rc.DELETED
+    assert replies[0]["message"] == "Node 'delta' deleted."
+    rest.error("DELETE", "/v1/nodes/delta", status=404, code=rc.FAIL_NOT_FOUND_NODE)
+
+
+def test_pool_create_list_delete(rest, pool_root: Path):
+    directory = pool_root / "extra"
+    rest.ok("POST", "/v1/nodes/alpha/storage-pools", {
+        "storage_pool_name": "fatpool", "provider_kind": "FILE",
+        "props": {"StorDriver/FileDir": str(directory)}}, status=201)
+    assert directory.is_dir()
+    pools = rest.call("GET", "/v1/nodes/alpha/storage-pools", status=200, schema="StoragePool",
+                      many=True)
+    assert {p["storage_pool_name"] for p in pools} == {"DfltDisklessStorPool", "thinpool",
+                                                        "fatpool"}
+    rest.ok("DELETE", "/v1/nodes/alpha/storage-pools/fatpool")
+    rest.error("DELETE", "/v1/nodes/alpha/storage-pools/fatpool", status=404,
+               code=rc.FAIL_NOT_FOUND_STOR_POOL)
+
+
+def test_pool_refusals(rest):
+    rest.error("POST", "/v1/nodes/alpha/storage-pools",
+               {"storage_pool_name": "lvm", "provider_kind": "LVM"}, status=500,
+               code=rc.FAIL_STLT_DOES_NOT_SUPPORT_PROVIDER)
+    rest.error("POST", "/v1/nodes/alpha/storage-pools",
+               {"storage_pool_name": "x", "provider_kind": "FILE_THIN"}, status=400,
+               code=rc.FAIL_INVLD_STOR_POOL_NAME)
+    rest.error("POST", "/v1/nodes/zulu/storage-pools",
+               {"storage_pool_name": "thinpool", "provider_kind": "FILE_THIN"}, status=404,
+               code=rc.FAIL_NOT_FOUND_NODE)
+
+
+def test_unknown_path_and_method_are_apicallrc(rest):
+    rest.error("GET", "/v1/no-such-thing", status=404, code=rc.code_of(rc.UNKNOWN_API_CALL))
+    rest.error("PATCH", "/v1/nodes", status=405)
+    rest.error("POST", "/v1/nodes", status=400)
+
+
+def test_bad_json_is_400(controller: ControllerServer):
+    import requests
+
+    answer = requests.post(controller.url + "/v1/nodes", data=b"{nope", timeout=10,
+                           headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json()[0]["ret_code"] < 0

@@ -7,7 +7,9 @@ never remembered: after a crash or a restart the kernel is the only truth about 
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +66,24 @@ def attach(image: Path, runner: Runner, *, device: str | None = None) -> str:
     return runner(["losetup", "--nooverlap", "--find", "--show", str(image)]).strip()
 
 
+def is_busy(device: str) -> bool:
+    """True if something holds ``device`` exclusively: a mounted filesystem, DRBD, device-mapper.
+
+    Probed by opening with ``O_EXCL``, which the kernel refuses (EBUSY) exactly in those cases;
+    pulling the data from under such a holder would corrupt it.
+    """
+    try:
+        fd = os.open(device, os.O_RDONLY | os.O_EXCL)
+    except OSError as error:
+        if error.errno == errno.EBUSY:
+            return True
+        if error.errno in (errno.ENOENT, errno.ENXIO):
+            return False
+        raise
+    os.close(fd)
+    return False
+
+
 def detach(device: str, runner: Runner) -> None:
     """Detach ``device`` (the kernel defers it until the last opener closes the device)."""
     runner(["losetup", "--detach", device])
@@ -89,6 +109,7 @@ __all__ = [
     "parse_list",
     "list_devices",
     "attach",
+    "is_busy",
     "detach",
     "refresh_size",
     "flush",

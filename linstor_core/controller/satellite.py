@@ -20,6 +20,7 @@ threads, and ``reconcile`` must never see another call's file mid-way.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -151,12 +152,17 @@ class Satellite:
             return self._expose(image, created=True)
 
     def delete_volume(self, pool: PoolSpec, vol_name: str) -> None:
-        """Detach and remove the volume; done already if it is missing. Snapshots stay."""
+        """Detach and remove the volume; done already if it is missing. Snapshots stay.
+
+        A volume in use (mounted, held by DRBD) is refused with ``StorageError``.
+        """
         if not isinstance(provider_for(pool.kind), SupportsBackingFile):
             return
         with self._lock:
             image = self._layout(pool).volume(vol_name)
-            for device in self._loops_of(image):
+            devices = self._loops_of(image)
+            _refuse_busy(devices, vol_name, "deleted")
+            for device in devices:
                 loopdev.detach(device.name, self.runner)
             image.unlink(missing_ok=True)
             temp_of(image).unlink(missing_ok=True)
@@ -226,8 +232,8 @@ class Satellite:
 
         The data is switched by renaming a copy over the volume file (atomic), then the loop
         device is re-pointed at the new file. Only if another process grabbed that loop device
-        in between does the path change, and the returned path says so. The volume must not be
-        in use (the controller refuses rollback of a resource in use).
+        in between does the path change, and the returned path says so. A volume in use (mounted,
+        held by DRBD) is refused with ``StorageError`` before anything changes.
         """
         provider = provider_for(pool.kind)
         if not isinstance(provider, SupportsSnapshots):
@@ -236,6 +242,7 @@ class Satellite:
             image = self._existing_image(pool, vol_name)
             source = self._existing_snapshot(pool, vol_name, snapshot)
             devices = self._loops_of(image)
+            _refuse_busy(devices, vol_name, "rolled back")
             with staged(image) as temp:
                 provider.copy_data(source, temp)
             if not self.use_loop:
@@ -401,6 +408,16 @@ class Satellite:
         """Push data written through the loop device into the file before the file is copied."""
         for device in self._loops_of(image):
             loopdev.flush(device.name, self.runner)
+
+
+def _refuse_busy(devices: list[loopdev.LoopDevice], vol_name: str, action: str) -> None:
+    for device in devices:
+        if loopdev.is_busy(device.name):
+            raise StorageError(
+                ["losetup", "--detach", device.name], errno.EBUSY,
+                f"volume {vol_name} cannot be {action}: {device.name} is in use (mounted or held by DRBD)",
+                correction="unmount it or take its DRBD resource down first",
+            )
 
 
 def _positive_kib(size_kib: int) -> int:

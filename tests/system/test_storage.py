@@ -173,6 +173,27 @@ def test_reconcile_removes_an_orphan_and_reattaches_a_known_volume(xfs_pool: tup
     assert sat.reconcile(pool, {"Known_00000"}, set()) == []
 
 
+def test_a_mounted_volume_is_neither_deleted_nor_rolled_back(
+    tmp_path: Path, xfs_pool: tuple[Satellite, PoolSpec]
+) -> None:
+    sat, pool = xfs_pool
+    device = sat.create_volume(pool, VolumeSpec("Mounted", 0, 16 * 1024))
+    sat.snapshot_volume(pool, "Mounted_00000", "Snap1")
+    run(["mkfs.ext4", "-q", "-F", device])
+    target = tmp_path / "mounted"
+    target.mkdir()
+    run(["mount", device, str(target)])
+    try:
+        with pytest.raises(StorageError, match="in use"):
+            sat.delete_volume(pool, "Mounted_00000")
+        with pytest.raises(StorageError, match="in use"):
+            sat.rollback_volume(pool, "Mounted_00000", "Snap1")
+    finally:
+        run(["umount", str(target)])
+    sat.delete_volume(pool, "Mounted_00000")
+    assert loops_under(sat.pool_directory(pool)) == []
+
+
 def test_file_thin_on_ext4_says_which_filesystems_can_reflink(tmp_path: Path, mounted: Make) -> None:
     pool = PoolSpec("vulcan", "thinpool", "FILE_THIN", mounted("ext4", 64) / "pool")
     sat = Satellite(tmp_path / "state", use_loop=True)

@@ -55,6 +55,10 @@ def test_attach_at_a_given_device() -> None:
     runner.assert_done()
 
 
+def test_a_missing_device_is_not_busy(tmp_path: Path) -> None:
+    assert loopdev.is_busy(str(tmp_path / "loop99")) is False
+
+
 def test_detach_refresh_and_flush_commands() -> None:
     runner = (
         FakeRunner()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from linstor_core.controller import loopdev
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.errors import InvalidInput, StorageError
 from linstor_core.runner import FakeRunner
@@ -18,6 +19,14 @@ LIST = ["losetup", "--json", "--list"]
 
 def listing(*devices: tuple[str, str]) -> str:
     return json.dumps({"loopdevices": [{"name": name, "back-file": back} for name, back in devices]})
+
+
+@pytest.fixture(autouse=True)
+def busy(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The scripted /dev/loopN names are not real: the test decides which ones are in use."""
+    devices: set[str] = set()
+    monkeypatch.setattr(loopdev, "is_busy", lambda device: device in devices)
+    return devices
 
 
 @pytest.fixture
@@ -145,6 +154,23 @@ def test_delete_detaches_only_its_own_loop_and_is_idempotent(
     sat.delete_volume(pool, "LocalData_00000")
     sat.delete_volume(pool, "LocalData_00000")
     assert not path.exists()
+    runner.assert_done()
+
+
+def test_delete_and_rollback_refuse_a_busy_volume(
+    sat: Satellite, runner: FakeRunner, pool: PoolSpec, busy: set[str]
+) -> None:
+    path = image(pool, "rsc_00000")
+    path.write_bytes(b"now")
+    image(pool, "rsc_00000.snap.snap1").write_bytes(b"then")
+    busy.add("/dev/loop3")
+    runner.expect(LIST, listing(("/dev/loop3", str(path))))
+    runner.expect(LIST, listing(("/dev/loop3", str(path))))
+    with pytest.raises(StorageError, match="in use"):
+        sat.delete_volume(pool, "rsc_00000")
+    with pytest.raises(StorageError, match="in use"):
+        sat.rollback_volume(pool, "rsc_00000", "snap1")
+    assert path.read_bytes() == b"now"
     runner.assert_done()
 
 

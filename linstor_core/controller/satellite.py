@@ -321,7 +321,9 @@ class Satellite:
     def _restore_volumes(self, layout: PoolLayout, volumes: set[str]) -> list[str]:
         """Attach known volumes that have no loop device; report those whose file is gone."""
         lines = []
-        attached = {d.back_file for d in loopdev.list_devices(self.runner)} if self.use_loop else set()
+        attached = set()
+        if self.use_loop:
+            attached = {d.back_file for d in loopdev.list_devices(self.runner) if not d.deleted}
         for name in sorted(volumes):
             image = layout.volume(name)
             if not image.exists():

@@ -55,9 +55,11 @@ class PoolLayout:
     directory: Path
 
     def volume(self, name: str) -> Path:
+        """The file of volume ``name`` (``InvalidInput`` for a name that is not a volume's)."""
         return self.directory / f"{check_volume_name(name)}{IMAGE_SUFFIX}"
 
     def snapshot(self, volume: str, snapshot: str) -> Path:
+        """The file of ``snapshot`` of volume ``volume`` (both names checked)."""
         name = f"{check_volume_name(volume)}.snap.{validate_snapshot_name(snapshot)}{IMAGE_SUFFIX}"
         return self.directory / name
 

@@ -377,3 +377,18 @@ def test_reconcile_detaches_a_second_loop_of_the_same_volume(
     runner.expect(LIST, listing(("/dev/loop1", str(path))))
     assert sat.reconcile(pool, {"known_00000"}, set()) == [f"detached loop device /dev/loop2 of duplicate {path}"]
     runner.assert_done()
+
+
+def test_reconcile_without_loops_only_touches_files(file_pool: tuple[Satellite, PoolSpec]) -> None:
+    sat, pool = file_pool
+    sat.create_volume(pool, VolumeSpec("known", 0, MIB_KIB))
+    sat.create_volume(pool, VolumeSpec("orphan", 0, MIB_KIB))
+    lines = sat.reconcile(pool, {"known_00000"}, set())
+    assert lines == [f"removed orphan volume file {sat.pool_directory(pool) / 'orphan_00000.img'}"]
+    assert sat.reconcile(pool, {"known_00000"}, set()) == []
+
+
+def test_reconcile_of_a_missing_directory_reports_each_volume(tmp_path: Path) -> None:
+    sat = Satellite(tmp_path, FakeRunner(), use_loop=True)
+    pool = PoolSpec("vulcan", "gone", "FILE_THIN", tmp_path / "gone")
+    assert sat.reconcile(pool, {"a_00000"}, set()) == [f"volume a_00000: pool directory {tmp_path / 'gone'} is missing"]

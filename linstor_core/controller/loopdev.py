@@ -35,16 +35,15 @@ def parse_list(text: str) -> list[LoopDevice]:
     if not text.strip():
         return []
     try:
-        entries = json.loads(text)["loopdevices"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise StorageError(["losetup", "--json", "--list"], 0, f"unreadable output: {error}") from None
+        entries = [(str(e["name"]), str(e.get("back-file") or "")) for e in json.loads(text)["loopdevices"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise StorageError(["losetup", "--json", "--list"], 0, f"unreadable output: {error!r}") from None
     devices = []
-    for entry in entries:
-        back_file = str(entry.get("back-file") or "")
+    for name, back_file in entries:
         deleted = back_file.endswith(_DELETED_SUFFIX)
         if deleted:
             back_file = back_file[: -len(_DELETED_SUFFIX)]
-        devices.append(LoopDevice(name=str(entry["name"]), back_file=back_file, deleted=deleted))
+        devices.append(LoopDevice(name=name, back_file=back_file, deleted=deleted))
     return devices
 
 

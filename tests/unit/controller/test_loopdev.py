@@ -32,9 +32,10 @@ def test_parse_list_of_nothing_is_empty(text: str) -> None:
     assert loopdev.parse_list(text) == []
 
 
-def test_parse_list_refuses_garbage() -> None:
+@pytest.mark.parametrize("text", ["not json", "[]", '{"loopdevices": [{"back-file": "/x"}]}'])
+def test_parse_list_refuses_garbage(text: str) -> None:
     with pytest.raises(StorageError, match="unreadable"):
-        loopdev.parse_list("not json")
+        loopdev.parse_list(text)
 
 
 def test_list_devices_asks_losetup_for_json() -> None:

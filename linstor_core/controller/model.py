@@ -102,6 +102,11 @@ class RscRec:
     def tiebreaker(self) -> bool:
         return TIE_BREAKER in self.flags
 
+    @property
+    def visible_props(self) -> Props:
+        """Props as LINSTOR shows them: the storage pool is the ``StorPoolName`` property."""
+        return {"StorPoolName": self.pool or "", **self.props}
+
 
 @dataclass(frozen=True)
 class VolRec:

@@ -106,8 +106,7 @@ class ResourceViews:
         volumes = [self._volume(rd, rsc, vd, vols.get(vd.vlmnr))
                    for vd in self.vds.get(rd.name.lower(), [])]
         body: dict[str, Any] = {
-            "name": rsc.rd, "node_name": rsc.node, "props": {"StorPoolName": rsc.pool or "",
-                                                             **rsc.props},
+            "name": rsc.rd, "node_name": rsc.node, "props": rsc.visible_props,
             "flags": list(rsc.flags), "layer_object": self._layer_object(rd, rsc, volumes),
             "state": {}, "create_timestamp": rsc.created_ms,
         }

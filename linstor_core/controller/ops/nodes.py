@@ -8,12 +8,13 @@ under ``DIR/nodes/NAME`` (or a directory its pools name). Each node gets LINSTOR
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from linstor_core import naming
 from linstor_core import retcodes as rc
 from linstor_core.controller.core import Change, Controller
-from linstor_core.controller.model import NodeRec, PoolRec
+from linstor_core.controller.model import NodeRec, PoolRec, dump
+from linstor_core.controller.ops.common import edit_props
 from linstor_core.controller.replies import refuse
 
 DISKLESS_POOL = "DfltDisklessStorPool"
@@ -91,3 +92,13 @@ def delete_pool(ctl: Controller, change: Change, node: str, name: str) -> None:
     repo.delete_pool(pool.node, pool.name)
     change.reply(rc.DELETED, f"Storage pool '{pool.name}' on node '{pool.node}' deleted.",
                  obj_refs={"Node": pool.node, "StorPool": pool.name})
+
+
+def modify_node(ctl: Controller, change: Change, name: str, override: Mapping[str, object],
+                delete: Sequence[str], delete_namespaces: Sequence[str]) -> None:
+    """Set/delete node properties (e.g. ``Aux/site`` for replicas_on_same/different)."""
+    repo = change.repo
+    node = repo.node(name)
+    props = edit_props(node.props, override, delete, delete_namespaces)
+    repo.tx.run("UPDATE nodes SET props = ? WHERE name = ?", dump(props), node.name)
+    change.reply(rc.MODIFIED, f"Node '{node.name}' modified.", obj_refs={"Node": node.name})

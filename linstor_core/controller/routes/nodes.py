@@ -52,6 +52,14 @@ def create_node() -> Response:
                   field(data, "props", dict, {}), status=201)
 
 
+@blueprint.put("/v1/nodes/<node>")
+def modify_node(node: str) -> Response:
+    data = body()
+    return mutate(rc.MASK_NODE | rc.MASK_MOD, ops.modify_node, node,
+                  field(data, "override_props", dict, {}), field(data, "delete_props", list, []),
+                  field(data, "delete_namespaces", list, []))
+
+
 @blueprint.delete("/v1/nodes/<node>")
 def delete_node(node: str) -> Response:
     return mutate(rc.MASK_NODE | rc.MASK_DEL, ops.delete_node, node)

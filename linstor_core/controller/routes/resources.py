@@ -31,7 +31,7 @@ def _resources(*, rds: Sequence[str] = (), nodes: Sequence[str] = (),
                 if (want_rd is None or r.rd.lower() in want_rd)
                 and (want_node is None or r.node.lower() in want_node)
                 and (want_pool is None or (r.pool or "").lower() in want_pool)
-                and props_match(r.props, props)]
+                and props_match(r.visible_props, props)]
 
 
 @blueprint.get("/v1/resource-definitions/<rd>/resources")

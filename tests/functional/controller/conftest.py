@@ -36,9 +36,11 @@ class Rest:
             validate(data, schema, many=many)
         return data
 
-    def ok(self, method: str, path: str, body: Any = None, status: int = 200) -> list[Any]:
+    def ok(self, method: str, path: str, body: Any = None, status: int = 200,
+           params: dict[str, Any] | None = None) -> list[Any]:
         """A mutation that must succeed: its ApiCallRc list, with no error entry."""
-        data = self.call(method, path, body, status=status, schema="ApiCallRcList")
+        data = self.call(method, path, body, status=status, schema="ApiCallRcList",
+                         params=params)
         assert not [r for r in data if r["ret_code"] < 0], data
         return list(data)
 

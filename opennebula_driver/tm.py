@@ -22,7 +22,7 @@ from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
 )
 from opennebula_driver.env import DRIVER_NAME, Env, profile_of
-from opennebula_driver.records import Datastore, Vm
+from opennebula_driver.records import Vm
 from opennebula_driver.xmldoc import parse_vm
 
 if TYPE_CHECKING:
@@ -257,8 +257,11 @@ def resize(env: Env, args: Sequence[str]) -> str:
 def context(env: Env, args: Sequence[str]) -> str:
     """The CONTEXT CD-ROM as a VM disk: ISO built on the front-end, written into a fresh
     resource there, then made available on the host (so migrations move it like any disk)."""
-    if len(args) < 3:
-        check_count("context", list(args), "file... host:dir/disk.<i> vmid dsid", 4)
+    if len(args) < 4:
+        raise InvalidInput(
+            "arguments", " ".join(args), f"context takes at least 4 arguments, got {len(args)}",
+            correction="usage: context file... host:dir/disk.<i> vmid dsid",
+        )
     files = list(args[:-3])
     call = _disk_call(args[-3], args[-2], args[-1])
     vm = env.oned.vm(call.vm_id)

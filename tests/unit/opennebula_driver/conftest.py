@@ -1,167 +1,23 @@
-"""Fakes for the driver's collaborators: an in-memory DiskService, oned lookups, host commands.
-
-The fake disk service keeps the contract's promises that the driver relies on (idempotent
-delete/detach, NotFound, grow-only resize) and records every call, so tests can assert both
-what changed and that nothing changed after a refusal.
-"""
+"""The ``harness`` fixture: the driver's Env wired to the fakes of ``one_fakes``."""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from linstor_core.errors import AlreadyExists, ApiReply, InvalidInput, NotFound
-from linstor_core.models import Capacity, Disk
 from linstor_core.runner import FakeRunner
 from opennebula_driver.env import Env
 from opennebula_driver.hosts import Hosts
-from opennebula_driver.records import Datastore, Vm
+from opennebula_driver.records import Datastore
 
-MUTATING = {"create", "clone", "snapshot", "delete_snapshot", "rollback", "restore", "resize", "attach",
-            "detach", "delete", "set_props"}
-
-
-def _missing(name: str) -> NotFound:
-    return NotFound([ApiReply(ret_code=-1, message=f"disk {name} not found")])
-
-
-@dataclass
-class FakeDisks:
-    """In-memory disks; ``devices`` maps (name, node) to a device path (a temp file)."""
-
-    workdir: Path
-    disks: dict[str, Disk] = field(default_factory=dict)
-    calls: list[tuple] = field(default_factory=list)
-    capacity_kib: Capacity = field(default_factory=lambda: Capacity(10 << 20, 3 << 20, 8 << 20))
-
-    def _get(self, name: str) -> Disk:
-        if name not in self.disks:
-            raise _missing(name)
-        return self.disks[name]
-
-    def mutations(self) -> list[tuple]:
-        return [c for c in self.calls if c[0] in MUTATING]
-
-    def device(self, name: str, node: str) -> str:
-        path = self.workdir / f"{name}@{node}"
-        if not path.exists():
-            with open(path, "wb") as handle:
-                handle.truncate(self._get(name).size_kib * 1024)
-        return str(path)
-
-    def create(self, profile, name, size_kib, props={}):
-        self.calls.append(("create", profile, name, size_kib, dict(props)))
-        if name in self.disks:
-            raise AlreadyExists([ApiReply(ret_code=-1, message=f"{name} exists")])
-        self.disks[name] = Disk(name=name, size_kib=size_kib, profile=profile, props=dict(props))
-        return self.disks[name]
-
-    def get(self, name):
-        self.calls.append(("get", name))
-        return self._get(name)
-
-    def exists(self, name):
-        self.calls.append(("exists", name))
-        return name in self.disks
-
-    def list(self, owner_props={}):
-        self.calls.append(("list", dict(owner_props)))
-        return [d for d in self.disks.values() if all(d.props.get(k) == v for k, v in owner_props.items())]
-
-    def clone(self, source, target, props={}, *, progress=None, timeout=300):
-        self.calls.append(("clone", source, target, dict(props)))
-        src = self._get(source)
-        self.disks[target] = Disk(name=target, size_kib=src.size_kib, profile=src.profile, props=dict(props))
-        return self.disks[target]
-
-    def snapshot(self, name, snapshot, nodes=()):
-        self.calls.append(("snapshot", name, snapshot))
-        disk = self._get(name)
-        self.disks[name] = replace(disk, snapshots=(*disk.snapshots, snapshot))
-
-    def delete_snapshot(self, name, snapshot):
-        self.calls.append(("delete_snapshot", name, snapshot))
-        disk = self._get(name)
-        self.disks[name] = replace(disk, snapshots=tuple(s for s in disk.snapshots if s != snapshot))
-
-    def rollback(self, name, snapshot):
-        self.calls.append(("rollback", name, snapshot))
-        if snapshot not in self._get(name).snapshots:
-            raise _missing(snapshot)
-
-    def restore(self, name, snapshot, target, props={}, nodes=()):
-        self.calls.append(("restore", name, snapshot, target, dict(props)))
-        src = self._get(name)
-        self.disks[target] = Disk(name=target, size_kib=src.size_kib, profile=src.profile, props=dict(props))
-        return self.disks[target]
-
-    def resize(self, name, size_kib):
-        self.calls.append(("resize", name, size_kib))
-        disk = self._get(name)
-        if size_kib < disk.size_kib:
-            raise InvalidInput("size", size_kib, "disks only grow")
-        self.disks[name] = replace(disk, size_kib=size_kib)
-
-    def attach(self, name, node):
-        self.calls.append(("attach", name, node))
-        return self.device(name, node)
-
-    def detach(self, name, node):
-        self.calls.append(("detach", name, node))
-
-    def path(self, name, node):
-        return self.device(name, node)
-
-    def delete(self, name, *, with_snapshots=False):
-        self.calls.append(("delete", name, with_snapshots))
-        self.disks.pop(name, None)
-
-    def set_props(self, name, override={}, delete=()):
-        self.calls.append(("set_props", name, dict(override), tuple(delete)))
-        disk = self._get(name)
-        props = {k: v for k, v in {**disk.props, **override}.items() if k not in delete}
-        self.disks[name] = replace(disk, props=props)
-
-    def capacity(self, profile):
-        self.calls.append(("capacity", profile))
-        return self.capacity_kib
-
-
-@dataclass
-class FakeOned:
-    """oned lookups answered from records (the real pyone path is tested against a stand-in)."""
-
-    vms: dict[int, Vm] = field(default_factory=dict)
-    datastores: dict[int, Datastore] = field(default_factory=dict)
-    images: dict[int, str] = field(default_factory=dict)
-
-    def vm(self, vm_id: int) -> Vm:
-        return self.vms[vm_id]
-
-    def datastore(self, ds_id: int) -> Datastore:
-        return self.datastores[ds_id]
-
-    def image_name(self, image_id: int) -> str:
-        return self.images[image_id]
-
-
-TEMPLATE = {"LINSTOR_RESOURCE_GROUP": "gold", "LINSTOR_FRONTEND_NODE": "fe"}
-
-
-@dataclass
-class Harness:
-    env: Env
-    disks: FakeDisks
-    oned: FakeOned
-    runner: FakeRunner
-    progress: list[str]
+from one_fakes import TEMPLATE, FakeDisks, FakeOned, Harness
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Harness:
+def harness(tmp_path: Path) -> Iterator[Harness]:
     disks = FakeDisks(tmp_path)
     oned = FakeOned(datastores={100: Datastore(id=100, template=dict(TEMPLATE)), 0: Datastore(id=0, template=dict(TEMPLATE))})
     runner = FakeRunner()

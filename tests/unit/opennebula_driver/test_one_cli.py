@@ -9,7 +9,7 @@ import pytest
 
 from opennebula_driver import cli, ds, tm
 
-from conftest import Harness
+from one_fakes import Harness
 
 MONITOR = base64.b64encode(
     b"<DS_DRIVER_ACTION_DATA><DATASTORE><ID>100</ID><TEMPLATE>"

@@ -12,7 +12,7 @@ from linstor_core.models import Disk
 from opennebula_driver import ds
 from opennebula_driver.records import Datastore, DriverAction, Image
 
-from conftest import TEMPLATE, Harness
+from one_fakes import TEMPLATE, Harness
 
 IMAGE_RD = "one-img7-ubuntu"
 

@@ -12,7 +12,7 @@ from linstor_core.models import Disk
 from opennebula_driver import tm
 from opennebula_driver.records import Vm, VmDisk
 
-from conftest import Harness
+from one_fakes import Harness
 
 DIR = "/var/lib/one/datastores/0/22"
 IMAGE = "one-img7-ubuntu"
@@ -131,7 +131,7 @@ def test_missing_disk_is_a_clear_error(harness: Harness, vm: Vm) -> None:
         ("snap_create", [f"n:{DIR}/checkpoint", "1", "22", "100"], "disk.<number>"),
         ("mv", ["n:/a", "n2"], "takes 4"),
         ("cpds", [f"n:{DIR}/disk.0", "fe:not-ours", "-1", "22", "100"], "one disk name"),
-        ("context", ["x", "y"], "takes 4"),
+        ("context", ["x", "y", "z"], "at least 4"),
         ("premigrate", ["a", "b", DIR, "22"], "takes 5"),
     ],
 )

@@ -1,0 +1,144 @@
+"""OpenNebula driver vs the direct ``linstor_core.disks`` calls it makes: latency per action.
+
+Both run in the same process against the same embedded controller. The adapter column is a
+whole ``linstor-one`` action (``cli.main`` in-process): argument checks, the pyone lookups over
+real XML-RPC (to the oned stand-in of the functional tests, on loopback), the disk calls and the
+``disk.<i>`` symlink commands on this host. The direct column is the same disk calls with
+nothing around them. Goal: ratio <= 1.5. One extra line shows what starting ``linstor-one`` as a
+process (as oned does) adds on top, which no in-process change can remove.
+
+Run: ``.venv/bin/python bench/opennebula.py [--iterations 15]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "functional" / "opennebula_driver"))  # the oned stand-in
+
+from linstor_core.config import load_client_config  # noqa: E402
+from linstor_core.controller.server import ControllerServer  # noqa: E402
+from linstor_core.disks import DiskService  # noqa: E402
+from one_docs import datastore_xml, driver_action, vm_xml  # noqa: E402
+from oned_standin import OnedStandIn  # noqa: E402
+from opennebula_driver import cli  # noqa: E402
+
+HOST = socket.gethostname()
+GROUP = "bench"
+VM_ID = 1
+VM_NAME = "bench"
+
+
+def setup(url: str, pools: Path) -> None:
+    http = requests.Session()
+    for node in (HOST, "bench-b"):
+        http.post(f"{url}/v1/nodes", json={"name": node, "type": "SATELLITE", "net_interfaces": [
+            {"name": "default", "address": "127.0.0.1"}]}, timeout=30).raise_for_status()
+        http.post(f"{url}/v1/nodes/{node}/storage-pools", json={
+            "storage_pool_name": "pool", "provider_kind": "FILE_THIN",
+            "props": {"StorDriver/FileDir": str(pools / node)}}, timeout=30).raise_for_status()
+    http.post(f"{url}/v1/resource-groups", json={"name": GROUP, "select_filter": {
+        "place_count": 1, "storage_pool": "pool", "node_name_list": [HOST]}}, timeout=30).raise_for_status()
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return (time.perf_counter() - start) * 1000
+
+
+def adapter(*argv: str, stdin: bytes = b"") -> Callable[[], None]:
+    def call() -> None:
+        err = io.StringIO()
+        code = cli.main(list(argv), stdin=io.BytesIO(stdin), stdout=io.StringIO(), stderr=err)
+        if code != 0:
+            raise SystemExit(f"linstor-one {' '.join(argv[:2])} failed: {err.getvalue()}")
+    return call
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=15)
+    n = parser.parse_args().iterations
+    with tempfile.TemporaryDirectory(prefix="bench-one-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        server = ControllerServer(tmp / "state", "127.0.0.1", 0)
+        server.start()
+        standin = OnedStandIn()
+        try:
+            setup(server.url, tmp / "pools")
+            template = {"LINSTOR_CONTROLLERS": server.url, "LINSTOR_RESOURCE_GROUP": GROUP,
+                        "LINSTOR_FRONTEND_NODE": HOST}
+            standin.datastores[0] = datastore_xml(0, template)
+            standin.vms[VM_ID] = vm_xml(VM_ID, VM_NAME, [], host=HOST)
+            standin.start()
+            (tmp / "one_auth").write_text(standin.session)
+            os.environ.update(ONE_XMLRPC=standin.endpoint, ONE_AUTH=str(tmp / "one_auth"))
+            run(n, tmp, server.url, template)
+        finally:
+            standin.stop()
+            server.stop()
+
+
+def run(n: int, tmp: Path, url: str, template: dict[str, str]) -> None:
+    service = DiskService.from_config(load_client_config([url]))
+    vmdir = tmp / "vms" / str(VM_ID)
+    monitor = driver_action(None, datastore_xml(0, template))
+    rows: list[tuple[str, float, float]] = []
+
+    def own(i: int) -> str:
+        return f"one-vm{VM_ID}-{VM_NAME}-disk-{i}"
+
+    def direct_name(i: int) -> str:
+        return f"direct-{i}"
+
+    def measure(label: str, ours: Callable[[int], Callable[[], object]], theirs: Callable[[int], Callable[[], object]]) -> None:
+        ours_ms = [timed(ours(i)) for i in range(n)]
+        theirs_ms = [timed(theirs(i)) for i in range(n)]
+        rows.append((label, statistics.median(theirs_ms), statistics.median(ours_ms)))
+
+    def direct_mkimage(i: int) -> Callable[[], object]:
+        return lambda: (service.create(GROUP, direct_name(i), 1024), service.attach(direct_name(i), HOST))
+
+    measure("mkimage (create+attach+link)",
+            lambda i: adapter("tm", "mkimage", "1", "raw", f"{HOST}:{vmdir}/disk.{i}", str(VM_ID), "0"),
+            direct_mkimage)
+    measure("snap_create", lambda i: adapter("tm", "snap_create", f"{HOST}:{vmdir}/disk.{i}", "0", str(VM_ID), "0"),
+            lambda i: lambda: service.snapshot(direct_name(i), "snap-0"))
+    measure("snap_delete", lambda i: adapter("tm", "snap_delete", f"{HOST}:{vmdir}/disk.{i}", "0", str(VM_ID), "0"),
+            lambda i: lambda: service.delete_snapshot(direct_name(i), "snap-0"))
+    measure("resize", lambda i: adapter("tm", "resize", f"{HOST}:{vmdir}/disk.{i}", "2", str(VM_ID), "0"),
+            lambda i: lambda: service.resize(direct_name(i), 2048))
+    measure("monitor", lambda i: adapter("ds", "monitor", "0", stdin=monitor),
+            lambda i: lambda: service.capacity(GROUP))
+    measure("delete", lambda i: adapter("tm", "delete", f"{HOST}:{vmdir}/disk.{i}", str(VM_ID), "0"),
+            lambda i: lambda: service.delete(direct_name(i), with_snapshots=True))
+
+    print(f"{'action':32} {'direct ms':>10} {'adapter ms':>11} {'ratio':>6}")
+    for label, direct_ms, ours_ms in rows:
+        print(f"{label:32} {direct_ms:10.1f} {ours_ms:11.1f} {ours_ms / direct_ms:6.2f}")
+    script = REPO / "packaging" / "opennebula" / "datastore" / "monitor"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    process_ms = statistics.median(
+        timed(lambda: subprocess.run([str(script), "0"], input=monitor,
+                                     env=env, check=True, capture_output=True)) for _ in range(max(n // 3, 3)))
+    in_process = next(ours for label, _, ours in rows if label == "monitor")
+    print(f"process start of linstor-one (ds monitor as oned runs it): {process_ms:.1f} ms "
+          f"vs {in_process:.1f} ms in-process")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""The packaged action scripts, run as oned runs them, against the embedded controller."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from one_harness import One
+from one_docs import b64, datastore_xml, driver_action, image_xml, vm_xml
+
+SYS = "/var/lib/one/datastores/0"
+MIB = 1024 * 1024
+
+
+def image_ds(one: One) -> str:
+    return datastore_xml(100, one.template)
+
+
+def upload(one: One, name: str, size: int, marks: dict[int, bytes]) -> Path:
+    path = one.safe_dir / name
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+        for offset, data in marks.items():
+            handle.seek(offset)
+            handle.write(data)
+    return path
+
+
+def cp_image(one: One, image_id: int, name: str, path: Path) -> str:
+    size_mib = one.ok("ds", "stat", "-", str(image_id),
+                      stdin=driver_action(image_xml(image_id, name, PATH=path), image_ds(one))).strip()
+    answer = one.ok("ds", "cp", str(image_id), stdin=driver_action(
+        image_xml(image_id, name, PATH=path, SIZE=size_mib, FORMAT="raw"), image_ds(one)))
+    source, fmt = answer.split()
+    assert fmt == "raw"
+    return source
+
+
+def read_link(one: One, host: str, path: str, length: int, offset: int = 0) -> bytes:
+    link = one.host_path(host, path)
+    assert link.is_symlink(), f"{link} is not a symlink"
+    with open(os.readlink(link), "rb") as device:
+        device.seek(offset)
+        return device.read(length)
+
+
+def write_at(one: One, host: str, path: str, offset: int, data: bytes) -> None:
+    with open(os.readlink(one.host_path(host, path)), "r+b") as device:
+        device.seek(offset)
+        device.write(data)
+        device.flush()
+        os.fsync(device.fileno())
+
+
+def vm(one: One, vm_id: int, name: str, disks: list[dict[str, object]]) -> str:
+    xml = vm_xml(vm_id, name, disks, host="bravo")
+    one.oned.vms[vm_id] = xml
+    return xml
+
+
+def test_image_lifecycle_cp_clone_monitor_rm(one: One) -> None:
+    path = upload(one, "ubuntu.img", 3 * MIB + 512, {0: b"BOOT", 2 * MIB: b"DATA"})
+    source = cp_image(one, 7, "ubuntu", path)
+    assert source == "one-img7-ubuntu"
+    rd = one.get(f"/v1/resource-definitions/{source}")
+    assert rd["props"]["Aux/bundle/owner-id"] == "img7" and rd["props"]["Aux/bundle/platform"] == "one"
+    assert [n for n, diskless in one.nodes_of(source).items() if diskless] == []  # front-end attach undone
+
+    clone_action = driver_action(image_xml(8, "ubuntu copy", PATH=source, SIZE=8, CLONING_ID=7), image_ds(one))
+    copy, fmt = one.ok("ds", "clone", clone_action.decode(), "8").split()
+    assert fmt == "raw" and copy.startswith("one-img8-ubuntu_copy-")  # sanitised name + hash
+    vdfs = one.get(f"/v1/resource-definitions/{copy}/volume-definitions")
+    assert vdfs[0]["size_kib"] == 8 * 1024
+
+    vm(one, 22, "web", [{"DISK_ID": 0, "SOURCE": copy, "CLONE": "NO", "TM_MAD": "linstor", "DATASTORE_ID": 100}])
+    one.ok("tm", "ln", f"fe:{copy}", f"bravo:{SYS}/22/disk.0", "22", "100")
+    assert read_link(one, "bravo", f"{SYS}/22/disk.0", 4) == b"BOOT"
+    assert read_link(one, "bravo", f"{SYS}/22/disk.0", 4, 2 * MIB) == b"DATA"
+    one.ok("tm", "delete", f"bravo:{SYS}/22/disk.0", "22", "100")
+    assert copy in one.resource_names()  # a persistent image outlives the VM
+
+    monitor = one.ok("ds", "monitor", "-", "100", stdin=driver_action(None, image_ds(one))).split()
+    assert [line.split("=")[0] for line in monitor] == ["USED_MB", "TOTAL_MB", "FREE_MB"]
+    used, total, free = (int(line.split("=")[1]) for line in monitor)
+    assert total > 0 and used + free == total
+
+    for image_id, name in ((7, source), (8, copy)):
+        one.ok("ds", "rm", str(image_id), stdin=driver_action(image_xml(image_id, "x", SOURCE=name), image_ds(one)))
+    assert one.resource_names() == []
+
+
+def test_vm_disks_clone_mkimage_resize_delete(one: One) -> None:
+    source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"GOLDEN"}))
+    vm(one, 22, "web01", [
+        {"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor", "SIZE": 4},
+        {"DISK_ID": 1, "TYPE": "fs", "FS": "ext4", "SIZE": 16},
+    ])
+    one.ok("tm", "clone", f"fe:{source}", f"bravo:{SYS}/22/disk.0", "22", "100")
+    own = "one-vm22-web01-disk-0"
+    assert own in one.resource_names()
+    assert one.get(f"/v1/resource-definitions/{own}")["props"]["Aux/bundle/image"] == "7"
+    assert read_link(one, "bravo", f"{SYS}/22/disk.0", 6) == b"GOLDEN"
+    assert one.get(f"/v1/resource-definitions/{own}/volume-definitions")[0]["size_kib"] == 4 * 1024
+
+    one.ok("tm", "mkimage", "16", "raw", f"bravo:{SYS}/22/disk.1", "22", "0")
+    volatile = "one-vm22-web01-disk-1"
+    device = os.readlink(one.host_path("bravo", f"{SYS}/22/disk.1"))
+    probe = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", device], capture_output=True, text=True,
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    assert probe.stdout.strip() == "ext4"
+    assert "bravo mkfs.ext4 -q -F " in one.ssh_log.read_text()
+
+    one.ok("tm", "resize", f"bravo:{SYS}/22/disk.0", "32", "22", "100")
+    assert one.get(f"/v1/resource-definitions/{own}/volume-definitions")[0]["size_kib"] == 32 * 1024
+
+    for disk in (0, 1):
+        one.ok("tm", "delete", f"bravo:{SYS}/22/disk.{disk}", "22", "0")
+    one.ok("tm", "delete", f"bravo:{SYS}/22", "22", "0")
+    assert own not in one.resource_names() and volatile not in one.resource_names()
+    assert not one.host_path("bravo", f"{SYS}/22").exists()
+
+
+@pytest.mark.root
+def test_snapshot_create_revert_delete_with_data(one: One) -> None:
+    source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"version-1"}))
+    vm(one, 5, "db", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor"}])
+    one.ok("tm", "clone", f"fe:{source}", f"bravo:{SYS}/5/disk.0", "5", "100")
+    disk = f"{SYS}/5/disk.0"
+    assert os.readlink(one.host_path("bravo", disk)).startswith("/dev/loop")
+
+    one.ok("tm", "snap_create", f"bravo:{disk}", "0", "5", "100")
+    write_at(one, "bravo", disk, 0, b"version-2")
+    one.ok("tm", "snap_create_live", f"bravo:{disk}", "1", "5", "100")
+    write_at(one, "bravo", disk, 0, b"version-3")
+    one.ok("tm", "snap_revert", f"bravo:{disk}", "1", "5", "100")
+    assert read_link(one, "bravo", disk, 9) == b"version-2"
+    one.ok("tm", "snap_delete", f"bravo:{disk}", "1", "5", "100")
+    one.ok("tm", "snap_revert", f"bravo:{disk}", "0", "5", "100")
+    assert read_link(one, "bravo", disk, 9) == b"version-1"
+    snapshots = one.get("/v1/view/snapshots")
+    assert sorted(s["name"] for s in snapshots) == ["snap-0"]
+
+
+def test_live_migration_attaches_before_and_detaches_after(one: One) -> None:
+    source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"MIGRATE"}))
+    xml = vm(one, 9, "mover", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor"}])
+    one.ok("tm", "clone", f"fe:{source}", f"bravo:{SYS}/9/disk.0", "9", "100")
+    own = "one-vm9-mover-disk-0"
+    before = one.nodes_of(own)
+    assert "bravo" in before
+
+    one.ok("tm", "premigrate", "bravo", "charlie", f"{SYS}/9", "9", "0", stdin=b64(xml))
+    during = one.nodes_of(own)
+    assert {"bravo", "charlie"} <= set(during)
+    assert one.get(f"/v1/resource-definitions/{own}")["props"]["DrbdOptions/Net/allow-two-primaries"] == "yes"
+    assert read_link(one, "charlie", f"{SYS}/9/disk.0", 7) == b"MIGRATE"
+
+    one.ok("tm", "postmigrate", "bravo", "charlie", f"{SYS}/9", "9", "0", stdin=b64(xml))
+    after = one.nodes_of(own)
+    assert "charlie" in after
+    assert "bravo" not in after or not after["bravo"]  # a diskful replica on the source stays
+    assert "DrbdOptions/Net/allow-two-primaries" not in one.get(f"/v1/resource-definitions/{own}")["props"]
+    assert not one.host_path("bravo", f"{SYS}/9/disk.0").is_symlink()
+
+
+def test_bad_input_changes_nothing(one: One) -> None:
+    source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"x"}))
+    vm(one, 22, "web", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor"}])
+    good = driver_action(image_xml(9, "new", PATH=one.safe_dir / "u.img", SIZE=1), image_ds(one))
+    no_id = driver_action(image_xml(9, "new", PATH=one.safe_dir / "u.img").replace("<ID>9</ID>", ""), image_ds(one))
+    before = one.state()
+    calls: list[tuple[str, str, list[str], bytes, str]] = [
+        ("ds", "cp", ["9"], good[: len(good) // 2 - 1], "base64"),
+        ("ds", "cp", ["9"], good[: len(good) // 2], "well-formed"),
+        ("ds", "cp", ["9"], b"%%% not base64 %%%", "not base64"),
+        ("ds", "cp", ["9"], no_id, "IMAGE/ID"),
+        ("ds", "cp", [], good, "takes ID"),
+        ("ds", "mkfs", ["9"], driver_action(image_xml(9, "d", SIZE="10G", FS="ext4"), image_ds(one)), "IMAGE/SIZE"),
+        ("tm", "clone", [f"fe:{source}", f"bravo:{SYS}/22/disk.0", "22"], b"", "takes 4 arguments"),
+        ("tm", "mkimage", ["1G", "raw", f"bravo:{SYS}/22/disk.1", "22", "0"], b"", "MiB"),
+        ("tm", "resize", [f"bravo:{SYS}/22/disk.0", "2.5", "22", "100"], b"", "MiB"),
+        ("tm", "premigrate", ["bravo", "charlie", f"{SYS}/22", "22", "0"], b"PFZNPjwv", "VM template"),
+        ("tm", "snap_create", [f"bravo:{SYS}/22/disk.0", "x", "22", "100"], b"", "snapshot id"),
+    ]
+    for kind, action, args, stdin, message in calls:
+        done = one.run(kind, action, *args, stdin=stdin)
+        assert done.returncode == 1, (action, done.stdout, done.stderr)
+        assert message in done.stderr and done.stdout == "", (action, done.stderr)
+        assert "Traceback" not in done.stderr and not done.stderr.startswith("ERROR")
+    assert one.state() == before

@@ -1,0 +1,360 @@
+"""The disk service: the one thing every adapter calls to manage its platform's disks.
+
+A disk is a LINSTOR resource definition with one volume (number 0), spawned from the resource
+group of an operator profile, its owner recorded in ``Aux/`` properties. Each method is as few
+REST calls as LINSTOR allows (``create`` is one spawn; ``list`` is one filtered definition list
+plus at most one resources view and one snapshots view for all disks), because platforms call
+these from short-lived hooks under cluster locks, and controllers are polled by every node.
+
+Platforms retry hooks, so what can be idempotent is: ``create`` (same profile and size),
+``delete``, ``delete_snapshot``, ``detach``, ``attach`` and growing ``resize`` to the same size.
+What would lose data is refused: shrinking, deleting a disk that still has snapshots unless
+asked, removing a diskful replica on ``detach``. Clones and restores that fail leave nothing of
+the target behind. Names are validated (:mod:`linstor_core.naming`) before any request is sent.
+Sizes are KiB.
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+from linstor_core import retcodes
+from linstor_core.client import LinstorClient
+from linstor_core.config import ClientConfig
+from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound
+from linstor_core.models import Capacity, Disk, Resource, ResourceDefinition, Snapshot
+from linstor_core.naming import (
+    PROP_PREFIX, validate_node_name, validate_resource_group_name, validate_resource_name, validate_snapshot_name,
+)
+
+VOLUME_NUMBER = 0
+POLL_FIRST = 0.2
+POLL_MAX = 2.0
+VIEW_FILTER_MAX = 40
+"""Up to this many disks, views ask for them by name; beyond, one unfiltered view is cheaper
+than a URL long enough to hit the controller's header limits."""
+
+
+def _refusal(kind: type[ApiError], ret_code: int, message: str, *, cause: str = "", correction: str = "") -> ApiError:
+    return kind([ApiReply(ret_code=ret_code, message=message, cause=cause, correction=correction)])
+
+
+def _positive_kib(size_kib: int) -> int:
+    if isinstance(size_kib, bool) or not isinstance(size_kib, int) or size_kib <= 0:
+        raise InvalidInput("size", size_kib, "must be a whole number of KiB greater than zero")
+    return size_kib
+
+
+def _disk(rd: ResourceDefinition, resources: Iterable[Resource], snapshots: Iterable[Snapshot]) -> Disk:
+    volumes = [v for v in rd.volume_definitions if v.volume_number == VOLUME_NUMBER] or list(rd.volume_definitions)
+    placed = [r for r in resources if r.name == rd.name]
+    return Disk(
+        name=rd.name,
+        size_kib=volumes[0].size_kib if volumes else 0,
+        profile=rd.resource_group_name,
+        props=dict(rd.props),
+        nodes=tuple(sorted(r.node_name for r in placed if not r.diskless)),
+        diskless_nodes=tuple(sorted(r.node_name for r in placed if r.diskless)),
+        snapshots=tuple(sorted(s.name for s in snapshots if s.resource_name == rd.name)),
+    )
+
+
+class DiskService:
+    """Disks on whichever LINSTOR controller ``client`` talks to. No I/O in the constructor.
+
+    ``sleep`` and ``clock`` are injected so that clone polling can be tested without waiting.
+    """
+
+    def __init__(
+        self,
+        client: LinstorClient,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self._sleep = sleep
+        self._clock = clock
+
+    @classmethod
+    def from_config(cls, config: ClientConfig) -> "DiskService":
+        """The service for ``config``'s controllers (adapters must not import the client)."""
+        return cls(LinstorClient(config))
+
+    def create(self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}) -> Disk:
+        """Spawn disk ``name`` from profile ``profile``'s resource group: one REST call.
+
+        Asking again for the same profile and size returns the existing disk (PVE re-allocates
+        cloudinit disks; hooks are retried); the same name with another size or profile is
+        AlreadyExists. A spawn that fails otherwise leaves no definition behind. The returned
+        disk does not list nodes (placement is not read back here; use :meth:`get`).
+        """
+        validate_resource_group_name(profile)
+        validate_resource_name(name)
+        _positive_kib(size_kib)
+        try:
+            self.client.resource_groups.spawn(profile, name, [size_kib], props=props)
+        except AlreadyExists:
+            return self._existing(profile, name, size_kib)
+        except ApiError:
+            self._discard(name)
+            raise
+        return Disk(name=name, size_kib=size_kib, profile=profile, props=dict(props))
+
+    def _existing(self, profile: str, name: str, size_kib: int) -> Disk:
+        disk = self.get(name)
+        if disk.profile != profile or disk.size_kib != size_kib:
+            raise _refusal(
+                AlreadyExists,
+                retcodes.FAIL_EXISTS_RSC_DFN,
+                f"disk {name} already exists with profile {disk.profile or '-'} and {disk.size_kib} KiB",
+                cause=f"asked for profile {profile} and {size_kib} KiB",
+                correction="choose another name, or delete the existing disk first",
+            )
+        return disk
+
+    def get(self, name: str) -> Disk:
+        """The disk ``name`` with its nodes and snapshots (NotFound when it does not exist)."""
+        validate_resource_name(name)
+        rd = self.client.resource_definitions.get(name)
+        return _disk(rd, self.client.resources.list(name), self.client.snapshots.list(name))
+
+    def exists(self, name: str) -> bool:
+        """Whether a resource definition ``name`` exists."""
+        validate_resource_name(name)
+        try:
+            self.client.resource_definitions.get(name)
+        except NotFound:
+            return False
+        return True
+
+    def list(self, owner_props: Mapping[str, str] = {}) -> builtins.list[Disk]:
+        """Every disk whose properties include all of ``owner_props``, sorted by name.
+
+        The controller filters (``props`` query); resources and snapshots of all matches come
+        from one view each, never one call per disk.
+        """
+        rds = self.client.resource_definitions.list(props=[f"{k}={v}" for k, v in owner_props.items()])
+        if not rds:
+            return []
+        names = tuple(sorted(rd.name for rd in rds)) if len(rds) <= VIEW_FILTER_MAX else ()
+        resources = self.client.resources.view(resources=names)
+        snapshots = self.client.snapshots.view(resources=names)
+        return [_disk(rd, resources, snapshots) for rd in sorted(rds, key=lambda rd: rd.name)]
+
+    def clone(
+        self,
+        source: str,
+        target: str,
+        props: Mapping[str, str] = {},
+        *,
+        progress: Callable[[str], None] | None = None,
+        timeout: float = 300,
+    ) -> Disk:
+        """Clone ``source`` into the new disk ``target`` through LINSTOR's clone API.
+
+        Polls the clone status (``progress`` hears each state while waiting) until COMPLETE;
+        when ``props`` (the new owner) are given, they replace the ``Aux/bundle/`` properties
+        LINSTOR copied from the source. On FAILED, a
+        timeout or any error after the clone started, the target is deleted and the error raised.
+        """
+        validate_resource_name(source)
+        validate_resource_name(target)
+        self.client.resource_definitions.clone(source, target)
+        with self._discarded_on_error(target):
+            self._await_clone(source, target, progress, timeout)
+            if props:
+                copied = self.client.resource_definitions.get(target).props
+                stale = [key for key in copied if key.startswith(PROP_PREFIX) and key not in props]
+                self.client.resource_definitions.set_props(target, override=props, delete=stale)
+            return self.get(target)
+
+    def _await_clone(
+        self, source: str, target: str, progress: Callable[[str], None] | None, timeout: float
+    ) -> None:
+        deadline = self._clock() + timeout
+        interval = POLL_FIRST
+        while True:
+            status = self.client.resource_definitions.clone_status(source, target)
+            if status == "COMPLETE":
+                return
+            if status == "FAILED":
+                raise _refusal(
+                    ApiError, retcodes.FAIL_UNKNOWN_ERROR, f"cloning {source} to {target} failed",
+                    correction="see the controller's log; the partial clone was removed",
+                )
+            if self._clock() >= deadline:
+                raise LinstorError(
+                    f"cloning {source} to {target} did not finish within {timeout:g} s",
+                    cause=f"last status {status}",
+                    correction="retry later or raise the timeout; the partial clone was removed",
+                )
+            if progress is not None:
+                progress(f"cloning {source} to {target}: {status.lower()}")
+            self._sleep(interval)
+            interval = min(interval * 2, POLL_MAX)
+
+    def snapshot(self, name: str, snapshot: str, nodes: Sequence[str] = ()) -> None:
+        """Snapshot disk ``name`` (on ``nodes``, default all its diskful nodes)."""
+        validate_resource_name(name)
+        validate_snapshot_name(snapshot)
+        for node in nodes:
+            validate_node_name(node)
+        self.client.snapshots.create(name, snapshot, nodes=nodes)
+
+    def delete_snapshot(self, name: str, snapshot: str) -> None:
+        """Delete a snapshot; a missing snapshot (or disk) counts as done."""
+        validate_resource_name(name)
+        validate_snapshot_name(snapshot)
+        try:
+            self.client.snapshots.delete(name, snapshot)
+        except NotFound:
+            pass
+
+    def rollback(self, name: str, snapshot: str) -> None:
+        """Roll disk ``name`` back in place to ``snapshot`` (LINSTOR refuses while it is in use)."""
+        validate_resource_name(name)
+        validate_snapshot_name(snapshot)
+        self.client.snapshots.rollback(name, snapshot)
+
+    def restore(
+        self, name: str, snapshot: str, target: str, props: Mapping[str, str] = {}, nodes: Sequence[str] = ()
+    ) -> Disk:
+        """Make the new disk ``target`` from ``name``'s ``snapshot``, in the source's profile.
+
+        Deploys on ``nodes`` (default: the snapshot's nodes). If any step fails, the target is
+        deleted again and the error raised.
+        """
+        validate_resource_name(name)
+        validate_snapshot_name(snapshot)
+        validate_resource_name(target)
+        for node in nodes:
+            validate_node_name(node)
+        source = self.client.resource_definitions.get(name)
+        self.client.resource_definitions.create(
+            target, resource_group=source.resource_group_name or None, props=props
+        )
+        with self._discarded_on_error(target):
+            self.client.snapshots.restore_volume_definitions(name, snapshot, target)
+            self.client.snapshots.restore_resources(name, snapshot, target, nodes=nodes)
+            return self.get(target)
+
+    def resize(self, name: str, size_kib: int) -> None:
+        """Grow disk ``name`` to ``size_kib``; the same size is a no-op, shrinking InvalidInput."""
+        validate_resource_name(name)
+        _positive_kib(size_kib)
+        rd = self.client.resource_definitions.get(name)
+        current = _disk(rd, (), ()).size_kib
+        if size_kib < current:
+            raise InvalidInput(
+                "size", size_kib, f"smaller than the current {current} KiB; disks only grow",
+                correction="ask for a size at least as large as the current one",
+            )
+        if size_kib > current:
+            self.client.volume_definitions.resize(name, VOLUME_NUMBER, size_kib)
+
+    def attach(self, name: str, node: str) -> str:
+        """Device path of disk ``name`` on ``node``, making it available there if needed.
+
+        When ``node`` holds no resource of the disk, LINSTOR's make-available adds a diskless
+        one (a DRBD client), never a new replica.
+        """
+        validate_resource_name(name)
+        validate_node_name(node)
+        resource = self._resource_on(name, node)
+        if resource is None:
+            self.client.resources.make_available(name, node, diskful=False)
+            resource = self._resource_on(name, node)
+        return self._device(name, node, resource)
+
+    def detach(self, name: str, node: str) -> None:
+        """Undo :meth:`attach`: remove ``node``'s resource only if it is diskless.
+
+        A diskful replica stays; LINSTOR may keep a diskless one as tie-breaker. A missing disk
+        or resource counts as done (PVE may deactivate twice).
+        """
+        validate_resource_name(name)
+        validate_node_name(node)
+        try:
+            resource = self._resource_on(name, node)
+            if resource is not None and resource.diskless:
+                self.client.resources.delete(name, node, keep_tiebreaker=True)
+        except NotFound:
+            pass
+
+    def path(self, name: str, node: str) -> str:
+        """Device path of disk ``name`` on ``node``; NotFound when it is not present there."""
+        validate_resource_name(name)
+        validate_node_name(node)
+        return self._device(name, node, self._resource_on(name, node))
+
+    def _resource_on(self, name: str, node: str) -> Resource | None:
+        return next((r for r in self.client.resources.list(name) if r.node_name == node), None)
+
+    @staticmethod
+    def _device(name: str, node: str, resource: Resource | None) -> str:
+        volume = next(
+            (v for v in (resource.volumes if resource else ()) if v.volume_number == VOLUME_NUMBER and v.device_path),
+            None,
+        )
+        if volume is None:
+            raise _refusal(
+                NotFound, retcodes.FAIL_NOT_FOUND_RSC, f"disk {name} has no device on node {node}",
+                correction=f"attach {name} on {node} first",
+            )
+        return volume.device_path
+
+    def delete(self, name: str, *, with_snapshots: bool = False) -> None:
+        """Delete disk ``name``; a missing disk counts as done.
+
+        Refused with InUse while it has snapshots, unless ``with_snapshots`` (then they go first).
+        """
+        validate_resource_name(name)
+        try:
+            snapshots = self.client.snapshots.list(name)
+        except NotFound:
+            return
+        if snapshots and not with_snapshots:
+            listing = ", ".join(sorted(s.name for s in snapshots))
+            raise _refusal(
+                InUse, retcodes.FAIL_IN_USE, f"disk {name} still has snapshots: {listing}",
+                correction="delete the snapshots first, or delete with snapshots",
+            )
+        for snap in snapshots:
+            self.delete_snapshot(name, snap.name)
+        self._discard(name)
+
+    def set_props(self, name: str, override: Mapping[str, str] = {}, delete: Sequence[str] = ()) -> None:
+        """Set and remove properties on disk ``name``'s resource definition."""
+        validate_resource_name(name)
+        self.client.resource_definitions.set_props(name, override=override, delete=delete)
+
+    def capacity(self, profile: str) -> Capacity:
+        """What profile ``profile``'s resource group can still hold (one query-size-info)."""
+        validate_resource_group_name(profile)
+        return self.client.resource_groups.query_size_info(profile)
+
+    def _discard(self, name: str) -> None:
+        try:
+            self.client.resource_definitions.delete(name)
+        except NotFound:
+            pass
+
+    @contextmanager
+    def _discarded_on_error(self, name: str) -> Iterator[None]:
+        """If the block raises, delete ``name`` and re-raise; a failing clean-up becomes a note
+        on the original error rather than hiding it."""
+        try:
+            yield
+        except BaseException as error:
+            try:
+                self._discard(name)
+            except LinstorError as cleanup:
+                error.add_note(f"removing the partial {name} failed too: {cleanup}")
+            raise
+
+
+__all__ = ["DiskService"]

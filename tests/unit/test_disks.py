@@ -1,0 +1,380 @@
+"""DiskService over a LinstorClient against recorded REST answers: what it sends and how often."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+from linstor_core import retcodes
+from linstor_core.client import LinstorClient
+from linstor_core.config import ClientConfig
+from linstor_core.disks import DiskService
+from linstor_core.errors import AlreadyExists, ApiError, InUse, InvalidInput, LinstorError, NotFound
+from linstor_core.models import Capacity, Disk
+
+BASE = "http://ctl.test:3370"
+RD = f"{BASE}/v1/resource-definitions"
+
+
+def ok(code: int = retcodes.CREATED) -> list[dict[str, Any]]:
+    return [{"ret_code": code, "message": "done"}]
+
+
+def failure(code: int, message: str = "refused") -> list[dict[str, Any]]:
+    return [{"ret_code": code, "message": message}]
+
+
+def rd_json(name: str, size_kib: int = 1024, group: str = "gold", props: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "resource_group_name": group,
+        "props": props or {},
+        "volume_definitions": [{"volume_number": 0, "size_kib": size_kib}],
+    }
+
+
+def rsc_json(name: str, node: str, *, diskless: bool = False, device: str = "/dev/drbd1000") -> dict[str, Any]:
+    return {
+        "name": name,
+        "node_name": node,
+        "flags": ["DRBD_DISKLESS"] if diskless else [],
+        "volumes": [{"volume_number": 0, "device_path": device}],
+    }
+
+
+def snap_json(resource: str, name: str) -> dict[str, Any]:
+    return {"name": name, "resource_name": resource, "nodes": ["n1"], "volume_definitions": [{"volume_number": 0, "size_kib": 1024}]}
+
+
+@pytest.fixture
+def http() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+class Clock:
+    """A clock that advances only when the service sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(clock: Clock) -> DiskService:
+    return DiskService(LinstorClient(ClientConfig(controllers=(BASE,))), sleep=clock.sleep, clock=clock)
+
+
+def calls(http: responses.RequestsMock, method: str, path: str) -> list[Any]:
+    return [c for c in http.calls if c.request.method == method and urlsplit(c.request.url).path == path]
+
+
+def body(call: Any) -> Any:
+    return json.loads(call.request.body)
+
+
+def query(call: Any) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(call.request.url).query)
+
+
+def given_disk(http: responses.RequestsMock, name: str = "pve-101-disk-0", *, resources: list[Any] | None = None,
+               snapshots: list[Any] | None = None, size_kib: int = 1024) -> None:
+    http.get(f"{RD}/{name}", json=rd_json(name, size_kib))
+    http.get(f"{RD}/{name}/resources", json=resources if resources is not None else [rsc_json(name, "n1")])
+    http.get(f"{RD}/{name}/snapshots", json=snapshots or [])
+
+
+def test_from_config_does_no_io(http: responses.RequestsMock) -> None:
+    assert isinstance(DiskService.from_config(ClientConfig(controllers=(BASE,))), DiskService)
+    assert len(http.calls) == 0
+
+
+def test_create_is_one_spawn(http: responses.RequestsMock, service: DiskService) -> None:
+    http.post(f"{BASE}/v1/resource-groups/gold/spawn", json=ok(), status=201)
+    disk = service.create("gold", "pve-101-disk-0", 1024, {"Aux/bundle/platform": "pve"})
+    assert disk == Disk(name="pve-101-disk-0", size_kib=1024, profile="gold", props={"Aux/bundle/platform": "pve"})
+    assert len(http.calls) == 1
+    sent = body(http.calls[0])
+    assert sent["resource_definition_name"] == "pve-101-disk-0"
+    assert sent["volume_sizes"] == [1024]
+    assert sent["resource_definition_props"] == {"Aux/bundle/platform": "pve"}
+
+
+def test_create_again_returns_the_existing_disk(http: responses.RequestsMock, service: DiskService) -> None:
+    http.post(f"{BASE}/v1/resource-groups/gold/spawn", json=failure(retcodes.FAIL_EXISTS_RSC_DFN), status=500)
+    given_disk(http)
+    disk = service.create("gold", "pve-101-disk-0", 1024)
+    assert disk.nodes == ("n1",)
+    assert calls(http, "DELETE", "/v1/resource-definitions/pve-101-disk-0") == []
+
+
+@pytest.mark.parametrize(("profile", "size"), [("gold", 2048), ("silver", 1024)])
+def test_create_with_another_size_or_profile_is_refused(
+    http: responses.RequestsMock, service: DiskService, profile: str, size: int
+) -> None:
+    http.post(f"{BASE}/v1/resource-groups/{profile}/spawn", json=failure(retcodes.FAIL_EXISTS_RSC_DFN), status=500)
+    given_disk(http)
+    with pytest.raises(AlreadyExists, match="already exists with profile gold and 1024 KiB"):
+        service.create(profile, "pve-101-disk-0", size)
+    assert calls(http, "DELETE", "/v1/resource-definitions/pve-101-disk-0") == []
+
+
+def test_a_failed_spawn_leaves_nothing(http: responses.RequestsMock, service: DiskService) -> None:
+    http.post(f"{BASE}/v1/resource-groups/gold/spawn", json=failure(retcodes.FAIL_NOT_ENOUGH_NODES), status=500)
+    http.delete(f"{RD}/pve-101-disk-0", json=ok(retcodes.DELETED))
+    with pytest.raises(ApiError):
+        service.create("gold", "pve-101-disk-0", 1024)
+    assert len(calls(http, "DELETE", "/v1/resource-definitions/pve-101-disk-0")) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [(("gold", "x", 1), "resource name"), (("g", "disk", 1), "resource group name"), (("gold", "disk", 0), "size")],
+)
+def test_create_validates_before_sending(http: responses.RequestsMock, service: DiskService, args: tuple, field: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        service.create(*args)
+    assert info.value.field == field
+    assert len(http.calls) == 0
+
+
+def test_get_and_exists(http: responses.RequestsMock, service: DiskService) -> None:
+    name = "pve-101-disk-0"
+    given_disk(http, resources=[rsc_json(name, "n2"), rsc_json(name, "n1"), rsc_json(name, "n3", diskless=True)],
+               snapshots=[snap_json(name, "s2"), snap_json(name, "s1")])
+    assert service.get(name) == Disk(
+        name=name, size_kib=1024, profile="gold", props={}, nodes=("n1", "n2"), diskless_nodes=("n3",),
+        snapshots=("s1", "s2"),
+    )
+    assert service.exists(name)
+    http.get(f"{RD}/gone", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    assert not service.exists("gone")
+    with pytest.raises(NotFound):
+        service.get("gone")
+
+
+def test_list_is_three_calls_for_any_number_of_disks(http: responses.RequestsMock, service: DiskService) -> None:
+    names = [f"pve-{i}-disk-0" for i in range(5)]
+    http.get(RD, json=[rd_json(n) for n in reversed(names)])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json(n, "n1") for n in names])
+    http.get(f"{BASE}/v1/view/snapshots", json=[snap_json(names[0], "s1")])
+    disks = service.list({"Aux/bundle/platform": "pve"})
+    assert [d.name for d in disks] == names
+    assert disks[0].snapshots == ("s1",) and disks[1].snapshots == ()
+    assert all(d.nodes == ("n1",) for d in disks)
+    assert len(http.calls) == 3
+    assert "Aux/bundle/platform=pve" in query(http.calls[0])["props"]
+
+
+def test_list_of_nothing_is_one_call(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(RD, json=[])
+    assert service.list({"Aux/bundle/platform": "pve"}) == []
+    assert len(http.calls) == 1
+
+
+def test_clone_polls_until_complete(http: responses.RequestsMock, service: DiskService, clock: Clock) -> None:
+    http.post(f"{RD}/src/clone", json=ok(), status=201)
+    status_url = f"{RD}/src/clone/dst"
+    for status in ("CLONING", "CLONING", "COMPLETE"):
+        http.get(status_url, json={"status": status})
+    http.put(f"{RD}/dst", json=ok(retcodes.MODIFIED))
+    http.get(f"{RD}/dst", json=rd_json("dst", props={"Aux/bundle/owner-id": "1", "Aux/bundle/base": "x", "Aux/other": "y"}))
+    given_disk(http, "dst")
+    heard: list[str] = []
+    disk = service.clone("src", "dst", {"Aux/bundle/owner-id": "7"}, progress=heard.append)
+    assert disk.name == "dst"
+    assert heard == ["cloning src to dst: cloning"] * 2
+    assert clock.sleeps == [0.2, 0.4]
+    sent = body(calls(http, "PUT", "/v1/resource-definitions/dst")[0])
+    assert sent["override_props"] == {"Aux/bundle/owner-id": "7"}
+    assert sent["delete_props"] == ["Aux/bundle/base"]
+
+
+def test_a_failed_clone_removes_the_target(http: responses.RequestsMock, service: DiskService) -> None:
+    http.post(f"{RD}/src/clone", json=ok(), status=201)
+    http.get(f"{RD}/src/clone/dst", json={"status": "FAILED"})
+    http.delete(f"{RD}/dst", json=ok(retcodes.DELETED))
+    with pytest.raises(ApiError, match="cloning src to dst failed"):
+        service.clone("src", "dst")
+    assert len(calls(http, "DELETE", "/v1/resource-definitions/dst")) == 1
+
+
+def test_a_slow_clone_times_out_and_removes_the_target(
+    http: responses.RequestsMock, service: DiskService, clock: Clock
+) -> None:
+    http.post(f"{RD}/src/clone", json=ok(), status=201)
+    http.get(f"{RD}/src/clone/dst", json={"status": "CLONING"})
+    http.delete(f"{RD}/dst", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    with pytest.raises(LinstorError, match="did not finish within 10 s"):
+        service.clone("src", "dst", timeout=10)
+    assert 10 <= clock.now <= 12
+    assert max(clock.sleeps) == 2.0
+    assert len(calls(http, "DELETE", "/v1/resource-definitions/dst")) == 1
+
+
+def test_a_refused_clone_touches_nothing(http: responses.RequestsMock, service: DiskService) -> None:
+    http.post(f"{RD}/src/clone", json=failure(retcodes.FAIL_EXISTS_RSC_DFN), status=500)
+    with pytest.raises(AlreadyExists):
+        service.clone("src", "dst")
+    assert len(http.calls) == 1
+
+
+def test_a_failing_cleanup_is_noted_on_the_original_error(http: responses.RequestsMock, service: DiskService) -> None:
+    http.post(f"{RD}/src/clone", json=ok(), status=201)
+    http.get(f"{RD}/src/clone/dst", json={"status": "FAILED"})
+    http.delete(f"{RD}/dst", status=500, json=failure(retcodes.FAIL_IN_USE, "busy"))
+    with pytest.raises(ApiError, match="cloning src to dst failed") as info:
+        service.clone("src", "dst")
+    assert "removing the partial dst failed too: busy" in info.value.__notes__[0]
+
+
+def test_snapshot_calls(http: responses.RequestsMock, service: DiskService) -> None:
+    http.post(f"{RD}/d1/snapshots", json=ok(), status=201)
+    http.post(f"{RD}/d1/snapshot-rollback/s1", json=ok())
+    service.snapshot("d1", "s1", nodes=["n1"])
+    service.rollback("d1", "s1")
+    sent = body(http.calls[0])
+    assert sent["name"] == "s1" and sent["nodes"] == ["n1"]
+    assert len(http.calls) == 2
+    with pytest.raises(InvalidInput):
+        service.snapshot("d1", "s")
+
+
+def test_delete_snapshot_is_idempotent(http: responses.RequestsMock, service: DiskService) -> None:
+    http.delete(f"{RD}/d1/snapshots/s1", status=404, json=failure(retcodes.FAIL_NOT_FOUND_SNAPSHOT))
+    service.delete_snapshot("d1", "s1")
+    assert len(http.calls) == 1
+
+
+def test_restore_makes_a_new_disk_in_the_source_profile(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/src", json=rd_json("src", group="silver"))
+    http.post(RD, json=ok(), status=201)
+    http.post(f"{RD}/src/snapshot-restore-volume-definition/s1", json=ok())
+    http.post(f"{RD}/src/snapshot-restore-resource/s1", json=ok())
+    given_disk(http, "dst")
+    disk = service.restore("src", "s1", "dst", {"Aux/bundle/owner-id": "9"}, nodes=["n1"])
+    assert disk.name == "dst"
+    created = body(calls(http, "POST", "/v1/resource-definitions")[0])
+    assert created["resource_definition"]["name"] == "dst"
+    assert created["resource_definition"]["resource_group_name"] == "silver"
+    assert created["resource_definition"]["props"] == {"Aux/bundle/owner-id": "9"}
+    assert body(calls(http, "POST", "/v1/resource-definitions/src/snapshot-restore-volume-definition/s1")[0])[
+        "to_resource"] == "dst"
+    restored = body(calls(http, "POST", "/v1/resource-definitions/src/snapshot-restore-resource/s1")[0])
+    assert restored["to_resource"] == "dst" and restored["nodes"] == ["n1"]
+
+
+def test_a_failed_restore_removes_the_target(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/src", json=rd_json("src"))
+    http.post(RD, json=ok(), status=201)
+    http.post(f"{RD}/src/snapshot-restore-volume-definition/s1", status=404,
+              json=failure(retcodes.FAIL_NOT_FOUND_SNAPSHOT))
+    http.delete(f"{RD}/dst", json=ok(retcodes.DELETED))
+    with pytest.raises(NotFound):
+        service.restore("src", "s1", "dst")
+    assert len(calls(http, "DELETE", "/v1/resource-definitions/dst")) == 1
+
+
+def test_resize_grows_only(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/d1", json=rd_json("d1", 2048))
+    http.put(f"{RD}/d1/volume-definitions/0", json=ok(retcodes.MODIFIED))
+    service.resize("d1", 4096)
+    assert body(calls(http, "PUT", "/v1/resource-definitions/d1/volume-definitions/0")[0])["size_kib"] == 4096
+    service.resize("d1", 2048)
+    with pytest.raises(InvalidInput, match="disks only grow"):
+        service.resize("d1", 1024)
+    assert len(calls(http, "PUT", "/v1/resource-definitions/d1/volume-definitions/0")) == 1
+
+
+def test_attach_where_a_replica_is_reads_the_path(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1", device="/dev/drbd1001")])
+    assert service.attach("d1", "n1") == "/dev/drbd1001"
+    assert len(http.calls) == 1
+
+
+def test_attach_elsewhere_makes_it_available_diskless(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1")])
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
+    http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
+    assert service.attach("d1", "n9") == "/dev/drbd1002"
+    made = calls(http, "POST", "/v1/resource-definitions/d1/resources/n9/make-available")
+    assert len(made) == 1 and body(made[0])["diskful"] is False
+
+
+def test_path_is_not_found_where_nothing_is(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n2", device="")])
+    assert service.path("d1", "n1") == "/dev/drbd1000"
+    with pytest.raises(NotFound, match="no device on node n2"):
+        service.path("d1", "n2")
+    with pytest.raises(NotFound, match="no device on node n3"):
+        service.path("d1", "n3")
+
+
+def test_detach_removes_only_a_diskless_resource(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n2", diskless=True)])
+    http.delete(f"{RD}/d1/resources/n2", json=ok(retcodes.DELETED))
+    service.detach("d1", "n1")
+    service.detach("d1", "n3")
+    service.detach("d1", "n2")
+    deleted = [c for c in http.calls if c.request.method == "DELETE"]
+    assert len(deleted) == 1
+    assert urlsplit(deleted[0].request.url).path == "/v1/resource-definitions/d1/resources/n2"
+    assert query(deleted[0])["keep_tiebreaker"] == ["true"]
+
+
+def test_detach_of_a_gone_disk_is_done(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/d1/resources", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    service.detach("d1", "n1")
+
+
+def test_delete_refuses_while_snapshots_exist(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/d1/snapshots", json=[snap_json("d1", "s2"), snap_json("d1", "s1")])
+    with pytest.raises(InUse, match="still has snapshots: s1, s2"):
+        service.delete("d1")
+    assert len(http.calls) == 1
+
+
+def test_delete_with_snapshots_removes_them_first(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/d1/snapshots", json=[snap_json("d1", "s1")])
+    http.delete(f"{RD}/d1/snapshots/s1", json=ok(retcodes.DELETED))
+    http.delete(f"{RD}/d1", json=ok(retcodes.DELETED))
+    service.delete("d1", with_snapshots=True)
+    assert [urlsplit(c.request.url).path for c in http.calls if c.request.method == "DELETE"] == [
+        "/v1/resource-definitions/d1/snapshots/s1", "/v1/resource-definitions/d1"]
+
+
+def test_delete_is_two_calls_and_idempotent(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/d1/snapshots", json=[])
+    http.delete(f"{RD}/d1", json=ok(retcodes.DELETED))
+    service.delete("d1")
+    assert len(http.calls) == 2
+    http.get(f"{RD}/gone/snapshots", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    service.delete("gone")
+    assert len(http.calls) == 3
+
+
+def test_set_props_and_capacity(http: responses.RequestsMock, service: DiskService) -> None:
+    http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
+    http.post(f"{BASE}/v1/resource-groups/gold/query-size-info",
+              json={"space_info": {"max_vlm_size_in_kib": 10, "available_size_in_kib": 20, "capacity_in_kib": 30}})
+    service.set_props("d1", {"Aux/x": "1"}, ["Aux/y"])
+    sent = body(http.calls[0])
+    assert sent["override_props"] == {"Aux/x": "1"} and sent["delete_props"] == ["Aux/y"]
+    assert service.capacity("gold") == Capacity(max_volume_size_kib=10, available_size_kib=20, capacity_kib=30)

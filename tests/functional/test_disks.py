@@ -1,0 +1,145 @@
+"""The whole DiskService against the real embedded controller over real HTTP.
+
+Profiles are applied through ``apply_profiles`` first, as an operator would. Snapshots, rollback,
+restore and clone need reflinks (the conftest's xfs pool, root only), so those tests are marked
+``root``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from linstor_core.disks import DiskService
+from linstor_core.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from linstor_core.naming import owner_filter, owner_props
+from linstor_core.profiles import apply_profiles, parse_profiles
+
+PROFILES = """
+[profiles.gold]
+description = "two replicas, DRBD clients elsewhere"
+place_count = 2
+storage_pool = "thinpool"
+layers = ["drbd", "storage"]
+
+[profiles.local]
+place_count = 1
+storage_pool = "thinpool"
+layers = ["storage"]
+"""
+MIB = 1024
+
+
+@pytest.fixture
+def disks(client: Any) -> DiskService:
+    assert apply_profiles(client, parse_profiles(PROFILES, "functional")) == ["created gold", "created local"]
+    return DiskService(client)
+
+
+def test_applying_profiles_again_changes_nothing(client: Any, disks: DiskService) -> None:
+    assert apply_profiles(client, parse_profiles(PROFILES)) == ["unchanged gold", "unchanged local"]
+    changed = PROFILES.replace("place_count = 2", "place_count = 3")
+    assert apply_profiles(client, parse_profiles(changed)) == ["updated gold: place_count 2 -> 3", "unchanged local"]
+
+
+def test_create_places_replicas_and_is_idempotent(disks: DiskService) -> None:
+    props = owner_props("pve", 101, "web01", disk=0)
+    created = disks.create("gold", "pve-101-web01-disk-0", 8 * MIB, props)
+    assert created.size_kib == 8 * MIB
+    disk = disks.get("pve-101-web01-disk-0")
+    assert disk.profile == "gold"
+    assert len(disk.nodes) == 2
+    assert disk.props["Aux/bundle/owner-id"] == "101"
+    assert disks.create("gold", "pve-101-web01-disk-0", 8 * MIB, props) == disk
+    with pytest.raises(AlreadyExists):
+        disks.create("gold", "pve-101-web01-disk-0", 16 * MIB, props)
+    with pytest.raises(AlreadyExists):
+        disks.create("local", "pve-101-web01-disk-0", 8 * MIB, props)
+    assert disks.exists("pve-101-web01-disk-0")
+    assert not disks.exists("pve-999-disk-0")
+
+
+def test_list_filters_by_owner(disks: DiskService) -> None:
+    disks.create("local", "pve-101-disk-0", 4 * MIB, owner_props("pve", 101))
+    disks.create("local", "pve-102-disk-0", 4 * MIB, owner_props("pve", 102))
+    disks.create("local", "one-7-disk-0", 4 * MIB, owner_props("one", 7))
+    assert [d.name for d in disks.list(owner_filter("pve"))] == ["pve-101-disk-0", "pve-102-disk-0"]
+    mine = disks.list(owner_filter("pve", 102))
+    assert [d.name for d in mine] == ["pve-102-disk-0"]
+    assert len(mine[0].nodes) == 1 and mine[0].snapshots == ()
+    assert len(disks.list()) == 3
+    assert disks.list(owner_filter("docker")) == []
+
+
+def test_resize_grows_only(disks: DiskService) -> None:
+    disks.create("local", "grow-me", 4 * MIB)
+    disks.resize("grow-me", 6 * MIB)
+    disks.resize("grow-me", 6 * MIB)
+    assert disks.get("grow-me").size_kib == 6 * MIB
+    with pytest.raises(InvalidInput, match="only grow"):
+        disks.resize("grow-me", 5 * MIB)
+
+
+def test_attach_and_detach_on_a_node_without_replica(disks: DiskService) -> None:
+    disk = disks.create("gold", "vm-disk", 4 * MIB)
+    disk = disks.get(disk.name)
+    (elsewhere,) = {"alpha", "bravo", "charlie"} - set(disk.nodes)
+    replica = disk.nodes[0]
+    assert disks.attach("vm-disk", replica) == disks.path("vm-disk", replica)
+    device = disks.attach("vm-disk", elsewhere)
+    assert device == disks.path("vm-disk", elsewhere)
+    assert disks.get("vm-disk").diskless_nodes == (elsewhere,)
+    disks.detach("vm-disk", replica)
+    assert replica in disks.get("vm-disk").nodes
+    disks.detach("vm-disk", elsewhere)
+    disks.detach("vm-disk", elsewhere)
+    after = disks.get("vm-disk")
+    assert elsewhere not in after.nodes and len(after.nodes) == 2
+    with pytest.raises(NotFound):
+        disks.path("vm-disk", "nowhere")
+
+
+def test_delete_is_idempotent(disks: DiskService) -> None:
+    disks.create("local", "short-lived", 4 * MIB)
+    disks.delete("short-lived")
+    disks.delete("short-lived")
+    assert not disks.exists("short-lived")
+
+
+def test_capacity(disks: DiskService) -> None:
+    capacity = disks.capacity("local")
+    assert 0 < capacity.max_volume_size_kib <= capacity.capacity_kib
+
+
+@pytest.mark.root
+def test_snapshots_rollback_restore_and_delete_refusal(disks: DiskService) -> None:
+    disks.create("local", "snappy", 4 * MIB, owner_props("docker", None, "snappy"))
+    disks.snapshot("snappy", "first")
+    assert disks.get("snappy").snapshots == ("first",)
+    disks.rollback("snappy", "first")
+    restored = disks.restore("snappy", "first", "snappy-copy", owner_props("docker", None, "snappy-copy"))
+    assert restored.size_kib == 4 * MIB and restored.profile == "local" and len(restored.nodes) == 1
+    assert restored.props["Aux/bundle/owner-name"] == "snappy-copy"
+    with pytest.raises(InUse, match="still has snapshots: first"):
+        disks.delete("snappy")
+    disks.delete_snapshot("snappy", "first")
+    disks.delete_snapshot("snappy", "first")
+    disks.snapshot("snappy", "second")
+    disks.delete("snappy", with_snapshots=True)
+    assert not disks.exists("snappy")
+    assert disks.exists("snappy-copy")
+
+
+@pytest.mark.root
+def test_clone_reports_progress_and_replaces_the_owner(disks: DiskService) -> None:
+    disks.create("local", "pve-5-disk-0", 4 * MIB, owner_props("pve", 5, "base", base="yes"))
+    heard: list[str] = []
+    clone = disks.clone("pve-5-disk-0", "pve-6-disk-0", owner_props("pve", 6, "copy"), progress=heard.append)
+    assert clone.size_kib == 4 * MIB
+    assert clone.props["Aux/bundle/owner-id"] == "6"
+    assert "Aux/bundle/base" not in clone.props
+    assert [d.name for d in disks.list(owner_filter("pve", 6))] == ["pve-6-disk-0"]
+    with pytest.raises(AlreadyExists):
+        disks.clone("pve-5-disk-0", "pve-6-disk-0")
+    assert disks.exists("pve-6-disk-0")

@@ -1,0 +1,188 @@
+"""Snapshots (create, list, view, delete, restore, rollback) and clones over real HTTP.
+
+FILE_THIN snapshots and clones are reflinks, so these run where the ``controller`` fixture
+puts its pools on xfs: as root (always in CI).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from linstor_core import retcodes as rc
+
+pytestmark = pytest.mark.root
+
+MIB = 1024
+
+
+def make_rd(rest, name: str, *nodes: str, layers=("STORAGE",), size_kib: int = 4 * MIB) -> None:
+    rest.ok("POST", "/v1/resource-definitions", {"resource_definition": {
+        "name": name, "layer_data": [{"type": t} for t in layers]}}, status=201)
+    rest.ok("POST", f"/v1/resource-definitions/{name}/volume-definitions",
+            {"volume_definition": {"size_kib": size_kib}}, status=201)
+    if nodes:
+        rest.ok("POST", f"/v1/resource-definitions/{name}/resources",
+                [{"resource": {"node_name": n, "props": {"StorPoolName": "thinpool"}}}
+                 for n in nodes], status=201)
+
+
+def write(path: Path, data: bytes) -> None:
+    with open(path, "r+b") as handle:
+        handle.write(data)
+
+
+def read(path: Path, size: int) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def test_snapshot_create_list_view_delete(rest, pool_root: Path):
+    make_rd(rest, "SharedData", "alpha", "bravo", "charlie")
+    replies = rest.ok("POST", "/v1/resource-definitions/SharedData/snapshots",
+                      {"name": "Snap1", "nodes": ["alpha", "bravo"]}, status=201)
+    assert replies[0]["message"] == "New snapshot 'Snap1' of resource 'SharedData' registered."
+    assert (pool_root / "alpha" / "SharedData_00000.snap.Snap1.img").exists()
+    assert not (pool_root / "charlie" / "SharedData_00000.snap.Snap1.img").exists()
+    listed = rest.call("GET", "/v1/resource-definitions/SharedData/snapshots", status=200,
+                       schema="Snapshot", many=True)
+    assert listed[0]["nodes"] == ["alpha", "bravo"]
+    assert listed[0]["volume_definitions"] == [{"volume_number": 0, "size_kib": 4 * MIB}]
+    rest.ok("POST", "/v1/resource-definitions/SharedData/snapshots", {"name": "All"},
+            status=201)
+    every = rest.call("GET", "/v1/view/snapshots", status=200, schema="Snapshot", many=True)
+    assert {s["name"]: len(s["nodes"]) for s in every} == {"Snap1": 2, "All": 3}
+    on_charlie = rest.call("GET", "/v1/view/snapshots", params={"nodes": "charlie"}, status=200)
+    assert [s["name"] for s in on_charlie] == ["All"]
+    rest.error("POST", "/v1/resource-definitions/SharedData/snapshots", {"name": "Snap1"},
+               status=500, code=rc.FAIL_EXISTS_SNAPSHOT_DFN)
+    rest.ok("DELETE", "/v1/resource-definitions/SharedData/snapshots/Snap1")
+    assert not (pool_root / "alpha" / "SharedData_00000.snap.Snap1.img").exists()
+    rest.error("DELETE", "/v1/resource-definitions/SharedData/snapshots/Snap1", status=404,
+               code=rc.FAIL_NOT_FOUND_SNAPSHOT_DFN)
+
+
+def test_invalid_snapshot_name_changes_nothing(rest, pool_root: Path):
+    make_rd(rest, "named", "alpha")
+    rest.error("POST", "/v1/resource-definitions/named/snapshots", {"name": "1-bad"},
+               status=400, code=rc.FAIL_INVLD_SNAPSHOT_NAME)
+    rest.error("POST", "/v1/resource-definitions/named/snapshots",
+               {"name": "good", "nodes": ["bravo"]}, status=404, code=rc.FAIL_NOT_FOUND_RSC)
+    assert list((pool_root / "alpha").glob("*.snap.*")) == []
+    assert rest.call("GET", "/v1/view/snapshots", status=200) == []
+
+
+def test_delete_rd_with_snapshots_refused(rest, controller, pool_root: Path):
+    make_rd(rest, "keep", "alpha")
+    rest.ok("POST", "/v1/resource-definitions/keep/snapshots", {"name": "s1"}, status=201)
+    first = rest.error("DELETE", "/v1/resource-definitions/keep", status=500,
+                       code=rc.FAIL_EXISTS_SNAPSHOT_DFN)
+    assert first["message"] == "Cannot delete resource definition 'keep' because it has snapshots."
+    assert (pool_root / "alpha" / "keep_00000.img").exists()
+    rest.call("GET", "/v1/resource-definitions/keep/resources/alpha", status=200)
+
+
+def test_snapshot_survives_resource_deletion_and_restores(rest, pool_root: Path):
+    make_rd(rest, "SharedData", "alpha", "bravo")
+    device = rest.call("GET", "/v1/resource-definitions/SharedData/resources/alpha",
+                       status=200)["volumes"][0]["device_path"]
+    write(Path(device), b"before-snapshot")
+    rest.ok("POST", "/v1/resource-definitions/SharedData/snapshots", {"name": "Snap1"},
+            status=201)
+    write(Path(device), b"AFTER-snapshot!")
+    rest.ok("DELETE", "/v1/resource-definitions/SharedData/resources/alpha")
+    assert rest.call("GET", "/v1/resource-definitions/SharedData/snapshots", status=200)
+    rest.error("POST", "/v1/resource-definitions/SharedData/snapshot-restore-resource/Snap1",
+               {"to_resource": "Restore", "nodes": ["charlie"]}, status=404,
+               code=rc.FAIL_NOT_FOUND_SNAPSHOT)
+    rest.ok("POST", "/v1/resource-definitions/SharedData/snapshot-restore-resource/Snap1",
+            {"to_resource": "SharedData_Restore", "nodes": ["alpha"]})
+    restored = rest.call("GET", "/v1/resource-definitions/SharedData_Restore/resources",
+                         status=200, schema="ResourceWithVolumes", many=True)
+    assert [r["node_name"] for r in restored] == ["alpha"]
+    assert read(Path(restored[0]["volumes"][0]["device_path"]), 15) == b"before-snapshot"
+
+
+def test_restore_volume_definitions_then_resources(rest):
+    make_rd(rest, "src", "alpha", size_kib=8 * MIB)
+    rest.ok("POST", "/v1/resource-definitions/src/snapshots", {"name": "s0"}, status=201)
+    rest.ok("POST", "/v1/resource-definitions", {"resource_definition": {
+        "name": "dst", "layer_data": [{"type": "STORAGE"}]}}, status=201)
+    rest.ok("POST", "/v1/resource-definitions/src/snapshot-restore-volume-definition/s0",
+            {"to_resource": "dst"})
+    vds = rest.call("GET", "/v1/resource-definitions/dst/volume-definitions", status=200)
+    assert [v["size_kib"] for v in vds] == [8 * MIB]
+    rest.ok("POST", "/v1/resource-definitions/src/snapshot-restore-resource/s0",
+            {"to_resource": "dst"})
+    assert len(rest.call("GET", "/v1/resource-definitions/dst/resources", status=200)) == 1
+
+
+def test_rollback(rest):
+    make_rd(rest, "rb", "alpha", "bravo")
+    devices = [rest.call("GET", f"/v1/resource-definitions/rb/resources/{n}",
+                         status=200)["volumes"][0]["device_path"] for n in ("alpha", "bravo")]
+    for device in devices:
+        write(Path(device), b"original")
+    rest.ok("POST", "/v1/resource-definitions/rb/snapshots", {"name": "s1"}, status=201)
+    for device in devices:
+        write(Path(device), b"changed!")
+    replies = rest.ok("POST", "/v1/resource-definitions/rb/snapshot-rollback/s1", {})
+    assert replies[0]["message"] == "Snapshot 's1' of resource 'rb' marked down for rollback."
+    for node in ("alpha", "bravo"):
+        device = rest.call("GET", f"/v1/resource-definitions/rb/resources/{node}",
+                           status=200)["volumes"][0]["device_path"]
+        assert read(Path(device), 8) == b"original"
+
+
+def test_rollback_refused_on_node_without_snapshot(rest, pool_root: Path):
+    make_rd(rest, "rb2", "alpha")
+    rest.ok("POST", "/v1/resource-definitions/rb2/snapshots", {"name": "s1"}, status=201)
+    rest.ok("POST", "/v1/resource-definitions/rb2/resources",
+            [{"resource": {"node_name": "bravo", "props": {"StorPoolName": "thinpool"}}}],
+            status=201)
+    device = rest.call("GET", "/v1/resource-definitions/rb2/resources/alpha",
+                       status=200)["volumes"][0]["device_path"]
+    write(Path(device), b"kept")
+    first = rest.error("POST", "/v1/resource-definitions/rb2/snapshot-rollback/s1", {},
+                       status=404, code=rc.FAIL_NOT_FOUND_SNAPSHOT)
+    assert first["message"] == "Snapshot 's1' of resource 'rb2' on node 'bravo' not found."
+    assert read(Path(device), 4) == b"kept"
+
+
+def test_rollback_only_most_recent(rest):
+    make_rd(rest, "rb3", "alpha")
+    rest.ok("POST", "/v1/resource-definitions/rb3/snapshots", {"name": "old"}, status=201)
+    rest.ok("POST", "/v1/resource-definitions/rb3/snapshots", {"name": "new"}, status=201)
+    first = rest.error("POST", "/v1/resource-definitions/rb3/snapshot-rollback/old", {},
+                       status=500, code=rc.FAIL_EXISTS_SNAPSHOT_DFN)
+    assert first["message"] == "Rollback is only allowed with the most recent snapshot"
+
+
+def test_clone_and_status(rest, controller, pool_root: Path):
+    make_rd(rest, "base", "alpha", "bravo")
+    device = rest.call("GET", "/v1/resource-definitions/base/resources/alpha",
+                       status=200)["volumes"][0]["device_path"]
+    write(Path(device), b"template")
+    started = rest.call("POST", "/v1/resource-definitions/base/clone",
+                        {"name": "copy", "override_props": {"Aux/x": "1"}}, status=201,
+                        schema="ResourceDefinitionCloneStarted")
+    assert started["location"] == "/v1/resource-definitions/base/clone/copy"
+    status = rest.call("GET", "/v1/resource-definitions/base/clone/copy", status=200,
+                       schema="ResourceDefinitionCloneStatus")
+    assert status == {"status": "COMPLETE"}
+    clone = rest.call("GET", "/v1/resource-definitions/copy/resources/alpha", status=200)
+    assert read(Path(clone["volumes"][0]["device_path"]), 8) == b"template"
+    assert rest.call("GET", "/v1/resource-definitions/copy", status=200)["props"]["Aux/x"] == "1"
+    rest.error("GET", "/v1/resource-definitions/base/clone/nope", status=404,
+               code=rc.FAIL_NOT_FOUND_RSC_DFN)
+    rest.error("POST", "/v1/resource-definitions/base/clone", {"name": "copy"}, status=500,
+               code=rc.FAIL_EXISTS_RSC_DFN)
+    rest.error("POST", "/v1/resource-definitions/base/clone", {"name": "1bad"}, status=400,
+               code=rc.FAIL_INVLD_RSC_NAME)
+    with sqlite3.connect(controller.state_dir / "controller.sqlite3") as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM resource_definitions")]
+    assert sorted(names) == ["base", "copy"]
+    assert sorted(p.name for p in (pool_root / "alpha").glob("*.img")) == [
+        "base_00000.img", "copy_00000.img"]

@@ -48,12 +48,17 @@ def _positive_kib(size_kib: int) -> int:
     return size_kib
 
 
-def _disk(rd: ResourceDefinition, resources: Iterable[Resource], snapshots: Iterable[Snapshot]) -> Disk:
+def _size_kib(rd: ResourceDefinition) -> int:
+    """The disk's size: volume 0's (a definition without volumes, half-made, counts as 0)."""
     volumes = [v for v in rd.volume_definitions if v.volume_number == VOLUME_NUMBER] or list(rd.volume_definitions)
+    return volumes[0].size_kib if volumes else 0
+
+
+def _disk(rd: ResourceDefinition, resources: Iterable[Resource], snapshots: Iterable[Snapshot]) -> Disk:
     placed = [r for r in resources if r.name == rd.name]
     return Disk(
         name=rd.name,
-        size_kib=volumes[0].size_kib if volumes else 0,
+        size_kib=_size_kib(rd),
         profile=rd.resource_group_name,
         props=dict(rd.props),
         nodes=tuple(sorted(r.node_name for r in placed if not r.diskless)),
@@ -246,8 +251,7 @@ class DiskService:
         """Grow disk ``name`` to ``size_kib``; the same size is a no-op, shrinking InvalidInput."""
         validate_resource_name(name)
         _positive_kib(size_kib)
-        rd = self.client.resource_definitions.get(name)
-        current = _disk(rd, (), ()).size_kib
+        current = _size_kib(self.client.resource_definitions.get(name))
         if size_kib < current:
             raise InvalidInput(
                 "size", size_kib, f"smaller than the current {current} KiB; disks only grow",

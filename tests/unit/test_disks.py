@@ -13,7 +13,7 @@ import responses
 from linstor_core import retcodes
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
-from linstor_core.disks import DiskService
+from linstor_core.disks import VIEW_FILTER_MAX, DiskService
 from linstor_core.errors import AlreadyExists, ApiError, InUse, InvalidInput, LinstorError, NotFound
 from linstor_core.models import Capacity, Disk
 
@@ -181,6 +181,17 @@ def test_list_is_three_calls_for_any_number_of_disks(http: responses.RequestsMoc
     assert all(d.nodes == ("n1",) for d in disks)
     assert len(http.calls) == 3
     assert "Aux/bundle/platform=pve" in query(http.calls[0])["props"]
+
+
+def test_list_of_many_disks_views_everything_once(http: responses.RequestsMock, service: DiskService) -> None:
+    names = [f"one-{i}-disk-0" for i in range(VIEW_FILTER_MAX + 1)]
+    http.get(RD, json=[rd_json(n) for n in names])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json(n, "n1") for n in names] + [rsc_json("other", "n1")])
+    http.get(f"{BASE}/v1/view/snapshots", json=[snap_json("other", "s1")])
+    disks = service.list({"Aux/bundle/platform": "one"})
+    assert len(disks) == len(names) and all(d.nodes == ("n1",) and d.snapshots == () for d in disks)
+    assert len(http.calls) == 3
+    assert "resources" not in query(http.calls[1]) and "resources" not in query(http.calls[2])
 
 
 def test_list_of_nothing_is_one_call(http: responses.RequestsMock, service: DiskService) -> None:

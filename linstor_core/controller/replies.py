@@ -29,7 +29,7 @@ _FIELD_CODES = {
     "node": rc.FAIL_INVLD_NODE_NAME, "node_name": rc.FAIL_INVLD_NODE_NAME,
     "resource": rc.FAIL_INVLD_RSC_NAME, "resource_name": rc.FAIL_INVLD_RSC_NAME,
     "resource_definition": rc.FAIL_INVLD_RSC_NAME,
-    "resource_group": rc.FAIL_INVLD_RSC_GRP_NAME, "group_name": rc.FAIL_INVLD_RSC_GRP_NAME,
+    "resource_group": rc.FAIL_INVLD_RSC_GRP_NAME, "resource_group_name": rc.FAIL_INVLD_RSC_GRP_NAME,
     "storage_pool": rc.FAIL_INVLD_STOR_POOL_NAME, "storage_pool_name": rc.FAIL_INVLD_STOR_POOL_NAME,
     "snapshot": rc.FAIL_INVLD_SNAPSHOT_NAME, "snapshot_name": rc.FAIL_INVLD_SNAPSHOT_NAME,
     "size": rc.FAIL_INVLD_VLM_SIZE, "size_kib": rc.FAIL_INVLD_VLM_SIZE,

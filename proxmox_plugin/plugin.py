@@ -160,7 +160,7 @@ class LinstorStorage:
             self.disks.attach(disk.name, self.node)
         return wanted.volname
 
-    def free_image(self, volname: str, isBase: Any = None) -> None:
+    def free_image(self, volname: str) -> None:
         """Delete a disk with its snapshots; a template disk with linked clones is refused."""
         vol = parse_volname(volname)
         disk = self.catalog.find(vol)
@@ -233,7 +233,7 @@ class LinstorStorage:
             self.disks.detach(disk.name, self.node)
         return 1
 
-    def volume_resize(self, volname: str, size: int, running: Any = None) -> None:
+    def volume_resize(self, volname: str, size: int) -> None:
         """Grow to ``size`` bytes (rounded up to KiB); shrinking is refused."""
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
             raise InvalidInput("size", size, "must be a whole number of bytes")
@@ -258,12 +258,12 @@ class LinstorStorage:
         _, disk = self._disk(volname)
         self.disks.rollback(disk.name, snap)
 
-    def volume_snapshot_delete(self, volname: str, snap: str, running: Any = None) -> None:
+    def volume_snapshot_delete(self, volname: str, snap: str) -> None:
         check_snapshot_name(snap)
         _, disk = self._disk(volname)
         self.disks.delete_snapshot(disk.name, snap)
 
-    def volume_size_info(self, volname: str, timeout: Any = None) -> dict[str, Any]:
+    def volume_size_info(self, volname: str) -> dict[str, Any]:
         """Size in bytes; ``used`` is the provisioned size (an upper bound) as LINSTOR reports."""
         vol, disk = self._disk(volname)
         size = kib_to_bytes(disk.size_kib)

@@ -182,7 +182,7 @@ sub alloc_image {
 
 sub free_image {
     my ($class, $storeid, $scfg, $volname, $isBase, $format) = @_;
-    _storage_call('free_image', $storeid, $scfg, volname => $volname, isBase => $isBase);
+    _storage_call('free_image', $storeid, $scfg, volname => $volname);
     return undef;
 }
 
@@ -239,8 +239,7 @@ sub deactivate_volume {
 
 sub volume_resize {
     my ($class, $scfg, $storeid, $volname, $size, $running) = @_;
-    _storage_call('volume_resize', $storeid, $scfg, volname => $volname, size => $size + 0,
-        running => $running ? 1 : 0);
+    _storage_call('volume_resize', $storeid, $scfg, volname => $volname, size => $size + 0);
     return undef;
 }
 
@@ -263,8 +262,7 @@ sub volume_snapshot_rollback {
 
 sub volume_snapshot_delete {
     my ($class, $scfg, $storeid, $volname, $snap, $running) = @_;
-    _storage_call('volume_snapshot_delete', $storeid, $scfg, volname => $volname, snap => $snap,
-        running => $running ? 1 : 0);
+    _storage_call('volume_snapshot_delete', $storeid, $scfg, volname => $volname, snap => $snap);
     return undef;
 }
 

@@ -64,7 +64,7 @@ def test_storage_methods_round_trip(fake: FakeDisks, tmp_path: Path) -> None:
     status, body, _ = _run("status", _request(), environ)
     assert body["result"][3] == 1
     assert list(tmp_path.glob("status-*.json"))
-    status, body, _ = _run("free_image", _request(volname="vm-7-disk-0", isBase=0), environ)
+    status, body, _ = _run("free_image", _request(volname="vm-7-disk-0"), environ)
     assert (status, body) == (0, {"result": None})
     assert fake.disks == {}
 

@@ -179,13 +179,13 @@ def test_template_linked_clones_and_free(storage: LinstorStorage, disks: FakeDis
         "ls:base-101-disk-0": None, "ls:base-101-disk-0/vm-102-disk-0": "base-101-disk-0@__base__",
         "ls:base-101-disk-0/vm-102-disk-1": "base-101-disk-0@__base__"}
     with pytest.raises(InUse, match="has linked clones: ls:base-101-disk-0/vm-102-disk-0, "):
-        storage.free_image("base-101-disk-0", 1)
+        storage.free_image("base-101-disk-0")
     with pytest.raises(InvalidInput, match="recorded as 'base-101-disk-0/vm-102-disk-0'"):
         storage.path("vm-102-disk-0")
     storage.free_image(first)
     storage.free_image(second)
-    storage.free_image("base-101-disk-0", 1)
-    storage.free_image("base-101-disk-0", 1)
+    storage.free_image("base-101-disk-0")
+    storage.free_image("base-101-disk-0")
     assert disks.disks == {}
 
 

@@ -99,14 +99,19 @@ class ControllerServer:
         server = self._prepare()
 
         def stop(signum: int, frame: FrameType | None) -> None:
-            server.stop()
+            # Unwind the accept loop as Ctrl-C does; the workers are stopped below, outside
+            # the handler (cheroot's stop() waits for the loop this thread is running).
+            raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         log.info("linstor-core controller listening on %s (state %s)", self.url, self.state_dir)
         try:
             server.serve()
+        except KeyboardInterrupt:
+            log.info("linstor-core controller stopping")
         finally:
+            server.stop()
             self.controller.close()
 
     def stop(self) -> None:

@@ -1,7 +1,7 @@
 """Functional-test fixtures: a real embedded controller over real HTTP.
 
 ``controller``: a running ``ControllerServer`` on a free loopback port with a fresh state
-directory and three nodes (``NODES``: alpha, bravo, charlie), each with a FILE_THIN storage
+directory and three nodes (``controller_setup.NODES``: alpha, bravo, charlie), each with a FILE_THIN storage
 pool ``thinpool``. As root the pools live on one small xfs filesystem (reflink=1) on a loop
 device made once per session, so volumes are loop devices and snapshots/clones are reflinks;
 otherwise they are plain directories under ``tmp_path`` (volumes are files, and snapshots need
@@ -24,13 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
+from controller_setup import populate
 from linstor_core.controller.server import ControllerServer
 
-NODES = ("alpha", "bravo", "charlie")
-ADDRESSES = {"alpha": "127.0.0.11", "bravo": "127.0.0.12", "charlie": "127.0.0.13"}
-POOL = "thinpool"
 XFS_SIZE = "768M"
 
 
@@ -94,22 +91,6 @@ def pool_root(tmp_path: Path, reflink_root: Path | None) -> Iterator[Path]:
     finally:
         detach_loops_under(root)
         shutil.rmtree(root, ignore_errors=True)
-
-
-def populate(url: str, pool_root: Path, nodes: tuple[str, ...] = NODES,
-             session: requests.Session | None = None) -> None:
-    """Register ``nodes`` with a FILE_THIN pool ``thinpool`` each (directory per node)."""
-    http = session or requests.Session()
-    for node in nodes:
-        address = ADDRESSES.get(node, "127.0.0.10")
-        answer = http.post(f"{url}/v1/nodes", json={
-            "name": node, "type": "SATELLITE",
-            "net_interfaces": [{"name": "default", "address": address}]}, timeout=30)
-        answer.raise_for_status()
-        answer = http.post(f"{url}/v1/nodes/{node}/storage-pools", json={
-            "storage_pool_name": POOL, "provider_kind": "FILE_THIN",
-            "props": {"StorDriver/FileDir": str(pool_root / node)}}, timeout=30)
-        answer.raise_for_status()
 
 
 @pytest.fixture

@@ -57,6 +57,13 @@ class Rest:
 
 
 @pytest.fixture
+def unused_port() -> int:
+    from controller_process import free_port
+
+    return free_port()
+
+
+@pytest.fixture
 def rest(controller: ControllerServer) -> Iterator[Rest]:
     api = Rest(controller.url)
     yield api

@@ -1,0 +1,145 @@
+"""Crash safety: SIGKILL the controller in the middle of a spawn and of a snapshot.
+
+The controller runs as its own process with a test hook (``LINSTOR_CORE_TEST_PAUSE_AT``) that
+holds the request inside its transaction after the storage was made. After the kill and a
+restart: the database passes ``PRAGMA integrity_check``, the half-made record is not there,
+and reconciliation removed the files and loop devices the killed request had made.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+import controller_process
+from controller_setup import populate
+from linstor_core.controller.core import PAUSE_ENV, PAUSE_SECONDS_ENV
+
+
+def loops_over(directory: Path) -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    listing = subprocess.run(["losetup", "--list", "--noheadings", "--output", "BACK-FILE"],
+                             capture_output=True, text=True, check=True).stdout
+    prefix = str(directory.resolve())
+    return [line.strip() for line in listing.splitlines() if line.strip().startswith(prefix)]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+class ControllerProcess:
+    """The controller as a subprocess on one port and state dir, restartable and killable."""
+
+    def __init__(self, state: Path, port: int) -> None:
+        self.state = state
+        self.url = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.process: subprocess.Popen | None = None
+
+    def start(self, pause_at: str | None) -> str:
+        env = dict(os.environ)
+        env.pop(PAUSE_ENV, None)
+        if pause_at:
+            env[PAUSE_ENV], env[PAUSE_SECONDS_ENV] = pause_at, "120"
+        self.process = controller_process.start(self.state, self.port, env)
+        return self.url
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def server_process(tmp_path: Path, unused_port: int) -> Iterator[ControllerProcess]:
+    process = ControllerProcess(tmp_path / "state", unused_port)
+    yield process
+    process.kill()
+
+
+def kill_during(server: ControllerProcess, method: str, path: str, body: dict,
+                made: Callable[[], bool]) -> None:
+    """Send the request in a thread, wait until its storage exists, then SIGKILL the server."""
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            requests.request(method, server.url + path, json=body, timeout=60)
+        except requests.ConnectionError as exc:
+            errors.append(exc)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    wait_for(made)
+    server.kill()
+    sender.join(timeout=30)
+    assert errors, "the request must have been cut off by the kill"
+
+
+def integrity(state: Path) -> str:
+    with sqlite3.connect(state / "controller.sqlite3") as conn:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def test_sigkill_during_spawn(server_process, pool_root: Path, tmp_path: Path):
+    url = server_process.start("spawn")
+    populate(url, pool_root)
+    requests.post(url + "/v1/resource-groups", json={"name": "pair", "select_filter": {
+        "place_count": 2, "layer_stack": ["storage"]}}, timeout=10).raise_for_status()
+    images = [pool_root / n / "crashme_00000.img" for n in ("alpha", "bravo")]
+    kill_during(server_process, "POST", "/v1/resource-groups/pair/spawn",
+                {"resource_definition_name": "crashme", "volume_sizes": [2048]},
+                lambda: all(p.exists() for p in images))
+    assert all(p.exists() for p in images), "the killed spawn left its files behind"
+
+    url = server_process.start(None)
+    assert integrity(tmp_path / "state") == "ok"
+    rds = requests.get(url + "/v1/resource-definitions", timeout=10).json()
+    assert rds == []
+    assert requests.get(url + "/v1/view/resources", timeout=10).json() == []
+    assert not any(p.exists() for p in images)
+    assert loops_over(pool_root) == []
+    answer = requests.post(url + "/v1/resource-groups/pair/spawn", json={
+        "resource_definition_name": "crashme", "volume_sizes": [2048]}, timeout=30)
+    assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.root
+def test_sigkill_during_snapshot(server_process, pool_root: Path, tmp_path: Path):
+    url = server_process.start("snapshot")
+    populate(url, pool_root)
+    requests.post(url + "/v1/resource-groups", json={"name": "pair", "select_filter": {
+        "place_count": 2, "layer_stack": ["storage"]}}, timeout=10).raise_for_status()
+    requests.post(url + "/v1/resource-groups/pair/spawn", json={
+        "resource_definition_name": "snapped", "volume_sizes": [2048]},
+        timeout=30).raise_for_status()
+    volumes = [pool_root / n / "snapped_00000.img" for n in ("alpha", "bravo")]
+    snaps = [pool_root / n / "snapped_00000.snap.halfway.img" for n in ("alpha", "bravo")]
+    kill_during(server_process, "POST", "/v1/resource-definitions/snapped/snapshots",
+                {"name": "halfway"}, lambda: all(p.exists() for p in snaps))
+
+    url = server_process.start(None)
+    assert integrity(tmp_path / "state") == "ok"
+    assert requests.get(url + "/v1/view/snapshots", timeout=10).json() == []
+    assert not any(p.exists() for p in snaps)
+    assert all(p.exists() for p in volumes), "committed volumes survive reconciliation"
+    resources = requests.get(url + "/v1/resource-definitions/snapped/resources", timeout=10).json()
+    for rsc in resources:
+        device = rsc["volumes"][0]["device_path"]
+        assert device.startswith("/dev/loop") and Path(device).exists()
+    assert sorted(loops_over(pool_root)) == sorted(str(p.resolve()) for p in volumes)

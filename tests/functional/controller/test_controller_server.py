@@ -1,0 +1,87 @@
+"""Serving rules: loopback by default, token auth, TLS, the ``python -m`` entry point."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from linstor_core import retcodes as rc
+from linstor_core.controller.server import ControllerServer, parse_listen
+from linstor_core.errors import InvalidInput
+
+
+def test_non_loopback_refused_without_token_or_tls(tmp_path: Path):
+    with pytest.raises(InvalidInput, match="token or TLS"):
+        ControllerServer(tmp_path, "0.0.0.0", 0)
+    ControllerServer(tmp_path, "0.0.0.0", 0, token="secret")
+    with pytest.raises(InvalidInput):
+        ControllerServer(tmp_path, "127.0.0.1", 0, tls_cert=tmp_path / "c.pem")
+
+
+def test_parse_listen():
+    assert parse_listen("127.0.0.1:3370") == ("127.0.0.1", 3370)
+    assert parse_listen("[::1]:4000") == ("::1", 4000)
+    assert parse_listen("localhost") == ("localhost", 3370)
+    with pytest.raises(InvalidInput):
+        parse_listen("host:port")
+
+
+def test_token_required_on_every_route(tmp_path: Path):
+    with ControllerServer(tmp_path / "state", "127.0.0.1", 0, token="s3cret") as server:
+        for path in ("/v1/controller/version", "/v1/nodes", "/v1/unknown"):
+            answer = requests.get(server.url + path, timeout=10)
+            assert answer.status_code == 401
+            assert rc.code_of(answer.json()[0]["ret_code"]) == rc.code_of(rc.API_CALL_AUTH_REQ)
+        wrong = requests.get(server.url + "/v1/nodes", timeout=10,
+                             headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        right = requests.get(server.url + "/v1/nodes", timeout=10,
+                             headers={"Authorization": "Bearer s3cret"})
+        assert right.status_code == 200 and right.json() == []
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl tool")
+def test_tls(tmp_path: Path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    with ControllerServer(tmp_path / "state", "127.0.0.1", 0, tls_cert=cert,
+                          tls_key=key) as server:
+        assert server.url.startswith("https://")
+        answer = requests.get(server.url + "/v1/controller/version", timeout=10,
+                              verify=str(cert))
+        assert answer.status_code == 200
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(server.url.replace("https", "http") + "/v1/controller/version",
+                         timeout=5)
+
+
+def test_module_entry_point_serves(tmp_path: Path, unused_port: int):
+    process = subprocess.Popen([sys.executable, "-m", "linstor_core.controller.server",
+                                "--state-dir", str(tmp_path / "state"), "--listen",
+                                f"127.0.0.1:{unused_port}"], stderr=subprocess.PIPE)
+    try:
+        from controller_process import wait_until_up
+
+        wait_until_up(f"http://127.0.0.1:{unused_port}", process)
+        answer = requests.get(f"http://127.0.0.1:{unused_port}/v1/controller/version", timeout=5)
+        assert answer.status_code == 200
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        assert process.stderr is not None
+        process.stderr.close()
+
+
+def test_refuses_public_bind_from_command_line(tmp_path: Path):
+    done = subprocess.run([sys.executable, "-m", "linstor_core.controller.server",
+                           "--state-dir", str(tmp_path), "--listen", "0.0.0.0:0"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert "token or TLS" in done.stderr

@@ -160,6 +160,8 @@ def disk_resource_name(
     platform's stable id of the owner (kept verbatim, never truncated; ``None`` when the owner
     name is the identity, as for Docker volumes); ``owner_name`` a human name, sanitised and
     shortened; ``disk`` an index (rendered ``disk-<n>``) or a label such as ``cloudinit``.
+    A platform should either always or never pass owner ids: ``("pve", 101, "web")`` and
+    ``("pve", None, "101-web")`` both give ``pve-101-web``.
     Raises InvalidInput for a bad platform or owner id, or when nothing but the platform is given.
     """
     head = "-".join(p for p in (_platform(platform), _owner_id(owner_id)) if p)

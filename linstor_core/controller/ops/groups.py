@@ -95,19 +95,13 @@ def size_info(ctl: Controller, repo: Repo, group: GroupRec,
     """QuerySizeInfoResponse: the largest volume a spawn could get now, and pool totals."""
     want = Placement.from_filters(group.select_filter, clean_filter(select_filter))
     pools = candidates(ctl, repo)
-    request = placement.Request(
-        resource="", count=want.place_count, size_kib=0, storage_pools=want.storage_pools,
-        node_names=want.node_names, replicas_on_same=want.replicas_on_same,
-        replicas_on_different=want.replicas_on_different,
-        not_place_with_rsc=want.not_place_with_rsc,
-        not_place_with_rsc_regex=want.not_place_with_rsc_regex)
+    request = want.request("", want.place_count, 0)
     qualified = placement.eligible(pools, request)
     chosen = placement.choose(pools, request) or []
     max_size = min((c.free_kib for c in chosen), default=0)
-    capacity = 0
-    for pool in repo.pools():
-        if not pool.diskless and any(pool.node == c.node and pool.name == c.pool for c in qualified):
-            capacity += ctl.satellite.capacity(ctl.pool_spec(pool))[1]
+    qualified_pools = {(c.node.lower(), c.pool.lower()) for c in qualified}
+    capacity = sum(ctl.satellite.capacity(ctl.pool_spec(pool))[1] for pool in repo.pools()
+                   if (pool.node.lower(), pool.name.lower()) in qualified_pools)
     return {"space_info": {
         "max_vlm_size_in_kib": max_size,
         "available_size_in_kib": sum(c.free_kib for c in qualified),

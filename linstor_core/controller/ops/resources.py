@@ -9,7 +9,7 @@ the count is no longer two or another diskless peer exists.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from linstor_core import retcodes as rc
@@ -60,6 +60,16 @@ class Placement:
             not_place_with_rsc_regex=merged.get("not_place_with_rsc_regex"),
             diskless_on_remaining=bool(merged.get("diskless_on_remaining", False)),
         )
+
+    def request(self, resource: str, count: int, size_kib: int,
+                existing: Sequence[Mapping[str, str]] = ()) -> placement.Request:
+        """The placer's request for ``count`` more replicas under these constraints."""
+        return placement.Request(
+            resource=resource, count=count, size_kib=size_kib, storage_pools=self.storage_pools,
+            node_names=self.node_names, replicas_on_same=self.replicas_on_same,
+            replicas_on_different=self.replicas_on_different,
+            not_place_with_rsc=self.not_place_with_rsc,
+            not_place_with_rsc_regex=self.not_place_with_rsc_regex, existing=tuple(existing))
 
 
 def create_resource(ctl: Controller, change: Change, rd_name: str, node: str,
@@ -123,13 +133,8 @@ def autoplace(ctl: Controller, change: Change, rd_name: str, want: Placement) ->
                      f"replica(s) (place count {want.place_count}).")
     else:
         size = sum(vd.size_kib for vd in repo.vds(rd.name))
-        request = placement.Request(
-            resource=rd.name, count=missing, size_kib=size, storage_pools=want.storage_pools,
-            node_names=want.node_names, replicas_on_same=want.replicas_on_same,
-            replicas_on_different=want.replicas_on_different,
-            not_place_with_rsc=want.not_place_with_rsc,
-            not_place_with_rsc_regex=want.not_place_with_rsc_regex,
-            existing=tuple(repo.node(r.node).props for r in diskful))
+        request = want.request(rd.name, missing, size,
+                               existing=[repo.node(r.node).props for r in diskful])
         for pick in placement.place(candidates(ctl, repo, replacing=rd.name), request):
             _drop_diskless(ctl, change, rd, pick.node)
             create_resource(ctl, change, rd.name, pick.node, pick.pool, False)
@@ -252,11 +257,10 @@ def make_available(ctl: Controller, change: Change, rd_name: str, node: str,
         repo.delete_rsc(rd.name, node_rec.name)
     if diskful or not rd.drbd:
         group = repo.group(rd.resource_group)
-        want = Placement.from_filters(group.select_filter, {"place_count": 1})
+        want = replace(Placement.from_filters(group.select_filter, {"place_count": 1}),
+                       node_names=(node_rec.name,))
         size = sum(vd.size_kib for vd in repo.vds(rd.name))
-        pick = placement.place(candidates(ctl, repo), placement.Request(
-            resource=rd.name, count=1, size_kib=size, storage_pools=want.storage_pools,
-            node_names=(node_rec.name,)))[0]
+        pick = placement.place(candidates(ctl, repo), want.request(rd.name, 1, size))[0]
         create_resource(ctl, change, rd.name, node_rec.name, pick.pool, False)
     else:
         create_resource(ctl, change, rd.name, node_rec.name, None, True)

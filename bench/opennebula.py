@@ -51,7 +51,7 @@ def setup(url: str, pools: Path) -> None:
             "storage_pool_name": "pool", "provider_kind": "FILE_THIN",
             "props": {"StorDriver/FileDir": str(pools / node)}}, timeout=30).raise_for_status()
     http.post(f"{url}/v1/resource-groups", json={"name": GROUP, "select_filter": {
-        "place_count": 1, "storage_pool": "pool", "node_name_list": [HOST]}}, timeout=30).raise_for_status()
+        "place_count": 1, "storage_pool": "pool", "node_name_list": [HOST], "layer_stack": ["storage"]}}, timeout=30).raise_for_status()
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -153,7 +153,12 @@ def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os
 def render_error(kind: str, action: str, error: BaseException) -> str:
     """The one line oned shows the user: what failed, why, and what to do."""
     if isinstance(error, LinstorError):
-        return f"{kind} {action}: {error}"
+        parts = [error.message]
+        if error.cause and error.cause not in error.message:
+            parts.append(f"cause: {error.cause}")
+        if error.correction:
+            parts.append(f"correction: {error.correction}")
+        return f"{kind} {action}: {'; '.join(parts)}"
     return f"{kind} {action}: internal error ({type(error).__name__}: {error}); please report it"
 
 

@@ -20,7 +20,8 @@ from oned_standin import OnedStandIn
 def one(controller: Any, tmp_path: Path) -> Iterator[One]:
     url = controller.url
     created = requests.post(f"{url}/v1/resource-groups", json={
-        "name": PROFILE, "select_filter": {"place_count": 1, "storage_pool": "thinpool"}}, timeout=30)
+        "name": PROFILE, "select_filter": {"place_count": 1, "storage_pool": "thinpool", "layer_stack": ["storage"],
+                                           "node_name_list": [FRONTEND]}}, timeout=30)
     created.raise_for_status()
     bin_dir, hosts_root, safe_dir = tmp_path / "bin", tmp_path / "hosts", tmp_path / "uploads"
     for directory in (bin_dir, hosts_root, safe_dir):

@@ -3,7 +3,8 @@
 (``One`` and the ssh stand-in; the ``one`` fixture is in this directory's conftest.)
 
 ``one`` gives: the ``controller`` fixture's controller with a profile ``gold`` (one replica on
-``thinpool``); an oned stand-in (XML-RPC on loopback) knowing image datastore 100 and system
+``thinpool``, storage layer only, pinned to ``bravo``: without DRBD a node reads only its own
+replica, so ``bravo`` is both the front-end node and the VM host wherever data is checked); an oned stand-in (XML-RPC on loopback) knowing image datastore 100 and system
 datastore 0; ``ONE_AUTH``/``ONE_XMLRPC`` as oned sets them for drivers; ``linstor-one`` on
 PATH from the venv; and an ``ssh`` on PATH that runs the command here, with
 ``/var/lib/one/datastores`` mapped to ``<hosts>/<host>/datastores`` so each host keeps its own
@@ -25,7 +26,7 @@ REPO = Path(__file__).resolve().parents[3]
 SCRIPTS = REPO / "packaging" / "opennebula"
 ONE_DATASTORES = "/var/lib/one/datastores"
 PROFILE = "gold"
-FRONTEND = "alpha"
+FRONTEND = "bravo"
 
 FAKE_SSH = """#!/bin/sh
 # ssh stand-in: skip options, take the host, run the command here with per-host datastores.

@@ -114,6 +114,15 @@ sub options {
     };
 }
 
+# PVE's daemons run with PATH=/sbin:/bin:/usr/sbin:/usr/bin; pip installs console
+# scripts to /usr/local/bin, so look there too.
+sub _command {
+    for my $dir (split(/:/, $ENV{PATH} // ''), '/usr/local/bin') {
+        return "$dir/" . COMMAND if length($dir) && -x "$dir/" . COMMAND;
+    }
+    die COMMAND . " not found in PATH or /usr/local/bin (is linstor-bundle installed?)\n";
+}
+
 sub _nodename {
     return PVE::INotify::nodename() if defined(&PVE::INotify::nodename);
     my ($short) = split(/\./, hostname());
@@ -127,8 +136,9 @@ sub _run {
 
     my $input = $json->encode($request);
     my ($to_child, $from_child);
-    my $pid = eval { open3($to_child, $from_child, '>&STDERR', COMMAND, $method) };
-    die "cannot run " . COMMAND . " (is linstor-bundle installed and on PATH?): $@" if $@;
+    my $command = _command();
+    my $pid = eval { open3($to_child, $from_child, '>&STDERR', $command, $method) };
+    die "cannot run $command: $@" if $@;
     print {$to_child} $input;
     close($to_child);
     my $output = do { local $/; <$from_child> } // '';

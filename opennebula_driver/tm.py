@@ -47,18 +47,27 @@ def _disk_call(target: str, vm_id: str, ds_id: str) -> _DiskCall:
     return _DiskCall(where, where.require_disk_id(), object_id(vm_id, "vmid"), object_id(ds_id, "dsid"))
 
 
-def _resource_of(service: DiskService, vm: Vm, disk_id: int) -> str:
-    """The resource behind disk ``disk_id``: the image itself when persistent, else the VM's own."""
+def _on_disk(service: DiskService, vm: Vm, disk_id: int, operation: Callable[[str], None]) -> None:
+    """Run ``operation`` on the resource behind disk ``disk_id``: the image itself when
+    persistent, else the VM's own one, by its name; only if that is not found (the VM was
+    renamed) is it looked up by owner props, so the usual case costs no extra call."""
     disk = vm.disk(disk_id)
     if disk is not None and not disk.clone and disk.source:
-        return disk.source
-    found = names.find_vm_disk(service, vm, disk_id)
-    if found is None:
-        raise LinstorError(
-            f"VM {vm.id} disk {disk_id} has no LINSTOR resource",
-            correction="check the VM's disks with onevm show and the controller with linstor-core",
-        )
-    return found
+        operation(disk.source)
+        return
+    name = names.vm_disk(vm, disk_id)
+    try:
+        operation(name)
+    except NotFound:
+        found = names.find_vm_disk(service, vm, disk_id)
+        if found is None:
+            raise LinstorError(
+                f"VM {vm.id} disk {disk_id} has no LINSTOR resource",
+                correction="check the VM's disks with onevm show and the controller with linstor-core",
+            ) from None
+        if found == name:
+            raise
+        operation(found)
 
 
 def _attach_and_link(env: Env, service: DiskService, name: str, where: HostPath) -> None:
@@ -167,11 +176,14 @@ def mv(env: Env, args: Sequence[str]) -> str:
         return ""
     vm = env.oned.vm(vm_id)
     service = env.service(env.oned.datastore(ds_id))
-    name = _resource_of(service, vm, dst.disk_id)
-    _attach_and_link(env, service, name, dst)
-    if src.host != dst.host:
-        service.detach(name, src.host)
-        env.hosts.unlink(src.host, src.path)
+
+    def move(name: str) -> None:
+        _attach_and_link(env, service, name, dst)
+        if src.host != dst.host:
+            service.detach(name, src.host)
+            env.hosts.unlink(src.host, src.path)
+
+    _on_disk(service, vm, dst.disk_id, move)
     return ""
 
 
@@ -198,16 +210,16 @@ def cpds(env: Env, args: Sequence[str]) -> str:
     image_id = names.image_id_of(target)
     vm = env.oned.vm(vm_id)
     service = env.service(env.oned.datastore(ds_id))
-    source = _resource_of(service, vm, disk_id)
     props = names.image_props(image_id, env.oned.image_name(image_id))
     if snap == -1:
-        service.clone(source, target, props, progress=env.progress)
+        _on_disk(service, vm, disk_id, lambda source: service.clone(source, target, props, progress=env.progress))
     else:
-        service.restore(source, names.snapshot(snap), target, props)
+        _on_disk(service, vm, disk_id, lambda source: service.restore(source, names.snapshot(snap), target, props))
     return ""
 
 
-def _snapshot_call(env: Env, action: str, args: Sequence[str]) -> tuple[DiskService, str, str]:
+def _snapshot_call(env: Env, action: str, args: Sequence[str],
+                   operation: Callable[[DiskService, str, str], None]) -> str:
     check_count(action, list(args), "host:dir/disk.<i> snap_id vmid dsid", 4)
     where = host_path(args[0])
     disk_id = where.require_disk_id()
@@ -217,28 +229,23 @@ def _snapshot_call(env: Env, action: str, args: Sequence[str]) -> tuple[DiskServ
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
     vm = env.oned.vm(vm_id)
     service = env.service(env.oned.datastore(ds_id))
-    return service, _resource_of(service, vm, disk_id), names.snapshot(snap)
+    _on_disk(service, vm, disk_id, lambda name: operation(service, name, names.snapshot(snap)))
+    return ""
 
 
 def snap_create(env: Env, args: Sequence[str]) -> str:
     """A LINSTOR snapshot of the disk; LINSTOR suspends I/O across replicas while taking it,
     so the running VM needs nothing more (snap_create_live is the same call)."""
-    service, name, snap = _snapshot_call(env, "snap_create", args)
-    service.snapshot(name, snap)
-    return ""
+    return _snapshot_call(env, "snap_create", args, lambda service, name, snap: service.snapshot(name, snap))
 
 
 def snap_delete(env: Env, args: Sequence[str]) -> str:
-    service, name, snap = _snapshot_call(env, "snap_delete", args)
-    service.delete_snapshot(name, snap)
-    return ""
+    return _snapshot_call(env, "snap_delete", args, lambda service, name, snap: service.delete_snapshot(name, snap))
 
 
 def snap_revert(env: Env, args: Sequence[str]) -> str:
     """Roll the disk back in place (unlike Ceph's revert-by-clone, nothing is left behind)."""
-    service, name, snap = _snapshot_call(env, "snap_revert", args)
-    service.rollback(name, snap)
-    return ""
+    return _snapshot_call(env, "snap_revert", args, lambda service, name, snap: service.rollback(name, snap))
 
 
 def resize(env: Env, args: Sequence[str]) -> str:
@@ -250,7 +257,7 @@ def resize(env: Env, args: Sequence[str]) -> str:
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
     vm = env.oned.vm(vm_id)
     service = env.service(env.oned.datastore(ds_id))
-    service.resize(_resource_of(service, vm, disk_id), size_kib)
+    _on_disk(service, vm, disk_id, lambda name: service.resize(name, size_kib))
     return ""
 
 

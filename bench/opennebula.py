@@ -112,29 +112,26 @@ def run(n: int, tmp: Path, url: str, template: dict[str, str]) -> None:
     vmdir = tmp / "vms" / str(VM_ID)
     monitor = driver_action(None, datastore_xml(0, template))
     vm = str(VM_ID)
-    Direct = Callable[[DiskService, int], object]
+    Direct = Callable[[DiskService, str], object]
     rows: list[tuple[str, float, float, float]] = []
-
-    def name(i: int) -> str:
-        return f"direct-{i}"
 
     def measure(label: str, argv: Callable[[int], list[str]], direct: Direct, stdin: bytes = b"") -> None:
         ours = [timed(adapter(*argv(i), stdin=stdin)) for i in range(n)]
-        hot = [timed(lambda: direct(warm, i)) for i in range(n)]
-        cold = [timed(lambda: direct(DiskService.from_config(config), i)) for i in range(n)]
+        hot = [timed(lambda: direct(warm, f"warm-{i}")) for i in range(n)]
+        cold = [timed(lambda: direct(DiskService.from_config(config), f"cold-{i}")) for i in range(n)]
         rows.append((label, statistics.median(hot), statistics.median(cold), statistics.median(ours)))
 
     measure("mkimage (create+attach+link)", lambda i: ["tm", "mkimage", "1", "raw", f"{HOST}:{vmdir}/disk.{i}", vm, "0"],
-            lambda s, i: (s.create(GROUP, name(i), 1024), s.attach(name(i), HOST)))
+            lambda s, name: (s.create(GROUP, name, 1024), s.attach(name, HOST)))
     measure("snap_create", lambda i: ["tm", "snap_create", f"{HOST}:{vmdir}/disk.{i}", "0", vm, "0"],
-            lambda s, i: s.snapshot(name(i), "snap-0"))
+            lambda s, name: s.snapshot(name, "snap-0"))
     measure("snap_delete", lambda i: ["tm", "snap_delete", f"{HOST}:{vmdir}/disk.{i}", "0", vm, "0"],
-            lambda s, i: s.delete_snapshot(name(i), "snap-0"))
+            lambda s, name: s.delete_snapshot(name, "snap-0"))
     measure("resize", lambda i: ["tm", "resize", f"{HOST}:{vmdir}/disk.{i}", "2", vm, "0"],
-            lambda s, i: s.resize(name(i), 2048))
-    measure("monitor", lambda i: ["ds", "monitor", "0"], lambda s, i: s.capacity(GROUP), stdin=monitor)
+            lambda s, name: s.resize(name, 2048))
+    measure("monitor", lambda i: ["ds", "monitor", "0"], lambda s, name: s.capacity(GROUP), stdin=monitor)
     measure("delete", lambda i: ["tm", "delete", f"{HOST}:{vmdir}/disk.{i}", vm, "0"],
-            lambda s, i: s.delete(name(i), with_snapshots=True))
+            lambda s, name: s.delete(name, with_snapshots=True))
 
     print(f"{'action':30} {'direct warm':>11} {'direct 1-shot':>13} {'adapter':>8} {'ratio 1-shot':>12} {'ratio warm':>10}")
     for label, hot, cold, ours in rows:

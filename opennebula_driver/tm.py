@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linstor_core import datacopy, filesystems
-from linstor_core.errors import InvalidInput, LinstorError, NotFound
+from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound
 from opennebula_driver import contextiso, names
 from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
@@ -95,7 +95,10 @@ def clone(env: Env, args: Sequence[str]) -> str:
     image_id = disk.image_id if disk is not None else None
     props = names.vm_disk_props(vm, call.disk_id, **({"image": image_id} if image_id is not None else {}))
     name = names.vm_disk(vm, call.disk_id)
-    made = service.clone(source, name, props, progress=env.progress)
+    try:
+        made = service.clone(source, name, props, progress=env.progress)
+    except AlreadyExists:
+        made = service.get(name)  # oned retries a failed deploy: the VM's copy is already there
     if disk is not None and disk.size_mib:
         wanted = size_mib_to_kib(disk.size_mib, "DISK/SIZE")
         if wanted > made.size_kib:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from linstor_core.errors import InvalidInput, LinstorError
+from linstor_core.errors import AlreadyExists, ApiReply, InvalidInput, LinstorError
 from linstor_core.models import Disk
 from opennebula_driver import tm
 from opennebula_driver.records import Vm, VmDisk
@@ -59,6 +59,16 @@ def test_clone_names_the_copy_after_the_vm_and_grows_it(harness: Harness, vm: Vm
     assert disk.size_kib == 8 * 1024
     assert disk.props["Aux/bundle/owner-id"] == "vm22" and disk.props["Aux/bundle/disk"] == "0"
     assert disk.props["Aux/bundle/image"] == "7" and disk.props["Aux/bundle/owner-name"] == "web"
+
+
+def test_clone_again_after_a_failed_deploy_reuses_the_copy(harness: Harness, vm: Vm) -> None:
+    add(harness, IMAGE)
+    add(harness, OWN, 8 * 1024, **{"Aux/bundle/disk": "0"})
+    harness.disks.clone = lambda *a, **k: (_ for _ in ()).throw(  # type: ignore[method-assign]
+        AlreadyExists([ApiReply(ret_code=-1, message=f"{OWN} exists")]))
+    expect_link(harness, "node1", device(harness, OWN, "node1"), f"{DIR}/disk.0")
+    tm.clone(harness.env, [f"fe:{IMAGE}", f"node1:{DIR}/disk.0", "22", "100"])
+    assert harness.disks.disks[OWN].size_kib == 8 * 1024
 
 
 def test_mkimage_formats_on_the_host_over_ssh(harness: Harness, vm: Vm) -> None:

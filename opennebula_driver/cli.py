@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO, NoReturn, TextIO
 
+from linstor_core.config import local_node_name
 from linstor_core.errors import InvalidInput, LinstorError
 from opennebula_driver import ds, tm
 from opennebula_driver.args import object_id
 from opennebula_driver.env import Env
-from opennebula_driver.hosts import Hosts
+from opennebula_driver.hosts import Hosts, local_names
 from opennebula_driver.oned import Oned, load_oned_config
 from opennebula_driver.xmldoc import parse_driver_action
 
@@ -73,7 +73,7 @@ datastore template attributes:
   LINSTOR_CONTROLLERS     controller URLs, comma separated (default: LS_CONTROLLERS, the
                           linstor client configuration, linstor://localhost)
   LINSTOR_RESOURCE_GROUP  profile (resource group) new disks are spawned from
-  LINSTOR_FRONTEND_NODE   LINSTOR node of the front-end (default: its host name)
+  LINSTOR_FRONTEND_NODE   LINSTOR node of the front-end (default: LS_NODE_NAME, else uname -n)
   RESTRICTED_DIRS, SAFE_DIRS   as for every OpenNebula datastore (cp, stat)
 
 environment:
@@ -140,10 +140,11 @@ def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os
     """The production wiring: oned from ONE_XMLRPC/ONE_AUTH, hosts over ssh, progress on stderr."""
     location = environ.get("ONE_LOCATION")
     remotes = Path(location, "var", "remotes") if location else Path("/var/lib/one/remotes")
+    node = local_node_name(environ)
     return Env(
         oned=Oned(load_oned_config(environ)),
-        hosts=Hosts(),
-        hostname=socket.gethostname(),
+        hosts=Hosts(local=local_names() | {node}),
+        hostname=node,
         remotes=remotes,
         read_stdin=stdin.read,
         progress=lambda line: print(line, file=stderr, flush=True),

@@ -7,8 +7,8 @@ Datastore template attributes (image and system datastores alike):
 ``LINSTOR_RESOURCE_GROUP``   the profile (= resource group of that name, made by
                              ``linstor-core profiles apply``) new disks are spawned from
 ``LINSTOR_FRONTEND_NODE``    the LINSTOR node name of the front-end, where ``ds cp``, ``export``
-                             and ``tm context`` attach a disk to write or read it (default: this
-                             machine's host name)
+                             and ``tm context`` attach a disk to write or read it (default:
+                             ``LS_NODE_NAME``, else ``uname -n``, as for every adapter)
 """
 
 from __future__ import annotations

@@ -107,24 +107,25 @@ def clone(env: Env, args: Sequence[str]) -> str:
     return ""
 
 
-def _new_vm_disk(env: Env, call: _DiskCall, size_kib: int, kind: str) -> tuple[DiskService, Vm, str]:
-    vm = env.oned.vm(call.vm_id)
+def _new_vm_disk(env: Env, call: _DiskCall, vm: Vm, size_kib: int, kind: str) -> tuple[DiskService, str]:
     datastore = env.oned.datastore(call.ds_id)
     service = env.service(datastore)
     name = names.vm_disk(vm, call.disk_id)
     service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind=kind))
-    return service, vm, name
+    return service, name
 
 
 def mkimage(env: Env, args: Sequence[str]) -> str:
     """A volatile disk of SIZE MiB, with the disk's FS (or FORMAT naming a filesystem) made on it."""
     check_count("mkimage", list(args), "size format host:dir/disk.<i> vmid dsid", 5)
     size_kib = size_mib_to_kib(args[0])
-    fmt = args[1]
     call = _disk_call(args[2], args[3], args[4])
-    service, vm, name = _new_vm_disk(env, call, size_kib, "volatile")
+    vm = env.oned.vm(call.vm_id)
     disk = vm.disk(call.disk_id)
-    fstype = (disk.fs if disk is not None and disk.fs else "") or (fmt if fmt not in _NO_FILESYSTEM else "")
+    fstype = (disk.fs if disk is not None else "") or (args[1] if args[1] not in _NO_FILESYSTEM else "")
+    if fstype:
+        filesystems.check_filesystem_type(fstype)
+    service, name = _new_vm_disk(env, call, vm, size_kib, "volatile")
     device = service.attach(name, call.target.host)
     if fstype:
         filesystems.make_filesystem(device, fstype, runner=env.hosts.runner_on(call.target.host))
@@ -137,7 +138,7 @@ def mkswap(env: Env, args: Sequence[str]) -> str:
     check_count("mkswap", list(args), "size host:dir/disk.<i> vmid dsid", 4)
     size_kib = size_mib_to_kib(args[0])
     call = _disk_call(args[1], args[2], args[3])
-    service, _, name = _new_vm_disk(env, call, size_kib, "swap")
+    service, name = _new_vm_disk(env, call, env.oned.vm(call.vm_id), size_kib, "swap")
     device = service.attach(name, call.target.host)
     env.hosts.run(call.target.host, ["mkswap", device])
     env.hosts.link(call.target.host, device, call.target.path)

@@ -137,6 +137,7 @@ def test_missing_disk_is_a_clear_error(harness: Harness, vm: Vm) -> None:
         ("ln", ["fe:x", f"n:{DIR}/disk.0", "22"], "takes 4"),
         ("clone", ["fe:x", f"n:{DIR}/disk.0", "vm22", "100"], "vmid"),
         ("mkimage", ["10G", "raw", f"n:{DIR}/disk.0", "22", "0"], "MiB"),
+        ("mkimage", ["10", "btrfs", f"n:{DIR}/disk.5", "22", "0"], "supported filesystems"),
         ("resize", [f"n:{DIR}/disk.0", "1.5", "22", "100"], "MiB"),
         ("snap_create", [f"n:{DIR}/disk.0", "-1", "22", "100"], "zero or more"),
         ("snap_create", [f"n:{DIR}/checkpoint", "1", "22", "100"], "disk.<number>"),

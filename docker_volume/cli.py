@@ -47,8 +47,9 @@ volume options (docker volume create -o KEY=VALUE):
                      placement overrides (see the README: need a DiskService placement hook)
   Any other key is refused with the list of valid ones: {", ".join(VALID_OPTIONS)}.
 
-configuration (strongest first): these flags; LS_CONTROLLERS and the other LS_* variables
-of the linstor client; [global] in the config file (keys: {", ".join(config.FILE_KEYS)});
+configuration (strongest first): these flags; the linstor client's environment variables
+(LS_CONTROLLERS, LS_ROOT_CA, LS_USER_CERTIFICATE, LS_USER_KEY, LS_TOKEN, LS_TOKEN_FILE,
+LS_NODE_NAME); [global] in the config file (keys: {", ".join(config.FILE_KEYS)});
 /etc/linstor/linstor-client.conf; defaults.
 
 The same name with the same options makes Create a no-op; with other options it is an error.
@@ -124,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    flags = {key: getattr(args, key.replace("-", "_")) for key in config.FILE_KEYS}
+    flags = {key: getattr(args, key.replace("-", "_")) for key in config.FLAG_KEYS}
     try:
         settings = config.load_plugin_config(flags, config_file=args.config)
         if args.check:

@@ -1,26 +1,30 @@
 """The plugin's configuration, read and checked once at start.
 
 Sources, strongest first: command-line flags; the linstor client's ``LS_*`` environment
-variables (``LS_CONTROLLERS`` and the TLS/token ones, via ``linstor_core.config``); the
-``[global]`` section of ``/etc/linstor/docker-volume.conf``; the linstor client's own config
-files; built-in defaults. An unknown key in the file is an error, not a silent typo.
+variables (``LS_CONTROLLERS``, ``LS_ROOT_CA``, ``LS_USER_CERTIFICATE``, ``LS_USER_KEY``,
+``LS_TOKEN``/``LS_TOKEN_FILE``, ``LS_NODE_NAME``); the ``[global]`` section of
+``/etc/linstor/docker-volume.conf``; the linstor client's own config files; built-in defaults.
+The connection settings are resolved by ``linstor_core.config`` with this file placed before
+the client's files. An unknown key in the file is an error, not a silent typo.
 
 Example ``/etc/linstor/docker-volume.conf``::
 
     [global]
     controllers = linstor://ctrl1,linstor://ctrl2
     profile = gold
-    node = node-a                  ; default: the host name, as LINSTOR names nodes
+    # default: the host name (uname -n), as LINSTOR names nodes
+    node = node-a
     mount-root = /var/lib/docker-volumes/linstor
     socket = /run/docker/plugins/linstor.sock
     state-file = /var/lib/linstor-docker-volume/mounts.json
+    # TLS and token settings as in linstor-client.conf: cafile, certfile, keyfile, token-file
 """
 
 from __future__ import annotations
 
 import configparser
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +39,8 @@ DEFAULT_MOUNT_ROOT = Path("/var/lib/docker-volumes/linstor")
 DEFAULT_STATE_FILE = Path("/var/lib/linstor-docker-volume/mounts.json")
 DEFAULT_PROFILE = "DfltRscGrp"  # LINSTOR's own default resource group
 
-FILE_KEYS = ("controllers", "profile", "node", "mount-root", "socket", "state-file")
+FLAG_KEYS = ("controllers", "profile", "node", "mount-root", "socket", "state-file")
+FILE_KEYS = (*FLAG_KEYS, "cafile", "certfile", "keyfile", "token-file")
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class PluginConfig:
 
 def read_config_file(path: Path) -> dict[str, str]:
     """The ``[global]`` keys of ``path``; a missing file is empty, a broken one a ConfigError."""
-    parser = configparser.ConfigParser(inline_comment_prefixes=(";", "#"), interpolation=None)
+    parser = configparser.ConfigParser(interpolation=None)
     try:
         found = parser.read(path)
     except configparser.Error as error:
@@ -74,25 +79,28 @@ def load_plugin_config(
     *,
     config_file: Path = DEFAULT_CONFIG_FILE,
     environ: Mapping[str, str] = os.environ,
+    client_config_paths: Sequence[Path] = client_config.DEFAULT_PATHS,
 ) -> PluginConfig:
-    """Merge ``flags`` (keys as in ``FILE_KEYS``, None when not given) over env, file and defaults."""
+    """Merge ``flags`` (keys as in ``FLAG_KEYS``, None when not given) over env, file and defaults.
+
+    ``client_config_paths`` are the linstor client's own files, the weakest source of controllers.
+    """
     from_file = read_config_file(config_file)
 
     def pick(key: str) -> str | None:
         return flags.get(key) or from_file.get(key) or None
 
-    controllers = flags.get("controllers")
-    if not controllers and not environ.get("LS_CONTROLLERS"):
-        controllers = from_file.get("controllers")
-    node = pick("node") or client_config.local_node_name()
+    node = flags.get("node") or environ.get("LS_NODE_NAME") or from_file.get("node")
     return PluginConfig(
         socket=Path(pick("socket") or DEFAULT_SOCKET),
         mount_root=Path(pick("mount-root") or DEFAULT_MOUNT_ROOT),
         state_file=Path(pick("state-file") or DEFAULT_STATE_FILE),
         profile=naming.validate_resource_group_name(pick("profile") or DEFAULT_PROFILE),
-        node=naming.validate_node_name(node),
-        client=client_config.load_client_config(controllers or None, environ=environ),
+        node=naming.validate_node_name(node or client_config.local_node_name(environ)),
+        client=client_config.load_client_config(
+            flags.get("controllers"), environ=environ, config_paths=(config_file, *client_config_paths)
+        ),
     )
 
 
-__all__ = ["DEFAULT_CONFIG_FILE", "FILE_KEYS", "PluginConfig", "read_config_file", "load_plugin_config"]
+__all__ = ["DEFAULT_CONFIG_FILE", "FLAG_KEYS", "FILE_KEYS", "PluginConfig", "read_config_file", "load_plugin_config"]

@@ -79,7 +79,8 @@ def _global_options(parser: argparse.ArgumentParser, *, leaf: bool) -> None:
     group.add_argument("-m", "--machine-readable", action="store_true",
                        **spec(False, "print JSON instead of tables and SUCCESS lines"))
     group.add_argument("--token", dest="client_token", metavar="TOKEN",
-                       **spec(None, "bearer token for a controller that requires one"))
+                       **spec(None, "bearer token for a controller that requires one (default: $LS_TOKEN, "
+                               "then token-file= in the config file)"))
     group.add_argument("--no-utf8", action="store_true", **spec(False, "draw tables with ASCII characters only"))
     group.add_argument("--debug", action="store_true", **spec(False, "show the Python traceback of an internal error"))
 

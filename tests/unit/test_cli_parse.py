@@ -14,7 +14,7 @@ import pytest
 from linstor_core.cli import main
 from linstor_core.cli.commands import controller, node, resource, snapshot, storage_pool
 from linstor_core.cli.context import Context
-from linstor_core.cli.parser import UsageError, build_parser
+from linstor_core.cli.parser import build_parser
 from linstor_core.errors import NotFound
 from linstor_core.models import ResourceDefinition, SelectFilter, VolumeDefinition
 
@@ -150,22 +150,6 @@ def test_usage_errors_exit_2(line: str, capsys: pytest.CaptureFixture[str]) -> N
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["resource", "create", "--help"]) == 0
     assert "--auto-place" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(
-    ("text", "tls", "expected"),
-    [("127.0.0.1", False, ("127.0.0.1", 3370)), ("0.0.0.0:8080", False, ("0.0.0.0", 8080)),
-     ("10.0.0.5", True, ("10.0.0.5", 3371)), ("[::1]:3370", False, ("::1", 3370)), ("[::1]", False, ("::1", 3370)),
-     ("localhost:0", False, ("localhost", 0))],
-)
-def test_listen_address(text: str, tls: bool, expected: tuple[str, int]) -> None:
-    assert controller.parse_listen(text, tls=tls) == expected
-
-
-@pytest.mark.parametrize("text", ["", ":3370", "host:port", "host:70000"])
-def test_bad_listen_address_is_a_usage_error(text: str) -> None:
-    with pytest.raises(UsageError):
-        controller.parse_listen(text, tls=False)
 
 
 class _Recorder:

@@ -3,55 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import signal
+import logging
 from pathlib import Path
-from types import FrameType
 
 from linstor_core.cli.context import Context
-from linstor_core.cli.parser import Subparsers, UsageError, add_command
-
-DEFAULT_PORT, DEFAULT_TLS_PORT = 3370, 3371
-
-
-def parse_listen(text: str, *, tls: bool) -> tuple[str, int]:
-    """``HOST[:PORT]`` or ``[IPV6][:PORT]`` -> (host, port); the port defaults as LINSTOR's do."""
-    default = DEFAULT_TLS_PORT if tls else DEFAULT_PORT
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port_text = rest.removeprefix(":")
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
-    else:
-        host, port_text = text, ""
-    if not host:
-        raise UsageError(f"--listen {text!r}: give a host, e.g. 127.0.0.1:3370")
-    if not port_text:
-        return host, default
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise UsageError(f"--listen {text!r}: the port must be a number from 0 to 65535")
-    return host, int(port_text)
-
-
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """systemd stops a service with SIGTERM: unwind like Ctrl-C so the server closes cleanly."""
-    raise KeyboardInterrupt
+from linstor_core.cli.parser import Subparsers, add_command
 
 
 def serve(args: argparse.Namespace, ctx: Context) -> None:
-    if bool(args.tls_cert) != bool(args.tls_key):
-        raise UsageError("--tls-cert and --tls-key go together")
-    host, port = parse_listen(args.listen, tls=bool(args.tls_cert))
     # Imported here: the web stack is only needed by this command, not by every client call.
-    from linstor_core.controller.server import ControllerServer
+    from linstor_core.controller.server import ControllerServer, parse_listen
 
-    server = ControllerServer(Path(args.state_dir), host, port, token=args.server_token,
-                              tls_cert=args.tls_cert, tls_key=args.tls_key)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    ctx.out.note(f"embedded LINSTOR controller on {host}:{port}, state in {args.state_dir} (Ctrl-C stops it)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        ctx.out.note("controller stopped")
+    host, port = parse_listen(args.listen)
+    server = ControllerServer(
+        Path(args.state_dir), host, port, token=args.server_token,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    server.serve_forever()
+    ctx.out.note("controller stopped")
 
 
 _DESCRIPTION = """\
@@ -75,8 +46,8 @@ def register(commands: Subparsers) -> None:
         handler=serve, client_options=False,
     )
     parser.add_argument("--state-dir", required=True, metavar="DIR", help="state and node storage directory")
-    parser.add_argument("--listen", default="127.0.0.1", metavar="HOST[:PORT]",
-                        help="address to serve on (default: 127.0.0.1:3370, or :3371 with TLS)")
+    parser.add_argument("--listen", default="127.0.0.1:3370", metavar="HOST[:PORT]",
+                        help="address to serve on, [IPV6]:PORT for IPv6 (default: %(default)s)")
     parser.add_argument("--token", dest="server_token", metavar="TOKEN",
                         help="require this bearer token from every client")
     parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate: serve HTTPS")

@@ -1,0 +1,310 @@
+"""linstor-core against the real embedded controller over real HTTP: the seed article's command
+lines verbatim, the listings (tables and -m JSON), and the refusals with their exit codes.
+
+Pools live under the ``pool_root`` fixture (tests/functional/conftest.py: an xfs filesystem as
+root, which also detaches our loop devices afterwards; plain directories otherwise): FILE_THIN
+for placement and listings, FILE where a test needs snapshots, because FILE_THIN snapshots need
+a reflink filesystem (the demo test covers those as root).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linstor_core.cli import main
+from linstor_core.controller.server import ControllerServer
+
+NODES = ("vulcan", "kronos", "remus", "romulus")
+# The console script, run with this interpreter (the venv's ``linstor-core`` may not be on PATH).
+LINSTOR_CORE = (sys.executable, "-c", "import sys; from linstor_core.cli import main; sys.exit(main())")
+ADDRESSES = {node: f"127.0.0.{index}" for index, node in enumerate(NODES, start=1)}
+
+
+@dataclass(frozen=True)
+class Result:
+    status: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def server(tmp_path: Path, pool_root: Path) -> Iterator[ControllerServer]:
+    """An empty controller (the ``controller`` fixture's nodes would not be the article's)."""
+    with ControllerServer(tmp_path / "state", "127.0.0.1", 0) as running:
+        yield running
+
+
+@pytest.fixture
+def cli(server: ControllerServer) -> Cli:
+    """Run ``linstor-core --controllers URL ARGS`` in-process; a string is split on spaces."""
+
+    def run(*argv: str) -> Result:
+        args = argv[0].split() if len(argv) == 1 else list(argv)
+        out, err = io.StringIO(), io.StringIO()
+        status = main(["--controllers", server.url, *args], stdout=out, stderr=err)
+        return Result(status, out.getvalue(), err.getvalue())
+
+    return run
+
+
+def ok(cli: Cli, line: str) -> Result:
+    result = cli(line)
+    assert result.status == 0, f"{line}: {result.err}"
+    assert "Traceback" not in result.err
+    return result
+
+
+def refused(cli: Cli, line: str, message: str) -> Result:
+    result = cli(line)
+    assert result.status == 1, f"{line} should be refused: {result.out}"
+    assert result.err.startswith("ERROR: ") and message in result.err, result.err
+    assert "Traceback" not in result.err
+    return result
+
+
+def pool_dir(pool_root: Path, node: str, pool: str) -> Path:
+    return pool_root / node / pool
+
+
+@pytest.fixture
+def cluster(cli: Cli, pool_root: Path) -> Cli:
+    """The article's four nodes, each with FILE_THIN ``thinpool`` and FILE ``filepool``."""
+    for node in NODES:
+        ok(cli, f"node create {node} {ADDRESSES[node]}")
+        ok(cli, f"storage-pool create filethin {node} thinpool {pool_dir(pool_root, node, 'thinpool')}")
+        ok(cli, f"storage-pool create file {node} filepool {pool_dir(pool_root, node, 'filepool')}")
+    return cli
+
+
+def test_nodes_and_pools_are_listed_as_tables_and_json(cluster: Cli, pool_root: Path) -> None:
+    table = ok(cluster, "node list").out
+    assert table.startswith("╭") and "┊ Node " in table
+    for node in NODES:
+        assert f"┊ {node} " in table and ADDRESSES[node] in table
+    nodes = ok(cluster, "-m node list").json()
+    assert sorted(n["name"] for n in nodes) == sorted(NODES)
+
+    ok(cluster, "sp c diskless romulus dless")
+    pools = ok(cluster, "-m storage-pool list").json()
+    kinds = {(p["node_name"], p["name"]): p["provider_kind"] for p in pools}
+    assert kinds[("vulcan", "thinpool")] == "FILE_THIN" and kinds[("romulus", "dless")] == "DISKLESS"
+    thin = next(p for p in pools if (p["node_name"], p["name"]) == ("vulcan", "thinpool"))
+    assert thin["props"]["StorDriver/FileDir"] == str(pool_dir(pool_root, "vulcan", "thinpool"))
+    assert thin["total_capacity_kib"] > 0
+
+    listing = ok(cluster, "--no-utf8 sp l -n vulcan -s thinpool").out
+    assert listing.startswith("+") and "FILE_THIN" in listing and "kronos" not in listing
+
+
+def test_listing_1_local_data_on_vulcan_and_kronos(cluster: Cli, pool_root: Path) -> None:
+    ok(cluster, "resource-definition create --layer-list storage LocalData")
+    ok(cluster, "volume-definition create LocalData 150m")
+    created = ok(cluster, "resource create --storage-pool thinpool vulcan kronos LocalData").out
+    assert created.count("SUCCESS:") == 2
+
+    volumes = ok(cluster, "-m volume list").json()
+    assert sorted(r["node_name"] for r in volumes) == ["kronos", "vulcan"]
+    for resource in volumes:
+        (volume,) = resource["volumes"]
+        assert volume["storage_pool_name"] == "thinpool"
+        assert volume["usable_size_kib"] in (None, 150 * 1024) and volume["device_path"]
+        assert volume["drbd_minor"] is None and resource["drbd_port"] is None
+    for node in ("vulcan", "kronos"):
+        assert (pool_dir(pool_root, node, "thinpool") / "LocalData_00000.img").is_file()
+    table = ok(cluster, "volume list").out
+    assert table.count("LocalData") == 2 and "150 MiB" in table
+    assert ok(cluster, "resource list-volumes").out == table
+    assert "LocalData" in ok(cluster, "volume-definition list").out
+    assert "STORAGE" in ok(cluster, "rd l").out.upper()
+
+    ok(cluster, "resource-definition delete LocalData")
+    assert ok(cluster, "-m resource list").json() == []
+    assert not (pool_dir(pool_root, "vulcan", "thinpool") / "LocalData_00000.img").exists()
+
+
+def _holders(cli: Cli, resource: str) -> list[str]:
+    """Nodes with a diskful replica (LINSTOR adds a diskless tiebreaker to 2-replica DRBD)."""
+    diskless = {"DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"}
+    return sorted(r["node_name"] for r in ok(cli, f"-m resource list -r {resource}").json()
+                  if not diskless & set(r["flags"]))
+
+
+def test_listing_2_auto_place_port_7000_minor_1000_and_migration(cluster: Cli) -> None:
+    ok(cluster, "resource-definition create SharedData")
+    ok(cluster, "volume-definition create SharedData 150m")
+    placed = ok(cluster, "resource create --storage-pool thinpool --auto-place 3 SharedData").out
+    holders = _holders(cluster, "SharedData")
+    assert len(holders) == 3
+    assert f"auto-placed on {', '.join(holders)}" in placed
+
+    table = ok(cluster, "resource list").out
+    assert table.count(" 7000 ") == 3
+    volumes = ok(cluster, "volume list").out
+    assert volumes.count(" 1000 ") == 3 and "/dev/drbd1000" in volumes
+
+    free = next(node for node in NODES if node not in holders)
+    ok(cluster, f"resource create -s thinpool {free} SharedData")
+    ok(cluster, f"resource delete {holders[0]} SharedData")
+    assert _holders(cluster, "SharedData") == sorted({*holders, free} - {holders[0]})
+
+
+@pytest.fixture
+def snapshotted(cluster: Cli) -> Cli:
+    """SharedData on vulcan, remus, romulus (FILE pool), Snap1 taken on romulus and remus."""
+    ok(cluster, "rd c SharedData")
+    ok(cluster, "vd c SharedData 20m")
+    ok(cluster, "r c -s filepool vulcan remus romulus SharedData")
+    ok(cluster, "snapshot create romulus remus SharedData Snap1")
+    return cluster
+
+
+def test_snapshot_on_chosen_nodes_and_restore(snapshotted: Cli) -> None:
+    (snap,) = ok(snapshotted, "-m snapshot list").json()
+    assert (snap["name"], snap["resource_name"], sorted(snap["nodes"])) == ("Snap1", "SharedData", ["remus", "romulus"])
+    assert "Snap1" in ok(snapshotted, "s l").out
+
+    ok(snapshotted, "snapshot resource restore --from-resource SharedData --from-snapshot Snap1 "
+                    "--to-resource SharedData_Restore romulus remus")
+    assert _holders(snapshotted, "SharedData_Restore") == ["remus", "romulus"]
+    restored = ok(snapshotted, "-m rd l -r SharedData_Restore").json()
+    assert [vd["size_kib"] for vd in restored[0]["volume_definitions"]] == [20 * 1024]
+    ports = {r["drbd_port"] for r in ok(snapshotted, "-m r l").json()}
+    assert ports == {7000, 7001}
+
+
+def test_rollback_is_refused_while_a_replica_lacks_the_snapshot(snapshotted: Cli) -> None:
+    refused(snapshotted, "snapshot rollback SharedData Snap1", "vulcan")
+    ok(snapshotted, "resource delete vulcan SharedData")
+    ok(snapshotted, "snapshot rollback SharedData Snap1")
+
+
+def test_definition_delete_is_refused_while_snapshots_exist(snapshotted: Cli) -> None:
+    refused(snapshotted, "resource-definition delete SharedData", "napshot")
+    ok(snapshotted, "snapshot delete SharedData Snap1")
+    ok(snapshotted, "resource-definition delete SharedData")
+
+
+def test_resource_group_spawn_and_volume_resize(cluster: Cli) -> None:
+    ok(cluster, "resource-group create --place-count 2 --storage-pool thinpool --layer-list drbd,storage "
+                "--description two-replicas gold")
+    groups = ok(cluster, "rg l").out
+    assert "PlaceCount: 2" in groups and "two-replicas" in groups
+    (gold,) = [g for g in ok(cluster, "-m rg l").json() if g["name"] == "gold"]
+    assert gold["select_filter"]["place_count"] == 2
+
+    ok(cluster, "resource-group spawn gold web01-disk-0 20m")
+    assert len(_holders(cluster, "web01-disk-0")) == 2
+    ok(cluster, "volume-definition set-size web01-disk-0 0 40m")
+    (rd,) = ok(cluster, "-m rd l -r web01-disk-0").json()
+    assert rd["resource_group_name"] == "gold" and rd["volume_definitions"][0]["size_kib"] == 40 * 1024
+    ok(cluster, "rd d web01-disk-0")
+    ok(cluster, "rg d gold")
+
+
+def test_profiles_check_then_apply_is_idempotent(cluster: Cli, tmp_path: Path) -> None:
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text('[profiles.gold]\ndescription = "3 replicas"\nplace_count = 3\n'
+                        'storage_pool = "thinpool"\nlayers = ["drbd", "storage"]\n')
+    checked = ok(cluster, f"profiles check {profiles}").out
+    assert "1 valid profile" in checked and "gold: PlaceCount: 3" in checked
+    assert ok(cluster, f"profiles apply {profiles}").out.strip() == "created gold"
+    assert ok(cluster, f"profiles apply {profiles}").out.strip() == "unchanged gold"
+    assert ok(cluster, f"-m profiles apply {profiles}").json() == {"changes": ["unchanged gold"]}
+
+    profiles.write_text('[profiles.gold]\nplace_count = "three"\n')
+    refused(cluster, f"profiles check {profiles}", "gold")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [("resource create -s thinpool nowhere LocalData", "not found"),
+     ("resource-definition delete Missing", "not found"),
+     ("node create vulcan 127.0.0.9", "exists"),
+     ("resource create --storage-pool nopool vulcan LocalData", "nopool"),
+     ("volume-definition create LocalData 15x", "unknown unit"),
+     ("resource-definition create all", "reserved")],
+)
+def test_refusals_exit_1_with_the_controllers_message(cluster: Cli, line: str, message: str) -> None:
+    ok(cluster, "rd c --layer-list storage LocalData")
+    ok(cluster, "vd c LocalData 10m")
+    refused(cluster, line, message)
+
+
+def test_machine_readable_refusal_carries_the_api_replies(cluster: Cli) -> None:
+    result = cluster("-m node create vulcan 127.0.0.9")
+    assert result.status == 1
+    error = json.loads(result.err)["error"]
+    assert error["type"] == "AlreadyExists" and error["replies"][0]["ret_code"] < 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_unreachable_controller_is_a_clear_error() -> None:
+    err = io.StringIO()
+    url = f"http://127.0.0.1:{_free_port()}"
+    assert main(["--controllers", url, "node", "list"], stdout=io.StringIO(), stderr=err) == 1
+    assert "no LINSTOR controller reachable" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``linstor-core controller`` as its own process, with a token; stopped by SIGTERM."""
+    port = _free_port()
+    command = [*LINSTOR_CORE, "controller", "--state-dir", str(tmp_path / "served"), "--listen", f"127.0.0.1:{port}",
+               "--token", "s3cret"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def test_controller_command_serves_with_a_token_and_stops_on_sigterm(served: tuple[str, subprocess.Popen[bytes]]) -> None:
+    url, process = served
+    err = io.StringIO()
+    assert main(["--controllers", url, "node", "list"], stdout=io.StringIO(), stderr=err) == 1
+    out = io.StringIO()
+    assert main(["--controllers", url, "--token", "s3cret", "-m", "node", "list"], stdout=out, stderr=err) == 0
+    assert json.loads(out.getvalue()) == []
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+
+
+def test_controller_refuses_a_public_address_without_token_or_tls(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*LINSTOR_CORE, "controller",
+         "--state-dir", str(tmp_path / "s"), "--listen", f"0.0.0.0:{_free_port()}"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stderr.startswith("ERROR: ") and "Traceback" not in result.stderr

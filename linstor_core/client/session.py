@@ -1,0 +1,115 @@
+"""One HTTP session to the LINSTOR controllers: failover, retries, timeouts, auth, TLS.
+
+Promises:
+
+* Failover: the controllers are tried in order, starting with the last one that answered. The
+  next one is tried only when a controller could not be reached at all (refused, unresolvable,
+  connect timeout, TLS handshake failed): such a request never arrived, so sending it elsewhere cannot repeat it.
+* Retries: only ``GET`` (idempotent) is sent again after it may have reached a controller (read
+  timeout, connection dropped mid-answer). A ``POST``/``PUT``/``DELETE`` whose answer was lost is
+  reported, never resent, because it may have been carried out.
+* Any HTTP answer, error statuses included, counts as "the controller works"; turning it into a
+  result or an exception is ``replies``' job. No ``requests`` exception leaves this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from linstor_core.config import ClientConfig
+from linstor_core.errors import ControllerUnreachable, LinstorError
+
+GET_ATTEMPTS = 2
+Params = Mapping[str, str | Sequence[str]]
+
+
+class Session:
+    """Sends one REST call to the first controller that answers; no I/O until ``request``."""
+
+    def __init__(self, config: ClientConfig, http: requests.Session | None = None) -> None:
+        self.config = config
+        self.http = http if http is not None else requests.Session()
+        self._first = 0
+        self._headers = {"Accept": "application/json"}
+        if config.token:
+            self._headers["Authorization"] = f"Bearer {config.token}"
+
+    @property
+    def controller(self) -> str:
+        """The controller the next request goes to first (the last one that answered)."""
+        return self.config.controllers[self._first]
+
+    def request(self, method: str, path: str, *, params: Params | None = None,
+                body: Any = None) -> requests.Response:
+        """The controller's HTTP answer to ``method path`` (any status).
+
+        Raises ControllerUnreachable when no controller could be reached (each URL with its
+        reason), LinstorError when a non-GET request got no answer after it was sent.
+        """
+        controllers = self.config.controllers
+        order = [*range(self._first, len(controllers)), *range(self._first)]
+        attempts = GET_ATTEMPTS if method == "GET" else 1
+        tried: list[tuple[str, str]] = []
+        for index in order:
+            url = controllers[index] + path
+            for attempt in range(1, attempts + 1):
+                try:
+                    response = self._send(method, url, params, body)
+                except requests.RequestException as exc:
+                    why = _describe(exc, self.config)
+                    if _not_sent(exc):
+                        tried.append((controllers[index], why))
+                        break
+                    if attempt < attempts:
+                        continue
+                    if method != "GET":
+                        raise LinstorError(
+                            f"{method} {path}: no answer from {controllers[index]} ({why})",
+                            cause="the request was sent, so it may have been carried out",
+                            correction="check the object's state before repeating the request",
+                        ) from None
+                    tried.append((controllers[index], why))
+                    break
+                self._first = index
+                return response
+        raise ControllerUnreachable(tried)
+
+    def _send(self, method: str, url: str, params: Params | None, body: Any) -> requests.Response:
+        config = self.config
+        verify: bool | str = config.ca_file if config.ca_file and config.verify else config.verify
+        cert: str | tuple[str, str] | None = config.client_cert
+        if config.client_cert and config.client_key:
+            cert = (config.client_cert, config.client_key)
+        return self.http.request(
+            method, url, params=params, json=body, headers=self._headers, verify=verify,
+            cert=cert, timeout=(config.connect_timeout, config.read_timeout),
+        )
+
+
+def _not_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached a controller (safe to send elsewhere)."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
+def _describe(exc: requests.RequestException, config: ClientConfig) -> str:
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"connect timeout after {config.connect_timeout:g} s"
+    if isinstance(exc, requests.ReadTimeout):
+        return f"no answer within {config.read_timeout:g} s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS error: {exc}"
+    reason = exc.args[0] if exc.args else exc
+    if isinstance(reason, MaxRetryError) and reason.reason is not None:
+        reason = reason.reason
+    if isinstance(reason, NewConnectionError):
+        return f"connection failed: {str(reason).split(': ', 1)[-1]}"
+    return f"{type(exc).__name__}: {reason}"

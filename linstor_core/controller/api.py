@@ -47,7 +47,18 @@ def controller() -> Controller:
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body), status=status, mimetype="application/json")
+    return Response(json.dumps(body, separators=(",", ":"), check_circular=False), status=status,
+                    mimetype="application/json")
+
+
+def json_text_response(text: str, status: int = 200) -> Response:
+    """An answer whose JSON is already encoded (the resource renderer's texts)."""
+    return Response(text, status=status, mimetype="application/json")
+
+
+def json_list_response(texts: Sequence[str]) -> Response:
+    """A JSON array of already-encoded items."""
+    return json_text_response("[" + ",".join(texts) + "]")
 
 
 def body() -> dict[str, Any]:

@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from linstor_core import retcodes as rc
+from linstor_core.controller.capacity import FreeSpace
 from linstor_core.controller.model import PoolRec, Repo
 from linstor_core.controller.replies import entry
 from linstor_core.controller.satellite import PoolSpec, Satellite
 from linstor_core.controller.store import Store
+from linstor_core.controller.views import ResourceRenderer
 from linstor_core.errors import LinstorError
 from linstor_core.runner import Runner, run
 
@@ -69,6 +71,8 @@ class Controller:
         self.runner = runner
         self.store = Store(self.state_dir / "controller.sqlite3")
         self.satellite = satellite if satellite is not None else Satellite(self.state_dir, runner)
+        self.free_space = FreeSpace(self.satellite)
+        self.renderer = ResourceRenderer()
         self.drbd_loaded = False
 
     def open(self) -> list[str]:

@@ -33,6 +33,8 @@ def make_volumes(ctl: Controller, change: Change, rd: RdRec, rsc: RscRec,
     sat = ctl.satellite
     spec = None if rsc.diskless or rsc.pool is None else ctl.pool_spec(
         change.repo.pool(rsc.node, rsc.pool))
+    if spec is not None:
+        ctl.free_space.forget(spec)
     for vd in vds:
         backing = None
         if spec is not None:

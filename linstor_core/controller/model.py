@@ -22,8 +22,16 @@ DISKLESS_FLAGS = ("DISKLESS", "DRBD_DISKLESS")
 TIE_BREAKER = "TIE_BREAKER"
 
 
-def _props(text: str) -> Props:
+def parse_props(text: str) -> Props:
+    """Props from their stored JSON text (the common empty case without a parse)."""
+    if text == "{}":
+        return {}
     return {str(k): str(v) for k, v in json.loads(text).items()}
+
+
+def parse_flags(text: str) -> tuple[str, ...]:
+    """Flags from their stored JSON text."""
+    return () if text == "[]" else tuple(json.loads(text))
 
 
 def dump(value: Any) -> str:
@@ -133,30 +141,30 @@ class SnapRec:
 
 
 def _node(row: sqlite3.Row) -> NodeRec:
-    return NodeRec(row["name"], row["type"], row["address"], _props(row["props"]))
+    return NodeRec(row["name"], row["type"], row["address"], parse_props(row["props"]))
 
 
 def _pool(row: sqlite3.Row) -> PoolRec:
-    return PoolRec(row["node"], row["name"], row["kind"], row["directory"], _props(row["props"]))
+    return PoolRec(row["node"], row["name"], row["kind"], row["directory"], parse_props(row["props"]))
 
 
 def _group(row: sqlite3.Row) -> GroupRec:
     return GroupRec(row["name"], row["description"], json.loads(row["select_filter"]),
-                    _props(row["props"]))
+                    parse_props(row["props"]))
 
 
 def _rd(row: sqlite3.Row) -> RdRec:
     return RdRec(row["name"], row["resource_group"], tuple(row["layers"].split(",")), row["port"],
-                 _props(row["props"]), row["clone_source"], row["clone_status"])
+                 parse_props(row["props"]), row["clone_source"], row["clone_status"])
 
 
 def _vd(row: sqlite3.Row) -> VdRec:
-    return VdRec(row["rd"], row["vlmnr"], row["size_kib"], row["minor"], _props(row["props"]))
+    return VdRec(row["rd"], row["vlmnr"], row["size_kib"], row["minor"], parse_props(row["props"]))
 
 
 def _rsc(row: sqlite3.Row) -> RscRec:
-    return RscRec(row["rd"], row["node"], row["pool"], tuple(json.loads(row["flags"])),
-                  row["node_id"], row["created_ms"], _props(row["props"]))
+    return RscRec(row["rd"], row["node"], row["pool"], parse_flags(row["flags"]),
+                  row["node_id"], row["created_ms"], parse_props(row["props"]))
 
 
 def _vol(row: sqlite3.Row) -> VolRec:
@@ -369,7 +377,7 @@ class Repo:
             key = (row["rd"].lower(), row["name"].lower())
             result.append(SnapRec(row["rd"], row["name"], row["sequence"], row["created_ms"],
                                   tuple(by_node.get(key, ())), tuple(by_vol.get(key, ())),
-                                  _props(row["props"])))
+                                  parse_props(row["props"])))
         return result
 
     def snapshot(self, rd: str, name: str) -> SnapRec:

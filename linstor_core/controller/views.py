@@ -8,12 +8,14 @@ such volumes report disk state ``Unknown`` with a warning in ``reports``, never 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+import json
 from typing import Any
 
 from linstor_core import retcodes as rc
 from linstor_core.controller.model import (GroupRec, NodeRec, PoolRec, RdRec, Repo, RscRec,
-                                           SnapRec, VdRec, VolRec)
+                                           SnapRec, VdRec, parse_flags,
+                                           parse_props)
 
 FILE_PROVIDERS = ("FILE_THIN", "FILE")
 
@@ -86,87 +88,114 @@ def rd_json(rd: RdRec, vds: Sequence[VdRec] | None = None) -> dict[str, Any]:
     return body
 
 
-class ResourceViews:
-    """Everything needed to render many resources, loaded with one query per table."""
+_RESOURCES_SQL = """
+SELECT r.rd, r.node, r.pool, r.flags, r.node_id, r.props, r.created_ms, d.layers, d.port,
+       vd.vlmnr, vd.size_kib, vd.minor, v.device_path, v.backing, p.kind
+FROM resources r
+JOIN resource_definitions d ON d.name = r.rd
+LEFT JOIN volume_definitions vd ON vd.rd = r.rd
+LEFT JOIN volumes v ON v.rd = r.rd AND v.node = r.node AND v.vlmnr = vd.vlmnr
+LEFT JOIN storage_pools p ON p.node = r.node AND p.name = r.pool
+{where}
+ORDER BY r.rd, r.node, vd.vlmnr
+"""
 
-    def __init__(self, repo: Repo, drbd_loaded: bool) -> None:
-        self.drbd_loaded = drbd_loaded
-        self.rds = {rd.name.lower(): rd for rd in repo.rds()}
-        self.vds: dict[str, list[VdRec]] = {}
-        for vd in repo.vds():
-            self.vds.setdefault(vd.rd.lower(), []).append(vd)
-        self.pools = {(p.node.lower(), p.name.lower()): p for p in repo.pools()}
-        self.volumes: dict[tuple[str, str], dict[int, VolRec]] = {}
-        for vol in repo.volumes():
-            self.volumes.setdefault((vol.rd.lower(), vol.node.lower()), {})[vol.vlmnr] = vol
-
-    def resource(self, rsc: RscRec, *, with_volumes: bool = True) -> dict[str, Any]:
-        rd = self.rds[rsc.rd.lower()]
-        vols = self.volumes.get((rsc.rd.lower(), rsc.node.lower()), {})
-        volumes = [self._volume(rd, rsc, vd, vols.get(vd.vlmnr))
-                   for vd in self.vds.get(rd.name.lower(), [])]
-        body: dict[str, Any] = {
-            "name": rsc.rd, "node_name": rsc.node, "props": rsc.visible_props,
-            "flags": list(rsc.flags), "layer_object": self._layer_object(rd, rsc, volumes),
-            "state": {}, "create_timestamp": rsc.created_ms,
-        }
-        if with_volumes:
-            body["volumes"] = volumes
-        return body
-
-    def _layer_object(self, rd: RdRec, rsc: RscRec,
-                      volumes: list[dict[str, Any]]) -> dict[str, Any]:
-        storage = {"type": "STORAGE", "resource_name_suffix": "", "storage": {"storage_volumes": [
-            _storage_layer(v) for v in volumes]}}
-        if not rd.drbd:
-            return storage
-        drbd_volumes = [layer["data"] for v in volumes for layer in v["layer_data_list"]
-                        if layer["type"] == "DRBD"]
-        return {"type": "DRBD", "resource_name_suffix": "", "children": [storage], "drbd": {
-            "drbd_resource_definition": {"port": rd.port, "peer_slots": 7, "transport_type": "IP",
-                                         "resource_name_suffix": ""},
-            "node_id": rsc.node_id, "tcp_ports": [rd.port], "peer_slots": 7,
-            "flags": [f for f in rsc.flags if f != "DISKLESS"], "drbd_volumes": drbd_volumes}}
-
-    def _volume(self, rd: RdRec, rsc: RscRec, vd: VdRec, vol: VolRec | None) -> dict[str, Any]:
-        pool = self.pools.get((rsc.node.lower(), (rsc.pool or "").lower()))
-        kind = pool.kind if pool else "DISKLESS"
-        backing = vol.backing if vol else None
-        device = vol.device_path if vol else ""
-        storage_state = "Diskless" if rsc.diskless else "UpToDate"
-        layers: list[dict[str, Any]] = []
-        reports: list[dict[str, Any]] = []
-        state = storage_state
-        if rd.drbd:
-            state = "Diskless" if rsc.diskless else "Unknown"
-            why = ("the DRBD kernel module is not loaded on this host" if not self.drbd_loaded
-                   else "the embedded controller does not bring DRBD devices up")
-            reports.append({"ret_code": rc.WARN_NOT_CONNECTED,
-                            "message": f"{device} is not up: {why}; the DRBD configuration is "
-                                       f"rendered under nodes/{rsc.node}/drbd.d/.",
-                            "cause": why})
-            layers.append({"type": "DRBD", "data": {
-                "drbd_volume_definition": {"volume_number": vd.vlmnr, "minor_number": vd.minor,
-                                           "resource_name_suffix": ""},
-                "device_path": device, "backing_device": backing or "none",
-                "meta_disk": "internal", "usable_size_kib": vd.size_kib, "disk_state": state}})
-        layers.append({"type": "STORAGE", "data": {
-            "volume_number": vd.vlmnr, "device_path": backing or "", "usable_size_kib": vd.size_kib,
-            "disk_state": storage_state}})
-        body: dict[str, Any] = {
-            "volume_number": vd.vlmnr, "storage_pool_name": rsc.pool or "",
-            "provider_kind": kind, "device_path": device, "usable_size_kib": vd.size_kib,
-            "props": {}, "flags": [], "state": {"disk_state": state},
-            "layer_data_list": layers, "reports": reports,
-        }
-        if kind == "FILE":
-            body["allocated_size_kib"] = vd.size_kib
-        return body
+Keep = Callable[[str, str, Mapping[str, str]], bool]
 
 
-def _storage_layer(volume: Mapping[str, Any]) -> dict[str, Any]:
-    return next(dict(layer["data"]) for layer in volume["layer_data_list"]
-                if layer["type"] == "STORAGE")
+class ResourceRenderer:
+    """Renders ``ResourceWithVolumes`` JSON texts, one joined query per listing.
+
+    Listing thousands of resources is the hot read path (every hypervisor polls it). Each
+    resource's text is a pure function of its joined rows (and of whether DRBD is loaded), so
+    the text is remembered under exactly those inputs: an unchanged resource is not rendered
+    again, a changed row renders it anew; nothing is ever served stale.
+    """
+
+    MAX_ENTRIES = 200_000
+
+    def __init__(self) -> None:
+        self._texts: dict[tuple[str, str], tuple[tuple[Any, ...], str]] = {}
+
+    def texts(self, repo: Repo, drbd_loaded: bool, *, rd: str | None = None,
+              keep: Keep | None = None) -> list[str]:
+        """JSON texts of the resources (of ``rd``) that ``keep(rd, node, visible props)``
+        accepts, ordered by resource then node."""
+        where, args = ("WHERE r.rd = ?", [rd]) if rd is not None else ("", [])
+        groups: list[list[tuple[Any, ...]]] = []
+        current: tuple[str, str] | None = None
+        for row in repo.tx.all(_RESOURCES_SQL.format(where=where), *args):
+            if (row[0], row[1]) != current:
+                current = (row[0], row[1])
+                groups.append([])
+            groups[-1].append(tuple(row))
+        if len(self._texts) > self.MAX_ENTRIES:
+            self._texts.clear()
+        result = []
+        for rows in groups:
+            head = rows[0]
+            rsc = RscRec(head[0], head[1], head[2], parse_flags(head[3]), head[4], head[6],
+                         parse_props(head[5]))
+            if keep is not None and not keep(rsc.rd, rsc.node, rsc.visible_props):
+                continue
+            inputs = (drbd_loaded, *rows)
+            key = (rsc.rd.lower(), rsc.node.lower())
+            cached = self._texts.get(key)
+            if cached is None or cached[0] != inputs:
+                text = json.dumps(_resource(drbd_loaded, rsc, rows), separators=(",", ":"))
+                cached = (inputs, text)
+                self._texts[key] = cached
+            result.append(cached[1])
+        return result
+
+
+def _resource(drbd_loaded: bool, rsc: RscRec, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    drbd = rows[0][7] == "DRBD,STORAGE"
+    rendered = [_volume(drbd_loaded, rsc, row, drbd) for row in rows if row[9] is not None]
+    storage = {"type": "STORAGE",
+               "storage": {"storage_volumes": [layers[-1]["data"] for _, layers in rendered]}}
+    layer_object: dict[str, Any] = storage
+    if drbd:
+        port = rows[0][8]
+        layer_object = {"type": "DRBD", "children": [storage], "drbd": {
+            "drbd_resource_definition": {"port": port}, "node_id": rsc.node_id,
+            "tcp_ports": [port], "flags": [f for f in rsc.flags if f != "DISKLESS"],
+            "drbd_volumes": [layers[0]["data"] for _, layers in rendered]}}
+    return {"name": rsc.rd, "node_name": rsc.node, "props": rsc.visible_props,
+            "flags": list(rsc.flags), "layer_object": layer_object, "state": {},
+            "create_timestamp": rsc.created_ms, "volumes": [body for body, _ in rendered]}
+
+
+def _volume(drbd_loaded: bool, rsc: RscRec, row: Any,
+            drbd: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The Volume body and its layer list (DRBD first when present, STORAGE last)."""
+    vlmnr, size, minor, device, backing, kind = row[9], row[10], row[11], row[12], row[13], row[14]
+    device = device or ""
+    storage_state = "Diskless" if rsc.diskless else "UpToDate"
+    layers: list[dict[str, Any]] = []
+    body: dict[str, Any] = {
+        "volume_number": vlmnr, "storage_pool_name": rsc.pool or "",
+        "provider_kind": kind or "DISKLESS", "device_path": device, "usable_size_kib": size,
+        "state": {"disk_state": storage_state}, "layer_data_list": layers,
+    }
+    if drbd:
+        state = "Diskless" if rsc.diskless else "Unknown"
+        body["state"] = {"disk_state": state}
+        why = ("the DRBD kernel module is not loaded on this host" if not drbd_loaded
+               else "the embedded controller does not bring DRBD devices up")
+        body["reports"] = [{"ret_code": rc.WARN_NOT_CONNECTED, "cause": why,
+                            "message": f"{device} is not up: {why}; the DRBD configuration "
+                                       f"is rendered under nodes/{rsc.node}/drbd.d/."}]
+        layers.append({"type": "DRBD", "data": {
+            "drbd_volume_definition": {"volume_number": vlmnr, "minor_number": minor},
+            "device_path": device, "backing_device": backing or "none",
+            "meta_disk": "internal", "usable_size_kib": size, "disk_state": state}})
+    layers.append({"type": "STORAGE", "data": {
+        "volume_number": vlmnr, "device_path": backing or "", "usable_size_kib": size,
+        "disk_state": storage_state}})
+    if kind == "FILE":
+        body["allocated_size_kib"] = size
+    return body, layers
 
 
 def snapshot_json(snap: SnapRec, rd: RdRec | None) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from linstor_core.controller import placement
 from linstor_core.controller.allocation import allocate_node_id
 from linstor_core.controller.core import Change, Controller, now_ms
 from linstor_core.controller.deploy import Maker, make_volumes, remove_volumes_later, sync_drbd
-from linstor_core.controller.model import TIE_BREAKER, RdRec, Repo, RscRec
+from linstor_core.controller.model import (TIE_BREAKER, PoolRec, RdRec, Repo, RscRec,
+                                           parse_props)
 from linstor_core.controller.ops.nodes import DISKLESS_POOL
 from linstor_core.controller.replies import refuse
 
@@ -157,7 +158,7 @@ def _drop_diskless(ctl: Controller, change: Change, rd: RdRec, node: str) -> Non
 
 def candidates(ctl: Controller, repo: Repo,
                replacing: str | None = None) -> list[placement.Candidate]:
-    """Every diskful pool with its free space (statvfs through the satellite) and node facts.
+    """Every diskful pool with its (recently reported) free space and node facts.
 
     A diskless resource of ``replacing`` does not keep its node from getting a diskful one.
     """
@@ -166,16 +167,17 @@ def candidates(ctl: Controller, repo: Repo,
         if replacing and row["rd"].lower() == replacing.lower() and "DISKLESS" in row["flags"]:
             continue
         on_node.setdefault(row["node"].lower(), set()).add(row["rd"].lower())
-    props = {n.name.lower(): n.props for n in repo.nodes()}
+    props = {row[0].lower(): parse_props(row[1])
+             for row in repo.tx.all("SELECT name, props FROM nodes")}
     result = []
-    for pool in repo.pools():
-        if pool.diskless:
-            continue
-        free, _total = ctl.satellite.capacity(ctl.pool_spec(pool))
+    for node, name, kind, directory in repo.tx.all(
+            "SELECT node, name, kind, directory FROM storage_pools WHERE kind != 'DISKLESS' "
+            "ORDER BY node, name"):
+        free, _total = ctl.free_space.get(node, name, lambda: ctl.pool_spec(
+            PoolRec(node, name, kind, directory)))
         result.append(placement.Candidate(
-            node=pool.node, pool=pool.name, free_kib=free,
-            node_props=props.get(pool.node.lower(), {}),
-            resources=frozenset(on_node.get(pool.node.lower(), set()))))
+            node=node, pool=name, free_kib=free, node_props=props.get(node.lower(), {}),
+            resources=frozenset(on_node.get(node.lower(), ()))))
     return result
 
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, request
 
 from linstor_core import retcodes as rc
-from linstor_core.controller.api import (body, controller, field, json_response, mutate,
-                                         names_arg, paginate)
+from linstor_core.controller.api import (body, controller, field, json_list_response,
+                                         json_text_response, mutate, names_arg, paginate)
 from linstor_core.controller.core import Change, Controller
 from linstor_core.controller.ops import resources as ops
 from linstor_core.controller.ops.common import names_filter, props_match
 from linstor_core.controller.replies import refuse
-from linstor_core.controller.views import ResourceViews
 
 blueprint = Blueprint("resources", __name__)
 RSC = rc.MASK_RSC
@@ -22,35 +21,38 @@ DISKLESS_FLAGS = {"DISKLESS", "DRBD_DISKLESS", "TIE_BREAKER"}
 
 
 def _resources(*, rds: Sequence[str] = (), nodes: Sequence[str] = (),
-               pools: Sequence[str] = (), props: Sequence[str] = ()) -> list[dict[str, Any]]:
+               pools: Sequence[str] = (), props: Sequence[str] = (),
+               rd: str | None = None) -> list[str]:
     ctl = controller()
     want_rd, want_node, want_pool = names_filter(rds), names_filter(nodes), names_filter(pools)
+
+    def keep(rd_name: str, node: str, visible: Mapping[str, str]) -> bool:
+        return ((want_rd is None or rd_name.lower() in want_rd)
+                and (want_node is None or node.lower() in want_node)
+                and (want_pool is None or visible["StorPoolName"].lower() in want_pool)
+                and props_match(visible, props))
+
     with ctl.read() as repo:
-        views = ResourceViews(repo, ctl.drbd_loaded)
-        return [views.resource(r) for r in repo.rscs()
-                if (want_rd is None or r.rd.lower() in want_rd)
-                and (want_node is None or r.node.lower() in want_node)
-                and (want_pool is None or (r.pool or "").lower() in want_pool)
-                and props_match(r.visible_props, props)]
+        return ctl.renderer.texts(repo, ctl.drbd_loaded, rd=rd, keep=keep)
 
 
 @blueprint.get("/v1/resource-definitions/<rd>/resources")
 def list_resources(rd: str) -> Response:
     with controller().read() as repo:
         name = repo.rd(rd).name
-    return json_response(paginate(_resources(rds=[name])))
+    return json_list_response(paginate(_resources(rd=name)))
 
 
 @blueprint.get("/v1/resource-definitions/<rd>/resources/<node>")
 def get_resource(rd: str, node: str) -> Response:
     with controller().read() as repo:
         repo.rsc(rd, node)
-    return json_response(_resources(rds=[rd], nodes=[node])[0])
+    return json_text_response(_resources(rd=rd, nodes=[node])[0])
 
 
 @blueprint.get("/v1/view/resources")
 def view_resources() -> Response:
-    return json_response(paginate(_resources(
+    return json_list_response(paginate(_resources(
         rds=names_arg("resources"), nodes=names_arg("nodes"), pools=names_arg("storage_pools"),
         props=names_arg("props"))))
 

@@ -86,7 +86,8 @@ class ApiReply:
 
     @property
     def is_error(self) -> bool:
-        return self.ret_code < 0
+        """Both top bits set (``MASK_ERROR``); a warning (only the top bit) is not an error."""
+        return (self.ret_code >> 62) & 3 == 3
 
     @classmethod
     def from_json(cls, entry: Mapping[str, Any]) -> "ApiReply":

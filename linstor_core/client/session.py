@@ -111,5 +111,5 @@ def _describe(exc: requests.RequestException, config: ClientConfig) -> str:
     if isinstance(reason, MaxRetryError) and reason.reason is not None:
         reason = reason.reason
     if isinstance(reason, NewConnectionError):
-        return f"connection failed: {str(reason).split(': ', 1)[-1]}"
+        return f"connection failed: {str(reason).rsplit(': ', 1)[-1]}"
     return f"{type(exc).__name__}: {reason}"

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from linstor_core.client import LinstorClient
 from linstor_core.errors import ConfigError, InvalidInput, NotFound
 from linstor_core.models import ResourceGroup, SelectFilter
 from linstor_core.naming import validate_resource_group_name, validate_storage_pool_name
@@ -190,28 +191,6 @@ def _profile(name: str, body: Mapping[str, Any], source: str) -> Profile:
     )
 
 
-class _ResourceGroups(Protocol):
-    def create(
-        self, name: str, select_filter: SelectFilter = ..., description: str = ..., props: Mapping[str, str] = ...
-    ) -> object: ...
-
-    def get(self, name: str) -> ResourceGroup: ...
-
-    def modify(
-        self,
-        name: str,
-        select_filter: SelectFilter | None = ...,
-        description: str | None = ...,
-        override_props: Mapping[str, str] = ...,
-        delete_props: Iterable[str] = ...,
-    ) -> object: ...
-
-
-class _Client(Protocol):
-    @property
-    def resource_groups(self) -> _ResourceGroups: ...
-
-
 def _pools(select_filter: SelectFilter) -> tuple[str, ...]:
     if select_filter.storage_pool_list:
         return select_filter.storage_pool_list
@@ -240,7 +219,7 @@ def _changes(profile: Profile, group: ResourceGroup) -> list[str]:
     return changes
 
 
-def apply_profiles(client: _Client, profiles: Mapping[str, Profile] | Iterable[Profile]) -> list[str]:
+def apply_profiles(client: LinstorClient, profiles: Mapping[str, Profile] | Iterable[Profile]) -> list[str]:
     """Create or update one resource group per profile; return one human line per profile.
 
     Idempotent: applying the same profiles twice changes nothing the second time and says

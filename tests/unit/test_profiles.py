@@ -1,12 +1,19 @@
 """Profiles files: validated with messages naming profile, field and fix; applied idempotently."""
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import responses
 
+from linstor_core import retcodes
+from linstor_core.client import LinstorClient
+from linstor_core.config import ClientConfig
 from linstor_core.errors import ConfigError, InvalidInput
 from linstor_core.models import SelectFilter
-from linstor_core.profiles import Profile, load_profiles, parse_profiles
+from linstor_core.profiles import Profile, apply_profiles, load_profiles, parse_profiles
 
 GOLD = """
 [profiles.gold]
@@ -106,3 +113,67 @@ def test_more_problems_are_counted() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_profiles("[profiles.gold]\nplace_count = 0\nlayers = []", "p.toml")
     assert info.value.__notes__ == ["1 more problem in the file"]
+
+
+BASE = "http://ctl.test:3370"
+RG = f"{BASE}/v1/resource-groups"
+OK = [{"ret_code": 1, "message": "done"}]
+MISSING = [{"ret_code": retcodes.FAIL_NOT_FOUND_RSC_GRP, "message": "no such group"}]
+
+
+@pytest.fixture
+def http() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def client() -> LinstorClient:
+    return LinstorClient(ClientConfig(controllers=(BASE,)))
+
+
+def sent(http: responses.RequestsMock, method: str) -> list[dict[str, Any]]:
+    return [json.loads(c.request.body) for c in http.calls if c.request.method == method]
+
+
+def test_apply_creates_missing_groups(http: responses.RequestsMock, client: LinstorClient) -> None:
+    http.get(f"{RG}/gold", status=404, json=MISSING)
+    http.post(RG, status=201, json=OK)
+    assert apply_profiles(client, {"gold": parse_profiles(GOLD)["gold"]}) == ["created gold"]
+    created = sent(http, "POST")[0]
+    assert created["name"] == "gold"
+    assert created["description"] == "3 replicas on thinpool"
+    assert created["select_filter"]["place_count"] == 3
+    assert created["select_filter"]["layer_stack"] == ["DRBD", "STORAGE"]
+    assert created["props"]["DrbdOptions/Net/protocol"] == "C"
+    assert len(http.calls) == 2
+
+
+def test_apply_again_changes_nothing(http: responses.RequestsMock, client: LinstorClient) -> None:
+    http.get(f"{RG}/gold", json={
+        "name": "gold",
+        "description": "3 replicas on thinpool",
+        "select_filter": {
+            "place_count": 3, "storage_pool": "thinpool", "storage_pool_list": ["thinpool"],
+            "replicas_on_different": ["Aux/site"], "layer_stack": ["drbd", "storage"], "diskless_on_remaining": True,
+        },
+        "props": {"DrbdOptions/Net/protocol": "C", "DrbdOptions/Net/max-buffers": "8000", "Aux/tier": "gold", "Other": "1"},
+    })
+    assert apply_profiles(client, [parse_profiles(GOLD)["gold"]]) == ["unchanged gold"]
+    assert len(http.calls) == 1
+
+
+def test_apply_updates_what_differs(http: responses.RequestsMock, client: LinstorClient) -> None:
+    http.get(f"{RG}/gold", json={
+        "name": "gold",
+        "select_filter": {"place_count": 2, "storage_pool": "thinpool"},
+        "props": {"DrbdOptions/Net/protocol": "A"},
+    })
+    http.put(f"{RG}/gold", json=OK)
+    text = '[profiles.gold]\nplace_count = 3\nstorage_pool = "thinpool"\n[profiles.gold.drbd_options]\n"Net/protocol" = "C"'
+    assert apply_profiles(client, parse_profiles(text)) == [
+        "updated gold: place_count 2 -> 3, DrbdOptions/Net/protocol 'A' -> 'C'"
+    ]
+    modified = sent(http, "PUT")[0]
+    assert modified["select_filter"]["place_count"] == 3
+    assert modified["override_props"] == {"DrbdOptions/Net/protocol": "C"}

@@ -1,0 +1,145 @@
+"""The plugin's PVE contract against the real embedded controller over real HTTP.
+
+VM names come from the PVE API through proxmoxer, answered by ``responses`` (controller
+requests pass through). The disks live in the fixture's FILE_THIN pools, placed on node alpha
+(the "local" PVE node): as root loop devices on a reflink file system; otherwise plain files,
+where snapshots are impossible, so the tests that take them are marked ``root``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import proxmoxer
+import pytest
+import responses
+
+from linstor_core.disks import DiskService
+from linstor_core.errors import InUse, InvalidInput, NotFound
+from linstor_core.models import SelectFilter
+from proxmox_plugin.options import parse_options
+from proxmox_plugin.plugin import LinstorStorage
+from proxmox_plugin.statuscache import StatusCache
+from proxmox_plugin.vmnames import PveApi
+
+PVE_API = "https://pve.example:8006/api2/json"
+GROUP = "pvefunc"
+NODE = "alpha"
+POOL = "thinpool"
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def node(client: Any) -> str:
+    """The PVE node this storage runs on; our resource group places one replica there."""
+    client.resource_groups.create(GROUP, select_filter=SelectFilter(
+        place_count=1, storage_pool=POOL, node_name_list=(NODE,), layer_stack=("storage",)))
+    return NODE
+
+
+@pytest.fixture
+def storage(controller: Any, client: Any, node: str, tmp_path: Path) -> Iterator[LinstorStorage]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as pve:
+        pve.add_passthru(controller.url)
+        pve.get(f"{PVE_API}/cluster/resources",
+                json={"data": [{"vmid": 100, "name": "tmpl", "type": "qemu"},
+                               {"vmid": 101, "name": "web01", "type": "qemu"}]})
+        api = proxmoxer.ProxmoxAPI("pve.example", user="root@pam", token_name="t", token_value="s",
+                                   verify_ssl=False)
+        options = parse_options("ls", {"type": "linstor", "resourcegroup": GROUP,
+                                       "controller": controller.url})
+        disks = DiskService(client)
+        lines: list[str] = []
+        yield LinstorStorage(disks, options, node, PveApi(api), StatusCache(tmp_path / "cache", 30),
+                             lines.append)
+        for disk in disks.list({"Aux/bundle/platform": "pve"}):
+            disks.delete(disk.name, with_snapshots=True)
+
+
+def _write(path: str, text: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, text, 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read(path: str, length: int) -> bytes:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        return os.pread(fd, length, 0)
+    finally:
+        os.close(fd)
+
+
+def _volids(storage: LinstorStorage, vmid: int | None = None) -> list[str]:
+    return [image["volid"] for image in storage.list_images(vmid)]
+
+
+@pytest.mark.root
+def test_disk_life_cycle_with_snapshot_rollback(storage: LinstorStorage, client: Any) -> None:
+    assert storage.alloc_image(101, "raw", None, 16 * 1024) == "vm-101-disk-0"
+    assert storage.alloc_image(101, "raw", "vm-101-cloudinit", 4096) == "vm-101-cloudinit"
+    assert storage.alloc_image(101, "raw", "vm-101-cloudinit", 4096) == "vm-101-cloudinit"
+    assert _volids(storage) == ["ls:vm-101-cloudinit", "ls:vm-101-disk-0"]
+    assert {rd.name for rd in client.resource_definitions.list()} >= {
+        "pve-101-web01-disk-0", "pve-101-web01-cloudinit"}
+
+    storage.activate_volume("vm-101-disk-0")
+    path, vmid, vtype = storage.path("vm-101-disk-0")
+    assert (vmid, vtype) == (101, "images") and os.path.exists(path)
+    _write(path, b"first")
+    storage.volume_snapshot("vm-101-disk-0", "snap1")
+    _write(path, b"second")
+    assert storage.volume_rollback_is_possible("vm-101-disk-0", "snap1") == 1
+    storage.volume_snapshot_rollback("vm-101-disk-0", "snap1")
+    assert _read(storage.path("vm-101-disk-0")[0], 5) == b"first"
+    storage.volume_snapshot_delete("vm-101-disk-0", "snap1")
+
+    storage.volume_resize("vm-101-disk-0", 32 * MiB)
+    assert storage.volume_size_info("vm-101-disk-0")["size"] == 32 * MiB
+    total, free, used, active = storage.status()
+    assert total > 0 and free > 0 and active == 1
+    storage.deactivate_volume("vm-101-disk-0")
+    storage.free_image("vm-101-disk-0")
+    storage.free_image("vm-101-cloudinit")
+    assert _volids(storage) == []
+
+
+@pytest.mark.root
+def test_template_linked_clones_rename(storage: LinstorStorage) -> None:
+    storage.alloc_image(100, "raw", None, 8 * 1024)
+    storage.activate_volume("vm-100-disk-0")
+    _write(storage.path("vm-100-disk-0")[0], b"golden")
+    assert storage.create_base("vm-100-disk-0") == "base-100-disk-0"
+    first = storage.clone_image("base-100-disk-0", 101)
+    second = storage.clone_image("base-100-disk-0", 101)
+    assert (first, second) == ("base-100-disk-0/vm-101-disk-0", "base-100-disk-0/vm-101-disk-1")
+    storage.activate_volume(second)
+    assert _read(storage.path(second)[0], 6) == b"golden"
+    with pytest.raises(InUse, match="has linked clones"):
+        storage.free_image("base-100-disk-0")
+    assert storage.rename_volume(first, 102) == "ls:base-100-disk-0/vm-102-disk-0"
+    assert _volids(storage, 102) == ["ls:base-100-disk-0/vm-102-disk-0"]
+    for volname in ("base-100-disk-0/vm-102-disk-0", second, "base-100-disk-0"):
+        storage.free_image(volname)
+    assert _volids(storage) == []
+
+
+def test_bad_input_changes_nothing(storage: LinstorStorage) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    before = storage.list_images()
+    with pytest.raises(InvalidInput, match="belongs to VM 999"):
+        storage.alloc_image(101, "raw", "vm-999-disk-0", 4096)
+    with pytest.raises(InvalidInput, match="reserved by Proxmox VE"):
+        storage.volume_snapshot("vm-101-disk-0", "__base__")
+    with pytest.raises(InvalidInput, match="invalid volname"):
+        storage.path("vm-101-disk-0.qcow2")
+    with pytest.raises(NotFound, match="ls:vm-101-disk-9 does not exist"):
+        storage.volume_snapshot("vm-101-disk-9", "snap1")
+    assert storage.list_images() == before

@@ -202,7 +202,7 @@ def _changes(profile: Profile, group: ResourceGroup) -> list[str]:
     sets, as ``"field old -> new"`` phrases."""
     have = group.select_filter
     pairs: list[tuple[str, object, object]] = [
-        ("description", group.description, profile.description if profile.description else group.description),
+        ("description", group.description, profile.description or None),
         ("place_count", have.place_count, profile.place_count),
         ("storage_pools", list(_pools(have)), list(profile.storage_pools)),
         ("layers", [layer.lower() for layer in have.layer_stack], list(profile.layers)),
@@ -226,8 +226,8 @@ def apply_profiles(client: LinstorClient, profiles: Mapping[str, Profile] | Iter
     ``unchanged <name>``. One GET per profile, plus one create or modify when needed.
     """
     lines = []
+    groups = client.resource_groups
     for profile in profiles.values() if isinstance(profiles, Mapping) else profiles:
-        groups = client.resource_groups
         try:
             group = groups.get(profile.resource_group_name)
         except NotFound:

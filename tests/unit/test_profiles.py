@@ -155,7 +155,7 @@ def test_apply_again_changes_nothing(http: responses.RequestsMock, client: Linst
         "description": "3 replicas on thinpool",
         "select_filter": {
             "place_count": 3, "storage_pool": "thinpool", "storage_pool_list": ["thinpool"],
-            "replicas_on_different": ["Aux/site"], "layer_stack": ["drbd", "storage"], "diskless_on_remaining": True,
+            "replicas_on_different": ["Aux/site"], "layer_stack": ["DRBD", "STORAGE"], "diskless_on_remaining": True,
         },
         "props": {"DrbdOptions/Net/protocol": "C", "DrbdOptions/Net/max-buffers": "8000", "Aux/tier": "gold", "Other": "1"},
     })

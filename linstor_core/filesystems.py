@@ -92,9 +92,16 @@ def has_filesystem(device: str, *, runner: Runner = run) -> bool:
     """True if ``device`` carries any filesystem signature (probed directly, not from a cache).
 
     Any signature counts, so a device holding data of an unexpected kind is never formatted over.
+    A missing device is an error, not "no filesystem" (blkid exits 2 for both).
     """
+    argv = ["blkid", "-p", "-o", "value", "-s", "TYPE", device]
+    if not os.path.exists(device):
+        raise StorageError(
+            argv, _BLKID_NOTHING_FOUND, f"{device} does not exist",
+            correction="attach the disk on this node first; a DRBD device also needs the drbd kernel module",
+        )
     try:
-        runner(["blkid", "-p", "-o", "value", "-s", "TYPE", device])
+        runner(argv)
     except StorageError as error:
         if error.returncode == _BLKID_NOTHING_FOUND:
             return False

@@ -56,22 +56,34 @@ def test_make_filesystem_refuses_empty_options() -> None:
         filesystems.make_filesystem("/dev/loop3", "ext4", [""], runner=FakeRunner())
 
 
-def test_has_filesystem_is_true_when_blkid_finds_a_signature() -> None:
-    runner = FakeRunner().expect(["blkid", "-p", "-o", "value", "-s", "TYPE", "/dev/loop3"], "ext4\n")
-    assert filesystems.has_filesystem("/dev/loop3", runner=runner)
+@pytest.fixture()
+def device(tmp_path: Path) -> str:
+    path = tmp_path / "device"
+    path.touch()
+    return str(path)
 
 
-def test_has_filesystem_is_false_on_blkid_exit_2() -> None:
-    argv = ["blkid", "-p", "-o", "value", "-s", "TYPE", "/dev/loop3"]
+def test_has_filesystem_is_true_when_blkid_finds_a_signature(device: str) -> None:
+    runner = FakeRunner().expect(["blkid", "-p", "-o", "value", "-s", "TYPE", device], "ext4\n")
+    assert filesystems.has_filesystem(device, runner=runner)
+
+
+def test_has_filesystem_is_false_on_blkid_exit_2(device: str) -> None:
+    argv = ["blkid", "-p", "-o", "value", "-s", "TYPE", device]
     runner = FakeRunner().expect(argv, StorageError(argv, 2, ""))
-    assert not filesystems.has_filesystem("/dev/loop3", runner=runner)
+    assert not filesystems.has_filesystem(device, runner=runner)
 
 
-def test_has_filesystem_raises_on_other_blkid_failures() -> None:
-    argv = ["blkid", "-p", "-o", "value", "-s", "TYPE", "/dev/loop3"]
-    runner = FakeRunner().expect(argv, StorageError(argv, 4, "blkid: error: /dev/loop3: No such device"))
+def test_has_filesystem_raises_on_other_blkid_failures(device: str) -> None:
+    argv = ["blkid", "-p", "-o", "value", "-s", "TYPE", device]
+    runner = FakeRunner().expect(argv, StorageError(argv, 4, "blkid: error: No such device"))
     with pytest.raises(StorageError, match="No such device"):
-        filesystems.has_filesystem("/dev/loop3", runner=runner)
+        filesystems.has_filesystem(device, runner=runner)
+
+
+def test_a_missing_device_is_an_error_not_an_empty_device(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="does not exist.*correction: attach the disk"):
+        filesystems.has_filesystem(str(tmp_path / "drbd1000"), runner=FakeRunner())
 
 
 def test_mount_creates_the_target_and_joins_options(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,7 +12,9 @@ from linstor_core.errors import InvalidInput, LinstorError, StorageError
 
 from docker_volume.driver import VolumeDriver
 
-from docker_fakes import NODE, FakeDisks, FakeHost
+if TYPE_CHECKING:
+    from conftest import FakeDisks, FakeHost
+
 
 
 def test_create_records_owner_options_and_creation_time(driver: VolumeDriver, disks: FakeDisks) -> None:
@@ -78,7 +81,7 @@ def test_two_mounts_share_one_mount_and_the_last_unmount_detaches(
 ) -> None:
     driver.create("web", {})
     target = str(mount_root / "web")
-    host.expect_first_mount("/dev/drbd-docker-web", target)
+    host.expect_first_mount(disks.device("docker-web"), target)
     assert driver.mount("web", "A") == target
     assert driver.mount("web", "B") == target
     assert host.mounted().count(target) == 1 and driver.path("web") == target
@@ -96,12 +99,12 @@ def test_mount_of_a_formatted_device_makes_no_filesystem(
 ) -> None:
     driver.create("db", {"size": "1G", "fs": "xfs", "fsopts": "-L data", "mountopts": "noatime,nodev"})
     target = str(mount_root / "db")
-    host.expect_first_mount("/dev/drbd-docker-db", target, mkfs=("mkfs.xfs", "-q", "-L", "data"),
+    host.expect_first_mount(disks.device("docker-db"), target, mkfs=("mkfs.xfs", "-q", "-L", "data"),
                             mount_args=("-t", "xfs", "-o", "noatime,nodev"))
     driver.mount("db", "A")
     host.expect_unmount(target)
     driver.unmount("db", "A")
-    host.expect_first_mount("/dev/drbd-docker-db", target, formatted=True,
+    host.expect_first_mount(disks.device("docker-db"), target, formatted=True,
                             mount_args=("-t", "xfs", "-o", "noatime,nodev"))
     driver.mount("db", "A")
     host.runner.assert_done()
@@ -111,9 +114,9 @@ def test_a_failed_mkfs_detaches_again_and_records_no_holder(
     driver: VolumeDriver, disks: FakeDisks, host: FakeHost
 ) -> None:
     driver.create("web", {})
-    blkid = ["blkid", "-p", "-o", "value", "-s", "TYPE", "/dev/drbd-docker-web"]
+    blkid = ["blkid", "-p", "-o", "value", "-s", "TYPE", disks.device("docker-web")]
     host.runner.expect(blkid, StorageError(blkid, 2, ""))
-    mkfs = ["mkfs.ext4", "-q", "-F", "/dev/drbd-docker-web"]
+    mkfs = ["mkfs.ext4", "-q", "-F", disks.device("docker-web")]
     host.runner.expect(mkfs, StorageError(mkfs, 1, "mkfs.ext4: Device size reported to be zero."))
     with pytest.raises(StorageError, match="Device size reported to be zero"):
         driver.mount("web", "A")
@@ -131,10 +134,10 @@ def test_mount_needs_the_caller_id(driver: VolumeDriver) -> None:
 
 
 def test_an_unknown_caller_unmounting_changes_nothing(
-    driver: VolumeDriver, host: FakeHost, mount_root: Path
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
 ) -> None:
     driver.create("web", {})
-    host.expect_first_mount("/dev/drbd-docker-web", str(mount_root / "web"))
+    host.expect_first_mount(disks.device("docker-web"), str(mount_root / "web"))
     driver.mount("web", "A")
     driver.unmount("web", "stranger")
     assert str(mount_root / "web") in host.mounted()
@@ -146,7 +149,7 @@ def test_holders_survive_a_restart_and_unmount_happens_once(
     first = make_driver()
     first.create("web", {})
     target = str(mount_root / "web")
-    host.expect_first_mount("/dev/drbd-docker-web", target)
+    host.expect_first_mount(disks.device("docker-web"), target)
     first.mount("web", "A")
     first.mount("web", "B")
     second = make_driver()
@@ -159,25 +162,25 @@ def test_holders_survive_a_restart_and_unmount_happens_once(
 
 
 def test_holders_of_a_volume_unmounted_behind_our_back_are_forgotten_on_restart(
-    make_driver: Callable[[], VolumeDriver], host: FakeHost, mount_root: Path
+    make_driver: Callable[[], VolumeDriver], disks: FakeDisks, host: FakeHost, mount_root: Path
 ) -> None:
     first = make_driver()
     first.create("web", {})
     target = str(mount_root / "web")
-    host.expect_first_mount("/dev/drbd-docker-web", target)
+    host.expect_first_mount(disks.device("docker-web"), target)
     first.mount("web", "A")
     host.expect_unmount(target)
     host.runner(["umount", target])  # the host rebooted, say
     second = make_driver()
     assert second._mounts.holders("web") == frozenset()
-    host.expect_first_mount("/dev/drbd-docker-web", target, formatted=True)
+    host.expect_first_mount(disks.device("docker-web"), target, formatted=True)
     assert second.mount("web", "A") == target
     host.runner.assert_done()
 
 
 def test_remove_refuses_while_mounted(driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path) -> None:
     driver.create("web", {})
-    host.expect_first_mount("/dev/drbd-docker-web", str(mount_root / "web"))
+    host.expect_first_mount(disks.device("docker-web"), str(mount_root / "web"))
     driver.mount("web", "A")
     with pytest.raises(LinstorError, match="in use by 1 container"):
         driver.remove("web")
@@ -185,17 +188,17 @@ def test_remove_refuses_while_mounted(driver: VolumeDriver, disks: FakeDisks, ho
 
 
 def test_remove_unmounts_a_mount_without_holders_then_deletes(
-    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path, node: str
 ) -> None:
     driver.create("web", {})
     target = mount_root / "web"
     target.mkdir(parents=True)
-    host.add_mount("/dev/drbd-docker-web", str(target))
+    host.add_mount(disks.device("docker-web"), str(target))
     host.expect_unmount(str(target))
     driver.remove("web")
     host.runner.assert_done()
     assert disks.disks == {} and not target.exists()
-    assert disks.calls[-2:] == [f"detach docker-web {NODE}", "delete docker-web"]
+    assert disks.calls[-2:] == [f"detach docker-web {node}", "delete docker-web"]
 
 
 def test_remove_of_a_missing_volume_is_done(driver: VolumeDriver, disks: FakeDisks) -> None:
@@ -222,9 +225,9 @@ def test_list_shows_only_this_plugins_volumes_by_their_docker_names(driver: Volu
     assert [v.name for v in driver.list()] == ["my.vol"]
 
 
-def test_a_volume_lost_on_the_controller_still_unmounts(driver: VolumeDriver, disks: FakeDisks) -> None:
+def test_a_volume_lost_on_the_controller_still_unmounts(driver: VolumeDriver, disks: FakeDisks, node: str) -> None:
     driver.unmount("ghost", "A")
-    assert disks.calls == [f"detach docker-ghost {NODE}"]
+    assert disks.calls == [f"detach docker-ghost {node}"]
 
 
 def test_placement_overrides_are_refused_until_disks_take_a_select_filter(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from docker_fakes import FakeHost
 
 from linstor_core.errors import ConfigError
 
 from docker_volume.mounts import MountTable
+
+if TYPE_CHECKING:
+    from conftest import FakeHost
 
 
 def table(tmp_path: Path, host: FakeHost) -> MountTable:

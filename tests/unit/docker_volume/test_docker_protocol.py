@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from docker_fakes import FakeDisks, FakeHost
 from flask.testing import FlaskClient
 
 from linstor_core.errors import ApiReply, NotFound
 
 from docker_volume.driver import VolumeDriver
 from docker_volume.protocol import MEDIA_TYPE, create_app
+
+if TYPE_CHECKING:
+    from conftest import FakeDisks, FakeHost
 
 
 @pytest.fixture()
@@ -35,11 +37,11 @@ def test_activate_and_capabilities(client: FlaskClient) -> None:
     assert post(client, "/VolumeDriver.Capabilities") == {"Capabilities": {"Scope": "global"}}
 
 
-def test_lifecycle_shapes(client: FlaskClient, host: FakeHost, mount_root: Path) -> None:
+def test_lifecycle_shapes(client: FlaskClient, disks: FakeDisks, host: FakeHost, mount_root: Path) -> None:
     target = str(mount_root / "web")
     assert post(client, "/VolumeDriver.Create", {"Name": "web", "Opts": {"size": "200M"}}) == {"Err": ""}
     assert post(client, "/VolumeDriver.List") == {"Err": "", "Volumes": [{"Name": "web", "Mountpoint": ""}]}
-    host.expect_first_mount("/dev/drbd-docker-web", target)
+    host.expect_first_mount(disks.device("docker-web"), target)
     assert post(client, "/VolumeDriver.Mount", {"Name": "web", "ID": "c1"}) == {"Err": "", "Mountpoint": target}
     assert post(client, "/VolumeDriver.Path", {"Name": "web"}) == {"Err": "", "Mountpoint": target}
     volume = post(client, "/VolumeDriver.Get", {"Name": "web"})["Volume"]

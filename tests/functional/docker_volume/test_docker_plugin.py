@@ -1,0 +1,124 @@
+"""Docker-shaped JSON over the plugin's real unix socket, on the real embedded controller."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from linstor_core import filesystems
+
+if TYPE_CHECKING:
+    from conftest import Plugin
+
+
+def rd_names(client: Any) -> list[str]:
+    return sorted(rd.name for rd in client.resource_definitions.list())
+
+
+@pytest.mark.root
+def test_full_lifecycle_two_containers_share_one_mount(plugin: Plugin, client: Any) -> None:
+    target = plugin.mount_root / "web"
+    plugin.ok("/VolumeDriver.Create", {"Name": "web", "Opts": {"size": "64M", "mountopts": "noatime"}})
+    assert plugin.ok("/VolumeDriver.Mount", {"Name": "web", "ID": "A"})["Mountpoint"] == str(target)
+    assert plugin.ok("/VolumeDriver.Mount", {"Name": "web", "ID": "B"})["Mountpoint"] == str(target)
+    assert filesystems.mountpoints_of(str(target)) == [str(target)]
+    (target / "hello.txt").write_text("kept\n")
+
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "web", "ID": "A"})
+    assert filesystems.is_mounted(str(target))
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "web", "ID": "B"})
+    assert not filesystems.is_mounted(str(target))
+    local = [r for r in client.resources.list("docker-web") if r.node_name == plugin.node]
+    assert not any(r.diskless for r in local)  # detached: only a diskful replica may stay
+
+    assert plugin.ok("/VolumeDriver.Mount", {"Name": "web", "ID": "C"})["Mountpoint"] == str(target)
+    assert (target / "hello.txt").read_text() == "kept\n"
+    entry = next(e for e in filesystems.read_mounts() if e.mount_point == str(target))
+    assert entry.fstype == "ext4" and "noatime" in entry.options
+    refused = plugin.call("/VolumeDriver.Remove", {"Name": "web"})
+    assert "in use by 1 container" in refused["Err"] and "docker-web" in rd_names(client)
+
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "web", "ID": "C"})
+    plugin.ok("/VolumeDriver.Remove", {"Name": "web"})
+    assert "docker-web" not in rd_names(client)
+    assert not target.exists()
+
+
+@pytest.mark.root
+def test_a_killed_plugin_restarts_without_losing_or_doubling_mounts(plugin: Plugin) -> None:
+    target = str(plugin.mount_root / "db")
+    plugin.ok("/VolumeDriver.Create", {"Name": "db", "Opts": {"size": "32M"}})
+    plugin.ok("/VolumeDriver.Mount", {"Name": "db", "ID": "A"})
+    plugin.ok("/VolumeDriver.Mount", {"Name": "db", "ID": "B"})
+
+    plugin.kill()
+    plugin.start()
+    assert plugin.ok("/VolumeDriver.Path", {"Name": "db"})["Mountpoint"] == target
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "db", "ID": "A"})
+    assert filesystems.mountpoints_of(target) == [target]
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "db", "ID": "B"})
+    assert filesystems.mountpoints_of(target) == []
+    plugin.ok("/VolumeDriver.Remove", {"Name": "db"})
+
+
+BAD_CREATES = [
+    pytest.param(b'{"Name": "web", "Opts": {', "not JSON", id="malformed-json"),
+    pytest.param(b'{"Opts": {}}', "a volume name is required", id="missing-name"),
+    pytest.param(b'{"Name": "../x"}', "not a Docker volume name", id="dotdot"),
+    pytest.param(b'{"Name": "a/b"}', "not a Docker volume name", id="slash"),
+    pytest.param(b'{"Name": "' + b"n" * 200 + b'"}', "longer than 64", id="oversize"),
+    pytest.param(
+        b'{"Name": "web", "Opts": {"colour": "red"}}', "valid options are size, profile, fs", id="unknown-option"
+    ),
+    pytest.param(b'{"Name": "web", "Opts": {"size": "0"}}', "greater than zero", id="size-0"),
+    pytest.param(b'{"Name": "web", "Opts": {"size": "-1"}}', "greater than zero", id="size-negative"),
+    pytest.param(b'{"Name": "web", "Opts": {"size": "abc"}}', "not a number", id="size-abc"),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), BAD_CREATES)
+def test_bad_input_gets_an_err_and_changes_nothing(plugin: Plugin, client: Any, raw: bytes, message: str) -> None:
+    before = rd_names(client)
+    answer = plugin.call("/VolumeDriver.Create", raw=raw)
+    assert message in answer["Err"]
+    assert rd_names(client) == before
+    assert not plugin.mount_root.exists() or not any(plugin.mount_root.iterdir())
+
+
+@pytest.mark.parametrize("endpoint", ["/VolumeDriver.Mount", "/VolumeDriver.Remove", "/VolumeDriver.Get"])
+@pytest.mark.parametrize("name", ["../x", "a/b", "/etc"])
+def test_path_traversal_names_are_refused_on_every_endpoint(
+    plugin: Plugin, client: Any, endpoint: str, name: str
+) -> None:
+    before = rd_names(client)
+    assert "not a Docker volume name" in plugin.call(endpoint, {"Name": name, "ID": "A"})["Err"]
+    assert rd_names(client) == before
+
+
+def test_get_list_and_idempotent_create(plugin: Plugin, client: Any) -> None:
+    assert plugin.call("/VolumeDriver.Capabilities") == {"Capabilities": {"Scope": "global"}}
+    plugin.ok("/VolumeDriver.Create", {"Name": "app.data", "Opts": {"size": "20MiB"}})
+    plugin.ok("/VolumeDriver.Create", {"Name": "app.data", "Opts": {"size": "20M", "profile": plugin.profile}})
+    different = plugin.call("/VolumeDriver.Create", {"Name": "app.data", "Opts": {"size": "40M"}})
+    assert "exists with other options: size: 20480KiB, asked 40960KiB" in different["Err"]
+    client.resource_groups.spawn(plugin.profile, "not-docker", [8192])
+
+    volume = plugin.ok("/VolumeDriver.Get", {"Name": "app.data"})["Volume"]
+    assert volume["Name"] == "app.data" and volume["Mountpoint"] == ""
+    assert volume["CreatedAt"].endswith("Z") and volume["Status"]["size"] == "20 MiB"
+    assert volume["Status"]["profile"] == plugin.profile and volume["Status"]["resource"].startswith("docker-app_data-")
+    assert plugin.ok("/VolumeDriver.List")["Volumes"] == [{"Name": "app.data", "Mountpoint": ""}]
+
+    missing = plugin.call("/VolumeDriver.Get", {"Name": "ghost"})
+    assert "volume ghost does not exist" in missing["Err"]
+    plugin.ok("/VolumeDriver.Remove", {"Name": "app.data"})
+    plugin.ok("/VolumeDriver.Remove", {"Name": "app.data"})
+    assert plugin.ok("/VolumeDriver.List")["Volumes"] == []
+    client.resource_definitions.delete("not-docker")
+
+
+def test_a_missing_profile_reaches_docker_with_linstors_message(plugin: Plugin, client: Any) -> None:
+    answer = plugin.call("/VolumeDriver.Create", {"Name": "web", "Opts": {"profile": "nosuchgroup"}})
+    assert "nosuchgroup" in answer["Err"]
+    assert "docker-web" not in rd_names(client)

@@ -1,0 +1,26 @@
+"""The command line: --help reads like a man page; errors are one line and exit 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from docker_volume.cli import main
+
+
+def test_help_reads_like_a_man_page(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for expected in ("--socket PATH", "--controllers URL,...", "--mount-root DIR", "--config FILE",
+                     "volume options", "size=SIZE", "fs=ext4|xfs|ext3", "LS_CONTROLLERS", "exit status"):
+        assert expected in text
+
+
+def test_a_config_error_is_one_line_on_stderr_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.conf"
+    path.write_text("[global]\nsize = 1G\n")
+    assert main(["--config", str(path)]) == 1
+    assert capsys.readouterr().err.startswith("linstor-docker-volume: unknown key(s) size")

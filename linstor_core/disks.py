@@ -136,15 +136,17 @@ class DiskService:
             return False
         return True
 
-    def list(self, owner_props: Mapping[str, str] = {}) -> builtins.list[Disk]:
+    def list(self, owner_props: Mapping[str, str] = {}, *, placement: bool = True) -> builtins.list[Disk]:
         """Every disk whose properties include all of ``owner_props``, sorted by name.
 
         The controller filters (``props`` query); resources and snapshots of all matches come
-        from one view each, never one call per disk.
+        from one view each, never one call per disk. ``placement=False`` skips both views (one
+        call in all) for callers that need only names, sizes and properties: the disks then
+        list no nodes and no snapshots.
         """
         rds = self.client.resource_definitions.list(props=[f"{k}={v}" for k, v in owner_props.items()])
-        if not rds:
-            return []
+        if not rds or not placement:
+            return [_disk(rd, (), ()) for rd in sorted(rds, key=lambda rd: rd.name)]
         names = tuple(sorted(rd.name for rd in rds)) if len(rds) <= VIEW_FILTER_MAX else ()
         resources = self.client.resources.view(resources=names)
         snapshots = self.client.snapshots.view(resources=names)

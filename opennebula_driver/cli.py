@@ -34,7 +34,7 @@ owner in Aux/bundle/* properties. Hosts are the LINSTOR nodes of the same name; 
 is made available there and linked as <vm dir>/disk.<i> (DISK_TYPE=BLOCK).
 """
 
-EPILOG = """\
+DS_HELP = """\
 datastore actions (linstor-one ds ACTION [DRIVER_ACTION|-] ID):
   The base64 DS_DRIVER_ACTION_DATA document comes on stdin (oned >= 6.8), as the first
   argument (<= 6.6), or on stdin when the first argument is "-". ID is the image id
@@ -50,6 +50,9 @@ datastore actions (linstor-one ds ACTION [DRIVER_ACTION|-] ID):
                 on IMAGE/SOURCE's snapshot IMAGE/TARGET_SNAPSHOT (LINSTOR "snap-<id>")
   export        attach on the front-end and print IMPORT_INFO for the marketplace
 
+"""
+
+TM_HELP = """\
 transfer manager actions (linstor-one tm ACTION ARGS...):
   ln            fe:SOURCE host:dir/disk.<i> vmid dsid      persistent image, used in place
   clone         fe:SOURCE host:dir/disk.<i> vmid dsid      the VM's own copy of an image
@@ -69,6 +72,9 @@ transfer manager actions (linstor-one tm ACTION ARGS...):
   context       file... host:dir/disk.<i> vmid dsid         context CD-ROM as a LINSTOR disk
   monitor       as "ds monitor", for a system datastore
 
+"""
+
+COMMON_HELP = """\
 datastore template attributes:
   LINSTOR_CONTROLLERS     controller URLs, comma separated (default: LS_CONTROLLERS, the
                           linstor client configuration, linstor://localhost)
@@ -99,16 +105,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=DS_HELP + TM_HELP + COMMON_HELP, formatter_class=raw)
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="{ds,tm}")
-    ds_parser = kinds.add_parser("ds", help="a datastore action", description="Run one datastore action.")
-    ds_parser.add_argument("action", choices=sorted(ds.ACTIONS))
+    ds_parser = kinds.add_parser("ds", help="a datastore action", description="Run one datastore action.",
+                                 epilog=DS_HELP + COMMON_HELP, formatter_class=raw)
+    ds_parser.add_argument("action", choices=sorted(ds.ACTIONS), metavar="ACTION")
     ds_parser.add_argument("args", nargs=argparse.REMAINDER, help="[DRIVER_ACTION|-] ID")
-    tm_parser = kinds.add_parser("tm", help="a transfer manager action", description="Run one TM action.")
-    tm_parser.add_argument("action", choices=sorted([*tm.ACTIONS, "monitor"]))
-    tm_parser.add_argument("args", nargs=argparse.REMAINDER, help="the action's arguments (see linstor-one --help)")
+    tm_parser = kinds.add_parser("tm", help="a transfer manager action", description="Run one TM action.",
+                                 epilog=TM_HELP + COMMON_HELP, formatter_class=raw)
+    tm_parser.add_argument("action", choices=sorted([*tm.ACTIONS, "monitor"]), metavar="ACTION")
+    tm_parser.add_argument("args", nargs=argparse.REMAINDER, help="the action's arguments, as listed below")
     return parser
 
 

@@ -19,30 +19,32 @@ def reconcile(ctl: Controller) -> list[str]:
     lines: list[str] = []
     with ctl.store.write() as tx:
         repo = Repo(tx)
-        rscs = repo.rscs()
-        snaps = repo.snapshots()
         rds = {rd.name.lower(): rd for rd in repo.rds()}
+        pool_of = {(r.rd.lower(), r.node.lower()): (r.pool or "").lower() for r in repo.rscs()}
+        volumes: dict[tuple[str, str], list[VolRec]] = {}
+        for vol in repo.volumes():
+            if vol.backing:
+                pool = pool_of[(vol.rd.lower(), vol.node.lower())]
+                volumes.setdefault((vol.node.lower(), pool), []).append(vol)
+        snapshots: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for snap in repo.snapshots():
+            for node, pool in snap.nodes:
+                snapshots.setdefault((node.lower(), pool.lower()), set()).update(
+                    (volume_name(snap.rd, vlmnr), snap.name) for vlmnr, _ in snap.volumes)
         for pool in repo.pools():
             if pool.diskless:
                 continue
             key = (pool.node.lower(), pool.name.lower())
-            mine = [r for r in rscs if (r.node.lower(), (r.pool or "").lower()) == key]
-            volumes = {volume_name(r.rd, vd.vlmnr) for r in mine for vd in repo.vds(r.rd)}
-            snapshots = {(volume_name(s.rd, vlmnr), s.name) for s in snaps
-                         for node, spool in s.nodes
-                         if (node.lower(), spool.lower()) == key for vlmnr, _ in s.volumes}
+            mine = volumes.get(key, [])
             spec = ctl.pool_spec(pool)
-            lines += [f"{pool.node}/{pool.name}: {line}"
-                      for line in ctl.satellite.reconcile(spec, volumes, snapshots)]
-            for vol in repo.volumes():
-                if (vol.node.lower() == pool.node.lower() and vol.backing
-                        and any(r.rd.lower() == vol.rd.lower() for r in mine)):
-                    device = ctl.satellite.device_path(spec, volume_name(vol.rd, vol.vlmnr))
-                    if device != vol.backing:
-                        drbd_rd = rds[vol.rd.lower()].drbd
-                        repo.set_volume_paths(VolRec(vol.rd, vol.node, vol.vlmnr,
-                                                     vol.device_path if drbd_rd else device,
-                                                     device))
+            repairs = ctl.satellite.reconcile(spec, {volume_name(v.rd, v.vlmnr) for v in mine},
+                                              snapshots.get(key, set()))
+            lines += [f"{pool.node}/{pool.name}: {line}" for line in repairs]
+            for vol in mine:
+                device = ctl.satellite.device_path(spec, volume_name(vol.rd, vol.vlmnr))
+                if device != vol.backing:
+                    shown = vol.device_path if rds[vol.rd.lower()].drbd else device
+                    repo.set_volume_paths(VolRec(vol.rd, vol.node, vol.vlmnr, shown, device))
         for rd in rds.values():
             on = repo.rscs(rd=rd.name)
             if rd.drbd and on:

@@ -230,3 +230,38 @@ def test_get_single_resource(rest, node):
     got = rest.call("GET", f"/v1/resource-definitions/single/resources/{node}", status=200,
                     schema="ResourceWithVolumes")
     assert got["node_name"] == node
+
+
+def test_node_ids_reused_after_delete(rest):
+    make_rd(rest, "ids", ("DRBD", "STORAGE"))
+    place_on(rest, "ids", "alpha", "bravo", "charlie")
+    ids = {n: r["layer_object"]["drbd"]["node_id"] for n, r in resources(rest, "ids").items()}
+    assert sorted(ids.values()) == [0, 1, 2]
+    rest.ok("DELETE", "/v1/resource-definitions/ids/resources/bravo")
+    place_on(rest, "ids", "bravo")
+    again = resources(rest, "ids")["bravo"]["layer_object"]["drbd"]["node_id"]
+    assert again == ids["bravo"]
+
+
+def test_concurrent_spawns_serialise(rest, controller):
+    import concurrent.futures
+
+    import requests
+
+    rest.ok("POST", "/v1/resource-groups", {"name": "par", "select_filter": {
+        "place_count": 1, "layer_stack": ["drbd", "storage"]}}, status=201)
+
+    def spawn(n: int) -> int:
+        return requests.post(f"{controller.url}/v1/resource-groups/par/spawn", json={
+            "resource_definition_name": f"par{n}", "volume_sizes": [1024]}, timeout=60
+        ).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(spawn, range(16)))
+    assert statuses == [201] * 16
+    rds = rest.call("GET", "/v1/resource-definitions", status=200,
+                    params={"with_volume_definitions": "true"})
+    ports = [r["layer_data"][0]["data"]["port"] for r in rds]
+    minors = [r["volume_definitions"][0]["layer_data"][0]["data"]["minor_number"] for r in rds]
+    assert sorted(ports) == list(range(7000, 7016))
+    assert sorted(minors) == list(range(1000, 1016))

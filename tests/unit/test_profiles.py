@@ -2,9 +2,11 @@
 
 import json
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import responses
 
@@ -177,3 +179,8 @@ def test_apply_updates_what_differs(http: responses.RequestsMock, client: Linsto
     modified = sent(http, "PUT")[0]
     assert modified["select_filter"]["place_count"] == 3
     assert modified["override_props"] == {"DrbdOptions/Net/protocol": "C"}
+
+
+def test_the_shipped_schema_is_a_valid_json_schema() -> None:
+    schema = json.loads(resources.files("linstor_core").joinpath("schemas/profiles.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)

@@ -118,5 +118,4 @@ def client(controller: ControllerServer) -> Any:
     from linstor_core.client import LinstorClient
     from linstor_core.config import ClientConfig
 
-    return LinstorClient(ClientConfig(controllers=(controller.url,), token=None, ca_file=None,
-                                      client_cert=None, client_key=None))
+    return LinstorClient(ClientConfig(controllers=(controller.url,)))

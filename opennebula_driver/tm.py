@@ -169,7 +169,9 @@ def delete(env: Env, args: Sequence[str]) -> str:
 
 def mv(env: Env, args: Sequence[str]) -> str:
     """A disk moves hosts (undeploy, resume, cold migration): available on the new host first,
-    then gone from the old one. A VM directory is only created on the new host."""
+    then gone from the old one. Moving to the front-end (undeploy, stop) only leaves the host:
+    the data stays in LINSTOR, and the front-end need not be a LINSTOR node. A VM directory is
+    only created on the new host."""
     check_count("mv", list(args), "host:src host:dst vmid dsid", 4)
     src, dst = host_path(args[0], "source"), host_path(args[1], "destination")
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
@@ -182,7 +184,8 @@ def mv(env: Env, args: Sequence[str]) -> str:
     service = env.service(env.oned.datastore(ds_id))
 
     def move(name: str) -> None:
-        _attach_and_link(env, service, name, dst)
+        if dst.host not in env.hosts.local:
+            _attach_and_link(env, service, name, dst)
         if src.host != dst.host:
             service.detach(name, src.host)
             env.hosts.unlink(src.host, src.path)

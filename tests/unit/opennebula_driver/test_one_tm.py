@@ -161,6 +161,13 @@ def test_mv_moves_a_disk_between_hosts(harness: Harness, vm: Vm) -> None:
     assert harness.disks.mutations() == [("attach", OWN, "node2"), ("detach", OWN, "node1")]
 
 
+def test_mv_to_the_frontend_only_leaves_the_host(harness: Harness, vm: Vm) -> None:
+    add(harness, OWN, **{"Aux/bundle/disk": "0"})
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
+    assert harness.disks.mutations() == [("detach", OWN, "node1")]
+
+
 def test_mvds_leaves_the_host(harness: Harness, vm: Vm) -> None:
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
     tm.mvds(harness.env, [f"node1:{DIR}/disk.1", "fe:one-img9-data", "22", "100"])

@@ -62,12 +62,17 @@ class Catalog:
                 **{key(k): v for k, v in extra.items()}}
 
     def all(self, vmid: int | None = None) -> list[Disk]:
-        """Every disk of the storage, or of one guest: one filtered list."""
-        return self.disks.list(self._filter(vmid))
+        """Every disk of the storage, or of one guest: one filtered definition list (the disks
+        carry names, sizes and props, not placement)."""
+        return self.disks.list(self._filter(vmid), placement=False)
 
-    def find(self, volname: VolName) -> Disk | None:
-        """The disk behind a volume name, or ``None``; the base part must match what is recorded."""
-        found = self.disks.list(self._filter(**{VOLNAME: volname.name}))
+    def find(self, volname: VolName, *, snapshots: bool = False) -> Disk | None:
+        """The disk behind a volume name, or ``None``; the base part must match what is recorded.
+
+        One filtered definition list; ``snapshots=True`` also reads the disk's snapshots and
+        placement (the views, still never one call per disk).
+        """
+        found = self.disks.list(self._filter(**{VOLNAME: volname.name}), placement=snapshots)
         if not found:
             return None
         disk = found[0]
@@ -78,9 +83,9 @@ class Catalog:
                                correction=f"use {self.storeid}:{recorded.volname}")
         return disk
 
-    def get(self, volname: VolName) -> Disk:
+    def get(self, volname: VolName, *, snapshots: bool = False) -> Disk:
         """Like ``find`` but a missing volume is ``NotFound`` naming the PVE volume id."""
-        disk = self.find(volname)
+        disk = self.find(volname, snapshots=snapshots)
         if disk is None:
             message = f"volume {self.storeid}:{volname.volname} does not exist"
             raise NotFound([ApiReply(ret_code=FAIL_NOT_FOUND_RSC_DFN, message=message)])
@@ -88,5 +93,5 @@ class Catalog:
 
     def clones_of(self, base: VolName) -> list[Disk]:
         """Linked clones restored from a template disk's ``__base__`` snapshot."""
-        return self.disks.list(self._filter(**{BASE: base.name}))
+        return self.disks.list(self._filter(**{BASE: base.name}), placement=False)
 

@@ -93,9 +93,9 @@ class LinstorStorage:
     def catalog(self) -> Catalog:
         return Catalog(self.disks, self.storeid)
 
-    def _disk(self, volname: str) -> tuple[VolName, Disk]:
+    def _disk(self, volname: str, *, snapshots: bool = False) -> tuple[VolName, Disk]:
         vol = parse_volname(volname)
-        return vol, self.catalog.get(vol)
+        return vol, self.catalog.get(vol, snapshots=snapshots)
 
     def _next_free(self, vmid: int, taken: list[Disk]) -> VolName:
         used = {volname_of(d).disk for d in taken}
@@ -248,7 +248,7 @@ class LinstorStorage:
     def volume_rollback_is_possible(self, volname: str, snap: str) -> int:
         """PVE asks before ``volume_snapshot_rollback``: the snapshot must exist."""
         check_snapshot_name(snap)
-        _, disk = self._disk(volname)
+        _, disk = self._disk(volname, snapshots=True)
         if snap not in disk.snapshots:
             raise InvalidInput("snapshot", snap, f"volume {self.storeid}:{volname} has no such snapshot")
         return 1
@@ -304,7 +304,7 @@ class LinstorStorage:
     def clone_image(self, volname: str, vmid: Any, snapname: str | None = None) -> str:
         """A new disk for guest ``vmid`` from a template (linked clone, ``base-X/vm-Y``), from a
         snapshot (restored, independent), or from a plain disk (full copy via the clone API)."""
-        source, disk = self._disk(volname)
+        source, disk = self._disk(volname, snapshots=bool(snapname))
         vmid = _vmid(vmid)
         target = self._next_free(vmid, self.catalog.all(vmid))
         if snapname:

@@ -53,11 +53,14 @@ class FakeDisks:
         self.calls["exists"] += 1
         return name in self.disks
 
-    def list(self, owner_props: Mapping[str, str] = {}) -> list[Disk]:
+    def list(self, owner_props: Mapping[str, str] = {}, *, placement: bool = True) -> list[Disk]:
         self.calls["list"] += 1
-        return sorted((d for d in self.disks.values()
-                       if all(d.props.get(k) == v for k, v in owner_props.items())),
-                      key=lambda d: d.name)
+        found = sorted((d for d in self.disks.values()
+                        if all(d.props.get(k) == v for k, v in owner_props.items())),
+                       key=lambda d: d.name)
+        if placement:
+            return found
+        return [dataclasses.replace(d, nodes=(), diskless_nodes=(), snapshots=()) for d in found]
 
     def _new(self, target: str, source: Disk, props: Mapping[str, str], data: str) -> Disk:
         validate_resource_name(target)

@@ -26,6 +26,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     arguments = list(sys.argv[1:] if argv is None else argv)
+    # A name or size is refused while parsing, before args exist: honour -m for that error too.
     out = Output(stdout, stderr, machine_readable="-m" in arguments or "--machine-readable" in arguments)
     try:
         args = build_parser().parse_args(arguments)

@@ -11,10 +11,9 @@ from linstor_core.units import format_kib
 
 
 def _volume_number(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"volume number {text!r} must be a whole number, 0 or more")
+    return int(text)
 
 
 def create(args: argparse.Namespace, ctx: Context) -> None:

@@ -209,9 +209,8 @@ def _read_token(path: str) -> str:
 
 
 __all__ = [
-    "ClientConfig",
-    "ConfigError",
     "DEFAULT_PATHS",
+    "ClientConfig",
     "load_client_config",
     "local_node_name",
     "normalize_controller_url",

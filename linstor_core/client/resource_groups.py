@@ -91,8 +91,9 @@ def _capacity(answer: Mapping[str, Any], group: str) -> Capacity:
     _raise_reports(answer)
     info = answer.get("space_info")
     if not info:
-        raise ApiError([ApiReply(ret_code=retcodes.FAIL_UNKNOWN_ERROR, message=f"no space info for resource group {group}",
-                                 correction="check the group's storage pools")], status=200)
+        missing = ApiReply(retcodes.FAIL_UNKNOWN_ERROR, f"no space info for resource group {group}",
+                           correction="check the group's storage pools")
+        raise ApiError([missing], status=200)
     return Capacity(
         max_volume_size_kib=int(info["max_vlm_size_in_kib"]),
         available_size_kib=int(info.get("available_size_in_kib") or 0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,7 +36,7 @@ class ResourcesApi(Area):
         return [Resource.from_json(r) for r in found]
 
     def view(self, *, resources: Iterable[str] = (), nodes: Iterable[str] = (),
-             props: Iterable[str] = ()) -> list[Resource]:
+             props: Iterable[str] = ()) -> builtins.list[Resource]:
         """Resources of many definitions in one call, filtered by the server."""
         found = self._get("/v1/view/resources",
                           query(resources=resources, nodes=nodes, props=props))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,7 +22,7 @@ class SnapshotsApi(Area):
         found = self._get(path("/v1/resource-definitions/{}/snapshots", resource))
         return [Snapshot.from_json(s) for s in found]
 
-    def view(self, *, resources: Iterable[str] = (), nodes: Iterable[str] = ()) -> list[Snapshot]:
+    def view(self, *, resources: Iterable[str] = (), nodes: Iterable[str] = ()) -> builtins.list[Snapshot]:
         """Snapshots of many definitions in one call, filtered by the server."""
         found = self._get("/v1/view/snapshots", query(resources=resources, nodes=nodes))
         return [Snapshot.from_json(s) for s in found]

@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from linstor_core.config import (DEFAULT_PATHS, ClientConfig, load_client_config, local_node_name,
-                                 normalize_controller_url)
+from linstor_core.config import (
+    DEFAULT_PATHS,
+    ClientConfig,
+    load_client_config,
+    local_node_name,
+    normalize_controller_url,
+)
 from linstor_core.errors import ConfigError
 
 

@@ -32,7 +32,13 @@ def sent_query(call: Any) -> dict[str, list[str]]:
 
 
 def sent_path(call: Any) -> str:
-    return urlsplit(call.request.url).path
+    return str(urlsplit(call.request.url).path)
+
+
+def sent_to(call: Any) -> str:
+    """The controller base URL a call went to."""
+    parts = urlsplit(call.request.url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def refused(url: str) -> requests.ConnectionError:

@@ -15,8 +15,18 @@ from openapi_schema import validate
 from linstor_core import retcodes
 from linstor_core.client import LinstorClient
 from linstor_core.errors import AlreadyExists, ApiError, InUse, InvalidInput, NotFound
-from linstor_core.models import (Capacity, Node, Resource, ResourceDefinition, ResourceGroup,
-                                 SelectFilter, Snapshot, StoragePool, Volume, VolumeDefinition)
+from linstor_core.models import (
+    Capacity,
+    Node,
+    Resource,
+    ResourceDefinition,
+    ResourceGroup,
+    SelectFilter,
+    Snapshot,
+    StoragePool,
+    Volume,
+    VolumeDefinition,
+)
 
 NODE = {"name": "n1", "type": "Satellite", "connection_status": "ONLINE", "props": {"Aux/site": "a"},
         "net_interfaces": [{"name": "default", "address": "10.0.0.1", "satellite_port": 3366}]}

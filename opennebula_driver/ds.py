@@ -172,11 +172,13 @@ def _target_snapshot(action: DriverAction) -> str:
 
 
 def snap_delete(env: Env, action: DriverAction) -> str:
+    """Delete an image snapshot; one already gone is fine (oned may retry)."""
     env.service(action.datastore).delete_snapshot(_source(action), _target_snapshot(action))
     return ""
 
 
 def snap_revert(env: Env, action: DriverAction) -> str:
+    """Roll the image back in place; its other snapshots stay usable."""
     env.service(action.datastore).rollback(_source(action), _target_snapshot(action))
     return ""
 

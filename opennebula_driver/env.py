@@ -65,6 +65,7 @@ class Env:
 
 
 def controllers_of(datastore: Datastore) -> tuple[str, ...]:
+    """``LINSTOR_CONTROLLERS`` as a tuple; empty means the client's own configuration."""
     raw = datastore.template.get("LINSTOR_CONTROLLERS", "")
     return tuple(c.strip() for c in raw.split(",") if c.strip())
 

@@ -22,10 +22,12 @@ PROP_DISK = naming.PROP_PREFIX + "disk"
 
 
 def image_owner(image_id: int) -> str:
+    """The owner id of an image: ``img<id>`` (VM ids are ``vm<id>``; the two never collide)."""
     return f"img{image_id}"
 
 
 def vm_owner(vm_id: int) -> str:
+    """The owner id of a VM's own disks."""
     return f"vm{vm_id}"
 
 
@@ -38,18 +40,22 @@ def image_id_of(source: str) -> int:
 
 
 def image_disk(image_id: int, image_name: str) -> str:
+    """The resource of an image, which is also its OpenNebula SOURCE."""
     return naming.disk_resource_name(PLATFORM, image_owner(image_id), image_name)
 
 
 def image_props(image_id: int, image_name: str) -> dict[str, str]:
+    """Owner props of an image's resource."""
     return naming.owner_props(PLATFORM, image_owner(image_id), image_name)
 
 
 def vm_disk(vm: Vm, disk_id: int) -> str:
+    """The resource of a VM's own disk ``disk_id``, named after the VM as it is now."""
     return naming.disk_resource_name(PLATFORM, vm_owner(vm.id), vm.name, disk_id)
 
 
 def vm_disk_props(vm: Vm, disk_id: int, **extra: object) -> dict[str, str]:
+    """Owner props of a VM's own disk: the disk id is what finds it again after a rename."""
     return naming.owner_props(PLATFORM, vm_owner(vm.id), vm.name, disk=disk_id, **extra)
 
 
@@ -59,6 +65,7 @@ def vm_filter(vm_id: int) -> dict[str, str]:
 
 
 def snapshot(snapshot_id: int) -> str:
+    """The LINSTOR snapshot for OpenNebula snapshot ``snapshot_id``."""
     return naming.validate_snapshot_name(f"snap-{snapshot_id}")
 
 

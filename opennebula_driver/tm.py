@@ -227,6 +227,7 @@ def cpds(env: Env, args: Sequence[str]) -> str:
 
 def _snapshot_call(env: Env, action: str, args: Sequence[str],
                    operation: Callable[[DiskService, str, str], None]) -> str:
+    """The shared shape of snap_*: ``host:dir/disk.<i> snap_id vmid dsid``, checked first."""
     check_count(action, list(args), "host:dir/disk.<i> snap_id vmid dsid", 4)
     where = host_path(args[0])
     disk_id = where.require_disk_id()
@@ -247,6 +248,7 @@ def snap_create(env: Env, args: Sequence[str]) -> str:
 
 
 def snap_delete(env: Env, args: Sequence[str]) -> str:
+    """Delete the disk's snapshot; one already gone is fine."""
     return _snapshot_call(env, "snap_delete", args, lambda service, name, snap: service.delete_snapshot(name, snap))
 
 

@@ -241,6 +241,7 @@ class LinstorStorage:
         self.disks.resize(disk.name, bytes_to_kib(size))
 
     def volume_snapshot(self, volname: str, snap: str) -> None:
+        """Snapshot under the user's name, verbatim; PVE's reserved names are refused."""
         check_snapshot_name(snap)
         _, disk = self._disk(volname)
         self.disks.snapshot(disk.name, snap)
@@ -254,11 +255,13 @@ class LinstorStorage:
         return 1
 
     def volume_snapshot_rollback(self, volname: str, snap: str) -> None:
+        """Roll back in place; LINSTOR refuses while the disk is in use (the VM must be stopped)."""
         check_snapshot_name(snap)
         _, disk = self._disk(volname)
         self.disks.rollback(disk.name, snap)
 
     def volume_snapshot_delete(self, volname: str, snap: str) -> None:
+        """Idempotent; ``__base__`` cannot be deleted this way, it belongs to a template."""
         check_snapshot_name(snap)
         _, disk = self._disk(volname)
         self.disks.delete_snapshot(disk.name, snap)

@@ -54,4 +54,11 @@ is($plugin->volume_has_feature({}, 'clone', 'ls', 'vm-100-disk-0', undef, 0), un
 is($plugin->volume_has_feature({}, 'snapshot', 'ls', 'vm-100-disk-0', undef, 1), 1, 'snapshot');
 is($plugin->volume_has_feature({}, 'template', 'ls', 'vm-100-disk-0', undef, 0), 1, 'template');
 
+# An unreachable controller is a quick, clear die, well inside PVE's lock budget.
+my $started = time();
+eval { $plugin->status('ls', { type => 'linstor', resourcegroup => 'gold', controller => 'http://127.0.0.1:9',
+    statuscache => 0 }) };
+like($@, qr/no LINSTOR controller reachable; tried http:\/\/127\.0\.0\.1:9/, 'unreachable controller');
+cmp_ok(time() - $started, '<', 15, 'fails within seconds');
+
 done_testing();

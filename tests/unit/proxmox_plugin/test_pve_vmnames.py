@@ -73,3 +73,11 @@ def test_files_first_then_api(tmp_path: Path, api: proxmoxer.ProxmoxAPI) -> None
     assert names.name_of(101) == "web01"
     assert len(responses.calls) == 0
     assert names.name_of(300) == "fresh"
+
+
+def test_local_api_only_on_a_pve_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert PveApi.local() is None
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/pvesh")
+    source = PveApi.local()
+    assert source is not None and isinstance(source.api, proxmoxer.ProxmoxAPI)

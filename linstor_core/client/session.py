@@ -55,7 +55,7 @@ class Session:
         attempts = GET_ATTEMPTS if method == "GET" else 1
         tried: list[tuple[str, str]] = []
         for index in order:
-            url = controllers[index] + path
+            url = controllers[index].rstrip("/") + path
             for attempt in range(1, attempts + 1):
                 try:
                     response = self._send(method, url, params, body)

@@ -142,6 +142,12 @@ def test_verify_off_ignores_the_ca_file(http: responses.RequestsMock) -> None:
     assert http.calls[0].request.req_kwargs["verify"] is False  # type: ignore[attr-defined]
 
 
+def test_a_trailing_slash_on_a_controller_url_is_harmless(http: responses.RequestsMock) -> None:
+    http.get(f"{BASE}{VERSION}", json={})
+    LinstorClient(ClientConfig(controllers=(f"{BASE}/",))).controller.version()
+    assert http.calls[0].request.path_url == VERSION
+
+
 def test_an_injected_requests_session_is_used(http: responses.RequestsMock) -> None:
     session = requests.Session()
     session.headers["X-Probe"] = "1"

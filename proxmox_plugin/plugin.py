@@ -97,6 +97,10 @@ class LinstorStorage:
         vol = parse_volname(volname)
         return vol, self.catalog.get(vol, snapshots=snapshots)
 
+    def _exists(self, volname: VolName) -> AlreadyExists:
+        return AlreadyExists([ApiReply(ret_code=FAIL_EXISTS_RSC_DFN,
+                                       message=f"volume {self.storeid}:{volname.name} already exists")])
+
     def _next_free(self, vmid: int, taken: list[Disk]) -> VolName:
         used = {volname_of(d).disk for d in taken}
         for number in range(MAX_DISKS_PER_GUEST):
@@ -151,8 +155,7 @@ class LinstorStorage:
         elif wanted.disk in {volname_of(d).disk for d in existing}:
             if wanted.is_cloudinit:
                 return wanted.volname
-            raise AlreadyExists([ApiReply(ret_code=FAIL_EXISTS_RSC_DFN,
-                                          message=f"volume {self.storeid}:{wanted.name} already exists")])
+            raise self._exists(wanted)
         size_kib = max(size, SIZE_FLOOR_KIB)
         disk = self._place(wanted, lambda rd, props: self.disks.create(
             self.options.profile, rd, size_kib, props))
@@ -282,8 +285,7 @@ class LinstorStorage:
         existing = self.catalog.all(vmid)
         wanted = new_volname(target_volname, vmid) or self._next_free(vmid, existing)
         if wanted.disk in {volname_of(d).disk for d in existing}:
-            raise AlreadyExists([ApiReply(ret_code=FAIL_EXISTS_RSC_DFN,
-                                          message=f"volume {self.storeid}:{wanted.name} already exists")])
+            raise self._exists(wanted)
         target = source.renamed(vmid, wanted.disk)
         vm_name = self.vm_names.name_of(vmid)
         stale = () if vm_name else (naming.PROP_OWNER_NAME,)

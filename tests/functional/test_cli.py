@@ -190,6 +190,16 @@ def test_snapshot_on_chosen_nodes_and_restore(snapshotted: Cli) -> None:
     assert ports == {7000, 7001}
 
 
+def test_volume_definitions_alone_restore_into_a_new_definition(snapshotted: Cli) -> None:
+    ok(snapshotted, "snapshot volume-definition restore --from-resource SharedData --from-snapshot Snap1 "
+                    "--to-resource Copy1")
+    (copy,) = ok(snapshotted, "-m rd l -r Copy1").json()
+    assert [vd["size_kib"] for vd in copy["volume_definitions"]] == [20 * 1024]
+    assert _holders(snapshotted, "Copy1") == []
+    ok(snapshotted, "s r rst --fr SharedData --fs Snap1 --tr Copy1 remus")  # continues the restore
+    assert _holders(snapshotted, "Copy1") == ["remus"]
+
+
 def test_rollback_is_refused_while_a_replica_lacks_the_snapshot(snapshotted: Cli) -> None:
     refused(snapshotted, "snapshot rollback SharedData Snap1", "vulcan")
     ok(snapshotted, "resource delete vulcan SharedData")
@@ -200,6 +210,26 @@ def test_definition_delete_is_refused_while_snapshots_exist(snapshotted: Cli) ->
     refused(snapshotted, "resource-definition delete SharedData", "napshot")
     ok(snapshotted, "snapshot delete SharedData Snap1")
     ok(snapshotted, "resource-definition delete SharedData")
+
+
+def test_diskless_resource_keep_tiebreaker_and_deletes(cluster: Cli) -> None:
+    ok(cluster, "rd c SharedData")
+    ok(cluster, "vd c SharedData 10m")
+    ok(cluster, "r c -s thinpool vulcan kronos SharedData")
+    ok(cluster, "resource create --diskless remus SharedData")
+    flags = {r["node_name"]: r["flags"] for r in ok(cluster, "-m r l -r SharedData").json()}
+    assert {"DISKLESS", "DRBD_DISKLESS"} & set(flags["remus"])
+    assert "Diskless" in ok(cluster, "r l -n remus").out
+    ok(cluster, "resource delete remus SharedData")
+    refused(cluster, "resource delete remus SharedData", "not found")
+    ok(cluster, "resource delete --keep-tiebreaker vulcan kronos SharedData")
+    ok(cluster, "rd d SharedData")
+
+    ok(cluster, "storage-pool delete romulus filepool")
+    assert ("romulus", "filepool") not in {(p["node_name"], p["name"]) for p in ok(cluster, "-m sp l").json()}
+    ok(cluster, "node delete romulus")
+    assert "romulus" not in ok(cluster, "n l").out
+    refused(cluster, "node delete romulus", "not found")
 
 
 def test_resource_group_spawn_and_volume_resize(cluster: Cli) -> None:
@@ -213,6 +243,7 @@ def test_resource_group_spawn_and_volume_resize(cluster: Cli) -> None:
     ok(cluster, "resource-group spawn gold web01-disk-0 20m")
     assert len(_holders(cluster, "web01-disk-0")) == 2
     ok(cluster, "volume-definition set-size web01-disk-0 0 40m")
+    ok(cluster, "volume-definition set-size web01-disk-0 0 40m")  # idempotent, as its help says
     (rd,) = ok(cluster, "-m rd l -r web01-disk-0").json()
     assert rd["resource_group_name"] == "gold" and rd["volume_definitions"][0]["size_kib"] == 40 * 1024
     ok(cluster, "rd d web01-disk-0")

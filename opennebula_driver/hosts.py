@@ -19,6 +19,12 @@ from linstor_core.runner import DEFAULT_TIMEOUT, Runner, run
 
 
 _LINK_SCRIPT = 'mkdir -p -- "$1" && ln -sfn -- "$2" "$3"'
+# Streams a directory from one host to another through the front-end, as OpenNebula's ssh TM
+# does: $1/$2 source/destination host ("-" = here), $3 the parent directory, $4 the directory.
+_COPY_SCRIPT = (
+    'on() { h=$1; shift; if [ "$h" = - ]; then "$@"; else ssh -o BatchMode=yes "$h" "$@"; fi; }; '
+    'on "$2" mkdir -p "$3" && on "$1" tar -C "$3" --sparse -cf - "$4" | on "$2" tar -C "$3" --sparse -xf -'
+)
 
 
 def local_names() -> frozenset[str]:
@@ -58,6 +64,12 @@ class Hosts:
     def unlink(self, host: str, path: str) -> None:
         """Remove the ``disk.<i>`` symlink; idempotent."""
         self.run(host, ["rm", "-f", path])
+
+    def copy_directory(self, src_host: str, dst_host: str, path: str) -> None:
+        """Copy the directory ``path`` (checkpoint, deployment files) from one host to another."""
+        ends = ["-" if h in self.local else h for h in (src_host, dst_host)]
+        self.runner(["sh", "-c", _COPY_SCRIPT, "copy", *ends, posixpath.dirname(path), posixpath.basename(path)],
+                    timeout=3600)
 
     def remove_vm_directory(self, host: str, path: str, vm_id: int) -> None:
         """``rm -rf`` a VM directory, only if it really is one (its last component is the VM id)."""

@@ -170,15 +170,17 @@ def delete(env: Env, args: Sequence[str]) -> str:
 def mv(env: Env, args: Sequence[str]) -> str:
     """A disk moves hosts (undeploy, resume, cold migration): available on the new host first,
     then gone from the old one. Moving to the front-end (undeploy, stop) only leaves the host:
-    the data stays in LINSTOR, and the front-end need not be a LINSTOR node. A VM directory is
-    only created on the new host."""
+    the data stays in LINSTOR, and the front-end need not be a LINSTOR node. A VM directory
+    (checkpoint, deployment files) is copied to the new host and removed from the old one."""
     check_count("mv", list(args), "host:src host:dst vmid dsid", 4)
     src, dst = host_path(args[0], "source"), host_path(args[1], "destination")
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
     if src == dst:
         return ""
     if dst.disk_id is None:
-        env.hosts.run(dst.host, ["mkdir", "-p", dst.path])
+        if src.host != dst.host:
+            env.hosts.copy_directory(src.host, dst.host, src.path)
+            env.hosts.remove_vm_directory(src.host, src.path, vm_id)
         return ""
     vm = env.oned.vm(vm_id)
     service = env.service(env.oned.datastore(ds_id))
@@ -356,6 +358,8 @@ def _migrate(env: Env, action: str, args: Sequence[str], step: Callable[[DiskSer
     if migration.src == migration.dst:
         return ""
     service, disks = _migrating_disks(env, migration, vm)
+    if action == "premigrate" and migration.caller is None:
+        env.hosts.copy_directory(migration.src, migration.dst, migration.directory)
     for disk_id, name in disks:
         step(service, migration, disk_id, name)
     if migration.caller is None:
@@ -373,8 +377,9 @@ def _migrate_other(env: Env, action: str, args: Sequence[str], template_b64: byt
 
 
 def premigrate(env: Env, args: Sequence[str]) -> str:
-    """Before a (live) migration: every disk available on the destination, DRBD allowed two
-    primaries for the hand-over, ``disk.<i>`` linked there."""
+    """Before a migration: as the system datastore's driver, the VM directory (checkpoint,
+    deployment file) copied to the destination; every disk available there, DRBD allowed two
+    primaries for the hand-over, ``disk.<i>`` linked."""
 
     def step(service: DiskService, m: _Migration, disk_id: int, name: str) -> None:
         service.set_props(name, override={TWO_PRIMARIES: "yes"})

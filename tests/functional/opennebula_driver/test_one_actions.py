@@ -154,7 +154,9 @@ def test_live_migration_attaches_before_and_detaches_after(one: One) -> None:
     before = one.nodes_of(own)
     assert "bravo" in before
 
+    (one.host_path("bravo", f"{SYS}/9") / "checkpoint").write_bytes(b"memory image")
     one.ok("tm", "premigrate", "bravo", "charlie", f"{SYS}/9", "9", "0", stdin=b64(xml))
+    assert (one.host_path("charlie", f"{SYS}/9") / "checkpoint").read_bytes() == b"memory image"
     during = one.nodes_of(own)
     assert {"bravo", "charlie"} <= set(during)
     assert one.get(f"/v1/resource-definitions/{own}")["props"]["DrbdOptions/Net/allow-two-primaries"] == "yes"
@@ -166,6 +168,19 @@ def test_live_migration_attaches_before_and_detaches_after(one: One) -> None:
     assert "bravo" not in after or not after["bravo"]  # a diskful replica on the source stays
     assert "DrbdOptions/Net/allow-two-primaries" not in one.get(f"/v1/resource-definitions/{own}")["props"]
     assert not one.host_path("bravo", f"{SYS}/9/disk.0").is_symlink()
+
+
+def test_cold_move_carries_the_vm_directory_and_the_disk(one: One) -> None:
+    source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"x"}))
+    vm(one, 4, "cold", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor"}])
+    one.ok("tm", "clone", f"fe:{source}", f"bravo:{SYS}/4/disk.0", "4", "100")
+    (one.host_path("bravo", f"{SYS}/4") / "checkpoint").write_bytes(b"saved")
+    one.ok("tm", "mv", f"bravo:{SYS}/4/disk.0", f"charlie:{SYS}/4/disk.0", "4", "0")
+    one.ok("tm", "mv", f"bravo:{SYS}/4", f"charlie:{SYS}/4", "4", "0")
+    assert (one.host_path("charlie", f"{SYS}/4") / "checkpoint").read_bytes() == b"saved"
+    assert one.host_path("charlie", f"{SYS}/4/disk.0").is_symlink()
+    assert not one.host_path("bravo", f"{SYS}/4").exists()
+    assert "charlie" in one.nodes_of("one-vm4-cold-disk-0")
 
 
 def test_bad_input_changes_nothing(one: One) -> None:

@@ -11,6 +11,7 @@ import pytest
 from linstor_core.errors import AlreadyExists, ApiReply, InvalidInput, LinstorError
 from linstor_core.models import Disk
 from opennebula_driver import tm
+from opennebula_driver.hosts import _COPY_SCRIPT
 from opennebula_driver.records import Vm, VmDisk
 
 from one_fakes import Harness
@@ -32,6 +33,11 @@ def add(harness: Harness, name: str, size_kib: int = 1024, **props: str) -> None
 def expect_link(harness: Harness, host: str, device: str, path: str) -> None:
     argv = ["sh", "-c", 'mkdir -p -- "$1" && ln -sfn -- "$2" "$3"', "link", str(Path(path).parent), device, path]
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", host, shlex.join(argv)] if host != "fe" else argv)
+
+
+def expect_copy(harness: Harness, src: str, dst: str, path: str) -> None:
+    """The copy runs on the front-end ("-" = here), streaming between the two hosts."""
+    harness.runner.expect(["sh", "-c", _COPY_SCRIPT, "copy", src, dst, str(Path(path).parent), Path(path).name])
 
 
 @pytest.fixture
@@ -168,6 +174,13 @@ def test_mv_to_the_frontend_only_leaves_the_host(harness: Harness, vm: Vm) -> No
     assert harness.disks.mutations() == [("detach", OWN, "node1")]
 
 
+def test_mv_of_the_vm_directory_copies_it_and_removes_the_old_one(harness: Harness) -> None:
+    expect_copy(harness, "node1", "-", DIR)
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
+    tm.mv(harness.env, [f"node1:{DIR}", f"fe:{DIR}", "22", "0"])
+    assert harness.disks.calls == []
+
+
 def test_mvds_leaves_the_host(harness: Harness, vm: Vm) -> None:
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
     tm.mvds(harness.env, [f"node1:{DIR}/disk.1", "fe:one-img9-data", "22", "100"])
@@ -201,6 +214,7 @@ def test_premigrate_attaches_on_destination_and_calls_other_tms(harness: Harness
     other.parent.mkdir(parents=True)
     other.write_text("#!/bin/sh\n")
     harness.env.read_stdin = lambda: vm_template()
+    expect_copy(harness, "node1", "node2", DIR)
     expect_link(harness, "node2", device(harness, OWN, "node2"), f"{DIR}/disk.0")
     expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
     harness.runner.expect([str(other), "node1", "node2", DIR, "22", "0", "linstor"])

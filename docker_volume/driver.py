@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from linstor_core import filesystems, naming, units
-from linstor_core.errors import InvalidInput, LinstorError, NotFound
+from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound
 from linstor_core.models import Disk
 from linstor_core.runner import Runner, run
 
@@ -97,7 +97,12 @@ class VolumeDriver:
         self._locks = _VolumeLocks()
 
     def create(self, name: str, opts: object) -> None:
-        """Create volume ``name`` from Docker's ``Opts``; everything is checked before the spawn."""
+        """Create volume ``name`` from Docker's ``Opts``: everything checked, then one spawn.
+
+        The spawn is idempotent for the same profile and size, so asking again returns the
+        existing volume; its recorded options must then match, or the error names each
+        difference (read back only on that path, so a new volume costs one REST call).
+        """
         rd = resource_name(name)
         options = parse_options(opts, default_profile=self._default_profile)
         if options.placement:
@@ -106,14 +111,18 @@ class VolumeDriver:
                 "placement overrides need a select filter on DiskService.create, which it does not take yet",
                 correction="define a profile with place_count / storage_pool / nodes and pass -o profile=NAME",
             )
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock()))
+        props = {**naming.owner_props(PLATFORM, None, name, **{"created-at": created}), **options.to_props()}
         with self._locks.hold(name):
-            existing = self._find(name, rd)
-            if existing is not None:
-                self._check_same(name, VolumeOptions.from_props(existing.props), options)
-                return
-            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock()))
-            props = naming.owner_props(PLATFORM, None, name, **{"created-at": created})
-            self._disks.create(options.profile, rd, options.size_kib, props={**props, **options.to_props()})
+            try:
+                disk = self._disks.create(options.profile, rd, options.size_kib, props=props)
+            except AlreadyExists:
+                existing = self._find(name, rd)
+                if existing is not None:
+                    self._check_same(name, VolumeOptions.from_props(existing.props), options)
+                raise
+            self._check_owner(name, rd, disk)
+            self._check_same(name, VolumeOptions.from_props(disk.props), options)
 
     def remove(self, name: str) -> None:
         """Delete volume ``name``; refused while mounted by a container, done if already gone."""
@@ -128,7 +137,7 @@ class VolumeDriver:
                 )
             if self._find(name, rd) is None:
                 return
-            self._release(name, rd)
+            self._unmount(name)
             self._disks.delete(rd)
             _remove_directory(self._mounts.mountpoint(name))
 
@@ -170,6 +179,12 @@ class VolumeDriver:
             disk = self._disks.get(rd)
         except NotFound:
             return None
+        self._check_owner(name, rd, disk)
+        return disk
+
+    @staticmethod
+    def _check_owner(name: str, rd: str, disk: Disk) -> None:
+        """Refuse a definition that is not this Docker volume's (made by hand, or a case twin)."""
         owner = (disk.props.get(naming.PROP_PLATFORM), disk.props.get(naming.PROP_OWNER_NAME))
         if owner != (PLATFORM, name):
             raise LinstorError(
@@ -178,7 +193,6 @@ class VolumeDriver:
                 + " (LINSTOR names ignore case)",
                 correction="choose another volume name",
             )
-        return disk
 
     def _own(self, name: str, rd: str) -> Disk:
         disk = self._find(name, rd)
@@ -215,10 +229,13 @@ class VolumeDriver:
 
     def _release(self, name: str, rd: str) -> None:
         """Unmount (if mounted) and detach from this node; both are no-ops when already done."""
+        self._unmount(name)
+        self._disks.detach(rd, self._node)
+
+    def _unmount(self, name: str) -> None:
         filesystems.unmount(
             str(self._mounts.mountpoint(name)), runner=self._runner, mountinfo=self._mounts.mountinfo
         )
-        self._disks.detach(rd, self._node)
 
     def _info(self, disk: Disk) -> VolumeInfo:
         name = disk.props.get(naming.PROP_OWNER_NAME, disk.name)

@@ -227,7 +227,8 @@ def _walkthrough(demo: Demo, *, snapshots: bool) -> None:
 def run_demo(out: TextIO = sys.stdout, *, runner: Runner = run) -> None:
     """Run the walkthrough and clean up; raise ``DemoFailed`` (or the step's error) on failure."""
     loops = loops_available() and shutil.which("mkfs.xfs", path=os.environ.get("PATH", "") + ":/sbin:/usr/sbin") is not None
-    workdir = Path(tempfile.mkdtemp(prefix="linstor-demo-"))
+    # Resolved, because the kernel reports loop backing files by their real path.
+    workdir = Path(os.path.realpath(tempfile.mkdtemp(prefix="linstor-demo-")))
     print(f"# LINSTOR walkthrough on the embedded controller; state and pools under {workdir}", file=out)
     if not loops:
         print("# not root (or no loop devices / mkfs.xfs): pools are plain directories, volumes are\n"

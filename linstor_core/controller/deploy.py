@@ -65,8 +65,8 @@ def sync_drbd(ctl: Controller, change: Change, rd_name: str,
               removed_nodes: Sequence[str] = ()) -> None:
     """Render and validate the DRBD config of ``rd_name`` on each of its nodes.
 
-    Called after any change to the resource's replicas; nodes that lost the resource get their
-    config removed after commit. A no-op for storage-only resources.
+    Called after any change to the resource's replicas; ``removed_nodes`` that no longer hold
+    the resource get their config removed after commit.
     """
     repo = change.repo
     rd = repo.find_rd(rd_name)
@@ -76,9 +76,11 @@ def sync_drbd(ctl: Controller, change: Change, rd_name: str,
                          _res_remover(ctl, node, rd_name))
         return
     res = drbd_resource(repo, rd)
-    for rsc in repo.rscs(rd=rd.name):
+    holders = repo.rscs(rd=rd.name)
+    for rsc in holders:
         drbd.write_res(ctl.state_dir, rsc.node, res)
-    for node in removed_nodes:
+    still = {rsc.node.lower() for rsc in holders}
+    for node in (n for n in removed_nodes if n.lower() not in still):
         change.later(f"removing DRBD config of {rd.name} on {node}",
                      _res_remover(ctl, node, rd.name))
 

@@ -115,9 +115,13 @@ def _diskful_pool(repo: Repo, node: str, pool: str | None) -> str:
     return disk_pools[0].name
 
 
-def finish(ctl: Controller, change: Change, rd_name: str, removed: Sequence[str] = ()) -> None:
-    """After replicas changed: keep the tiebreaker right, then re-render DRBD configs."""
-    ensure_tiebreaker(ctl, change, rd_name, exclude=removed)
+def finish(ctl: Controller, change: Change, rd_name: str, removed: Sequence[str] = (),
+           no_tiebreaker_on: Sequence[str] = ()) -> None:
+    """After replicas changed: keep the tiebreaker right, then re-render DRBD configs.
+
+    ``no_tiebreaker_on``: nodes whose diskless resource was just deleted on purpose.
+    """
+    ensure_tiebreaker(ctl, change, rd_name, exclude=no_tiebreaker_on)
     sync_drbd(ctl, change, rd_name, removed_nodes=removed)
 
 
@@ -197,7 +201,8 @@ def delete_resource(ctl: Controller, change: Change, rd_name: str, node: str,
     remove_volumes_later(ctl, change, rsc.rd, rsc, [vd.vlmnr for vd in repo.vds(rsc.rd)])
     change.reply(rc.DELETED, f"Resource '{rsc.rd}' on node '{rsc.node}' deleted.",
                  obj_refs={"RscDfn": rsc.rd, "Node": rsc.node})
-    finish(ctl, change, rd.name, removed=[rsc.node])
+    finish(ctl, change, rd.name, removed=[rsc.node],
+           no_tiebreaker_on=[rsc.node] if rsc.diskless else [])
 
 
 def _quorum_needs(repo: Repo, leaving: RscRec) -> bool:

@@ -265,3 +265,14 @@ def test_concurrent_spawns_serialise(rest, controller):
     minors = [r["volume_definitions"][0]["layer_data"][0]["data"]["minor_number"] for r in rds]
     assert sorted(ports) == list(range(7000, 7016))
     assert sorted(minors) == list(range(1000, 1016))
+
+
+def test_deleted_replica_node_becomes_tiebreaker(rest, controller, pool_root: Path):
+    make_rd(rest, "migrate", ("DRBD", "STORAGE"))
+    place_on(rest, "migrate", "alpha", "bravo", "charlie")
+    rest.ok("DELETE", "/v1/resource-definitions/migrate/resources/charlie")
+    found = resources(rest, "migrate")
+    assert "TIE_BREAKER" in found["charlie"]["flags"]
+    assert not (pool_root / "charlie" / "migrate_00000.img").exists()
+    res = controller.state_dir / "nodes" / "charlie" / "drbd.d" / "migrate.res"
+    assert res.exists() and "none" in res.read_text()

@@ -168,23 +168,21 @@ def disk_resource_name(
     if isinstance(disk, int) and not isinstance(disk, bool):
         if disk < 0:
             raise InvalidInput("disk", disk, "must be zero or more")
-        disk_part = f"disk-{disk}"
-        disk_changed = False
+        disk_label = f"disk-{disk}"
     else:
-        disk_part = _sanitise(disk or "")
-        disk_changed = disk_part != (disk or "")
-    name_part = _sanitise(owner_name)
-    if owner_id is None and not owner_name and disk in (None, ""):
+        disk_label = disk or ""
+    if owner_id is None and not owner_name and not disk_label:
         raise InvalidInput("owner", owner_name, "need an owner id, an owner name or a disk to name a disk")
+    name_part, disk_part = _sanitise(owner_name), _sanitise(disk_label)
     plain = "-".join(p for p in (head, name_part, disk_part) if p)
-    if not disk_changed and name_part == owner_name and len(plain) <= NAME_MAX:
+    if (name_part, disk_part) == (owner_name, disk_label) and len(plain) <= NAME_MAX:
         return validate_resource_name(plain)
     room = NAME_MAX - len(head) - 1 - _HASH_LEN
     disk_part = disk_part[: max(room - 1, 0)].rstrip("_-")
     name_room = room - len(disk_part) - (2 if disk_part else 1)
     name_part = name_part[: max(name_room, 0)].rstrip("_-")
     tail = [p for p in (name_part, disk_part) if p]
-    return validate_resource_name("-".join([head, *tail, _digest(platform, owner_id, owner_name, disk)]))
+    return validate_resource_name("-".join([head, *tail, _digest(head, owner_name, disk_label)]))
 
 
 def owner_id_from_name(platform: str, name: str) -> str:

@@ -100,6 +100,10 @@ def test_sanitising_adds_a_stable_hash() -> None:
     assert dotted != disk_resource_name("docker", None, "my:vol")
 
 
+def test_the_same_disk_gets_the_same_name_whatever_the_id_type() -> None:
+    assert disk_resource_name("pve", 101, "web.01", 0) == disk_resource_name("pve", "101", "web.01", "disk-0")
+
+
 def test_long_owner_names_are_shortened_but_keep_id_and_disk() -> None:
     name = disk_resource_name("pve", 123456789, "x" * 100, 3)
     assert len(name) <= 48

@@ -8,6 +8,7 @@ where snapshots are impossible, so the tests that take them are marked ``root``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,11 @@ from typing import Any
 
 import proxmoxer
 import pytest
+import requests
 import responses
 
+from linstor_core.client import LinstorClient
+from linstor_core.config import load_client_config
 from linstor_core.disks import DiskService
 from linstor_core.errors import InUse, InvalidInput, NotFound
 from linstor_core.models import SelectFilter
@@ -143,3 +147,30 @@ def test_bad_input_changes_nothing(storage: LinstorStorage) -> None:
     with pytest.raises(NotFound, match="ls:vm-101-disk-9 does not exist"):
         storage.volume_snapshot("vm-101-disk-9", "snap1")
     assert storage.list_images() == before
+
+
+class CountingSession(requests.Session):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        self.calls.append(f"{method!s} {url!s}".split("?")[0])
+        return super().request(method, url, *args, **kwargs)
+
+
+def test_rest_calls_per_method(storage: LinstorStorage, controller: Any, tmp_path: Path) -> None:
+    """alloc = 2 calls, list = 1 call however many disks, status = 1 call then 0 (cache)."""
+    session = CountingSession()
+    counted = dataclasses.replace(storage, disks=DiskService(
+        LinstorClient(load_client_config(controller.url), session=session)))
+    for vmid in (101, 102, 103):
+        counted.alloc_image(vmid, "raw", None, 4096)
+    assert len(session.calls) == 6
+    session.calls.clear()
+    assert len(counted.list_images()) == 3
+    assert session.calls == [f"GET {controller.url}/v1/resource-definitions"]
+    session.calls.clear()
+    counted.status()
+    counted.status()
+    assert session.calls == [f"POST {controller.url}/v1/resource-groups/{GROUP}/query-size-info"]

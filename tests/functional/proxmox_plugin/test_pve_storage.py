@@ -159,7 +159,7 @@ class CountingSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
-def test_rest_calls_per_method(storage: LinstorStorage, controller: Any, tmp_path: Path) -> None:
+def test_rest_calls_per_method(storage: LinstorStorage, controller: Any) -> None:
     """alloc = 2 calls, list = 1 call however many disks, status = 1 call then 0 (cache)."""
     session = CountingSession()
     counted = dataclasses.replace(storage, disks=DiskService(

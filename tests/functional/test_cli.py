@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -299,14 +300,12 @@ def test_unreachable_controller_is_a_clear_error() -> None:
     assert "no LINSTOR controller reachable" in err.getvalue() and "Traceback" not in err.getvalue()
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``linstor-core controller`` as its own process, with a token; stopped by SIGTERM."""
+@contextmanager
+def served(state_dir: Path, *options: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """``linstor-core controller`` as its own process on a free port; killed if still running."""
     port = _free_port()
-    command = [*LINSTOR_CORE, "controller", "--state-dir", str(tmp_path / "served"), "--listen", f"127.0.0.1:{port}",
-               "--token", "s3cret"]
+    command = [*LINSTOR_CORE, "controller", "--state-dir", str(state_dir), "--listen", f"127.0.0.1:{port}", *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -315,22 +314,36 @@ def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
                     break
             assert process.poll() is None, process.communicate()
             time.sleep(0.1)
-        yield url, process
+        yield port, process
     finally:
         if process.poll() is None:
             process.kill()
         process.communicate()
 
 
-def test_controller_command_serves_with_a_token_and_stops_on_sigterm(served: tuple[str, subprocess.Popen[bytes]]) -> None:
-    url, process = served
-    err = io.StringIO()
-    assert main(["--controllers", url, "node", "list"], stdout=io.StringIO(), stderr=err) == 1
-    out = io.StringIO()
-    assert main(["--controllers", url, "--token", "s3cret", "-m", "node", "list"], stdout=out, stderr=err) == 0
-    assert json.loads(out.getvalue()) == []
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=20) == 0
+def test_controller_command_serves_with_a_token_and_stops_on_sigterm(tmp_path: Path) -> None:
+    with served(tmp_path / "state", "--token", "s3cret") as (port, process):
+        url = f"http://127.0.0.1:{port}"
+        err = io.StringIO()
+        assert main(["--controllers", url, "node", "list"], stdout=io.StringIO(), stderr=err) == 1
+        out = io.StringIO()
+        assert main(["--controllers", url, "--token", "s3cret", "-m", "node", "list"], stdout=out, stderr=err) == 0
+        assert json.loads(out.getvalue()) == []
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+
+
+def test_controller_command_serves_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    monkeypatch.setenv("LS_ROOT_CA", str(cert))
+    with served(tmp_path / "state", "--tls-cert", str(cert), "--tls-key", str(key)) as (port, _):
+        out = io.StringIO()
+        status = main(["--controllers", f"linstor+ssl://127.0.0.1:{port}", "-m", "node", "list"], stdout=out,
+                      stderr=io.StringIO())
+        assert (status, json.loads(out.getvalue())) == (0, [])
 
 
 def test_controller_refuses_a_public_address_without_token_or_tls(tmp_path: Path) -> None:

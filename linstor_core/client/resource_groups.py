@@ -53,11 +53,15 @@ class ResourceGroupsApi(Area):
               select_filter: SelectFilter | None = None) -> None:
         """Create resource definition ``resource`` with one volume per size (KiB) from ``group``,
         and place it by the group's filter (``select_filter`` overrides fields) unless
-        ``definitions_only``. ``props`` go on the new resource definition."""
+        ``definitions_only``. ``props`` go on the new resource definition.
+
+        ``partial`` is always sent: groups made from profiles carry no volume groups, and real
+        LINSTOR refuses to spawn volumes for which a group has no volume group unless asked to."""
         body: dict[str, Any] = {
             "resource_definition_name": resource,
             "volume_sizes": [int(size) for size in sizes_kib],
             "definitions_only": definitions_only,
+            "partial": True,
         }
         if props:
             body["resource_definition_props"] = dict(props)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from linstor_core import retcodes as rc
+from linstor_core.controller import drbd
 from linstor_core.controller.capacity import FreeSpace
 from linstor_core.controller.model import PoolRec, Repo
 from linstor_core.controller.replies import entry
@@ -51,9 +52,9 @@ class Change:
     replies: list[dict[str, Any]] = field(default_factory=list)
 
     def reply(self, code: int, message: str, *, obj_refs: dict[str, str] | None = None,
-              details: str = "", mask: int | None = None) -> None:
-        self.replies.append(entry(code, message, mask=self.mask if mask is None else mask,
-                                  obj_refs=obj_refs, details=details))
+              details: str = "") -> None:
+        self.replies.append(entry(code, message, mask=self.mask, obj_refs=obj_refs,
+                                  details=details))
 
     def on_undo(self, what: str, step: Step) -> None:
         self.undo.append((what, step))
@@ -77,11 +78,11 @@ class Controller:
 
     def open(self) -> list[str]:
         """Create/open the database and reconcile storage with it; returns what was repaired."""
-        from linstor_core.controller import drbd as drbd_module
+        # reconcile works on a Controller, so it is imported here, not at module level.
         from linstor_core.controller.reconcile import reconcile
 
         self.store.open()
-        self.drbd_loaded = drbd_module.drbd_module_loaded()
+        self.drbd_loaded = drbd.drbd_module_loaded()
         return reconcile(self)
 
     def close(self) -> None:

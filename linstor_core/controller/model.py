@@ -145,7 +145,8 @@ def _node(row: sqlite3.Row) -> NodeRec:
 
 
 def _pool(row: sqlite3.Row) -> PoolRec:
-    return PoolRec(row["node"], row["name"], row["kind"], row["directory"], parse_props(row["props"]))
+    return PoolRec(row["node"], row["name"], row["kind"], row["directory"],
+                   parse_props(row["props"]))
 
 
 def _group(row: sqlite3.Row) -> GroupRec:
@@ -295,7 +296,8 @@ class Repo:
 
     def insert_vd(self, vd: VdRec) -> None:
         self.tx.run("INSERT INTO volume_definitions (rd, vlmnr, size_kib, minor, props) "
-                    "VALUES (?, ?, ?, ?, ?)", vd.rd, vd.vlmnr, vd.size_kib, vd.minor, dump(vd.props))
+                    "VALUES (?, ?, ?, ?, ?)", vd.rd, vd.vlmnr, vd.size_kib, vd.minor,
+                    dump(vd.props))
 
     def set_vd_size(self, rd: str, vlmnr: int, size_kib: int) -> None:
         self.tx.run("UPDATE volume_definitions SET size_kib = ? WHERE rd = ? AND vlmnr = ?",
@@ -327,8 +329,8 @@ class Repo:
 
     def insert_rsc(self, rsc: RscRec) -> None:
         self.tx.run("INSERT INTO resources (rd, node, pool, flags, node_id, props, created_ms) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)", rsc.rd, rsc.node, rsc.pool, dump(list(rsc.flags)),
-                    rsc.node_id, dump(rsc.props), rsc.created_ms)
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)", rsc.rd, rsc.node, rsc.pool,
+                    dump(list(rsc.flags)), rsc.node_id, dump(rsc.props), rsc.created_ms)
 
     def set_rsc_flags(self, rd: str, node: str, flags: Iterable[str]) -> None:
         self.tx.run("UPDATE resources SET flags = ? WHERE rd = ? AND node = ?",

@@ -1,8 +1,8 @@
 """Functional-test fixtures: a real embedded controller over real HTTP.
 
 ``controller``: a running ``ControllerServer`` on a free loopback port with a fresh state
-directory and three nodes (``controller_setup.NODES``: alpha, bravo, charlie), each with a FILE_THIN storage
-pool ``thinpool``. As root the pools live on one small xfs filesystem (reflink=1) on a loop
+directory and three nodes (``controller_setup.NODES``: alpha, bravo, charlie), each with a
+FILE_THIN storage pool ``thinpool``. As root the pools live on one small xfs filesystem (reflink=1) on a loop
 device made once per session, so volumes are loop devices and snapshots/clones are reflinks;
 otherwise they are plain directories under ``tmp_path`` (volumes are files, and snapshots need
 a reflink filesystem, so tests of those are marked ``root``).

@@ -13,7 +13,8 @@ from linstor_core import naming
 from linstor_core import retcodes as rc
 from linstor_core.controller.allocation import allocate_minors, allocate_port
 from linstor_core.controller.core import Change, Controller
-from linstor_core.controller.deploy import make_volumes, remove_volumes_later, sync_drbd, volume_name
+from linstor_core.controller.deploy import (make_volumes, remove_volumes_later, sync_drbd,
+                                            volume_name)
 from linstor_core.controller.model import RdRec, VdRec, dump
 from linstor_core.controller.ops.common import edit_props, layer_stack
 from linstor_core.controller.ops.resources import create_resource, finish

@@ -75,7 +75,7 @@ class Placement:
 
 def create_resource(ctl: Controller, change: Change, rd_name: str, node: str,
                     pool: str | None, diskless: bool, *, maker: Maker | None = None,
-                    flags: Sequence[str] = ()) -> RscRec:
+                    flags: Sequence[str] = (), announce: bool = True) -> RscRec:
     """One resource on ``node`` (diskful in ``pool``, or diskless); storage made in the change."""
     repo = change.repo
     rd = repo.rd(rd_name)
@@ -95,8 +95,9 @@ def create_resource(ctl: Controller, change: Change, rd_name: str, node: str,
     rsc = RscRec(rd.name, node_rec.name, pool_name, all_flags, node_id, now_ms())
     repo.insert_rsc(rsc)
     make_volumes(ctl, change, rd, rsc, repo.vds(rd.name), maker)
-    change.reply(rc.CREATED, f"New resource '{rd.name}' on node '{node_rec.name}' registered.",
-                 obj_refs={"RscDfn": rd.name, "Node": node_rec.name})
+    if announce:
+        change.reply(rc.CREATED, f"New resource '{rd.name}' on node '{node_rec.name}' "
+                     "registered.", obj_refs={"RscDfn": rd.name, "Node": node_rec.name})
     return rsc
 
 
@@ -226,8 +227,8 @@ def ensure_tiebreaker(ctl: Controller, change: Change, rd_name: str,
         free = [n for n in repo.nodes() if n.name.lower() not in taken]
         if free:
             node = free[0].name
-            create_resource(ctl, change, rd.name, node, None, True, flags=(TIE_BREAKER,))
-            change.replies.pop()
+            create_resource(ctl, change, rd.name, node, None, True, flags=(TIE_BREAKER,),
+                            announce=False)
             change.reply(rc.INFO_TIE_BREAKER_CREATED,
                          f"Tie breaker resource '{rd.name}' created on {node}",
                          obj_refs={"RscDfn": rd.name, "Node": node})

@@ -51,7 +51,8 @@ def create_snapshot(ctl: Controller, change: Change, rd_name: str, name: str,
     crash_test_pause("snapshot")
     repo.insert_snapshot(SnapRec(
         rd.name, name, repo.next_snapshot_sequence(rd.name), now_ms(),
-        tuple((r.node, r.pool or "") for r in targets), tuple((vd.vlmnr, vd.size_kib) for vd in vds)))
+        tuple((r.node, r.pool or "") for r in targets),
+        tuple((vd.vlmnr, vd.size_kib) for vd in vds)))
     change.reply(rc.CREATED, f"New snapshot '{name}' of resource '{rd.name}' registered.",
                  obj_refs={"RscDfn": rd.name, "Snapshot": name})
 

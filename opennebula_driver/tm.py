@@ -352,18 +352,28 @@ def _migrating_disks(env: Env, migration: _Migration, vm: Vm) -> tuple[DiskServi
     return service, sorted(disks)
 
 
-def _migrate(env: Env, action: str, args: Sequence[str], step: Callable[[DiskService, _Migration, int, str], None]) -> str:
+Step = Callable[["DiskService", _Migration, int, str], None]
+Hook = Callable[[_Migration], None]
+
+
+def _migrate(env: Env, action: str, args: Sequence[str], step: Step, *,
+             before: Hook | None = None, after: Hook | None = None) -> str:
+    """``step`` for every disk of ours; ``before``/``after`` (the VM directory) and the other
+    TMs only when we are the system datastore's driver, not when another one forwarded the call."""
     migration = _migration(env, action, args)
     vm = parse_vm(migration.template)
     if migration.src == migration.dst:
         return ""
     service, disks = _migrating_disks(env, migration, vm)
-    if action == "premigrate" and migration.caller is None:
-        env.hosts.copy_directory(migration.src, migration.dst, migration.directory)
+    system = migration.caller is None
+    if system and before is not None:
+        before(migration)
     for disk_id, name in disks:
         step(service, migration, disk_id, name)
-    if migration.caller is None:
+    if system:
         _migrate_other(env, action, args[:5], migration.template, vm)
+        if after is not None:
+            after(migration)
     return ""
 
 
@@ -385,7 +395,8 @@ def premigrate(env: Env, args: Sequence[str]) -> str:
         service.set_props(name, override={TWO_PRIMARIES: "yes"})
         env.hosts.link(m.dst, service.attach(name, m.dst), f"{m.directory}/disk.{disk_id}")
 
-    return _migrate(env, "premigrate", args, step)
+    return _migrate(env, "premigrate", args, step,
+                    before=lambda m: env.hosts.copy_directory(m.src, m.dst, m.directory))
 
 
 def _leave(env: Env, service: DiskService, host: str, path: str, name: str) -> None:
@@ -398,18 +409,21 @@ def _leave(env: Env, service: DiskService, host: str, path: str, name: str) -> N
 
 
 def postmigrate(env: Env, args: Sequence[str]) -> str:
-    """After the move: diskless attachments leave the source host, two primaries end."""
+    """After the move: diskless attachments leave the source host, two primaries end, and the
+    VM directory there goes."""
     return _migrate(
         env, "postmigrate", args,
         lambda service, m, disk_id, name: _leave(env, service, m.src, f"{m.directory}/disk.{disk_id}", name),
+        after=lambda m: env.hosts.remove_vm_directory(m.src, m.directory, m.vm_id),
     )
 
 
 def failmigrate(env: Env, args: Sequence[str]) -> str:
-    """The move failed: undo premigrate on the destination."""
+    """The move failed: undo premigrate on the destination (disks and the copied directory)."""
     return _migrate(
         env, "failmigrate", args,
         lambda service, m, disk_id, name: _leave(env, service, m.dst, f"{m.directory}/disk.{disk_id}", name),
+        after=lambda m: env.hosts.remove_vm_directory(m.dst, m.directory, m.vm_id),
     )
 
 

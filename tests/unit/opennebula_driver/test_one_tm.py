@@ -234,6 +234,16 @@ def test_postmigrate_detaches_from_source_old_style_template_argument(harness: H
     assert tm.TWO_PRIMARIES not in harness.disks.disks[OWN].props
 
 
+def test_failmigrate_undoes_premigrate_on_the_destination(harness: Harness) -> None:
+    add(harness, OWN, **{"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0"})
+    harness.env.read_stdin = lambda: vm_template()
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.0"])
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.1"])
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -rf -- {DIR}"])
+    tm.failmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
+    assert ("detach", OWN, "node2") in harness.disks.calls
+
+
 def test_migration_to_the_same_host_does_nothing(harness: Harness) -> None:
     harness.env.read_stdin = lambda: vm_template()
     tm.failmigrate(harness.env, ["node1", "node1", DIR, "22", "0"])

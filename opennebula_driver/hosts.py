@@ -3,7 +3,9 @@
 TM actions run on the front-end, as OpenNebula's own drivers do, and reach hosts over ssh
 (oneadmin's keys, as for every TM). The front-end itself runs commands directly. Commands stay
 argument lists: for ssh each argument is quoted for the remote shell, so names never meet a
-shell unquoted.
+shell unquoted. The two small shell scripts below are constants that take paths as arguments;
+the directory copy hands its tar commands to ssh as oned's own ssh driver does, which assumes
+datastore paths without blanks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from dataclasses import dataclass, field
 
 from linstor_core.errors import InvalidInput
 from linstor_core.runner import DEFAULT_TIMEOUT, Runner, run
-
 
 _LINK_SCRIPT = 'mkdir -p -- "$1" && ln -sfn -- "$2" "$3"'
 # Streams a directory from one host to another through the front-end, as OpenNebula's ssh TM

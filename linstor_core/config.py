@@ -159,10 +159,19 @@ def _read_config_files(paths: Sequence[Path]) -> dict[str, tuple[str, Path]]:
     for path in paths:
         path = path.expanduser()
         layer: dict[str, tuple[str, Path]] = {}
-        for source in [path, *sorted((path.parent / f"{path.stem}.d").glob("*.conf"))]:
+        for source in [path, *_drop_ins(path)]:
             layer.update((key, (value, source)) for key, value in _global_section(source).items())
         found = layer | found
     return found
+
+
+def _drop_ins(path: Path) -> list[Path]:
+    """``NAME.d/*.conf`` beside ``path``, sorted. A directory this user may not read counts as
+    absent, as configparser treats unreadable files: e.g. a service user whose HOME is /root."""
+    try:
+        return sorted((path.parent / f"{path.stem}.d").glob("*.conf"))
+    except OSError:
+        return []
 
 
 def _global_section(path: Path) -> dict[str, str]:

@@ -210,3 +210,15 @@ def test_default_paths_are_the_linstor_clients() -> None:
 def test_local_node_name() -> None:
     assert local_node_name({"LS_NODE_NAME": "node-a"}) == "node-a"
     assert local_node_name({}) == os.uname().nodename
+
+
+def test_unreadable_drop_in_directory_counts_as_absent(tmp_path, monkeypatch) -> None:
+    """A service user whose HOME points at a directory it may not read still gets the default."""
+    conf = tmp_path / "linstor-client.conf"
+
+    def refuse(self, pattern):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "glob", refuse)
+    config = load_client_config(environ={}, config_paths=[conf])
+    assert config.controllers == ("http://localhost:3370",)

@@ -45,9 +45,16 @@ def create_rd(ctl: Controller, change: Change, name: str, *, group: str | None =
 
 def modify_rd(ctl: Controller, change: Change, name: str, *, override: Mapping[str, object],
               delete: Sequence[str], delete_namespaces: Sequence[str],
-              group: str | None) -> None:
+              group: str | None, layers: Sequence[str] = ()) -> None:
+    """Props and resource group of a definition; its layer stack is fixed at creation here."""
     repo = change.repo
     rd = repo.rd(name)
+    if layers and layer_stack(layers) != rd.layers:
+        raise refuse(rc.FAIL_INVLD_LAYER_STACK,
+                     f"The layer stack of resource definition '{rd.name}' cannot be changed by "
+                     "the embedded controller.",
+                     correction="Create a new resource definition (or clone this one) with the "
+                                "wanted layers.")
     repo.set_rd_props(rd.name, edit_props(rd.props, override, delete, delete_namespaces))
     if group is not None:
         target = repo.group(group)

@@ -39,7 +39,7 @@ def create_node(ctl: Controller, change: Change, name: str, node_type: str, addr
     repo = change.repo
     if repo.find_node(name):
         raise refuse(rc.FAIL_EXISTS_NODE, f"Node '{name}' already exists.")
-    repo.insert_node(NodeRec(name, kind, address, dict(props)))
+    repo.insert_node(NodeRec(name, kind, address, edit_props({}, props, ())))
     repo.insert_pool(PoolRec(name, DISKLESS_POOL, "DISKLESS", None, {}))
     change.reply(rc.CREATED, f"New node '{name}' registered.", obj_refs={"Node": name})
 

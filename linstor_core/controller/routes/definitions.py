@@ -58,7 +58,8 @@ def modify_rd(rd: str) -> Response:
                   override=field(data, "override_props", dict, {}),
                   delete=field(data, "delete_props", list, []),
                   delete_namespaces=field(data, "delete_namespaces", list, []),
-                  group=field(data, "resource_group", str, None))
+                  group=field(data, "resource_group", str, None),
+                  layers=field(data, "layer_stack", list, []))
 
 
 @blueprint.delete("/v1/resource-definitions/<rd>")

@@ -85,6 +85,9 @@ def test_rd_modify_props(rest):
     assert replies[0]["ret_code"] == rc.MODIFIED | rc.MASK_MOD | rc.MASK_RSC_DFN
     rd = rest.call("GET", "/v1/resource-definitions/res1", status=200)
     assert rd["props"] == {"b": "2", "c": "3"}
+    rest.ok("PUT", "/v1/resource-definitions/res1", {"layer_stack": ["STORAGE"]})
+    rest.error("PUT", "/v1/resource-definitions/res1", {"layer_stack": ["DRBD", "STORAGE"]},
+               status=400, code=rc.FAIL_INVLD_LAYER_STACK)
 
 
 @pytest.mark.parametrize("name", ["1abc", "a", "all", "x" * 49, "bad name", "ä-umlaut"])

@@ -44,7 +44,7 @@ class Disks(Protocol):
 
     def create(self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = ...) -> Disk: ...
     def get(self, name: str) -> Disk: ...
-    def list(self, owner_props: Mapping[str, str] = ...) -> list[Disk]: ...
+    def list(self, owner_props: Mapping[str, str] = ..., *, placement: bool = ...) -> list[Disk]: ...
     def attach(self, name: str, node: str) -> str: ...
     def detach(self, name: str, node: str) -> None: ...
     def delete(self, name: str, *, with_snapshots: bool = False) -> None: ...
@@ -161,26 +161,35 @@ class VolumeDriver:
 
     def path(self, name: str) -> str:
         """The mount point while ``name`` is mounted here, else an empty string."""
-        check_volume_name(name)
-        return str(self._mounts.mountpoint(name)) if self._mounts.is_mounted(name) else ""
+        return self._mountpoint_if_mounted(check_volume_name(name))
 
     def get(self, name: str) -> VolumeInfo:
         """Volume ``name`` with its creation time and a status Docker shows in ``inspect``."""
-        return self._info(self._own(name, resource_name(name)))
-
-    def list(self) -> list[VolumeInfo]:
-        """This plugin's volumes only (one filtered listing on the controller)."""
-        disks = self._disks.list(naming.owner_filter(PLATFORM))
-        return [self._info(disk) for disk in disks if disk.props.get(naming.PROP_OWNER_NAME)]
-
-    def _find(self, name: str, rd: str) -> Disk | None:
-        """The disk holding volume ``name``, None if there is none; refuses a foreign one."""
+        rd = resource_name(name)
         try:
             disk = self._disks.get(rd)
         except NotFound:
-            return None
+            raise _missing(name, rd) from None
         self._check_owner(name, rd, disk)
-        return disk
+        return self._info(disk)
+
+    def list(self) -> list[VolumeInfo]:
+        """This plugin's volumes only: one filtered listing of definitions on the controller."""
+        disks = self._disks.list(naming.owner_filter(PLATFORM), placement=False)
+        return [
+            VolumeInfo(name=name, mountpoint=self._mountpoint_if_mounted(name))
+            for name in (disk.props.get(naming.PROP_OWNER_NAME) for disk in disks)
+            if name
+        ]
+
+    def _find(self, name: str, rd: str) -> Disk | None:
+        """The disk holding volume ``name``, or None: one listing filtered on its owner props.
+
+        Filtering on the Docker name (not looking up ``rd``) means a definition that is not
+        this volume's (made by hand, or its case twin: LINSTOR names ignore case) is never used.
+        """
+        found = self._disks.list(naming.owner_props(PLATFORM, None, name), placement=False)
+        return next((disk for disk in found if disk.name == rd), None)
 
     @staticmethod
     def _check_owner(name: str, rd: str, disk: Disk) -> None:
@@ -197,8 +206,11 @@ class VolumeDriver:
     def _own(self, name: str, rd: str) -> Disk:
         disk = self._find(name, rd)
         if disk is None:
-            raise LinstorError(f"volume {name} does not exist", cause=f"no resource definition {rd}")
+            raise _missing(name, rd)
         return disk
+
+    def _mountpoint_if_mounted(self, name: str) -> str:
+        return str(self._mounts.mountpoint(name)) if self._mounts.is_mounted(name) else ""
 
     @staticmethod
     def _check_same(name: str, existing: VolumeOptions, asked: VolumeOptions) -> None:
@@ -238,11 +250,11 @@ class VolumeDriver:
         )
 
     def _info(self, disk: Disk) -> VolumeInfo:
-        name = disk.props.get(naming.PROP_OWNER_NAME, disk.name)
+        name = disk.props[naming.PROP_OWNER_NAME]
         mounted = self._mounts.is_mounted(name)
         return VolumeInfo(
             name=name,
-            mountpoint=str(self._mounts.mountpoint(name)) if mounted else "",
+            mountpoint=self._mountpoint_if_mounted(name),
             created_at=disk.props.get(PROP_CREATED_AT, ""),
             status={
                 "resource": disk.name,
@@ -254,6 +266,10 @@ class VolumeDriver:
                 "holders": len(self._mounts.holders(name)),
             },
         )
+
+
+def _missing(name: str, rd: str) -> LinstorError:
+    return LinstorError(f"volume {name} does not exist", cause=f"no resource definition {rd} for it")
 
 
 def _remove_directory(directory: Path) -> None:

@@ -51,9 +51,13 @@ class FakeDisks:
         disk = self.disks[name]
         return replace(disk, diskless_nodes=(NODE,) if name in self.attached else ())
 
-    def list(self, owner_props: Mapping[str, str] = {}) -> list[Disk]:
+    def list(self, owner_props: Mapping[str, str] = {}, *, placement: bool = True) -> list[Disk]:
         self.calls.append("list")
-        return [d for d in self.disks.values() if all(d.props.get(k) == v for k, v in owner_props.items())]
+        return [
+            replace(d, nodes=d.nodes if placement else ())
+            for d in self.disks.values()
+            if all(d.props.get(k) == v for k, v in owner_props.items())
+        ]
 
     def attach(self, name: str, node: str) -> str:
         self.calls.append(f"attach {name} {node}")

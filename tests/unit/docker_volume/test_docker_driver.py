@@ -198,7 +198,7 @@ def test_remove_unmounts_a_mount_without_holders_then_deletes(
     driver.remove("web")
     host.runner.assert_done()
     assert disks.disks == {} and not target.exists()
-    assert disks.calls == ["create docker-web", "delete docker-web"]  # delete takes every replica
+    assert disks.calls == ["create docker-web", "list", "delete docker-web"]  # no detach: delete takes all
 
 
 def test_remove_of_a_missing_volume_is_done(driver: VolumeDriver, disks: FakeDisks) -> None:

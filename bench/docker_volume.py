@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 # Run as a script, this file's directory leads sys.path and its name would hide the
@@ -114,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         with plugin(tmp) as socket:
             plugin_round(socket, -1, {})  # warm up: first spawn, imports, connection set-up
             for i in range(args.rounds):  # alternate, so a busy moment hits both sides alike
-                raw.append(seconds(lambda i=i: raw_round(tmp, i)))
-                ours.append(seconds(lambda i=i: plugin_round(socket, i, per_call)))
+                raw.append(seconds(partial(raw_round, tmp, i)))
+                ours.append(seconds(partial(plugin_round, socket, i, per_call)))
     ours_ms, raw_ms = statistics.median(ours) * 1000, statistics.median(raw) * 1000
     print(f"create+mount+unmount+remove, {SIZE} ext4, median of {args.rounds}:")
     print(f"  plugin over its socket  {ours_ms:8.1f} ms")

@@ -62,17 +62,32 @@ def _snapshot_deleter(ctl: Controller, spec: PoolSpec, vol: str,
     return lambda: ctl.satellite.delete_snapshot(spec, vol, snapshot)
 
 
-def delete_snapshot(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
+def delete_snapshot(ctl: Controller, change: Change, rd_name: str, name: str,
+                    nodes: Sequence[str] = ()) -> None:
+    """Delete the snapshot on ``nodes`` (all when empty); gone entirely once no node has it."""
     repo = change.repo
     snap = repo.snapshot(rd_name, name)
-    repo.delete_snapshot(snap.rd, snap.name)
-    for node, pool in snap.nodes:
+    wanted = {n.lower() for n in nodes if n}
+    unknown = wanted - {node.lower() for node in snap.node_names}
+    if unknown:
+        raise refuse(rc.FAIL_NOT_FOUND_SNAPSHOT, f"Snapshot '{snap.name}' of resource "
+                     f"'{snap.rd}' on node '{sorted(unknown)[0]}' not found.")
+    dropped = [(n, p) for n, p in snap.nodes if not wanted or n.lower() in wanted]
+    if len(dropped) == len(snap.nodes):
+        repo.delete_snapshot(snap.rd, snap.name)
+    else:
+        for node, _pool in dropped:
+            repo.tx.run("DELETE FROM snapshot_nodes WHERE rd = ? AND snapshot = ? AND node = ?",
+                        snap.rd, snap.name, node)
+    for node, pool in dropped:
         spec = ctl.pool_spec(repo.pool(node, pool))
         for vlmnr, _size in snap.volumes:
             vol = volume_name(snap.rd, vlmnr)
             change.later(f"removing snapshot {snap.name} of {vol} on {node}",
                          _snapshot_deleter(ctl, spec, vol, snap.name))
-    change.reply(rc.DELETED, f"Snapshot '{snap.name}' of resource '{snap.rd}' deleted.",
+    where = "" if len(dropped) == len(snap.nodes) else \
+        f" on node(s) {', '.join(n for n, _ in dropped)}"
+    change.reply(rc.DELETED, f"Snapshot '{snap.name}' of resource '{snap.rd}' deleted{where}.",
                  obj_refs={"RscDfn": snap.rd, "Snapshot": snap.name})
 
 

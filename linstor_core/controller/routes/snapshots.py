@@ -51,7 +51,7 @@ def create_snapshot(rd: str) -> Response:
 
 @blueprint.delete("/v1/resource-definitions/<rd>/snapshots/<snapshot>")
 def delete_snapshot(rd: str, snapshot: str) -> Response:
-    return mutate(SNAP | rc.MASK_DEL, ops.delete_snapshot, rd, snapshot)
+    return mutate(SNAP | rc.MASK_DEL, ops.delete_snapshot, rd, snapshot, names_arg("nodes"))
 
 
 @blueprint.post("/v1/resource-definitions/<rd>/snapshot-restore-volume-definition/<snapshot>")

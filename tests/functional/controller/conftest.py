@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from linstor_core.controller.server import ControllerServer
-from linstor_core.retcodes import MASK_ERROR
+from linstor_core.retcodes import MASK_ERROR, code_of
 from openapi_schema import validate
 
 
@@ -45,11 +45,9 @@ class Rest:
         return list(data)
 
     def error(self, method: str, path: str, body: Any = None, *, status: int,
-              code: int | None = None) -> dict[str, Any]:
+              code: int | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """A refused request: its first error entry (``code`` compared without masks)."""
-        from linstor_core.retcodes import code_of
-
-        data = self.call(method, path, body, status=status)
+        data = self.call(method, path, body, status=status, params=params)
         first = next(r for r in data if r["ret_code"] < 0)
         if code is not None:
             assert code_of(first["ret_code"]) == code, first

@@ -58,8 +58,17 @@ def test_snapshot_create_list_view_delete(rest, pool_root: Path):
     assert [s["name"] for s in on_charlie] == ["All"]
     rest.error("POST", "/v1/resource-definitions/SharedData/snapshots", {"name": "Snap1"},
                status=500, code=rc.FAIL_EXISTS_SNAPSHOT_DFN)
-    rest.ok("DELETE", "/v1/resource-definitions/SharedData/snapshots/Snap1")
+    rest.ok("DELETE", "/v1/resource-definitions/SharedData/snapshots/Snap1",
+            params={"nodes": "alpha"})
     assert not (pool_root / "alpha" / "SharedData_00000.snap.Snap1.img").exists()
+    assert (pool_root / "bravo" / "SharedData_00000.snap.Snap1.img").exists()
+    left = rest.call("GET", "/v1/resource-definitions/SharedData/snapshots/Snap1", status=200,
+                     schema="Snapshot")
+    assert left["nodes"] == ["bravo"]
+    rest.error("DELETE", "/v1/resource-definitions/SharedData/snapshots/Snap1", status=404,
+               params={"nodes": "charlie"}, code=rc.FAIL_NOT_FOUND_SNAPSHOT)
+    rest.ok("DELETE", "/v1/resource-definitions/SharedData/snapshots/Snap1")
+    assert not (pool_root / "bravo" / "SharedData_00000.snap.Snap1.img").exists()
     rest.error("DELETE", "/v1/resource-definitions/SharedData/snapshots/Snap1", status=404,
                code=rc.FAIL_NOT_FOUND_SNAPSHOT_DFN)
 

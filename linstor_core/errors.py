@@ -36,7 +36,7 @@ class LinstorError(Exception):
 
     def __str__(self) -> str:
         parts = [self.message]
-        if self.cause:
+        if self.cause and self.cause not in self.message:
             parts.append(f"cause: {self.cause}")
         if self.correction:
             parts.append(f"correction: {self.correction}")
@@ -54,7 +54,7 @@ class InvalidInput(LinstorError):
         shown = repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
-        super().__init__(f"invalid {field} {shown}: {reason}", cause=reason, correction=correction)
+        super().__init__(f"invalid {field} {shown}: {reason}", correction=correction)
         self.field = field
         self.value = value
         self.reason = reason

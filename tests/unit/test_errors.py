@@ -12,7 +12,12 @@ from linstor_core.errors import (
 def test_invalid_input_names_field_value_and_reason() -> None:
     error = InvalidInput("size", "-1", "must be positive", correction="use e.g. 10G")
     assert error.field == "size" and error.value == "-1"
-    assert str(error) == "invalid size '-1': must be positive; cause: must be positive; correction: use e.g. 10G"
+    assert str(error) == "invalid size '-1': must be positive; correction: use e.g. 10G"
+
+
+def test_rendering_skips_a_cause_the_message_already_says() -> None:
+    assert str(LinstorError("disk x: busy", cause="busy")) == "disk x: busy"
+    assert str(LinstorError("disk x", cause="busy")) == "disk x; cause: busy"
 
 
 def test_invalid_input_shortens_huge_values() -> None:

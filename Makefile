@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # tool:Debian package, installed with apt-get when the tool is missing
-SYSTEM_TOOLS := losetup:util-linux mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs drbdadm:drbd-utils prove:perl
+SYSTEM_TOOLS := losetup:util-linux mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs drbdadm:drbd-utils prove:perl genisoimage:genisoimage
 
 .PHONY: demo test sysdeps venv bench clean
 

@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -33,30 +34,53 @@ containers that use the volume get it attached on this node (diskless when it ho
 replica), formatted on first use and mounted under the mount root.
 """
 
+def _wrapped(text: str, indent: str = "  ") -> str:
+    return textwrap.fill(text, width=88, initial_indent=indent, subsequent_indent=indent)
+
+
 EPILOG = f"""\
 volume options (docker volume create -o KEY=VALUE):
-  size=SIZE          {DEFAULT_SIZE} unless given, at least {MIN_SIZE_KIB // 1024} MiB; units as the linstor
-                     client: K/M/G/T (1024-based, also KiB...), KB/MB/GB/TB (1000-based);
+  size=SIZE          default {DEFAULT_SIZE}, at least {MIN_SIZE_KIB // 1024} MiB; units as the linstor client:
+                     K/M/G/T or KiB/MiB/GiB/TiB (1024-based), KB/MB/GB/TB (1000-based);
                      a plain number is MiB
-  profile=NAME       resource group profile (linstor-core profiles apply); default from
-                     the config file
-  fs=ext4|xfs|ext3   filesystem made on first mount (xfs needs 300 MiB or more)
-  fsopts="..."       extra mkfs arguments, split as a shell would, e.g. "-L data"
-  mountopts=a,b      mount options, e.g. noatime,nodev
-  replicas=N, storagepool=NAME, nodes=a,b
-                     placement overrides (see the README: need a DiskService placement hook)
-  Any other key is refused with the list of valid ones: {", ".join(VALID_OPTIONS)}.
+  profile=NAME       resource group profile (linstor-core profiles apply FILE);
+                     default --profile / profile= in the config file
+  fs=ext4|xfs|ext3   filesystem made on the first mount (xfs needs 300 MiB or more)
+  fsopts="ARGS"      extra mkfs arguments, split as a shell would: fsopts="-L data"
+  mountopts=A,B      mount options: mountopts=noatime,nodev
+  replicas=N  storagepool=NAME  nodes=A,B
+                     placement overrides: recognised but refused for now (the disk
+                     service takes no select filter yet); put placement in a profile
+{_wrapped("Any other key is refused with the list of valid ones: " + ", ".join(VALID_OPTIONS) + ".")}
 
-configuration (strongest first): these flags; the linstor client's environment variables
-(LS_CONTROLLERS, LS_ROOT_CA, LS_USER_CERTIFICATE, LS_USER_KEY, LS_TOKEN, LS_TOKEN_FILE,
-LS_NODE_NAME); [global] in the config file (keys: {", ".join(config.FILE_KEYS)});
-/etc/linstor/linstor-client.conf; defaults.
+behaviour:
+{_wrapped("Create with the same name and options is a no-op; with other options it is an error "
+          "naming each difference. Mounts are counted per container ID: the first Mount attaches "
+          "the disk on this node (diskless when no replica is here), makes the filesystem if the "
+          "device has none and mounts it; the last Unmount unmounts and detaches (a diskful "
+          "replica stays). Remove is refused while a container uses the volume. Who holds what "
+          "is kept in the state file and checked against /proc/self/mountinfo at start, so a "
+          "restart neither loses nor double-mounts a volume. Errors reach Docker as the LINSTOR "
+          "message, never as a traceback.")}
 
-The same name with the same options makes Create a no-op; with other options it is an error.
-Mounts are counted per container; the last Unmount unmounts and detaches (a diskful replica
-stays). Who holds what is kept in the state file and checked against /proc/self/mountinfo at
-start, so a restart neither loses nor double-mounts a volume. Under systemd socket
-activation the socket is taken from systemd. Errors answer Docker with the LINSTOR message.
+configuration (strongest first):
+{_wrapped("these flags; the linstor client's environment variables (LS_CONTROLLERS, LS_ROOT_CA, "
+          "LS_USER_CERTIFICATE, LS_USER_KEY, LS_TOKEN, LS_TOKEN_FILE, LS_NODE_NAME); [global] in "
+          "the config file (keys: " + ", ".join(config.FILE_KEYS) + "); "
+          "/etc/linstor/linstor-client.conf; built-in defaults.")}
+
+files:
+  {config.DEFAULT_CONFIG_FILE}     configuration ([global] section)
+  {config.DEFAULT_SOCKET}    the socket dockerd connects to (mode 0600); under
+                                      systemd socket activation it is inherited
+  {config.DEFAULT_MOUNT_ROOT}/NAME  where volume NAME is mounted
+  {config.DEFAULT_STATE_FILE}  who holds which volume mounted
+
+examples:
+  linstor-docker-volume --controllers linstor://ctrl1 --profile gold
+  docker volume create -d linstor -o size=10G -o fs=xfs -o mountopts=noatime pgdata
+  docker run --rm -v pgdata:/var/lib/postgresql/data postgres:16
+  linstor-docker-volume --check
 
 exit status: 0 stopped cleanly (or --check succeeded), 1 error (printed on stderr).
 """

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -122,3 +125,19 @@ def test_a_missing_profile_reaches_docker_with_linstors_message(plugin: Plugin, 
     answer = plugin.call("/VolumeDriver.Create", {"Name": "web", "Opts": {"profile": "nosuchgroup"}})
     assert "nosuchgroup" in answer["Err"]
     assert "docker-web" not in rd_names(client)
+
+
+def test_check_lists_the_running_plugins_volumes_and_sigterm_stops_it_cleanly(plugin: Plugin) -> None:
+    plugin.ok("/VolumeDriver.Create", {"Name": "seen", "Opts": {"size": "8M"}})
+    argv = [sys.executable, "-m", "docker_volume.cli", "--check", "--socket", str(plugin.socket),
+            "--config", str(plugin.log.parent / "no-such.conf"), "--node", plugin.node]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{"Name": "seen", "Mountpoint": ""}]
+    plugin.ok("/VolumeDriver.Remove", {"Name": "seen"})
+
+    plugin.stop()
+    assert plugin.process is not None and plugin.process.returncode == 0
+    assert not plugin.socket.exists()
+    failed = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert failed.returncode == 1 and "does not answer" in failed.stderr

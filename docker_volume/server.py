@@ -43,6 +43,21 @@ def inherited_socket(environ: dict[str, str] | os._Environ[str] = os.environ) ->
     return socket.socket(fileno=_SYSTEMD_FIRST_FD)
 
 
+def _refuse_if_served(path: str) -> None:
+    """cheroot replaces a socket file it finds; refuse instead when a live plugin answers on it."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except OSError:
+        return
+    finally:
+        probe.close()
+    raise ConfigError(
+        f"another process is already serving {path}",
+        correction="stop it (systemctl stop linstor-docker-volume) or choose another --socket",
+    )
+
+
 class _UnixServer(wsgi.Server):
     """cheroot's server, binding its unix socket 0600 from the start, or using an inherited one."""
 
@@ -54,6 +69,7 @@ class _UnixServer(wsgi.Server):
         if self._inherited is not None:
             self.socket = self._inherited
             return self._inherited
+        _refuse_if_served(bind_addr)
         Path(bind_addr).parent.mkdir(parents=True, exist_ok=True)
         previous = os.umask(0o777 & ~SOCKET_MODE)
         try:

@@ -40,6 +40,23 @@ def test_socket_is_0600_in_a_created_directory_and_removed_on_stop(driver: Volum
     assert not path.exists()
 
 
+def test_a_socket_another_plugin_serves_is_not_taken_over(driver: VolumeDriver, short_dir: Path) -> None:
+    path = short_dir / "linstor.sock"
+    with PluginServer(create_app(driver), path):
+        with pytest.raises(ConfigError, match="already serving"):
+            PluginServer(create_app(driver), path).start()
+        assert probe.call(path, "/Plugin.Activate")[0] == 200
+
+
+def test_a_stale_socket_file_is_replaced(driver: VolumeDriver, short_dir: Path) -> None:
+    path = short_dir / "linstor.sock"
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(path))
+    stale.close()
+    with PluginServer(create_app(driver), path):
+        assert probe.call(path, "/Plugin.Activate")[0] == 200
+
+
 def test_probe_says_how_to_start_a_plugin_that_is_not_running(short_dir: Path) -> None:
     with pytest.raises(Exception, match="does not answer.*systemctl start"):
         probe.call(short_dir / "none.sock", "/Plugin.Activate")

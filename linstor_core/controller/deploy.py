@@ -8,11 +8,16 @@ whatever the satellite made (``/dev/loopN`` or the file).
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Callable, Sequence
 
+from linstor_core import retcodes as rc
 from linstor_core.controller import drbd
 from linstor_core.controller.core import Change, Controller
 from linstor_core.controller.model import RdRec, Repo, RscRec, VdRec, VolRec
+from linstor_core.controller.replies import refuse
 from linstor_core.controller.satellite import PoolSpec, VolumeSpec
 
 # How a new volume gets its data: fresh, from a snapshot, or as a clone (all return the path).
@@ -55,6 +60,33 @@ def remove_volumes_later(ctl: Controller, change: Change, rd: str, rsc: RscRec,
     for vlmnr in vlmnrs:
         name = volume_name(rd, vlmnr)
         change.later(f"removing volume {name} on {rsc.node}", _deleter(ctl, spec, name))
+
+
+def ensure_not_in_use(change: Change, rsc: RscRec) -> None:
+    """Refuse (LINSTOR's FAIL_IN_USE) if a block device of ``rsc`` is mounted or held open
+    exclusively: deleting or rolling back under a mounted filesystem would destroy its data.
+
+    Probed with an exclusive open, which the kernel refuses with EBUSY for such devices.
+    """
+    for vol in change.repo.volumes(rsc.rd):
+        if vol.node.lower() != rsc.node.lower() or not vol.backing:
+            continue
+        if _busy(vol.backing):
+            raise refuse(rc.FAIL_IN_USE,
+                         f"Resource '{rsc.rd}' on node '{rsc.node}' is still in use.",
+                         cause=f"{vol.backing} is mounted or held open exclusively.",
+                         correction=f"Un-mount resource '{rsc.rd}' on the node '{rsc.node}'.")
+
+
+def _busy(device: str) -> bool:
+    try:
+        if not stat.S_ISBLK(os.stat(device).st_mode):
+            return False
+        fd = os.open(device, os.O_RDONLY | os.O_EXCL)
+    except OSError as exc:
+        return exc.errno == errno.EBUSY
+    os.close(fd)
+    return False
 
 
 def _deleter(ctl: Controller, spec: PoolSpec, name: str) -> Callable[[], None]:

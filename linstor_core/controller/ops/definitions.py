@@ -13,8 +13,8 @@ from linstor_core import naming
 from linstor_core import retcodes as rc
 from linstor_core.controller.allocation import allocate_minors, allocate_port
 from linstor_core.controller.core import Change, Controller
-from linstor_core.controller.deploy import (make_volumes, remove_volumes_later, sync_drbd,
-                                            volume_name)
+from linstor_core.controller.deploy import (ensure_not_in_use, make_volumes,
+                                            remove_volumes_later, sync_drbd, volume_name)
 from linstor_core.controller.model import RdRec, VdRec, dump
 from linstor_core.controller.ops.common import edit_props, layer_stack
 from linstor_core.controller.ops.resources import create_resource, finish
@@ -73,6 +73,8 @@ def delete_rd(ctl: Controller, change: Change, name: str) -> None:
                      correction="Delete its snapshots first.")
     vlmnrs = [vd.vlmnr for vd in repo.vds(rd.name)]
     rscs = repo.rscs(rd=rd.name)
+    for rsc in rscs:
+        ensure_not_in_use(change, rsc)
     for rsc in rscs:
         repo.delete_rsc(rd.name, rsc.node)
         remove_volumes_later(ctl, change, rd.name, rsc, vlmnrs)

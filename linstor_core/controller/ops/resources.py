@@ -16,7 +16,8 @@ from linstor_core import retcodes as rc
 from linstor_core.controller import placement
 from linstor_core.controller.allocation import allocate_node_id
 from linstor_core.controller.core import Change, Controller, now_ms
-from linstor_core.controller.deploy import Maker, make_volumes, remove_volumes_later, sync_drbd
+from linstor_core.controller.deploy import (Maker, ensure_not_in_use, make_volumes,
+                                            remove_volumes_later, sync_drbd)
 from linstor_core.controller.model import (TIE_BREAKER, PoolRec, RdRec, Repo, RscRec,
                                            parse_props)
 from linstor_core.controller.ops.nodes import DISKLESS_POOL
@@ -191,6 +192,7 @@ def delete_resource(ctl: Controller, change: Change, rd_name: str, node: str,
     repo = change.repo
     rsc = repo.rsc(rd_name, node)
     rd = repo.rd(rsc.rd)
+    ensure_not_in_use(change, rsc)
     if rsc.diskless and not rsc.tiebreaker and keep_tiebreaker and _quorum_needs(repo, rsc):
         repo.set_rsc_flags(rsc.rd, rsc.node, tuple(rsc.flags) + (TIE_BREAKER,))
         change.reply(rc.MODIFIED, f"Resource '{rsc.rd}' on node '{rsc.node}' is kept as "

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from linstor_core import naming
 from linstor_core import retcodes as rc
 from linstor_core.controller.core import Change, Controller, crash_test_pause, now_ms
-from linstor_core.controller.deploy import volume_name
+from linstor_core.controller.deploy import ensure_not_in_use, volume_name
 from linstor_core.controller.model import SnapRec, VolRec
 from linstor_core.controller.ops.definitions import create_rd, create_vds_for_copy
 from linstor_core.controller.ops.resources import create_resource, finish
@@ -151,6 +151,8 @@ def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
                          f"'{snap.rd}' on node '{rsc.node}' not found.",
                          correction=f"Delete the resource on node '{rsc.node}' or take the "
                                     "snapshot there too.")
+    for rsc in repo.rscs(rd=snap.rd):
+        ensure_not_in_use(change, rsc)
     change.reply(rc.MODIFIED, f"Snapshot '{snap.name}' of resource '{snap.rd}' marked down for "
                  "rollback.", obj_refs={"RscDfn": snap.rd, "Snapshot": snap.name})
     rd = repo.rd(snap.rd)

@@ -195,3 +195,27 @@ def test_clone_and_status(rest, controller, pool_root: Path):
     assert sorted(names) == ["base", "copy"]
     assert sorted(p.name for p in (pool_root / "alpha").glob("*.img")) == [
         "base_00000.img", "copy_00000.img"]
+
+
+def test_mounted_volume_refuses_delete_and_rollback(rest, tmp_path: Path, pool_root: Path):
+    import subprocess
+
+    make_rd(rest, "mounted", "alpha", size_kib=32 * MIB)
+    rest.ok("POST", "/v1/resource-definitions/mounted/snapshots", {"name": "s1"}, status=201)
+    device = rest.call("GET", "/v1/resource-definitions/mounted/resources/alpha",
+                       status=200)["volumes"][0]["device_path"]
+    subprocess.run(["mkfs.ext4", "-q", device], check=True, capture_output=True)
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    subprocess.run(["mount", device, str(mountpoint)], check=True, capture_output=True)
+    try:
+        first = rest.error("DELETE", "/v1/resource-definitions/mounted/resources/alpha",
+                           status=500, code=rc.FAIL_IN_USE)
+        assert first["message"] == "Resource 'mounted' on node 'alpha' is still in use."
+        rest.error("POST", "/v1/resource-definitions/mounted/snapshot-rollback/s1", {},
+                   status=500, code=rc.FAIL_IN_USE)
+        assert (pool_root / "alpha" / "mounted_00000.img").exists()
+    finally:
+        subprocess.run(["umount", str(mountpoint)], check=False, capture_output=True)
+    rest.ok("POST", "/v1/resource-definitions/mounted/snapshot-rollback/s1", {})
+    rest.ok("DELETE", "/v1/resource-definitions/mounted/resources/alpha")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -141,3 +142,18 @@ def test_check_lists_the_running_plugins_volumes_and_sigterm_stops_it_cleanly(pl
     assert not plugin.socket.exists()
     failed = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert failed.returncode == 1 and "does not answer" in failed.stderr
+
+
+@pytest.mark.root
+def test_concurrent_first_mounts_attach_and_mount_once(plugin: Plugin) -> None:
+    target = str(plugin.mount_root / "race")
+    plugin.ok("/VolumeDriver.Create", {"Name": "race", "Opts": {"size": "16M"}})
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda caller: plugin.call("/VolumeDriver.Mount", {"Name": "race", "ID": caller}),
+                                ["A", "B", "C", "D"]))
+    assert [a["Err"] for a in answers] == [""] * 4 and {a["Mountpoint"] for a in answers} == {target}
+    assert filesystems.mountpoints_of(target) == [target]
+    for caller in "ABCD":
+        plugin.ok("/VolumeDriver.Unmount", {"Name": "race", "ID": caller})
+    assert filesystems.mountpoints_of(target) == []
+    plugin.ok("/VolumeDriver.Remove", {"Name": "race"})

@@ -194,6 +194,20 @@ def test_list_of_many_disks_views_everything_once(http: responses.RequestsMock, 
     assert "resources" not in query(http.calls[1]) and "resources" not in query(http.calls[2])
 
 
+def test_list_without_placement_is_one_call(http: responses.RequestsMock, service: DiskService) -> None:
+    names = [f"pve-{i}-disk-0" for i in range(3)]
+    http.get(RD, json=[rd_json(n, props={"Aux/bundle/platform": "pve"}) for n in reversed(names)])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json(n, "n1") for n in names])
+    http.get(f"{BASE}/v1/view/snapshots", json=[snap_json(names[0], "s1")])
+    disks = service.list({"Aux/bundle/platform": "pve"}, placement=False)
+    assert len(http.calls) == 1
+    assert urlsplit(http.calls[0].request.url).path == "/v1/resource-definitions"
+    assert query(http.calls[0])["props"] == ["Aux/bundle/platform=pve"]
+    assert [d.name for d in disks] == names
+    assert all(d.size_kib == 1024 and d.props == {"Aux/bundle/platform": "pve"} for d in disks)
+    assert all(d.nodes == () and d.diskless_nodes == () and d.snapshots == () for d in disks)
+
+
 def test_list_of_nothing_is_one_call(http: responses.RequestsMock, service: DiskService) -> None:
     http.get(RD, json=[])
     assert service.list({"Aux/bundle/platform": "pve"}) == []

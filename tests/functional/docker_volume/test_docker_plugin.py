@@ -157,3 +157,18 @@ def test_concurrent_first_mounts_attach_and_mount_once(plugin: Plugin) -> None:
         plugin.ok("/VolumeDriver.Unmount", {"Name": "race", "ID": caller})
     assert filesystems.mountpoints_of(target) == []
     plugin.ok("/VolumeDriver.Remove", {"Name": "race"})
+
+
+@pytest.mark.root
+def test_xfs_with_mkfs_and_mount_options(plugin: Plugin) -> None:
+    target = str(plugin.mount_root / "logs")
+    opts = {"size": "300M", "fs": "xfs", "fsopts": "-L dvlogs", "mountopts": "noatime,nodev"}
+    plugin.ok("/VolumeDriver.Create", {"Name": "logs", "Opts": opts})
+    plugin.ok("/VolumeDriver.Mount", {"Name": "logs", "ID": "A"})
+    entry = next(e for e in filesystems.read_mounts() if e.mount_point == target)
+    assert entry.fstype == "xfs" and {"noatime", "nodev"} <= set(entry.options)
+    label = subprocess.run(["blkid", "-o", "value", "-s", "LABEL", entry.source],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert label == "dvlogs"
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "logs", "ID": "A"})
+    plugin.ok("/VolumeDriver.Remove", {"Name": "logs"})

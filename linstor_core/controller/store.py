@@ -4,7 +4,8 @@ Every mutating request runs inside ``Store.write()``: one ``BEGIN IMMEDIATE`` tr
 process-wide lock, so concurrent requests serialise instead of failing with ``database is
 locked``, and a crash (even SIGKILL) leaves either the whole request or nothing in the file.
 Reads use ``Store.read()``, a deferred transaction that sees one consistent snapshot while a
-writer works (WAL). Names are ``COLLATE NOCASE`` because LINSTOR identifiers are
+writer works (WAL). ``synchronous=FULL``: a commit is on disk before the controller goes on to
+remove storage, so even a power cut cannot leave a record whose storage is already gone. Names are ``COLLATE NOCASE`` because LINSTOR identifiers are
 case-insensitive while keeping the spelling they were created with.
 """
 
@@ -136,7 +137,7 @@ class Store:
                                    timeout=30.0)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA synchronous=FULL")
             self._local.conn = conn
             with self._registry_lock:
                 self._connections.append(conn)

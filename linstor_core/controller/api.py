@@ -61,20 +61,32 @@ def json_list_response(texts: Sequence[str]) -> Response:
     return json_text_response("[" + ",".join(texts) + "]")
 
 
-def body() -> dict[str, Any]:
-    """The request's JSON object (``{}`` when empty); a parse error is a 400 ApiCallRc."""
+def _parsed() -> Any:
     raw = request.get_data(cache=True)
     if not raw.strip():
-        return {}
+        return None
     try:
-        parsed = json.loads(raw)
+        return json.loads(raw)
     except ValueError as exc:
         raise refuse(rc.API_CALL_PARSE_ERROR, f"The request body is not valid JSON: {exc}",
-                     correction="Send a JSON object as in the LINSTOR REST API.") from None
-    if isinstance(parsed, list):
-        return {"items": parsed}
+                     correction="Send JSON as in the LINSTOR REST API.") from None
+
+
+def body() -> dict[str, Any]:
+    """The request's JSON object (``{}`` when empty); a parse error is a 400 ApiCallRc."""
+    parsed = _parsed()
+    if parsed is None:
+        return {}
     if not isinstance(parsed, dict):
         raise refuse(rc.API_CALL_PARSE_ERROR, "The request body must be a JSON object.")
+    return parsed
+
+
+def body_list() -> list[Any]:
+    """The request's JSON array (routes that take a list of objects)."""
+    parsed = _parsed()
+    if not isinstance(parsed, list):
+        raise refuse(rc.API_CALL_PARSE_ERROR, "The request body must be a JSON array.")
     return parsed
 
 

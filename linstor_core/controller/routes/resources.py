@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from linstor_core import retcodes as rc
-from linstor_core.controller.api import (body, controller, field, json_list_response,
+from linstor_core.controller.api import (body, body_list, controller, field, json_list_response,
                                          json_text_response, mutate, names_arg, paginate)
 from linstor_core.controller.core import Change, Controller
 from linstor_core.controller.ops import resources as ops
@@ -70,9 +70,8 @@ def _create_item(item: Any, node: str | None = None) -> tuple[str, str | None, b
 
 @blueprint.post("/v1/resource-definitions/<rd>/resources")
 def create_resources(rd: str) -> Response:
-    data = body()
-    items = data.get("items")
-    if not isinstance(items, list) or not items:
+    items = body_list()
+    if not items:
         raise refuse(rc.FAIL_INVLD_REQUEST, "Send a non-empty list of ResourceCreate objects.")
     return mutate(RSC | rc.MASK_CRT, ops.create_many, rd, [_create_item(i) for i in items],
                   status=201)

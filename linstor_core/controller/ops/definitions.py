@@ -187,7 +187,7 @@ def clone_rd(ctl: Controller, change: Change, source: str, target: str, *,
     props = edit_props(src.props, override or {}, delete)
     clone = create_rd(ctl, change, target, group=group or src.resource_group,
                       layers=layers or src.layers, props=props, clone_source=src.name)
-    create_vds_for_copy(ctl, change, clone, [(vd.vlmnr, vd.size_kib) for vd in src_vds])
+    create_vds_for_copy(change, clone, [(vd.vlmnr, vd.size_kib) for vd in src_vds])
     for rsc in diskful:
         def maker(spec: PoolSpec, vol: VolumeSpec, _src: str = src.name) -> str:
             return ctl.satellite.clone_volume(spec, volume_name(_src, vol.volume_number), vol)
@@ -197,7 +197,7 @@ def clone_rd(ctl: Controller, change: Change, source: str, target: str, *,
     return clone
 
 
-def create_vds_for_copy(ctl: Controller, change: Change, rd: RdRec,
+def create_vds_for_copy(change: Change, rd: RdRec,
                         volumes: Sequence[tuple[int, int]]) -> list[VdRec]:
     """Volume definitions with given numbers and sizes (clone, snapshot restore)."""
     repo = change.repo

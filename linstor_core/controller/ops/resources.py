@@ -127,14 +127,13 @@ def finish(ctl: Controller, change: Change, rd_name: str, removed: Sequence[str]
     sync_drbd(ctl, change, rd_name, removed_nodes=removed)
 
 
-def autoplace(ctl: Controller, change: Change, rd_name: str, want: Placement) -> list[str]:
-    """Add diskful replicas until ``want.place_count`` exist; returns the chosen nodes."""
+def autoplace(ctl: Controller, change: Change, rd_name: str, want: Placement) -> None:
+    """Add diskful replicas until ``want.place_count`` exist (then diskless ones if asked)."""
     repo = change.repo
     rd = repo.rd(rd_name)
     rscs = repo.rscs(rd=rd.name)
     diskful = [r for r in rscs if not r.diskless]
     missing = want.place_count - len(diskful)
-    chosen: list[str] = []
     if missing <= 0:
         change.reply(rc.INFO_NOOP, f"Resource '{rd.name}' already has {len(diskful)} diskful "
                      f"replica(s) (place count {want.place_count}).")
@@ -143,19 +142,17 @@ def autoplace(ctl: Controller, change: Change, rd_name: str, want: Placement) ->
         request = want.request(rd.name, missing, size,
                                existing=[repo.node(r.node).props for r in diskful])
         for pick in placement.place(candidates(ctl, repo, replacing=rd.name), request):
-            _drop_diskless(ctl, change, rd, pick.node)
+            _drop_diskless(change, rd, pick.node)
             create_resource(ctl, change, rd.name, pick.node, pick.pool, False)
-            chosen.append(pick.node)
     if want.diskless_on_remaining and rd.drbd:
         taken = {r.node.lower() for r in repo.rscs(rd=rd.name)}
         for node in repo.nodes():
             if node.name.lower() not in taken:
                 create_resource(ctl, change, rd.name, node.name, None, True)
     finish(ctl, change, rd.name)
-    return chosen
 
 
-def _drop_diskless(ctl: Controller, change: Change, rd: RdRec, node: str) -> None:
+def _drop_diskless(change: Change, rd: RdRec, node: str) -> None:
     """A diskless peer (e.g. the tiebreaker) on a node that becomes diskful is replaced."""
     existing = change.repo.find_rsc(rd.name, node)
     if existing is not None and existing.diskless:

@@ -103,7 +103,7 @@ def restore_volume_definitions(ctl: Controller, change: Change, rd_name: str, na
     if repo.vds(to_rd.name):
         raise refuse(rc.FAIL_EXISTS_VLM_DFN, f"Resource definition '{to_rd.name}' already has "
                      "volume definitions.", correction="Restore into an empty resource definition.")
-    create_vds_for_copy(ctl, change, to_rd, list(snap.volumes))
+    create_vds_for_copy(change, to_rd, list(snap.volumes))
     change.reply(rc.CREATED, f"Volume definitions of resource definition '{to_rd.name}' "
                  f"restored from snapshot '{snap.name}' of resource '{snap.rd}'.",
                  obj_refs={"RscDfn": to_rd.name, "Snapshot": snap.name})

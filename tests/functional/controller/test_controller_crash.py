@@ -143,3 +143,32 @@ def test_sigkill_during_snapshot(server_process, pool_root: Path, tmp_path: Path
         device = rsc["volumes"][0]["device_path"]
         assert device.startswith("/dev/loop") and Path(device).exists()
     assert sorted(loops_over(pool_root)) == sorted(str(p.resolve()) for p in volumes)
+
+
+@pytest.mark.root
+def test_restart_after_loop_devices_vanished(server_process, pool_root: Path, tmp_path: Path):
+    """A reboot drops every loop device: the restarted controller attaches them again."""
+    url = server_process.start(None)
+    populate(url, pool_root)
+    requests.post(url + "/v1/resource-groups", json={"name": "one", "select_filter": {
+        "place_count": 1, "node_name_list": ["alpha"], "layer_stack": ["storage"]}},
+        timeout=10).raise_for_status()
+    requests.post(url + "/v1/resource-groups/one/spawn", json={
+        "resource_definition_name": "survivor", "volume_sizes": [2048]},
+        timeout=30).raise_for_status()
+    path = "/v1/resource-definitions/survivor/resources/alpha"
+    device = requests.get(url + path, timeout=10).json()["volumes"][0]["device_path"]
+    with open(device, "r+b") as handle:
+        handle.write(b"persisted")
+    server_process.process.terminate()
+    server_process.process.wait(timeout=10)
+    subprocess.run(["losetup", "-d", device], check=True)
+    wait_for(lambda: loops_over(pool_root) == [])
+
+    url = server_process.start(None)
+    again = requests.get(url + path, timeout=10).json()["volumes"][0]["device_path"]
+    assert again.startswith("/dev/loop")
+    with open(again, "rb") as handle:
+        assert handle.read(9) == b"persisted"
+    image = (pool_root / "alpha" / "survivor_00000.img").resolve()
+    assert loops_over(pool_root) == [str(image)]

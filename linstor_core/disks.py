@@ -25,7 +25,7 @@ from linstor_core import retcodes
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
 from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound
-from linstor_core.models import Capacity, Disk, Resource, ResourceDefinition, Snapshot
+from linstor_core.models import Capacity, Disk, Resource, ResourceDefinition, SelectFilter, Snapshot
 from linstor_core.naming import (
     PROP_PREFIX, validate_node_name, validate_resource_group_name, validate_resource_name, validate_snapshot_name,
 )
@@ -36,6 +36,12 @@ POLL_MAX = 2.0
 VIEW_FILTER_MAX = 40
 """Up to this many disks, views ask for them by name; beyond, one unfiltered view is cheaper
 than a URL long enough to hit the controller's header limits."""
+UNFIT_NODE_CODES = frozenset(
+    {retcodes.FAIL_NOT_ENOUGH_NODES, retcodes.FAIL_NOT_FOUND_NODE, retcodes.FAIL_NOT_FOUND_STOR_POOL}
+)
+"""Why a spawn pinned to a preferred node fails when that node cannot hold a replica of the
+profile (no such node, not the profile's pool, not enough space): then the disk is placed by
+the profile alone."""
 
 
 def _refusal(kind: type[ApiError], ret_code: int, message: str, *, cause: str = "", correction: str = "") -> ApiError:
@@ -89,25 +95,55 @@ class DiskService:
         """The service for ``config``'s controllers (adapters must not import the client)."""
         return cls(LinstorClient(config))
 
-    def create(self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}) -> Disk:
+    def create(
+        self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}, *, prefer_node: str | None = None
+    ) -> Disk:
         """Spawn disk ``name`` from profile ``profile``'s resource group: one REST call.
+
+        With ``prefer_node``, one of the profile's replicas goes on that node (in the profile's
+        storage pool) and the rest are autoplaced by the profile, which counts that replica and
+        its node's properties: two calls. A node that cannot hold a replica (not a LINSTOR node,
+        without the profile's pool, too full) is no error: the profile places the disk alone.
 
         Asking again for the same profile and size returns the existing disk (PVE re-allocates
         cloudinit disks; hooks are retried); the same name with another size or profile is
-        AlreadyExists. A spawn that fails otherwise leaves no definition behind. The returned
+        AlreadyExists. A create that fails otherwise leaves no definition behind. The returned
         disk does not list nodes (placement is not read back here; use :meth:`get`).
         """
         validate_resource_group_name(profile)
         validate_resource_name(name)
         _positive_kib(size_kib)
+        if prefer_node is not None:
+            validate_node_name(prefer_node)
         try:
-            self.client.resource_groups.spawn(profile, name, [size_kib], props=props)
+            if prefer_node is None or not self._spawn_on(profile, name, size_kib, props, prefer_node):
+                self.client.resource_groups.spawn(profile, name, [size_kib], props=props)
         except AlreadyExists:
             return self._existing(profile, name, size_kib)
         except ApiError:
             self._discard(name)
             raise
         return Disk(name=name, size_kib=size_kib, profile=profile, props=dict(props))
+
+    def _spawn_on(self, profile: str, name: str, size_kib: int, props: Mapping[str, str], node: str) -> bool:
+        """Spawn with one replica pinned to ``node``, then autoplace the profile's others.
+
+        False (and nothing left behind) when ``node`` cannot hold a replica of the profile. The
+        pinned spawn puts no diskless resources anywhere; the autoplace adds them if the profile
+        asks for diskless on the remaining nodes.
+        """
+        pinned = SelectFilter(place_count=1, node_name_list=(node,), diskless_on_remaining=False)
+        try:
+            self.client.resource_groups.spawn(profile, name, [size_kib], props=props, select_filter=pinned)
+        except ApiError as error:
+            if isinstance(error, AlreadyExists) or not any(
+                retcodes.code_of(reply.ret_code) in UNFIT_NODE_CODES for reply in error.replies if reply.is_error
+            ):
+                raise
+            self._discard(name)
+            return False
+        self.client.resources.autoplace(name)
+        return True
 
     def _existing(self, profile: str, name: str, size_kib: int) -> Disk:
         disk = self.get(name)

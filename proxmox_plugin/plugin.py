@@ -142,7 +142,11 @@ class LinstorStorage:
         return disk
 
     def alloc_image(self, vmid: Any, fmt: str | None, name: str | None, size: int) -> str:
-        """Create a raw disk of ``size`` KiB (at least 3 MiB); a repeated cloudinit is a no-op."""
+        """Create a raw disk of ``size`` KiB (at least 3 MiB); a repeated cloudinit is a no-op.
+
+        With ``preferlocal``, one of the profile's replicas is placed on this node when it has
+        the profile's storage pool (the VM then reads locally); otherwise the profile decides.
+        """
         if fmt not in (None, "", "raw"):
             raise InvalidInput("format", fmt, "LINSTOR volumes are raw block devices")
         vmid = _vmid(vmid)
@@ -157,10 +161,9 @@ class LinstorStorage:
                 return wanted.volname
             raise self._exists(wanted)
         size_kib = max(size, SIZE_FLOOR_KIB)
-        disk = self._place(wanted, lambda rd, props: self.disks.create(
-            self.options.profile, rd, size_kib, props))
-        if self.options.prefer_local:
-            self.disks.attach(disk.name, self.node)
+        prefer_node = self.node if self.options.prefer_local else None
+        self._place(wanted, lambda rd, props: self.disks.create(
+            self.options.profile, rd, size_kib, props, prefer_node=prefer_node))
         return wanted.volname
 
     def free_image(self, volname: str) -> None:

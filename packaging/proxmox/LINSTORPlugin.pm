@@ -74,7 +74,7 @@ sub properties {
             type => 'string',
         },
         preferlocal => {
-            description => "Make each new disk available on the allocating node right away.",
+            description => "Put one of each new disk's replicas on the allocating node (if it has the profile's pool).",
             type => 'boolean',
         },
         statuscache => {

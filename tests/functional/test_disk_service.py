@@ -10,9 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
+from linstor_core.client import LinstorClient
+from linstor_core.config import ClientConfig
 from linstor_core.disks import DiskService
-from linstor_core.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from linstor_core.errors import AlreadyExists, ApiError, InUse, InvalidInput, NotFound
+from linstor_core.models import SelectFilter
 from linstor_core.naming import owner_filter, owner_props
 from linstor_core.profiles import apply_profiles, parse_profiles
 
@@ -58,6 +62,47 @@ def test_create_places_replicas_and_is_idempotent(disks: DiskService) -> None:
         disks.create("local", "pve-101-web01-disk-0", 8 * MIB, props)
     assert disks.exists("pve-101-web01-disk-0")
     assert not disks.exists("pve-999-disk-0")
+
+
+def counted(url: str) -> tuple[DiskService, list[str]]:
+    """A DiskService on its own HTTP session, and the list of requests it sends."""
+    sent: list[str] = []
+    session = requests.Session()
+    session.hooks["response"].append(lambda answer, **_: sent.append(f"{answer.request.method} {answer.request.path_url}"))
+    return DiskService(LinstorClient(ClientConfig(controllers=(url,)), session=session)), sent
+
+
+@pytest.mark.parametrize("node", ["alpha", "bravo", "charlie"])
+def test_create_on_a_preferred_node_puts_one_of_the_profiles_replicas_there(
+    controller_url: str, disks: DiskService, node: str
+) -> None:
+    service, sent = counted(controller_url)
+    service.create("gold", "pve-101-disk-0", 4 * MIB, owner_props("pve", 101), prefer_node=node)
+    assert len(sent) == 2, sent
+    disk = disks.get("pve-101-disk-0")
+    assert node in disk.nodes and len(disk.nodes) == 2
+    assert disk.props["Aux/bundle/owner-id"] == "101"
+    assert disks.create("gold", "pve-101-disk-0", 4 * MIB, owner_props("pve", 101), prefer_node=node) == disk
+    service.create("local", "pve-101-disk-1", 4 * MIB, prefer_node=node)
+    assert disks.get("pve-101-disk-1").nodes == (node,)
+
+
+@pytest.mark.parametrize("node", ["delta", "nowhere"])
+def test_a_preferred_node_without_the_profiles_pool_leaves_placement_to_the_profile(
+    client: Any, disks: DiskService, node: str
+) -> None:
+    client.nodes.create("delta", "127.0.0.14")
+    disks.create("gold", "pve-102-disk-0", 4 * MIB, prefer_node=node)
+    disk = disks.get("pve-102-disk-0")
+    assert len(disk.nodes) == 2 and node not in disk.nodes
+    assert [d.name for d in disks.list()] == ["pve-102-disk-0"]
+
+
+def test_a_preferred_node_does_not_add_a_replica_the_profile_cannot_place(client: Any, disks: DiskService) -> None:
+    client.resource_groups.modify("gold", select_filter=SelectFilter(place_count=4))
+    with pytest.raises(ApiError):
+        disks.create("gold", "pve-103-disk-0", 4 * MIB, prefer_node="charlie")
+    assert not disks.exists("pve-103-disk-0")
 
 
 def test_list_filters_by_owner(disks: DiskService) -> None:

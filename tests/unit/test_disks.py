@@ -144,6 +144,70 @@ def test_a_failed_spawn_leaves_nothing(http: responses.RequestsMock, service: Di
     assert len(calls(http, "DELETE", "/v1/resource-definitions/pve-101-disk-0")) == 1
 
 
+SPAWN = f"{BASE}/v1/resource-groups/gold/spawn"
+AUTOPLACE = f"{RD}/pve-101-disk-0/autoplace"
+
+
+def test_create_on_a_preferred_node_pins_one_replica_then_autoplaces(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    http.post(SPAWN, json=ok(), status=201)
+    http.post(AUTOPLACE, json=ok(), status=201)
+    disk = service.create("gold", "pve-101-disk-0", 1024, {"Aux/bundle/platform": "pve"}, prefer_node="n2")
+    assert disk.name == "pve-101-disk-0" and disk.props == {"Aux/bundle/platform": "pve"}
+    assert [(c.request.method, urlsplit(c.request.url).path) for c in http.calls] == [
+        ("POST", "/v1/resource-groups/gold/spawn"), ("POST", "/v1/resource-definitions/pve-101-disk-0/autoplace"),
+    ]
+    sent = body(http.calls[0])
+    assert sent["select_filter"] == {"place_count": 1, "node_name_list": ["n2"], "diskless_on_remaining": False}
+    assert sent["resource_definition_props"] == {"Aux/bundle/platform": "pve"}
+    assert sent["definitions_only"] is False
+    assert body(http.calls[1])["select_filter"] == {}
+
+
+@pytest.mark.parametrize("code", [retcodes.FAIL_NOT_ENOUGH_NODES, retcodes.FAIL_NOT_FOUND_NODE])
+def test_a_preferred_node_that_cannot_hold_a_replica_leaves_placement_to_the_profile(
+    http: responses.RequestsMock, service: DiskService, code: int
+) -> None:
+    http.post(SPAWN, json=failure(code), status=500)
+    http.post(SPAWN, json=ok(), status=201)
+    http.delete(f"{RD}/pve-101-disk-0", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    service.create("gold", "pve-101-disk-0", 1024, prefer_node="frontend")
+    spawns = calls(http, "POST", "/v1/resource-groups/gold/spawn")
+    assert len(spawns) == 2 and "select_filter" not in body(spawns[1])
+    assert len(calls(http, "DELETE", "/v1/resource-definitions/pve-101-disk-0")) == 1
+    assert calls(http, "POST", "/v1/resource-definitions/pve-101-disk-0/autoplace") == []
+
+
+def test_a_failed_autoplace_after_the_pinned_spawn_leaves_nothing(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    http.post(SPAWN, json=ok(), status=201)
+    http.post(AUTOPLACE, json=failure(retcodes.FAIL_NOT_ENOUGH_NODES, "not enough nodes"), status=500)
+    http.delete(f"{RD}/pve-101-disk-0", json=ok(retcodes.DELETED))
+    with pytest.raises(ApiError, match="not enough nodes"):
+        service.create("gold", "pve-101-disk-0", 1024, prefer_node="n1")
+    assert len(calls(http, "DELETE", "/v1/resource-definitions/pve-101-disk-0")) == 1
+    assert len(calls(http, "POST", "/v1/resource-groups/gold/spawn")) == 1
+
+
+def test_create_on_a_preferred_node_again_returns_the_existing_disk(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    http.post(SPAWN, json=failure(retcodes.FAIL_EXISTS_RSC_DFN), status=500)
+    given_disk(http)
+    assert service.create("gold", "pve-101-disk-0", 1024, prefer_node="n1").nodes == ("n1",)
+    assert calls(http, "DELETE", "/v1/resource-definitions/pve-101-disk-0") == []
+    assert calls(http, "POST", "/v1/resource-definitions/pve-101-disk-0/autoplace") == []
+
+
+def test_create_validates_the_preferred_node_before_sending(http: responses.RequestsMock, service: DiskService) -> None:
+    with pytest.raises(InvalidInput) as info:
+        service.create("gold", "pve-101-disk-0", 1024, prefer_node="no such node")
+    assert info.value.field == "node name"
+    assert len(http.calls) == 0
+
+
 @pytest.mark.parametrize(
     ("args", "field"),
     [(("gold", "x", 1), "resource name"), (("g", "disk", 1), "resource group name"), (("gold", "disk", 0), "size")],

@@ -174,3 +174,23 @@ def test_rest_calls_per_method(storage: LinstorStorage, controller: Any) -> None
     counted.status()
     counted.status()
     assert session.calls == [f"POST {controller.url}/v1/resource-groups/{GROUP}/query-size-info"]
+
+
+def test_preferlocal_puts_a_replica_on_this_node(storage: LinstorStorage, client: Any, controller: Any) -> None:
+    """A profile free to place anywhere; preferlocal pins its one replica to this PVE node
+    (charlie, which the autoplacer would not pick first) in 3 calls: list, spawn, autoplace."""
+    client.resource_groups.create("anywhere", select_filter=SelectFilter(
+        place_count=1, storage_pool=POOL, layer_stack=("storage",)))
+    session = CountingSession()
+    disks = DiskService(LinstorClient(load_client_config(controller.url), session=session))
+    options = dataclasses.replace(storage.options, profile="anywhere", prefer_local=True)
+    local = dataclasses.replace(storage, disks=disks, options=options, node="charlie")
+    for _ in range(3):
+        local.alloc_image(101, "raw", None, 4096)
+    assert len(session.calls) == 9
+    placed = disks.list({"Aux/bundle/platform": "pve"})
+    assert [d.nodes for d in placed] == [("charlie",)] * 3
+    assert all(d.diskless_nodes == () for d in placed)
+    elsewhere = dataclasses.replace(local, node="nowhere")
+    elsewhere.alloc_image(101, "raw", None, 4096)
+    assert len(disks.get("pve-101-web01-disk-3").nodes) == 1

@@ -22,6 +22,7 @@ class FakeDisks:
         self.snapshot_data: dict[tuple[str, str], str] = {}
         self.nodes = tuple(nodes)
         self.calls: Counter[str] = Counter()
+        self.preferred: dict[str, str | None] = {}
         self.capacity_kib = Capacity(max_volume_size_kib=1 << 20, available_size_kib=1 << 20,
                                      capacity_kib=4 << 20)
 
@@ -34,8 +35,10 @@ class FakeDisks:
         self.disks[disk.name] = disk
         return disk
 
-    def create(self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}) -> Disk:
+    def create(self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}, *,
+               prefer_node: str | None = None) -> Disk:
         self.calls["create"] += 1
+        self.preferred[name] = prefer_node
         validate_resource_name(name)
         if name in self.disks:
             disk = self.disks[name]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from linstor_core.errors import AlreadyExists, InUse, InvalidInput, NotFound
@@ -25,6 +27,15 @@ def test_alloc_names_disks_after_the_vm_and_records_the_volname(storage: Linstor
 def test_alloc_costs_one_listing_and_one_create(storage: LinstorStorage, disks: FakeDisks) -> None:
     storage.alloc_image(101, "raw", None, 8192)
     assert disks.calls == {"list": 1, "create": 1}
+
+
+def test_alloc_with_preferlocal_asks_for_a_replica_on_this_node(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 8192)
+    assert disks.preferred == {"pve-101-web01-disk-0": None}
+    local = dataclasses.replace(storage, options=dataclasses.replace(storage.options, prefer_local=True))
+    local.alloc_image(101, "raw", None, 8192)
+    assert disks.preferred["pve-101-web01-disk-1"] == "n3"
+    assert disks.calls == {"list": 2, "create": 2}
 
 
 def test_alloc_floor_special_names_and_no_name(storage: LinstorStorage, disks: FakeDisks) -> None:

@@ -104,6 +104,14 @@ def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], defaul
     return value
 
 
+def strings(data: dict[str, Any], name: str) -> list[str]:
+    """``data[name]`` as a list of strings (``[]`` when absent); anything else is a 400."""
+    value = field(data, name, list, [])
+    if not all(isinstance(item, str) for item in value):
+        raise refuse(rc.FAIL_INVLD_REQUEST, f"The field '{name}' is a list of strings.")
+    return list(value)
+
+
 def names_arg(name: str) -> list[str]:
     """A list query parameter given repeated (``?nodes=a&nodes=b``) or comma separated."""
     return [part for value in request.args.getlist(name) for part in value.split(",") if part]

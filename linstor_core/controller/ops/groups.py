@@ -43,17 +43,16 @@ def create_group(ctl: Controller, change: Change, name: str, description: str,
     change.reply(rc.CREATED, f"New resource group '{name}' created.", obj_refs={"RscGrp": name})
 
 
-def modify_group(ctl: Controller, change: Change, name: str, body: Mapping[str, Any]) -> None:
+def modify_group(ctl: Controller, change: Change, name: str, *, description: str | None,
+                 select_filter: Mapping[str, Any] | None, override: Mapping[str, object],
+                 delete: Sequence[str], delete_namespaces: Sequence[str]) -> None:
+    """Change a group's description, filter (given keys replace the stored ones) and props."""
     repo = change.repo
     group = repo.group(name)
-    select_filter = dict(group.select_filter)
-    if body.get("select_filter") is not None:
-        select_filter.update(body["select_filter"])
-    props = edit_props(group.props, body.get("override_props"), body.get("delete_props"),
-                       body.get("delete_namespaces"))
-    description = body.get("description")
+    merged = {**group.select_filter, **(select_filter or {})}
     repo.save_group(GroupRec(group.name, group.description if description is None
-                             else str(description), clean_filter(select_filter), props))
+                             else description, clean_filter(merged),
+                             edit_props(group.props, override, delete, delete_namespaces)))
     change.reply(rc.MODIFIED, f"Resource group '{group.name}' modified.",
                  obj_refs={"RscGrp": group.name})
 

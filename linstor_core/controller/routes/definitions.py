@@ -6,7 +6,7 @@ from flask import Blueprint, Response, g, request
 
 from linstor_core import retcodes as rc
 from linstor_core.controller.api import (body, controller, field, json_response, mutate,
-                                         names_arg, paginate)
+                                         names_arg, paginate, strings)
 from linstor_core.controller.ops import definitions as ops
 from linstor_core.controller.ops.common import names_filter, props_match
 from linstor_core.controller.replies import refuse
@@ -56,10 +56,10 @@ def modify_rd(rd: str) -> Response:
     data = body()
     return mutate(RD | rc.MASK_MOD, ops.modify_rd, rd,
                   override=field(data, "override_props", dict, {}),
-                  delete=field(data, "delete_props", list, []),
-                  delete_namespaces=field(data, "delete_namespaces", list, []),
+                  delete=strings(data, "delete_props"),
+                  delete_namespaces=strings(data, "delete_namespaces"),
                   group=field(data, "resource_group", str, None),
-                  layers=field(data, "layer_stack", list, []))
+                  layers=strings(data, "layer_stack"))
 
 
 @blueprint.delete("/v1/resource-definitions/<rd>")
@@ -98,7 +98,7 @@ def modify_vd(rd: str, vlmnr: int) -> Response:
     if size is not None:
         ops.check_size(size)
     return mutate(VD | rc.MASK_MOD, ops.resize_vd, rd, vlmnr, size,
-                  field(data, "override_props", dict, {}), field(data, "delete_props", list, []))
+                  field(data, "override_props", dict, {}), strings(data, "delete_props"))
 
 
 @blueprint.delete("/v1/resource-definitions/<rd>/volume-definitions/<int:vlmnr>")
@@ -110,14 +110,14 @@ def delete_vd(rd: str, vlmnr: int) -> Response:
 def clone(rd: str) -> Response:
     data = body()
     target = field(data, "name", str, required=True)
-    layers = field(data, "layer_list", list, [])
+    layers = strings(data, "layer_list")
     ctl = controller()
     g.mask = RD | rc.MASK_CRT
     with ctl.change(g.mask) as change:
         made = ops.clone_rd(ctl, change, rd, target, layers=layers,
                             group=field(data, "resource_group", str, None),
                             override=field(data, "override_props", dict, {}),
-                            delete=field(data, "delete_props", list, []))
+                            delete=strings(data, "delete_props"))
         source = change.repo.rd(rd).name
     return json_response({"location": f"/v1/resource-definitions/{source}/clone/{made.name}",
                           "source_name": source, "clone_name": made.name,

@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from linstor_core import retcodes as rc
 from linstor_core.controller.api import (body, controller, field, json_response, mutate,
-                                         names_arg, paginate)
+                                         names_arg, paginate, strings)
 from linstor_core.controller.ops import groups as ops
 from linstor_core.controller.ops.common import names_filter, props_match
 from linstor_core.controller.views import group_json
@@ -41,7 +41,13 @@ def create_group() -> Response:
 
 @blueprint.put("/v1/resource-groups/<group>")
 def modify_group(group: str) -> Response:
-    return mutate(MASK | rc.MASK_MOD, ops.modify_group, group, body())
+    data = body()
+    return mutate(MASK | rc.MASK_MOD, ops.modify_group, group,
+                  description=field(data, "description", str, None),
+                  select_filter=field(data, "select_filter", dict, None),
+                  override=field(data, "override_props", dict, {}),
+                  delete=strings(data, "delete_props"),
+                  delete_namespaces=strings(data, "delete_namespaces"))
 
 
 @blueprint.delete("/v1/resource-groups/<group>")

@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 
 from linstor_core import retcodes as rc
 from linstor_core.controller.api import (body, controller, field, json_response, mutate,
-                                         names_arg, paginate)
+                                         names_arg, paginate, strings)
 from linstor_core.controller.ops import nodes as ops
 from linstor_core.controller.ops.common import names_filter, props_match
 from linstor_core.controller.views import node_json, pool_json
@@ -56,8 +56,8 @@ def create_node() -> Response:
 def modify_node(node: str) -> Response:
     data = body()
     return mutate(rc.MASK_NODE | rc.MASK_MOD, ops.modify_node, node,
-                  field(data, "override_props", dict, {}), field(data, "delete_props", list, []),
-                  field(data, "delete_namespaces", list, []))
+                  field(data, "override_props", dict, {}), strings(data, "delete_props"),
+                  strings(data, "delete_namespaces"))
 
 
 @blueprint.delete("/v1/nodes/<node>")

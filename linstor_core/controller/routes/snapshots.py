@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from linstor_core import retcodes as rc
 from linstor_core.controller.api import (body, controller, field, json_response, mutate,
-                                         names_arg, paginate)
+                                         names_arg, paginate, strings)
 from linstor_core.controller.ops import snapshots as ops
 from linstor_core.controller.ops.common import names_filter
 from linstor_core.controller.views import snapshot_json, snapshots_json
@@ -45,7 +45,7 @@ def view_snapshots() -> Response:
 def create_snapshot(rd: str) -> Response:
     data = body()
     return mutate(SNAP | rc.MASK_CRT, ops.create_snapshot, rd,
-                  field(data, "name", str, required=True), field(data, "nodes", list, []),
+                  field(data, "name", str, required=True), strings(data, "nodes"),
                   status=201)
 
 
@@ -65,7 +65,7 @@ def restore_volume_definitions(rd: str, snapshot: str) -> Response:
 def restore_resources(rd: str, snapshot: str) -> Response:
     data = body()
     return mutate(SNAP | rc.MASK_CRT, ops.restore_resources, rd, snapshot,
-                  field(data, "to_resource", str, required=True), field(data, "nodes", list, []))
+                  field(data, "to_resource", str, required=True), strings(data, "nodes"))
 
 
 @blueprint.post("/v1/resource-definitions/<rd>/snapshot-rollback/<snapshot>")

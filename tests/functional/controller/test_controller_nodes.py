@@ -99,3 +99,13 @@ def test_bad_json_is_400(controller: ControllerServer):
                            headers={"Content-Type": "application/json"})
     assert answer.status_code == 400
     assert answer.json()[0]["ret_code"] < 0
+
+
+def test_wrong_field_types_are_400(rest):
+    rest.error("PUT", "/v1/nodes/alpha", {"delete_props": [1, 2]}, status=400,
+               code=rc.FAIL_INVLD_REQUEST)
+    rest.error("POST", "/v1/nodes", {"name": 5, "type": "SATELLITE"}, status=400,
+               code=rc.FAIL_INVLD_REQUEST)
+    rest.error("POST", "/v1/resource-groups", {"name": "grp", "select_filter": []}, status=400,
+               code=rc.FAIL_INVLD_REQUEST)
+    rest.error("POST", "/v1/resource-definitions", [1], status=400)

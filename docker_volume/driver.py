@@ -232,6 +232,7 @@ class VolumeDriver:
                 device, str(self._mounts.mountpoint(name)), options.mountopts,
                 fstype=options.fs, runner=self._runner,
             )
+            log.info("volume %s: mounted %s at %s", name, device, self._mounts.mountpoint(name))
         except LinstorError as error:
             try:
                 self._disks.detach(rd, self._node)
@@ -241,6 +242,7 @@ class VolumeDriver:
 
     def _release(self, name: str, rd: str) -> None:
         """Unmount (if mounted) and detach from this node; both are no-ops when already done."""
+        log.info("volume %s: no holder left, unmounting and detaching %s", name, rd)
         self._unmount(name)
         self._disks.detach(rd, self._node)
 

@@ -105,7 +105,7 @@ def _handlers(driver: VolumeDriver) -> dict[str, Handler]:
 
 def create_app(driver: VolumeDriver) -> Flask:
     """The WSGI app serving ``driver``; any WSGI server can host it (cheroot does in production)."""
-    app = Flask("docker_volume")
+    app = Flask(__name__)
 
     for endpoint, handler in _handlers(driver).items():
 

@@ -63,6 +63,8 @@ def test_a_killed_plugin_restarts_without_losing_or_doubling_mounts(plugin: Plug
     assert filesystems.mountpoints_of(target) == [target]
     plugin.ok("/VolumeDriver.Unmount", {"Name": "db", "ID": "B"})
     assert filesystems.mountpoints_of(target) == []
+    log = plugin.log.read_text()
+    assert log.count("volume db: mounted") == 1 and log.count("volume db: no holder left, unmounting") == 1
     plugin.ok("/VolumeDriver.Remove", {"Name": "db"})
 
 

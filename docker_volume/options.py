@@ -56,6 +56,7 @@ class VolumeOptions:
     def differences(self, other: VolumeOptions) -> list[str]:
         """Human lines naming each option that differs, e.g. ``"fs: ext4, asked xfs"``."""
         mine, theirs = self._as_docker_opts(), other._as_docker_opts()
+        mine["size"], theirs["size"] = units.format_kib(self.size_kib), units.format_kib(other.size_kib)
         return [
             f"{key}: {mine.get(key, 'unset')}, asked {theirs.get(key, 'unset')}"
             for key in VALID_OPTIONS

@@ -107,7 +107,7 @@ def test_get_list_and_idempotent_create(plugin: Plugin, client: Any) -> None:
     plugin.ok("/VolumeDriver.Create", {"Name": "app.data", "Opts": {"size": "20MiB"}})
     plugin.ok("/VolumeDriver.Create", {"Name": "app.data", "Opts": {"size": "20M", "profile": plugin.profile}})
     different = plugin.call("/VolumeDriver.Create", {"Name": "app.data", "Opts": {"size": "40M"}})
-    assert "exists with other options: size: 20480KiB, asked 40960KiB" in different["Err"]
+    assert "exists with other options: size: 20 MiB, asked 40 MiB" in different["Err"]
     client.resource_groups.spawn(plugin.profile, "not-docker", [8192])
 
     volume = plugin.ok("/VolumeDriver.Get", {"Name": "app.data"})["Volume"]

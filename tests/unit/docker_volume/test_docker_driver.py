@@ -36,7 +36,7 @@ def test_create_is_idempotent_for_options_meaning_the_same(driver: VolumeDriver,
 
 def test_create_refuses_the_same_name_with_other_options(driver: VolumeDriver, disks: FakeDisks) -> None:
     driver.create("web", {"size": "1G"})
-    with pytest.raises(InvalidInput, match=r"size: 1048576KiB, asked 2097152KiB; fs: ext4, asked xfs"):
+    with pytest.raises(InvalidInput, match=r"size: 1 GiB, asked 2 GiB; fs: ext4, asked xfs"):
         driver.create("web", {"size": "2G", "fs": "xfs"})
     assert disks.disks["docker-web"].size_kib == 1024 * 1024
 

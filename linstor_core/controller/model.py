@@ -272,9 +272,6 @@ class Repo:
     def set_rd_props(self, name: str, props: Mapping[str, str]) -> None:
         self.tx.run("UPDATE resource_definitions SET props = ? WHERE name = ?", dump(props), name)
 
-    def set_clone_status(self, name: str, status: str) -> None:
-        self.tx.run("UPDATE resource_definitions SET clone_status = ? WHERE name = ?", status, name)
-
     def delete_rd(self, name: str) -> None:
         self.tx.run("DELETE FROM volume_definitions WHERE rd = ?", name)
         self.tx.run("DELETE FROM resource_definitions WHERE name = ?", name)

@@ -1,23 +1,20 @@
 """Records -> REST v1 JSON bodies, exactly in the OpenAPI spec's shapes.
 
-List views take everything they need in bulk (one query per table, joined here in memory), so
-listing 10,000 resources costs a handful of queries, not one per resource. DRBD state is told
+Resources are listed from one joined query by ``ResourceRenderer`` (see there), so listing
+10,000 resources costs one query, not one per resource. DRBD state is told
 honestly: this controller does not bring DRBD devices up when the kernel module is missing, so
 such volumes report disk state ``Unknown`` with a warning in ``reports``, never ``UpToDate``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from linstor_core import retcodes as rc
 from linstor_core.controller.model import (GroupRec, NodeRec, PoolRec, RdRec, Repo, RscRec,
-                                           SnapRec, VdRec, parse_flags,
-                                           parse_props)
-
-FILE_PROVIDERS = ("FILE_THIN", "FILE")
+                                           SnapRec, VdRec, parse_flags, parse_props)
 
 
 def node_json(node: NodeRec) -> dict[str, Any]:

@@ -7,7 +7,8 @@ plus at most one resources view and one snapshots view for all disks), because p
 these from short-lived hooks under cluster locks, and controllers are polled by every node.
 
 Platforms retry hooks, so what can be idempotent is: ``create`` (same profile and size),
-``delete``, ``delete_snapshot``, ``detach``, ``attach`` and growing ``resize`` to the same size.
+``delete``, ``delete_snapshot``, ``detach``, ``attach``, ``end_migration`` and growing
+``resize`` to the same size.
 What would lose data is refused: shrinking, deleting a disk that still has snapshots unless
 asked, removing a diskful replica on ``detach``. Clones and restores that fail leave nothing of
 the target behind. Names are validated (:mod:`linstor_core.naming`) before any request is sent.
@@ -36,6 +37,9 @@ POLL_MAX = 2.0
 VIEW_FILTER_MAX = 40
 """Up to this many disks, views ask for them by name; beyond, one unfiltered view is cheaper
 than a URL long enough to hit the controller's header limits."""
+TWO_PRIMARIES = "DrbdOptions/Net/allow-two-primaries"
+"""Set on a disk's resource definition during a live migration: DRBD lets the source and the
+destination both be primary while the hypervisors hand the running guest over."""
 UNFIT_NODE_CODES = frozenset(
     {retcodes.FAIL_NOT_ENOUGH_NODES, retcodes.FAIL_NOT_FOUND_NODE, retcodes.FAIL_NOT_FOUND_STOR_POOL}
 )
@@ -298,19 +302,51 @@ class DiskService:
         if size_kib > current:
             self.client.volume_definitions.resize(name, VOLUME_NUMBER, size_kib)
 
-    def attach(self, name: str, node: str) -> str:
+    def attach(self, name: str, node: str, *, migrating: bool = False) -> str:
         """Device path of disk ``name`` on ``node``, making it available there if needed.
 
         When ``node`` holds no resource of the disk, LINSTOR's make-available adds a diskless
-        one (a DRBD client), never a new replica.
+        one (a DRBD client), never a new replica. ``migrating``: a running guest is about to be
+        live-migrated to ``node``, so DRBD allows two primaries (the guest's current node and
+        ``node``) until :meth:`end_migration`; if the attach fails, that is withdrawn again.
         """
         validate_resource_name(name)
         validate_node_name(node)
+        if not migrating:
+            return self._attach(name, node)
+        self.client.resource_definitions.set_props(name, override={TWO_PRIMARIES: "yes"})
+        try:
+            return self._attach(name, node)
+        except LinstorError as error:
+            try:
+                self._end_two_primaries(name)
+            except LinstorError as cleanup:
+                error.add_note(f"withdrawing two primaries from {name} failed too: {cleanup}")
+            raise
+
+    def _attach(self, name: str, node: str) -> str:
         resource = self._resource_on(name, node)
         if resource is None:
             self.client.resources.make_available(name, node, diskful=False)
             resource = self._resource_on(name, node)
         return self._device(name, node, resource)
+
+    def end_migration(self, name: str, node: str) -> None:
+        """Close a live migration begun by ``attach(..., migrating=True)``, done or failed.
+
+        ``node`` is the node the guest no longer runs on (the source after success, the
+        destination after failure): it is detached (a diskful replica stays, see
+        :meth:`detach`), and DRBD allows one primary again. Idempotent; a missing disk counts
+        as done.
+        """
+        self.detach(name, node)
+        self._end_two_primaries(name)
+
+    def _end_two_primaries(self, name: str) -> None:
+        try:
+            self.client.resource_definitions.set_props(name, delete=[TWO_PRIMARIES])
+        except NotFound:
+            pass
 
     def detach(self, name: str, node: str) -> None:
         """Undo :meth:`attach`: remove ``node``'s resource only if it is diskless.

@@ -28,7 +28,6 @@ from opennebula_driver.xmldoc import parse_vm
 if TYPE_CHECKING:
     from linstor_core.disks import DiskService
 
-TWO_PRIMARIES = "DrbdOptions/Net/allow-two-primaries"
 _NO_FILESYSTEM = ("", "raw", "qcow2")
 
 
@@ -392,20 +391,15 @@ def premigrate(env: Env, args: Sequence[str]) -> str:
     primaries for the hand-over, ``disk.<i>`` linked."""
 
     def step(service: DiskService, m: _Migration, disk_id: int, name: str) -> None:
-        service.set_props(name, override={TWO_PRIMARIES: "yes"})
-        env.hosts.link(m.dst, service.attach(name, m.dst), f"{m.directory}/disk.{disk_id}")
+        env.hosts.link(m.dst, service.attach(name, m.dst, migrating=True), f"{m.directory}/disk.{disk_id}")
 
     return _migrate(env, "premigrate", args, step,
                     before=lambda m: env.hosts.copy_directory(m.src, m.dst, m.directory))
 
 
 def _leave(env: Env, service: DiskService, host: str, path: str, name: str) -> None:
-    service.detach(name, host)
+    service.end_migration(name, host)
     env.hosts.unlink(host, path)
-    try:
-        service.set_props(name, delete=[TWO_PRIMARIES])
-    except NotFound:
-        pass
 
 
 def postmigrate(env: Env, args: Sequence[str]) -> str:

@@ -14,7 +14,7 @@ import requests
 
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
-from linstor_core.disks import DiskService
+from linstor_core.disks import TWO_PRIMARIES, DiskService
 from linstor_core.errors import AlreadyExists, ApiError, InUse, InvalidInput, NotFound
 from linstor_core.models import SelectFilter
 from linstor_core.naming import owner_filter, owner_props
@@ -143,6 +143,25 @@ def test_attach_and_detach_on_a_node_without_replica(disks: DiskService) -> None
     assert elsewhere not in after.nodes and len(after.nodes) == 2
     with pytest.raises(NotFound):
         disks.path("vm-disk", "nowhere")
+
+
+def test_live_migration_allows_two_primaries_until_it_ends(client: Any, disks: DiskService) -> None:
+    disk = disks.get(disks.create("gold", "one-vm-9-disk-0", 4 * MIB).name)
+    (destination,) = {"alpha", "bravo", "charlie"} - set(disk.nodes)
+    source = disk.nodes[0]
+    assert disks.attach("one-vm-9-disk-0", destination, migrating=True) == disks.path("one-vm-9-disk-0", destination)
+    assert client.resource_definitions.get("one-vm-9-disk-0").props[TWO_PRIMARIES] == "yes"
+    disks.end_migration("one-vm-9-disk-0", source)
+    after = disks.get("one-vm-9-disk-0")
+    assert after.nodes == disk.nodes and after.diskless_nodes == (destination,)
+    assert TWO_PRIMARIES not in after.props
+    disks.attach("one-vm-9-disk-0", source, migrating=True)
+    disks.end_migration("one-vm-9-disk-0", destination)
+    disks.end_migration("one-vm-9-disk-0", destination)
+    back = disks.get("one-vm-9-disk-0")
+    assert back.nodes == disk.nodes and back.diskless_nodes == () and TWO_PRIMARIES not in back.props
+    disks.delete("one-vm-9-disk-0")
+    disks.end_migration("one-vm-9-disk-0", source)
 
 
 def test_delete_is_idempotent(disks: DiskService) -> None:

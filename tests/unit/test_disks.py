@@ -407,6 +407,56 @@ def test_attach_elsewhere_makes_it_available_diskless(http: responses.RequestsMo
     assert len(made) == 1 and body(made[0])["diskful"] is False
 
 
+def test_attach_for_a_migration_allows_two_primaries_first(http: responses.RequestsMock, service: DiskService) -> None:
+    http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1")])
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
+    http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
+    assert service.attach("d1", "n9", migrating=True) == "/dev/drbd1002"
+    assert [(c.request.method, urlsplit(c.request.url).path) for c in http.calls][:2] == [
+        ("PUT", "/v1/resource-definitions/d1"), ("GET", "/v1/resource-definitions/d1/resources"),
+    ]
+    assert body(http.calls[0])["override_props"] == {"DrbdOptions/Net/allow-two-primaries": "yes"}
+    assert len(http.calls) == 4
+
+
+def test_a_failed_migration_attach_withdraws_two_primaries(http: responses.RequestsMock, service: DiskService) -> None:
+    http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1")])
+    http.post(f"{RD}/d1/resources/n9/make-available", status=404, json=failure(retcodes.FAIL_NOT_FOUND_NODE, "no n9"))
+    with pytest.raises(NotFound, match="no n9"):
+        service.attach("d1", "n9", migrating=True)
+    puts = calls(http, "PUT", "/v1/resource-definitions/d1")
+    assert len(puts) == 2
+    assert body(puts[1])["delete_props"] == ["DrbdOptions/Net/allow-two-primaries"]
+
+
+def test_end_migration_detaches_the_left_node_then_ends_two_primaries(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True)])
+    http.delete(f"{RD}/d1/resources/n9", json=ok(retcodes.DELETED))
+    http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
+    service.end_migration("d1", "n9")
+    assert [(c.request.method, urlsplit(c.request.url).path) for c in http.calls] == [
+        ("GET", "/v1/resource-definitions/d1/resources"), ("DELETE", "/v1/resource-definitions/d1/resources/n9"),
+        ("PUT", "/v1/resource-definitions/d1"),
+    ]
+    assert query(http.calls[1]) == {"keep_tiebreaker": ["true"]}
+    assert body(http.calls[2]) == {"override_props": {}, "delete_props": ["DrbdOptions/Net/allow-two-primaries"]}
+    http.calls.reset()
+    service.end_migration("d1", "n1")
+    assert calls(http, "DELETE", "/v1/resource-definitions/d1/resources/n1") == []
+    assert len(calls(http, "PUT", "/v1/resource-definitions/d1")) == 1
+
+
+def test_end_migration_of_a_gone_disk_is_done(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/gone/resources", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    http.put(f"{RD}/gone", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    service.end_migration("gone", "n1")
+    assert len(http.calls) == 2
+
+
 def test_path_is_not_found_where_nothing_is(http: responses.RequestsMock, service: DiskService) -> None:
     http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n2", device="")])
     assert service.path("d1", "n1") == "/dev/drbd1000"

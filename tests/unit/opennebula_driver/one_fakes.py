@@ -101,12 +101,15 @@ class FakeDisks:
             raise InvalidInput("size", size_kib, "disks only grow")
         self.disks[name] = replace(disk, size_kib=size_kib)
 
-    def attach(self, name, node):
-        self.calls.append(("attach", name, node))
+    def attach(self, name, node, *, migrating=False):
+        self.calls.append(("attach", name, node, "migrating") if migrating else ("attach", name, node))
         return self.device(name, node)
 
     def detach(self, name, node):
         self.calls.append(("detach", name, node))
+
+    def end_migration(self, name, node):
+        self.calls.append(("end_migration", name, node))
 
     def path(self, name, node):
         return self.device(name, node)

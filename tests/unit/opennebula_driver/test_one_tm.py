@@ -219,19 +219,21 @@ def test_premigrate_attaches_on_destination_and_calls_other_tms(harness: Harness
     expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
     harness.runner.expect([str(other), "node1", "node2", DIR, "22", "0", "linstor"])
     tm.premigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
-    assert ("set_props", OWN, {tm.TWO_PRIMARIES: "yes"}, ()) in harness.disks.calls
-    assert ("attach", "one-img9-data", "node2") in harness.disks.calls
+    assert [c for c in harness.disks.calls if c[0] == "attach"] == [
+        ("attach", OWN, "node2", "migrating"), ("attach", "one-img9-data", "node2", "migrating"),
+    ]
+    assert not [c for c in harness.disks.calls if c[0] == "set_props"]
 
 
 def test_postmigrate_detaches_from_source_old_style_template_argument(harness: Harness) -> None:
-    add(harness, OWN, **{"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0",
-                         tm.TWO_PRIMARIES: "yes"})
+    add(harness, OWN, **{"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0"})
     harness.oned.datastores[100] = harness.oned.datastores[0]
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
     tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0", vm_template().decode(), "ssh"])
-    assert ("detach", OWN, "node1") in harness.disks.calls
-    assert tm.TWO_PRIMARIES not in harness.disks.disks[OWN].props
+    assert [c for c in harness.disks.calls if c[0] in ("detach", "end_migration")] == [
+        ("end_migration", OWN, "node1"), ("end_migration", "one-img9-data", "node1"),
+    ]
 
 
 def test_failmigrate_undoes_premigrate_on_the_destination(harness: Harness) -> None:
@@ -241,7 +243,9 @@ def test_failmigrate_undoes_premigrate_on_the_destination(harness: Harness) -> N
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.1"])
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -rf -- {DIR}"])
     tm.failmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
-    assert ("detach", OWN, "node2") in harness.disks.calls
+    assert [c for c in harness.disks.calls if c[0] in ("detach", "end_migration")] == [
+        ("end_migration", OWN, "node2"), ("end_migration", "one-img9-data", "node2"),
+    ]
 
 
 def test_migration_to_the_same_host_does_nothing(harness: Harness) -> None:

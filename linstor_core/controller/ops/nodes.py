@@ -73,10 +73,23 @@ def create_pool(ctl: Controller, change: Change, node: str, name: str, kind: str
     directory = props.get(FILE_DIR_PROP) if kind != "DISKLESS" else None
     pool = PoolRec(node_rec.name, name, kind, directory, dict(props))
     if kind != "DISKLESS":
+        _refuse_shared_directory(ctl, change, pool)
         ctl.satellite.check_pool(ctl.pool_spec(pool))
     repo.insert_pool(pool)
     change.reply(rc.CREATED, f"New storage pool '{name}' on node '{node_rec.name}' registered.",
                  obj_refs={"Node": node_rec.name, "StorPool": name})
+
+
+def _refuse_shared_directory(ctl: Controller, change: Change, pool: PoolRec) -> None:
+    """Two pools in one directory would hold each other's volumes (names carry no node) and
+    reconcile each other's files away, so a directory belongs to one pool."""
+    wanted = ctl.satellite.pool_directory(ctl.pool_spec(pool))
+    for other in change.repo.pools():
+        if not other.diskless and ctl.satellite.pool_directory(ctl.pool_spec(other)) == wanted:
+            raise refuse(rc.FAIL_STOR_POOL_CONFIGURATION_ERROR,
+                         f"Directory {wanted} already belongs to storage pool '{other.name}' on "
+                         f"node '{other.node}'.",
+                         correction="Give each storage pool its own directory.")
 
 
 def delete_pool(ctl: Controller, change: Change, node: str, name: str) -> None:

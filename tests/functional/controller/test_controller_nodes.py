@@ -86,6 +86,14 @@ def test_pool_refusals(rest):
                code=rc.FAIL_NOT_FOUND_NODE)
 
 
+def test_pool_directory_belongs_to_one_pool(rest, pool_root: Path):
+    first = rest.error("POST", "/v1/nodes/alpha/storage-pools", {
+        "storage_pool_name": "again", "provider_kind": "FILE_THIN",
+        "props": {"StorDriver/FileDir": str(pool_root / "bravo")}}, status=500,
+        code=rc.FAIL_STOR_POOL_CONFIGURATION_ERROR)
+    assert "already belongs to storage pool 'thinpool' on node 'bravo'" in first["message"]
+
+
 def test_unknown_path_and_method_are_apicallrc(rest):
     rest.error("GET", "/v1/no-such-thing", status=404, code=rc.code_of(rc.UNKNOWN_API_CALL))
     rest.error("PATCH", "/v1/nodes", status=405)

@@ -2,11 +2,13 @@
 
 The database is the truth. Per storage pool the satellite removes what no record knows (files
 and loop devices a killed request left behind) and re-attaches known volumes that lost their
-loop device (reboot); device paths that changed are written back, and the DRBD configs of
-every DRBD resource are rendered again.
+loop device (reboot); device paths that changed are written back, the DRBD configs of every
+DRBD resource are rendered again and configs of resources no record knows are removed.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from linstor_core.controller import drbd
 from linstor_core.controller.core import Controller
@@ -45,10 +47,14 @@ def reconcile(ctl: Controller) -> list[str]:
                 if device != vol.backing:
                     shown = vol.device_path if rds[vol.rd.lower()].drbd else device
                     repo.set_volume_paths(VolRec(vol.rd, vol.node, vol.vlmnr, shown, device))
+        wanted: set[Path] = set()
         for rd in rds.values():
             on = repo.rscs(rd=rd.name)
             if rd.drbd and on:
                 res = drbd_resource(repo, rd)
                 for rsc in on:
-                    drbd.write_res(ctl.state_dir, rsc.node, res)
+                    wanted.add(drbd.write_res(ctl.state_dir, rsc.node, res))
+        for stray in sorted(set((ctl.state_dir / "nodes").glob("*/drbd.d/*.res")) - wanted):
+            stray.unlink()
+            lines.append(f"removed DRBD config {stray} of no known resource")
     return lines

@@ -172,3 +172,23 @@ def test_restart_after_loop_devices_vanished(server_process, pool_root: Path, tm
         assert handle.read(9) == b"persisted"
     image = (pool_root / "alpha" / "survivor_00000.img").resolve()
     assert loops_over(pool_root) == [str(image)]
+
+
+def test_restart_removes_stray_drbd_configs(server_process, pool_root: Path, tmp_path: Path):
+    url = server_process.start(None)
+    populate(url, pool_root)
+    requests.post(url + "/v1/resource-definitions", json={"resource_definition": {
+        "name": "kept", "layer_data": [{"type": "DRBD"}, {"type": "STORAGE"}]}},
+        timeout=10).raise_for_status()
+    requests.post(url + "/v1/resource-definitions/kept/volume-definitions", json={
+        "volume_definition": {"size_kib": 1024}}, timeout=10).raise_for_status()
+    requests.post(url + "/v1/resource-definitions/kept/resources", json=[
+        {"resource": {"node_name": "alpha", "props": {"StorPoolName": "thinpool"}}}],
+        timeout=30).raise_for_status()
+    drbd_dir = tmp_path / "state" / "nodes" / "alpha" / "drbd.d"
+    stray = drbd_dir / "gone.res"
+    stray.write_text("resource gone {}\n")
+    server_process.kill()
+    server_process.start(None)
+    assert not stray.exists()
+    assert (drbd_dir / "kept.res").exists()

@@ -138,7 +138,7 @@ class StorageError(LinstorError):
     """A storage command failed; keeps the argument list, exit code and stderr."""
 
     def __init__(self, argv: Sequence[str], returncode: int, stderr: str, *, correction: str = "") -> None:
-        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no error output"
+        detail = _stderr_summary(stderr)
         super().__init__(
             f"command {argv[0] if argv else '?'} failed with exit code {returncode}: {detail}",
             cause=" ".join(argv),
@@ -147,6 +147,16 @@ class StorageError(LinstorError):
         self.argv = list(argv)
         self.returncode = returncode
         self.stderr = stderr
+
+
+def _stderr_summary(stderr: str, limit: int = 300) -> str:
+    """All of stderr on one line, shortened: tools put the reason on the first line (mkfs.xfs)
+    or the last (losetup), so neither line alone is enough."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    if not lines:
+        return "no error output"
+    text = " / ".join(lines)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 __all__ = [

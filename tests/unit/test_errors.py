@@ -55,7 +55,13 @@ def test_controller_unreachable_lists_every_url() -> None:
     assert error.correction
 
 
-def test_storage_error_keeps_argv_code_and_last_stderr_line() -> None:
+def test_storage_error_keeps_argv_code_and_the_whole_stderr() -> None:
     error = StorageError(["losetup", "-f"], 1, "warning\nlosetup: cannot find an unused loop device\n")
     assert error.argv == ["losetup", "-f"] and error.returncode == 1
-    assert "cannot find an unused loop device" in error.message
+    assert "warning / losetup: cannot find an unused loop device" in error.message
+
+
+def test_storage_error_keeps_a_first_line_reason_and_shortens_long_output() -> None:
+    stderr = "agsize (1 blocks) too small, need at least 4096 blocks\n" + "usage: mkfs.xfs ...\n" * 100
+    error = StorageError(["mkfs.xfs", "/dev/loop0"], 1, stderr)
+    assert "too small" in error.message and len(error.message) < 400

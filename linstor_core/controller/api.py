@@ -17,7 +17,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from linstor_core import retcodes as rc
-from linstor_core.controller.core import Change, Controller
+from linstor_core.controller.core import Controller
 from linstor_core.controller.replies import entry, error_body, refuse
 
 log = logging.getLogger(__name__)
@@ -135,10 +135,6 @@ def mutate(mask: int, operation: Callable[..., Any], *args: Any, status: int = 2
     ctl = controller()
     with ctl.change(mask) as change:
         operation(ctl, change, *args, **kwargs)
-    return replies_response(change, status)
-
-
-def replies_response(change: Change, status: int) -> Response:
     return json_response(change.replies, status)
 
 

@@ -28,6 +28,8 @@ MAX_VOLUME_KIB = 1 << 42
 def create_rd(ctl: Controller, change: Change, name: str, *, group: str | None = None,
               layers: Sequence[str] = (), props: Mapping[str, str] | None = None,
               clone_source: str | None = None) -> RdRec:
+    """A resource definition; layers from the request, else the group's filter, else
+    DRBD,STORAGE; a DRBD one gets its TCP port now."""
     naming.validate_resource_name(name)
     repo = change.repo
     group_rec = repo.group(group or DEFAULT_GROUP)
@@ -65,6 +67,8 @@ def modify_rd(ctl: Controller, change: Change, name: str, *, override: Mapping[s
 
 
 def delete_rd(ctl: Controller, change: Change, name: str) -> None:
+    """Delete a definition with its resources (storage removed after commit); refused with
+    LINSTOR's message while snapshots exist, or while a volume is in use."""
     repo = change.repo
     rd = repo.rd(name)
     if repo.snapshots(rd.name):
@@ -85,6 +89,7 @@ def delete_rd(ctl: Controller, change: Change, name: str) -> None:
 
 
 def check_size(size_kib: object) -> int:
+    """A volume size in KiB: a whole number from 1 to 4 PiB (400 otherwise)."""
     if isinstance(size_kib, bool) or not isinstance(size_kib, int) or not (
             0 < size_kib <= MAX_VOLUME_KIB):
         raise refuse(rc.FAIL_INVLD_VLM_SIZE, f"Invalid volume size {size_kib!r} KiB.",
@@ -157,6 +162,7 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
 
 
 def delete_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int) -> None:
+    """Delete a volume definition and its volumes; refused while the definition has snapshots."""
     repo = change.repo
     vd = repo.vd(rd_name, vlmnr)
     if repo.snapshots(vd.rd):

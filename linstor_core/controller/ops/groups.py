@@ -34,6 +34,7 @@ def clean_filter(select_filter: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def create_group(ctl: Controller, change: Change, name: str, description: str,
                  select_filter: Mapping[str, Any] | None, props: Mapping[str, str]) -> None:
+    """A resource group with a checked select filter (unknown filter keys are dropped)."""
     naming.validate_resource_group_name(name)
     repo = change.repo
     if repo.find_group(name):
@@ -58,6 +59,7 @@ def modify_group(ctl: Controller, change: Change, name: str, *, description: str
 
 
 def delete_group(ctl: Controller, change: Change, name: str) -> None:
+    """Remove a group; the default group and groups with definitions are refused."""
     repo = change.repo
     group = repo.group(name)
     if group.name.lower() == DEFAULT_GROUP.lower():

@@ -26,6 +26,7 @@ FILE_DIR_PROP = "StorDriver/FileDir"
 
 def create_node(ctl: Controller, change: Change, name: str, node_type: str, address: str,
                 props: Mapping[str, str]) -> None:
+    """Register a node (name and IP address checked) with its implicit diskless pool."""
     naming.validate_node_name(name)
     kind = NODE_TYPES.get(node_type.upper())
     if kind is None:
@@ -45,6 +46,7 @@ def create_node(ctl: Controller, change: Change, name: str, node_type: str, addr
 
 
 def delete_node(ctl: Controller, change: Change, name: str) -> None:
+    """Remove a node; refused while it holds resources or snapshots."""
     repo = change.repo
     node = repo.node(name)
     if repo.rscs(node=node.name):
@@ -59,6 +61,7 @@ def delete_node(ctl: Controller, change: Change, name: str) -> None:
 
 def create_pool(ctl: Controller, change: Change, node: str, name: str, kind: str,
                 props: Mapping[str, str]) -> None:
+    """Register a FILE_THIN/FILE/DISKLESS pool; its directory is checked (made) first."""
     naming.validate_storage_pool_name(name)
     kind = kind.upper()
     if kind not in POOL_KINDS:
@@ -93,6 +96,7 @@ def _refuse_shared_directory(ctl: Controller, change: Change, pool: PoolRec) -> 
 
 
 def delete_pool(ctl: Controller, change: Change, node: str, name: str) -> None:
+    """Remove a pool record; refused while resources or snapshots live in it."""
     repo = change.repo
     pool = repo.pool(node, name)
     used = repo.tx.one("SELECT rd FROM resources WHERE node = ? AND pool = ?", pool.node, pool.name)

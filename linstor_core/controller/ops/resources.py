@@ -24,6 +24,7 @@ from linstor_core.controller.ops.nodes import DISKLESS_POOL
 from linstor_core.controller.replies import refuse
 
 DISKLESS = ("DISKLESS", "DRBD_DISKLESS")
+DEFAULT_PLACE_COUNT = 2
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,12 @@ class Placement:
     diskless_on_remaining: bool = False
 
     @classmethod
-    def from_filters(cls, *filters: Mapping[str, Any], default_count: int = 2) -> "Placement":
+    def from_filters(cls, *filters: Mapping[str, Any]) -> "Placement":
+        """Overlay ``filters`` left to right; LINSTOR's default place count is 2."""
         merged: dict[str, Any] = {}
         for f in filters:
             merged.update({k: v for k, v in f.items() if v is not None and v != []})
-        count = merged.get("place_count", default_count)
+        count = merged.get("place_count", DEFAULT_PLACE_COUNT)
         if not isinstance(count, int) or count < 1:
             raise refuse(rc.FAIL_INVLD_PLACE_COUNT, f"Invalid place count {count!r}.",
                          correction="The place count is a positive number.")
@@ -186,6 +188,8 @@ def candidates(ctl: Controller, repo: Repo,
 
 def delete_resource(ctl: Controller, change: Change, rd_name: str, node: str,
                     keep_tiebreaker: bool) -> None:
+    """Delete ``rd_name`` on ``node`` (records now, storage after commit); refused while in use;
+    a diskless one that quorum needs stays as tiebreaker when ``keep_tiebreaker``."""
     repo = change.repo
     rsc = repo.rsc(rd_name, node)
     rd = repo.rd(rsc.rd)
@@ -213,6 +217,7 @@ def _quorum_needs(repo: Repo, leaving: RscRec) -> bool:
 
 def ensure_tiebreaker(ctl: Controller, change: Change, rd_name: str,
                       exclude: Sequence[str] = ()) -> None:
+    """Create or drop the diskless tiebreaker as the module docstring's rule says."""
     repo = change.repo
     rd = repo.find_rd(rd_name)
     if rd is None or not rd.drbd:

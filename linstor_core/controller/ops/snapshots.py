@@ -22,6 +22,7 @@ from linstor_core.controller.satellite import PoolSpec, VolumeSpec
 
 def create_snapshot(ctl: Controller, change: Change, rd_name: str, name: str,
                     nodes: Sequence[str]) -> None:
+    """Snapshot every volume on ``nodes`` (all diskful replicas when empty), as one change."""
     naming.validate_snapshot_name(name)
     repo = change.repo
     rd = repo.rd(rd_name)
@@ -136,6 +137,7 @@ def restore_resources(ctl: Controller, change: Change, rd_name: str, name: str, 
 
 
 def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
+    """Roll every diskful replica back to the snapshot (refusals as in the module docstring)."""
     repo = change.repo
     snap = repo.snapshot(rd_name, name)
     latest = repo.snapshots(snap.rd)[-1]

@@ -22,6 +22,7 @@ NODE_TYPES = {"SATELLITE": "Satellite", "COMBINED": "Combined", "CONTROLLER": "C
               "AUXILIARY": "Auxiliary"}
 POOL_KINDS = ("FILE_THIN", "FILE", "DISKLESS")
 FILE_DIR_PROP = "StorDriver/FileDir"
+POOL_NAME_PROP = "StorDriver/StorPoolName"
 
 
 def create_node(ctl: Controller, change: Change, name: str, node_type: str, address: str,
@@ -73,8 +74,15 @@ def create_pool(ctl: Controller, change: Change, node: str, name: str, kind: str
     if repo.find_pool(node_rec.name, name):
         raise refuse(rc.FAIL_EXISTS_STOR_POOL,
                      f"Storage pool '{name}' already exists on node '{node_rec.name}'.")
-    directory = props.get(FILE_DIR_PROP) if kind != "DISKLESS" else None
-    pool = PoolRec(node_rec.name, name, kind, directory, dict(props))
+    stored = dict(props)
+    directory = None
+    if kind != "DISKLESS":
+        # LINSTOR clients since REST 1.2 send the generic StorPoolName; for file pools it is
+        # the directory, which LINSTOR keeps as StorDriver/FileDir.
+        directory = props.get(FILE_DIR_PROP) or props.get(POOL_NAME_PROP)
+        if directory:
+            stored[FILE_DIR_PROP] = directory
+    pool = PoolRec(node_rec.name, name, kind, directory, stored)
     if kind != "DISKLESS":
         _refuse_shared_directory(ctl, change, pool)
         ctl.satellite.check_pool(ctl.pool_spec(pool))

@@ -74,6 +74,18 @@ def test_pool_create_list_delete(rest, pool_root: Path):
                code=rc.FAIL_NOT_FOUND_STOR_POOL)
 
 
+def test_pool_directory_from_generic_pool_name(rest, pool_root: Path):
+    """What python-linstor and the linstor CLI send since REST 1.2."""
+    directory = pool_root / "generic"
+    rest.ok("POST", "/v1/nodes/bravo/storage-pools", {
+        "storage_pool_name": "filepool", "provider_kind": "FILE_THIN",
+        "props": {"StorDriver/StorPoolName": str(directory)}}, status=201)
+    assert directory.is_dir()
+    pool = rest.call("GET", "/v1/nodes/bravo/storage-pools/filepool", status=200,
+                     schema="StoragePool")
+    assert pool["props"]["StorDriver/FileDir"] == str(directory)
+
+
 def test_pool_refusals(rest):
     rest.error("POST", "/v1/nodes/alpha/storage-pools",
                {"storage_pool_name": "lvm", "provider_kind": "LVM"}, status=500,

@@ -119,6 +119,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_ACTIONS = {"ds": frozenset(ds.ACTIONS), "tm": frozenset([*tm.ACTIONS, "monitor"])}
+
+
+def _parse(argv: list[str]) -> tuple[str, str, list[str]]:
+    """``KIND ACTION ARGS...`` as oned's wrapper scripts pass it, read without building the
+    argparse parser (each action is a new process, which would pay for it every time); help
+    and anything malformed go through argparse, which explains and exits 1."""
+    if len(argv) >= 2 and argv[1] in _ACTIONS.get(argv[0], ()):
+        return argv[0], argv[1], argv[2:]
+    options = _parser().parse_args(argv)
+    return options.kind, options.action, list(options.args)
+
+
 def _run_ds_style(env: Env, action: str, args: list[str]) -> str:
     """The three ways oned passes a datastore action: ``ID`` + stdin, ``B64 ID``, ``- ID``."""
     if len(args) == 1:
@@ -181,12 +194,12 @@ def main(
     """Run one action; 0 with the answer on stdout, or 1 with the reason on stderr."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    options = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    kind, action, args = _parse(list(sys.argv[1:] if argv is None else argv))
     try:
         environment = env or default_env(stdin or sys.stdin.buffer, err)
-        answer = run_action(environment, options.kind, options.action, list(options.args))
+        answer = run_action(environment, kind, action, args)
     except Exception as error:  # the one place errors become oned's answer; no traceback leaks
-        print(render_error(options.kind, options.action, error), file=err)
+        print(render_error(kind, action, error), file=err)
         return 1
     if answer:
         print(answer, file=out)

@@ -10,13 +10,14 @@ datastore paths without blanks.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shlex
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from linstor_core.errors import InvalidInput
+from linstor_core.errors import InvalidInput, LinstorError
 from linstor_core.runner import DEFAULT_TIMEOUT, Runner, run
 
 _LINK_SCRIPT = 'mkdir -p -- "$1" && ln -sfn -- "$2" "$3"'
@@ -34,12 +35,44 @@ def local_names() -> frozenset[str]:
     return frozenset({"localhost", name, name.split(".")[0], socket.getfqdn()})
 
 
+def _link_here(device: str, path: str) -> None:
+    """``mkdir -p`` and ``ln -sfn`` without a process: a new symlink renamed over ``path``."""
+    temporary = f"{path}.{os.getpid()}.new"
+    try:
+        os.makedirs(posixpath.dirname(path), exist_ok=True)
+        os.symlink(device, temporary)
+        try:
+            os.replace(temporary, path)
+        except OSError:
+            os.unlink(temporary)
+            raise
+    except OSError as error:
+        raise LinstorError(f"cannot link {path} to {device}", cause=error.strerror or str(error),
+                           correction="check the VM directory and its permissions") from None
+
+
+def _unlink_here(path: str) -> None:
+    """``rm -f`` without a process."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise LinstorError(f"cannot remove {path}", cause=error.strerror or str(error)) from None
+
+
 @dataclass
 class Hosts:
-    """Runs argument lists on a named host: directly when it is this machine, else over ssh."""
+    """Runs argument lists on a named host: directly when it is this machine, else over ssh.
+
+    ``direct_links``: the ``disk.<i>`` symlinks of this machine are made and removed in-process
+    (a front-end that is also a host spares a fork per disk); tests that check every command
+    through a fake runner turn it off.
+    """
 
     runner: Runner = run
     local: frozenset[str] = field(default_factory=local_names)
+    direct_links: bool = True
 
     def run(self, host: str, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT) -> str:
         if host in self.local:
@@ -60,11 +93,17 @@ class Hosts:
 
         One command, so one ssh connection: a constant script, the paths as its arguments.
         """
-        self.run(host, ["sh", "-c", _LINK_SCRIPT, "link", posixpath.dirname(path), device, path])
+        if self.direct_links and host in self.local:
+            _link_here(device, path)
+        else:
+            self.run(host, ["sh", "-c", _LINK_SCRIPT, "link", posixpath.dirname(path), device, path])
 
     def unlink(self, host: str, path: str) -> None:
         """Remove the ``disk.<i>`` symlink; idempotent."""
-        self.run(host, ["rm", "-f", path])
+        if self.direct_links and host in self.local:
+            _unlink_here(path)
+        else:
+            self.run(host, ["rm", "-f", path])
 
     def copy_directory(self, src_host: str, dst_host: str, path: str) -> None:
         """Copy the directory ``path`` (checkpoint, deployment files) from one host to another."""

@@ -8,14 +8,9 @@ resource. Snapshots are per resource, named after OpenNebula's snapshot id (``sn
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from linstor_core import naming
 from linstor_core.errors import InvalidInput
 from opennebula_driver.records import Vm
-
-if TYPE_CHECKING:
-    from linstor_core.disks import DiskService
 
 PLATFORM = "one"
 PROP_DISK = naming.PROP_PREFIX + "disk"
@@ -64,22 +59,11 @@ def vm_filter(vm_id: int) -> dict[str, str]:
     return naming.owner_filter(PLATFORM, vm_owner(vm_id))
 
 
+def vm_disk_filter(vm_id: int, disk_id: int) -> dict[str, str]:
+    """Props selecting a VM's own disk ``disk_id`` whatever the VM is called now."""
+    return {**vm_filter(vm_id), PROP_DISK: str(disk_id)}
+
+
 def snapshot(snapshot_id: int) -> str:
     """The LINSTOR snapshot for OpenNebula snapshot ``snapshot_id``."""
     return naming.validate_snapshot_name(f"snap-{snapshot_id}")
-
-
-def find_vm_disk(service: DiskService, vm: Vm, disk_id: int) -> str | None:
-    """The resource of a VM's own disk, or None.
-
-    The name follows the VM's current name; a VM renamed since its disks were made is found by
-    its owner props instead (one extra list, only then).
-    """
-    name = vm_disk(vm, disk_id)
-    if service.exists(name):
-        return name
-    wanted = str(disk_id)
-    for disk in service.list(vm_filter(vm.id)):
-        if disk.props.get(PROP_DISK) == wanted:
-            return disk.name
-    return None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linstor_core import datacopy, filesystems
-from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound
+from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError
 from opennebula_driver import contextiso, names
 from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
@@ -46,27 +46,32 @@ def _disk_call(target: str, vm_id: str, ds_id: str) -> _DiskCall:
     return _DiskCall(where, where.require_disk_id(), object_id(vm_id, "vmid"), object_id(ds_id, "dsid"))
 
 
-def _on_disk(service: DiskService, vm: Vm, disk_id: int, operation: Callable[[str], None]) -> None:
-    """Run ``operation`` on the resource behind disk ``disk_id``: the image itself when
-    persistent, else the VM's own one, by its name; only if that is not found (the VM was
-    renamed) is it looked up by owner props, so the usual case costs no extra call."""
-    disk = vm.disk(disk_id)
+def _find_disk(env: Env, service: DiskService, vm_id: int, disk_id: int) -> tuple[str, bool] | None:
+    """The resource behind disk ``disk_id`` of VM ``vm_id`` and whether the VM owns it, or None.
+
+    The VM's own disks (clones, volatile, context) are found by their owner props in one
+    listing, which also finds them after the VM was renamed. Only when there is none is oned
+    asked: the disk is then a persistent image used in place, whose SOURCE only the VM
+    template names.
+    """
+    own = service.list(names.vm_disk_filter(vm_id, disk_id), placement=False)
+    if own:
+        return own[0].name, True
+    disk = env.oned.vm(vm_id).disk(disk_id)
     if disk is not None and not disk.clone and disk.source:
-        operation(disk.source)
-        return
-    name = names.vm_disk(vm, disk_id)
-    try:
-        operation(name)
-    except NotFound:
-        found = names.find_vm_disk(service, vm, disk_id)
-        if found is None:
-            raise LinstorError(
-                f"VM {vm.id} disk {disk_id} has no LINSTOR resource",
-                correction="check the VM's disks with onevm show and the controller with linstor-core",
-            ) from None
-        if found == name:
-            raise
-        operation(found)
+        return disk.source, False
+    return None
+
+
+def _on_disk(env: Env, service: DiskService, vm_id: int, disk_id: int, operation: Callable[[str], None]) -> None:
+    """Run ``operation`` on the resource behind disk ``disk_id`` (see ``_find_disk``)."""
+    found = _find_disk(env, service, vm_id, disk_id)
+    if found is None:
+        raise LinstorError(
+            f"VM {vm_id} disk {disk_id} has no LINSTOR resource",
+            correction="check the VM's disks with onevm show and the controller with linstor-core",
+        )
+    operation(found[0])
 
 
 def _attach_and_link(env: Env, service: DiskService, name: str, where: HostPath) -> None:
@@ -153,15 +158,14 @@ def delete(env: Env, args: Sequence[str]) -> str:
     if where.disk_id is None:
         env.hosts.remove_vm_directory(where.host, where.path, vm_id)
         return ""
-    vm = env.oned.vm(vm_id)
     service = env.service(env.oned.datastore(ds_id))
-    disk = vm.disk(where.disk_id)
-    if disk is not None and not disk.clone and disk.source:
-        service.detach(disk.source, where.host)
-    else:
-        name = names.find_vm_disk(service, vm, where.disk_id)
-        if name is not None:
+    found = _find_disk(env, service, vm_id, where.disk_id)
+    if found is not None:
+        name, own = found
+        if own:
             service.delete(name, with_snapshots=True)
+        else:
+            service.detach(name, where.host)
     env.hosts.unlink(where.host, where.path)
     return ""
 
@@ -181,7 +185,6 @@ def mv(env: Env, args: Sequence[str]) -> str:
             env.hosts.copy_directory(src.host, dst.host, src.path)
             env.hosts.remove_vm_directory(src.host, src.path, vm_id)
         return ""
-    vm = env.oned.vm(vm_id)
     service = env.service(env.oned.datastore(ds_id))
 
     def move(name: str) -> None:
@@ -191,7 +194,7 @@ def mv(env: Env, args: Sequence[str]) -> str:
             service.detach(name, src.host)
             env.hosts.unlink(src.host, src.path)
 
-    _on_disk(service, vm, dst.disk_id, move)
+    _on_disk(env, service, vm_id, dst.disk_id, move)
     return ""
 
 
@@ -216,13 +219,13 @@ def cpds(env: Env, args: Sequence[str]) -> str:
     snap = snapshot_id(args[2])
     vm_id, ds_id = object_id(args[3], "vmid"), object_id(args[4], "dsid")
     image_id = names.image_id_of(target)
-    vm = env.oned.vm(vm_id)
     service = env.service(env.oned.datastore(ds_id))
     props = names.image_props(image_id, env.oned.image_name(image_id))
     if snap == -1:
-        _on_disk(service, vm, disk_id, lambda source: service.clone(source, target, props, progress=env.progress))
+        _on_disk(env, service, vm_id, disk_id, lambda source: service.clone(source, target, props, progress=env.progress))
     else:
-        _on_disk(service, vm, disk_id, lambda source: service.restore(source, names.snapshot(snap), target, props))
+        _on_disk(env, service, vm_id, disk_id,
+                 lambda source: service.restore(source, names.snapshot(snap), target, props))
     return ""
 
 
@@ -236,9 +239,8 @@ def _snapshot_call(env: Env, action: str, args: Sequence[str],
     if snap < 0:
         raise InvalidInput("snapshot id", args[1], "must be zero or more")
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
-    vm = env.oned.vm(vm_id)
     service = env.service(env.oned.datastore(ds_id))
-    _on_disk(service, vm, disk_id, lambda name: operation(service, name, names.snapshot(snap)))
+    _on_disk(env, service, vm_id, disk_id, lambda name: operation(service, name, names.snapshot(snap)))
     return ""
 
 
@@ -265,9 +267,8 @@ def resize(env: Env, args: Sequence[str]) -> str:
     disk_id = where.require_disk_id()
     size_kib = size_mib_to_kib(args[1])
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
-    vm = env.oned.vm(vm_id)
     service = env.service(env.oned.datastore(ds_id))
-    _on_disk(service, vm, disk_id, lambda name: service.resize(name, size_kib))
+    _on_disk(env, service, vm_id, disk_id, lambda name: service.resize(name, size_kib))
     return ""
 
 

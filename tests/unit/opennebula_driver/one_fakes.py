@@ -63,7 +63,7 @@ class FakeDisks:
         self.calls.append(("exists", name))
         return name in self.disks
 
-    def list(self, owner_props={}):
+    def list(self, owner_props={}, *, placement=True):
         self.calls.append(("list", dict(owner_props)))
         return [d for d in self.disks.values() if all(d.props.get(k) == v for k, v in owner_props.items())]
 
@@ -136,8 +136,10 @@ class FakeOned:
     vms: dict[int, Vm] = field(default_factory=dict)
     datastores: dict[int, Datastore] = field(default_factory=dict)
     images: dict[int, str] = field(default_factory=dict)
+    vm_lookups: list[int] = field(default_factory=list)
 
     def vm(self, vm_id: int) -> Vm:
+        self.vm_lookups.append(vm_id)
         return self.vms[vm_id]
 
     def datastore(self, ds_id: int) -> Datastore:

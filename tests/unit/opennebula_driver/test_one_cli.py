@@ -57,6 +57,17 @@ def test_refusals_are_one_line_exit_1(harness: Harness, argv: list[str], stdin: 
     assert harness.disks.mutations() == []
 
 
+def test_a_well_formed_call_builds_no_argument_parser(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_parser() -> None:
+        raise AssertionError("argparse parser built for a well-formed call")
+
+    monkeypatch.setattr(cli, "_parser", no_parser)
+    assert call(harness, ["ds", "monitor", "100"], MONITOR) == (0, ANSWER, "")
+    assert call(harness, ["tm", "monitor", "-", "100"], MONITOR) == (0, ANSWER, "")
+    code, _, err = call(harness, ["tm", "resize", "n:/d/22/disk.0", "-h", "22", "100"])
+    assert code == 1 and "MiB" in err
+
+
 def test_an_unexpected_exception_is_reported_without_traceback(harness: Harness) -> None:
     def boom(profile: str) -> None:
         raise KeyError("surprise")
@@ -67,7 +78,7 @@ def test_an_unexpected_exception_is_reported_without_traceback(harness: Harness)
 
 
 def test_bad_command_lines_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["tm", "bogus"], ["ds"], []):
+    for argv in (["tm", "bogus"], ["ds"], [], ["ds", "snap_create"], ["tm", "cp"], ["one", "monitor"]):
         with pytest.raises(SystemExit) as exit_info:
             cli.main(argv)
         assert exit_info.value.code == 1

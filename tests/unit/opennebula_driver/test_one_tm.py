@@ -19,6 +19,7 @@ from one_fakes import Harness
 DIR = "/var/lib/one/datastores/0/22"
 IMAGE = "one-img7-ubuntu"
 OWN = "one-vm22-web-disk-0"
+OWN_PROPS = {"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0"}
 VM = Vm(id=22, name="web", disks=(
     VmDisk(disk_id=0, source=IMAGE, clone=True, image_id=7, tm_mad="linstor", size_mib=8, datastore_id=100),
     VmDisk(disk_id=1, source="one-img9-data", clone=False, image_id=9, tm_mad="linstor", datastore_id=100),
@@ -96,7 +97,7 @@ def test_mkswap(harness: Harness, vm: Vm) -> None:
 
 
 def test_delete_own_disk_persistent_disk_and_directory(harness: Harness, vm: Vm) -> None:
-    add(harness, OWN, **{"Aux/bundle/disk": "0"})
+    add(harness, OWN, **OWN_PROPS)
     add(harness, "one-img9-data")
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
@@ -115,21 +116,30 @@ def test_delete_refuses_a_directory_that_is_not_the_vms(harness: Harness) -> Non
 
 def test_renamed_vm_disk_found_by_owner_props(harness: Harness) -> None:
     harness.oned.vms[22] = Vm(id=22, name="renamed")
-    add(harness, OWN, **{"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0"})
+    add(harness, OWN, **OWN_PROPS)
     tm.snap_create(harness.env, [f"node1:{DIR}/disk.0", "4", "22", "100"])
     assert harness.disks.disks[OWN].snapshots == ("snap-4",)
 
 
 def test_snapshots_and_resize(harness: Harness, vm: Vm) -> None:
-    add(harness, OWN, **{"Aux/bundle/disk": "0"})
+    add(harness, OWN, **OWN_PROPS)
     args = [f"node1:{DIR}/disk.0", "0", "22", "100"]
     tm.snap_create(harness.env, args)
     tm.snap_revert(harness.env, args)
     tm.snap_delete(harness.env, args)
     tm.resize(harness.env, [f"node1:{DIR}/disk.0", "2048", "22", "100"])
     assert [c[0] for c in harness.disks.mutations()] == ["snapshot", "rollback", "delete_snapshot", "resize"]
-    assert not [c for c in harness.disks.calls if c[0] in ("exists", "list")]  # the name is tried directly
+    assert [c for c in harness.disks.calls if c[0] in ("exists", "list")] == [("list", OWN_PROPS)] * 4
+    assert harness.oned.vm_lookups == []  # the VM's own disk is found by its owner props alone
     assert harness.disks.disks[OWN].size_kib == 2048 * 1024
+
+
+def test_a_persistent_disk_is_looked_up_in_the_vm_template(harness: Harness, vm: Vm) -> None:
+    add(harness, "one-img9-data")
+    tm.snap_create(harness.env, [f"node1:{DIR}/disk.1", "2", "22", "100"])
+    tm.resize(harness.env, [f"node1:{DIR}/disk.1", "2048", "22", "100"])
+    assert [c[:2] for c in harness.disks.mutations()] == [("snapshot", "one-img9-data"), ("resize", "one-img9-data")]
+    assert harness.oned.vm_lookups == [22, 22]
 
 
 def test_missing_disk_is_a_clear_error(harness: Harness, vm: Vm) -> None:
@@ -160,7 +170,7 @@ def test_bad_arguments_change_nothing(harness: Harness, vm: Vm, action: str, arg
 
 
 def test_mv_moves_a_disk_between_hosts(harness: Harness, vm: Vm) -> None:
-    add(harness, OWN, **{"Aux/bundle/disk": "0"})
+    add(harness, OWN, **OWN_PROPS)
     expect_link(harness, "node2", device(harness, OWN, "node2"), f"{DIR}/disk.0")
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
     tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"node2:{DIR}/disk.0", "22", "100"])
@@ -168,7 +178,7 @@ def test_mv_moves_a_disk_between_hosts(harness: Harness, vm: Vm) -> None:
 
 
 def test_mv_to_the_frontend_only_leaves_the_host(harness: Harness, vm: Vm) -> None:
-    add(harness, OWN, **{"Aux/bundle/disk": "0"})
+    add(harness, OWN, **OWN_PROPS)
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
     tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
     assert harness.disks.mutations() == [("detach", OWN, "node1")]
@@ -188,7 +198,7 @@ def test_mvds_leaves_the_host(harness: Harness, vm: Vm) -> None:
 
 
 def test_cpds_clones_or_restores_into_the_saved_image(harness: Harness, vm: Vm) -> None:
-    add(harness, OWN, **{"Aux/bundle/disk": "0"})
+    add(harness, OWN, **OWN_PROPS)
     harness.oned.images[12] = "saved"
     tm.cpds(harness.env, [f"node1:{DIR}/disk.0", "fe:one-img12-saved", "-1", "22", "100"])
     assert harness.disks.disks["one-img12-saved"].props["Aux/bundle/owner-name"] == "saved"
@@ -208,7 +218,7 @@ def vm_template() -> bytes:
 
 
 def test_premigrate_attaches_on_destination_and_calls_other_tms(harness: Harness, tmp_path: Path) -> None:
-    add(harness, OWN, **{"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0"})
+    add(harness, OWN, **OWN_PROPS)
     add(harness, "one-img9-data")
     other = tmp_path / "remotes" / "tm" / "shared" / "premigrate"
     other.parent.mkdir(parents=True)
@@ -226,7 +236,7 @@ def test_premigrate_attaches_on_destination_and_calls_other_tms(harness: Harness
 
 
 def test_postmigrate_detaches_from_source_old_style_template_argument(harness: Harness) -> None:
-    add(harness, OWN, **{"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0"})
+    add(harness, OWN, **OWN_PROPS)
     harness.oned.datastores[100] = harness.oned.datastores[0]
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
@@ -237,7 +247,7 @@ def test_postmigrate_detaches_from_source_old_style_template_argument(harness: H
 
 
 def test_failmigrate_undoes_premigrate_on_the_destination(harness: Harness) -> None:
-    add(harness, OWN, **{"Aux/bundle/platform": "one", "Aux/bundle/owner-id": "vm22", "Aux/bundle/disk": "0"})
+    add(harness, OWN, **OWN_PROPS)
     harness.env.read_stdin = lambda: vm_template()
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.0"])
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.1"])

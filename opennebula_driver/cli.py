@@ -172,14 +172,10 @@ def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os
 
 
 def render_error(kind: str, action: str, error: BaseException) -> str:
-    """The one line oned shows the user: what failed, why, and what to do."""
+    """The one line oned shows the user: what failed, why, and what to do (``str()`` of a
+    LINSTOR error), after the action it happened in."""
     if isinstance(error, LinstorError):
-        parts = [error.message]
-        if error.cause and error.cause not in error.message:
-            parts.append(f"cause: {error.cause}")
-        if error.correction:
-            parts.append(f"correction: {error.correction}")
-        return f"{kind} {action}: {'; '.join(parts)}"
+        return f"{kind} {action}: {error}"
     return f"{kind} {action}: internal error ({type(error).__name__}: {error}); please report it"
 
 

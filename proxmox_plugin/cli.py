@@ -133,20 +133,11 @@ def dispatch(method: str, request: Any, environ: Mapping[str, str], stderr: Text
     return _call(getattr(storage, method), method, args)
 
 
-def _message(error: LinstorError) -> str:
-    """The LINSTOR message, then cause and correction, each once (``InvalidInput`` already
-    puts its cause into the message)."""
-    parts = [error.message]
-    if error.cause and error.cause not in error.message:
-        parts.append(f"cause: {error.cause}")
-    if error.correction:
-        parts.append(f"correction: {error.correction}")
-    return "; ".join(parts)
-
-
 def _render(error: BaseException) -> dict[str, str]:
+    """The JSON error the shim ``die``s with: a LINSTOR error as ``str()`` gives it (message,
+    then cause and correction, each once)."""
     if isinstance(error, LinstorError):
-        return {"type": type(error).__name__, "message": _message(error)}
+        return {"type": type(error).__name__, "message": str(error)}
     if isinstance(error, OSError):
         return {"type": "OSError", "message": f"{error.strerror or error} ({error.filename or ''})"}
     return {"type": "InternalError", "message": f"linstor-pve internal error: {error!r}"}

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from linstor_core.errors import LinstorError
 from opennebula_driver import cli, ds, tm
 
 from one_fakes import Harness
@@ -66,6 +67,22 @@ def test_a_well_formed_call_builds_no_argument_parser(harness: Harness, monkeypa
     assert call(harness, ["tm", "monitor", "-", "100"], MONITOR) == (0, ANSWER, "")
     code, _, err = call(harness, ["tm", "resize", "n:/d/22/disk.0", "-h", "22", "100"])
     assert code == 1 and "MiB" in err
+
+
+@pytest.mark.parametrize(
+    "error, line",
+    [
+        (LinstorError("disk gone", cause="deleted by hand", correction="restore it"),
+         "ds monitor: disk gone; cause: deleted by hand; correction: restore it\n"),
+        (LinstorError("pool full: no space", cause="no space"), "ds monitor: pool full: no space\n"),
+    ],
+)
+def test_errors_are_rendered_as_str_gives_them(harness: Harness, error: LinstorError, line: str) -> None:
+    def refuse(profile: str) -> None:
+        raise error
+
+    harness.disks.capacity = refuse  # type: ignore[method-assign,assignment]
+    assert call(harness, ["ds", "monitor", "100"], MONITOR) == (1, "", line)
 
 
 def test_an_unexpected_exception_is_reported_without_traceback(harness: Harness) -> None:

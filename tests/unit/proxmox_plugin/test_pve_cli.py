@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from linstor_core.errors import ApiError, ApiReply, LinstorError
+
 from proxmox_plugin import cli
 from pve_fake_disks import FakeDisks
 
@@ -100,3 +102,11 @@ def test_cause_and_correction_are_rendered_once() -> None:
     message = body["error"]["message"]
     assert message.count("not a volume name this storage uses") == 1
     assert "correction: expected vm-<vmid>-disk-<n>" in message
+
+
+def test_a_linstor_error_is_rendered_as_str_gives_it() -> None:
+    refused = ApiError([ApiReply(ret_code=-1, message="Resource 'x' is in use.", cause="open on n1",
+                                 correction="stop the VM")])
+    assert cli._render(refused) == {
+        "type": "ApiError", "message": "Resource 'x' is in use.; cause: open on n1; correction: stop the VM"}
+    assert cli._render(LinstorError("pool full: no space", cause="no space"))["message"] == "pool full: no space"

@@ -82,25 +82,33 @@ def choose(candidates: Sequence[Candidate], request: Request) -> list[Candidate]
 
 def eligible(candidates: Sequence[Candidate], request: Request) -> list[Candidate]:
     """The best pool of every node that passes the per-node rules, best first."""
-    return _best_pool_per_node(c for c in candidates if _eligible(c, request))
+    rule = _Rule(request)
+    return _best_pool_per_node(c for c in candidates if rule.admits(c))
 
 
-def _eligible(c: Candidate, request: Request) -> bool:
-    if c.diskless or c.free_kib < request.size_kib:
-        return False
-    if request.storage_pools and c.pool.lower() not in {p.lower() for p in request.storage_pools}:
-        return False
-    if request.node_names and c.node.lower() not in {n.lower() for n in request.node_names}:
-        return False
-    if request.resource.lower() in c.resources:
-        return False
-    if any(r.lower() in c.resources for r in request.not_place_with_rsc):
-        return False
-    if request.not_place_with_rsc_regex:
-        pattern = re.compile(request.not_place_with_rsc_regex, re.IGNORECASE)
-        if any(pattern.fullmatch(r) for r in c.resources):
+class _Rule:
+    """The per-candidate rules of one request, prepared once (the placer sees 1,000s of pools)."""
+
+    def __init__(self, request: Request) -> None:
+        self.size = request.size_kib
+        self.pools = {p.lower() for p in request.storage_pools}
+        self.nodes = {n.lower() for n in request.node_names}
+        self.avoid = {request.resource.lower()} | {r.lower() for r in request.not_place_with_rsc}
+        self.pattern = (re.compile(request.not_place_with_rsc_regex, re.IGNORECASE)
+                        if request.not_place_with_rsc_regex else None)
+        self.same_keys = request.replicas_on_same
+
+    def admits(self, c: Candidate) -> bool:
+        if c.diskless or c.free_kib < self.size:
             return False
-    return all(key in c.node_props for key in request.replicas_on_same)
+        if (self.pools and c.pool.lower() not in self.pools) or (
+                self.nodes and c.node.lower() not in self.nodes):
+            return False
+        if not self.avoid.isdisjoint(c.resources):
+            return False
+        if self.pattern is not None and any(self.pattern.fullmatch(r) for r in c.resources):
+            return False
+        return all(key in c.node_props for key in self.same_keys)
 
 
 def _best_pool_per_node(candidates: Iterable[Candidate]) -> list[Candidate]:

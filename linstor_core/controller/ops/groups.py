@@ -95,7 +95,7 @@ def size_info(ctl: Controller, repo: Repo, group: GroupRec,
               select_filter: Mapping[str, Any] | None) -> dict[str, Any]:
     """QuerySizeInfoResponse: the largest volume a spawn could get now, and pool totals."""
     want = Placement.from_filters(group.select_filter, clean_filter(select_filter))
-    pools = candidates(ctl, repo)
+    pools = candidates(ctl, repo, want)
     request = want.request("", want.place_count, 0)
     qualified = placement.eligible(pools, request)
     chosen = placement.choose(pools, request) or []

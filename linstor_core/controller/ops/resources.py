@@ -143,7 +143,7 @@ def autoplace(ctl: Controller, change: Change, rd_name: str, want: Placement) ->
         size = sum(vd.size_kib for vd in repo.vds(rd.name))
         request = want.request(rd.name, missing, size,
                                existing=[repo.node(r.node).props for r in diskful])
-        for pick in placement.place(candidates(ctl, repo, replacing=rd.name), request):
+        for pick in placement.place(candidates(ctl, repo, want, rd.name), request):
             _drop_diskless(change, rd, pick.node)
             create_resource(ctl, change, rd.name, pick.node, pick.pool, False)
     if want.diskless_on_remaining and rd.drbd:
@@ -161,19 +161,29 @@ def _drop_diskless(change: Change, rd: RdRec, node: str) -> None:
         change.repo.delete_rsc(rd.name, existing.node)
 
 
-def candidates(ctl: Controller, repo: Repo,
-               replacing: str | None = None) -> list[placement.Candidate]:
-    """Every diskful pool with its (recently reported) free space and node facts.
+def candidates(ctl: Controller, repo: Repo, want: Placement,
+               resource: str = "") -> list[placement.Candidate]:
+    """Every diskful pool with its (recently reported) free space and what ``want`` checks.
 
-    A diskless resource of ``replacing`` does not keep its node from getting a diskful one.
+    Only the facts ``want`` can use are loaded: node props for same/different rules, and the
+    placements of ``resource`` and of the resources it must avoid (all of them only for a
+    regex). A diskless resource of ``resource`` does not keep its node from a diskful one.
     """
+    if want.not_place_with_rsc_regex:
+        rows = repo.tx.all("SELECT rd, node, flags FROM resources")
+    else:
+        names = [resource, *want.not_place_with_rsc]
+        rows = repo.tx.all("SELECT rd, node, flags FROM resources WHERE rd IN "
+                           f"({', '.join('?' * len(names))})", *names)
     on_node: dict[str, set[str]] = {}
-    for row in repo.tx.all("SELECT rd, node, flags FROM resources"):
-        if replacing and row["rd"].lower() == replacing.lower() and "DISKLESS" in row["flags"]:
+    for rd, node, flags in rows:
+        if rd.lower() == resource.lower() and "DISKLESS" in flags:
             continue
-        on_node.setdefault(row["node"].lower(), set()).add(row["rd"].lower())
-    props = {row[0].lower(): parse_props(row[1])
-             for row in repo.tx.all("SELECT name, props FROM nodes")}
+        on_node.setdefault(node.lower(), set()).add(rd.lower())
+    props: dict[str, dict[str, str]] = {}
+    if want.replicas_on_same or want.replicas_on_different:
+        props = {name.lower(): parse_props(text)
+                 for name, text in repo.tx.all("SELECT name, props FROM nodes")}
     result = []
     for node, name, kind, directory in repo.tx.all(
             "SELECT node, name, kind, directory FROM storage_pools WHERE kind != 'DISKLESS' "
@@ -272,7 +282,8 @@ def make_available(ctl: Controller, change: Change, rd_name: str, node: str,
         want = replace(Placement.from_filters(group.select_filter, {"place_count": 1}),
                        node_names=(node_rec.name,))
         size = sum(vd.size_kib for vd in repo.vds(rd.name))
-        pick = placement.place(candidates(ctl, repo), want.request(rd.name, 1, size))[0]
+        pick = placement.place(candidates(ctl, repo, want, rd.name),
+                               want.request(rd.name, 1, size))[0]
         create_resource(ctl, change, rd.name, node_rec.name, pick.pool, False)
     else:
         create_resource(ctl, change, rd.name, node_rec.name, None, True)

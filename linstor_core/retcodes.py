@@ -22,6 +22,7 @@ MASK_SUCCESS = 0
 MASK_CRT = 0x0000000001000000
 MASK_MOD = 0x0000000002000000
 MASK_DEL = 0x0000000003000000
+MASK_BITS_OP = 0x0000000003000000
 
 MASK_RSC_GRP = 0x0000000000440000
 MASK_NODE = 0x00000000003C0000
@@ -121,3 +122,8 @@ EXISTS_CODES = frozenset(
     }
 )
 IN_USE_CODES = frozenset({FAIL_IN_USE, FAIL_RSC_BUSY})
+
+
+def is_delete(ret_code: int) -> bool:
+    """Whether the reply is about a delete request (LINSTOR's operation bits say MASK_DEL)."""
+    return ret_code & MASK_BITS_OP == MASK_DEL

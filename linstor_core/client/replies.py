@@ -4,7 +4,8 @@ LINSTOR answers mutations with an ApiCallRc list and reports failures as such a 
 error status. The mapping, first match wins:
 
 * an error reply with a ``NOT_FOUND`` code, or HTTP 404 -> NotFound
-* an error reply with an ``EXISTS`` code -> AlreadyExists
+* an error reply with an ``EXISTS`` code -> AlreadyExists, except on a delete, where LINSTOR
+  uses it for "a dependent still exists" (a definition with snapshots) -> InUse
 * an error reply with ``FAIL_IN_USE`` / ``FAIL_RSC_BUSY`` -> InUse
 * any other error reply or error status -> ApiError
 
@@ -59,11 +60,13 @@ def raise_errors(replies: Sequence[ApiReply], status: int) -> None:
 
 def error_for(replies: Sequence[ApiReply], status: int) -> ApiError:
     """The ApiError subclass for ``replies`` and the HTTP ``status`` (see the module docstring)."""
-    codes = [retcodes.code_of(r.ret_code) for r in replies if r.is_error]
-    for code in codes:
+    for reply in (r for r in replies if r.is_error):
+        code = retcodes.code_of(reply.ret_code)
         if code in retcodes.NOT_FOUND_CODES:
             return NotFound(replies, status=status)
         if code in retcodes.EXISTS_CODES:
+            if retcodes.is_delete(reply.ret_code):
+                return InUse(replies, status=status)
             return AlreadyExists(replies, status=status)
         if code in retcodes.IN_USE_CODES:
             return InUse(replies, status=status)

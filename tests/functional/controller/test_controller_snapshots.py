@@ -219,3 +219,17 @@ def test_mounted_volume_refuses_delete_and_rollback(rest, tmp_path: Path, pool_r
         subprocess.run(["umount", str(mountpoint)], check=False, capture_output=True)
     rest.ok("POST", "/v1/resource-definitions/mounted/snapshot-rollback/s1", {})
     rest.ok("DELETE", "/v1/resource-definitions/mounted/resources/alpha")
+
+
+def test_client_reports_delete_with_snapshots_as_in_use(client) -> None:
+    """The controller refuses with LINSTOR's code (EXISTS_SNAPSHOT_DFN on a delete); the client
+    turns that into InUse, the error adapters render as 'still in use'."""
+    from linstor_core.errors import InUse
+
+    client.resource_definitions.create("held", layers=("storage",))
+    client.volume_definitions.create("held", 8 * MIB)
+    client.resources.create("held", "alpha", storage_pool="thinpool")
+    client.snapshots.create("held", "s1")
+    with pytest.raises(InUse, match="snapshots"):
+        client.resource_definitions.delete("held")
+    assert client.resource_definitions.get("held").name == "held"

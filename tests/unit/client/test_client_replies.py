@@ -38,6 +38,7 @@ def test_an_error_reply_carries_code_message_cause_correction(
     (retcodes.FAIL_EXISTS_SNAPSHOT, AlreadyExists),
     (retcodes.FAIL_IN_USE | retcodes.MASK_RSC_DFN | retcodes.MASK_DEL, InUse),
     (retcodes.FAIL_RSC_BUSY, InUse),
+    (retcodes.FAIL_EXISTS_SNAPSHOT_DFN | retcodes.MASK_RSC_DFN | retcodes.MASK_DEL, InUse),
 ])
 def test_codes_pick_the_error_class(
     http: responses.RequestsMock, client: LinstorClient, code: int, kind: type[ApiError]

@@ -222,7 +222,8 @@ def cpds(env: Env, args: Sequence[str]) -> str:
     service = env.service(env.oned.datastore(ds_id))
     props = names.image_props(image_id, env.oned.image_name(image_id))
     if snap == -1:
-        _on_disk(env, service, vm_id, disk_id, lambda source: service.clone(source, target, props, progress=env.progress))
+        _on_disk(env, service, vm_id, disk_id,
+                 lambda source: service.clone(source, target, props, progress=env.progress))
     else:
         _on_disk(env, service, vm_id, disk_id,
                  lambda source: service.restore(source, names.snapshot(snap), target, props))

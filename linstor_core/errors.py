@@ -34,10 +34,15 @@ class LinstorError(Exception):
         self.cause = cause
         self.correction = correction
 
+    @property
+    def new_cause(self) -> str:
+        """The cause when it adds something to the message, else "": every edge shows the same."""
+        return self.cause if self.cause and self.cause not in self.message else ""
+
     def __str__(self) -> str:
         parts = [self.message]
-        if self.cause and self.cause not in self.message:
-            parts.append(f"cause: {self.cause}")
+        if self.new_cause:
+            parts.append(f"cause: {self.new_cause}")
         if self.correction:
             parts.append(f"correction: {self.correction}")
         return "; ".join(parts)

@@ -45,17 +45,11 @@ def _error_json(error: LinstorError) -> dict[str, Any]:
     return body
 
 
-def _shows_cause(error: LinstorError) -> bool:
-    """Whether the cause adds anything to the message; ``LinstorError.__str__`` alone decides
-    (a cause the message already says is left out), so every edge leaves out the same ones."""
-    return str(LinstorError(error.message, cause=error.cause)) != error.message
-
-
 def _error_text(error: LinstorError) -> str:
     """``str(error)``'s parts, one per line, as a CLI user reads them."""
     lines = [f"ERROR: {error.message}"]
-    if _shows_cause(error):
-        lines.append(f"  cause:      {error.cause}")
+    if error.new_cause:
+        lines.append(f"  cause:      {error.new_cause}")
     if error.correction:
         lines.append(f"  correction: {error.correction}")
     if isinstance(error, ApiError):

@@ -18,6 +18,7 @@ def test_invalid_input_names_field_value_and_reason() -> None:
 def test_rendering_skips_a_cause_the_message_already_says() -> None:
     assert str(LinstorError("disk x: busy", cause="busy")) == "disk x: busy"
     assert str(LinstorError("disk x", cause="busy")) == "disk x; cause: busy"
+    assert LinstorError("disk x: busy", cause="busy").new_cause == ""
 
 
 def test_invalid_input_shortens_huge_values() -> None:

@@ -15,41 +15,15 @@ loop device over a file of the test's pools is detached.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from controller_setup import populate
+from controller_setup import detach_loops_under, is_root, reflink_filesystem, serving
 from linstor_core.controller.server import ControllerServer
-
-XFS_SIZE = "768M"
-
-
-def is_root() -> bool:
-    return os.geteuid() == 0 and Path("/dev/loop-control").exists()
-
-
-def _cmd(*argv: str) -> str:
-    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
-
-
-def detach_loops_under(directory: Path) -> None:
-    """Detach every loop device whose backing file lies under ``directory``."""
-    if not is_root():
-        return
-    listing = json.loads(_cmd("losetup", "--list", "--json", "--output", "NAME,BACK-FILE")
-                         or '{"loopdevices": []}')
-    prefix = str(directory.resolve())
-    for dev in listing.get("loopdevices", []):
-        back = (dev.get("back-file") or "").replace(" (deleted)", "")
-        if back.startswith(prefix + "/"):
-            subprocess.run(["losetup", "-d", dev["name"]], check=False, capture_output=True)
 
 
 @pytest.fixture(scope="session")
@@ -58,22 +32,8 @@ def reflink_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | No
     if not is_root():
         yield None
         return
-    base = tmp_path_factory.mktemp("xfs")
-    image, mount = base / "fs.img", base / "mnt"
-    mount.mkdir()
-    _cmd("truncate", "-s", XFS_SIZE, str(image))
-    _cmd("mkfs.xfs", "-q", "-m", "reflink=1", str(image))
-    device = _cmd("losetup", "--find", "--show", str(image)).strip()
-    try:
-        _cmd("mount", device, str(mount))
-        try:
-            yield mount
-        finally:
-            detach_loops_under(mount)
-            subprocess.run(["umount", str(mount)], check=False, capture_output=True)
-    finally:
-        subprocess.run(["losetup", "-d", device], check=False, capture_output=True)
-        image.unlink(missing_ok=True)
+    with reflink_filesystem(tmp_path_factory.mktemp("xfs")) as mount:
+        yield mount
 
 
 @pytest.fixture
@@ -96,15 +56,8 @@ def pool_root(tmp_path: Path, reflink_root: Path | None) -> Iterator[Path]:
 @pytest.fixture
 def controller(tmp_path: Path, pool_root: Path) -> Iterator[ControllerServer]:
     """A running embedded controller with nodes alpha, bravo, charlie and pools ``thinpool``."""
-    server = ControllerServer(tmp_path / "state", "127.0.0.1", 0)
-    server.start()
-    try:
-        populate(server.url, pool_root)
+    with serving(tmp_path, pool_root) as server:
         yield server
-    finally:
-        server.stop()
-        detach_loops_under(pool_root)
-        detach_loops_under(tmp_path)
 
 
 @pytest.fixture

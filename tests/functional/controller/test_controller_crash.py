@@ -8,8 +8,6 @@ and reconciliation removed the files and loop devices the killed request had mad
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
 import subprocess
 import threading
@@ -20,18 +18,12 @@ from pathlib import Path
 import pytest
 import requests
 
-import controller_process
-from controller_setup import populate
-from linstor_core.controller.core import PAUSE_ENV, PAUSE_SECONDS_ENV
+from controller_process import ControllerProcess
+from controller_setup import loops_under, populate
 
 
 def loops_over(directory: Path) -> list[str]:
-    if os.geteuid() != 0:
-        return []
-    listing = subprocess.run(["losetup", "--list", "--noheadings", "--output", "BACK-FILE"],
-                             capture_output=True, text=True, check=True).stdout
-    prefix = str(directory.resolve())
-    return [line.strip() for line in listing.splitlines() if line.strip().startswith(prefix)]
+    return list(loops_under(directory).values())
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -40,29 +32,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
-
-
-class ControllerProcess:
-    """The controller as a subprocess on one port and state dir, restartable and killable."""
-
-    def __init__(self, state: Path, port: int) -> None:
-        self.state = state
-        self.url = f"http://127.0.0.1:{port}"
-        self.port = port
-        self.process: subprocess.Popen | None = None
-
-    def start(self, pause_at: str | None) -> str:
-        env = dict(os.environ)
-        env.pop(PAUSE_ENV, None)
-        if pause_at:
-            env[PAUSE_ENV], env[PAUSE_SECONDS_ENV] = pause_at, "120"
-        self.process = controller_process.start(self.state, self.port, env)
-        return self.url
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture

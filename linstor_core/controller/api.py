@@ -1,8 +1,9 @@
 """The Flask application: REST v1 routes (one blueprint per REST area), auth, error rendering.
 
-Promises: every answer is JSON; every error (unknown path or method, bad JSON, a refusal, a
-bug) is an ApiCallRc list with a LINSTOR ret code, never an HTML page or a traceback; when a
-token is configured every route needs ``Authorization: Bearer <token>``.
+Promises: every answer is JSON (but ``GET /metrics``: Prometheus text, see ``metrics``); every
+error (unknown path or method, bad JSON, a refusal, a bug) is an ApiCallRc list with a LINSTOR
+ret code, never an HTML page or a traceback; when a token is configured every route needs
+``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _EXTENSION = "linstor_core.controller"
 
 def create_app(controller: Controller, *, token: str | None = None) -> Flask:
     """The WSGI app serving ``controller`` (already opened)."""
+    from linstor_core.controller import metrics
     from linstor_core.controller.routes import (definitions, groups, nodes, resources,
                                                 snapshots)
 
@@ -35,6 +37,7 @@ def create_app(controller: Controller, *, token: str | None = None) -> Flask:
     app.config["LINSTOR_TOKEN"] = token
     for module in (nodes, groups, definitions, resources, snapshots):
         app.register_blueprint(module.blueprint)
+    metrics.install(app, controller)
     app.before_request(_check_token)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _error)

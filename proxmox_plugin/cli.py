@@ -15,13 +15,14 @@ import inspect
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from linstor_core.errors import ConfigError, InvalidInput, LinstorError
 
-from proxmox_plugin.options import StorageOptions, parse_options
+from proxmox_plugin.options import OPTION_HELP, StorageOptions, parse_options
 from proxmox_plugin.plugin import LinstorStorage, pve_parse_volname, volume_has_feature
 from proxmox_plugin.statuscache import StatusCache
 from proxmox_plugin.vmnames import FirstOf, PveApi, PveFiles, VmNames
@@ -143,10 +144,31 @@ def _render(error: BaseException) -> dict[str, str]:
     return {"type": "InternalError", "message": f"linstor-pve internal error: {error!r}"}
 
 
+def usage() -> str:
+    """What ``linstor-pve --help`` prints: the protocol, the methods and the storage.cfg options
+    (an operator's first stop; PVE itself never asks)."""
+    methods = textwrap.fill(", ".join(sorted({*_PURE, *_STORAGE_METHODS})), 96,
+                            initial_indent="methods: ", subsequent_indent="  ")
+    options = "\n".join(f"  {name:<14}{text}" for name, text in OPTION_HELP.items())
+    return (
+        "usage: linstor-pve <method>  (request JSON on stdin)\n\n"
+        "Run by the Proxmox VE storage plugin PVE::Storage::Custom::LINSTORPlugin (storage type\n"
+        "'linstor') for every storage call. stdin: {\"storeid\", \"scfg\", \"node\", \"args\"};\n"
+        "stdout: {\"result\": ...} and exit 0, or {\"error\": {\"type\", \"message\"}} and exit 1;\n"
+        "stderr: progress lines for the PVE task log.\n\n"
+        f"{methods}\n\n"
+        f"storage.cfg options (besides PVE's content, nodes, shared, disable, bwlimit):\n{options}\n\n"
+        f"environment: {CACHE_DIR_ENV} (status cache directory, default {DEFAULT_CACHE_DIR})\n"
+    )
+
+
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
          stderr: TextIO = sys.stderr, environ: Mapping[str, str] = os.environ) -> int:
     """Entry point of the console script; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args in (["-h"], ["--help"]):
+        stdout.write(usage())
+        return 0
     try:
         if len(args) != 1:
             raise InvalidInput("arguments", args, "usage: linstor-pve <method>  (request JSON on stdin)")

@@ -19,8 +19,24 @@ DEFAULT_STATUS_CACHE_SECONDS = 60
 # Keys PVE itself puts into every section (or that the shim's options() lets through unchanged).
 _PVE_KEYS = frozenset({"type", "storage", "content", "nodes", "shared", "disable", "bwlimit",
                        "digest", "priority"})
-_OURS = frozenset({"controller", "resourcegroup", "profile", "preferlocal", "statuscache",
-                   "apica", "apicrt", "apikey", "apitoken"})
+OPTION_HELP = {
+    "controller": "LINSTOR controller URL(s), comma separated, tried in order "
+                  "(default: LS_CONTROLLERS, else /etc/linstor/linstor-client.conf, else localhost:3370)",
+    "resourcegroup": "resource group (profile) new disks are spawned from (required)",
+    "profile": "alias of resourcegroup; setting both to different names is refused",
+    "preferlocal": "1: put one replica of each new disk on the allocating node when it has "
+                   "the group's storage pool (default 0)",
+    "statuscache": f"seconds one capacity answer is shared by all processes on the node, "
+                   f"0 turns the cache off (default {DEFAULT_STATUS_CACHE_SECONDS})",
+    "apica": "CA certificate file for HTTPS to the controller (default: the client config's)",
+    "apicrt": "client certificate file for HTTPS (default: the client config's)",
+    "apikey": "client key file for HTTPS (default: the client config's)",
+    "apitoken": "file holding the controller's bearer token, {\"token\": ...} or the bare token "
+                "(default: the client config's)",
+}
+"""The storage.cfg options this storage adds to PVE's own, with their defaults (``--help``)."""
+
+_OURS = frozenset(OPTION_HELP)
 _TRUE = frozenset({"1", "yes", "on", "true"})
 _FALSE = frozenset({"0", "no", "off", "false"})
 

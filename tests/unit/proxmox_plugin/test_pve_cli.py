@@ -59,6 +59,19 @@ def test_errors_are_one_json_object(method: str, request_text: str, message: str
     assert "Traceback" not in stderr
 
 
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_lists_methods_and_every_storage_option(flag: str) -> None:
+    stdout = io.StringIO()
+    assert cli.main([flag], stdin=io.StringIO(""), stdout=stdout, stderr=io.StringIO(), environ={}) == 0
+    text = stdout.getvalue()
+    assert text.startswith("usage: linstor-pve <method>")
+    assert "clone_image" in text and "create_base" in text
+    for option in ("controller", "resourcegroup", "profile", "preferlocal", "statuscache", "apica",
+                   "apicrt", "apikey", "apitoken"):
+        assert f"\n  {option} " in text
+    assert "(default 60)" in text
+
+
 def test_storage_methods_round_trip(fake: FakeDisks, tmp_path: Path) -> None:
     environ = {cli.CACHE_DIR_ENV: str(tmp_path)}
     status, body, _ = _run("alloc_image", _request(vmid=7, fmt="raw", name=None, size=4096), environ)

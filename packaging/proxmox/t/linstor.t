@@ -1,8 +1,10 @@
 #!/usr/bin/perl
 # Every storage method through the shim, linstor-pve and the real embedded
 # controller: allocate, list, activate, path, write, snapshot, write more,
-# roll back (the data is the snapshot's), template + two linked clones, free
-# refusing the base, resize, rename, status, bad input changing nothing, free.
+# roll back (the data is the snapshot's), clones of a snapshot and of a disk
+# (progress on stderr), bad input changing nothing, template + two linked
+# clones, free refusing the base, resize, rename, status (and its cache shared
+# between processes), free.
 
 use strict;
 use warnings;
@@ -56,6 +58,25 @@ sub read_at {
 
 sub volids { return [ sort map { $_->{volid} } @{ $plugin->list_images($storeid, $scfg, @_) } ] }
 
+sub snapshots {
+    return [ sort map { "$_->{resource_name}\@$_->{name}" } @{ $controller->request('GET', '/v1/view/snapshots') } ];
+}
+
+# What linstor-pve writes to stderr (PVE's task log) while $code runs, and $code's answer.
+sub stderr_of(&) {
+    my ($code) = @_;
+    my $file = $controller->dir() . '/stderr';
+    open(my $saved, '>&', \*STDERR) or die "dup STDERR: $!";
+    open(STDERR, '>', $file) or die "$file: $!";
+    my $answer = eval { $code->() };
+    my $error = $@;
+    open(STDERR, '>&', $saved) or die "restore STDERR: $!";
+    die $error if $error;
+    open(my $log, '<', $file) or die "$file: $!";
+    local $/;
+    return (scalar(<$log>), $answer);
+}
+
 # allocate, list, activate, path
 is($plugin->alloc_image($storeid, $scfg, 100, 'raw', undef, 16 * 1024), 'vm-100-disk-0', 'alloc');
 is($plugin->alloc_image($storeid, $scfg, 100, 'raw', 'vm-100-cloudinit', 4 * 1024), 'vm-100-cloudinit',
@@ -88,23 +109,51 @@ $plugin->volume_snapshot_rollback($scfg, $storeid, 'vm-100-disk-0', 'snap1');
 ($path) = $plugin->path($scfg, 'vm-100-disk-0', $storeid);
 is(read_at($path, 5), 'first', 'after rollback the data is the snapshot\'s');
 $plugin->volume_snapshot_delete($scfg, $storeid, 'vm-100-disk-0', 'snap1');
+is_deeply(snapshots(), [], 'snapshot deleted');
+
+# clone from a snapshot (restored, independent) and a full clone (clone API, progress on stderr)
+$plugin->volume_snapshot($scfg, $storeid, 'vm-100-disk-0', 'snap2');
+write_at($path, 'third');
+is($plugin->clone_image($scfg, $storeid, 'vm-100-disk-0', 103, 'snap2'), 'vm-103-disk-0', 'clone a snapshot');
+my ($log, $full) = stderr_of { $plugin->clone_image($scfg, $storeid, 'vm-100-disk-0', 103) };
+is($full, 'vm-103-disk-1', 'full clone');
+like($log, qr/^cloned ls:vm-100-disk-0 to ls:vm-103-disk-1 \(pve-103-disk-1\)$/m, 'progress on stderr');
+for ([ 'vm-103-disk-0', 'first' ], [ 'vm-103-disk-1', 'third' ]) {
+    my ($volname, $data) = @$_;
+    $plugin->activate_volume($storeid, $scfg, $volname);
+    my ($copy) = $plugin->path($scfg, $volname, $storeid);
+    is(read_at($copy, 5), $data, "$volname holds $data");
+    $plugin->deactivate_volume($storeid, $scfg, $volname);
+}
+$plugin->volume_snapshot_delete($scfg, $storeid, 'vm-100-disk-0', 'snap2');
 
 # bad input: a clear die, nothing changed
-my $before = volids();
+my ($before, $snapshots_before) = (volids(), snapshots());
 dies_like { $plugin->alloc_image($storeid, $scfg, 100, 'raw', 'vm-999-disk-0', 4096) }
     qr/belongs to VM 999, not to VM 100/, 'vmid mismatch';
 dies_like { $plugin->alloc_image($storeid, $scfg, 100, 'raw', 'vm-100-disk-0', 4096) }
     qr/already exists/, 'existing name';
 dies_like { $plugin->alloc_image($storeid, $scfg, 100, 'qcow2', undef, 4096) }
     qr/invalid format 'qcow2'/, 'qcow2 refused';
-dies_like { $plugin->volume_snapshot($scfg, $storeid, 'vm-100-disk-0', $_) }
-    qr/reserved by Proxmox VE/, "snapshot name $_ refused" for qw(vzdump __base__ current);
+dies_like { $plugin->rename_volume($scfg, $storeid, 'vm-100-disk-0', 102, 'vm-103-disk-5') }
+    qr/belongs to VM 103, not to VM 102/, 'rename: vmid mismatch';
+for my $snap (qw(vzdump __base__ current __migration__ __replicate_100-0_1700000000__)) {
+    dies_like { $plugin->volume_snapshot($scfg, $storeid, 'vm-100-disk-0', $snap) }
+        qr/reserved by Proxmox VE/, "snapshot name $snap refused";
+    dies_like { $plugin->volume_snapshot_rollback($scfg, $storeid, 'vm-100-disk-0', $snap) }
+        qr/reserved by Proxmox VE/, "rollback to $snap refused";
+}
 dies_like { $plugin->path($scfg, 'vm-100-disk-0.raw', $storeid) } qr/invalid volname/, 'malformed volname';
+dies_like { $plugin->free_image($storeid, $scfg, '../vm-100-disk-0', 0) } qr/invalid volname/,
+    'malformed volname to free';
+dies_like { $plugin->volume_snapshot($scfg, $storeid, 'vm-100-disk-0/vm-101-disk-0', 'snap3') }
+    qr/invalid volname/, 'malformed linked-clone volname';
 dies_like { $plugin->alloc_image($storeid, { %$scfg, redundancy => 2 }, 100, 'raw', undef, 4096) }
     qr/invalid storage option 'redundancy'/, 'unknown storage option';
 dies_like { $plugin->path($scfg, 'vm-100-disk-7', $storeid) } qr/ls:vm-100-disk-7 does not exist/,
     'missing volume';
-is_deeply(volids(), $before, 'nothing changed');
+is_deeply(volids(), $before, 'nothing changed: volumes');
+is_deeply(snapshots(), $snapshots_before, 'nothing changed: snapshots');
 
 # template and two linked clones
 $plugin->deactivate_volume($storeid, $scfg, 'vm-100-disk-0');
@@ -117,7 +166,7 @@ is_deeply(volids(101), ['ls:base-100-disk-0/vm-101-disk-0', 'ls:base-100-disk-0/
     'clones listed with their base');
 $plugin->activate_volume($storeid, $scfg, 'base-100-disk-0/vm-101-disk-1');
 my ($clone_path) = $plugin->path($scfg, 'base-100-disk-0/vm-101-disk-1', $storeid);
-is(read_at($clone_path, 5), 'first', 'the clone holds the template\'s data');
+is(read_at($clone_path, 5), 'third', 'the clone holds the template\'s data');
 dies_like { $plugin->free_image($storeid, $scfg, 'base-100-disk-0', 1) }
     qr/base volume ls:base-100-disk-0 has linked clones/, 'free refuses the base';
 
@@ -137,10 +186,19 @@ ok($plugin->check_connection($storeid, $scfg), 'check_connection');
 # free everything
 $plugin->deactivate_volume($storeid, $scfg, 'base-100-disk-0/vm-101-disk-1');
 $plugin->free_image($storeid, $scfg, $_, 0)
-    for ('base-100-disk-0/vm-101-disk-1', 'base-100-disk-0/vm-102-disk-0', 'vm-100-cloudinit');
+    for ('base-100-disk-0/vm-101-disk-1', 'base-100-disk-0/vm-102-disk-0', 'vm-100-cloudinit',
+        'vm-103-disk-0', 'vm-103-disk-1');
 $plugin->free_image($storeid, $scfg, 'base-100-disk-0', 1);
 $plugin->free_image($storeid, $scfg, 'base-100-disk-0', 1);
 is_deeply(volids(), [], 'all freed');
+is_deeply(snapshots(), [], 'no snapshot left');
 
+# The status answer is shared between linstor-pve processes: with the controller gone, a
+# later process still answers from the file an earlier one wrote (whatever its own lifetime
+# setting accepts); with the cache off it must ask, and fails quickly.
 $controller->stop();
+is_deeply([ $plugin->status($storeid, { %$scfg, statuscache => 3600 }) ], [ $total, $free, $used, $active ],
+    'status from another process\'s cache, controller stopped');
+dies_like { $plugin->status($storeid, { %$scfg, statuscache => 0 }) } qr/no LINSTOR controller reachable/,
+    'no cache: the controller is asked';
 done_testing();

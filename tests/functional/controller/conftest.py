@@ -1,4 +1,10 @@
-"""``rest``: plain-HTTP access to the ``controller`` fixture that checks bodies against the spec."""
+"""``rest``: plain-HTTP access to the ``controller`` fixture that checks every body against the spec.
+
+A success is checked against the schema the spec promises for its route and status
+(``spec_routes``), and also against the one a test names; an error must be an ApiCallRc list of
+errors.
+``Rest.seen`` records each (method, spec path) answered, so a test can tell which routes it checked.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +17,16 @@ import requests
 from linstor_core.controller.server import ControllerServer
 from linstor_core.retcodes import MASK_ERROR, code_of
 from openapi_schema import validate
+from spec_routes import response_schema
 
 
 class Rest:
-    """One requests.Session against the controller; every answer is JSON, checked if asked."""
+    """One requests.Session against the controller; every answer is JSON, checked against the spec."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.session = requests.Session()
+        self.seen: set[tuple[str, str]] = set()
 
     def call(self, method: str, path: str, body: Any = None, *, status: int | None = None,
              schema: str | None = None, many: bool = False,
@@ -29,11 +37,15 @@ class Rest:
         data = answer.json()
         if status is not None:
             assert answer.status_code == status, (answer.status_code, data)
-        if answer.status_code >= 400:
+        route = response_schema(method, path, answer.status_code) if answer.status_code < 400 else None
+        if route is None:
             validate(data, "ApiCallRcList")
             assert all(r["ret_code"] & MASK_ERROR == MASK_ERROR for r in data), data
-        elif schema:
-            validate(data, schema, many=many)
+        else:
+            self.seen.add((method.upper(), route.template))
+            validate(data, route.schema, many=route.many)
+            if schema:
+                validate(data, schema, many=many)
         return data
 
     def ok(self, method: str, path: str, body: Any = None, status: int = 200,

@@ -45,16 +45,24 @@ class Plugin:
     node: str
     log: Path
     profile: str = GROUP
+    config_file: Path | None = None
+    environ: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
-    def start(self) -> None:
-        argv = [
-            sys.executable, "-m", "docker_volume.cli", "--socket", str(self.socket),
-            "--controllers", self.controller_url, "--mount-root", str(self.mount_root),
+    def arguments(self) -> list[str]:
+        """Every setting as a flag; with ``config_file``, only --config and --profile (the rest
+        must come from the file and ``environ``, which is how the precedence test checks them)."""
+        if self.config_file is not None:
+            return ["--config", str(self.config_file), "--profile", self.profile]
+        return [
+            "--socket", str(self.socket), "--controllers", self.controller_url, "--mount-root", str(self.mount_root),
             "--state-file", str(self.state_file), "--node", self.node, "--profile", self.profile,
-            "--config", str(self.log.parent / "no-such.conf"), "--verbose",
+            "--config", str(self.log.parent / "no-such.conf"),
         ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LS_", "LISTEN_"))}
+
+    def start(self) -> None:
+        argv = [sys.executable, "-m", "docker_volume.cli", *self.arguments(), "--verbose"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LS_", "LISTEN_"))} | self.environ
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30

@@ -83,13 +83,47 @@ BAD_CREATES = [
 ]
 
 
+def world(plugin: Plugin, client: Any) -> dict[str, Any]:
+    """Everything a request could change: definitions with their properties, resources, the
+    mount state file, the mount root's entries and what is mounted under it."""
+    state = plugin.state_file.read_text() if plugin.state_file.exists() else None
+    root = str(plugin.mount_root)
+    return {
+        "definitions": {rd.name: dict(rd.props) for rd in client.resource_definitions.list()},
+        "resources": sorted((r.name, r.node_name, r.diskless) for r in client.resources.view()),
+        "state file": state,
+        "mount root": sorted(p.name for p in plugin.mount_root.iterdir()) if plugin.mount_root.exists() else [],
+        "mounts": [e.mount_point for e in filesystems.read_mounts() if e.mount_point.startswith(root + "/")],
+    }
+
+
+BAD_CALLS = [
+    pytest.param("/VolumeDriver.Mount", b'{"Name": "web", ', "not JSON", id="mount-malformed-json"),
+    pytest.param("/VolumeDriver.Mount", b'{"ID": "A"}', "a volume name is required", id="mount-missing-name"),
+    pytest.param("/VolumeDriver.Mount", b'{"Name": "web"}', "container's ID", id="mount-missing-id"),
+    pytest.param("/VolumeDriver.Unmount", b'{"ID": "A"}', "a volume name is required", id="unmount-missing-name"),
+    pytest.param("/VolumeDriver.Remove", b"{}", "a volume name is required", id="remove-missing-name"),
+    pytest.param("/VolumeDriver.Remove", b'["web"]', "must be a JSON object", id="remove-not-an-object"),
+]
+
+
 @pytest.mark.parametrize(("raw", "message"), BAD_CREATES)
 def test_bad_input_gets_an_err_and_changes_nothing(plugin: Plugin, client: Any, raw: bytes, message: str) -> None:
-    before = rd_names(client)
+    plugin.ok("/VolumeDriver.Create", {"Name": "web", "Opts": {"size": "8M"}})
+    before = world(plugin, client)
     answer = plugin.call("/VolumeDriver.Create", raw=raw)
     assert message in answer["Err"]
-    assert rd_names(client) == before
-    assert not plugin.mount_root.exists() or not any(plugin.mount_root.iterdir())
+    assert world(plugin, client) == before
+
+
+@pytest.mark.parametrize(("endpoint", "raw", "message"), BAD_CALLS)
+def test_bad_mount_unmount_and_remove_requests_change_nothing(
+    plugin: Plugin, client: Any, endpoint: str, raw: bytes, message: str
+) -> None:
+    plugin.ok("/VolumeDriver.Create", {"Name": "web", "Opts": {"size": "8M"}})
+    before = world(plugin, client)
+    assert message in plugin.call(endpoint, raw=raw)["Err"]
+    assert world(plugin, client) == before
 
 
 @pytest.mark.parametrize("endpoint", ["/VolumeDriver.Mount", "/VolumeDriver.Remove", "/VolumeDriver.Get"])
@@ -97,9 +131,9 @@ def test_bad_input_gets_an_err_and_changes_nothing(plugin: Plugin, client: Any, 
 def test_path_traversal_names_are_refused_on_every_endpoint(
     plugin: Plugin, client: Any, endpoint: str, name: str
 ) -> None:
-    before = rd_names(client)
+    before = world(plugin, client)
     assert "not a Docker volume name" in plugin.call(endpoint, {"Name": name, "ID": "A"})["Err"]
-    assert rd_names(client) == before
+    assert world(plugin, client) == before
 
 
 def test_get_list_and_idempotent_create(plugin: Plugin, client: Any) -> None:
@@ -174,3 +208,31 @@ def test_xfs_with_mkfs_and_mount_options(plugin: Plugin) -> None:
     assert label == "dvlogs"
     plugin.ok("/VolumeDriver.Unmount", {"Name": "logs", "ID": "A"})
     plugin.ok("/VolumeDriver.Remove", {"Name": "logs"})
+
+
+@pytest.mark.root
+def test_settings_come_from_the_config_file_under_ls_variables_and_flags(plugin: Plugin, client: Any) -> None:
+    """The file names the socket, mount root, state file and node; LS_CONTROLLERS beats its
+    (unreachable) controllers and --profile beats its profile."""
+    plugin.stop()
+    plugin.config_file = plugin.log.parent / "docker-volume.conf"
+    plugin.config_file.write_text(
+        "[global]\n"
+        "controllers = linstor://192.0.2.1:1\n"
+        "profile = nosuchgroup\n"
+        f"node = {plugin.node}\n"
+        f"socket = {plugin.socket}\n"
+        f"mount-root = {plugin.mount_root}\n"
+        f"state-file = {plugin.state_file}\n"
+    )
+    plugin.environ = {"LS_CONTROLLERS": plugin.controller_url}
+    plugin.start()
+
+    plugin.ok("/VolumeDriver.Create", {"Name": "conf", "Opts": {"size": "8M"}})
+    assert plugin.ok("/VolumeDriver.Get", {"Name": "conf"})["Volume"]["Status"]["profile"] == plugin.profile
+    target = plugin.mount_root / "conf"
+    assert plugin.ok("/VolumeDriver.Mount", {"Name": "conf", "ID": "A"})["Mountpoint"] == str(target)
+    assert any(r.node_name == plugin.node for r in client.resources.list("docker-conf"))
+    assert json.loads(plugin.state_file.read_text())["volumes"] == {"conf": ["A"]}
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "conf", "ID": "A"})
+    plugin.ok("/VolumeDriver.Remove", {"Name": "conf"})

@@ -79,3 +79,13 @@ def test_an_unknown_key_is_refused_with_the_valid_ones(tmp_path: Path) -> None:
 def test_a_bad_profile_name_is_refused(conf: Path) -> None:
     with pytest.raises(InvalidInput, match="resource group name"):
         load_plugin_config({"profile": "no good"}, config_file=conf, environ={}, client_config_paths=())
+
+
+def test_the_plugins_file_beats_the_linstor_client_files(conf: Path, tmp_path: Path) -> None:
+    client_file = tmp_path / "linstor-client.conf"
+    client_file.write_text("[global]\ncontrollers = linstor://from-client-conf\n")
+    settings = load_plugin_config(NO_FLAGS, config_file=conf, environ={}, client_config_paths=(client_file,))
+    assert settings.client.controllers == ("http://from-file:3370",)
+    without = tmp_path / "none.conf"
+    fallback = load_plugin_config(NO_FLAGS, config_file=without, environ={}, client_config_paths=(client_file,))
+    assert fallback.client.controllers == ("http://from-client-conf:3370",)

@@ -105,3 +105,13 @@ def test_unknown_endpoints_are_404_with_an_err(client: FlaskClient) -> None:
     response = client.post("/VolumeDriver.Explode", data=b"{}")
     assert response.status_code == 404
     assert "Not Found" in json.loads(response.data)["Err"]
+
+
+@pytest.mark.parametrize("content_type", [MEDIA_TYPE, "application/json", "text/plain", None])
+def test_the_body_is_json_whatever_the_content_type(
+    client: FlaskClient, disks: FakeDisks, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post("/VolumeDriver.Create", data=b'{"Name": "web", "Opts": {"size": "8M"}}', headers=headers)
+    assert (response.status_code, json.loads(response.data)) == (200, {"Err": ""})
+    assert disks.disks["docker-web"].size_kib == 8192

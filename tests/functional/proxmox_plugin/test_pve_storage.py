@@ -135,6 +135,30 @@ def test_template_linked_clones_rename(storage: LinstorStorage) -> None:
     assert _volids(storage) == []
 
 
+@pytest.mark.root
+def test_clones_of_a_snapshot_and_of_a_disk(storage: LinstorStorage) -> None:
+    """A snapshot clone is restored from the snapshot; a full clone goes through LINSTOR's clone
+    API with its progress reported; both are independent disks of the new guest."""
+    reported: list[str] = []
+    storage = dataclasses.replace(storage, progress=reported.append)
+    storage.alloc_image(100, "raw", None, 8 * 1024)
+    storage.activate_volume("vm-100-disk-0")
+    source = storage.path("vm-100-disk-0")[0]
+    _write(source, b"v1")
+    storage.volume_snapshot("vm-100-disk-0", "snap1")
+    _write(source, b"v2")
+    assert storage.clone_image("vm-100-disk-0", 101, "snap1") == "vm-101-disk-0"
+    assert storage.clone_image("vm-100-disk-0", 101) == "vm-101-disk-1"
+    assert reported[-1] == "cloned ls:vm-100-disk-0 to ls:vm-101-disk-1 (pve-101-web01-disk-1)"
+    for volname, data in (("vm-101-disk-0", b"v1"), ("vm-101-disk-1", b"v2")):
+        storage.activate_volume(volname)
+        assert _read(storage.path(volname)[0], 2) == data
+        assert storage.volume_size_info(volname)["parent"] is None
+    storage.volume_snapshot_delete("vm-100-disk-0", "snap1")
+    storage.free_image("vm-100-disk-0")
+    assert _volids(storage) == ["ls:vm-101-disk-0", "ls:vm-101-disk-1"]
+
+
 def test_bad_input_changes_nothing(storage: LinstorStorage) -> None:
     storage.alloc_image(101, "raw", None, 4096)
     before = storage.list_images()
@@ -150,12 +174,16 @@ def test_bad_input_changes_nothing(storage: LinstorStorage) -> None:
 
 
 class CountingSession(requests.Session):
+    """Records each request as ``METHOD url`` and its query parameters."""
+
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[str] = []
+        self.params: list[Any] = []
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         self.calls.append(f"{method!s} {url!s}".split("?")[0])
+        self.params.append(kwargs.get("params"))
         return super().request(method, url, *args, **kwargs)
 
 
@@ -168,8 +196,10 @@ def test_rest_calls_per_method(storage: LinstorStorage, controller: Any) -> None
         counted.alloc_image(vmid, "raw", None, 4096)
     assert len(session.calls) == 6
     session.calls.clear()
+    session.params.clear()
     assert len(counted.list_images()) == 3
     assert session.calls == [f"GET {controller.url}/v1/resource-definitions"]
+    assert {"Aux/bundle/platform=pve", "Aux/bundle/pve-storage=ls"} <= set(session.params[0]["props"])
     session.calls.clear()
     counted.status()
     counted.status()

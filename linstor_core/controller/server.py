@@ -21,6 +21,7 @@ from types import FrameType, TracebackType
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
+from linstor_core.config import HTTP_PORT, HTTPS_PORT
 from linstor_core.controller.api import create_app
 from linstor_core.controller.core import Controller
 from linstor_core.errors import InvalidInput, LinstorError
@@ -28,7 +29,7 @@ from linstor_core.runner import Runner, run
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 3370
+DEFAULT_HOST = "127.0.0.1"
 THREADS = 16
 
 
@@ -48,7 +49,7 @@ class ControllerServer:
     by ``start()``/``serve_forever()``. Port 0 picks a free port (see ``url``).
     """
 
-    def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
+    def __init__(self, state_dir: Path, host: str = DEFAULT_HOST, port: int = HTTP_PORT, *,
                  token: str | None = None, tls_cert: Path | None = None,
                  tls_key: Path | None = None, runner: Runner = run) -> None:
         if (tls_cert is None) != (tls_key is None):
@@ -131,15 +132,21 @@ class ControllerServer:
         self.stop()
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT``, ``[V6]:PORT`` or ``HOST`` (port 3370)."""
+def parse_listen(text: str | None, *, tls: bool = False) -> tuple[str, int]:
+    """``HOST:PORT``, ``[V6]:PORT`` or ``HOST``; None is 127.0.0.1.
+
+    Without a port, LINSTOR's: 3370, or 3371 with TLS, the ports ``linstor://HOST`` and
+    ``linstor+ssl://HOST`` dial.
+    """
+    text = text or DEFAULT_HOST
+    default = str(HTTPS_PORT if tls else HTTP_PORT)
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        port = rest.lstrip(":") or str(DEFAULT_PORT)
+        port = rest.lstrip(":") or default
     elif text.count(":") == 1:
         host, port = text.split(":")
     else:
-        host, port = text, str(DEFAULT_PORT)
+        host, port = text, default
     if not port.isdigit() or not 0 <= int(port) <= 65535:
         raise InvalidInput("listen", text, "the port is a number 0..65535")
     return host, int(port)
@@ -149,14 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="linstor-core controller",
                                      description="Serve the embedded LINSTOR controller.")
     parser.add_argument("--state-dir", required=True, type=Path)
-    parser.add_argument("--listen", default=f"127.0.0.1:{DEFAULT_PORT}")
+    parser.add_argument("--listen")
     parser.add_argument("--token")
     parser.add_argument("--tls-cert", type=Path)
     parser.add_argument("--tls-key", type=Path)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        host, port = parse_listen(args.listen)
+        host, port = parse_listen(args.listen, tls=args.tls_cert is not None)
         ControllerServer(args.state_dir, host, port, token=args.token, tls_cert=args.tls_cert,
                          tls_key=args.tls_key).serve_forever()
     except LinstorError as exc:

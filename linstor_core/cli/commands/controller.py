@@ -14,7 +14,7 @@ def serve(args: argparse.Namespace, ctx: Context) -> None:
     # Imported here: the web stack is only needed by this command, not by every client call.
     from linstor_core.controller.server import ControllerServer, parse_listen
 
-    host, port = parse_listen(args.listen)
+    host, port = parse_listen(args.listen, tls=bool(args.tls_cert))
     server = ControllerServer(
         Path(args.state_dir), host, port, token=args.server_token,
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
@@ -30,9 +30,10 @@ Serve the LINSTOR REST API v1 subset the bundle uses, with its state (SQLite, on
 per change) and every simulated node's storage under STATE_DIR. Runs in the foreground until
 Ctrl-C or SIGTERM; on start it reconciles its records with the storage it finds.
 
-It listens on loopback by default. Any other address needs --token (clients then send it as a
-bearer token: linstor-core --token T ...) or TLS (--tls-cert/--tls-key;
-clients use linstor+ssl://HOST or https://HOST:PORT)."""
+It listens on 127.0.0.1 by default, on LINSTOR's port: 3370, or 3371 with TLS, the ports
+linstor://HOST and linstor+ssl://HOST dial. Any other address needs --token (clients then send
+it as a bearer token: linstor-core --token T ...) or TLS (--tls-cert/--tls-key; clients use
+linstor+ssl://HOST[:PORT] and trust the certificate with LS_ROOT_CA or cafile=)."""
 
 
 def register(commands: Subparsers) -> None:
@@ -46,8 +47,9 @@ def register(commands: Subparsers) -> None:
         handler=serve, client_options=False,
     )
     parser.add_argument("--state-dir", required=True, metavar="DIR", help="state and node storage directory")
-    parser.add_argument("--listen", default="127.0.0.1:3370", metavar="HOST[:PORT]",
-                        help="address to serve on, [IPV6]:PORT for IPv6 (default: %(default)s)")
+    parser.add_argument("--listen", metavar="HOST[:PORT]",
+                        help="address to serve on, [IPV6]:PORT for IPv6 (default: 127.0.0.1; "
+                             "port 3370, 3371 with TLS)")
     parser.add_argument("--token", dest="server_token", metavar="TOKEN",
                         help="require this bearer token from every client")
     parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate: serve HTTPS")

@@ -27,6 +27,11 @@ def test_parse_listen():
     assert parse_listen("127.0.0.1:3370") == ("127.0.0.1", 3370)
     assert parse_listen("[::1]:4000") == ("::1", 4000)
     assert parse_listen("localhost") == ("localhost", 3370)
+    assert parse_listen(None) == ("127.0.0.1", 3370)
+    assert parse_listen(None, tls=True) == ("127.0.0.1", 3371)
+    assert parse_listen("10.0.0.5", tls=True) == ("10.0.0.5", 3371)
+    assert parse_listen("[::1]", tls=True) == ("::1", 3371)
+    assert parse_listen("10.0.0.5:3370", tls=True) == ("10.0.0.5", 3370)
     with pytest.raises(InvalidInput):
         parse_listen("host:port")
 

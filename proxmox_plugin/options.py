@@ -20,8 +20,9 @@ DEFAULT_STATUS_CACHE_SECONDS = 60
 _PVE_KEYS = frozenset({"type", "storage", "content", "nodes", "shared", "disable", "bwlimit",
                        "digest", "priority"})
 OPTION_HELP = {
-    "controller": "LINSTOR controller URL(s), comma separated, tried in order "
-                  "(default: LS_CONTROLLERS, else /etc/linstor/linstor-client.conf, else localhost:3370)",
+    "controller": "LINSTOR controller URL(s), comma separated, tried in order (default: the LINSTOR "
+                  "client config: LS_CONTROLLERS, else controllers= in linstor-client.conf, else "
+                  "linstor://localhost)",
     "resourcegroup": "resource group (profile) new disks are spawned from (required)",
     "profile": "alias of resourcegroup; setting both to different names is refused",
     "preferlocal": "1: put one replica of each new disk on the allocating node when it has "

@@ -122,7 +122,8 @@ def _register_restores(group: Subparsers) -> None:
         "deploy nothing. 'snapshot resource restore' does this step itself.",
         examples=("snapshot volume-definition restore --from-resource SharedData --from-snapshot Snap1 "
                   "--to-resource SharedData_Restore",),
-        idempotent=_RESTORE_IDEMPOTENT, handler=restore_volume_definitions,
+        idempotent="yes: the target definition is created only when missing and given volume definitions "
+        "only when it has none, so a rerun changes nothing.", handler=restore_volume_definitions,
     )
     _add_restore_source(parser)
 

@@ -100,9 +100,13 @@ class DiskService:
         return cls(LinstorClient(config))
 
     def create(
-        self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}, *, prefer_node: str | None = None
+        self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}, *, prefer_node: str | None = None,
+        select_filter: SelectFilter | None = None, exist_ok: bool = True,
     ) -> Disk:
         """Spawn disk ``name`` from profile ``profile``'s resource group: one REST call.
+
+        ``select_filter`` overrides the fields it sets of the profile's placement for this disk
+        only (Docker's ``-o replicas=`` and friends); it cannot be combined with ``prefer_node``.
 
         With ``prefer_node``, one of the profile's replicas goes on that node (in the profile's
         storage pool) and the rest are autoplaced by the profile, which counts that replica and
@@ -111,7 +115,9 @@ class DiskService:
 
         Asking again for the same profile and size returns the existing disk (PVE re-allocates
         cloudinit disks; hooks are retried); the same name with another size or profile is
-        AlreadyExists. A create that fails otherwise leaves no definition behind. The returned
+        AlreadyExists. ``exist_ok=False`` makes any existing disk AlreadyExists: for a name
+        picked as free, where a racing creator may have got there first and the disk is then
+        not this caller's. A create that fails otherwise leaves no definition behind. The returned
         disk does not list nodes (placement is not read back here; use :meth:`get`).
         """
         validate_resource_group_name(profile)
@@ -119,10 +125,14 @@ class DiskService:
         _positive_kib(size_kib)
         if prefer_node is not None:
             validate_node_name(prefer_node)
+            if select_filter is not None:
+                raise InvalidInput("select_filter", select_filter, "cannot be combined with prefer_node")
         try:
             if prefer_node is None or not self._spawn_on(profile, name, size_kib, props, prefer_node):
-                self.client.resource_groups.spawn(profile, name, [size_kib], props=props)
+                self.client.resource_groups.spawn(profile, name, [size_kib], props=props, select_filter=select_filter)
         except AlreadyExists:
+            if not exist_ok:
+                raise
             return self._existing(profile, name, size_kib)
         except ApiError:
             self._discard(name)

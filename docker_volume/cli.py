@@ -18,7 +18,7 @@ from linstor_core.errors import LinstorError
 from docker_volume import config, probe
 from docker_volume.driver import VolumeDriver
 from docker_volume.mounts import MountTable
-from docker_volume.options import DEFAULT_SIZE, MIN_SIZE_KIB, VALID_OPTIONS
+from docker_volume.options import DEFAULT_SIZE, MAX_REPLICAS, MIN_SIZE_KIB, VALID_OPTIONS
 from docker_volume.protocol import create_app
 from docker_volume.server import PluginServer, inherited_socket
 
@@ -48,9 +48,10 @@ volume options (docker volume create -o KEY=VALUE):
   fs=ext4|xfs|ext3   filesystem made on the first mount (xfs needs 300 MiB or more)
   fsopts="ARGS"      extra mkfs arguments, split as a shell would: fsopts="-L data"
   mountopts=A,B      mount options: mountopts=noatime,nodev
-  replicas=N  storagepool=NAME  nodes=A,B
-                     placement overrides: recognised but refused for now (the disk
-                     service takes no select filter yet); put placement in a profile
+  replicas=N         replicas to place (1 to {MAX_REPLICAS}); default: the profile's place count
+  storagepool=NAME   storage pool to take every replica from; default: the profile's
+  nodes=A,B          only these nodes hold replicas, one each unless replicas= says how
+                     many; default: the profile's choice
 {_wrapped("Any other key is refused with the list of valid ones: " + ", ".join(VALID_OPTIONS) + ".")}
 
 behaviour:

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from linstor_core import filesystems, naming, units
 from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound
-from linstor_core.models import Disk
+from linstor_core.models import Disk, SelectFilter
 from linstor_core.runner import Runner, run
 
 from docker_volume.mounts import MountTable
@@ -42,7 +42,10 @@ PROP_CREATED_AT = naming.PROP_PREFIX + "created-at"
 class Disks(Protocol):
     """The part of ``linstor_core.disks.DiskService`` this plugin uses (a fake in unit tests)."""
 
-    def create(self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = ...) -> Disk: ...
+    def create(
+        self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = ..., *,
+        select_filter: SelectFilter | None = ...,
+    ) -> Disk: ...
     def get(self, name: str) -> Disk: ...
     def list(self, owner_props: Mapping[str, str] = ..., *, placement: bool = ...) -> list[Disk]: ...
     def attach(self, name: str, node: str) -> str: ...
@@ -99,23 +102,21 @@ class VolumeDriver:
     def create(self, name: str, opts: object) -> None:
         """Create volume ``name`` from Docker's ``Opts``: everything checked, then one spawn.
 
+        ``replicas``, ``storagepool`` and ``nodes`` override the profile's placement for this
+        volume only (a select filter on the spawn); the profile keeps the rest.
         The spawn is idempotent for the same profile and size, so asking again returns the
         existing volume; its recorded options must then match, or the error names each
         difference (read back only on that path, so a new volume costs one REST call).
         """
         rd = resource_name(name)
         options = parse_options(opts, default_profile=self._default_profile)
-        if options.placement:
-            raise InvalidInput(
-                "Opts", options.placement,
-                "placement overrides need a select filter on DiskService.create, which it does not take yet",
-                correction="define a profile with place_count / storage_pool / nodes and pass -o profile=NAME",
-            )
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock()))
         props = {**naming.owner_props(PLATFORM, None, name, **{"created-at": created}), **options.to_props()}
         with self._locks.hold(name):
             try:
-                disk = self._disks.create(options.profile, rd, options.size_kib, props=props)
+                disk = self._disks.create(
+                    options.profile, rd, options.size_kib, props=props, select_filter=options.select_filter()
+                )
             except AlreadyExists:
                 existing = self._find(name, rd)
                 if existing is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from linstor_core import filesystems, naming, units
 from linstor_core.errors import InvalidInput
+from linstor_core.models import SelectFilter
 
 DEFAULT_SIZE = "100MB"
 MIN_SIZE_KIB = 4 * 1024
@@ -37,11 +38,21 @@ class VolumeOptions:
     storagepool: str | None = None
     nodes: tuple[str, ...] = ()
 
-    @property
-    def placement(self) -> dict[str, str]:
-        """The placement overrides given (replicas, storagepool, nodes), as Docker spelled them."""
-        opts = self._as_docker_opts()
-        return {key: opts[key] for key in ("replicas", "storagepool", "nodes") if key in opts}
+    def select_filter(self) -> SelectFilter | None:
+        """The placement overrides of the profile for this volume, or None when none was given.
+
+        ``replicas`` is the place count; ``storagepool`` the pool every replica is taken from;
+        ``nodes`` the nodes allowed to hold replicas, one replica on each unless ``replicas``
+        asks for fewer (or more, which LINSTOR refuses). Whatever is not given stays as the
+        profile has it.
+        """
+        if self.replicas is None and self.storagepool is None and not self.nodes:
+            return None
+        return SelectFilter(
+            place_count=self.replicas if self.replicas is not None else (len(self.nodes) or None),
+            storage_pool=self.storagepool,
+            node_name_list=self.nodes,
+        )
 
     def to_props(self) -> dict[str, str]:
         """The options as ``Aux/bundle/docker/<key>`` properties (only the ones that are set)."""

@@ -23,6 +23,10 @@ from linstor_core.errors import ConfigError
 log = logging.getLogger(__name__)
 
 SOCKET_MODE = 0o600
+BACKLOG = socket.SOMAXCONN
+"""Connections the socket queues while every worker is busy: cheroot's default of 5 makes a
+burst of ``docker volume create`` fail to connect (a full unix-socket backlog is EAGAIN, not a
+wait)."""
 _SYSTEMD_FIRST_FD = 3
 _SYSTEMD_VARIABLES = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES")
 
@@ -92,7 +96,9 @@ class PluginServer:
     ) -> None:
         self.socket_path = socket_path
         self._inherited = inherited
-        self._server = _UnixServer(str(socket_path), app, numthreads=threads, inherited=inherited)
+        self._server = _UnixServer(
+            str(socket_path), app, numthreads=threads, request_queue_size=BACKLOG, inherited=inherited
+        )
         self._thread: threading.Thread | None = None
 
     def start(self) -> PluginServer:

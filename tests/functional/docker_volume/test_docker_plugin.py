@@ -236,3 +236,24 @@ def test_settings_come_from_the_config_file_under_ls_variables_and_flags(plugin:
     assert json.loads(plugin.state_file.read_text())["volumes"] == {"conf": ["A"]}
     plugin.ok("/VolumeDriver.Unmount", {"Name": "conf", "ID": "A"})
     plugin.ok("/VolumeDriver.Remove", {"Name": "conf"})
+
+
+def test_placement_options_override_the_profile_on_the_controller(plugin: Plugin, client: Any) -> None:
+    def placed(volume: str) -> list[str]:
+        rd = plugin.ok("/VolumeDriver.Get", {"Name": volume})["Volume"]["Status"]["resource"]
+        return sorted(r.node_name for r in client.resources.list(rd) if not r.diskless)
+
+    pool = next(p.name for p in client.storage_pools.list() if p.provider_kind != "DISKLESS")
+    plugin.ok("/VolumeDriver.Create", {"Name": "two", "Opts": {"size": "8M", "replicas": "2"}})
+    assert len(placed("two")) == 2  # the profile places one
+    plugin.ok("/VolumeDriver.Create", {"Name": "pinned", "Opts": {"size": "8M", "nodes": "bravo,charlie"}})
+    assert placed("pinned") == ["bravo", "charlie"]
+    plugin.ok("/VolumeDriver.Create", {"Name": "pooled", "Opts": {"size": "8M", "storagepool": pool}})
+    assert len(placed("pooled")) == 1
+
+    before = world(plugin, client)
+    refused = plugin.call("/VolumeDriver.Create", {"Name": "nowhere", "Opts": {"size": "8M", "storagepool": "nosuch"}})
+    assert "Not enough available nodes" in refused["Err"]
+    assert world(plugin, client) == before
+    for volume in ("two", "pinned", "pooled"):
+        plugin.ok("/VolumeDriver.Remove", {"Name": volume})

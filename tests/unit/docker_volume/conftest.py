@@ -14,7 +14,7 @@ import pytest
 
 from linstor_core import retcodes
 from linstor_core.errors import AlreadyExists, ApiReply, NotFound, StorageError
-from linstor_core.models import Disk
+from linstor_core.models import Disk, SelectFilter
 from linstor_core.runner import FakeRunner
 
 from docker_volume.driver import VolumeDriver
@@ -34,9 +34,14 @@ class FakeDisks:
     disks: dict[str, Disk] = field(default_factory=dict)
     attached: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    select_filters: dict[str, SelectFilter | None] = field(default_factory=dict)
 
-    def create(self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}) -> Disk:
+    def create(
+        self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}, *,
+        select_filter: SelectFilter | None = None,
+    ) -> Disk:
         self.calls.append(f"create {name}")
+        self.select_filters[name] = select_filter
         existing = self.disks.get(name)
         if existing is not None:
             if (existing.profile, existing.size_kib) != (profile, size_kib):

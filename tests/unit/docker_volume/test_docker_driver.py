@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from linstor_core.errors import InvalidInput, LinstorError, StorageError
+from linstor_core.models import SelectFilter
 
 from docker_volume.driver import VolumeDriver
 
@@ -230,9 +231,22 @@ def test_a_volume_lost_on_the_controller_still_unmounts(driver: VolumeDriver, di
     assert disks.calls == [f"detach docker-ghost {node}"]
 
 
-def test_placement_overrides_are_refused_until_disks_take_a_select_filter(
-    driver: VolumeDriver, disks: FakeDisks
+@pytest.mark.parametrize(
+    ("opts", "expected"),
+    [
+        ({}, None),
+        ({"replicas": "3"}, SelectFilter(place_count=3)),
+        ({"storagepool": "ssd"}, SelectFilter(storage_pool="ssd")),
+        ({"nodes": "node-a, node-b"}, SelectFilter(place_count=2, node_name_list=("node-a", "node-b"))),
+        ({"nodes": "node-a,node-b,node-c", "replicas": "2", "storagepool": "ssd"},
+         SelectFilter(place_count=2, storage_pool="ssd", node_name_list=("node-a", "node-b", "node-c"))),
+    ],
+)
+def test_placement_options_override_the_profile_for_this_volume_only(
+    driver: VolumeDriver, disks: FakeDisks, opts: dict[str, str], expected: SelectFilter | None
 ) -> None:
-    with pytest.raises(InvalidInput, match="define a profile"):
-        driver.create("web", {"replicas": "3"})
-    assert disks.calls == []
+    driver.create("web", opts)
+    assert disks.select_filters == {"docker-web": expected}
+    driver.create("web", opts)
+    with pytest.raises(InvalidInput, match="exists with other options: replicas: "):
+        driver.create("web", {**opts, "replicas": "5"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from linstor_core.errors import InvalidInput
+from linstor_core.models import SelectFilter
 
 from docker_volume.names import resource_name
 from docker_volume.options import VolumeOptions, parse_options
@@ -22,7 +23,7 @@ def test_options_survive_the_trip_through_props() -> None:
     )
     assert options.fsopts == ("-L", "my data") and options.mountopts == ("noatime", "nodev")
     assert VolumeOptions.from_props(options.to_props()) == options
-    assert options.placement == {"replicas": "2", "storagepool": "thin1", "nodes": "a1,b1"}
+    assert options.select_filter() == SelectFilter(place_count=2, storage_pool="thin1", node_name_list=("a1", "b1"))
 
 
 def test_differences_name_each_option() -> None:

@@ -1,6 +1,8 @@
 """TM arguments as oned writes them: ``host:path``, ``.../disk.<i>``, ids and sizes in MiB.
 
-Everything is checked before any LINSTOR call, so a malformed call changes nothing.
+Everything is checked before any LINSTOR call, so a malformed call changes nothing. Hosts are
+LINSTOR node names (``naming.validate_node_name``), which also keeps a host from reaching ssh's
+command line as an option (``-oProxyCommand=...``).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from linstor_core import units
+from linstor_core import naming, units
 from linstor_core.errors import InvalidInput
 
 _DISK = re.compile(r"disk\.(\d+)")
@@ -42,13 +44,14 @@ class HostPath:
 
 
 def host_path(text: str, field: str = "host:path") -> HostPath:
-    """Split ``host:path`` at the first colon; the path must be absolute and normalised."""
+    """Split ``host:path`` at the first colon; the host must be a node name, the path absolute
+    and normalised."""
     host, sep, path = text.partition(":")
     if not sep or not host or not path.startswith("/"):
         raise InvalidInput(field, text, "must be host:/absolute/path")
     if posixpath.normpath(path) != path.rstrip("/") or "\0" in path:
         raise InvalidInput(field, text, "path must be normalised (no '..', '//' or NUL)")
-    return HostPath(host=host, path=path.rstrip("/") or "/")
+    return HostPath(host=naming.validate_node_name(host), path=path.rstrip("/") or "/")
 
 
 def source_of(text: str) -> str:

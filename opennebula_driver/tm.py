@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linstor_core import datacopy, filesystems
+from linstor_core import datacopy, filesystems, naming
 from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError
 from opennebula_driver import contextiso, names
 from opennebula_driver.args import (
@@ -329,9 +329,9 @@ def _migration(env: Env, action: str, args: Sequence[str]) -> _Migration:
         template = env.read_stdin()
     where = host_path(f"{args[0]}:{args[2]}", "vm_dir")
     return _Migration(
-        src=args[0], dst=args[1], directory=where.path, vm_id=object_id(args[3], "vmid"),
-        ds_id=object_id(args[4], "dsid"), template=template.encode() if isinstance(template, str) else template,
-        caller=caller,
+        src=where.host, dst=naming.validate_node_name(args[1]), directory=where.path,
+        vm_id=object_id(args[3], "vmid"), ds_id=object_id(args[4], "dsid"),
+        template=template.encode() if isinstance(template, str) else template, caller=caller,
     )
 
 

@@ -14,7 +14,8 @@ def test_host_path_and_disk_id() -> None:
     assert host_path("node1:/var/lib/one/datastores/0/22/").disk_id is None
 
 
-@pytest.mark.parametrize("text", ["node1", ":/x", "node1:relative", "node1:/a/../b", "node1:/a//b"])
+@pytest.mark.parametrize("text", ["node1", ":/x", "node1:relative", "node1:/a/../b", "node1:/a//b",
+                                  "-oProxyCommand=x:/a", "../n:/a", "n/1:/a"])
 def test_bad_host_paths(text: str) -> None:
     with pytest.raises(InvalidInput):
         host_path(text)
@@ -22,7 +23,7 @@ def test_bad_host_paths(text: str) -> None:
 
 def test_disk_id_required() -> None:
     with pytest.raises(InvalidInput, match="disk.<number>"):
-        host_path("n:/var/lib/one/0/22/checkpoint").require_disk_id()
+        host_path("n1:/var/lib/one/0/22/checkpoint").require_disk_id()
 
 
 def test_source_and_ids() -> None:

@@ -47,7 +47,7 @@ def test_three_ways_to_pass_the_action(harness: Harness, argv: list[str], stdin:
         (["ds", "cp", "7"], MONITOR, "has no IMAGE element"),
         (["ds", "monitor", "1", "2", "3"], b"", "takes ID, or DRIVER_ACTION ID, got 3"),
         (["ds", "monitor", "x"], MONITOR, "invalid id"),
-        (["tm", "resize", "n:/d/22/disk.0", "2G", "22", "100"], b"", "MiB"),
+        (["tm", "resize", "n1:/d/22/disk.0", "2G", "22", "100"], b"", "MiB"),
     ],
 )
 def test_refusals_are_one_line_exit_1(harness: Harness, argv: list[str], stdin: bytes, message: str) -> None:
@@ -65,7 +65,7 @@ def test_a_well_formed_call_builds_no_argument_parser(harness: Harness, monkeypa
     monkeypatch.setattr(cli, "_parser", no_parser)
     assert call(harness, ["ds", "monitor", "100"], MONITOR) == (0, ANSWER, "")
     assert call(harness, ["tm", "monitor", "-", "100"], MONITOR) == (0, ANSWER, "")
-    code, _, err = call(harness, ["tm", "resize", "n:/d/22/disk.0", "-h", "22", "100"])
+    code, _, err = call(harness, ["tm", "resize", "n1:/d/22/disk.0", "-h", "22", "100"])
     assert code == 1 and "MiB" in err
 
 

@@ -8,16 +8,21 @@
    written straight into the database (10,000 loop devices do not exist on a test host); the
    listing path (SQL, rendering, JSON, HTTP) is the real one.
 
-Run: ``.venv/bin/python bench/controller.py`` (as root for loop devices).
+The listing goal is absolute; its baseline is the same route listing 10 resources, measured in
+the same run, so the ratio shows how the listing grows with the count.
+
+Run: ``.venv/bin/python bench/controller.py [--rounds 21]`` (as root for loop devices).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -27,9 +32,11 @@ from linstor_core.controller.model import NodeRec, PoolRec, RdRec, Repo, RscRec,
 from linstor_core.controller.satellite import loops_available
 from linstor_core.controller.server import ControllerServer
 from linstor_core.runner import run
+from rows import BenchRow, Goal, add_json_option, write_rows
 
 VOLUME_KIB = 4096
-ROUNDS = 15
+LISTED = 10_000
+LISTED_BASELINE = 10
 
 
 def median_ms(samples: list[float]) -> float:
@@ -71,34 +78,44 @@ def raw_primitive(directory: Path, n: int) -> float:
     return elapsed
 
 
-def bench_spawn(base: Path) -> None:
+@dataclass(frozen=True)
+class Timing:
+    """Median of a series in ms, and its first sample (nothing cached yet) in ms."""
+
+    median_ms: float
+    first_ms: float
+
+    @classmethod
+    def of(cls, samples: list[float]) -> Timing:
+        return cls(median_ms(samples), samples[0] * 1000)
+
+
+def bench_spawn(base: Path, rounds: int) -> tuple[Timing, Timing]:
+    """(spawn, raw primitive), alternating round by round so a busy moment hits both alike."""
     with ControllerServer(base / "state-spawn", port=0) as server:
         http = requests.Session()
         setup(server.url, http, base / "pools-spawn", 1)
         http.post(f"{server.url}/v1/resource-groups", json={"name": "one", "select_filter": {
             "place_count": 1, "layer_stack": ["storage"]}}, timeout=30).raise_for_status()
         spawn, raw = [], []
-        for n in range(ROUNDS):
+        for n in range(rounds):
             spawn.append(timed(lambda: http.post(
                 f"{server.url}/v1/resource-groups/one/spawn",
                 json={"resource_definition_name": f"bench{n}", "volume_sizes": [VOLUME_KIB]},
                 timeout=60).raise_for_status()))
             raw.append(raw_primitive(base / "pools-spawn" / "node0000", n))
-        for n in range(ROUNDS):
+        for n in range(rounds):
             http.delete(f"{server.url}/v1/resource-definitions/bench{n}", timeout=60)
-    primitive = "truncate + losetup" if loops_available() else "truncate (not root: no loop)"
-    ratio = median_ms(spawn) / median_ms(raw)
-    print(f"spawn (RD+VD+1 resource, FILE_THIN): {median_ms(spawn):8.2f} ms   "
-          f"raw {primitive}: {median_ms(raw):6.2f} ms   ratio {ratio:5.2f}x  (goal <= 3x)")
+    return Timing.of(spawn), Timing.of(raw)
 
 
-def bench_autoplace(base: Path, nodes: int) -> tuple[float, float]:
-    """(first autoplace, median) in ms; the first one finds no free space cached yet."""
+def bench_autoplace(base: Path, nodes: int, rounds: int) -> Timing:
+    """Autoplace latency; the first call finds no free space cached yet."""
     with ControllerServer(base / f"state-{nodes}", port=0) as server:
         http = requests.Session()
         setup(server.url, http, base / f"pools-{nodes}", nodes)
         samples = []
-        for n in range(ROUNDS):
+        for n in range(rounds):
             name = f"auto{n}"
             http.post(f"{server.url}/v1/resource-definitions", json={"resource_definition": {
                 "name": name, "layer_data": [{"type": "STORAGE"}]}},
@@ -109,13 +126,14 @@ def bench_autoplace(base: Path, nodes: int) -> tuple[float, float]:
             samples.append(timed(lambda: http.post(
                 f"{server.url}/v1/resource-definitions/{name}/autoplace",
                 json={"select_filter": {"place_count": 2}}, timeout=60).raise_for_status()))
-        for n in range(ROUNDS):
+        for n in range(rounds):
             http.delete(f"{server.url}/v1/resource-definitions/auto{n}", timeout=60)
-    return samples[0] * 1000, median_ms(samples)
+    return Timing.of(samples)
 
 
-def bench_listing(base: Path, count: int = 10_000) -> None:
-    with ControllerServer(base / "state-list", port=0) as server:
+def bench_listing(base: Path, count: int, rounds: int) -> Timing:
+    """``GET /v1/view/resources`` over ``count`` resources; the first listing renders every one."""
+    with ControllerServer(base / f"state-list-{count}", port=0) as server:
         with server.controller.store.write() as tx:
             repo = Repo(tx)
             for i in range(3):
@@ -130,30 +148,83 @@ def bench_listing(base: Path, count: int = 10_000) -> None:
                     repo.insert_volume(VolRec(rd, node, 0, f"/dev/loop{i}", f"/dev/loop{i}"))
         http = requests.Session()
         samples = []
-        for _ in range(5):
+        for _ in range(rounds):
             start = time.perf_counter()
             answer = http.get(f"{server.url}/v1/view/resources", timeout=60)
             samples.append(time.perf_counter() - start)
             answer.raise_for_status()
-            assert len(answer.json()) == count
-    print(f"list {count} resources (GET /v1/view/resources): {median_ms(samples):8.2f} ms  "
-          f"(goal < 200 ms; the first listing, rendering every resource: "
-          f"{samples[0] * 1000:.2f} ms)")
+            if len(answer.json()) != count:
+                raise RuntimeError(f"listed {len(answer.json())} resources, expected {count}")
+    return Timing.of(samples)
 
 
-def main() -> None:
+@dataclass(frozen=True)
+class Figures:
+    """Everything one run measured, for the printed report and for the rows."""
+
+    rounds: int
+    primitive: str
+    spawn: Timing
+    raw: Timing
+    autoplace_3: Timing
+    autoplace_1000: Timing
+    listing: Timing
+    listing_baseline: Timing
+
+
+def measure(rounds: int) -> Figures:
     with tempfile.TemporaryDirectory(prefix="bench-controller-") as temp:
         base = Path(temp)
-        print(f"linstor-core controller benchmark (root: {os.geteuid() == 0}, "
-              f"loop devices: {loops_available()}, {ROUNDS} rounds, medians)")
-        bench_spawn(base)
-        (small_first, small), (large_first, large) = (bench_autoplace(base, 3),
-                                                      bench_autoplace(base, 1000))
-        print(f"autoplace place_count=2: 3 nodes {small:8.2f} ms   1000 nodes {large:8.2f} ms   "
-              f"ratio {large / small:5.2f}x  (goal <= 2x; first call, free space not yet "
-              f"cached: {small_first:.2f} / {large_first:.2f} ms)")
-        bench_listing(base)
+        spawn, raw = bench_spawn(base, rounds)
+        return Figures(
+            rounds=rounds,
+            primitive="truncate + losetup" if loops_available() else "truncate (not root: no loop)",
+            spawn=spawn, raw=raw,
+            autoplace_3=bench_autoplace(base, 3, rounds), autoplace_1000=bench_autoplace(base, 1000, rounds),
+            listing=bench_listing(base, LISTED, rounds // 2 + 1),
+            listing_baseline=bench_listing(base, LISTED_BASELINE, rounds // 2 + 1))
+
+
+def bench_rows(figures: Figures) -> list[BenchRow]:
+    return [
+        BenchRow(f"controller: spawn RD+VD+1 resource (FILE_THIN) vs {figures.primitive}",
+                 figures.spawn.median_ms, "ms", figures.raw.median_ms, Goal.ratio_at_most(3)),
+        BenchRow("controller: autoplace place_count=2, 1,000 nodes vs 3 nodes",
+                 figures.autoplace_1000.median_ms, "ms", figures.autoplace_3.median_ms, Goal.ratio_at_most(2),
+                 f"first call (free space not cached): {figures.autoplace_1000.first_ms:.1f} ms "
+                 f"vs {figures.autoplace_3.first_ms:.1f} ms"),
+        BenchRow(f"controller: GET /v1/view/resources, {LISTED:,} resources vs {LISTED_BASELINE}",
+                 figures.listing.median_ms, "ms", figures.listing_baseline.median_ms, Goal("<", 200, "ms"),
+                 f"first listing (renders every resource): {figures.listing.first_ms:.1f} ms"),
+    ]
+
+
+def report(figures: Figures) -> None:
+    print(f"linstor-core controller benchmark (root: {os.geteuid() == 0}, "
+          f"loop devices: {loops_available()}, {figures.rounds} rounds, medians)")
+    spawn, raw = figures.spawn.median_ms, figures.raw.median_ms
+    print(f"spawn (RD+VD+1 resource, FILE_THIN): {spawn:8.2f} ms   "
+          f"raw {figures.primitive}: {raw:6.2f} ms   ratio {spawn / raw:5.2f}x  (goal <= 3x)")
+    small, large = figures.autoplace_3, figures.autoplace_1000
+    print(f"autoplace place_count=2: 3 nodes {small.median_ms:8.2f} ms   1000 nodes {large.median_ms:8.2f} ms   "
+          f"ratio {large.median_ms / small.median_ms:5.2f}x  (goal <= 2x; first call, free space not yet "
+          f"cached: {small.first_ms:.2f} / {large.first_ms:.2f} ms)")
+    print(f"list {LISTED} resources (GET /v1/view/resources): {figures.listing.median_ms:8.2f} ms  "
+          f"(goal < 200 ms; the first listing, rendering every resource: {figures.listing.first_ms:.2f} ms; "
+          f"{LISTED_BASELINE} resources: {figures.listing_baseline.median_ms:.2f} ms)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=21, help="spawns and autoplaces to time (default 21)")
+    add_json_option(parser)
+    args = parser.parse_args(argv)
+    figures = measure(args.rounds)
+    report(figures)
+    if args.json:
+        write_rows(args.json, bench_rows(figures))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

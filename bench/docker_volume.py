@@ -6,7 +6,7 @@ umount, delete). Raw: the same storage work by hand with no LINSTOR at all (trun
 mkfs, mount, umount, losetup -d, rm). Same size, same filesystem, same run. The ratio is the
 price of LINSTOR's bookkeeping and the protocol; the goal is 1.5x or less.
 
-Run as root (loop devices, mkfs, mount): ``.venv/bin/python bench/docker_volume.py [--rounds 10]``.
+Run as root (loop devices, mkfs, mount): ``.venv/bin/python bench/docker_volume.py [--rounds 20]``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from rows import BenchRow, Goal, add_json_option, write_rows
+
 # Run as a script, this file's directory leads sys.path and its name would hide the
-# docker_volume package: drop that directory before importing the package.
+# docker_volume package: drop that directory (after importing rows from it) before importing the package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from linstor_core.client import LinstorClient  # noqa: E402
@@ -42,6 +45,8 @@ from docker_volume.server import PluginServer  # noqa: E402
 NODE = "bench1"
 GROUP = "benchdocker"
 SIZE = "64M"
+ROW = f"docker: Create+Mount+Unmount+Remove ({SIZE} ext4) vs the raw steps"
+GOAL = Goal.ratio_at_most(1.5)
 
 
 def seconds(step: Callable[[], object]) -> float:
@@ -101,29 +106,68 @@ def plugin(tmp: Path) -> Iterator[Path]:
         server.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10, help="volumes to time each way (default 10)")
-    args = parser.parse_args(argv)
-    if os.geteuid() != 0:
-        print("needs root: loop devices, mkfs and mount", file=sys.stderr)
-        return 1
+@dataclass(frozen=True)
+class Figures:
+    """Each side's round times and each plugin call's times, in seconds."""
+
+    rounds: int
+    ours: list[float]
+    raw: list[float]
+    per_call: dict[str, list[float]]
+
+    @property
+    def ours_ms(self) -> float:
+        return statistics.median(self.ours) * 1000
+
+    @property
+    def raw_ms(self) -> float:
+        return statistics.median(self.raw) * 1000
+
+
+def measure(rounds: int) -> Figures:
     per_call: dict[str, list[float]] = {}
     raw, ours = [], []
     with tempfile.TemporaryDirectory(prefix="bench-docker-") as directory:
         tmp = Path(directory)
         with plugin(tmp) as socket:
             plugin_round(socket, -1, {})  # warm up: first spawn, imports, connection set-up
-            for i in range(args.rounds):  # alternate, so a busy moment hits both sides alike
+            for i in range(rounds):  # alternate, so a busy moment hits both sides alike
                 raw.append(seconds(partial(raw_round, tmp, i)))
                 ours.append(seconds(partial(plugin_round, socket, i, per_call)))
-    ours_ms, raw_ms = statistics.median(ours) * 1000, statistics.median(raw) * 1000
-    print(f"create+mount+unmount+remove, {SIZE} ext4, median of {args.rounds}:")
-    print(f"  plugin over its socket  {ours_ms:8.1f} ms")
-    for endpoint, times in per_call.items():
+    return Figures(rounds, ours, raw, per_call)
+
+
+def bench_rows(figures: Figures) -> list[BenchRow]:
+    calls = ", ".join(f"{endpoint.removeprefix('/VolumeDriver.')} {statistics.median(times) * 1000:.1f}"
+                      for endpoint, times in figures.per_call.items())
+    return [BenchRow(ROW, figures.ours_ms, "ms", figures.raw_ms, GOAL, f"per call (ms): {calls}")]
+
+
+def report(figures: Figures) -> None:
+    print(f"create+mount+unmount+remove, {SIZE} ext4, median of {figures.rounds}:")
+    print(f"  plugin over its socket  {figures.ours_ms:8.1f} ms")
+    for endpoint, times in figures.per_call.items():
         print(f"    {endpoint:<23}{statistics.median(times) * 1000:8.1f} ms")
-    print(f"  raw steps               {raw_ms:8.1f} ms")
-    print(f"  ratio                   x{ours_ms / raw_ms:.2f}  (goal <= 1.5)")
+    print(f"  raw steps               {figures.raw_ms:8.1f} ms")
+    print(f"  ratio                   x{figures.ours_ms / figures.raw_ms:.2f}  (goal {GOAL})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20, help="volumes to time each way (default 20)")
+    add_json_option(parser)
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        why = "needs root: loop devices, mkfs and mount"
+        print(why, file=sys.stderr)
+        if args.json:  # bench/run.py: a row marked not run, and the other benchmarks go on
+            write_rows(args.json, [BenchRow.not_run(ROW, "ms", GOAL, why)])
+            return 0
+        return 1
+    figures = measure(args.rounds)
+    report(figures)
+    if args.json:
+        write_rows(args.json, bench_rows(figures))
     return 0
 
 

@@ -7,7 +7,11 @@ real XML-RPC (to the oned stand-in of the functional tests, on loopback), the di
 nothing around them. Goal: ratio <= 1.5. One extra line shows what starting ``linstor-one`` as a
 process (as oned does) adds on top, which no in-process change can remove.
 
-Run: ``.venv/bin/python bench/opennebula.py [--iterations 15]``.
+Each action's rounds alternate adapter, direct warm and direct one-shot calls, so a busy moment
+hits all three alike. The ratio in the rows is adapter / direct one-shot: like a ``linstor-one``
+action, a one-shot call opens its own connection.
+
+Run: ``.venv/bin/python bench/opennebula.py [--iterations 20]``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -35,11 +40,13 @@ from linstor_core.disks import DiskService  # noqa: E402
 from one_docs import datastore_xml, driver_action, vm_xml  # noqa: E402
 from oned_standin import OnedStandIn  # noqa: E402
 from opennebula_driver import cli  # noqa: E402
+from rows import BenchRow, Goal, add_json_option, write_rows  # noqa: E402
 
 HOST = socket.gethostname()
 GROUP = "bench"
 VM_ID = 1
 VM_NAME = "bench"
+GOAL = Goal.ratio_at_most(1.5)
 
 
 def setup(url: str, pools: Path) -> None:
@@ -51,7 +58,8 @@ def setup(url: str, pools: Path) -> None:
             "storage_pool_name": "pool", "provider_kind": "FILE",  # full-copy snapshots: any fs
             "props": {"StorDriver/FileDir": str(pools / node)}}, timeout=30).raise_for_status()
     http.post(f"{url}/v1/resource-groups", json={"name": GROUP, "select_filter": {
-        "place_count": 1, "storage_pool": "pool", "node_name_list": [HOST], "layer_stack": ["storage"]}}, timeout=30).raise_for_status()
+        "place_count": 1, "storage_pool": "pool", "node_name_list": [HOST], "layer_stack": ["storage"]}},
+        timeout=30).raise_for_status()
 
 
 def detach_loops(directory: Path) -> None:
@@ -81,10 +89,24 @@ def adapter(*argv: str, stdin: bytes = b"") -> Callable[[], None]:
     return call
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=int, default=15)
-    n = parser.parse_args().iterations
+@dataclass(frozen=True)
+class Action:
+    """Median ms of one action: the adapter, and the direct calls warm and one-shot."""
+
+    label: str
+    warm_ms: float
+    one_shot_ms: float
+    adapter_ms: float
+
+
+@dataclass(frozen=True)
+class Figures:
+    iterations: int
+    actions: list[Action]
+    process_ms: float  # ``ds monitor`` run as oned runs it: a new linstor-one process
+
+
+def measure(n: int) -> Figures:
     with tempfile.TemporaryDirectory(prefix="bench-one-") as tmp_dir:
         tmp = Path(tmp_dir)
         server = ControllerServer(tmp / "state", "127.0.0.1", 0)
@@ -99,53 +121,85 @@ def main() -> None:
             standin.start()
             (tmp / "one_auth").write_text(standin.session)
             os.environ.update(ONE_XMLRPC=standin.endpoint, ONE_AUTH=str(tmp / "one_auth"))
-            run(n, tmp, server.url, template)
+            return measure_actions(n, tmp, server.url, template)
         finally:
             standin.stop()
             server.stop()
             detach_loops(tmp)
 
 
-def run(n: int, tmp: Path, url: str, template: dict[str, str]) -> None:
+def measure_actions(n: int, tmp: Path, url: str, template: dict[str, str]) -> Figures:
     config = load_client_config([url])
     warm = DiskService.from_config(config)
     vmdir = tmp / "vms" / str(VM_ID)
     monitor = driver_action(None, datastore_xml(0, template))
     vm = str(VM_ID)
     Direct = Callable[[DiskService, str], object]
-    rows: list[tuple[str, float, float, float]] = []
+    actions: list[Action] = []
 
-    def measure(label: str, argv: Callable[[int], list[str]], direct: Direct, stdin: bytes = b"") -> None:
-        ours = [timed(adapter(*argv(i), stdin=stdin)) for i in range(n)]
-        hot = [timed(lambda: direct(warm, f"warm-{i}")) for i in range(n)]
-        cold = [timed(lambda: direct(DiskService.from_config(config), f"cold-{i}")) for i in range(n)]
-        rows.append((label, statistics.median(hot), statistics.median(cold), statistics.median(ours)))
+    def time_action(label: str, argv: Callable[[int], list[str]], direct: Direct, stdin: bytes = b"") -> None:
+        ours, hot, cold = [], [], []
+        for i in range(n):
+            ours.append(timed(adapter(*argv(i), stdin=stdin)))
+            hot.append(timed(lambda: direct(warm, f"warm-{i}")))
+            cold.append(timed(lambda: direct(DiskService.from_config(config), f"cold-{i}")))
+        actions.append(Action(label, statistics.median(hot), statistics.median(cold), statistics.median(ours)))
 
-    measure("mkimage (create+attach+link)", lambda i: ["tm", "mkimage", "1", "raw", f"{HOST}:{vmdir}/disk.{i}", vm, "0"],
-            lambda s, name: (s.create(GROUP, name, 1024), s.attach(name, HOST)))
-    measure("snap_create", lambda i: ["tm", "snap_create", f"{HOST}:{vmdir}/disk.{i}", "0", vm, "0"],
-            lambda s, name: s.snapshot(name, "snap-0"))
-    measure("snap_delete", lambda i: ["tm", "snap_delete", f"{HOST}:{vmdir}/disk.{i}", "0", vm, "0"],
-            lambda s, name: s.delete_snapshot(name, "snap-0"))
-    measure("resize", lambda i: ["tm", "resize", f"{HOST}:{vmdir}/disk.{i}", "2", vm, "0"],
-            lambda s, name: s.resize(name, 2048))
-    measure("monitor", lambda i: ["ds", "monitor", "0"], lambda s, name: s.capacity(GROUP), stdin=monitor)
-    measure("delete", lambda i: ["tm", "delete", f"{HOST}:{vmdir}/disk.{i}", vm, "0"],
-            lambda s, name: s.delete(name, with_snapshots=True))
+    time_action("mkimage (create+attach+link)",
+                lambda i: ["tm", "mkimage", "1", "raw", f"{HOST}:{vmdir}/disk.{i}", vm, "0"],
+                lambda s, name: (s.create(GROUP, name, 1024), s.attach(name, HOST)))
+    time_action("snap_create", lambda i: ["tm", "snap_create", f"{HOST}:{vmdir}/disk.{i}", "0", vm, "0"],
+                lambda s, name: s.snapshot(name, "snap-0"))
+    time_action("snap_delete", lambda i: ["tm", "snap_delete", f"{HOST}:{vmdir}/disk.{i}", "0", vm, "0"],
+                lambda s, name: s.delete_snapshot(name, "snap-0"))
+    time_action("resize", lambda i: ["tm", "resize", f"{HOST}:{vmdir}/disk.{i}", "2", vm, "0"],
+                lambda s, name: s.resize(name, 2048))
+    time_action("monitor", lambda i: ["ds", "monitor", "0"], lambda s, name: s.capacity(GROUP), stdin=monitor)
+    time_action("delete", lambda i: ["tm", "delete", f"{HOST}:{vmdir}/disk.{i}", vm, "0"],
+                lambda s, name: s.delete(name, with_snapshots=True))
 
-    print(f"{'action':30} {'direct warm':>11} {'direct 1-shot':>13} {'adapter':>8} {'ratio 1-shot':>12} {'ratio warm':>10}")
-    for label, hot, cold, ours in rows:
-        print(f"{label:30} {hot:9.1f}ms {cold:11.1f}ms {ours:6.1f}ms {ours / cold:12.2f} {ours / hot:10.2f}")
-    print("direct 1-shot: a new DiskService (new HTTP connection) per call, as each oned action is a new process")
     script = REPO / "packaging" / "opennebula" / "datastore" / "monitor"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     process_ms = statistics.median(
         timed(lambda: subprocess.run([str(script), "0"], input=monitor, env=env, check=True, capture_output=True))
         for _ in range(max(n // 3, 3)))
-    in_process = next(ours for label, _, _, ours in rows if label == "monitor")
-    print(f"process start of linstor-one (ds monitor as oned runs it): {process_ms:.1f} ms "
+    return Figures(n, actions, process_ms)
+
+
+def bench_rows(figures: Figures) -> list[BenchRow]:
+    rows = []
+    for action in figures.actions:
+        note = f"direct warm (one connection for all calls): {action.warm_ms:.1f} ms"
+        if action.label == "monitor":
+            note += f"; started as a process, as oned does: {figures.process_ms:.1f} ms"
+        rows.append(BenchRow(f"opennebula: {action.label} vs the direct disks calls", action.adapter_ms, "ms",
+                             action.one_shot_ms, GOAL, note))
+    return rows
+
+
+def report(figures: Figures) -> None:
+    print(f"{'action':30} {'direct warm':>11} {'direct 1-shot':>13} {'adapter':>8} "
+          f"{'ratio 1-shot':>12} {'ratio warm':>10}")
+    for a in figures.actions:
+        print(f"{a.label:30} {a.warm_ms:9.1f}ms {a.one_shot_ms:11.1f}ms {a.adapter_ms:6.1f}ms "
+              f"{a.adapter_ms / a.one_shot_ms:12.2f} {a.adapter_ms / a.warm_ms:10.2f}")
+    print("direct 1-shot: a new DiskService (new HTTP connection) per call, as each oned action is a new process")
+    in_process = next(a.adapter_ms for a in figures.actions if a.label == "monitor")
+    print(f"process start of linstor-one (ds monitor as oned runs it): {figures.process_ms:.1f} ms "
           f"vs {in_process:.1f} ms in-process")
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=20)
+    add_json_option(parser)
+    args = parser.parse_args(argv)
+    figures = measure(args.iterations)
+    report(figures)
+    if args.json:
+        write_rows(args.json, bench_rows(figures))
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -38,7 +38,7 @@ test: sysdeps $(STAMP)
 	$(BIN)/pytest -q
 	@if [ -d packaging/proxmox/t ]; then PATH="$(CURDIR)/$(BIN):$$PATH" prove -r packaging/proxmox/t; fi
 
-bench: $(STAMP)
+bench: sysdeps $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:

@@ -3,8 +3,9 @@
 One place decides the format so that every command behaves the same: a listing is a table (or a
 JSON array of its records), a change is a ``SUCCESS:`` line (or, with ``-m``, one JSON array of
 ``{"message", "obj_refs"}`` entries printed when the command ends - even when a later step
-failed, so a script sees what did happen), and an error goes to stderr with its cause and
-correction (a JSON object under ``"error"`` with ``-m``).
+failed, so a script sees what did happen), and an error goes to stderr with its cause,
+correction and notes (e.g. "1 more problem in the file"; a JSON object under ``"error"`` with
+``-m``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def _error_json(error: LinstorError) -> dict[str, Any]:
     }
     if isinstance(error, ApiError):
         body["replies"] = [reply.to_json() for reply in error.replies]
+    if getattr(error, "__notes__", None):
+        body["notes"] = list(error.__notes__)
     return body
 
 
@@ -54,6 +57,7 @@ def _error_text(error: LinstorError) -> str:
         lines.append(f"  correction: {error.correction}")
     if isinstance(error, ApiError):
         lines += [f"  also:       {reply.message}" for reply in error.replies[1:] if reply.is_error]
+    lines += [f"  note:       {note}" for note in getattr(error, "__notes__", ())]
     return "\n".join(lines)
 
 

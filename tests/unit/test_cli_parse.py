@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -135,6 +136,18 @@ def test_machine_readable_errors_are_json_on_stderr() -> None:
     assert main(["-m", "node", "create", "x", "10.0.0.1"], stdout=io.StringIO(), stderr=err) == 1
     error = json.loads(err.getvalue())["error"]
     assert error["type"] == "InvalidInput" and "node name" in error["message"] and error["correction"]
+
+
+@pytest.mark.parametrize("flag", [[], ["-m"]])
+def test_an_errors_notes_are_printed(tmp_path: Path, flag: list[str]) -> None:
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text('[profiles.gold]\nplace_count = "three"\nstorage_pool = "t"\n')
+    err = io.StringIO()
+    assert main([*flag, "profiles", "check", str(profiles)], stdout=io.StringIO(), stderr=err) == 1
+    if flag:
+        assert json.loads(err.getvalue())["error"]["notes"] == ["1 more problem in the file"]
+    else:
+        assert err.getvalue().splitlines()[-1] == "  note:       1 more problem in the file"
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,13 @@
-"""The ``one`` fixture: the embedded controller + oned stand-in + ssh stand-in (see one_harness)."""
+"""The ``one`` fixture: the embedded controller + oned stand-in + ssh stand-in (see one_harness).
+
+The action scripts are installed by ``packaging/opennebula/install.sh`` into the test's
+``$ONE_LOCATION/var/remotes``, and tests run those, as oned does.
+"""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +17,7 @@ import pytest
 import requests
 
 from one_docs import datastore_xml
-from one_harness import FAKE_SSH, FRONTEND, PROFILE, One
+from one_harness import FAKE_SSH, FRONTEND, PROFILE, SCRIPTS, One
 from oned_standin import OnedStandIn
 
 
@@ -30,6 +35,10 @@ def one(controller: Any, tmp_path: Path) -> Iterator[One]:
     (bin_dir / "ssh").chmod(0o755)
     ssh_log = tmp_path / "ssh.log"
     ssh_log.touch()
+    remotes = tmp_path / "one" / "var" / "remotes"
+    subprocess.run(["sh", str(SCRIPTS / "install.sh"), "--remotes", str(remotes),
+                    "--linstor-one", str(Path(sys.executable).parent / "linstor-one")],
+                   check=True, capture_output=True, timeout=60)
     template = {"LINSTOR_CONTROLLERS": url, "LINSTOR_RESOURCE_GROUP": PROFILE, "LINSTOR_FRONTEND_NODE": FRONTEND,
                 "RESTRICTED_DIRS": "/", "SAFE_DIRS": str(safe_dir)}
     standin = OnedStandIn()
@@ -39,7 +48,7 @@ def one(controller: Any, tmp_path: Path) -> Iterator[One]:
     auth = tmp_path / "one_auth"
     auth.write_text(standin.session + "\n")
     env = {
-        "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), "/usr/sbin:/usr/bin:/sbin:/bin"]),
+        "PATH": os.pathsep.join([str(bin_dir), "/usr/sbin:/usr/bin:/sbin:/bin"]),  # oned's minimal PATH
         "HOME": str(tmp_path),
         "ONE_XMLRPC": standin.endpoint,
         "ONE_AUTH": str(auth),
@@ -49,6 +58,6 @@ def one(controller: Any, tmp_path: Path) -> Iterator[One]:
         "LC_ALL": "C",
     }
     try:
-        yield One(url, standin, env, hosts_root, ssh_log, safe_dir, template)
+        yield One(url, standin, env, remotes, hosts_root, ssh_log, safe_dir, template)
     finally:
         standin.stop()

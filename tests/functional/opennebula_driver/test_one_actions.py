@@ -10,58 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from one_harness import One
-from one_docs import b64, datastore_xml, driver_action, image_xml, vm_xml
-
-SYS = "/var/lib/one/datastores/0"
-MIB = 1024 * 1024
-
-
-def image_ds(one: One) -> str:
-    return datastore_xml(100, one.template)
-
-
-def upload(one: One, name: str, size: int, marks: dict[int, bytes]) -> Path:
-    path = one.safe_dir / name
-    with open(path, "wb") as handle:
-        handle.truncate(size)
-        for offset, data in marks.items():
-            handle.seek(offset)
-            handle.write(data)
-    return path
-
-
-def cp_image(one: One, image_id: int, name: str, path: Path) -> str:
-    size_mib = one.ok("ds", "stat", "-", str(image_id),
-                      stdin=driver_action(image_xml(image_id, name, PATH=path), image_ds(one))).strip()
-    answer = one.ok("ds", "cp", str(image_id), stdin=driver_action(
-        image_xml(image_id, name, PATH=path, SIZE=size_mib, FORMAT="raw"), image_ds(one)))
-    source, fmt = answer.split()
-    assert fmt == "raw"
-    return source
-
-
-def read_link(one: One, host: str, path: str, length: int, offset: int = 0) -> bytes:
-    link = one.host_path(host, path)
-    assert link.is_symlink(), f"{link} is not a symlink"
-    with open(os.readlink(link), "rb") as device:
-        device.seek(offset)
-        return device.read(length)
-
-
-def write_at(one: One, host: str, path: str, offset: int, data: bytes) -> None:
-    with open(os.readlink(one.host_path(host, path)), "r+b") as device:
-        device.seek(offset)
-        device.write(data)
-        device.flush()
-        os.fsync(device.fileno())
-
-
-def vm(one: One, vm_id: int, name: str, disks: list[dict[str, object]]) -> str:
-    xml = vm_xml(vm_id, name, disks, host="bravo")
-    one.oned.vms[vm_id] = xml
-    return xml
-
+from one_docs import b64, driver_action, image_xml
+from one_harness import MIB, SYS, One, cp_image, image_ds, read_link, upload, vm, write_at
 
 def test_image_lifecycle_cp_clone_monitor_rm(one: One) -> None:
     path = upload(one, "ubuntu.img", 3 * MIB + 512, {0: b"BOOT", 2 * MIB: b"DATA"})

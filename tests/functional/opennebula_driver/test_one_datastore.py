@@ -1,0 +1,111 @@
+"""Every datastore action through its installed script, each of the three ways oned passes it.
+
+oned >= 6.8 runs ``<action> ID`` with the base64 driver action on stdin, <= 6.6 passes the
+base64 as the first argument, and some versions ``- ID`` with stdin: each test runs once per way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from one_docs import datastore_xml, driver_action, image_xml
+from one_harness import MIB, SYS, WAYS, One, cp_image, image_ds, upload, vm, write_at
+
+
+def image_action(one: One, image_id: int, name: str, **fields: object) -> bytes:
+    """The driver action oned builds for image ``image_id`` of datastore 100."""
+    return driver_action(image_xml(image_id, name, **fields), image_ds(one))
+
+
+def filesystem_of(device: str) -> str:
+    probe = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", device], capture_output=True, text=True,
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, timeout=30)
+    return probe.stdout.strip()
+
+
+def use_image(one: One, vm_id: int, source: str) -> str:
+    """A VM on bravo using image ``source`` persistently as disk 0 (tm ln); returns its disk path."""
+    vm(one, vm_id, f"vm{vm_id}", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "NO", "TM_MAD": "linstor",
+                                   "DATASTORE_ID": 100}])
+    disk = f"{SYS}/{vm_id}/disk.0"
+    one.ok("tm", "ln", f"fe:{source}", f"bravo:{disk}", str(vm_id), "100")
+    return disk
+
+
+def leave(one: One, vm_id: int, disk: str) -> None:
+    one.ok("tm", "delete", f"bravo:{disk}", str(vm_id), "100")
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_stat_cp_clone_mkfs_monitor_export_rm(one: One, way: str) -> None:
+    source = cp_image(one, 7, "ubuntu", upload(one, "u.img", 2 * MIB, {0: b"HELLO", MIB: b"WORLD"}), way)
+    assert source == "one-img7-ubuntu"
+
+    copy = one.ds("clone", 8, image_action(one, 8, "copy", PATH=source, SIZE=4, CLONING_ID=7), way).split()
+    assert copy == ["one-img8-copy", "raw"]
+    formatted = one.ds("mkfs", 9, image_action(one, 9, "data", SIZE=16, FS="ext4", FORMAT="raw"), way)
+    blank = one.ds("mkfs", 10, image_action(one, 10, "blank", SIZE=8, FORMAT="raw"), way)
+    saved = one.ds("mkfs", 11, image_action(one, 11, "saved", SIZE=2, FORMAT="save_as"), way)
+    assert (formatted, blank, saved) == ("one-img9-data\n", "one-img10-blank\n", "one-img11-saved\n")
+    assert "one-img11-saved" not in one.resource_names()  # save_as only names it; tm cpds fills it
+    sizes = {name: one.get(f"/v1/resource-definitions/{name}/volume-definitions")[0]["size_kib"]
+             for name in ("one-img8-copy", "one-img9-data", "one-img10-blank")}
+    assert sizes == {"one-img8-copy": 4096, "one-img9-data": 16384, "one-img10-blank": 8192}
+
+    assert one.read("one-img8-copy", 5) + one.read("one-img8-copy", 5, MIB) == b"HELLOWORLD"
+    assert filesystem_of(one.device("one-img9-data")) == "ext4"
+
+    for kind, ds_id, datastore in (("ds", 100, image_ds(one)),
+                                   ("tm", 0, datastore_xml(0, one.template, name="system", ds_type=1))):
+        lines = one.ds("monitor", ds_id, driver_action(None, datastore), way, kind=kind).split()
+        assert [line.split("=")[0] for line in lines] == ["USED_MB", "TOTAL_MB", "FREE_MB"]
+        used, total, free = (int(line.split("=")[1]) for line in lines)
+        assert total > 0 and used + free == total
+
+    info = ET.fromstring(one.ds("export", 7, image_action(one, 7, "ubuntu", SOURCE=source, SIZE=2), way))
+    with open(info.findtext("IMPORT_SOURCE") or "", "rb") as device:
+        content = device.read(2 * MIB)
+    assert content[:5] == b"HELLO" and info.findtext("MD5") == hashlib.md5(content).hexdigest()
+    assert (info.findtext("SIZE"), info.findtext("FORMAT")) == ("2", "raw")
+
+    for image_id, name in ((7, source), (8, "one-img8-copy"), (9, "one-img9-data"), (10, "one-img10-blank")):
+        assert one.ds("rm", image_id, image_action(one, image_id, "x", SOURCE=name), way) == ""
+    assert one.resource_names() == []
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("way", WAYS)
+def test_image_snapshots_revert_delete_flatten_and_save_as(one: One, way: str) -> None:
+    """Snapshots of a persistent image are taken through the VM (tm snap_create) and, once the
+    VM is gone, reverted, deleted and flattened through the image datastore (ds snap_*)."""
+    source = cp_image(one, 7, "db", upload(one, "db.img", MIB, {0: b"version-1"}), way)
+    disk = use_image(one, 30, source)
+    one.ok("tm", "snap_create", f"bravo:{disk}", "0", "30", "100")
+    write_at(one, "bravo", disk, 0, b"version-2")
+    one.ok("tm", "snap_create", f"bravo:{disk}", "1", "30", "100")
+    write_at(one, "bravo", disk, 0, b"version-3")
+
+    saved = {}
+    for image_id, name, snap in ((12, "from-snap", "1"), (13, "current", "-1")):  # onevm disk-saveas
+        one.oned.images[image_id] = image_xml(image_id, name)
+        saved[snap] = one.ds("mkfs", image_id, image_action(one, image_id, name, SIZE=1, FORMAT="save_as"), way).strip()
+        one.ok("tm", "cpds", f"bravo:{disk}", f"fe:{saved[snap]}", snap, "30", "100")
+    leave(one, 30, disk)
+
+    def snapshots() -> list[str]:
+        return sorted(s["name"] for s in one.get("/v1/view/snapshots") if s["resource_name"] == source)
+
+    assert (one.read(saved["1"], 9), one.read(saved["-1"], 9)) == (b"version-2", b"version-3")
+    assert one.get(f"/v1/resource-definitions/{saved['1']}")["props"]["Aux/bundle/owner-id"] == "img12"
+
+    assert one.ds("snap_revert", 7, image_action(one, 7, "db", SOURCE=source, TARGET_SNAPSHOT=1), way) == ""
+    assert one.read(source, 9) == b"version-2" and snapshots() == ["snap-0", "snap-1"]
+    one.ds("snap_delete", 7, image_action(one, 7, "db", SOURCE=source, TARGET_SNAPSHOT=1), way)
+    assert snapshots() == ["snap-0"]
+    one.ds("snap_delete", 7, image_action(one, 7, "db", SOURCE=source, TARGET_SNAPSHOT=1), way)  # oned retries
+    one.ds("snap_flatten", 7, image_action(one, 7, "db", SOURCE=source, TARGET_SNAPSHOT=0), way)
+    assert one.read(source, 9) == b"version-1" and snapshots() == []

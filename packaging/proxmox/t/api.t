@@ -30,9 +30,16 @@ is($plugin->api(), 11, 'without PVE::Storage: the tested API version');
     is($plugin->api(), 11, 'older than 10: the tested version (PVE refuses)');
     ($apiver, $apiage) = (13, 3);
     is($plugin->api(), 13, 'newer PVE whose window reaches 11: its APIVER');
+    ($apiver, $apiage) = (15, 6);
+    is($plugin->api(), 15, 'a wide window (APIVER 15, APIAGE 6): its APIVER');
     ($apiver, $apiage) = (14, 1);
     is($plugin->api(), 11, 'window no longer reaches 11: the tested version (PVE refuses)');
 }
+
+is($plugin->activate_storage('ls', {}, {}), 1, 'activate_storage: nothing to do');
+is($plugin->deactivate_storage('ls', {}, {}), 1, 'deactivate_storage: nothing to do');
+is($plugin->volume_snapshot_needs_fsfreeze(), 1, 'snapshots of a running guest need a frozen file system');
+is_deeply($plugin->plugindata()->{format}, [ { raw => 1 }, 'raw' ], 'raw only');
 
 my $options = $plugin->options();
 ok($options->{shared} && $options->{resourcegroup} && $options->{controller}, 'options');

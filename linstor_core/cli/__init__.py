@@ -7,6 +7,8 @@ returns the exit status instead of exiting, and never lets a traceback out for a
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -37,6 +39,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         return EXIT_ERROR
     out = Output(stdout, stderr, machine_readable=args.machine_readable, ascii=args.no_utf8)
     try:
+        return _run(args, out, stderr)
+    except BrokenPipeError:  # the reader left (``| head``): stop quietly, as other tools do
+        _discard_output(stdout)
+        return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace, out: Output, stderr: TextIO) -> int:
+    """The command's handler, with every LINSTOR error and bug turned into an exit status."""
+    try:
         args.handler(args, Context(args, out))
     except UsageError as error:
         print(f"{PROG}: usage error: {error.message}", file=stderr)
@@ -46,6 +57,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         return EXIT_ERROR
     except KeyboardInterrupt:
         return _EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise  # not a bug: main stops quietly
     except Exception as bug:  # the edge of the program: a bug must still not print a traceback
         if args.debug:
             raise
@@ -55,6 +68,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     finally:
         out.finish()
     return EXIT_OK
+
+
+def _discard_output(stdout: TextIO) -> None:
+    """Point the process's stdout at /dev/null, so flushing it at exit raises nothing more."""
+    if stdout is not sys.stdout:
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 __all__ = ["main", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE"]

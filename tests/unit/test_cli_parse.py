@@ -7,6 +7,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -289,3 +292,18 @@ def test_a_bug_is_reported_without_traceback_unless_debug(monkeypatch: pytest.Mo
     monkeypatch.setattr(Context, "client", property(lambda self: FakeClient(nodes__list=RuntimeError("boom"))))
     with pytest.raises(RuntimeError):
         main(["--debug", "node", "list"], stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_a_reader_that_left_ends_the_command_quietly(tmp_path: Path) -> None:
+    """``linstor-core ... | head``: once the pipe's reader is gone, no error and no traceback."""
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text('[profiles.gold]\nplace_count = 2\n')
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-c", "import sys; from linstor_core.cli import main; "
+                               "sys.exit(main())", "profiles", "check", str(profiles)],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")

@@ -65,6 +65,15 @@ def _token(path: str | None) -> str | None:
     return text or None
 
 
+def _tls_file(option: str, path: str | None) -> str | None:
+    """A CA, certificate or key file named in storage.cfg, checked here so a wrong path is an
+    error naming the option rather than a TLS library message at the first request."""
+    if path is not None and not os.access(path, os.R_OK):
+        raise ConfigError(f"cannot read the {option} file {path}",
+                          correction=f"fix the storage's {option} option or create the file")
+    return path
+
+
 def connect(options: StorageOptions) -> DiskService:
     """The disk service for the storage's controllers, TLS files and token, with short timeouts.
 
@@ -78,9 +87,9 @@ def connect(options: StorageOptions) -> DiskService:
     config = dataclasses.replace(
         config,
         token=_token(options.token_file) or config.token,
-        ca_file=options.ca_file or config.ca_file,
-        client_cert=options.client_cert or config.client_cert,
-        client_key=options.client_key or config.client_key,
+        ca_file=_tls_file("apica", options.ca_file) or config.ca_file,
+        client_cert=_tls_file("apicrt", options.client_cert) or config.client_cert,
+        client_key=_tls_file("apikey", options.client_key) or config.client_key,
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
     )

@@ -110,6 +110,30 @@ def test_token_file_shapes(tmp_path: Path) -> None:
         cli._token(str(tmp_path / "missing"))
 
 
+@pytest.mark.parametrize("option", ["apica", "apicrt", "apikey"])
+def test_a_missing_tls_file_names_its_option(option: str, tmp_path: Path) -> None:
+    scfg = {"type": "linstor", "resourcegroup": "gold", "controller": "https://127.0.0.1:9",
+            option: str(tmp_path / "missing.pem")}
+    status, body, _ = _run("status", {"storeid": "ls", "node": "n1", "scfg": scfg})
+    assert status == 1 and body["error"]["type"] == "ConfigError"
+    assert body["error"]["message"] == (f"cannot read the {option} file {tmp_path / 'missing.pem'}; "
+                                        f"correction: fix the storage's {option} option or create the file")
+
+
+def test_storage_tls_files_and_token_reach_the_client(tmp_path: Path) -> None:
+    for name in ("ca.pem", "c.pem", "k.pem"):
+        (tmp_path / name).write_text("PEM")
+    (tmp_path / "auth.json").write_text('{"token": "abc"}')
+    options = cli.parse_options("ls", {"resourcegroup": "gold", "controller": "linstor+ssl://10.0.0.1",
+                                       "apica": str(tmp_path / "ca.pem"), "apicrt": str(tmp_path / "c.pem"),
+                                       "apikey": str(tmp_path / "k.pem"), "apitoken": str(tmp_path / "auth.json")})
+    config = cli.connect(options).client.session.config
+    assert config.controllers == ("https://10.0.0.1:3371",)
+    assert (config.ca_file, config.client_cert, config.client_key, config.token) == (
+        str(tmp_path / "ca.pem"), str(tmp_path / "c.pem"), str(tmp_path / "k.pem"), "abc")
+    assert (config.connect_timeout, config.read_timeout) == (cli.CONNECT_TIMEOUT, cli.READ_TIMEOUT)
+
+
 def test_cause_and_correction_are_rendered_once() -> None:
     _, body, _ = _run("parse_volname", {"args": {"volname": "vm-x"}})
     message = body["error"]["message"]

@@ -110,12 +110,38 @@ class LinstorStorage:
         raise InvalidInput("vmid", vmid, f"all {MAX_DISKS_PER_GUEST} disk numbers are in use "
                            f"on storage {self.storeid}")
 
+    def _taken(self, vmid: int) -> set[str]:
+        return {volname_of(d).disk for d in self.catalog.all(vmid)}
+
+    def _place_next(self, vmid: int, taken: list[Disk], make: Callable[[str, dict[str, str]], Disk],
+                    base: VolName | None = None) -> tuple[VolName, Disk]:
+        """Create a disk under the guest's lowest free disk number (``base``: a linked clone's).
+
+        PVE workers on other nodes may allocate for the same guest at the same moment and pick
+        the same number: ``make`` must then refuse the existing disk (AlreadyExists), and the
+        loser reads the numbers in use again and takes the next one, so no volume name is
+        handed out twice. Each lost race means one more number in use, so this ends.
+        """
+        for _ in range(MAX_DISKS_PER_GUEST):
+            free = self._next_free(vmid, taken)
+            target = VolName(vmid, free.disk, base=base)
+            try:
+                return target, self._place(target, make)
+            except AlreadyExists:
+                taken = self.catalog.all(vmid)
+                if free.disk not in {volname_of(d).disk for d in taken}:
+                    raise
+        raise InvalidInput("vmid", vmid, f"all {MAX_DISKS_PER_GUEST} disk numbers are in use "
+                           f"on storage {self.storeid}")
+
     def _place(self, volname: VolName, make: Callable[[str, dict[str, str]], Disk]) -> Disk:
         """Name a new disk after its guest and let ``make`` create it under that name.
 
         The VM-named resource name can be taken by a disk PVE knows under another volume name
         (a volume renamed to another guest keeps its resource, and a reused vmid names it
-        again): then the next suffixed name is tried, so no disk is ever handed out twice.
+        again): then the next suffixed name is tried, so no disk is ever handed out twice. If
+        the name is taken because the volume name itself is now in use (a racing allocation),
+        that is AlreadyExists for the volume.
         """
         vm_name = self.vm_names.name_of(volname.vmid)
         props = owner_props(self.storeid, volname, vm_name)
@@ -125,6 +151,8 @@ class LinstorStorage:
             try:
                 disk = make(name, props)
             except AlreadyExists:
+                if volname.disk in self._taken(volname.vmid):
+                    raise self._exists(volname) from None
                 continue
             if all(disk.props.get(k) == v for k, v in props.items()):
                 return self._without_copied_props(disk, props)
@@ -154,14 +182,16 @@ class LinstorStorage:
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise InvalidInput("size", size, "must be a whole number of KiB")
         existing = self.catalog.all(vmid)
+        size_kib = max(size, SIZE_FLOOR_KIB)
+        prefer_node = self.node if self.options.prefer_local else None
         if wanted is None:
-            wanted = self._next_free(vmid, existing)
-        elif wanted.disk in {volname_of(d).disk for d in existing}:
+            return self._place_next(vmid, existing, lambda rd, props: self.disks.create(
+                self.options.profile, rd, size_kib, props, prefer_node=prefer_node,
+                exist_ok=False))[0].volname
+        if wanted.disk in {volname_of(d).disk for d in existing}:
             if wanted.is_cloudinit:
                 return wanted.volname
             raise self._exists(wanted)
-        size_kib = max(size, SIZE_FLOOR_KIB)
-        prefer_node = self.node if self.options.prefer_local else None
         self._place(wanted, lambda rd, props: self.disks.create(
             self.options.profile, rd, size_kib, props, prefer_node=prefer_node))
         return wanted.volname
@@ -314,16 +344,17 @@ class LinstorStorage:
         snapshot (restored, independent), or from a plain disk (full copy via the clone API)."""
         source, disk = self._disk(volname, snapshots=bool(snapname))
         vmid = _vmid(vmid)
-        target = self._next_free(vmid, self.catalog.all(vmid))
+        taken = self.catalog.all(vmid)
         if snapname:
             if snapname not in disk.snapshots:
                 raise InvalidInput("snapname", snapname, f"volume {self.storeid}:{volname} has no such snapshot")
-            made = self._place(target, lambda rd, props: self.disks.restore(disk.name, snapname, rd, props))
+            target, made = self._place_next(vmid, taken, lambda rd, props: self.disks.restore(
+                disk.name, snapname, rd, props))
         elif source.is_base:
-            target = VolName(vmid, target.disk, base=VolName(source.vmid, source.disk, True))
-            made = self._place(target, lambda rd, props: self.disks.restore(disk.name, BASE_SNAPSHOT, rd, props))
+            target, made = self._place_next(vmid, taken, lambda rd, props: self.disks.restore(
+                disk.name, BASE_SNAPSHOT, rd, props), base=VolName(source.vmid, source.disk, True))
         else:
-            made = self._place(target, lambda rd, props: self.disks.clone(
+            target, made = self._place_next(vmid, taken, lambda rd, props: self.disks.clone(
                 disk.name, rd, props, progress=self.progress, timeout=CLONE_TIMEOUT))
         self.progress(f"cloned {self.storeid}:{volname} to {self.storeid}:{target.volname} ({made.name})")
         return target.volname

@@ -36,13 +36,13 @@ class FakeDisks:
         return disk
 
     def create(self, profile: str, name: str, size_kib: int, props: Mapping[str, str] = {}, *,
-               prefer_node: str | None = None) -> Disk:
+               prefer_node: str | None = None, exist_ok: bool = True) -> Disk:
         self.calls["create"] += 1
         self.preferred[name] = prefer_node
         validate_resource_name(name)
         if name in self.disks:
             disk = self.disks[name]
-            if disk.profile != profile or disk.size_kib != size_kib:
+            if not exist_ok or disk.profile != profile or disk.size_kib != size_kib:
                 raise AlreadyExists(_reply(f"disk {name} exists"))
             return disk
         self.data[name] = ""

@@ -12,6 +12,7 @@ import argparse
 import ipaddress
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 THREADS = 16
+BACKLOG = socket.SOMAXCONN
+"""Connections the kernel queues while every worker is busy: every PVE worker and OpenNebula
+action of every node connects anew, and cheroot's default of 5 turns a burst into resets."""
 
 
 def is_loopback(host: str) -> bool:
@@ -79,7 +83,7 @@ class ControllerServer:
             log.warning("reconciled: %s", line)
         app = create_app(self.controller, token=self.token)
         server = wsgi.Server((self.host, self.port), app, numthreads=THREADS,
-                             server_name="linstor-core")
+                             request_queue_size=BACKLOG, server_name="linstor-core")
         if self.tls:
             server.ssl_adapter = BuiltinSSLAdapter(str(self.tls[0]), str(self.tls[1]))
         server.prepare()

@@ -11,7 +11,7 @@
 The listing goal is absolute; its baseline is the same route listing 10 resources, measured in
 the same run, so the ratio shows how the listing grows with the count.
 
-Run: ``.venv/bin/python bench/controller.py [--rounds 21]`` (as root for loop devices).
+Run: ``.venv/bin/python bench/controller.py [--rounds 31]`` (as root for loop devices).
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def report(figures: Figures) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=21, help="spawns and autoplaces to time (default 21)")
+    parser.add_argument("--rounds", type=int, default=31, help="spawns and autoplaces to time (default 31)")
     add_json_option(parser)
     args = parser.parse_args(argv)
     figures = measure(args.rounds)

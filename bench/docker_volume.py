@@ -6,7 +6,7 @@ umount, delete). Raw: the same storage work by hand with no LINSTOR at all (trun
 mkfs, mount, umount, losetup -d, rm). Same size, same filesystem, same run. The ratio is the
 price of LINSTOR's bookkeeping and the protocol; the goal is 1.5x or less.
 
-Run as root (loop devices, mkfs, mount): ``.venv/bin/python bench/docker_volume.py [--rounds 20]``.
+Run as root (loop devices, mkfs, mount): ``.venv/bin/python bench/docker_volume.py [--rounds 30]``.
 """
 
 from __future__ import annotations
@@ -154,11 +154,11 @@ def report(figures: Figures) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=20, help="volumes to time each way (default 20)")
+    parser.add_argument("--rounds", type=int, default=30, help="volumes to time each way (default 30)")
     add_json_option(parser)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
-        why = "needs root: loop devices, mkfs and mount"
+        why = "needs root (loop devices, mkfs, mount)"
         print(why, file=sys.stderr)
         if args.json:  # bench/run.py: a row marked not run, and the other benchmarks go on
             write_rows(args.json, [BenchRow.not_run(ROW, "ms", GOAL, why)])

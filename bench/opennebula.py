@@ -11,7 +11,7 @@ Each action's rounds alternate adapter, direct warm and direct one-shot calls, s
 hits all three alike. The ratio in the rows is adapter / direct one-shot: like a ``linstor-one``
 action, a one-shot call opens its own connection.
 
-Run: ``.venv/bin/python bench/opennebula.py [--iterations 20]``.
+Run: ``.venv/bin/python bench/opennebula.py [--iterations 30]``.
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def report(figures: Figures) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--iterations", type=int, default=30)
     add_json_option(parser)
     args = parser.parse_args(argv)
     figures = measure(args.iterations)

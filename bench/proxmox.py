@@ -11,7 +11,7 @@ shared through the status cache file.
 The listed disks are spawned definitions-only (no volumes, so 10,000 of them cost no storage);
 that keeps LINBIT's resources view small, so its list time here is a lower bound.
 
-Run: ``.venv/bin/python bench/proxmox.py [--disks 10000] [--allocs 20]``. Prints ratios
+Run: ``.venv/bin/python bench/proxmox.py [--disks 10000] [--allocs 30]``. Prints ratios
 (ours / LINBIT's); below 1 means fewer calls or less time.
 
 Goals in the rows: issue 5 states two (list_images is one REST call; status is cached across
@@ -223,7 +223,7 @@ def run(disks: int, allocs: int) -> Figures:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--disks", type=int, default=10_000, help="disks in the listing (default 10000)")
-    parser.add_argument("--allocs", type=int, default=20, help="allocations to time (default 20)")
+    parser.add_argument("--allocs", type=int, default=30, help="allocations to time (default 30)")
     add_json_option(parser)
     args = parser.parse_args(argv)
     figures = run(args.disks, args.allocs)

@@ -66,7 +66,9 @@ def results_markdown(rows: list[BenchRow], machine_line: str, started: datetime,
     return "\n".join([
         f"`make bench` on {started:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s: each figure against a baseline measured "
         "in the same run (ratio = value / baseline); a goal bounds the ratio (`x`), or the value where it names "
-        "a unit.", "", markdown_table(rows), "", f"Machine: {machine_line}.", ""])
+        "a unit. The goals are the issues'; where one states none (the PVE plugin's calls and latency), the "
+        "goal is to cost no more than LINBIT's call pattern (<= 1x).", "", markdown_table(rows), "",
+        f"Machine: {machine_line}.", ""])
 
 
 def main() -> int:

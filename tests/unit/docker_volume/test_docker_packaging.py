@@ -34,3 +34,13 @@ def test_systemd_socket_is_the_default_socket_and_private() -> None:
     assert unit["Socket"]["ListenStream"] == str(config.DEFAULT_SOCKET)
     assert unit["Socket"]["SocketMode"] == "0600"
     assert "docker.service" in unit["Unit"]["Before"]
+
+
+def test_systemd_service_runs_the_console_script_in_the_hosts_mount_namespace() -> None:
+    unit = configparser.ConfigParser(strict=False)
+    unit.read(PACKAGING / "linstor-docker-volume.service")
+    assert unit["Service"]["ExecStart"] == "/usr/local/bin/linstor-docker-volume"
+    assert unit["Unit"]["Requires"] == "linstor-docker-volume.socket"
+    assert unit["Install"]["Also"] == "linstor-docker-volume.socket"
+    isolating = {"privatemounts", "privatetmp", "protectsystem", "protecthome", "mountflags"}  # keys read lower-case
+    assert not isolating & set(unit["Service"])  # dockerd must see the plugin's mounts

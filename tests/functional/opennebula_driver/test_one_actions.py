@@ -9,9 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
-from one_docs import b64, driver_action, image_xml
-from one_harness import MIB, SYS, One, cp_image, image_ds, read_link, upload, vm, write_at
+from one_docs import b64, datastore_xml, driver_action, image_xml
+from one_harness import MIB, SYS, One, cp_image, device_of, image_ds, read_link, upload, vm, write_at
 
 def test_image_lifecycle_cp_clone_monitor_rm(one: One) -> None:
     path = upload(one, "ubuntu.img", 3 * MIB + 512, {0: b"BOOT", 2 * MIB: b"DATA"})
@@ -120,6 +121,45 @@ def test_live_migration_attaches_before_and_detaches_after(one: One) -> None:
     assert not one.host_path("bravo", f"{SYS}/9").exists()  # the source's VM directory went too
 
 
+def test_failed_migration_leaves_the_vm_where_it_was(one: One) -> None:
+    """With DRBD (the only layer that lets a host without a replica use a disk), premigrate
+    adds a diskless client on the destination and failmigrate takes it away again."""
+    requests.post(f"{one.url}/v1/resource-groups", json={"name": "replicated", "select_filter": {
+        "place_count": 1, "storage_pool": "thinpool", "layer_stack": ["drbd", "storage"],
+        "node_name_list": ["bravo"]}}, timeout=30).raise_for_status()
+    one.oned.datastores[1] = datastore_xml(1, {**one.template, "LINSTOR_RESOURCE_GROUP": "replicated"},
+                                           name="replicated", ds_type=1)
+    xml = vm(one, 9, "stayer", [{"DISK_ID": 0, "TYPE": "fs", "SIZE": 4}])
+    own, vm_dir = "one-vm9-stayer-disk-0", "/var/lib/one/datastores/1/9"
+    one.ok("tm", "mkimage", "4", "raw", f"bravo:{vm_dir}/disk.0", "9", "1")
+    one.ok("tm", "premigrate", "bravo", "charlie", vm_dir, "9", "1", stdin=b64(xml))
+    assert one.nodes_of(own) == {"bravo": False, "charlie": True}
+    assert one.get(f"/v1/resource-definitions/{own}")["props"]["DrbdOptions/Net/allow-two-primaries"] == "yes"
+    assert one.host_path("charlie", f"{vm_dir}/disk.0").is_symlink()
+
+    one.ok("tm", "failmigrate", "bravo", "charlie", vm_dir, "9", "1", stdin=b64(xml))
+    assert one.nodes_of(own) == {"bravo": False}
+    assert "DrbdOptions/Net/allow-two-primaries" not in one.get(f"/v1/resource-definitions/{own}")["props"]
+    assert not one.host_path("charlie", vm_dir).exists()
+    assert one.host_path("bravo", f"{vm_dir}/disk.0").is_symlink()
+
+
+def test_mkswap_and_mvds(one: One) -> None:
+    source = cp_image(one, 7, "data", upload(one, "d.img", MIB, {0: b"KEEP"}))
+    vm(one, 22, "web", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "NO", "IMAGE_ID": 7, "TM_MAD": "linstor"}])
+    one.ok("tm", "mkswap", "8", f"bravo:{SYS}/22/disk.2", "22", "0")
+    swap = "one-vm22-web-disk-2"
+    assert one.get(f"/v1/resource-definitions/{swap}")["props"]["Aux/bundle/kind"] == "swap"
+    probe = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", device_of(one, "bravo", f"{SYS}/22/disk.2")],
+                           capture_output=True, text=True, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    assert probe.stdout.strip() == "swap"
+
+    one.ok("tm", "ln", f"fe:{source}", f"bravo:{SYS}/22/disk.0", "22", "100")
+    one.ok("tm", "mvds", f"bravo:{SYS}/22/disk.0", f"fe:{source}", "22", "100")  # persistent image goes home
+    assert not one.host_path("bravo", f"{SYS}/22/disk.0").is_symlink()
+    assert source in one.resource_names() and one.read(source, 4) == b"KEEP"
+
+
 def test_cold_move_carries_the_vm_directory_and_the_disk(one: One) -> None:
     source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"x"}))
     vm(one, 4, "cold", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor"}])
@@ -151,12 +191,56 @@ def test_bad_input_changes_nothing(one: One) -> None:
         ("tm", "resize", [f"bravo:{SYS}/22/disk.0", "2.5", "22", "100"], b"", "MiB"),
         ("tm", "premigrate", ["bravo", "charlie", f"{SYS}/22", "22", "0"], b"PFZNPjwv", "VM template"),
         ("tm", "snap_create", [f"bravo:{SYS}/22/disk.0", "x", "22", "100"], b"", "snapshot id"),
+        ("ds", "cp", ["9"], driver_action(None, image_ds(one)), "has no IMAGE element"),
+        ("ds", "cp", ["%%%", "9"], b"", "not base64"),
+        ("ds", "cp", ["-", "9"], good[:-6], "base64"),
+        ("ds", "rm", [good.decode(), "9", "extra"], b"", "got 3 arguments"),
+        ("tm", "monitor", [], b"", "got 0 arguments"),
+        ("tm", "resize", [f"bravo:{SYS}/22/disk.0", "512M", "22", "100"], b"", "MiB"),
+        ("tm", "mkswap", ["0", f"bravo:{SYS}/22/disk.2", "22", "0"], b"", "positive number of MiB"),
+        ("tm", "snap_revert", [f"bravo:{SYS}/22/disk.0", "0", "22"], b"", "takes 4 arguments"),
+        ("tm", "delete", [f"bravo:{SYS}/22"], b"", "takes 3 arguments"),
+        ("tm", "postmigrate", ["bravo", "charlie"], b"", "takes 5 or 6 or 7 arguments"),
     ]
     for kind, action, args, stdin, message in calls:
         done = one.run(kind, action, *args, stdin=stdin)
-        assert done.returncode == 1, (action, done.stdout, done.stderr)
-        assert message in done.stderr and done.stdout == "", (action, done.stderr)
-        assert "Traceback" not in done.stderr and not done.stderr.startswith("ERROR")
+        assert_refused(done, kind, action, message)
+    assert one.state() == before
+
+
+def assert_refused(done: subprocess.CompletedProcess[str], kind: str, action: str, message: str) -> None:
+    """Exit 1, nothing on stdout, and one unprefixed stderr line (the reason oned shows)."""
+    assert done.returncode == 1, (action, done.stdout, done.stderr)
+    assert done.stdout == "" and message in done.stderr, (action, done.stderr)
+    assert done.stderr.startswith(f"{kind} {action}: ") and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_refusals_from_linstor_and_oned_reach_the_user(one: One) -> None:
+    source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"x"}))
+    vm(one, 22, "web", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor",
+                         "SIZE": 4}])
+    one.ok("tm", "clone", f"fe:{source}", f"bravo:{SYS}/22/disk.0", "22", "100")
+    templates = {
+        101: {**one.template, "LINSTOR_RESOURCE_GROUP": "nosuch"},
+        102: {**one.template, "LINSTOR_CONTROLLERS": "http://127.0.0.1:9"},
+        103: {k: v for k, v in one.template.items() if k != "LINSTOR_RESOURCE_GROUP"},
+    }
+    datastores = {ds_id: datastore_xml(ds_id, template) for ds_id, template in templates.items()}
+    one.oned.datastores.update(datastores)
+    blank = image_xml(9, "blank", SIZE=8, FORMAT="raw")
+    before = one.state()
+    calls: list[tuple[str, str, list[str], bytes, str]] = [
+        ("tm", "resize", [f"bravo:{SYS}/22/disk.0", "2", "22", "100"], b"", "disks only grow"),
+        ("ds", "mkfs", ["9"], driver_action(blank, datastores[101]), "nosuch"),
+        ("ds", "mkfs", ["9"], driver_action(blank, datastores[102]), "127.0.0.1:9"),
+        ("ds", "mkfs", ["9"], driver_action(blank, datastores[103]),
+         "LINSTOR_RESOURCE_GROUP"),
+        ("tm", "mkimage", ["4", "raw", f"bravo:{SYS}/99/disk.0", "99", "0"], b"", "Error getting object [99]"),
+        ("tm", "mkimage", ["4", "raw", f"bravo:{SYS}/22/disk.1", "22", "101"], b"", "nosuch"),
+    ]
+    for kind, action, args, stdin, message in calls:
+        assert_refused(one.run(kind, action, *args, stdin=stdin), kind, action, message)
     assert one.state() == before
 
 

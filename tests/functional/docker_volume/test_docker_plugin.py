@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from linstor_core import filesystems
+from linstor_core.models import SelectFilter
 
 if TYPE_CHECKING:
     from conftest import Plugin
@@ -257,3 +258,27 @@ def test_placement_options_override_the_profile_on_the_controller(plugin: Plugin
     assert world(plugin, client) == before
     for volume in ("two", "pinned", "pooled"):
         plugin.ok("/VolumeDriver.Remove", {"Name": volume})
+
+
+def test_a_mount_where_no_replica_is_attaches_diskless_and_detaches_after_a_failure(
+    plugin: Plugin, client: Any
+) -> None:
+    """A DRBD volume with its one replica elsewhere: Mount makes it available here diskless.
+    Without the DRBD kernel module (CI) the device never appears, so the Mount fails, and the
+    diskless resource must be gone again with no holder recorded."""
+    (elsewhere, *_) = sorted(n.name for n in client.nodes.list() if n.name != plugin.node)
+    select = SelectFilter(place_count=1, node_name_list=(elsewhere,), layer_stack=("drbd", "storage"))
+    client.resource_groups.create("dockerdrbd", select_filter=select)
+    try:
+        plugin.ok("/VolumeDriver.Create", {"Name": "far", "Opts": {"size": "8M", "profile": "dockerdrbd"}})
+        rd = plugin.ok("/VolumeDriver.Get", {"Name": "far"})["Volume"]["Status"]["resource"]
+        assert [(r.node_name, r.diskless) for r in client.resources.list(rd)] == [(elsewhere, False)]
+        before = world(plugin, client)
+        failed = plugin.call("/VolumeDriver.Mount", {"Name": "far", "ID": "A"})
+        assert failed["Err"] and "/dev/drbd" in failed["Err"]
+        assert world(plugin, client) == before
+        plugin.ok("/VolumeDriver.Remove", {"Name": "far"})
+    finally:
+        for stale in client.resource_definitions.list(props=["Aux/bundle/platform=docker"]):
+            client.resource_definitions.delete(stale.name)
+        client.resource_groups.delete("dockerdrbd")

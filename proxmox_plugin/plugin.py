@@ -244,12 +244,19 @@ class LinstorStorage:
         return 1
 
     def path(self, volname: str, snapname: str | None = None) -> list[Any]:
-        """(device path on this node, vmid, vtype); the disk must be active here."""
+        """(device path on this node, vmid, vtype), making the device exist here if it does not.
+
+        PVE asks for the path before it activates: qemu-server builds a guest's command line
+        (one ``path`` per disk) and only then calls ``activate_volume``. A disk's device path is
+        known only once the node has a resource of it, so ``path`` attaches as
+        ``activate_volume`` does (a diskless client where the node has no replica);
+        ``deactivate_volume`` removes that client again.
+        """
         if snapname:
             raise InvalidInput("snapname", snapname, "snapshots of this storage have no device path",
                                correction="roll back or clone the snapshot to read it")
         vol, disk = self._disk(volname)
-        return [self.disks.path(disk.name, self.node), vol.vmid, "images"]
+        return [self.disks.attach(disk.name, self.node), vol.vmid, "images"]
 
     def activate_volume(self, volname: str, snapname: str | None = None) -> int:
         """Make the device exist on this node (a diskless client when no replica is here)."""

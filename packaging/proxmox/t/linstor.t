@@ -120,8 +120,8 @@ is($full, 'vm-103-disk-1', 'full clone');
 like($log, qr/^cloned ls:vm-100-disk-0 to ls:vm-103-disk-1 \(pve-103-disk-1\)$/m, 'progress on stderr');
 for ([ 'vm-103-disk-0', 'first' ], [ 'vm-103-disk-1', 'third' ]) {
     my ($volname, $data) = @$_;
-    $plugin->activate_volume($storeid, $scfg, $volname);
-    my ($copy) = $plugin->path($scfg, $volname, $storeid);
+    my ($copy) = $plugin->path($scfg, $volname, $storeid);  # before activation, as qemu-server asks
+    ok($plugin->activate_volume($storeid, $scfg, $volname), "activate $volname");
     is(read_at($copy, 5), $data, "$volname holds $data");
     $plugin->deactivate_volume($storeid, $scfg, $volname);
 }

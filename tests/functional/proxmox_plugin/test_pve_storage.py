@@ -159,10 +159,10 @@ def test_clones_of_a_snapshot_and_of_a_disk(storage: LinstorStorage) -> None:
     assert _volids(storage) == ["ls:vm-101-disk-0", "ls:vm-101-disk-1"]
 
 
-def test_activate_on_a_node_without_replica_is_diskless(storage: LinstorStorage, client: Any) -> None:
-    """PVE activates on the node that runs the guest; with a DRBD profile the disk gets a
-    diskless DRBD client there, never a new replica, and deactivating (twice, as PVE may)
-    removes only that client."""
+def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: LinstorStorage, client: Any) -> None:
+    """PVE asks for the path and activates on the node that runs the guest; with a DRBD profile
+    the disk gets a diskless DRBD client there, never a new replica, and deactivating (twice,
+    as PVE may) removes only that client."""
     client.resource_groups.create("replicated", select_filter=SelectFilter(
         place_count=1, storage_pool=POOL, node_name_list=(NODE,), layer_stack=("drbd", "storage")))
     options = dataclasses.replace(storage.options, profile="replicated")
@@ -170,9 +170,12 @@ def test_activate_on_a_node_without_replica_is_diskless(storage: LinstorStorage,
     storage.alloc_image(101, "raw", None, 4096)
     (rd,) = [d.name for d in storage.disks.list({"Aux/bundle/pve-volname": "vm-101-disk-0"})]
     elsewhere = dataclasses.replace(storage, node="bravo")
-    assert elsewhere.activate_volume("vm-101-disk-0") == 1
+    device, _, _ = elsewhere.path("vm-101-disk-0")  # qemu-server asks before it activates
     placed = {r.node_name: r.diskless for r in client.resources.list(rd)}
     assert placed == {NODE: False, "bravo": True}
+    assert device == storage.path("vm-101-disk-0")[0]  # one DRBD minor on every node
+    assert elsewhere.activate_volume("vm-101-disk-0") == 1
+    assert {r.node_name: r.diskless for r in client.resources.list(rd)} == placed
     elsewhere.deactivate_volume("vm-101-disk-0")
     elsewhere.deactivate_volume("vm-101-disk-0")
     storage.deactivate_volume("vm-101-disk-0")

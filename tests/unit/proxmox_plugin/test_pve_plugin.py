@@ -103,8 +103,6 @@ def test_other_storage_ids_do_not_see_each_other(storage: LinstorStorage, disks:
 
 def test_activate_path_deactivate(storage: LinstorStorage, disks: FakeDisks) -> None:
     storage.alloc_image(101, "raw", None, 4096)
-    with pytest.raises(NotFound, match="no device on node n3"):
-        storage.path("vm-101-disk-0")
     assert storage.activate_volume("vm-101-disk-0") == 1
     assert storage.path("vm-101-disk-0") == ["/dev/fake/pve-101-web01-disk-0", 101, "images"]
     assert disks.disks["pve-101-web01-disk-0"].diskless_nodes == ("n3",)
@@ -114,6 +112,18 @@ def test_activate_path_deactivate(storage: LinstorStorage, disks: FakeDisks) -> 
     storage.deactivate_volume("vm-101-disk-9")
     with pytest.raises(InvalidInput, match="cannot be activated"):
         storage.activate_volume("vm-101-disk-0", "snap1")
+    with pytest.raises(InvalidInput, match="have no device path"):
+        storage.path("vm-101-disk-0", "snap1")
+
+
+def test_path_before_activation_attaches(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """qemu-server asks for the path of every disk before it activates them."""
+    storage.alloc_image(101, "raw", None, 4096)
+    assert storage.path("vm-101-disk-0")[0] == "/dev/fake/pve-101-web01-disk-0"
+    assert disks.disks["pve-101-web01-disk-0"].diskless_nodes == ("n3",)
+    assert storage.activate_volume("vm-101-disk-0") == 1
+    storage.deactivate_volume("vm-101-disk-0")
+    assert disks.disks["pve-101-web01-disk-0"].diskless_nodes == ()
 
 
 def test_snapshot_rollback_delete(storage: LinstorStorage, disks: FakeDisks) -> None:

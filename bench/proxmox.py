@@ -6,7 +6,7 @@ with 4 calls (spawn definitions-only, make-available on the local node, autoplac
 ``Aux/pm/vmid``), lists with 2 full listings (resources view + all resource definitions) and
 asks ``query-all-size-info`` for status (cached 60 s in a file). Ours: one filtered listing + one
 spawn per alloc, one filtered listing (+ views) per list, one ``query-size-info`` per status,
-shared through the status cache file.
+shared through the status cache file. The two sides take turns round by round.
 
 The listed disks are spawned definitions-only (no volumes, so 10,000 of them cost no storage);
 that keeps LINBIT's resources view small, so its list time here is a lower bound.
@@ -74,15 +74,21 @@ class Measure:
         return statistics.median(self.seconds) * 1000
 
 
-def measure(name: str, session: CountingSession, runs: int, step: Callable[[int], object]) -> Measure:
-    """Run ``step(i)`` ``runs`` times; calls per run and each run's wall time."""
-    start_calls = session.calls
-    seconds = []
+Step = Callable[[int], object]
+
+
+def measure(name: str, runs: int, *sides: tuple[CountingSession, Step]) -> list[Measure]:
+    """Run each side's ``step(i)`` ``runs`` times, alternating sides round by round so a busy
+    moment hits them alike; per side, calls per run and each run's wall time."""
+    start_calls = [session.calls for session, _ in sides]
+    seconds: list[list[float]] = [[] for _ in sides]
     for i in range(runs):
-        began = time.perf_counter()
-        step(i)
-        seconds.append(time.perf_counter() - began)
-    return Measure(name, round((session.calls - start_calls) / runs), seconds)
+        for (_, step), times in zip(sides, seconds):
+            began = time.perf_counter()
+            step(i)
+            times.append(time.perf_counter() - began)
+    return [Measure(name, round((session.calls - start) / runs), times)
+            for (session, _), start, times in zip(sides, start_calls, seconds)]
 
 
 @contextmanager
@@ -141,18 +147,20 @@ class Figures:
 
 
 def measure_all(rig: Rig, disks: int, allocs: int) -> Figures:
-    pairs = [
-        (measure("alloc", rig.ours, allocs, lambda i: rig.uncached.alloc_image(200 + i, "raw", None, 4096)),
-         measure("alloc", rig.theirs, allocs, lambda i: linbit_alloc(rig.their_client, i))),
-    ]
+    def pair(name: str, runs: int, ours: Step, theirs: Step) -> tuple[Measure, Measure]:
+        mine, linbit = measure(name, runs, (rig.ours, ours), (rig.theirs, theirs))
+        return mine, linbit
+
+    pairs = [pair("alloc", allocs, lambda i: rig.uncached.alloc_image(200 + i, "raw", None, 4096),
+                  lambda i: linbit_alloc(rig.their_client, i))]
     populate(rig.setup, disks)
-    pairs.append((measure(f"list ({disks} disks)", rig.ours, 5, lambda i: rig.uncached.list_images()),
-                  measure("list", rig.theirs, 5, lambda i: linbit_list(rig.their_client))))
-    pairs.append((measure("status uncached", rig.ours, 20, lambda i: rig.uncached.status()),
-                  measure("status", rig.theirs, 20,
-                          lambda i: rig.their_client.resource_groups.query_all_size_info())))
+    pairs.append(pair(f"list ({disks} disks)", 5, lambda i: rig.uncached.list_images(),
+                      lambda i: linbit_list(rig.their_client)))
+    pairs.append(pair("status uncached", 20, lambda i: rig.uncached.status(),
+                      lambda i: rig.their_client.resource_groups.query_all_size_info()))
     rig.cached.status()
-    return Figures(disks, pairs, measure("status cached", rig.ours, 20, lambda i: rig.cached.status()))
+    [cached] = measure("status cached", 20, (rig.ours, lambda i: rig.cached.status()))
+    return Figures(disks, pairs, cached)
 
 
 def bench_rows(figures: Figures) -> list[BenchRow]:

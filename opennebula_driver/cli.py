@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO, NoReturn, TextIO
 
@@ -156,8 +156,18 @@ def run_action(env: Env, kind: str, action: str, args: list[str]) -> str:
     return tm.ACTIONS[action](env, args)
 
 
+def _progress_to(stderr: TextIO) -> Callable[[str], None]:
+    """Progress lines for a person at a terminal only. oned reads a driver's stderr after it
+    exits and only when it failed, as the whole reason shown to the user: progress there would
+    never be seen on success and would bury the error line on failure."""
+    if stderr.isatty():
+        return lambda line: print(line, file=stderr, flush=True)
+    return lambda line: None
+
+
 def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os.environ) -> Env:
-    """The production wiring: oned from ONE_XMLRPC/ONE_AUTH, hosts over ssh, progress on stderr."""
+    """The production wiring: oned from ONE_XMLRPC/ONE_AUTH, hosts over ssh, progress on a
+    terminal's stderr."""
     location = environ.get("ONE_LOCATION")
     remotes = Path(location, "var", "remotes") if location else Path("/var/lib/one/remotes")
     node = local_node_name(environ)
@@ -167,7 +177,7 @@ def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os
         hostname=node,
         remotes=remotes,
         read_stdin=stdin.read,
-        progress=lambda line: print(line, file=stderr, flush=True),
+        progress=_progress_to(stderr),
     )
 
 

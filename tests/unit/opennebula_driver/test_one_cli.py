@@ -110,3 +110,16 @@ def test_help_lists_every_action(capsys: pytest.CaptureFixture[str]) -> None:
         assert f"  {action}" in text or f" {action}," in text or f"{action}\n" in text, action
     for attribute in ("LINSTOR_CONTROLLERS", "LINSTOR_RESOURCE_GROUP", "ONE_XMLRPC", "exit status"):
         assert attribute in text
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_lines_go_to_a_terminal_only() -> None:
+    """oned takes a failed driver's whole stderr as the reason: progress must not bury it."""
+    for stderr, shown in ((io.StringIO(), ""), (_Terminal(), "copied 1 MiB of 2 MiB (50%)\n")):
+        env = cli.default_env(io.BytesIO(), stderr, environ={"LS_NODE_NAME": "fe"})
+        env.progress("copied 1 MiB of 2 MiB (50%)")
+        assert stderr.getvalue() == shown

@@ -44,6 +44,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from docker_volume import probe
+from linstor_core import cli as core_cli
 from linstor_core import retcodes as rc
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
@@ -417,6 +418,30 @@ def test_disk_service_refuses_bad_names_before_any_request(stack: Stack) -> None
                 with pytest.raises(InvalidInput):
                     call(disks, bad)
                     pytest.fail(f"DiskService {what} took {bad!r}")
+
+
+def test_linstor_core_cli_refuses_bad_names_before_any_request(stack: Stack) -> None:
+    """The operator's command line; ``--`` so that ``-rf`` is a name, not an option to argparse."""
+    commands = [
+        lambda bad: ["resource-definition", "create", "--", bad],
+        lambda bad: ["resource-definition", "delete", "--", bad],
+        lambda bad: ["node", "create", "--", bad, "127.0.0.20"],
+        lambda bad: ["node", "delete", "--", bad],
+        lambda bad: ["storage-pool", "create", "file", "--", NODE, bad, str(stack.root / "pools" / "new")],
+        lambda bad: ["resource-group", "create", "--", bad],
+        lambda bad: ["resource-group", "spawn-resources", "--", GROUP, bad, "4M"],
+        lambda bad: ["resource", "create", "--", NODE, bad],
+        lambda bad: ["resource", "create", "--", bad, DISK],
+        lambda bad: ["snapshot", "create", "--", DISK, bad],
+        lambda bad: ["snapshot", "delete", "--", DISK, bad],
+        lambda bad: ["snapshot", "rollback", "--", bad, SNAPSHOT],
+    ]
+    with changes_nothing(stack, no_requests=True):
+        for command in commands:
+            for bad in BAD_NAMES:
+                out, err = io.StringIO(), io.StringIO()
+                code = core_cli.main(["--controllers", stack.url, *command(bad)], stdout=out, stderr=err)
+                assert code == 1 and "invalid" in out.getvalue() + err.getvalue(), (command(bad), err.getvalue())
 
 
 # -- names through each adapter's entry ---------------------------------------------------------

@@ -6,6 +6,7 @@ action's arguments and stdin into one ``linstor_core.disks`` call and prints one
 
 Modules: ``cli`` (argument parsing, the one error renderer), ``xmldoc`` (safe base64/XML
 decoding into the records of ``records``), ``args`` (``host:path`` and number arguments),
-``oned`` (pyone lookups), ``hosts`` (commands and symlinks on hypervisor hosts), ``setup``
-(datastore template -> disk service and profile), ``ds`` and ``tm`` (the actions).
+``oned`` (pyone lookups), ``hosts`` (commands and symlinks on hypervisor hosts), ``env``
+(what an action needs; datastore template -> disk service and profile), ``names`` (LINSTOR
+names and owner props), ``contextiso`` (the context CD-ROM), ``ds`` and ``tm`` (the actions).
 """

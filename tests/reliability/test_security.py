@@ -27,6 +27,7 @@ import io
 import json
 import os
 import re
+import shutil
 import socket
 import stat
 import subprocess
@@ -139,10 +140,10 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 def _records(target: Stack) -> dict[str, Any]:
     """What the controller holds, by name: nodes, pools, groups, definitions, replicas, snapshots."""
-    def names(path: str, *keys: str) -> list[tuple[Any, ...]]:
+    def names(path: str, *keys: str) -> list[str]:
         answer = target.call("GET", path)
         assert answer.status_code == 200, answer.text
-        return sorted(tuple(item[k] for k in keys) for item in answer.json())
+        return sorted(json.dumps([item[k] for k in keys], sort_keys=True) for item in answer.json())
 
     return {
         "nodes": names("/v1/nodes", "name"),
@@ -293,7 +294,7 @@ def docker_plugin(target: Stack) -> Iterator[Path]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-        subprocess.run(["rm", "-rf", "--", str(short)], check=True)
+        shutil.rmtree(short)
 
 
 def test_docker_socket_is_0600_and_refuses_names_that_climb(stack: Stack) -> None:

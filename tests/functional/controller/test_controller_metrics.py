@@ -44,6 +44,7 @@ def test_requests_counted_by_route_template_and_timed(rest, controller_url: str)
     rest.call("GET", "/v1/nodes/zulu", status=404)
     rest.call("GET", "/v1/no-such-area/x", status=404)
     rest.call("PUT", "/v1/controller/version", status=405)
+    assert requests.request("BREW", controller_url + "/v1/nodes", timeout=30).status_code == 405
 
     metrics = scrape(controller_url)
     counts = metrics["linstor_http_requests"]
@@ -57,6 +58,8 @@ def test_requests_counted_by_route_template_and_timed(rest, controller_url: str)
                  route="<unmatched>", status="405") == 1
     assert value(counts, "linstor_http_requests_total", method="POST", route="/v1/nodes",
                  status="201") == 3
+    assert value(counts, "linstor_http_requests_total", method="OTHER", route="<unmatched>",
+                 status="405") == 1
     routes = {s.labels["route"] for s in counts}
     assert not [r for r in routes if "alpha" in r or "zulu" in r or "no-such" in r], routes
 

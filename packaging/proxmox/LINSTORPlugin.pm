@@ -56,9 +56,9 @@ sub plugindata {
     };
 }
 
-# These names are also LINBIT's (so a storage.cfg section converts by changing
-# its type); PVE refuses duplicate property names, so this plugin and
-# linstor-proxmox cannot be installed at the same time.
+# These names are also LINBIT's (an operator's storage.cfg keys keep their
+# meaning; LINBIT's disks are not adopted); a property defined twice breaks
+# pve-storage, so this plugin and linstor-proxmox cannot be installed together.
 sub properties {
     return {
         controller => {

@@ -213,20 +213,20 @@ class DiskService:
     ) -> Disk:
         """Clone ``source`` into the new disk ``target`` through LINSTOR's clone API.
 
-        Polls the clone status (``progress`` hears each state while waiting) until COMPLETE;
-        when ``props`` (the new owner) are given, they replace the ``Aux/bundle/`` properties
-        LINSTOR copied from the source. On FAILED, a
-        timeout or any error after the clone started, the target is deleted and the error raised.
+        Polls the clone status (``progress`` hears each state while waiting) until COMPLETE.
+        When ``props`` (the new owner) are given, they replace the source's ``Aux/bundle/``
+        properties in the clone request itself: a clone carrying the source's owner would be a
+        second disk under the source's platform name, and a controller that dies between two
+        requests would leave exactly that. On FAILED, a timeout or any error after the clone
+        started, the target is deleted and the error raised.
         """
         validate_resource_name(source)
         validate_resource_name(target)
-        self.client.resource_definitions.clone(source, target)
+        copied = self.client.resource_definitions.get(source).props if props else {}
+        stale = [key for key in copied if key.startswith(PROP_PREFIX) and key not in props]
+        self.client.resource_definitions.clone(source, target, override_props=props, delete_props=stale)
         with self._discarded_on_error(target):
             self._await_clone(source, target, progress, timeout)
-            if props:
-                copied = self.client.resource_definitions.get(target).props
-                stale = [key for key in copied if key.startswith(PROP_PREFIX) and key not in props]
-                self.client.resource_definitions.set_props(target, override=props, delete=stale)
             return self.get(target)
 
     def _await_clone(

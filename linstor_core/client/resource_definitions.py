@@ -54,14 +54,20 @@ class ResourceDefinitionsApi(Area):
         self._mutate("PUT", path("/v1/resource-definitions/{}", name), body)
 
     def clone(self, src: str, dst: str, *, layers: Iterable[str] = (),
-              resource_group: str | None = None) -> None:
+              resource_group: str | None = None, override_props: Mapping[str, str] | None = None,
+              delete_props: Iterable[str] = ()) -> None:
         """Start cloning ``src`` into the new ``dst``; the copy goes on in the background, poll
-        ``clone_status`` until it is COMPLETE or FAILED."""
+        ``clone_status`` until it is COMPLETE or FAILED. ``dst`` has ``src``'s properties with
+        ``override_props`` set and ``delete_props`` removed from the start."""
         body: dict[str, Any] = {"name": dst}
         if stack := layer_list(layers):
             body["layer_list"] = stack
         if resource_group:
             body["resource_group"] = resource_group
+        if override_props:
+            body["override_props"] = dict(override_props)
+        if deleted := list(delete_props):
+            body["delete_props"] = deleted
         answer = self._query(path("/v1/resource-definitions/{}/clone", src), body)
         messages = answer.get("messages") if isinstance(answer, dict) else answer
         raise_errors([ApiReply.from_json(m) for m in messages or ()], 201)

@@ -279,21 +279,21 @@ def test_list_of_nothing_is_one_call(http: responses.RequestsMock, service: Disk
 
 
 def test_clone_polls_until_complete(http: responses.RequestsMock, service: DiskService, clock: Clock) -> None:
+    http.get(f"{RD}/src", json=rd_json("src", props={"Aux/bundle/owner-id": "1", "Aux/bundle/base": "x", "Aux/other": "y"}))
     http.post(f"{RD}/src/clone", json=ok(), status=201)
     status_url = f"{RD}/src/clone/dst"
     for status in ("CLONING", "CLONING", "COMPLETE"):
         http.get(status_url, json={"status": status})
-    http.put(f"{RD}/dst", json=ok(retcodes.MODIFIED))
-    http.get(f"{RD}/dst", json=rd_json("dst", props={"Aux/bundle/owner-id": "1", "Aux/bundle/base": "x", "Aux/other": "y"}))
     given_disk(http, "dst")
     heard: list[str] = []
     disk = service.clone("src", "dst", {"Aux/bundle/owner-id": "7"}, progress=heard.append)
     assert disk.name == "dst"
     assert heard == ["cloning src to dst: cloning"] * 2
     assert clock.sleeps == [0.2, 0.4]
-    sent = body(calls(http, "PUT", "/v1/resource-definitions/dst")[0])
-    assert sent["override_props"] == {"Aux/bundle/owner-id": "7"}
+    sent = body(calls(http, "POST", "/v1/resource-definitions/src/clone")[0])
+    assert sent["override_props"] == {"Aux/bundle/owner-id": "7"}, "the owner is replaced in the clone request"
     assert sent["delete_props"] == ["Aux/bundle/base"]
+    assert calls(http, "PUT", "/v1/resource-definitions/dst") == []
 
 
 def test_a_failed_clone_removes_the_target(http: responses.RequestsMock, service: DiskService) -> None:

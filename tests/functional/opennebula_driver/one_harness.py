@@ -72,8 +72,10 @@ class One:
         return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
 
     def ok(self, kind: str, action: str, *args: str, stdin: bytes | str = b"") -> str:
+        """Run an action that must succeed; oned would take anything on stderr for an error."""
         done = self.run(kind, action, *args, stdin=stdin)
         assert done.returncode == 0, f"{kind} {action} failed: {done.stderr}"
+        assert done.stderr == "", f"{kind} {action} wrote to stderr: {done.stderr}"
         return done.stdout
 
     def ds(self, action: str, object_id: int, document: bytes, way: str = "stdin", kind: str = "ds") -> str:

@@ -97,49 +97,50 @@ def test_snapshot_create_revert_delete_with_data(one: One) -> None:
     assert sorted(s["name"] for s in snapshots) == ["snap-0"]
 
 
-def test_live_migration_attaches_before_and_detaches_after(one: One) -> None:
-    source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"MIGRATE"}))
-    xml = vm(one, 9, "mover", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor"}])
-    one.ok("tm", "clone", f"fe:{source}", f"bravo:{SYS}/9/disk.0", "9", "100")
-    own = "one-vm9-mover-disk-0"
-    before = one.nodes_of(own)
-    assert "bravo" in before
-
-    (one.host_path("bravo", f"{SYS}/9") / "checkpoint").write_bytes(b"memory image")
-    one.ok("tm", "premigrate", "bravo", "charlie", f"{SYS}/9", "9", "0", stdin=b64(xml))
-    assert (one.host_path("charlie", f"{SYS}/9") / "checkpoint").read_bytes() == b"memory image"
-    during = one.nodes_of(own)
-    assert {"bravo", "charlie"} <= set(during)
-    assert one.get(f"/v1/resource-definitions/{own}")["props"]["DrbdOptions/Net/allow-two-primaries"] == "yes"
-    assert one.host_path("charlie", f"{SYS}/9/disk.0").is_symlink()  # data: DRBD's job, not checked here
-
-    one.ok("tm", "postmigrate", "bravo", "charlie", f"{SYS}/9", "9", "0", stdin=b64(xml))
-    after = one.nodes_of(own)
-    assert "charlie" in after
-    assert "bravo" not in after or not after["bravo"]  # a diskful replica on the source stays
-    assert "DrbdOptions/Net/allow-two-primaries" not in one.get(f"/v1/resource-definitions/{own}")["props"]
-    assert not one.host_path("bravo", f"{SYS}/9").exists()  # the source's VM directory went too
-
-
-def test_failed_migration_leaves_the_vm_where_it_was(one: One) -> None:
-    """With DRBD (the only layer that lets a host without a replica use a disk), premigrate
-    adds a diskless client on the destination and failmigrate takes it away again."""
+def replicated_vm(one: One, vm_id: int, name: str) -> tuple[str, str, str]:
+    """A VM on bravo whose disk 0 is a volatile disk of system datastore 1, whose profile has
+    the DRBD layer: the only one that lets a host without a replica use a disk (through a
+    diskless client). The embedded controller renders DRBD but brings no device up, so these
+    tests check placement, properties and files, not data. Returns (VM XML, disk, VM dir)."""
     requests.post(f"{one.url}/v1/resource-groups", json={"name": "replicated", "select_filter": {
         "place_count": 1, "storage_pool": "thinpool", "layer_stack": ["drbd", "storage"],
         "node_name_list": ["bravo"]}}, timeout=30).raise_for_status()
     one.oned.datastores[1] = datastore_xml(1, {**one.template, "LINSTOR_RESOURCE_GROUP": "replicated"},
                                            name="replicated", ds_type=1)
-    xml = vm(one, 9, "stayer", [{"DISK_ID": 0, "TYPE": "fs", "SIZE": 4}])
-    own, vm_dir = "one-vm9-stayer-disk-0", "/var/lib/one/datastores/1/9"
-    one.ok("tm", "mkimage", "4", "raw", f"bravo:{vm_dir}/disk.0", "9", "1")
+    xml = vm(one, vm_id, name, [{"DISK_ID": 0, "TYPE": "fs", "SIZE": 4}])
+    vm_dir = f"/var/lib/one/datastores/1/{vm_id}"
+    one.ok("tm", "mkimage", "4", "raw", f"bravo:{vm_dir}/disk.0", str(vm_id), "1")
+    return xml, f"one-vm{vm_id}-{name}-disk-0", vm_dir
+
+
+TWO_PRIMARIES = "DrbdOptions/Net/allow-two-primaries"
+
+
+def test_live_migration_attaches_before_and_detaches_after(one: One) -> None:
+    xml, own, vm_dir = replicated_vm(one, 9, "mover")
+    (one.host_path("bravo", vm_dir) / "checkpoint").write_bytes(b"memory image")
+
+    one.ok("tm", "premigrate", "bravo", "charlie", vm_dir, "9", "1", stdin=b64(xml))
+    assert (one.host_path("charlie", vm_dir) / "checkpoint").read_bytes() == b"memory image"
+    assert one.nodes_of(own) == {"bravo": False, "charlie": True}  # a diskless client on the destination
+    assert one.get(f"/v1/resource-definitions/{own}")["props"][TWO_PRIMARIES] == "yes"
+    assert one.host_path("charlie", f"{vm_dir}/disk.0").is_symlink()
+
+    one.ok("tm", "postmigrate", "bravo", "charlie", vm_dir, "9", "1", stdin=b64(xml))
+    assert one.nodes_of(own) == {"bravo": False, "charlie": True}  # the source's replica stays
+    assert TWO_PRIMARIES not in one.get(f"/v1/resource-definitions/{own}")["props"]
+    assert not one.host_path("bravo", vm_dir).exists()  # the source's VM directory went too
+    assert one.host_path("charlie", f"{vm_dir}/disk.0").is_symlink()
+
+
+def test_failed_migration_leaves_the_vm_where_it_was(one: One) -> None:
+    xml, own, vm_dir = replicated_vm(one, 9, "stayer")
     one.ok("tm", "premigrate", "bravo", "charlie", vm_dir, "9", "1", stdin=b64(xml))
     assert one.nodes_of(own) == {"bravo": False, "charlie": True}
-    assert one.get(f"/v1/resource-definitions/{own}")["props"]["DrbdOptions/Net/allow-two-primaries"] == "yes"
-    assert one.host_path("charlie", f"{vm_dir}/disk.0").is_symlink()
 
     one.ok("tm", "failmigrate", "bravo", "charlie", vm_dir, "9", "1", stdin=b64(xml))
     assert one.nodes_of(own) == {"bravo": False}
-    assert "DrbdOptions/Net/allow-two-primaries" not in one.get(f"/v1/resource-definitions/{own}")["props"]
+    assert TWO_PRIMARIES not in one.get(f"/v1/resource-definitions/{own}")["props"]
     assert not one.host_path("charlie", vm_dir).exists()
     assert one.host_path("bravo", f"{vm_dir}/disk.0").is_symlink()
 

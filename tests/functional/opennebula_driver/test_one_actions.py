@@ -138,7 +138,7 @@ def test_failed_migration_leaves_the_vm_where_it_was(one: One) -> None:
     one.ok("tm", "premigrate", "bravo", "charlie", vm_dir, "9", "1", stdin=b64(xml))
     assert one.nodes_of(own) == {"bravo": False, "charlie": True}
 
-    one.ok("tm", "failmigrate", "bravo", "charlie", vm_dir, "9", "1", stdin=b64(xml))
+    one.ok("tm", "failmigrate", "bravo", "charlie", vm_dir, "9", "1", b64(xml))  # <= 6.6: template as argument
     assert one.nodes_of(own) == {"bravo": False}
     assert TWO_PRIMARIES not in one.get(f"/v1/resource-definitions/{own}")["props"]
     assert not one.host_path("charlie", vm_dir).exists()

@@ -63,6 +63,8 @@ class VolName:
 
 
 def _parse_one(text: str, field: str, whole: str | None = None) -> VolName:
+    if not isinstance(text, str):
+        raise InvalidInput(field, text, "must be a string")
     match = _NAME.match(text)
     if not match:
         raise InvalidInput(

@@ -41,6 +41,15 @@ def test_malformed_names_are_refused(text: str) -> None:
     assert caught.value.field == "volname"
 
 
+@pytest.mark.parametrize("value", [5, 5.5, True, [], ["vm-5-disk-1"], {}])
+def test_names_that_are_not_strings_are_refused(value: object) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        new_volname(value, 5)  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.value) == ("name", value)
+    with pytest.raises(InvalidInput, match="must be a string"):
+        parse_volname(value)  # type: ignore[arg-type]
+
+
 def test_new_name_must_belong_to_the_guest() -> None:
     assert new_volname(None, 5) is None
     assert new_volname("vm-5-disk-1", 5) == VolName(5, "disk-1")

@@ -131,19 +131,29 @@ class ResourceRenderer:
         result = []
         for rows in groups:
             head = rows[0]
-            rsc = RscRec(head[0], head[1], head[2], parse_flags(head[3]), head[4], head[6],
-                         parse_props(head[5]))
-            if keep is not None and not keep(rsc.rd, rsc.node, rsc.visible_props):
-                continue
+            rsc: RscRec | None = None
+            if keep is not None:
+                rsc = _rsc(head)
+                if not keep(rsc.rd, rsc.node, rsc.visible_props):
+                    continue
             inputs = (drbd_loaded, *rows)
-            key = (rsc.rd.lower(), rsc.node.lower())
+            key = (head[0].lower(), head[1].lower())
             cached = self._texts.get(key)
             if cached is None or cached[0] != inputs:
-                text = json.dumps(_resource(drbd_loaded, rsc, rows), separators=(",", ":"))
-                cached = (inputs, text)
+                body = _resource(drbd_loaded, rsc or _rsc(head), rows)
+                cached = (inputs, _COMPACT.encode(body))
                 self._texts[key] = cached
             result.append(cached[1])
         return result
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def _rsc(head: tuple[Any, ...]) -> RscRec:
+    """The resource record of a listing's first row for it."""
+    return RscRec(head[0], head[1], head[2], parse_flags(head[3]), head[4], head[6],
+                  parse_props(head[5]))
 
 
 def _resource(drbd_loaded: bool, rsc: RscRec, rows: list[tuple[Any, ...]]) -> dict[str, Any]:

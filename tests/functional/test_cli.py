@@ -300,6 +300,36 @@ def test_unreachable_controller_is_a_clear_error() -> None:
     assert "no LINSTOR controller reachable" in err.getvalue() and "Traceback" not in err.getvalue()
 
 
+def _node_names(argv: list[str]) -> list[str]:
+    out, err = io.StringIO(), io.StringIO()
+    assert main([*argv, "-m", "node", "list"], stdout=out, stderr=err) == 0, err.getvalue()
+    return [node["name"] for node in json.loads(out.getvalue())]
+
+
+def test_controllers_come_from_the_flag_then_ls_controllers_then_the_config_file(
+        server: ControllerServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI finds its controller as the linstor client does; the stronger source wins."""
+    live, dead = server.url.replace("http://", "linstor://"), f"linstor://127.0.0.1:{_free_port()}"
+    main(["--controllers", server.url, "node", "create", "vulcan", "127.0.0.1"], stdout=io.StringIO())
+    home = tmp_path / "home"
+    config = home / ".config" / "linstor" / "linstor-client.conf"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"[global]\ncontrollers = {live}\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("LS_CONTROLLERS", raising=False)
+    assert _node_names([]) == ["vulcan"]
+    monkeypatch.setenv("LS_CONTROLLERS", f"{dead},{live}")  # tried in order: fails over
+    assert _node_names([]) == ["vulcan"]
+    config.write_text(f"[global]\ncontrollers = {dead}\n")
+    monkeypatch.setenv("LS_CONTROLLERS", live)
+    assert _node_names([]) == ["vulcan"]
+    monkeypatch.setenv("LS_CONTROLLERS", dead)
+    assert _node_names(["--controllers", live]) == ["vulcan"]
+    err = io.StringIO()
+    assert main(["node", "list"], stdout=io.StringIO(), stderr=err) == 1
+    assert dead.replace("linstor://", "http://") in err.getvalue()
+
+
 @contextmanager
 def served(state_dir: Path, *options: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """``linstor-core controller`` as its own process on a free port; killed if still running."""

@@ -173,7 +173,7 @@ def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os
     node = local_node_name(environ)
     return Env(
         oned=Oned(load_oned_config(environ)),
-        hosts=Hosts(local=local_names() | {node}),
+        hosts=Hosts(resolve_local=lambda: local_names() | {node}),
         hostname=node,
         remotes=remotes,
         read_stdin=stdin.read,

@@ -14,8 +14,9 @@ import os
 import posixpath
 import shlex
 import socket
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 from linstor_core.errors import InvalidInput, LinstorError
 from linstor_core.runner import DEFAULT_TIMEOUT, Runner, run
@@ -65,14 +66,21 @@ def _unlink_here(path: str) -> None:
 class Hosts:
     """Runs argument lists on a named host: directly when it is this machine, else over ssh.
 
-    ``direct_links``: the ``disk.<i>`` symlinks of this machine are made and removed in-process
-    (a front-end that is also a host spares a fork per disk); tests that check every command
-    through a fake runner turn it off.
+    ``resolve_local`` names this machine; it is asked on first use only, since finding the
+    FQDN is a DNS lookup that actions touching no host (snapshots, resize, every ``ds``
+    action) need not pay for. ``direct_links``: the ``disk.<i>`` symlinks of this machine are
+    made and removed in-process (a front-end that is also a host spares a fork per disk); tests
+    that check every command through a fake runner turn it off.
     """
 
     runner: Runner = run
-    local: frozenset[str] = field(default_factory=local_names)
+    resolve_local: Callable[[], frozenset[str]] = local_names
     direct_links: bool = True
+
+    @cached_property
+    def local(self) -> frozenset[str]:
+        """The names under which this machine is addressed (see ``resolve_local``)."""
+        return self.resolve_local()
 
     def run(self, host: str, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT) -> str:
         if host in self.local:

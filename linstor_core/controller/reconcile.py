@@ -1,6 +1,7 @@
 """Start-up reconciliation: make storage match the database after a crash or a reboot.
 
-The database is the truth. Per storage pool the satellite removes what no record knows (files
+The database is the truth. A rollback recorded but not finished on every replica is finished
+first. Per storage pool the satellite removes what no record knows (files
 and loop devices a killed request left behind) and re-attaches known volumes that lost their
 loop device (reboot); device paths that changed are written back, the DRBD configs of every
 DRBD resource are rendered again and configs of resources no record knows are removed.
@@ -14,11 +15,13 @@ from linstor_core.controller import drbd
 from linstor_core.controller.core import Controller
 from linstor_core.controller.deploy import drbd_resource, volume_name
 from linstor_core.controller.model import Repo, VolRec
+from linstor_core.controller.ops.snapshots import finish_rollback, pending_rollbacks
+from linstor_core.errors import LinstorError
 
 
 def reconcile(ctl: Controller) -> list[str]:
     """Repair storage against the records; returns one human line per repair."""
-    lines: list[str] = []
+    lines = _finish_rollbacks(ctl)
     with ctl.store.write() as tx:
         repo = Repo(tx)
         rds = {rd.name.lower(): rd for rd in repo.rds()}
@@ -57,4 +60,20 @@ def reconcile(ctl: Controller) -> list[str]:
         for stray in sorted(set((ctl.state_dir / "nodes").glob("*/drbd.d/*.res")) - wanted):
             stray.unlink()
             lines.append(f"removed DRBD config {stray} of no known resource")
+    return lines
+
+
+def _finish_rollbacks(ctl: Controller) -> list[str]:
+    """Rollbacks a crash cut off are finished on every replica (see ``finish_rollback``); one
+    that fails again stays recorded for the next start rather than keeping the controller down."""
+    with ctl.store.read() as tx:
+        pending = pending_rollbacks(Repo(tx))
+    lines = []
+    for rd in pending:
+        try:
+            finish_rollback(ctl, rd)
+        except LinstorError as error:
+            lines.append(f"rollback of {rd} is still unfinished: {error}")
+        else:
+            lines.append(f"finished the rollback of {rd} a crash had cut off")
     return lines

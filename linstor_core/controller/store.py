@@ -101,6 +101,11 @@ CREATE TABLE IF NOT EXISTS snapshot_volumes (
     PRIMARY KEY (rd, snapshot, vlmnr),
     FOREIGN KEY (rd, snapshot) REFERENCES snapshots(rd, name) ON DELETE CASCADE
 );
+CREATE TABLE IF NOT EXISTS rollbacks (
+    rd TEXT PRIMARY KEY COLLATE NOCASE,
+    snapshot TEXT NOT NULL COLLATE NOCASE,
+    FOREIGN KEY (rd, snapshot) REFERENCES snapshots(rd, name) ON DELETE CASCADE
+);
 INSERT OR IGNORE INTO resource_groups (name, description) VALUES ('DfltRscGrp', '');
 """
 

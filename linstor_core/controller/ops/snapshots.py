@@ -13,7 +13,7 @@ from linstor_core import naming
 from linstor_core import retcodes as rc
 from linstor_core.controller.core import Change, Controller, crash_test_pause, now_ms
 from linstor_core.controller.deploy import ensure_not_in_use, volume_name
-from linstor_core.controller.model import SnapRec, VolRec
+from linstor_core.controller.model import Repo, SnapRec, VolRec
 from linstor_core.controller.ops.definitions import create_rd, create_vds_for_copy
 from linstor_core.controller.ops.resources import create_resource, finish
 from linstor_core.controller.replies import refuse
@@ -157,15 +157,48 @@ def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
         ensure_not_in_use(change, rsc)
     change.reply(rc.MODIFIED, f"Snapshot '{snap.name}' of resource '{snap.rd}' marked down for "
                  "rollback.", obj_refs={"RscDfn": snap.rd, "Snapshot": snap.name})
-    rd = repo.rd(snap.rd)
-    for rsc in diskful:
-        spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool or ""))
-        for vlmnr, _size in snap.volumes:
-            device = ctl.satellite.rollback_volume(spec, volume_name(snap.rd, vlmnr), snap.name)
-            if not rd.drbd:
-                repo.set_volume_paths(VolRec(snap.rd, rsc.node, vlmnr, device, device))
-            else:
-                repo.tx.run("UPDATE volumes SET backing = ? WHERE rd = ? AND node = ? AND "
-                            "vlmnr = ?", device, snap.rd, rsc.node, vlmnr)
-        change.reply(rc.MODIFIED, f"Rolled resource '{snap.rd}' back on node '{rsc.node}'.",
-                     obj_refs={"RscDfn": snap.rd, "Node": rsc.node})
+    repo.tx.run("INSERT OR REPLACE INTO rollbacks (rd, snapshot) VALUES (?, ?)", snap.rd, snap.name)
+
+    def rolled(rd: str, node: str) -> None:
+        change.reply(rc.MODIFIED, f"Rolled resource '{rd}' back on node '{node}'.",
+                     obj_refs={"RscDfn": rd, "Node": node})
+
+    change.later(f"rollback of '{snap.rd}' to '{snap.name}'",
+                 lambda: finish_rollback(ctl, snap.rd, rolled))
+
+
+def finish_rollback(ctl: Controller, rd_name: str,
+                    rolled: Callable[[str, str], None] = lambda rd, node: None) -> None:
+    """Switch every diskful replica of ``rd_name`` to the snapshot its recorded rollback names,
+    and drop the record, in one transaction; ``rolled(rd, node)`` hears each replica.
+
+    ``rollback`` commits that record before any replica changes, so a controller killed after
+    the first replica leaves it behind and start-up reconciliation calls this again: a rollback
+    ends up on every replica, never on some (the data is copied from the snapshot anew, so
+    doing it twice is harmless). Nothing recorded (or the snapshot deleted since): a no-op.
+    """
+    with ctl.store.write() as tx:
+        repo = Repo(tx)
+        row = tx.one("SELECT snapshot FROM rollbacks WHERE rd = ?", rd_name)
+        if row is None:
+            return
+        snap = repo.snapshot(rd_name, str(row[0]))
+        rd = repo.rd(snap.rd)
+        for index, rsc in enumerate(r for r in repo.rscs(rd=snap.rd) if not r.diskless):
+            if index:
+                crash_test_pause("rollback")
+            spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool or ""))
+            for vlmnr, _size in snap.volumes:
+                device = ctl.satellite.rollback_volume(spec, volume_name(snap.rd, vlmnr), snap.name)
+                if not rd.drbd:
+                    repo.set_volume_paths(VolRec(snap.rd, rsc.node, vlmnr, device, device))
+                else:
+                    tx.run("UPDATE volumes SET backing = ? WHERE rd = ? AND node = ? AND "
+                           "vlmnr = ?", device, snap.rd, rsc.node, vlmnr)
+            rolled(snap.rd, rsc.node)
+        tx.run("DELETE FROM rollbacks WHERE rd = ?", snap.rd)
+
+
+def pending_rollbacks(repo: Repo) -> list[str]:
+    """Definitions whose recorded rollback has not finished on every replica (a crash)."""
+    return [str(row[0]) for row in repo.tx.all("SELECT rd FROM rollbacks ORDER BY rd")]

@@ -18,6 +18,7 @@ from linstor_core.controller.replies import refuse
 from linstor_core.controller.store import Tx
 
 Props = dict[str, str]
+FILE_DIR_PROP = "StorDriver/FileDir"  # a file pool's directory, as LINSTOR names it
 DISKLESS_FLAGS = ("DISKLESS", "DRBD_DISKLESS")
 TIE_BREAKER = "TIE_BREAKER"
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from linstor_core import retcodes as rc
-from linstor_core.controller.model import (GroupRec, NodeRec, PoolRec, RdRec, Repo, RscRec,
-                                           SnapRec, VdRec, parse_flags, parse_props)
+from linstor_core.controller.model import (FILE_DIR_PROP, GroupRec, NodeRec, PoolRec, RdRec, Repo,
+                                           RscRec, SnapRec, VdRec, parse_flags, parse_props)
 
 
 def node_json(node: NodeRec) -> dict[str, Any]:
@@ -32,12 +32,17 @@ def node_json(node: NodeRec) -> dict[str, Any]:
 
 
 def pool_json(pool: PoolRec, capacity: tuple[int, int] | None = None,
-              supports_snapshots: bool | None = None) -> dict[str, Any]:
+              supports_snapshots: bool | None = None, directory: str | None = None) -> dict[str, Any]:
+    """``directory``: where a file pool created without one keeps its volumes (the default
+    under the state directory), shown as LINSTOR shows a file pool's: ``StorDriver/FileDir``."""
+    props = dict(pool.props)
+    if directory is not None:
+        props.setdefault(FILE_DIR_PROP, directory)
     body: dict[str, Any] = {
         "storage_pool_name": pool.name,
         "node_name": pool.node,
         "provider_kind": pool.kind,
-        "props": dict(pool.props),
+        "props": props,
         "static_traits": {"Provisioning": "Thin" if pool.kind == "FILE_THIN" else "Fat",
                           "SupportsSnapshots": str(bool(supports_snapshots)).lower()},
         "free_space_mgr_name": f"{pool.node}:{pool.name}",

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from linstor_core import naming
 from linstor_core import retcodes as rc
 from linstor_core.controller.core import Change, Controller
-from linstor_core.controller.model import NodeRec, PoolRec, dump
+from linstor_core.controller.model import FILE_DIR_PROP, NodeRec, PoolRec, dump
 from linstor_core.controller.ops.common import edit_props
 from linstor_core.controller.replies import refuse
 
@@ -21,7 +21,6 @@ DISKLESS_POOL = "DfltDisklessStorPool"
 NODE_TYPES = {"SATELLITE": "Satellite", "COMBINED": "Combined", "CONTROLLER": "Controller",
               "AUXILIARY": "Auxiliary"}
 POOL_KINDS = ("FILE_THIN", "FILE", "DISKLESS")
-FILE_DIR_PROP = "StorDriver/FileDir"
 POOL_NAME_PROP = "StorDriver/StorPoolName"
 
 

@@ -116,5 +116,6 @@ def _pools(node_names: Sequence[str] = (), pool_names: Sequence[str] = (),
             continue
         spec = ctl.pool_spec(pool)
         result.append(pool_json(pool, ctl.satellite.capacity(spec),
-                                ctl.satellite.supports_reflink(spec) or pool.kind == "FILE"))
+                                ctl.satellite.supports_reflink(spec) or pool.kind == "FILE",
+                                str(ctl.satellite.pool_directory(spec))))
     return result

@@ -86,6 +86,15 @@ def test_pool_directory_from_generic_pool_name(rest, pool_root: Path):
     assert pool["props"]["StorDriver/FileDir"] == str(directory)
 
 
+def test_pool_without_directory_shows_its_default_one(rest, controller):
+    rest.ok("POST", "/v1/nodes/charlie/storage-pools", {
+        "storage_pool_name": "plain", "provider_kind": "FILE_THIN"}, status=201)
+    pool = rest.call("GET", "/v1/nodes/charlie/storage-pools/plain", status=200)
+    directory = controller.state_dir / "nodes" / "charlie" / "pools" / "plain"
+    assert pool["props"]["StorDriver/FileDir"] == str(directory.resolve())
+    assert directory.is_dir()
+
+
 def test_pool_refusals(rest):
     rest.error("POST", "/v1/nodes/alpha/storage-pools",
                {"storage_pool_name": "lvm", "provider_kind": "LVM"}, status=500,

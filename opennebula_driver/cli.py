@@ -18,7 +18,7 @@ from linstor_core.errors import InvalidInput, LinstorError
 from opennebula_driver import ds, tm
 from opennebula_driver.args import object_id
 from opennebula_driver.env import Env
-from opennebula_driver.hosts import Hosts, local_names
+from opennebula_driver.hosts import Hosts
 from opennebula_driver.oned import Oned, load_oned_config
 from opennebula_driver.xmldoc import parse_driver_action
 
@@ -173,7 +173,7 @@ def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os
     node = local_node_name(environ)
     return Env(
         oned=Oned(load_oned_config(environ)),
-        hosts=Hosts(resolve_local=lambda: local_names() | {node}),
+        hosts=Hosts(this_node=node),
         hostname=node,
         remotes=remotes,
         read_stdin=stdin.read,

@@ -14,9 +14,8 @@ import os
 import posixpath
 import shlex
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 from linstor_core.errors import InvalidInput, LinstorError
 from linstor_core.runner import DEFAULT_TIMEOUT, Runner, run
@@ -66,24 +65,27 @@ def _unlink_here(path: str) -> None:
 class Hosts:
     """Runs argument lists on a named host: directly when it is this machine, else over ssh.
 
-    ``resolve_local`` names this machine; it is asked on first use only, since finding the
-    FQDN is a DNS lookup that actions touching no host (snapshots, resize, every ``ds``
-    action) need not pay for. ``direct_links``: the ``disk.<i>`` symlinks of this machine are
-    made and removed in-process (a front-end that is also a host spares a fork per disk); tests
-    that check every command through a fake runner turn it off.
+    ``local`` names this machine; left out, it is ``local_names()`` plus ``this_node``, found
+    on first use only, since the FQDN is a DNS lookup that actions touching no host
+    (snapshots, resize, every ``ds`` action) need not pay for. ``direct_links``: the
+    ``disk.<i>`` symlinks of this machine are made and removed in-process (a front-end that is
+    also a host spares a fork per disk); tests that check every command through a fake runner
+    turn it off.
     """
 
     runner: Runner = run
-    resolve_local: Callable[[], frozenset[str]] = local_names
+    local: frozenset[str] | None = None
     direct_links: bool = True
+    this_node: str = ""
 
-    @cached_property
-    def local(self) -> frozenset[str]:
-        """The names under which this machine is addressed (see ``resolve_local``)."""
-        return self.resolve_local()
+    def is_local(self, host: str) -> bool:
+        """Whether ``host`` is this machine (see ``local``)."""
+        if self.local is None:
+            self.local = local_names() | ({self.this_node} if self.this_node else frozenset())
+        return host in self.local
 
     def run(self, host: str, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT) -> str:
-        if host in self.local:
+        if self.is_local(host):
             return self.runner(list(argv), timeout=timeout)
         remote = shlex.join(str(a) for a in argv)
         return self.runner(["ssh", "-o", "BatchMode=yes", host, remote], timeout=timeout)
@@ -101,21 +103,21 @@ class Hosts:
 
         One command, so one ssh connection: a constant script, the paths as its arguments.
         """
-        if self.direct_links and host in self.local:
+        if self.direct_links and self.is_local(host):
             _link_here(device, path)
         else:
             self.run(host, ["sh", "-c", _LINK_SCRIPT, "link", posixpath.dirname(path), device, path])
 
     def unlink(self, host: str, path: str) -> None:
         """Remove the ``disk.<i>`` symlink; idempotent."""
-        if self.direct_links and host in self.local:
+        if self.direct_links and self.is_local(host):
             _unlink_here(path)
         else:
             self.run(host, ["rm", "-f", path])
 
     def copy_directory(self, src_host: str, dst_host: str, path: str) -> None:
         """Copy the directory ``path`` (checkpoint, deployment files) from one host to another."""
-        ends = ["-" if h in self.local else h for h in (src_host, dst_host)]
+        ends = ["-" if self.is_local(h) else h for h in (src_host, dst_host)]
         self.runner(["sh", "-c", _COPY_SCRIPT, "copy", *ends, posixpath.dirname(path), posixpath.basename(path)],
                     timeout=3600)
 

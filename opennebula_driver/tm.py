@@ -188,7 +188,7 @@ def mv(env: Env, args: Sequence[str]) -> str:
     service = env.service(env.oned.datastore(ds_id))
 
     def move(name: str) -> None:
-        if dst.host not in env.hosts.local:
+        if not env.hosts.is_local(dst.host):
             _attach_and_link(env, service, name, dst)
         if src.host != dst.host:
             service.detach(name, src.host)

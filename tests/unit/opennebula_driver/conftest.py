@@ -24,7 +24,7 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
     progress: list[str] = []
     env = Env(
         oned=oned,  # type: ignore[arg-type]
-        hosts=Hosts(runner=runner, resolve_local=lambda: frozenset({"fe"}), direct_links=False),
+        hosts=Hosts(runner=runner, local=frozenset({"fe"}), direct_links=False),
         hostname="fe",
         remotes=tmp_path / "remotes",
         read_stdin=io.BytesIO(b"").read,

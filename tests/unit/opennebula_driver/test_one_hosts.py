@@ -10,6 +10,7 @@ import pytest
 
 from linstor_core.errors import LinstorError
 from linstor_core.runner import FakeRunner
+from opennebula_driver import hosts as hosts_module
 from opennebula_driver.hosts import Hosts
 
 
@@ -21,7 +22,7 @@ def runner() -> Iterator[FakeRunner]:
 
 
 def test_local_links_are_made_and_removed_without_a_command(runner: FakeRunner, tmp_path: Path) -> None:
-    hosts = Hosts(runner=runner, resolve_local=lambda: frozenset({"fe"}))
+    hosts = Hosts(runner=runner, local=frozenset({"fe"}))
     link = tmp_path / "vms" / "22" / "disk.0"
     hosts.link("fe", "/dev/drbd1000", str(link))
     assert os.readlink(link) == "/dev/drbd1000"
@@ -34,7 +35,7 @@ def test_local_links_are_made_and_removed_without_a_command(runner: FakeRunner, 
 
 
 def test_a_local_link_that_cannot_be_made_is_a_clear_error(runner: FakeRunner, tmp_path: Path) -> None:
-    hosts = Hosts(runner=runner, resolve_local=lambda: frozenset({"fe"}))
+    hosts = Hosts(runner=runner, local=frozenset({"fe"}))
     (tmp_path / "disk.0").mkdir()
     with pytest.raises(LinstorError, match="cannot link .*disk.0 to /dev/drbd1000"):
         hosts.link("fe", "/dev/drbd1000", str(tmp_path / "disk.0"))
@@ -44,7 +45,7 @@ def test_a_local_link_that_cannot_be_made_is_a_clear_error(runner: FakeRunner, t
 
 
 def test_remote_links_go_over_ssh(runner: FakeRunner) -> None:
-    hosts = Hosts(runner=runner, resolve_local=lambda: frozenset({"fe"}))
+    hosts = Hosts(runner=runner, local=frozenset({"fe"}))
     runner.expect(["ssh", "-o", "BatchMode=yes", "node1",
                    "sh -c 'mkdir -p -- \"$1\" && ln -sfn -- \"$2\" \"$3\"' link /d/22 /dev/drbd1000 /d/22/disk.0"])
     runner.expect(["ssh", "-o", "BatchMode=yes", "node1", "rm -f /d/22/disk.0"])
@@ -52,15 +53,16 @@ def test_remote_links_go_over_ssh(runner: FakeRunner) -> None:
     hosts.unlink("node1", "/d/22/disk.0")
 
 
-def test_this_machines_names_are_found_on_first_use_only(runner: FakeRunner) -> None:
+def test_this_machines_names_are_found_on_first_use_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Finding the FQDN is a DNS lookup: actions that touch no host never make it."""
     asked: list[str] = []
 
-    def resolve() -> frozenset[str]:
+    def names() -> frozenset[str]:
         asked.append("names")
-        return frozenset({"fe"})
+        return frozenset({"localhost", "fe.example.org"})
 
-    hosts = Hosts(runner=runner, resolve_local=resolve)
+    monkeypatch.setattr(hosts_module, "local_names", names)
+    hosts = Hosts(this_node="fe")
     assert asked == []
-    assert "fe" in hosts.local and "node1" not in hosts.local
+    assert hosts.is_local("fe") and hosts.is_local("fe.example.org") and not hosts.is_local("node1")
     assert asked == ["names"]

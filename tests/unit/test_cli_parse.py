@@ -8,6 +8,7 @@ import argparse
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -115,6 +116,24 @@ def test_every_command_documents_examples_idempotency_and_exit_status() -> None:
         for section in ("examples:", "idempotent:", "exit status:", "linstor-core "):
             assert section in text, f"{name}: --help lacks {section!r}"
         assert parser.description, name
+
+
+def _examples(help_text: str) -> list[str]:
+    """The command lines of a ``--help`` text's ``examples:`` section, without ``linstor-core``."""
+    section = help_text.split("examples:\n", 1)[1].split("\n\n", 1)[0]
+    lines = [line.strip() for line in section.splitlines()]
+    return [line.removeprefix("linstor-core ").split(" | ")[0].removesuffix(" &") for line in lines]
+
+
+def test_every_help_example_parses() -> None:
+    """An example that the grammar refuses would teach the reader a command that fails."""
+    parser = build_parser()
+    helps = [parser.format_help()] + [leaf.format_help() for _, leaf in _leaf_parsers(parser)]
+    examples = [example for text in helps for example in _examples(text)]
+    assert len(examples) >= 60
+    for example in examples:
+        args = build_parser().parse_args(shlex.split(example))
+        assert args.handler is not None, example
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,13 @@ def api_replies(response: requests.Response) -> list[ApiReply]:
     return replies
 
 
+def check_status(response: requests.Response) -> None:
+    """Raise the matching ApiError for an error status; any success passes, whatever its body."""
+    if response.status_code >= 400:
+        parsed = _as_replies(_parse(response))
+        raise error_for(parsed or [_status_reply(response)], response.status_code)
+
+
 def raise_errors(replies: Sequence[ApiReply], status: int) -> None:
     """Raise the matching ApiError when ``replies`` (nested in a larger answer) hold an error."""
     if any(r.is_error for r in replies):

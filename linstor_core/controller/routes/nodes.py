@@ -25,6 +25,15 @@ def version() -> Response:
     return json_response(VERSION)
 
 
+@blueprint.get("/v1/health")
+def health() -> Response:
+    """LINSTOR's health check (not in the bundled spec): 200 while the database answers a read;
+    a failing database is the usual ApiCallRc error answer."""
+    with controller().read() as repo:
+        repo.tx.one("SELECT 1")
+    return json_response([])
+
+
 @blueprint.get("/v1/nodes")
 def list_nodes() -> Response:
     wanted = names_filter(names_arg("nodes"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import requests
+
 from linstor_core import retcodes as rc
 from linstor_core.controller.server import ControllerServer
 
@@ -11,6 +13,15 @@ from linstor_core.controller.server import ControllerServer
 def test_version_validates(rest):
     body = rest.call("GET", "/v1/controller/version", status=200, schema="ControllerVersion")
     assert body["rest_api_version"]
+
+
+def test_health_answers_while_the_database_does(controller, tmp_path: Path):
+    """``/v1/health`` is newer than the bundled spec: its answer is checked here, not by schema."""
+    answer = requests.get(controller.url + "/v1/health", timeout=10)
+    assert (answer.status_code, answer.json()) == (200, [])
+    with ControllerServer(tmp_path / "guarded", "127.0.0.1", 0, token="s3cret") as guarded:
+        refused = requests.get(guarded.url + "/v1/health", timeout=10)
+        assert refused.status_code == 401 and refused.json()[0]["ret_code"] < 0
 
 
 def test_fixture_nodes_and_pools(rest):

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.root
 
 RD = "/v1/resource-definitions"
 POOL = {"StorPoolName": "thinpool"}
+# Routes real LINSTOR serves that are newer than the bundled spec; tested by their own tests.
+OUTSIDE_SPEC = {("GET", "/v1/health")}
 
 
 def app_routes(server: ControllerServer) -> set[tuple[str, str]]:
@@ -109,5 +111,5 @@ def test_every_route_answers_what_the_spec_promises(rest, controller, pool_root:
     walk_groups(rest)
     walk_definitions_and_resources(rest)
     walk_snapshots_and_clones(rest)
-    assert app_routes(controller) - rest.seen == set()
+    assert app_routes(controller) - OUTSIDE_SPEC - rest.seen == set()
     assert rest.call("GET", RD, status=200) == []

@@ -12,6 +12,7 @@ MIB = 1024
 
 def test_nodes_pools_and_version(client):
     assert client.controller.version()["rest_api_version"]
+    assert client.controller.health() is None
     assert [n.name for n in client.nodes.list()] == ["alpha", "bravo", "charlie"]
     assert client.nodes.get("bravo").address == "127.0.0.12"
     pools = [p for p in client.storage_pools.list() if p.name == "thinpool"]

@@ -77,6 +77,7 @@ CASES = [
     Case("controller.version", lambda c: c.controller.version(), "GET", "/v1/controller/version",
          reply={"version": "1.28.0", "rest_api_version": "1.28.0"},
          result={"version": "1.28.0", "rest_api_version": "1.28.0"}),
+    Case("controller.health", lambda c: c.controller.health(), "GET", "/v1/health"),
     Case("nodes.create", lambda c: c.nodes.create("n1", "10.0.0.1"), "POST", "/v1/nodes",
          body={"name": "n1", "type": "Satellite",
                "net_interfaces": [{"name": "default", "address": "10.0.0.1"}]},
@@ -295,6 +296,17 @@ def test_call_raises_the_controllers_error(
     assert (info.value.message, info.value.cause, info.value.correction) == ("it broke", "a cause", "a fix")
     assert info.value.status == 500
     assert info.value.replies[0].ret_code == retcodes.FAIL_UNKNOWN_ERROR | retcodes.MASK_RSC_DFN
+
+
+def test_health_takes_any_success_and_refuses_any_error(http: responses.RequestsMock,
+                                                      client: LinstorClient) -> None:
+    """LINSTOR's health answer has no body in the spec; only its status counts."""
+    http.get(f"{BASE}/v1/health", body="", status=200)
+    http.get(f"{BASE}/v1/health", body="<html>down</html>", status=503)
+    assert client.controller.health() is None
+    with pytest.raises(ApiError) as info:
+        client.controller.health()
+    assert info.value.status == 503 and "HTTP 503" in info.value.message
 
 
 def test_a_resource_group_description_is_sent(http: responses.RequestsMock, client: LinstorClient) -> None:

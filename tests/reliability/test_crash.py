@@ -56,6 +56,7 @@ KILLS = 16
 """Scheduled kills; a kill inside a held request also needs a restart to arm the hook first."""
 PAUSE_SECONDS = 60
 SOURCE_VM, CLONE_VM = 101, 102
+PLACE_COUNT = 2
 MAX_PVE_DISKS = 10
 MAX_DOCKER_VOLUMES = 4
 MARK = 16
@@ -241,7 +242,8 @@ def choose(rng: random.Random, record: Record, serial: int, pause_point: str | N
 
 @dataclass(frozen=True)
 class Observed:
-    """The platforms' listings plus, per resource, where its storage must be."""
+    """The platforms' listings as a record, and every way the storage disagrees with the
+    controller's records."""
 
     record: Record
     problems: list[str]
@@ -275,6 +277,9 @@ def observe(cluster: Cluster) -> Observed:
         if len(marks) != 1:
             problems.append(f"snapshot {snap['resource_name']}@{snap['name']} differs across replicas")
         snap_marks[(snap["resource_name"], snap["name"])] = marks.pop() if marks else b""
+    for rd in rds:
+        if len(diskful.get(rd, [])) != PLACE_COUNT:
+            problems.append(f"{rd} has diskful replicas on {diskful.get(rd, [])}, not {PLACE_COUNT}")
     files = {p.resolve() for p in cluster.pool_files()}
     if files != wanted_files:
         problems.append(f"pool files without a record: {sorted(map(str, files - wanted_files))}, "
@@ -433,7 +438,7 @@ class Run:
 @pytest.fixture
 def cluster(controller_process: ControllerProcess, pool_root: Path, tmp_path: Path) -> Cluster:
     answer = requests.post(f"{controller_process.url}/v1/resource-groups", json={
-        "name": GROUP, "select_filter": {"place_count": 2, "storage_pool": "thinpool",
+        "name": GROUP, "select_filter": {"place_count": PLACE_COUNT, "storage_pool": "thinpool",
                                          "layer_stack": ["drbd", "storage"]}}, timeout=30)
     answer.raise_for_status()
     pve_root = pve_cluster_files(tmp_path / "pve", {SOURCE_VM: "web01", CLONE_VM: "db01"})

@@ -59,6 +59,8 @@ def pve_parse_volname(volname: str) -> list[Any]:
 
 def volume_has_feature(feature: str, volname: str, snapname: str | None = None) -> int | None:
     """PVE's feature matrix keyed by snap / base / current; 1 or ``None`` as PVE expects."""
+    if not isinstance(feature, str):
+        raise InvalidInput("feature", feature, "must be a string, e.g. snapshot or clone")
     vol = parse_volname(volname)
     state = "snap" if snapname else "base" if vol.is_base else "current"
     return 1 if state in _FEATURES.get(feature, ()) else None
@@ -214,6 +216,8 @@ class LinstorStorage:
 
     def list_images(self, vmid: Any = None, vollist: list[str] | None = None) -> list[dict[str, Any]]:
         """PVE's image list: one filtered listing for the storage (or the guest)."""
+        if vollist is not None and not (isinstance(vollist, list) and all(isinstance(v, str) for v in vollist)):
+            raise InvalidInput("vollist", vollist, "must be a list of volume ids (storeid:volname)")
         by_vm = _vmid(vmid) if vmid not in (None, "") and not vollist else None
         wanted = set(vollist or ())
         images = []

@@ -237,6 +237,14 @@ def test_full_clone_of_a_linked_clone_drops_the_base(storage: LinstorStorage, di
     assert "Aux/bundle/owner-name" not in disks.disks["pve-555-disk-0"].props
 
 
+@pytest.mark.parametrize("vollist", [5, "ls:vm-101-disk-0", [5], {"ls:vm-101-disk-0": 1}])
+def test_a_vollist_that_is_not_a_list_of_volids_is_refused(storage: LinstorStorage, disks: FakeDisks,
+                                                           vollist: object) -> None:
+    with pytest.raises(InvalidInput, match="must be a list of volume ids"):
+        storage.list_images(None, vollist)  # type: ignore[arg-type]
+    assert disks.calls == {}
+
+
 def test_parse_volname_and_features() -> None:
     assert pve_parse_volname("base-100-disk-0/vm-101-disk-1") == [
         "images", "vm-101-disk-1", 101, "base-100-disk-0", 100, 0, "raw"]
@@ -249,3 +257,5 @@ def test_parse_volname_and_features() -> None:
     assert volume_has_feature("copy", "vm-1-disk-0", "snap1") is None
     assert volume_has_feature("rename", "vm-1-disk-0") == 1
     assert volume_has_feature("teleport", "vm-1-disk-0") is None
+    with pytest.raises(InvalidInput, match="feature"):
+        volume_has_feature(["clone"], "vm-1-disk-0")  # type: ignore[arg-type]

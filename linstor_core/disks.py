@@ -48,6 +48,15 @@ profile (no such node, not the profile's pool, not enough space): then the disk 
 the profile alone."""
 
 
+SPAWN_REFUSED_CODES = frozenset(
+    {retcodes.FAIL_NOT_FOUND_RSC_GRP, retcodes.FAIL_INVLD_RSC_GRP_NAME, retcodes.FAIL_INVLD_RSC_NAME,
+     retcodes.API_CALL_AUTH_REQ}
+)
+"""Why a spawn is refused before it looks for, let alone makes, the definition: a definition of
+that name is then another disk (``docker volume create`` again with a mistyped profile), never
+a partial one of this call to clean up."""
+
+
 def _refusal(kind: type[ApiError], ret_code: int, message: str, *, cause: str = "", correction: str = "") -> ApiError:
     return kind([ApiReply(ret_code=ret_code, message=message, cause=cause, correction=correction)])
 
@@ -117,7 +126,8 @@ class DiskService:
         cloudinit disks; hooks are retried); the same name with another size or profile is
         AlreadyExists. ``exist_ok=False`` makes any existing disk AlreadyExists: for a name
         picked as free, where a racing creator may have got there first and the disk is then
-        not this caller's. A create that fails otherwise leaves no definition behind. The returned
+        not this caller's. A create that fails otherwise leaves no definition behind, and a refused
+        one (unknown profile) leaves an existing disk of that name alone. The returned
         disk does not list nodes (placement is not read back here; use :meth:`get`).
         """
         validate_resource_group_name(profile)
@@ -134,8 +144,9 @@ class DiskService:
             if not exist_ok:
                 raise
             return self._existing(profile, name, size_kib)
-        except ApiError:
-            self._discard(name)
+        except ApiError as error:
+            if not any(retcodes.code_of(reply.ret_code) in SPAWN_REFUSED_CODES for reply in error.replies):
+                self._discard(name)
             raise
         return Disk(name=name, size_kib=size_kib, profile=profile, props=dict(props))
 

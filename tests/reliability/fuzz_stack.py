@@ -22,7 +22,7 @@ import json
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,9 +153,10 @@ class One:
                   hostname=NODE, remotes=self.remotes, read_stdin=lambda: stdin,
                   progress=self.progress.append, service_factory=self.service_factory)
         stdout, stderr = io.StringIO(), io.StringIO()
-        try:
-            status = cli.main(list(argv), env=env, stdout=stdout, stderr=stderr)
-        except SystemExit as done:  # argparse's answer to a malformed command line
+        try:  # argparse writes usage and help to sys.stdout/sys.stderr, then exits
+            with redirect_stdout(stdout), redirect_stderr(stderr):
+                status = cli.main(list(argv), env=env, stdout=stdout, stderr=stderr)
+        except SystemExit as done:
             status = done.code if isinstance(done.code, int) else 1
         return Answer(status, stdout.getvalue(), stderr.getvalue())
 
@@ -208,9 +209,9 @@ def docker_call(client: FlaskClient, endpoint: str, body: Any = None, *, raw: by
 class StateWatch:
     """Did anything change? ``data_version`` after each call, a full snapshot per batch.
 
-    An accepted call may change state (the input was valid after all): ``after(accepted=True)``
-    takes a new baseline then. A refused one must change nothing: ``after(accepted=False)``
-    fails at once if the database changed, and ``check()`` compares everything else.
+    A call that may change state (an accepted mutation: the input was valid after all) takes
+    a new baseline. Every other call, refused or a read, must change nothing: ``after`` fails at
+    once if the database changed, and ``check()`` compares everything else.
     """
 
     def __init__(self, url: str, roots: Sequence[Path], database: Path) -> None:
@@ -218,8 +219,9 @@ class StateWatch:
         self.roots = tuple(roots)
         self._db = sqlite3.connect(f"file:{database}?mode=ro", uri=True, isolation_level=None)
         self._http = requests.Session()
-        self.accepted = 0
-        self.refused = 0
+        self._http.trust_env = False
+        self.changes = 0
+        self.calls = 0
         self.rebaseline()
 
     def close(self) -> None:
@@ -250,15 +252,13 @@ class StateWatch:
         self.baseline = self.snapshot()
         self.version = self._version()
 
-    def after(self, accepted: bool, what: object) -> None:
-        version = self._version()
-        if accepted:
-            self.accepted += 1
-            if version != self.version:
-                self.rebaseline()
+    def after(self, may_change: bool, what: object) -> None:
+        self.calls += 1
+        if may_change:
+            self.changes += 1
+            self.rebaseline()
             return
-        self.refused += 1
-        assert version == self.version, f"a refused call changed the controller's database: {what!r}"
+        assert self._version() == self.version, f"a refused call or a read changed the database: {what!r}"
 
     def check(self) -> None:
         """Everything equals the baseline (the last accepted change, or the start)."""

@@ -32,7 +32,8 @@ def node_json(node: NodeRec) -> dict[str, Any]:
 
 
 def pool_json(pool: PoolRec, capacity: tuple[int, int] | None = None,
-              supports_snapshots: bool | None = None, directory: str | None = None) -> dict[str, Any]:
+              supports_snapshots: bool | None = None, directory: str | None = None,
+              reports: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """``directory``: where a file pool created without one keeps its volumes (the default
     under the state directory), shown as LINSTOR shows a file pool's: ``StorDriver/FileDir``."""
     props = dict(pool.props)
@@ -51,6 +52,8 @@ def pool_json(pool: PoolRec, capacity: tuple[int, int] | None = None,
         body["free_capacity"], body["total_capacity"] = capacity
     if supports_snapshots is not None:
         body["supports_snapshots"] = supports_snapshots
+    if reports:
+        body["reports"] = list(reports)
     return body
 
 

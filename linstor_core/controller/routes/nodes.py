@@ -12,7 +12,9 @@ from linstor_core.controller.api import (body, controller, field, json_response,
                                          names_arg, paginate, strings)
 from linstor_core.controller.ops import nodes as ops
 from linstor_core.controller.ops.common import names_filter, props_match
+from linstor_core.controller.replies import entry
 from linstor_core.controller.views import node_json, pool_json
+from linstor_core.errors import LinstorError
 
 blueprint = Blueprint("nodes", __name__)
 
@@ -112,6 +114,9 @@ def view_pools() -> Response:
 
 def _pools(node_names: Sequence[str] = (), pool_names: Sequence[str] = (),
            props: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The pools as LINSTOR lists them; one the satellite cannot read (its directory is gone)
+    is listed without capacity and with an error report, as LINSTOR lists a broken pool,
+    instead of failing the whole listing."""
     ctl = controller()
     nodes, pools = names_filter(node_names), names_filter(pool_names)
     with ctl.read() as repo:
@@ -124,7 +129,14 @@ def _pools(node_names: Sequence[str] = (), pool_names: Sequence[str] = (),
             result.append(pool_json(pool, supports_snapshots=False))
             continue
         spec = ctl.pool_spec(pool)
-        result.append(pool_json(pool, ctl.satellite.capacity(spec),
-                                ctl.satellite.supports_reflink(spec) or pool.kind == "FILE",
-                                str(ctl.satellite.pool_directory(spec))))
+        directory = str(ctl.satellite.pool_directory(spec))
+        try:
+            capacity = ctl.satellite.capacity(spec)
+            snapshots = ctl.satellite.supports_reflink(spec) or pool.kind == "FILE"
+        except LinstorError as error:
+            result.append(pool_json(pool, directory=directory, reports=[
+                entry(rc.FAIL_STOR_POOL_CONFIGURATION_ERROR, error.message,
+                      details=error.correction)]))
+            continue
+        result.append(pool_json(pool, capacity, snapshots, directory))
     return result

@@ -149,3 +149,21 @@ def test_wrong_field_types_are_400(rest):
     rest.error("POST", "/v1/resource-groups", {"name": "grp", "select_filter": []}, status=400,
                code=rc.FAIL_INVLD_REQUEST)
     rest.error("POST", "/v1/resource-definitions", [1], status=400)
+
+
+def test_a_pool_whose_directory_vanished_is_listed_with_an_error_report(rest, pool_root: Path):
+    """One broken pool must not hide every other pool (pvestatd, /metrics, profiles use the view)."""
+    directory = pool_root / "vanishing"
+    rest.ok("POST", "/v1/nodes/alpha/storage-pools", {
+        "storage_pool_name": "gone", "provider_kind": "FILE_THIN",
+        "props": {"StorDriver/FileDir": str(directory)}}, status=201)
+    directory.rmdir()
+    pools = rest.call("GET", "/v1/view/storage-pools", status=200, schema="StoragePool",
+                      many=True)
+    broken = [p for p in pools if p["storage_pool_name"] == "gone"]
+    assert len(broken) == 1 and "free_capacity" not in broken[0]
+    report = broken[0]["reports"][0]
+    assert rc.code_of(report["ret_code"]) == rc.FAIL_STOR_POOL_CONFIGURATION_ERROR
+    assert str(directory) in report["message"] and "missing" in report["message"]
+    healthy = [p for p in pools if p["storage_pool_name"] == "thinpool"]
+    assert len(healthy) == 3 and all(p["free_capacity"] > 0 for p in healthy)

@@ -20,9 +20,9 @@ from fuzz_stack import datastore_xml, image_xml
 
 
 def mostly(likely: st.SearchStrategy[Any], rarely: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """``likely`` nine times in ten: ``a | b`` would pick each half the time, and most cases
-    would then die in the first parser."""
-    return st.one_of(*[likely] * 9, rarely)
+    """``likely`` nine times in ten: ``a | b`` picks each half the time (and ``one_of`` drops
+    repeated branches), so most cases would die in the first parser."""
+    return st.integers(0, 9).flatmap(lambda n: rarely if n == 0 else likely)
 
 
 # --- controller REST API -------------------------------------------------------------------
@@ -119,30 +119,41 @@ DS_ACTIONS = ["cp", "mkfs", "clone", "rm", "monitor", "stat", "snap_delete", "sn
               "snap_flatten", "export"]
 
 
-ONE_ARITY = {"ln": 4, "clone": 4, "mkimage": 5, "mkswap": 4, "delete": 3, "mv": 4, "mvds": 4,
-             "cpds": 5, "premigrate": 6, "postmigrate": 6, "failmigrate": 6, "resize": 4,
-             "snap_create": 4, "snap_create_live": 4, "snap_delete": 4, "snap_revert": 4,
-             "context": 4, "monitor": 2}
-"""How many arguments oned passes each TM action (ds actions take 1 or 2): the fuzz mostly
-keeps the count, so cases reach the checks of each argument."""
-
-
 def one_argv(sandbox: str) -> st.SearchStrategy[list[str]]:
-    """``KIND ACTION ARGS...``: oned's words, ids, sizes, host paths under ``sandbox``, noise."""
-    token = mostly(st.sampled_from([
-        "-", "0", "7", "100", "-1", "8", "1024", "raw", "ext4", "swap", "fe:seeded", "fe:",
-        f"alpha:{sandbox}/0/7/disk.0", f"alpha:{sandbox}/0/7", f"alpha:{sandbox}/0/7/../7/disk.0",
-        f"bravo:{sandbox}/0/7/disk.1", "alpha:relative/disk.0", "alpha", "--help",
-    ]), st.text(max_size=16))
+    """``KIND ACTION ARGS...``: mostly each argument of the kind oned puts there (ids, sizes,
+    ``host:path`` under ``sandbox``, ``fe:SOURCE``), each itself mostly well-formed."""
+    def role(*good: str) -> st.SearchStrategy[str]:
+        return mostly(st.sampled_from(good), st.text(max_size=16))
+
+    ident = role("0", "7", "100", "5", "-1", "")
+    path = role(f"alpha:{sandbox}/0/7/disk.0", f"alpha:{sandbox}/0/7", f"alpha:{sandbox}/0/7/../7/disk.0",
+                f"bravo:{sandbox}/0/7/disk.1", f"alpha:{sandbox}/0/7/disk.x", "alpha:relative/disk.0", "alpha")
+    size = role("8", "1024", "0", "-1", "1G", "99999999999")
+    source = role("fe:seeded", "fe:one-img5-ubuntu", "fe:", "seeded")
+    host = role("alpha", "bravo", "", "-o")
+    snap = role("0", "-1", "3", "x")
+    tm_roles = {
+        "ln": [source, path, ident, ident], "clone": [source, path, ident, ident],
+        "mkimage": [size, role("raw", "ext4", "swap", "vfat", ""), path, ident, ident],
+        "mkswap": [size, path, ident, ident], "delete": [path, ident, ident],
+        "mv": [path, path, ident, ident], "mvds": [path, source, ident, ident],
+        "cpds": [path, source, snap, ident, ident], "resize": [path, size, ident, ident],
+        "premigrate": [host, host, path, ident, ident], "postmigrate": [host, host, path, ident, ident],
+        "failmigrate": [host, host, path, ident, ident], "snap_create": [path, snap, ident, ident],
+        "snap_create_live": [path, snap, ident, ident], "snap_delete": [path, snap, ident, ident],
+        "snap_revert": [path, snap, ident, ident], "context": [role(f"{sandbox}/uploads/img.raw"), path, ident, ident],
+    }
+    ds_style = mostly(st.tuples(ident), st.tuples(role("-", "PERFVGFTVE9SRQ==", "x"), ident))
+    noise = st.lists(st.text(max_size=12) | ident | path, max_size=7)
 
     @st.composite
     def argv(draw: st.DrawFn) -> list[str]:
         kind = draw(mostly(st.sampled_from(["ds", "tm"]), st.text(max_size=4)))
-        actions = DS_ACTIONS if kind == "ds" else list(ONE_ARITY)
+        actions = DS_ACTIONS if kind == "ds" else [*tm_roles, "monitor"]
         action = draw(mostly(st.sampled_from(actions), st.text(max_size=8)))
-        arity = ONE_ARITY.get(action, 2) if kind == "tm" else draw(st.sampled_from([1, 2]))
-        count = draw(mostly(st.just(arity), st.integers(0, 7)))
-        return [kind, action, *draw(st.lists(token, min_size=count, max_size=count))]
+        roles = tm_roles.get(action) if kind == "tm" else None
+        args = draw(mostly(st.tuples(*roles) if roles else ds_style, noise))
+        return [kind, action, *args]
 
     return argv()
 

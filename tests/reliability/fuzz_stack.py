@@ -95,7 +95,7 @@ def unmount_under(directory: Path) -> None:
 
 @dataclass(frozen=True)
 class Answer:
-    """What the platform gets back: exit status (0 for Docker), stdout and stderr text."""
+    """What PVE's shim or oned gets back from one call: exit status, stdout and stderr."""
 
     status: int
     stdout: str
@@ -124,7 +124,8 @@ def pve_request(storeid: str, scfg: Mapping[str, Any], args: Mapping[str, Any]) 
 
 @dataclass
 class One:
-    """``linstor-one`` in this process against an oned stand-in; host commands run here.
+    """``linstor-one`` in this process against an oned stand-in; commands for host alpha run
+    on this machine (through ``hosts_runner`` when given), for other hosts over ssh.
 
     ``service_factory`` builds the disk service from the datastore's ``LINSTOR_CONTROLLERS``
     as the driver does, with ``connect_timeout`` seconds instead of the client's default.

@@ -327,7 +327,9 @@ class DiskService:
         """Device path of disk ``name`` on ``node``, making it available there if needed.
 
         When ``node`` holds no resource of the disk, LINSTOR's make-available adds a diskless
-        one (a DRBD client), never a new replica. ``migrating``: a running guest is about to be
+        one (a DRBD client), never a new replica. A disk without a DRBD layer cannot be reached
+        from another node: there make-available would make a new, empty volume, so that is
+        refused (InUse) while the disk's data lives on other nodes. ``migrating``: a running guest is about to be
         live-migrated to ``node``, so DRBD allows two primaries (the guest's current node and
         ``node``) until :meth:`end_migration`; if the attach fails, that is withdrawn again.
         """
@@ -346,8 +348,18 @@ class DiskService:
             raise
 
     def _attach(self, name: str, node: str) -> str:
-        resource = self._resource_on(name, node)
+        resources = self.client.resources.list(name)
+        resource = next((r for r in resources if r.node_name == node), None)
         if resource is None:
+            holders = sorted(r.node_name for r in resources if not r.diskless)
+            if holders and not any(r.replicated for r in resources):
+                raise _refusal(
+                    InUse, retcodes.FAIL_IN_USE,
+                    f"disk {name} has no DRBD layer and its data is only on {', '.join(holders)}: "
+                    f"on {node} it would be a new, empty volume",
+                    correction=f"use {name} on {', '.join(holders)}, or create disks from a profile "
+                               "with layers drbd,storage to reach them from every node",
+                )
             self.client.resources.make_available(name, node, diskful=False)
             resource = self._resource_on(name, node)
         return self._device(name, node, resource)

@@ -205,6 +205,8 @@ class Resource:
     in_use: bool | None = None
     props: Props = field(default_factory=dict)
     drbd_port: int | None = None
+    replicated: bool = False
+    """True when the resource has a DRBD layer: other nodes can reach its data over the network."""
 
     @property
     def diskless(self) -> bool:
@@ -218,7 +220,8 @@ class Resource:
     def from_json(cls, body: Mapping[str, Any]) -> "Resource":
         state = body.get("state") or {}
         in_use = state.get("in_use")
-        drbd = (body.get("layer_object") or {}).get("drbd") or {}
+        layers = body.get("layer_object") or {}
+        drbd = layers.get("drbd") or {}
         port = (drbd.get("drbd_resource_definition") or {}).get("port")
         return cls(
             name=str(body["name"]),
@@ -228,6 +231,7 @@ class Resource:
             in_use=bool(in_use) if in_use is not None else None,
             props=_props(body),
             drbd_port=int(port) if port is not None else None,
+            replicated=bool(drbd) or str(layers.get("type", "")).upper() == "DRBD",
         )
 
 

@@ -145,6 +145,18 @@ def test_attach_and_detach_on_a_node_without_replica(disks: DiskService) -> None
         disks.path("vm-disk", "nowhere")
 
 
+def test_a_storage_only_disk_is_not_attached_where_its_data_is_not(disks: DiskService) -> None:
+    """Without DRBD another node cannot reach the data: refused, nothing made there."""
+    disks.create("local", "local-disk", 4 * MIB)
+    (holder,) = disks.get("local-disk").nodes
+    assert disks.attach("local-disk", holder) == disks.path("local-disk", holder)
+    other = sorted({"alpha", "bravo", "charlie"} - {holder})[0]
+    with pytest.raises(InUse, match=f"its data is only on {holder}"):
+        disks.attach("local-disk", other)
+    after = disks.get("local-disk")
+    assert after.nodes == (holder,) and after.diskless_nodes == ()
+
+
 def test_live_migration_allows_two_primaries_until_it_ends(client: Any, disks: DiskService) -> None:
     disk = disks.get(disks.create("gold", "one-vm-9-disk-0", 4 * MIB).name)
     (destination,) = {"alpha", "bravo", "charlie"} - set(disk.nodes)

@@ -38,12 +38,16 @@ def rd_json(name: str, size_kib: int = 1024, group: str = "gold", props: dict[st
     }
 
 
-def rsc_json(name: str, node: str, *, diskless: bool = False, device: str = "/dev/drbd1000") -> dict[str, Any]:
+def rsc_json(name: str, node: str, *, diskless: bool = False, device: str = "/dev/drbd1000",
+             drbd: bool = True) -> dict[str, Any]:
+    layer = ({"type": "DRBD", "drbd": {"drbd_resource_definition": {"port": 7000}}} if drbd
+             else {"type": "STORAGE"})
     return {
         "name": name,
         "node_name": node,
         "flags": ["DRBD_DISKLESS"] if diskless else [],
         "volumes": [{"volume_number": 0, "device_path": device}],
+        "layer_object": layer,
     }
 
 
@@ -405,6 +409,23 @@ def test_attach_elsewhere_makes_it_available_diskless(http: responses.RequestsMo
     assert service.attach("d1", "n9") == "/dev/drbd1002"
     made = calls(http, "POST", "/v1/resource-definitions/d1/resources/n9/make-available")
     assert len(made) == 1 and body(made[0])["diskful"] is False
+
+
+def test_attach_of_a_storage_only_disk_elsewhere_is_refused(http: responses.RequestsMock, service: DiskService) -> None:
+    """Without DRBD, make-available elsewhere would hand the guest a new, empty volume."""
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1", device="/dev/loop3", drbd=False)])
+    with pytest.raises(InUse, match="no DRBD layer and its data is only on n1") as refused:
+        service.attach("d1", "n9")
+    assert "drbd,storage" in refused.value.correction
+    assert [c.request.method for c in http.calls] == ["GET"]
+
+
+def test_attach_of_a_storage_only_disk_without_resources_places_it(http: responses.RequestsMock, service: DiskService) -> None:
+    """A disk spawned as definitions only holds no data yet: making it available is safe."""
+    http.get(f"{RD}/d1/resources", json=[])
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n9", device="/dev/loop4", drbd=False)])
+    http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
+    assert service.attach("d1", "n9") == "/dev/loop4"
 
 
 def test_attach_for_a_migration_allows_two_primaries_first(http: responses.RequestsMock, service: DiskService) -> None:

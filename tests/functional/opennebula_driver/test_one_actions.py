@@ -162,16 +162,26 @@ def test_mkswap_and_mvds(one: One) -> None:
 
 
 def test_cold_move_carries_the_vm_directory_and_the_disk(one: One) -> None:
+    _, own, vm_dir = replicated_vm(one, 4, "cold")
+    (one.host_path("bravo", vm_dir) / "checkpoint").write_bytes(b"saved")
+    one.ok("tm", "mv", f"bravo:{vm_dir}/disk.0", f"charlie:{vm_dir}/disk.0", "4", "1")
+    one.ok("tm", "mv", f"bravo:{vm_dir}", f"charlie:{vm_dir}", "4", "1")
+    assert (one.host_path("charlie", vm_dir) / "checkpoint").read_bytes() == b"saved"
+    assert one.host_path("charlie", f"{vm_dir}/disk.0").is_symlink()
+    assert not one.host_path("bravo", vm_dir).exists()
+    assert one.nodes_of(own) == {"bravo": False, "charlie": True}  # the data stays on bravo's replica
+
+
+def test_cold_move_of_a_storage_only_disk_is_refused(one: One) -> None:
+    """Without DRBD the new host could not reach the data: it would get an empty volume."""
     source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"x"}))
     vm(one, 4, "cold", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor"}])
     one.ok("tm", "clone", f"fe:{source}", f"bravo:{SYS}/4/disk.0", "4", "100")
-    (one.host_path("bravo", f"{SYS}/4") / "checkpoint").write_bytes(b"saved")
-    one.ok("tm", "mv", f"bravo:{SYS}/4/disk.0", f"charlie:{SYS}/4/disk.0", "4", "0")
-    one.ok("tm", "mv", f"bravo:{SYS}/4", f"charlie:{SYS}/4", "4", "0")
-    assert (one.host_path("charlie", f"{SYS}/4") / "checkpoint").read_bytes() == b"saved"
-    assert one.host_path("charlie", f"{SYS}/4/disk.0").is_symlink()
-    assert not one.host_path("bravo", f"{SYS}/4").exists()
-    assert "charlie" in one.nodes_of("one-vm4-cold-disk-0")
+    before = one.state()
+    done = one.run("tm", "mv", f"bravo:{SYS}/4/disk.0", f"charlie:{SYS}/4/disk.0", "4", "0")
+    assert done.returncode == 1
+    assert "has no DRBD layer and its data is only on bravo" in done.stderr
+    assert one.state() == before
 
 
 def test_bad_input_changes_nothing(one: One) -> None:

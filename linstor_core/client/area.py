@@ -9,11 +9,19 @@ from urllib.parse import quote
 
 from linstor_core.client import replies
 from linstor_core.client.session import Session
-from linstor_core.errors import ApiReply
+from linstor_core.errors import ApiReply, InvalidInput
 
 
 def path(template: str, *names: str | int) -> str:
-    """``template`` with each ``{}`` replaced by a URL-quoted name (never a raw ``/`` or ``?``)."""
+    """``template`` with each ``{}`` replaced by a URL-quoted name (never a raw ``/`` or ``?``).
+
+    ``.`` and ``..`` survive quoting and would be resolved away by the HTTP client, turning
+    ``/v1/resource-definitions/..`` into a different route: they are refused as names.
+    """
+    for name in names:
+        if str(name) in (".", "..", ""):
+            raise InvalidInput("name", str(name), "is not a LINSTOR object name",
+                               correction="give the name of a node, pool, group, definition or snapshot")
     return template.format(*(quote(str(name), safe="") for name in names))
 
 

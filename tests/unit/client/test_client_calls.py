@@ -324,6 +324,17 @@ def test_names_are_quoted_into_the_path(http: responses.RequestsMock, client: Li
     assert http.calls[0].request.path_url == "/v1/resource-definitions/a%2Fb%3Fc"
 
 
+@pytest.mark.parametrize("name", [".", "..", ""])
+def test_dot_segments_are_refused_before_sending(http: responses.RequestsMock, client: LinstorClient,
+                                                 name: str) -> None:
+    """Quoting keeps ``..`` as is and the HTTP client would resolve it into another route."""
+    with pytest.raises(InvalidInput, match="not a LINSTOR object name"):
+        client.snapshots.delete("d1", name)
+    with pytest.raises(InvalidInput):
+        client.resource_definitions.delete(name)
+    assert len(http.calls) == 0
+
+
 def test_an_unknown_node_type_is_refused_before_sending(client: LinstorClient) -> None:
     with pytest.raises(InvalidInput, match="node type"):
         client.nodes.create("n1", "10.0.0.1", node_type="SATELITE")

@@ -278,5 +278,6 @@ def no_traceback(answer: str) -> None:
     assert "internal error" not in answer.lower(), answer
 
 
-__all__ = ["GROUP", "NODE", "Answer", "datastore_xml", "driver_action", "image_xml", "One", "Stack", "StateWatch", "docker_call", "docker_client",
-           "no_traceback", "one_driver", "pve_call", "pve_request", "stack", "unmount_under", "watch"]
+__all__ = ["GROUP", "NODE", "Answer", "One", "Stack", "StateWatch", "datastore_xml", "docker_call",
+           "docker_client", "driver_action", "image_xml", "no_traceback", "one_driver", "pve_call",
+           "pve_request", "stack", "unmount_under", "watch"]

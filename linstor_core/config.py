@@ -58,7 +58,10 @@ class ClientConfig:
     ``controllers`` are base URLs (``http://host:3370``) tried in order. ``token`` is sent as
     ``Authorization: Bearer``. ``ca_file`` replaces the system CAs for HTTPS; ``client_cert``
     (and ``client_key`` when the key is a separate file) authenticate the client by TLS.
-    Timeouts are seconds.
+    Timeouts are seconds. ``budget``: how long all requests of one session may take together,
+    counted from its first request (None: no limit); for one-shot processes whose hook must
+    finish inside a platform's lock (PVE holds its storage lock for 60 s), so failovers and GET
+    retries can never add up past it. A long-lived server (the Docker plugin) sets none.
     """
 
     controllers: tuple[str, ...]
@@ -69,12 +72,15 @@ class ClientConfig:
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
     verify: bool = True
+    budget: float | None = None
 
     def __post_init__(self) -> None:
         if not self.controllers:
             raise ConfigError("no LINSTOR controller configured",
                               correction="set LS_CONTROLLERS or controllers= in "
                               "/etc/linstor/linstor-client.conf")
+        if self.budget is not None and self.budget <= 0:
+            raise ConfigError(f"the request budget must be positive seconds, not {self.budget}")
         if self.client_key and not self.client_cert:
             raise ConfigError("a client key is configured without its certificate",
                               correction="set LS_USER_CERTIFICATE (certfile=) too, or drop the key")

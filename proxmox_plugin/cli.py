@@ -34,7 +34,10 @@ CACHE_DIR_ENV = "LINSTOR_PVE_CACHE_DIR"
 DEFAULT_CACHE_DIR = "/run/linstor-pve"
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 30.0
-"""Both well under PVE's 10 s lock wait plus 60 s locked budget, even after one failover."""
+REQUEST_BUDGET = 50.0
+"""All controller requests of one ``linstor-pve`` call together: PVE kills a storage command
+that holds its cluster lock for 60 s, so a hung controller (GET retries, failovers) ends the
+call with a LINSTOR error first."""
 
 _PURE: Mapping[str, Callable[..., Any]] = {
     "parse_volname": pve_parse_volname,
@@ -92,6 +95,7 @@ def connect(options: StorageOptions) -> DiskService:
         client_key=_tls_file("apikey", options.client_key) or config.client_key,
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
+        budget=REQUEST_BUDGET,
     )
     return DiskService.from_config(config)
 

@@ -8,13 +8,17 @@ Promises:
 * Retries: only ``GET`` (idempotent) is sent again after it may have reached a controller (read
   timeout, connection dropped mid-answer). A ``POST``/``PUT``/``DELETE`` whose answer was lost is
   reported, never resent, because it may have been carried out.
+* Budget: with ``ClientConfig.budget`` set, every timeout is cut to what is left of it (counted
+  from the session's first request), and a request that would start after it is spent is not
+  sent: the caller fails inside its platform's lock instead of being killed under it.
 * Any HTTP answer, error statuses included, counts as "the controller works"; turning it into a
   result or an exception is ``replies``' job. No ``requests`` exception leaves this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -30,9 +34,12 @@ Params = Mapping[str, str | Sequence[str]]
 class Session:
     """Sends one REST call to the first controller that answers; no I/O until ``request``."""
 
-    def __init__(self, config: ClientConfig, http: requests.Session | None = None) -> None:
+    def __init__(self, config: ClientConfig, http: requests.Session | None = None, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.http = http if http is not None else requests.Session()
+        self._clock = clock
+        self._deadline: float | None = None
         self._first = 0
         self._headers = {"Accept": "application/json"}
         if config.token:
@@ -54,13 +61,18 @@ class Session:
         order = [*range(self._first, len(controllers)), *range(self._first)]
         attempts = GET_ATTEMPTS if method == "GET" else 1
         tried: list[tuple[str, str]] = []
+        failures: list[str] = []
+        if self.config.budget is not None and self._deadline is None:
+            self._deadline = self._clock() + self.config.budget
         for index in order:
             url = controllers[index].rstrip("/") + path
             for attempt in range(1, attempts + 1):
+                timeouts = self._timeouts_left(f"{method} {path}", failures)
                 try:
-                    response = self._send(method, url, params, body)
+                    response = self._send(method, url, params, body, timeouts)
                 except requests.RequestException as exc:
-                    why = _describe(exc, self.config)
+                    why = _describe(exc, timeouts)
+                    failures.append(f"{controllers[index]}: {why}")
                     if _not_sent(exc):
                         tried.append((controllers[index], why))
                         break
@@ -78,7 +90,24 @@ class Session:
                 return response
         raise ControllerUnreachable(tried)
 
-    def _send(self, method: str, url: str, params: Params | None, body: Any) -> requests.Response:
+    def _timeouts_left(self, call: str, failures: Sequence[str]) -> tuple[float, float]:
+        """(connect, read) seconds for the next send, cut to what is left of the budget;
+        a spent budget raises instead (``failures``: what this call met so far)."""
+        connect, read = self.config.connect_timeout, self.config.read_timeout
+        if self._deadline is None:
+            return connect, read
+        left = self._deadline - self._clock()
+        if left <= 0:
+            raise LinstorError(
+                f"{call}: not sent, the {self.config.budget:g} s budget for controller requests "
+                "is spent",
+                cause="; ".join(failures) or "earlier requests of this call were slow",
+                correction="check the controllers' load and reachability, then repeat",
+            )
+        return min(connect, left), min(read, left)
+
+    def _send(self, method: str, url: str, params: Params | None, body: Any,
+              timeouts: tuple[float, float]) -> requests.Response:
         config = self.config
         verify: bool | str = config.ca_file if config.ca_file and config.verify else config.verify
         cert: str | tuple[str, str] | None = config.client_cert
@@ -86,7 +115,7 @@ class Session:
             cert = (config.client_cert, config.client_key)
         return self.http.request(
             method, url, params=params, json=body, headers=self._headers, verify=verify,
-            cert=cert, timeout=(config.connect_timeout, config.read_timeout),
+            cert=cert, timeout=timeouts,
         )
 
 
@@ -100,11 +129,11 @@ def _not_sent(exc: requests.RequestException) -> bool:
     return isinstance(exc, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
-def _describe(exc: requests.RequestException, config: ClientConfig) -> str:
+def _describe(exc: requests.RequestException, timeouts: tuple[float, float]) -> str:
     if isinstance(exc, requests.ConnectTimeout):
-        return f"connect timeout after {config.connect_timeout:g} s"
+        return f"connect timeout after {timeouts[0]:.3g} s"
     if isinstance(exc, requests.ReadTimeout):
-        return f"no answer within {config.read_timeout:g} s"
+        return f"no answer within {timeouts[1]:.3g} s"
     if isinstance(exc, requests.exceptions.SSLError):
         return f"TLS error: {exc}"
     reason = exc.args[0] if exc.args else exc

@@ -12,7 +12,8 @@ from urllib3.exceptions import ProtocolError
 
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
-from linstor_core.errors import ControllerUnreachable, LinstorError
+from linstor_core.client.session import Session
+from linstor_core.errors import ConfigError, ControllerUnreachable, LinstorError
 
 VERSION = "/v1/controller/version"
 
@@ -169,3 +170,45 @@ def test_a_real_refused_port_is_controller_unreachable() -> None:
         client.resource_definitions.delete("d1")
     assert [url for url, _ in info.value.tried] == list(urls)
     assert all("refused" in why.lower() for _, why in info.value.tried)
+
+
+class SteppingClock:
+    """A monotonic clock that each slow answer moves forward."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_budget_cuts_each_timeout_to_what_is_left(http: responses.RequestsMock) -> None:
+    clock = SteppingClock()
+    session = Session(ClientConfig(controllers=(BASE,), read_timeout=30.0, budget=12.0), clock=clock)
+    http.get(f"{BASE}{VERSION}", json={"version": "1"})
+    http.get(f"{BASE}{VERSION}", json={"version": "1"})
+    session.request("GET", VERSION)
+    clock.now += 10.0
+    session.request("GET", VERSION)
+    assert [c.request.req_kwargs["timeout"] for c in http.calls] == [(5.0, 12.0), (2.0, 2.0)]
+
+
+def test_a_spent_budget_sends_nothing_more_and_says_why(http: responses.RequestsMock) -> None:
+    """A hung controller: the GET retry would pass PVE's 60 s lock; the budget stops it."""
+    clock = SteppingClock()
+    session = Session(ClientConfig(controllers=(BASE, OTHER), read_timeout=30.0, budget=45.0), clock=clock)
+
+    def hangs(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        clock.now += 45.0
+        raise requests.ReadTimeout("read timed out")
+
+    http.add_callback(responses.GET, f"{BASE}{VERSION}", callback=hangs)
+    with pytest.raises(LinstorError, match="not sent, the 45 s budget for controller requests is spent") as info:
+        session.request("GET", VERSION)
+    assert "no answer within 30 s" in info.value.cause
+    assert len(http.calls) == 1
+
+
+def test_a_budget_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="budget"):
+        ClientConfig(controllers=(BASE,), budget=0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +133,28 @@ def test_storage_tls_files_and_token_reach_the_client(tmp_path: Path) -> None:
     assert config.controllers == ("https://10.0.0.1:3371",)
     assert (config.ca_file, config.client_cert, config.client_key, config.token) == (
         str(tmp_path / "ca.pem"), str(tmp_path / "c.pem"), str(tmp_path / "k.pem"), "abc")
-    assert (config.connect_timeout, config.read_timeout) == (cli.CONNECT_TIMEOUT, cli.READ_TIMEOUT)
+    assert (config.connect_timeout, config.read_timeout, config.budget) == (
+        cli.CONNECT_TIMEOUT, cli.READ_TIMEOUT, cli.REQUEST_BUDGET)
+    assert cli.REQUEST_BUDGET < 60, "PVE kills a storage command holding its lock for 60 s"
+
+
+def test_a_hung_controller_ends_the_call_within_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A controller that takes the connection and never answers: GETs are retried, but all of
+    them together stay inside the budget, and PVE gets a LINSTOR error, not a killed worker."""
+    monkeypatch.setattr(cli, "READ_TIMEOUT", 0.4)
+    monkeypatch.setattr(cli, "REQUEST_BUDGET", 0.6)
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        scfg = {"type": "linstor", "resourcegroup": "gold", "controller": url}
+        began = time.monotonic()
+        status, body, _ = _run("list_images", {"storeid": "ls", "node": "n1", "scfg": scfg,
+                                               "args": {"vmid": None, "vollist": None}})
+        elapsed = time.monotonic() - began
+    assert status == 1 and body["error"]["type"] == "ControllerUnreachable"
+    assert "no answer within" in body["error"]["message"]
+    assert elapsed < 1.5
 
 
 def test_cause_and_correction_are_rendered_once() -> None:

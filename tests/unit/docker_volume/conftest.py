@@ -27,7 +27,8 @@ NODE = "node-a"
 class FakeDisks:
     """In-memory DiskService with the promises the plugin relies on (idempotent create/detach).
 
-    ``attach`` hands out an empty file under ``device_dir`` as the disk's device.
+    ``attach`` hands out a small file under ``device_dir`` as the disk's device; it is not
+    blank, so the driver asks (the fake) blkid whether it carries a filesystem.
     """
 
     device_dir: Path
@@ -70,7 +71,8 @@ class FakeDisks:
         self.attached.add(name)
         device = Path(self.device(name))
         device.parent.mkdir(exist_ok=True)
-        device.touch()
+        if not device.exists():
+            device.write_bytes(b"not blank")
         return str(device)
 
     def device(self, name: str) -> str:

@@ -39,11 +39,6 @@ MINIMUM_SIZE_KIB: dict[str, int] = {"ext4": 1024, "ext3": 1024, "xfs": 300 * 102
 
 # blkid exits 2 when it finds no filesystem signature on the device.
 _BLKID_NOTHING_FOUND = 2
-BLANK_HEAD_BYTES = 1024 * 1024
-"""Where signatures live: every format blkid knows keeps its magic in the first MiB (ext* at
-1 KiB, xfs and LUKS at 0, btrfs at 64 KiB, ZFS labels within 256 KiB, partition tables at 0
-and 512 B). A device whose first MiB is all zeros (a new, sparse volume) carries none, so
-probing it needs no blkid."""
 # mountinfo escapes space, tab, newline and backslash as three octal digits.
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
@@ -105,8 +100,6 @@ def has_filesystem(device: str, *, runner: Runner = run) -> bool:
             argv, _BLKID_NOTHING_FOUND, f"{device} does not exist",
             correction="attach the disk on this node first; a DRBD device also needs the drbd kernel module",
         )
-    if _blank_head(device):
-        return False
     try:
         runner(argv)
     except StorageError as error:
@@ -114,17 +107,6 @@ def has_filesystem(device: str, *, runner: Runner = run) -> bool:
             return False
         raise
     return True
-
-
-def _blank_head(device: str) -> bool:
-    """True if the first ``BLANK_HEAD_BYTES`` of ``device`` read as zeros; False when they
-    do not, or cannot be read (then blkid decides and reports)."""
-    try:
-        with open(device, "rb", buffering=0) as handle:
-            head = handle.read(BLANK_HEAD_BYTES)
-    except OSError:
-        return False
-    return not head.strip(b"\0")
 
 
 def mount(

@@ -27,8 +27,7 @@ NODE = "node-a"
 class FakeDisks:
     """In-memory DiskService with the promises the plugin relies on (idempotent create/detach).
 
-    ``attach`` hands out a small file under ``device_dir`` as the disk's device; it is not
-    blank, so the driver asks (the fake) blkid whether it carries a filesystem.
+    ``attach`` hands out an empty file under ``device_dir`` as the disk's device.
     """
 
     device_dir: Path
@@ -71,8 +70,7 @@ class FakeDisks:
         self.attached.add(name)
         device = Path(self.device(name))
         device.parent.mkdir(exist_ok=True)
-        if not device.exists():
-            device.write_bytes(b"not blank")
+        device.touch()
         return str(device)
 
     def device(self, name: str) -> str:

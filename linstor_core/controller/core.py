@@ -67,14 +67,22 @@ class Controller:
     """The embedded controller's state and collaborators; ``open()`` does the I/O."""
 
     def __init__(self, state_dir: Path, *, runner: Runner = run,
-                 satellite: Satellite | None = None) -> None:
+                 satellite: Satellite | None = None, node_name: str | None = None,
+                 drbd_loaded: bool | None = None) -> None:
+        """``node_name``: this host's node (default ``uname -n``, as LINSTOR names a satellite);
+        ``drbd_loaded``: whether the drbd kernel module is there (default: looked up by
+        ``open()``). Only that node's DRBD devices are real, and only with the module: one
+        kernel cannot give ``/dev/drbd<minor>`` to two simulated nodes (see ``deploy.py``)."""
         self.state_dir = Path(state_dir)
         self.runner = runner
         self.store = Store(self.state_dir / "controller.sqlite3")
         self.satellite = satellite if satellite is not None else Satellite(self.state_dir, runner)
         self.free_space = FreeSpace(self.satellite)
-        self.renderer = ResourceRenderer()
-        self.drbd_loaded = False
+        self.node_name = node_name if node_name is not None else os.uname().nodename
+        self.renderer = ResourceRenderer(self.node_name,
+                                         lambda: drbd.read_status(runner=self.runner))
+        self._drbd_given = drbd_loaded
+        self.drbd_loaded = bool(drbd_loaded)
 
     def open(self) -> list[str]:
         """Create/open the database and reconcile storage with it; returns what was repaired."""
@@ -82,7 +90,8 @@ class Controller:
         from linstor_core.controller.reconcile import reconcile
 
         self.store.open()
-        self.drbd_loaded = drbd.drbd_module_loaded()
+        self.drbd_loaded = (drbd.drbd_module_loaded() if self._drbd_given is None
+                            else self._drbd_given)
         return reconcile(self)
 
     def close(self) -> None:

@@ -4,6 +4,15 @@ Every function here works inside a ``Change``: what it makes registers its undo,
 removes waits for the commit (see ``core.py``). Device paths: a DRBD resource's volumes are
 ``/dev/drbd<minor>`` on every node (diskless ones too); a storage-only resource's volume is
 whatever the satellite made (``/dev/loopN`` or the file).
+
+Which DRBD devices are real: LINSTOR names a satellite after ``uname -n``, so the node named as
+this host (``Controller.node_name``, compared case-insensitively) is the local one, and only its
+resources are brought up, and only when the drbd kernel module is loaded: the other nodes are
+simulated, and one kernel could not give ``/dev/drbd<minor>`` to two of them anyway. For a real
+node, in the change (each step with its undo, so a failing drbdadm leaves nothing half-made):
+new diskful volumes get ``create-md`` as they are made, its file is written and ``adjust``ed
+once the replicas are final, and a resource leaving the node is taken ``down`` before the
+commit, while its config and backing volume are still there (they are removed after it).
 """
 
 from __future__ import annotations
@@ -34,12 +43,14 @@ def drbd_device(minor: int | None) -> str:
 
 def make_volumes(ctl: Controller, change: Change, rd: RdRec, rsc: RscRec,
                  vds: Sequence[VdRec], maker: Maker | None = None) -> None:
-    """Create ``rsc``'s volumes for ``vds`` (storage + rows); undo registered per volume."""
+    """Create ``rsc``'s volumes for ``vds`` (storage + rows); undo registered per volume.
+    On a real DRBD node (module docstring) the new backing volumes get their DRBD metadata."""
     sat = ctl.satellite
     spec = None if rsc.diskless or rsc.pool is None else ctl.pool_spec(
         change.repo.pool(rsc.node, rsc.pool))
     if spec is not None:
         ctl.free_space.forget(spec)
+    made: list[int] = []
     for vd in vds:
         backing = None
         if spec is not None:
@@ -49,6 +60,12 @@ def make_volumes(ctl: Controller, change: Change, rd: RdRec, rsc: RscRec,
                            _deleter(ctl, spec, vol.volume_name))
         device = drbd_device(vd.minor) if rd.drbd else (backing or "")
         change.repo.insert_volume(VolRec(rd.name, rsc.node, vd.vlmnr, device, backing))
+        if backing is not None:
+            made.append(vd.vlmnr)
+    if rd.drbd and made and real_drbd(ctl, rsc.node):
+        # No undo of its own: the metadata lives on the backing volumes, whose undo removes them.
+        drbd.create_metadata(ctl.state_dir, rsc.node, drbd_resource(change.repo, rd), made,
+                             runner=ctl.runner)
 
 
 def remove_volumes_later(ctl: Controller, change: Change, rd: str, rsc: RscRec,
@@ -62,12 +79,30 @@ def remove_volumes_later(ctl: Controller, change: Change, rd: str, rsc: RscRec,
         change.later(f"removing volume {name} on {rsc.node}", _deleter(ctl, spec, name))
 
 
-def ensure_not_in_use(change: Change, rsc: RscRec) -> None:
+def real_drbd(ctl: Controller, node: str) -> bool:
+    """True if ``node``'s DRBD devices are brought up for real (see the module docstring)."""
+    return ctl.drbd_loaded and node.lower() == ctl.node_name.lower()
+
+
+def ensure_not_in_use(ctl: Controller, change: Change, rsc: RscRec) -> None:
     """Refuse (LINSTOR's FAIL_IN_USE) if a block device of ``rsc`` is mounted or held open
     exclusively: deleting or rolling back under a mounted filesystem would destroy its data.
 
-    Probed with an exclusive open, which the kernel refuses with EBUSY for such devices.
+    Probed with an exclusive open, which the kernel refuses with EBUSY for such devices. A
+    DRBD resource that is up on this host holds its backing devices itself; it is in use when
+    the kernel says it is Primary (its device is open), as LINSTOR's InUse.
     """
+    if change.repo.rd(rsc.rd).drbd and real_drbd(ctl, rsc.node):
+        status = drbd.read_status(runner=ctl.runner).get(rsc.rd.lower())
+        if status is not None:
+            if status.role == "Primary":
+                raise refuse(rc.FAIL_IN_USE,
+                             f"Resource '{rsc.rd}' on node '{rsc.node}' is still in use.",
+                             cause=f"DRBD resource {rsc.rd} is Primary on this host: one of "
+                                   "its devices is open.",
+                             correction=f"Un-mount resource '{rsc.rd}' on the node "
+                                        f"'{rsc.node}'.")
+            return
     for vol in change.repo.volumes(rsc.rd):
         if vol.node.lower() != rsc.node.lower() or not vol.backing:
             continue
@@ -98,23 +133,33 @@ def sync_drbd(ctl: Controller, change: Change, rd_name: str,
     """Render and validate the DRBD config of ``rd_name`` on each of its nodes.
 
     Called after any change to the resource's replicas; ``removed_nodes`` that no longer hold
-    the resource get their config removed after commit.
+    the resource get their config removed after commit. On a real node the resource is
+    ``adjust``ed to its new file, or taken ``down`` when it left the node. Every file written
+    and every device changed registers its undo.
     """
     repo = change.repo
     rd = repo.find_rd(rd_name)
-    if rd is None or not rd.drbd:
-        for node in removed_nodes:
-            change.later(f"removing DRBD config of {rd_name} on {node}",
-                         _res_remover(ctl, node, rd_name))
-        return
-    res = drbd_resource(repo, rd)
-    holders = repo.rscs(rd=rd.name)
-    for rsc in holders:
-        drbd.write_res(ctl.state_dir, rsc.node, res)
+    holders = repo.rscs(rd=rd.name) if rd is not None and rd.drbd else []
     still = {rsc.node.lower() for rsc in holders}
     for node in (n for n in removed_nodes if n.lower() not in still):
-        change.later(f"removing DRBD config of {rd.name} on {node}",
-                     _res_remover(ctl, node, rd.name))
+        if real_drbd(ctl, node) and drbd.res_path(ctl.state_dir, node, rd_name).exists():
+            drbd.bring_down(ctl.state_dir, node, rd_name, runner=ctl.runner)
+            change.on_undo(f"bringing DRBD resource {rd_name} back up on {node}",
+                           _bringer_up(ctl, node, rd_name))
+        change.later(f"removing DRBD config of {rd_name} on {node}",
+                     _res_remover(ctl, node, rd_name))
+    if rd is None or not holders:
+        return
+    res = drbd_resource(repo, rd)
+    for rsc in holders:
+        path = drbd.res_path(ctl.state_dir, rsc.node, rd.name)
+        old = path.read_text() if path.exists() else None
+        drbd.write_res(ctl.state_dir, rsc.node, res, runner=ctl.runner)
+        real = real_drbd(ctl, rsc.node)
+        change.on_undo(f"restoring DRBD config of {rd.name} on {rsc.node}",
+                       _res_restorer(ctl, rsc.node, rd.name, old, real))
+        if real:
+            drbd.bring_up(ctl.state_dir, rsc.node, rd.name, runner=ctl.runner)
 
 
 def drbd_resource(repo: Repo, rd: RdRec) -> drbd.DrbdResource:
@@ -138,3 +183,30 @@ def drbd_resource(repo: Repo, rd: RdRec) -> drbd.DrbdResource:
 
 def _res_remover(ctl: Controller, node: str, name: str) -> Callable[[], None]:
     return lambda: drbd.remove_res(ctl.state_dir, node, name)
+
+
+def _bringer_up(ctl: Controller, node: str, name: str) -> Callable[[], None]:
+    return lambda: drbd.bring_up(ctl.state_dir, node, name, runner=ctl.runner)
+
+
+def _res_restorer(ctl: Controller, node: str, name: str, old: str | None,
+                  real: bool) -> Callable[[], None]:
+    """Undo of a config written (and, when ``real``, adjusted): the previous file comes back
+    and the device follows it; a resource that had no file is taken down and its file removed."""
+    path = drbd.res_path(ctl.state_dir, node, name)
+
+    def restore() -> None:
+        if old is None:
+            try:
+                if real:
+                    drbd.bring_down(ctl.state_dir, node, name, runner=ctl.runner)
+            finally:
+                path.unlink(missing_ok=True)
+            return
+        temp = path.with_name(path.name + ".tmp")
+        temp.write_text(old)
+        os.replace(temp, path)
+        if real:
+            drbd.bring_up(ctl.state_dir, node, name, runner=ctl.runner)
+
+    return restore

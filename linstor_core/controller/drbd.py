@@ -4,13 +4,16 @@ The controller allocates ports, minors and node ids and hands them over in a ``D
 this module only turns them into the ``.res`` file each node would load, at
 ``<state_dir>/nodes/<node>/drbd.d/<resource>.res``. Every file is checked by ``drbdadm`` (parse
 and dump only, nothing touches the kernel) before it replaces the previous one, so a file on
-disk always parses. Devices are brought up only where the drbd kernel module is loaded; where it
-is not, the caller reports that state instead of pretending.
+disk always parses. The commands that touch the kernel (``create-md``, ``adjust``, ``down``,
+``drbdsetup status``) are run only where the caller decided the device is real: the drbd kernel
+module is loaded and the node is this host (see ``deploy.py``); elsewhere it reports that state
+instead of pretending.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -119,29 +122,72 @@ def drbd_module_loaded(*, proc_modules: Path = PROC_MODULES, sys_module: Path = 
     return any(line.split(" ", 1)[0] == "drbd" for line in text.splitlines())
 
 
-def bring_up(state_dir: Path, node: str, name: str, *, new: bool, runner: Runner = run) -> None:
-    """Bring ``node``'s resource up as its file says (``adjust``, so a repeat is harmless).
+def create_metadata(state_dir: Path, node: str, res: DrbdResource, volumes: Sequence[int], *,
+                    runner: Runner = run) -> None:
+    """Write fresh DRBD metadata (``create-md``) on ``node``'s backing devices of ``volumes``.
 
-    ``new`` first writes DRBD metadata on the backing devices (``create-md``), which a resource
-    needs once. Refused (``StorageError``) when the drbd module is not loaded.
+    A volume needs this once, when its backing device is made (fresh, restored or cloned: the
+    internal metadata at the end of a copy belongs to its source). ``res`` may be the records
+    as they are in the middle of a change, so the file drbdadm reads is a private copy, removed
+    at once; ``node``'s file in place is written (and adjusted) when the change is complete.
     """
-    path = res_path(state_dir, node, name)
-    if new:
-        _drbdadm(path, ["create-md", f"--max-peers={MAX_PEERS}", "--force", name], runner)
-    _drbdadm(path, ["adjust", name], runner)
+    path = res_path(state_dir, node, res.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(path.name + ".md")
+    temp.write_text(render_res(res, node))
+    try:
+        for number in volumes:
+            _drbdadm(temp, ["create-md", f"--max-peers={MAX_PEERS}", "--force",
+                            f"{res.name}/{number}"], runner)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def bring_up(state_dir: Path, node: str, name: str, *, runner: Runner = run) -> None:
+    """Make the kernel's resource match ``node``'s file (``adjust``: up if it was down, peers
+    and volumes added or removed; a repeat is harmless)."""
+    _drbdadm(res_path(state_dir, node, name), ["adjust", name], runner)
 
 
 def bring_down(state_dir: Path, node: str, name: str, *, runner: Runner = run) -> None:
-    """Take ``node``'s resource down (``down``); refused when the drbd module is not loaded."""
+    """Take ``node``'s resource down (``down``), which releases its backing devices."""
     _drbdadm(res_path(state_dir, node, name), ["down", name], runner)
 
 
+def resize(state_dir: Path, node: str, name: str, volume: int, *, runner: Runner = run) -> None:
+    """Grow ``node``'s DRBD device of ``volume`` to its grown backing device (``resize``)."""
+    _drbdadm(res_path(state_dir, node, name), ["resize", f"{name}/{volume}"], runner)
+
+
+@dataclass(frozen=True)
+class DrbdStatus:
+    """What the kernel says of one resource that is up: its role and each volume's disk state."""
+
+    role: str
+    disk_states: Mapping[int, str]
+
+
+STATUS_ARGV = ("drbdsetup", "status", "--json")
+
+
+def read_status(*, runner: Runner = run) -> dict[str, DrbdStatus]:
+    """Every resource the kernel has up, by lower-cased name (``drbdsetup status --json``);
+    ``StorageError`` when drbdsetup fails or answers something else than its JSON list."""
+    text = runner(list(STATUS_ARGV))
+    try:
+        listing = json.loads(text)
+        return {str(item["name"]).lower(): DrbdStatus(
+            role=str(item.get("role", "Unknown")),
+            disk_states={int(dev["volume"]): str(dev["disk-state"])
+                         for dev in item.get("devices", [])})
+            for item in listing}
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise StorageError(list(STATUS_ARGV), 0, f"unreadable output ({error}): {text[:200]}") \
+            from None
+
+
 def _drbdadm(path: Path, args: list[str], runner: Runner) -> None:
-    argv = ["drbdadm", "--config-file", str(path), *args]
-    if not drbd_module_loaded():
-        raise StorageError(argv, -1, "the drbd kernel module is not loaded",
-                           correction="load DRBD 9 (modprobe drbd) on this host")
-    runner(argv)
+    runner(["drbdadm", "--config-file", str(path), *args])
 
 
 def _on_section(res: DrbdResource, node: str, node_id: int, address: str) -> list[str]:
@@ -199,6 +245,10 @@ __all__ = [
     "check_res",
     "remove_res",
     "drbd_module_loaded",
+    "create_metadata",
     "bring_up",
     "bring_down",
+    "resize",
+    "DrbdStatus",
+    "read_status",
 ]

@@ -4,7 +4,10 @@ The database is the truth. A rollback recorded but not finished on every replica
 first. Per storage pool the satellite removes what no record knows (files
 and loop devices a killed request left behind) and re-attaches known volumes that lost their
 loop device (reboot); device paths that changed are written back, the DRBD configs of every
-DRBD resource are rendered again and configs of resources no record knows are removed.
+DRBD resource are rendered again and configs of resources no record knows are removed. Where
+DRBD is real (this host's node, module loaded; see ``deploy.py``) every resource the records
+know is ``adjust``ed (up again after a reboot), and a stray one is taken ``down`` before the
+orphan volumes it may hold are removed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 
 from linstor_core.controller import drbd
 from linstor_core.controller.core import Controller
-from linstor_core.controller.deploy import drbd_resource, volume_name
+from linstor_core.controller.deploy import drbd_resource, real_drbd, volume_name
 from linstor_core.controller.model import Repo, VolRec
 from linstor_core.controller.ops.snapshots import finish_rollback, pending_rollbacks
 from linstor_core.errors import LinstorError
@@ -25,6 +28,12 @@ def reconcile(ctl: Controller) -> list[str]:
     with ctl.store.write() as tx:
         repo = Repo(tx)
         rds = {rd.name.lower(): rd for rd in repo.rds()}
+        known = {(r.node.lower(), r.rd.lower()) for r in repo.rscs() if rds[r.rd.lower()].drbd}
+        configs = sorted((ctl.state_dir / "nodes").glob("*/drbd.d/*.res"))
+        # A device a killed request left up holds its backing volume: down before the orphans go.
+        lines += _take_down(ctl, [path for path in configs
+                                  if (path.parent.parent.name.lower(), path.stem.lower())
+                                  not in known])
         pool_of = {(r.rd.lower(), r.node.lower()): (r.pool or "").lower() for r in repo.rscs()}
         volumes: dict[tuple[str, str], list[VolRec]] = {}
         for vol in repo.volumes():
@@ -56,10 +65,37 @@ def reconcile(ctl: Controller) -> list[str]:
             if rd.drbd and on:
                 res = drbd_resource(repo, rd)
                 for rsc in on:
-                    wanted.add(drbd.write_res(ctl.state_dir, rsc.node, res))
+                    wanted.add(drbd.write_res(ctl.state_dir, rsc.node, res, runner=ctl.runner))
+                lines += _bring_up(ctl, rd.name, [rsc.node for rsc in on])
         for stray in sorted(set((ctl.state_dir / "nodes").glob("*/drbd.d/*.res")) - wanted):
             stray.unlink()
             lines.append(f"removed DRBD config {stray} of no known resource")
+    return lines
+
+
+def _take_down(ctl: Controller, strays: list[Path]) -> list[str]:
+    """``down`` the resources of stray configs of this host's node where DRBD is real."""
+    lines = []
+    for path in strays:
+        node, name = path.parent.parent.name, path.stem
+        if not real_drbd(ctl, node):
+            continue
+        try:
+            drbd.bring_down(ctl.state_dir, node, name, runner=ctl.runner)
+        except LinstorError as error:
+            lines.append(f"could not take down DRBD resource {name} of no known record: {error}")
+    return lines
+
+
+def _bring_up(ctl: Controller, name: str, nodes: list[str]) -> list[str]:
+    """``adjust`` the resource on this host's node where DRBD is real (after a reboot it is
+    down); a failure is reported, and the controller serves on with the state shown honestly."""
+    lines = []
+    for node in (n for n in nodes if real_drbd(ctl, n)):
+        try:
+            drbd.bring_up(ctl.state_dir, node, name, runner=ctl.runner)
+        except LinstorError as error:
+            lines.append(f"could not bring DRBD resource {name} up on {node}: {error}")
     return lines
 
 

@@ -1,18 +1,23 @@
 """Records -> REST v1 JSON bodies, exactly in the OpenAPI spec's shapes.
 
 Resources are listed from one joined query by ``ResourceRenderer`` (see there), so listing
-10,000 resources costs one query, not one per resource. DRBD state is told
-honestly: this controller does not bring DRBD devices up when the kernel module is missing, so
-such volumes report disk state ``Unknown`` with a warning in ``reports``, never ``UpToDate``.
+10,000 resources costs one query, not one per resource. DRBD state is told honestly: only this
+host's node with the drbd kernel module loaded has real devices (see ``deploy.py``); their disk
+state is what ``drbdsetup status`` says (or a report that it could not be read). Every other
+DRBD volume (module missing, or a node simulated on this host) reports disk state ``Unknown``
+with a warning in ``reports`` saying why, never ``UpToDate``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from linstor_core import retcodes as rc
+from linstor_core.controller.drbd import DrbdStatus
+from linstor_core.errors import LinstorError
 from linstor_core.controller.model import (FILE_DIR_PROP, GroupRec, NodeRec, PoolRec, RdRec, Repo,
                                            RscRec, SnapRec, VdRec, parse_flags, parse_props)
 
@@ -106,21 +111,39 @@ ORDER BY r.rd, r.node, vd.vlmnr
 """
 
 Keep = Callable[[str, str, Mapping[str, str]], bool]
+StatusReader = Callable[[], Mapping[str, DrbdStatus]]
+
+
+@dataclass(frozen=True)
+class Drbd:
+    """How one resource's DRBD devices are reported. ``live``: they are real (this host's
+    node, module loaded); then ``status`` is what the kernel said of the resource (``None``:
+    not up) unless reading it failed (``error``). Not live: ``why`` they are not up."""
+
+    live: bool
+    status: DrbdStatus | None = None
+    error: str = ""
+    why: str = ""
 
 
 class ResourceRenderer:
     """Renders ``ResourceWithVolumes`` JSON texts, one joined query per listing.
 
     Listing thousands of resources is the hot read path (every hypervisor polls it). Each
-    resource's text is a pure function of its joined rows (and of whether DRBD is loaded), so
+    resource's text is a pure function of its joined rows and its DRBD report (``Drbd``), so
     the text is remembered under exactly those inputs: an unchanged resource is not rendered
-    again, a changed row renders it anew; nothing is ever served stale.
+    again, a changed row or state renders it anew; nothing is ever served stale. The kernel's
+    state is read once per listing, and only when it lists a real DRBD resource.
     """
 
     MAX_ENTRIES = 200_000
 
-    def __init__(self) -> None:
+    def __init__(self, local_node: str = "", read_status: StatusReader | None = None) -> None:
+        """``local_node``: this host's node; ``read_status``: the kernel's DRBD state."""
         self._texts: dict[tuple[str, str], tuple[tuple[Any, ...], str]] = {}
+        self._local_name = local_node
+        self._local = local_node.lower()
+        self._read_status = read_status
 
     def texts(self, repo: Repo, drbd_loaded: bool, *, rd: str | None = None,
               keep: Keep | None = None) -> list[str]:
@@ -136,6 +159,7 @@ class ResourceRenderer:
             groups[-1].append(tuple(row))
         if len(self._texts) > self.MAX_ENTRIES:
             self._texts.clear()
+        kernel: Mapping[str, DrbdStatus] | str | None = None
         result = []
         for rows in groups:
             head = rows[0]
@@ -144,15 +168,41 @@ class ResourceRenderer:
                 rsc = _rsc(head)
                 if not keep(rsc.rd, rsc.node, rsc.visible_props):
                     continue
-            inputs = (drbd_loaded, *rows)
+            report = None
+            if head[7] == "DRBD,STORAGE":
+                if drbd_loaded and head[1].lower() == self._local and kernel is None:
+                    kernel = self._kernel()
+                report = self._report(drbd_loaded, head[0], head[1], kernel)
+            inputs = (report, *rows)
             key = (head[0].lower(), head[1].lower())
             cached = self._texts.get(key)
             if cached is None or cached[0] != inputs:
-                body = _resource(drbd_loaded, rsc or _rsc(head), rows)
+                body = _resource(report, rsc or _rsc(head), rows)
                 cached = (inputs, _COMPACT.encode(body))
                 self._texts[key] = cached
             result.append(cached[1])
         return result
+
+    def _kernel(self) -> Mapping[str, DrbdStatus] | str:
+        """The kernel's DRBD resources by lower-cased name, or why they could not be read."""
+        if self._read_status is None:
+            return "no reader of the kernel's DRBD state was given"
+        try:
+            return self._read_status()
+        except LinstorError as error:
+            return str(error)
+
+    def _report(self, drbd_loaded: bool, rd: str, node: str,
+                kernel: Mapping[str, DrbdStatus] | str | None) -> Drbd:
+        if not drbd_loaded:
+            return Drbd(False, why="the DRBD kernel module is not loaded on this host")
+        if node.lower() != self._local:
+            return Drbd(False, why=f"node {node} is simulated on this host; only the node "
+                                   f"named as this host ({self._local_name}) has real DRBD "
+                                   "devices")
+        if isinstance(kernel, str):
+            return Drbd(True, error=kernel)
+        return Drbd(True, status=(kernel or {}).get(rd.lower()))
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
@@ -164,25 +214,28 @@ def _rsc(head: tuple[Any, ...]) -> RscRec:
                   parse_props(head[5]))
 
 
-def _resource(drbd_loaded: bool, rsc: RscRec, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    drbd = rows[0][7] == "DRBD,STORAGE"
-    rendered = [_volume(drbd_loaded, rsc, row, drbd) for row in rows if row[9] is not None]
+def _resource(report: Drbd | None, rsc: RscRec, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """``report``: the DRBD report (``None`` for a storage-only resource)."""
+    rendered = [_volume(report, rsc, row) for row in rows if row[9] is not None]
     storage = {"type": "STORAGE",
                "storage": {"storage_volumes": [layers[-1]["data"] for _, layers in rendered]}}
     layer_object: dict[str, Any] = storage
-    if drbd:
+    state: dict[str, Any] = {}
+    if report is not None:
         port = rows[0][8]
         layer_object = {"type": "DRBD", "children": [storage], "drbd": {
             "drbd_resource_definition": {"port": port}, "node_id": rsc.node_id,
             "tcp_ports": [port], "flags": [f for f in rsc.flags if f != "DISKLESS"],
             "drbd_volumes": [layers[0]["data"] for _, layers in rendered]}}
+        if report.status is not None:
+            state["in_use"] = report.status.role == "Primary"
     return {"name": rsc.rd, "node_name": rsc.node, "props": rsc.visible_props,
-            "flags": list(rsc.flags), "layer_object": layer_object, "state": {},
+            "flags": list(rsc.flags), "layer_object": layer_object, "state": state,
             "create_timestamp": rsc.created_ms, "volumes": [body for body, _ in rendered]}
 
 
-def _volume(drbd_loaded: bool, rsc: RscRec, row: Any,
-            drbd: bool) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _volume(report: Drbd | None, rsc: RscRec,
+            row: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The Volume body and its layer list (DRBD first when present, STORAGE last)."""
     vlmnr, size, minor, device, backing, kind = row[9], row[10], row[11], row[12], row[13], row[14]
     device = device or ""
@@ -193,14 +246,15 @@ def _volume(drbd_loaded: bool, rsc: RscRec, row: Any,
         "provider_kind": kind or "DISKLESS", "device_path": device, "usable_size_kib": size,
         "state": {"disk_state": storage_state}, "layer_data_list": layers,
     }
-    if drbd:
-        state = "Diskless" if rsc.diskless else "Unknown"
+    if report is not None:
+        state, why = _drbd_state(report, rsc, vlmnr)
         body["state"] = {"disk_state": state}
-        why = ("the DRBD kernel module is not loaded on this host" if not drbd_loaded
-               else "the embedded controller does not bring DRBD devices up")
-        body["reports"] = [{"ret_code": rc.WARN_NOT_CONNECTED, "cause": why,
-                            "message": f"{device} is not up: {why}; the DRBD configuration "
-                                       f"is rendered under nodes/{rsc.node}/drbd.d/."}]
+        if why:
+            message = (f"{device}: {why}." if report.live else
+                       f"{device} is not up: {why}; the DRBD configuration is rendered under "
+                       f"nodes/{rsc.node}/drbd.d/.")
+            body["reports"] = [{"ret_code": rc.WARN_NOT_CONNECTED, "cause": why,
+                                "message": message}]
         layers.append({"type": "DRBD", "data": {
             "drbd_volume_definition": {"volume_number": vlmnr, "minor_number": minor},
             "device_path": device, "backing_device": backing or "none",
@@ -211,6 +265,18 @@ def _volume(drbd_loaded: bool, rsc: RscRec, row: Any,
     if kind == "FILE":
         body["allocated_size_kib"] = size
     return body, layers
+
+
+def _drbd_state(report: Drbd, rsc: RscRec, vlmnr: int) -> tuple[str, str]:
+    """The DRBD volume's disk state and, when it is not the kernel's word, why not."""
+    if not report.live:
+        return ("Diskless" if rsc.diskless else "Unknown"), report.why
+    if report.error:
+        return "Unknown", f"reading its state from the kernel failed: {report.error}"
+    state = report.status.disk_states.get(vlmnr) if report.status is not None else None
+    if state is None:
+        return "Unknown", f"the kernel has no DRBD device of resource {rsc.rd} volume {vlmnr}"
+    return state, ""
 
 
 def snapshot_json(snap: SnapRec, rd: RdRec | None) -> dict[str, Any]:

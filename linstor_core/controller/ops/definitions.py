@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 
 from linstor_core import naming
 from linstor_core import retcodes as rc
+from linstor_core.controller import drbd
 from linstor_core.controller.allocation import allocate_minors, allocate_port
 from linstor_core.controller.core import Change, Controller
-from linstor_core.controller.deploy import (ensure_not_in_use, make_volumes,
+from linstor_core.controller.deploy import (ensure_not_in_use, make_volumes, real_drbd,
                                             remove_volumes_later, sync_drbd, volume_name)
 from linstor_core.controller.model import RdRec, VdRec, dump
 from linstor_core.controller.ops.common import edit_props, layer_stack
@@ -78,7 +79,7 @@ def delete_rd(ctl: Controller, change: Change, name: str) -> None:
     vlmnrs = [vd.vlmnr for vd in repo.vds(rd.name)]
     rscs = repo.rscs(rd=rd.name)
     for rsc in rscs:
-        ensure_not_in_use(change, rsc)
+        ensure_not_in_use(ctl, change, rsc)
     for rsc in rscs:
         repo.delete_rsc(rd.name, rsc.node)
         remove_volumes_later(ctl, change, rd.name, rsc, vlmnrs)
@@ -137,9 +138,11 @@ def _next_vlmnr(existing: set[int]) -> int:
 def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
               size_kib: int | None, override: Mapping[str, object],
               delete: Sequence[str]) -> None:
-    """Grow a volume definition and every diskful volume of it (file and loop device)."""
+    """Grow a volume definition and every diskful volume of it (file and loop device, and the
+    DRBD device where it is real)."""
     repo = change.repo
     vd = repo.vd(rd_name, vlmnr)
+    rd = repo.rd(vd.rd)
     if override or delete:
         repo.tx.run("UPDATE volume_definitions SET props = ? WHERE rd = ? AND vlmnr = ?",
                     dump(edit_props(vd.props, override, delete)),
@@ -157,6 +160,8 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
                 continue
             spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool))
             ctl.satellite.resize_volume(spec, VolumeSpec(vd.rd, vd.vlmnr, size_kib), size_kib)
+            if rd.drbd and real_drbd(ctl, rsc.node):
+                drbd.resize(ctl.state_dir, rsc.node, rd.name, vd.vlmnr, runner=ctl.runner)
     change.reply(rc.MODIFIED, f"Volume definition with number '{vlmnr}' of resource definition "
                  f"'{vd.rd}' modified.", obj_refs={"RscDfn": vd.rd, "VlmNr": str(vlmnr)})
 

@@ -203,7 +203,7 @@ def delete_resource(ctl: Controller, change: Change, rd_name: str, node: str,
     repo = change.repo
     rsc = repo.rsc(rd_name, node)
     rd = repo.rd(rsc.rd)
-    ensure_not_in_use(change, rsc)
+    ensure_not_in_use(ctl, change, rsc)
     if rsc.diskless and not rsc.tiebreaker and keep_tiebreaker and _quorum_needs(repo, rsc):
         repo.set_rsc_flags(rsc.rd, rsc.node, tuple(rsc.flags) + (TIE_BREAKER,))
         change.reply(rc.MODIFIED, f"Resource '{rsc.rd}' on node '{rsc.node}' is kept as "

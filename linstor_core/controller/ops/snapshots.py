@@ -11,8 +11,10 @@ from collections.abc import Callable, Sequence
 
 from linstor_core import naming
 from linstor_core import retcodes as rc
+from linstor_core.controller import drbd
 from linstor_core.controller.core import Change, Controller, crash_test_pause, now_ms
-from linstor_core.controller.deploy import ensure_not_in_use, volume_name
+from linstor_core.controller.deploy import (drbd_resource, ensure_not_in_use, real_drbd,
+                                            volume_name)
 from linstor_core.controller.model import Repo, SnapRec, VolRec
 from linstor_core.controller.ops.definitions import create_rd, create_vds_for_copy
 from linstor_core.controller.ops.resources import create_resource, finish
@@ -154,7 +156,7 @@ def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
                          correction=f"Delete the resource on node '{rsc.node}' or take the "
                                     "snapshot there too.")
     for rsc in repo.rscs(rd=snap.rd):
-        ensure_not_in_use(change, rsc)
+        ensure_not_in_use(ctl, change, rsc)
     change.reply(rc.MODIFIED, f"Snapshot '{snap.name}' of resource '{snap.rd}' marked down for "
                  "rollback.", obj_refs={"RscDfn": snap.rd, "Snapshot": snap.name})
     repo.tx.run("INSERT OR REPLACE INTO rollbacks (rd, snapshot) VALUES (?, ?)", snap.rd, snap.name)
@@ -176,6 +178,9 @@ def finish_rollback(ctl: Controller, rd_name: str,
     the first replica leaves it behind and start-up reconciliation calls this again: a rollback
     ends up on every replica, never on some (the data is copied from the snapshot anew, so
     doing it twice is harmless). Nothing recorded (or the snapshot deleted since): a no-op.
+    A replica whose DRBD device is real goes ``down`` before its volumes are switched and is
+    ``adjust``ed back once the configs name the new backing devices (start-up reconciliation
+    brings it up too if this stops in between).
     """
     with ctl.store.write() as tx:
         repo = Repo(tx)
@@ -184,9 +189,14 @@ def finish_rollback(ctl: Controller, rd_name: str,
             return
         snap = repo.snapshot(rd_name, str(row[0]))
         rd = repo.rd(snap.rd)
+        down = []
         for index, rsc in enumerate(r for r in repo.rscs(rd=snap.rd) if not r.diskless):
             if index:
                 crash_test_pause("rollback")
+            if rd.drbd and real_drbd(ctl, rsc.node):
+                # DRBD holds the backing devices that are about to be switched.
+                drbd.bring_down(ctl.state_dir, rsc.node, rd.name, runner=ctl.runner)
+                down.append(rsc.node)
             spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool or ""))
             for vlmnr, _size in snap.volumes:
                 device = ctl.satellite.rollback_volume(spec, volume_name(snap.rd, vlmnr), snap.name)
@@ -196,6 +206,13 @@ def finish_rollback(ctl: Controller, rd_name: str,
                     tx.run("UPDATE volumes SET backing = ? WHERE rd = ? AND node = ? AND "
                            "vlmnr = ?", device, snap.rd, rsc.node, vlmnr)
             rolled(snap.rd, rsc.node)
+        if rd.drbd:
+            # Backing devices may have new paths; the configs follow before the device is up.
+            res = drbd_resource(repo, rd)
+            for rsc in repo.rscs(rd=rd.name):
+                drbd.write_res(ctl.state_dir, rsc.node, res, runner=ctl.runner)
+            for node in down:
+                drbd.bring_up(ctl.state_dir, node, rd.name, runner=ctl.runner)
         tx.run("DELETE FROM rollbacks WHERE rd = ?", snap.rd)
 
 

@@ -155,21 +155,55 @@ def test_module_detection(tmp_path: Path) -> None:
     assert drbd.drbd_module_loaded(proc_modules=tmp_path / "none", sys_module=absent) is False
 
 
-def test_bring_up_is_refused_without_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(drbd, "drbd_module_loaded", lambda: False)
-    with pytest.raises(StorageError, match="not loaded"):
-        drbd.bring_up(tmp_path, "vulcan", "LocalData", new=True, runner=FakeRunner())
-
-
-def test_bring_up_and_down_with_the_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(drbd, "drbd_module_loaded", lambda: True)
+def test_commands_that_touch_the_kernel(tmp_path: Path) -> None:
     config = str(drbd.res_path(tmp_path, "vulcan", "LocalData"))
     runner = (
         FakeRunner()
-        .expect([*DUMP, config, "create-md", "--max-peers=7", "--force", "LocalData"])
         .expect([*DUMP, config, "adjust", "LocalData"])
+        .expect([*DUMP, config, "resize", "LocalData/1"])
         .expect([*DUMP, config, "down", "LocalData"])
     )
-    drbd.bring_up(tmp_path, "vulcan", "LocalData", new=True, runner=runner)
+    drbd.bring_up(tmp_path, "vulcan", "LocalData", runner=runner)
+    drbd.resize(tmp_path, "vulcan", "LocalData", 1, runner=runner)
     drbd.bring_down(tmp_path, "vulcan", "LocalData", runner=runner)
     runner.assert_done()
+
+
+def test_create_metadata_reads_a_private_copy_of_the_config_and_removes_it(tmp_path: Path) -> None:
+    temp = drbd.res_path(tmp_path, "vulcan", "LocalData").with_suffix(".res.md")
+    seen: list[str] = []
+
+    def create_md(argv: object) -> str:
+        seen.append(temp.read_text())
+        return ""
+
+    runner = (
+        FakeRunner()
+        .expect([*DUMP, str(temp), "create-md", "--max-peers=7", "--force", "LocalData/0"],
+                create_md)
+        .expect([*DUMP, str(temp), "create-md", "--max-peers=7", "--force", "LocalData/1"],
+                StorageError(["drbdadm"], 10, "no such device"))
+    )
+    with pytest.raises(StorageError, match="no such device"):
+        drbd.create_metadata(tmp_path, "vulcan", RES, [0, 1], runner=runner)
+    runner.assert_done()
+    assert seen == [drbd.render_res(RES, "vulcan")]
+    assert list(temp.parent.iterdir()) == []
+
+
+STATUS = """[{"name": "LocalData", "node-id": 0, "role": "Primary", "devices": [
+  {"volume": 0, "minor": 1000, "disk-state": "UpToDate"},
+  {"volume": 1, "minor": 1001, "disk-state": "Inconsistent"}], "connections": []}]"""
+
+
+def test_read_status_parses_drbdsetup_json() -> None:
+    runner = FakeRunner().expect(["drbdsetup", "status", "--json"], STATUS)
+    assert drbd.read_status(runner=runner) == {
+        "localdata": drbd.DrbdStatus("Primary", {0: "UpToDate", 1: "Inconsistent"})}
+
+
+@pytest.mark.parametrize("answer", ["not json", '{"name": "x"}', '[{"devices": []}]'])
+def test_read_status_refuses_what_is_not_drbdsetups_list(answer: str) -> None:
+    runner = FakeRunner().expect(["drbdsetup", "status", "--json"], answer)
+    with pytest.raises(StorageError, match="unreadable output"):
+        drbd.read_status(runner=runner)

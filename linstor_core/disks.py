@@ -422,18 +422,27 @@ class DiskService:
         """Delete disk ``name``; a missing disk counts as done.
 
         Refused with InUse while it has snapshots, unless ``with_snapshots`` (then they go first).
+        Without ``with_snapshots`` this is one DELETE: LINSTOR itself refuses to delete a
+        definition with snapshots, and only then are they listed, to name them.
         """
         validate_resource_name(name)
+        if not with_snapshots:
+            try:
+                self._discard(name)
+            except InUse as refused:
+                snapshots = self.client.snapshots.list(name)
+                if not snapshots:
+                    raise
+                listing = ", ".join(sorted(s.name for s in snapshots))
+                raise _refusal(
+                    InUse, retcodes.FAIL_IN_USE, f"disk {name} still has snapshots: {listing}",
+                    correction="delete the snapshots first, or delete with snapshots",
+                ) from refused
+            return
         try:
             snapshots = self.client.snapshots.list(name)
         except NotFound:
             return
-        if snapshots and not with_snapshots:
-            listing = ", ".join(sorted(s.name for s in snapshots))
-            raise _refusal(
-                InUse, retcodes.FAIL_IN_USE, f"disk {name} still has snapshots: {listing}",
-                correction="delete the snapshots first, or delete with snapshots",
-            )
         for snap in snapshots:
             self.delete_snapshot(name, snap.name)
         self._discard(name)

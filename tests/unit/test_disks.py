@@ -505,10 +505,19 @@ def test_detach_of_a_gone_disk_is_done(http: responses.RequestsMock, service: Di
 
 
 def test_delete_refuses_while_snapshots_exist(http: responses.RequestsMock, service: DiskService) -> None:
+    """LINSTOR refuses the DELETE; only then are the snapshots listed, to name them."""
+    http.delete(f"{RD}/d1", status=500, json=failure(retcodes.FAIL_EXISTS_SNAPSHOT_DFN | retcodes.MASK_DEL, "it has snapshots"))
     http.get(f"{RD}/d1/snapshots", json=[snap_json("d1", "s2"), snap_json("d1", "s1")])
     with pytest.raises(InUse, match="still has snapshots: s1, s2"):
         service.delete("d1")
-    assert len(http.calls) == 1
+    assert [c.request.method for c in http.calls] == ["DELETE", "GET"]
+
+
+def test_delete_in_use_for_another_reason_keeps_linstors_refusal(http: responses.RequestsMock, service: DiskService) -> None:
+    http.delete(f"{RD}/d1", status=500, json=failure(retcodes.FAIL_IN_USE | retcodes.MASK_DEL, "Resource 'd1' is still in use."))
+    http.get(f"{RD}/d1/snapshots", json=[])
+    with pytest.raises(InUse, match="still in use"):
+        service.delete("d1")
 
 
 def test_delete_with_snapshots_removes_them_first(http: responses.RequestsMock, service: DiskService) -> None:
@@ -520,14 +529,13 @@ def test_delete_with_snapshots_removes_them_first(http: responses.RequestsMock, 
         "/v1/resource-definitions/d1/snapshots/s1", "/v1/resource-definitions/d1"]
 
 
-def test_delete_is_two_calls_and_idempotent(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/d1/snapshots", json=[])
+def test_delete_is_one_call_and_idempotent(http: responses.RequestsMock, service: DiskService) -> None:
     http.delete(f"{RD}/d1", json=ok(retcodes.DELETED))
     service.delete("d1")
-    assert len(http.calls) == 2
-    http.get(f"{RD}/gone/snapshots", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    assert len(http.calls) == 1
+    http.delete(f"{RD}/gone", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
     service.delete("gone")
-    assert len(http.calls) == 3
+    assert len(http.calls) == 2
 
 
 def test_set_props_and_capacity(http: responses.RequestsMock, service: DiskService) -> None:

@@ -4,7 +4,10 @@ Both run in the same process against the same embedded controller. The adapter c
 whole ``linstor-one`` action (``cli.main`` in-process): argument checks, the pyone lookups over
 real XML-RPC (to the oned stand-in of the functional tests, on loopback), the disk calls and the
 ``disk.<i>`` symlink commands on this host. The direct column is the same disk calls with
-nothing around them. Goal: ratio <= 1.5. One extra line shows what starting ``linstor-one`` as a
+nothing around them: for an action on an existing VM disk that includes the one listing that
+finds the disk by its owner props (VM id, disk id), since oned passes ids, not names; its
+disks carry such props too. What is left is the adapter's own cost: argument checks, the
+oned lookups and the host's symlink. Goal: ratio <= 1.5. One extra line shows what starting ``linstor-one`` as a
 process (as oned does) adds on top, which no in-process change can remove.
 
 Each action's rounds alternate adapter, direct warm and direct one-shot calls, so a busy moment
@@ -39,7 +42,8 @@ from linstor_core.controller.server import ControllerServer  # noqa: E402
 from linstor_core.disks import DiskService  # noqa: E402
 from one_docs import datastore_xml, driver_action, vm_xml  # noqa: E402
 from oned_standin import OnedStandIn  # noqa: E402
-from opennebula_driver import cli  # noqa: E402
+from linstor_core import naming  # noqa: E402
+from opennebula_driver import cli, names  # noqa: E402
 from rows import BenchRow, Goal, add_json_option, write_rows  # noqa: E402
 
 HOST = socket.gethostname()
@@ -47,6 +51,25 @@ GROUP = "bench"
 VM_ID = 1
 VM_NAME = "bench"
 GOAL = Goal.ratio_at_most(1.5)
+DIRECT_VMS = {"warm": 1001, "cold": 2001}
+"""The VM ids the direct disks are recorded under (``warm-<i>`` is disk i of VM 1001)."""
+
+
+def direct_owner(name: str) -> tuple[int, int]:
+    """(VM id, disk id) of direct disk ``name``."""
+    side, index = name.split("-")
+    return DIRECT_VMS[side], int(index)
+
+
+def direct_create(service: DiskService, name: str) -> None:
+    vm, disk = direct_owner(name)
+    service.create(GROUP, name, 1024, naming.owner_props(names.PLATFORM, names.vm_owner(vm), "direct", disk=disk))
+
+
+def found(service: DiskService, name: str) -> str:
+    """The direct disk as the adapter finds a VM's disk: one listing by owner props."""
+    (disk,) = service.list(names.vm_disk_filter(*direct_owner(name)), placement=False)
+    return disk.name
 
 
 def setup(url: str, pools: Path) -> None:
@@ -147,16 +170,16 @@ def measure_actions(n: int, tmp: Path, url: str, template: dict[str, str]) -> Fi
 
     time_action("mkimage (create+attach+link)",
                 lambda i: ["tm", "mkimage", "1", "raw", f"{HOST}:{vmdir}/disk.{i}", vm, "0"],
-                lambda s, name: (s.create(GROUP, name, 1024), s.attach(name, HOST)))
+                lambda s, name: (direct_create(s, name), s.attach(name, HOST)))
     time_action("snap_create", lambda i: ["tm", "snap_create", f"{HOST}:{vmdir}/disk.{i}", "0", vm, "0"],
-                lambda s, name: s.snapshot(name, "snap-0"))
+                lambda s, name: s.snapshot(found(s, name), "snap-0"))
     time_action("snap_delete", lambda i: ["tm", "snap_delete", f"{HOST}:{vmdir}/disk.{i}", "0", vm, "0"],
-                lambda s, name: s.delete_snapshot(name, "snap-0"))
+                lambda s, name: s.delete_snapshot(found(s, name), "snap-0"))
     time_action("resize", lambda i: ["tm", "resize", f"{HOST}:{vmdir}/disk.{i}", "2", vm, "0"],
-                lambda s, name: s.resize(name, 2048))
+                lambda s, name: s.resize(found(s, name), 2048))
     time_action("monitor", lambda i: ["ds", "monitor", "0"], lambda s, name: s.capacity(GROUP), stdin=monitor)
     time_action("delete", lambda i: ["tm", "delete", f"{HOST}:{vmdir}/disk.{i}", vm, "0"],
-                lambda s, name: s.delete(name, with_snapshots=True))
+                lambda s, name: s.delete(found(s, name), with_snapshots=True))
 
     script = REPO / "packaging" / "opennebula" / "datastore" / "monitor"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}

@@ -138,7 +138,7 @@ class ResourceRenderer:
 
     MAX_ENTRIES = 200_000
 
-    def __init__(self, local_node: str = "", read_status: StatusReader | None = None) -> None:
+    def __init__(self, local_node: str, read_status: StatusReader) -> None:
         """``local_node``: this host's node; ``read_status``: the kernel's DRBD state."""
         self._texts: dict[tuple[str, str], tuple[tuple[Any, ...], str]] = {}
         self._local_name = local_node
@@ -160,6 +160,7 @@ class ResourceRenderer:
         if len(self._texts) > self.MAX_ENTRIES:
             self._texts.clear()
         kernel: Mapping[str, DrbdStatus] | str | None = None
+        not_up: dict[str, Drbd] = {}
         result = []
         for rows in groups:
             head = rows[0]
@@ -170,9 +171,14 @@ class ResourceRenderer:
                     continue
             report = None
             if head[7] == "DRBD,STORAGE":
-                if drbd_loaded and head[1].lower() == self._local and kernel is None:
-                    kernel = self._kernel()
-                report = self._report(drbd_loaded, head[0], head[1], kernel)
+                node = head[1].lower()
+                if drbd_loaded and node == self._local:
+                    kernel = self._kernel() if kernel is None else kernel
+                    report = _live(head[0], kernel)
+                else:
+                    report = not_up.get(node)
+                    if report is None:
+                        report = not_up[node] = self._not_up(drbd_loaded, head[1])
             inputs = (report, *rows)
             key = (head[0].lower(), head[1].lower())
             cached = self._texts.get(key)
@@ -185,24 +191,22 @@ class ResourceRenderer:
 
     def _kernel(self) -> Mapping[str, DrbdStatus] | str:
         """The kernel's DRBD resources by lower-cased name, or why they could not be read."""
-        if self._read_status is None:
-            return "no reader of the kernel's DRBD state was given"
         try:
             return self._read_status()
         except LinstorError as error:
             return str(error)
 
-    def _report(self, drbd_loaded: bool, rd: str, node: str,
-                kernel: Mapping[str, DrbdStatus] | str | None) -> Drbd:
+    def _not_up(self, drbd_loaded: bool, node: str) -> Drbd:
         if not drbd_loaded:
             return Drbd(False, why="the DRBD kernel module is not loaded on this host")
-        if node.lower() != self._local:
-            return Drbd(False, why=f"node {node} is simulated on this host; only the node "
-                                   f"named as this host ({self._local_name}) has real DRBD "
-                                   "devices")
-        if isinstance(kernel, str):
-            return Drbd(True, error=kernel)
-        return Drbd(True, status=(kernel or {}).get(rd.lower()))
+        return Drbd(False, why=f"node {node} is simulated on this host; only the node named as "
+                               f"this host ({self._local_name}) has real DRBD devices")
+
+
+def _live(rd: str, kernel: Mapping[str, DrbdStatus] | str) -> Drbd:
+    if isinstance(kernel, str):
+        return Drbd(True, error=kernel)
+    return Drbd(True, status=kernel.get(rd.lower()))
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))

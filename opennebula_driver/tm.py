@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linstor_core import datacopy, filesystems, naming
-from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError
+from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound
 from opennebula_driver import contextiso, names
 from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
@@ -231,8 +231,9 @@ def cpds(env: Env, args: Sequence[str]) -> str:
 
 
 def _snapshot_call(env: Env, action: str, args: Sequence[str],
-                   operation: Callable[[DiskService, str, str], None]) -> str:
-    """The shared shape of snap_*: ``host:dir/disk.<i> snap_id vmid dsid``, checked first."""
+                   operation: Callable[[DiskService, str, str, HostPath], None]) -> str:
+    """The shared shape of snap_*: ``host:dir/disk.<i> snap_id vmid dsid``, checked first;
+    ``operation(service, resource, snapshot, host:disk.<i>)``."""
     check_count(action, list(args), "host:dir/disk.<i> snap_id vmid dsid", 4)
     where = host_path(args[0])
     disk_id = where.require_disk_id()
@@ -241,24 +242,38 @@ def _snapshot_call(env: Env, action: str, args: Sequence[str],
         raise InvalidInput("snapshot id", args[1], "must be zero or more")
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
     service = env.service(env.oned.datastore(ds_id))
-    _on_disk(env, service, vm_id, disk_id, lambda name: operation(service, name, names.snapshot(snap)))
+    _on_disk(env, service, vm_id, disk_id, lambda name: operation(service, name, names.snapshot(snap), where))
     return ""
 
 
 def snap_create(env: Env, args: Sequence[str]) -> str:
     """A LINSTOR snapshot of the disk; LINSTOR suspends I/O across replicas while taking it,
     so the running VM needs nothing more (snap_create_live is the same call)."""
-    return _snapshot_call(env, "snap_create", args, lambda service, name, snap: service.snapshot(name, snap))
+    return _snapshot_call(env, "snap_create", args, lambda service, name, snap, _: service.snapshot(name, snap))
 
 
 def snap_delete(env: Env, args: Sequence[str]) -> str:
     """Delete the disk's snapshot; one already gone is fine."""
-    return _snapshot_call(env, "snap_delete", args, lambda service, name, snap: service.delete_snapshot(name, snap))
+    return _snapshot_call(env, "snap_delete", args,
+                          lambda service, name, snap, _: service.delete_snapshot(name, snap))
 
 
 def snap_revert(env: Env, args: Sequence[str]) -> str:
-    """Roll the disk back in place (unlike Ceph's revert-by-clone, nothing is left behind)."""
-    return _snapshot_call(env, "snap_revert", args, lambda service, name, snap: service.rollback(name, snap))
+    """Roll the disk back in place (unlike Ceph's revert-by-clone, nothing is left behind).
+
+    The device may be a new one afterwards (a loop device taken by another process while the
+    storage switched files), so ``disk.<i>`` is linked anew where the host has the disk.
+    """
+
+    def revert(service: DiskService, name: str, snap: str, where: HostPath) -> None:
+        service.rollback(name, snap)
+        try:
+            device = service.path(name, where.host)
+        except NotFound:
+            return  # not on that host: no disk.<i> there uses it
+        env.hosts.link(where.host, device, where.path)
+
+    return _snapshot_call(env, "snap_revert", args, revert)
 
 
 def resize(env: Env, args: Sequence[str]) -> str:

@@ -125,6 +125,7 @@ def test_snapshots_and_resize(harness: Harness, vm: Vm) -> None:
     add(harness, OWN, **OWN_PROPS)
     args = [f"node1:{DIR}/disk.0", "0", "22", "100"]
     tm.snap_create(harness.env, args)
+    expect_link(harness, "node1", device(harness, OWN, "node1"), f"{DIR}/disk.0")  # the device may be new
     tm.snap_revert(harness.env, args)
     tm.snap_delete(harness.env, args)
     tm.resize(harness.env, [f"node1:{DIR}/disk.0", "2048", "22", "100"])

@@ -4,7 +4,8 @@ A PVE storage is built the way ``linstor-pve`` builds one per worker process (``
 for the storage.cfg section), with guest names read from a PVE cluster file system laid out
 under a test directory; a Docker driver is the plugin's own ``VolumeDriver`` with its mount
 table, optionally served on a real unix socket by the plugin's ``PluginServer``. Each call here
-makes new HTTP sessions, as a new worker process would.
+makes new HTTP sessions, as a new worker process would. OpenNebula's ``linstor-one``, run in
+this process with oned's argv and stdin against an oned stand-in, is ``fuzz_stack.one_driver``.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +54,11 @@ def fuzz(examples: int) -> settings:
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def seeded_stack(scratch: Path) -> Iterator[Stack]:
     """The controller, with a DRBD resource ``fz`` on alpha and its snapshot ``s1`` (as root)
     so requests on them get past the lookups; fallback controller configuration points at it."""
-    with pytest.MonkeyPatch.context() as patch, stack(tmp_path_factory.mktemp("fuzz")) as running:
+    with pytest.MonkeyPatch.context() as patch, stack(scratch) as running:
         patch.setenv("LS_CONTROLLERS", running.url)
         url = running.url
         for path, body in [
@@ -69,6 +70,21 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ]:
             assert requests.post(url + path, json=body, timeout=30).status_code < 400
         requests.post(f"{url}/v1/resource-definitions/fz/snapshots", json={"name": "s1"}, timeout=30)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def rest_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack of its own for the REST fuzz: the mutations it is allowed to make (moving
+    ``fz``, deleting a pool it emptied) would leave the adapters' seeds nowhere to go."""
+    with seeded_stack(tmp_path_factory.mktemp("fuzz-rest")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The stack the adapters' fuzzers share (their calls are refused before any change)."""
+    with seeded_stack(tmp_path_factory.mktemp("fuzz")) as running:
         yield running
 
 
@@ -92,12 +108,18 @@ class Cases:
         self.state.close()
 
 
+def placement_facts(target: Stack) -> object:
+    """What the placer saw, for a seeding failure's message: groups, pools and resources."""
+    return {path: requests.get(target.url + path, timeout=30).json()
+            for path in ("/v1/resource-groups", "/v1/view/storage-pools", "/v1/view/resources")}
+
+
 # --- the controller's REST API -------------------------------------------------------------
 
 
 @pytest.mark.root  # a valid snapshot request is a storage failure (500) on pools without reflink
-def test_rest_api(target: Stack) -> None:
-    cases = Cases(watch(target))
+def test_rest_api(rest_target: Stack) -> None:
+    cases = Cases(watch(rest_target))
     http = requests.Session()
     http.trust_env = False  # no proxy and netrc look-ups in the environment on every request
 
@@ -106,7 +128,7 @@ def test_rest_api(target: Stack) -> None:
     @example(call=("POST", f"/v1/resource-definitions/fz/resources/{NODE}", {"json": {}}))  # exists: 500
     def case(call: tuple[str, str, dict[str, Any]]) -> None:
         method, path, kwargs = call
-        answer = http.request(method, target.url + path, timeout=30, **kwargs)
+        answer = http.request(method, rest_target.url + path, timeout=30, **kwargs)
         no_traceback(answer.text)
         data = answer.json()
         if answer.status_code >= 400:
@@ -136,7 +158,7 @@ def docker(target: Stack) -> Iterator[tuple[Any, Path]]:
     client = docker_client(config)
     status, answer = docker_call(client, "/VolumeDriver.Create",
                                  {"Name": "seeded", "Opts": {"profile": GROUP, "size": "8M"}})
-    assert status == 200 and answer["Err"] == "", answer
+    assert status == 200 and answer["Err"] == "", (answer, placement_facts(target))
     try:
         yield client, directory
     finally:
@@ -211,7 +233,7 @@ def test_proxmox_plugin(target: Stack) -> None:
     scfg = {"type": "linstor", "resourcegroup": NO_GROUP, "controller": target.url, "statuscache": "0"}
     seeded = pve_call("alloc_image", pve_request("fz", {**scfg, "resourcegroup": GROUP},
                                                  {"vmid": 100, "fmt": "raw", "name": None, "size": 4096}), cache)
-    assert seeded.status == 0 and "vm-100-disk-0" in seeded.stdout, seeded
+    assert seeded.status == 0 and "vm-100-disk-0" in seeded.stdout, (seeded, placement_facts(target))
     cases = Cases(watch(target))
 
     @fuzz(2000)

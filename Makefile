@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# tool:Debian package, installed with apt-get when the tool is missing
+# tool:Debian package, installed with apt-get when the tool is missing (and python3-venv when
+# $(PYTHON) cannot make a venv: Debian's python3 ships without ensurepip)
 SYSTEM_TOOLS := losetup:util-linux mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs drbdadm:drbd-utils prove:perl genisoimage:genisoimage
 
 .PHONY: demo test sysdeps venv bench clean
@@ -22,6 +23,7 @@ sysdeps:
 	  tool=$${pair%%:*}; pkg=$${pair##*:}; \
 	  PATH="$$PATH:/sbin:/usr/sbin" command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
+	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" -eq 0 ]; then \
 	    echo "installing system packages:$$missing"; \

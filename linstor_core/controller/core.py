@@ -6,7 +6,10 @@ Crash-safety rule, applied by ``Controller.change()`` to every mutating request:
   committed record always has its storage and a refused request leaves nothing on disk;
 - storage is *removed* only after commit (``Change.after_commit``), so a crash between the
   two leaves an orphan file, never a record without storage; start-up reconciliation
-  (``reconcile.py``) removes such orphans.
+  (``reconcile.py``) removes such orphans;
+- work that must follow the commit and whose failure the client must hear (a rollback's
+  switch of the replicas, recorded before the commit so start-up can finish it) is
+  ``Change.then``: it runs after the clean-up steps, and if it fails the request fails.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class Change:
     mask: int
     undo: list[tuple[str, Step]] = field(default_factory=list)
     after_commit: list[tuple[str, Step]] = field(default_factory=list)
+    required: list[Step] = field(default_factory=list)
     replies: list[dict[str, Any]] = field(default_factory=list)
 
     def reply(self, code: int, message: str, *, obj_refs: dict[str, str] | None = None,
@@ -61,6 +65,10 @@ class Change:
 
     def later(self, what: str, step: Step) -> None:
         self.after_commit.append((what, step))
+
+    def then(self, step: Step) -> None:
+        """Run ``step`` after the commit; unlike ``later``, its failure fails the request."""
+        self.required.append(step)
 
 
 class Controller:
@@ -115,6 +123,8 @@ class Controller:
         for what in warnings:
             change.reply(rc.WARN_STORAGE_ERROR,
                          f"{what} failed; the leftover is removed at the next controller start.")
+        for step in change.required:
+            step()
 
     @contextmanager
     def read(self) -> Iterator[Repo]:

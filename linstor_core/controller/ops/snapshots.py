@@ -20,6 +20,7 @@ from linstor_core.controller.ops.definitions import create_rd, create_vds_for_co
 from linstor_core.controller.ops.resources import create_resource, finish
 from linstor_core.controller.replies import refuse
 from linstor_core.controller.satellite import PoolSpec, VolumeSpec
+from linstor_core.errors import LinstorError
 
 
 def create_snapshot(ctl: Controller, change: Change, rd_name: str, name: str,
@@ -165,8 +166,17 @@ def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
         change.reply(rc.MODIFIED, f"Rolled resource '{rd}' back on node '{node}'.",
                      obj_refs={"RscDfn": rd, "Node": node})
 
-    change.later(f"rollback of '{snap.rd}' to '{snap.name}'",
-                 lambda: finish_rollback(ctl, snap.rd, rolled))
+    def switch() -> None:
+        try:
+            finish_rollback(ctl, snap.rd, rolled)
+        except LinstorError as error:
+            raise refuse(rc.FAIL_UNKNOWN_ERROR,
+                         f"Rollback of '{snap.rd}' to '{snap.name}' failed: {error.message}",
+                         cause=error.cause or "a replica could not be switched to the snapshot",
+                         correction="Repeat the rollback; it is recorded, and the controller "
+                                    "also finishes it on every replica when it starts.") from error
+
+    change.then(switch)
 
 
 def finish_rollback(ctl: Controller, rd_name: str,

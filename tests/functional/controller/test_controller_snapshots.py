@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from linstor_core import retcodes as rc
+from linstor_core.errors import StorageError
 
 pytestmark = pytest.mark.root
 
@@ -143,6 +144,45 @@ def test_rollback(rest):
         device = rest.call("GET", f"/v1/resource-definitions/rb/resources/{node}",
                            status=200)["volumes"][0]["device_path"]
         assert read(Path(device), 8) == b"original"
+
+
+def test_a_rollback_failing_on_a_replica_fails_and_a_repeat_finishes_it(rest, controller):
+    """The client must hear it (not a warning on a 200), and repeating it makes every replica
+    the snapshot's, because the rollback stays recorded until all are switched."""
+    make_rd(rest, "rbf", "alpha", "bravo")
+    devices = {n: rest.call("GET", f"/v1/resource-definitions/rbf/resources/{n}",
+                            status=200)["volumes"][0]["device_path"] for n in ("alpha", "bravo")}
+    for device in devices.values():
+        write(Path(device), b"original")
+    rest.ok("POST", "/v1/resource-definitions/rbf/snapshots", {"name": "s1"}, status=201)
+    for device in devices.values():
+        write(Path(device), b"changed!")
+    satellite = controller.controller.satellite
+    real = satellite.rollback_volume
+    calls = []
+
+    def second_fails(spec, name, snapshot):
+        calls.append(spec.node)
+        if len(calls) == 2:
+            raise StorageError(["cp", "--reflink=always"], 1, "No space left on device")
+        return real(spec, name, snapshot)
+
+    satellite.rollback_volume = second_fails
+    try:
+        refused = rest.error("POST", "/v1/resource-definitions/rbf/snapshot-rollback/s1", {},
+                             status=500, code=rc.FAIL_UNKNOWN_ERROR)
+    finally:
+        satellite.rollback_volume = real
+    assert refused["message"].startswith("Rollback of 'rbf' to 's1' failed:")
+    assert "No space left" in refused["message"] + refused.get("cause", "") + refused.get("details", "")
+    assert "Repeat the rollback" in refused["correction"]
+    rest.ok("POST", "/v1/resource-definitions/rbf/snapshot-rollback/s1", {})
+    for node in ("alpha", "bravo"):
+        device = rest.call("GET", f"/v1/resource-definitions/rbf/resources/{node}",
+                           status=200)["volumes"][0]["device_path"]
+        assert read(Path(device), 8) == b"original"
+    with sqlite3.connect(controller.state_dir / "controller.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM rollbacks").fetchone() == (0,)
 
 
 def test_rollback_refused_on_node_without_snapshot(rest, pool_root: Path):

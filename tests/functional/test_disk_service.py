@@ -219,3 +219,13 @@ def test_clone_reports_progress_and_replaces_the_owner(disks: DiskService) -> No
     with pytest.raises(AlreadyExists):
         disks.clone("pve-5-disk-0", "pve-6-disk-0")
     assert disks.exists("pve-6-disk-0")
+
+
+def test_a_create_refused_for_its_placement_leaves_an_existing_disk_of_that_name(disks: DiskService) -> None:
+    """The spawn refuses a taken name before it reads the select filter, so the clean-up after
+    a refused create can never delete a disk this call did not make."""
+    disks.create("gold", "kept-disk", 4 * MIB)
+    with pytest.raises(AlreadyExists):
+        disks.create("gold", "kept-disk", 4 * MIB, select_filter=SelectFilter(place_count=0),
+                     exist_ok=False)
+    assert disks.get("kept-disk").size_kib == 4 * MIB

@@ -16,7 +16,7 @@ from linstor_core.controller.allocation import allocate_minors, allocate_port
 from linstor_core.controller.core import Change, Controller
 from linstor_core.controller.deploy import (ensure_not_in_use, make_volumes, real_drbd,
                                             remove_volumes_later, sync_drbd, volume_name)
-from linstor_core.controller.model import RdRec, VdRec, dump
+from linstor_core.controller.model import RdRec, Repo, VdRec, dump
 from linstor_core.controller.ops.common import edit_props, layer_stack
 from linstor_core.controller.ops.resources import create_resource, finish
 from linstor_core.controller.replies import refuse
@@ -34,8 +34,7 @@ def create_rd(ctl: Controller, change: Change, name: str, *, group: str | None =
     naming.validate_resource_name(name)
     repo = change.repo
     group_rec = repo.group(group or DEFAULT_GROUP)
-    if repo.find_rd(name):
-        raise refuse(rc.FAIL_EXISTS_RSC_DFN, f"Resource definition '{name}' already exists.")
+    ensure_new_rd(repo, name)
     stack = layer_stack(layers or group_rec.select_filter.get("layer_stack") or ())
     port = allocate_port(repo) if "DRBD" in stack else None
     rd = RdRec(name, group_rec.name, stack, port, edit_props({}, props or {}, ()), clone_source,
@@ -44,6 +43,12 @@ def create_rd(ctl: Controller, change: Change, name: str, *, group: str | None =
     change.reply(rc.CREATED, f"New resource definition '{name}' created.",
                  obj_refs={"RscDfn": name})
     return rd
+
+
+def ensure_new_rd(repo: Repo, name: str) -> None:
+    """Refuse (LINSTOR's FAIL_EXISTS_RSC_DFN) a definition name that is taken."""
+    if repo.find_rd(name):
+        raise refuse(rc.FAIL_EXISTS_RSC_DFN, f"Resource definition '{name}' already exists.")
 
 
 def modify_rd(ctl: Controller, change: Change, name: str, *, override: Mapping[str, object],

@@ -11,7 +11,7 @@ from linstor_core.controller import placement
 from linstor_core.controller.core import Change, Controller, crash_test_pause
 from linstor_core.controller.model import GroupRec, Repo
 from linstor_core.controller.ops.common import edit_props, layer_stack
-from linstor_core.controller.ops.definitions import DEFAULT_GROUP, create_rd, create_vds
+from linstor_core.controller.ops.definitions import DEFAULT_GROUP, create_rd, create_vds, ensure_new_rd
 from linstor_core.controller.ops.resources import Placement, autoplace, candidates
 from linstor_core.controller.replies import refuse
 
@@ -79,9 +79,15 @@ def delete_group(ctl: Controller, change: Change, name: str) -> None:
 def spawn(ctl: Controller, change: Change, group_name: str, rd_name: str, sizes: Sequence[int],
           *, props: Mapping[str, str], definitions_only: bool,
           select_filter: Mapping[str, Any] | None) -> None:
-    """RD + VDs (+ autoplace when the group has a place count) as one transaction."""
+    """RD + VDs (+ autoplace when the group has a place count) as one transaction.
+
+    As LINSTOR does, a taken name is refused before the request's select filter is looked at,
+    so a caller can tell "exists" from any other refusal (DiskService cleans up after the
+    latter, which must never hit a disk this call did not make)."""
     repo = change.repo
     group = repo.group(group_name)
+    naming.validate_resource_name(rd_name)
+    ensure_new_rd(repo, rd_name)
     merged = {**group.select_filter, **clean_filter(select_filter)}
     rd = create_rd(ctl, change, rd_name, group=group.name, layers=merged.get("layer_stack") or (),
                    props=props)

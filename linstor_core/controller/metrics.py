@@ -70,7 +70,7 @@ class StateCollector(Collector):
             try:
                 free_kib, total_kib = ctl.satellite.capacity(ctl.pool_spec(pool))
                 free_bytes, total_bytes = float(free_kib * KIB), float(total_kib * KIB)
-            except (LinstorError, OSError):
+            except LinstorError:
                 free_bytes = total_bytes = float("nan")
             labels = [pool.node, pool.name, pool.kind]
             free.add_metric(labels, free_bytes)

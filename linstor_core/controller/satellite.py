@@ -119,7 +119,11 @@ class Satellite:
         if not isinstance(provider_for(pool.kind), SupportsBackingFile):
             return 0, 0
         directory = self._existing_directory(pool)
-        stats = os.statvfs(directory)
+        try:
+            stats = os.statvfs(directory)
+        except OSError as error:
+            raise StorageError(["statvfs", str(directory)], error.errno or -1, error.strerror or str(error),
+                               correction=f"check the filesystem of pool {pool.name} on {pool.node}") from None
         return stats.f_bavail * stats.f_frsize // 1024, stats.f_blocks * stats.f_frsize // 1024
 
     def supports_reflink(self, pool: PoolSpec) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -85,6 +86,17 @@ def test_capacity_is_the_filesystems_in_kib(sat: Satellite, pool: PoolSpec) -> N
     stats = os.statvfs(sat.pool_directory(pool))
     assert total == stats.f_blocks * stats.f_frsize // 1024
     assert 0 < free <= total
+
+
+def test_an_unreadable_pool_filesystem_is_a_storage_error(sat: Satellite, pool: PoolSpec,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listings report the pool as broken (StorageError is a LinstorError), not an internal error."""
+    def failing(path: object) -> os.statvfs_result:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "statvfs", failing)
+    with pytest.raises(StorageError, match="Input/output error"):
+        sat.capacity(pool)
 
 
 def test_create_makes_a_sparse_file_and_a_loop_device(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:

@@ -17,9 +17,9 @@ from typing import Any
 
 from linstor_core import retcodes as rc
 from linstor_core.controller.drbd import DrbdStatus
-from linstor_core.errors import LinstorError
 from linstor_core.controller.model import (FILE_DIR_PROP, GroupRec, NodeRec, PoolRec, RdRec, Repo,
                                            RscRec, SnapRec, VdRec, parse_flags, parse_props)
+from linstor_core.errors import LinstorError
 
 
 def node_json(node: NodeRec) -> dict[str, Any]:

@@ -62,9 +62,10 @@ class StateCollector(Collector):
         info, rds, rscs, snaps, free, total = self._families()
         info.add_metric([VERSION["version"], VERSION["git_hash"]], 1)
         with ctl.read() as repo:
-            rds.add_metric([], len(repo.rds()))
-            rscs.add_metric([], len(repo.rscs()))
-            snaps.add_metric([], len(repo.snapshots()))
+            rd_count, rsc_count, snap_count = repo.counts()
+            rds.add_metric([], rd_count)
+            rscs.add_metric([], rsc_count)
+            snaps.add_metric([], snap_count)
             pools = repo.pools()
         for pool in pools:
             try:

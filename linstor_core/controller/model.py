@@ -254,6 +254,13 @@ class Repo:
     def rds(self) -> list[RdRec]:
         return [_rd(r) for r in self.tx.all("SELECT * FROM resource_definitions ORDER BY name")]
 
+    def counts(self) -> tuple[int, int, int]:
+        """(resource definitions, resources, snapshots), counted without loading a record."""
+        row = self.tx.one("SELECT (SELECT COUNT(*) FROM resource_definitions), "
+                          "(SELECT COUNT(*) FROM resources), (SELECT COUNT(*) FROM snapshots)")
+        assert row is not None  # an aggregate query always answers one row
+        return int(row[0]), int(row[1]), int(row[2])
+
     def find_rd(self, name: str) -> RdRec | None:
         row = self.tx.one("SELECT * FROM resource_definitions WHERE name = ?", name)
         return _rd(row) if row else None

@@ -34,7 +34,7 @@ from linstor_core.controller.model import NodeRec, PoolRec, RdRec, Repo, RscRec,
 from linstor_core.controller.satellite import loops_available
 from linstor_core.controller.server import ControllerServer
 from linstor_core.runner import run
-from rows import BenchRow, Goal, add_json_option, write_rows
+from rows import BenchRow, Goal, add_json_option, publish
 
 VOLUME_KIB = 4096
 LISTED = 10_000
@@ -228,11 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=31, help="spawns and autoplaces to time (default 31)")
     add_json_option(parser)
     args = parser.parse_args(argv)
-    figures = measure(args.rounds)
-    report(figures)
-    if args.json:
-        write_rows(args.json, bench_rows(figures))
-    return 0
+    return publish(measure(args.rounds), report, bench_rows, args.json)
 
 
 if __name__ == "__main__":

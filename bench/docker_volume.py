@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from rows import BenchRow, Goal, add_json_option, write_rows
+from rows import BenchRow, Goal, add_json_option, publish, write_rows
 
 # Run as a script, this file's directory leads sys.path and its name would hide the
 # docker_volume package: drop that directory (after importing rows from it) before importing the package.
@@ -164,11 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             write_rows(args.json, [BenchRow.not_run(ROW, "ms", GOAL, why)])
             return 0
         return 1
-    figures = measure(args.rounds)
-    report(figures)
-    if args.json:
-        write_rows(args.json, bench_rows(figures))
-    return 0
+    return publish(measure(args.rounds), report, bench_rows, args.json)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ from one_docs import datastore_xml, driver_action, vm_xml  # noqa: E402
 from oned_standin import OnedStandIn  # noqa: E402
 from linstor_core import naming  # noqa: E402
 from opennebula_driver import cli, names  # noqa: E402
-from rows import BenchRow, Goal, add_json_option, write_rows  # noqa: E402
+from rows import BenchRow, Goal, add_json_option, publish  # noqa: E402
 
 HOST = socket.gethostname()
 GROUP = "bench"
@@ -217,11 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=30)
     add_json_option(parser)
     args = parser.parse_args(argv)
-    figures = measure(args.iterations)
-    report(figures)
-    if args.json:
-        write_rows(args.json, bench_rows(figures))
-    return 0
+    return publish(measure(args.iterations), report, bench_rows, args.json)
 
 
 if __name__ == "__main__":

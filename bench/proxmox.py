@@ -43,7 +43,7 @@ from proxmox_plugin.options import parse_options
 from proxmox_plugin.plugin import LinstorStorage
 from proxmox_plugin.statuscache import StatusCache
 from proxmox_plugin.vmnames import FirstOf
-from rows import BenchRow, Goal, add_json_option, write_rows
+from rows import BenchRow, Goal, add_json_option, publish
 
 NODE = "bench1"
 GROUP = "benchgrp"
@@ -234,11 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allocs", type=int, default=30, help="allocations to time (default 30)")
     add_json_option(parser)
     args = parser.parse_args(argv)
-    figures = run(args.disks, args.allocs)
-    report(figures)
-    if args.json:
-        write_rows(args.json, bench_rows(figures))
-    return 0
+    return publish(run(args.disks, args.allocs), report, bench_rows, args.json)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ import argparse
 import json
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from linstor_core.errors import InvalidInput
 
@@ -115,6 +116,19 @@ def _number(figure: object) -> float | None:
 
 def write_rows(path: Path, rows: list[BenchRow]) -> None:
     path.write_text(json.dumps([row.to_json() for row in rows], indent=2) + "\n")
+
+
+F = TypeVar("F")
+
+
+def publish(figures: F, report: Callable[[F], None], rows: Callable[[F], list[BenchRow]],
+            json_path: Path | None) -> int:
+    """The end of every benchmark's ``main``: print its own report, and with ``--json`` write
+    its rows for ``bench/run.py``; the exit status."""
+    report(figures)
+    if json_path:
+        write_rows(json_path, rows(figures))
+    return 0
 
 
 def read_rows(path: Path) -> list[BenchRow]:

@@ -51,6 +51,7 @@ import requests
 
 from controller_process import ControllerProcess
 from controller_setup import NODES, loops_under
+from device_io import write_synced
 from docker_volume.driver import VolumeDriver
 from fuzz_stack import NODE, One, driver_action, image_xml, one_driver, vm_xml
 from linstor_core import naming
@@ -230,12 +231,7 @@ def read_mark(path: Path) -> bytes:
 def write_mark(paths: list[Path], data: bytes) -> None:
     """What a guest writing to its disk leaves on every replica."""
     for path in paths:
-        fd = os.open(path, os.O_WRONLY)
-        try:
-            os.pwrite(fd, data, 0)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_synced(path, data)
 
 
 def next_volname(record: Record, vmid: int) -> str:

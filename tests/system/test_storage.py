@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from device_io import write_synced
 from linstor_core.controller import loopdev
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.errors import InvalidInput, StorageError
@@ -70,15 +71,6 @@ def size_of(device: str) -> int:
     return int(run(["blockdev", "--getsize64", device]))
 
 
-def write(device: str, data: bytes, offset: int = 0) -> None:
-    fd = os.open(device, os.O_WRONLY)
-    try:
-        os.pwrite(fd, data, offset)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def read(device: str, size: int, offset: int = 0) -> bytes:
     fd = os.open(device, os.O_RDONLY)
     try:
@@ -104,9 +96,9 @@ def test_snapshot_rollback_and_restore_keep_the_data(xfs_pool: tuple[Satellite, 
     sat, pool = xfs_pool
     device = sat.create_volume(pool, VolumeSpec("SharedData", 0, 64 * 1024))
     before, after = os.urandom(MIB), os.urandom(MIB)
-    write(device, before, 8 * MIB)
+    write_synced(device, before, 8 * MIB)
     sat.snapshot_volume(pool, "SharedData_00000", "Snap1")
-    write(device, after, 8 * MIB)
+    write_synced(device, after, 8 * MIB)
     restored = sat.restore_volume(pool, "SharedData_00000", "Snap1", VolumeSpec("SharedData_Restore", 0, 64 * 1024))
     assert read(restored, MIB, 8 * MIB) == before
     assert read(device, MIB, 8 * MIB) == after
@@ -212,9 +204,9 @@ def test_file_pool_snapshots_by_full_copy_on_ext4(tmp_path: Path, mounted: Make)
     sat = Satellite(tmp_path / "state", use_loop=True)
     sat.check_pool(pool)
     device = sat.create_volume(pool, VolumeSpec("Data", 0, 8 * 1024))
-    write(device, b"kept")
+    write_synced(device, b"kept")
     sat.snapshot_volume(pool, "Data_00000", "Snap1")
-    write(device, b"lost")
+    write_synced(device, b"lost")
     assert sat.rollback_volume(pool, "Data_00000", "Snap1") == device
     assert read(device, 4) == b"kept"
 

@@ -19,6 +19,7 @@ import pytest
 import requests
 import responses
 
+from device_io import write_synced
 from linstor_core.client import LinstorClient
 from linstor_core.config import load_client_config
 from linstor_core.disks import DiskService
@@ -63,13 +64,6 @@ def storage(controller: Any, client: Any, node: str, tmp_path: Path) -> Iterator
             disks.delete(disk.name, with_snapshots=True)
 
 
-def _write(path: str, text: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.pwrite(fd, text, 0)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _read(path: str, length: int) -> bytes:
@@ -97,9 +91,9 @@ def test_disk_life_cycle_with_snapshot_rollback(storage: LinstorStorage, client:
     storage.activate_volume("vm-101-disk-0")
     path, vmid, vtype = storage.path("vm-101-disk-0")
     assert (vmid, vtype) == (101, "images") and os.path.exists(path)
-    _write(path, b"first")
+    write_synced(path, b"first")
     storage.volume_snapshot("vm-101-disk-0", "snap1")
-    _write(path, b"second")
+    write_synced(path, b"second")
     assert storage.volume_rollback_is_possible("vm-101-disk-0", "snap1") == 1
     storage.volume_snapshot_rollback("vm-101-disk-0", "snap1")
     assert _read(storage.path("vm-101-disk-0")[0], 5) == b"first"
@@ -119,7 +113,7 @@ def test_disk_life_cycle_with_snapshot_rollback(storage: LinstorStorage, client:
 def test_template_linked_clones_rename(storage: LinstorStorage) -> None:
     storage.alloc_image(100, "raw", None, 8 * 1024)
     storage.activate_volume("vm-100-disk-0")
-    _write(storage.path("vm-100-disk-0")[0], b"golden")
+    write_synced(storage.path("vm-100-disk-0")[0], b"golden")
     assert storage.create_base("vm-100-disk-0") == "base-100-disk-0"
     first = storage.clone_image("base-100-disk-0", 101)
     second = storage.clone_image("base-100-disk-0", 101)
@@ -144,9 +138,9 @@ def test_clones_of_a_snapshot_and_of_a_disk(storage: LinstorStorage) -> None:
     storage.alloc_image(100, "raw", None, 8 * 1024)
     storage.activate_volume("vm-100-disk-0")
     source = storage.path("vm-100-disk-0")[0]
-    _write(source, b"v1")
+    write_synced(source, b"v1")
     storage.volume_snapshot("vm-100-disk-0", "snap1")
-    _write(source, b"v2")
+    write_synced(source, b"v2")
     assert storage.clone_image("vm-100-disk-0", 101, "snap1") == "vm-101-disk-0"
     assert storage.clone_image("vm-100-disk-0", 101) == "vm-101-disk-1"
     assert reported[-1] == "cloned ls:vm-100-disk-0 to ls:vm-101-disk-1 (pve-101-web01-disk-1)"

@@ -193,19 +193,15 @@ def _res_restorer(ctl: Controller, node: str, name: str, old: str | None,
                   real: bool) -> Callable[[], None]:
     """Undo of a config written (and, when ``real``, adjusted): the previous file comes back
     and the device follows it; a resource that had no file is taken down and its file removed."""
-    path = drbd.res_path(ctl.state_dir, node, name)
-
     def restore() -> None:
         if old is None:
             try:
                 if real:
                     drbd.bring_down(ctl.state_dir, node, name, runner=ctl.runner)
             finally:
-                path.unlink(missing_ok=True)
+                drbd.remove_res(ctl.state_dir, node, name)
             return
-        temp = path.with_name(path.name + ".tmp")
-        temp.write_text(old)
-        os.replace(temp, path)
+        drbd.restore_res(ctl.state_dir, node, name, old)
         if real:
             drbd.bring_up(ctl.state_dir, node, name, runner=ctl.runner)
 

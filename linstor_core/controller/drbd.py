@@ -106,6 +106,14 @@ def check_res(path: Path, *, runner: Runner = run) -> None:
         return
 
 
+def restore_res(state_dir: Path, node: str, name: str, text: str) -> None:
+    """Atomically put back ``node``'s earlier file for ``name`` (checked when first written)."""
+    path = res_path(state_dir, node, name)
+    temp = path.with_name(path.name + ".tmp")
+    temp.write_text(text)
+    os.replace(temp, path)
+
+
 def remove_res(state_dir: Path, node: str, name: str) -> None:
     """Remove ``node``'s file for resource ``name``; done already if it is missing."""
     res_path(state_dir, node, name).unlink(missing_ok=True)

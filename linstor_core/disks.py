@@ -26,7 +26,7 @@ from linstor_core import retcodes
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
 from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound
-from linstor_core.models import Capacity, Disk, Resource, ResourceDefinition, SelectFilter, Snapshot
+from linstor_core.models import Attachment, Capacity, Disk, Resource, ResourceDefinition, SelectFilter, Snapshot
 from linstor_core.naming import (
     PROP_PREFIX, validate_node_name, validate_resource_group_name, validate_resource_name, validate_snapshot_name,
 )
@@ -336,10 +336,10 @@ class DiskService:
         validate_resource_name(name)
         validate_node_name(node)
         if not migrating:
-            return self._attach(name, node)
+            return self._attach(name, node).device
         self.client.resource_definitions.set_props(name, override={TWO_PRIMARIES: "yes"})
         try:
-            return self._attach(name, node)
+            return self._attach(name, node).device
         except LinstorError as error:
             try:
                 self._end_two_primaries(name)
@@ -347,7 +347,18 @@ class DiskService:
                 error.add_note(f"withdrawing two primaries from {name} failed too: {cleanup}")
             raise
 
-    def _attach(self, name: str, node: str) -> str:
+    def attachment(self, name: str, node: str) -> Attachment:
+        """:meth:`attach`, also saying whether ``node``'s resource is diskless.
+
+        A caller that remembers it knows, when it is done with the disk, whether
+        :meth:`detach` has anything to undo: a resource holding the data stays, so detaching it
+        would only be one more call.
+        """
+        validate_resource_name(name)
+        validate_node_name(node)
+        return self._attach(name, node)
+
+    def _attach(self, name: str, node: str) -> Attachment:
         resources = self.client.resources.list(name)
         resource = next((r for r in resources if r.node_name == node), None)
         if resource is None:
@@ -362,7 +373,8 @@ class DiskService:
                 )
             self.client.resources.make_available(name, node, diskful=False)
             resource = self._resource_on(name, node)
-        return self._device(name, node, resource)
+        device = self._device(name, node, resource)
+        return Attachment(device, diskless=resource is not None and resource.diskless)
 
     def end_migration(self, name: str, node: str) -> None:
         """Close a live migration begun by ``attach(..., migrating=True)``, done or failed.

@@ -278,3 +278,12 @@ class Disk:
     nodes: tuple[str, ...] = ()
     diskless_nodes: tuple[str, ...] = ()
     snapshots: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Where a disk is reachable on a node: its ``device``, and whether that node's resource is
+    ``diskless`` (a DRBD client that detaching removes) or holds the data (which stays)."""
+
+    device: str
+    diskless: bool

@@ -13,6 +13,11 @@ Promises:
   sent: the caller fails inside its platform's lock instead of being killed under it.
 * Any HTTP answer, error statuses included, counts as "the controller works"; turning it into a
   result or an exception is ``replies``' job. No ``requests`` exception leaves this module.
+* The controllers are reached directly, as LINBIT's own client reaches them: the environment's
+  proxies (``HTTP_PROXY``, set on many hosts for package downloads), ``~/.netrc`` credentials
+  and CA bundle variables are not used (``trust_env`` off); TLS trust comes from the
+  configuration's ``ca_file``. This also spares every call requests' look through the whole
+  environment, a good part of its per-call cost.
 """
 
 from __future__ import annotations
@@ -31,13 +36,20 @@ GET_ATTEMPTS = 2
 Params = Mapping[str, str | Sequence[str]]
 
 
+def _direct_session() -> requests.Session:
+    """A requests session that ignores the environment (see the module docstring)."""
+    http = requests.Session()
+    http.trust_env = False
+    return http
+
+
 class Session:
     """Sends one REST call to the first controller that answers; no I/O until ``request``."""
 
     def __init__(self, config: ClientConfig, http: requests.Session | None = None, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
-        self.http = http if http is not None else requests.Session()
+        self.http = http if http is not None else _direct_session()
         self._clock = clock
         self._deadline: float | None = None
         self._first = 0

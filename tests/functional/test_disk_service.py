@@ -16,7 +16,7 @@ from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
 from linstor_core.disks import TWO_PRIMARIES, DiskService
 from linstor_core.errors import AlreadyExists, ApiError, InUse, InvalidInput, NotFound
-from linstor_core.models import SelectFilter
+from linstor_core.models import Attachment, SelectFilter
 from linstor_core.naming import owner_filter, owner_props
 from linstor_core.profiles import apply_profiles, parse_profiles
 
@@ -131,9 +131,10 @@ def test_attach_and_detach_on_a_node_without_replica(disks: DiskService) -> None
     disk = disks.get(disk.name)
     (elsewhere,) = {"alpha", "bravo", "charlie"} - set(disk.nodes)
     replica = disk.nodes[0]
-    assert disks.attach("vm-disk", replica) == disks.path("vm-disk", replica)
+    assert disks.attachment("vm-disk", replica) == Attachment(disks.path("vm-disk", replica), diskless=False)
     device = disks.attach("vm-disk", elsewhere)
     assert device == disks.path("vm-disk", elsewhere)
+    assert disks.attachment("vm-disk", elsewhere) == Attachment(device, diskless=True)
     assert disks.get("vm-disk").diskless_nodes == (elsewhere,)
     disks.detach("vm-disk", replica)
     assert replica in disks.get("vm-disk").nodes
@@ -229,3 +230,15 @@ def test_a_create_refused_for_its_placement_leaves_an_existing_disk_of_that_name
         disks.create("gold", "kept-disk", 4 * MIB, select_filter=SelectFilter(place_count=0),
                      exist_ok=False)
     assert disks.get("kept-disk").size_kib == 4 * MIB
+
+
+def test_the_controller_is_reached_directly_whatever_proxy_the_environment_names(
+    controller_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host-wide HTTP_PROXY (for apt, say) must not carry controller traffic: here it points
+    at a port nothing listens on, so a call through it would fail."""
+    for variable in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(variable, "http://127.0.0.1:9")
+    for variable in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    assert DiskService(LinstorClient(ClientConfig(controllers=(controller_url,)))).list() == []

@@ -15,7 +15,7 @@ from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
 from linstor_core.disks import VIEW_FILTER_MAX, DiskService
 from linstor_core.errors import AlreadyExists, ApiError, InUse, InvalidInput, LinstorError, NotFound
-from linstor_core.models import Capacity, Disk
+from linstor_core.models import Attachment, Capacity, Disk
 
 BASE = "http://ctl.test:3370"
 RD = f"{BASE}/v1/resource-definitions"
@@ -409,6 +409,17 @@ def test_attach_elsewhere_makes_it_available_diskless(http: responses.RequestsMo
     assert service.attach("d1", "n9") == "/dev/drbd1002"
     made = calls(http, "POST", "/v1/resource-definitions/d1/resources/n9/make-available")
     assert len(made) == 1 and body(made[0])["diskful"] is False
+
+
+def test_attachment_says_whether_the_resource_there_is_diskless(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1", device="/dev/drbd1001")])
+    assert service.attachment("d1", "n1") == Attachment("/dev/drbd1001", diskless=False)
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1")])
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
+    http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
+    assert service.attachment("d1", "n9") == Attachment("/dev/drbd1002", diskless=True)
 
 
 def test_attach_of_a_storage_only_disk_elsewhere_is_refused(http: responses.RequestsMock, service: DiskService) -> None:

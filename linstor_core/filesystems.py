@@ -2,7 +2,9 @@
 
 Platform-neutral: the Docker volume plugin and the OpenNebula driver both put a filesystem on a
 LINSTOR device and mount it. Every command goes through a ``Runner`` as an argument list, so the
-device and the user's options never meet a shell. What is mounted is read from
+device and the user's options never meet a shell. Mounting goes through a ``Mounter``: libmount
+in-process where it loads (:mod:`linstor_core.libmount`, what mount(8) does without its process),
+else the ``mount``/``umount`` commands through a runner; unit tests pass the latter with a fake. What is mounted is read from
 ``/proc/self/mountinfo`` (not from ``mount`` output or ``/etc/mtab``), which is what the kernel
 says for this process's mount namespace and is what a restarted service must trust.
 
@@ -19,7 +21,9 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+from linstor_core import libmount
 from linstor_core.errors import InvalidInput, StorageError
 from linstor_core.runner import Runner, run
 
@@ -109,29 +113,55 @@ def has_filesystem(device: str, *, runner: Runner = run) -> bool:
     return True
 
 
+class Mounter(Protocol):
+    """Reaches mount(2)/umount(2); raises ``StorageError`` worded as mount(8) would."""
+
+    def mount(self, device: str, target: str, fstype: str | None, options: Sequence[str]) -> None: ...
+    def unmount(self, target: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class CommandMounter:
+    """The ``mount`` and ``umount`` commands through ``runner``."""
+
+    runner: Runner = run
+
+    def mount(self, device: str, target: str, fstype: str | None, options: Sequence[str]) -> None:
+        argv = ["mount"]
+        if fstype is not None:
+            argv += ["-t", fstype]
+        if options:
+            argv += ["-o", ",".join(options)]
+        self.runner([*argv, device, target])
+
+    def unmount(self, target: str) -> None:
+        self.runner(["umount", target])
+
+
+def default_mounter() -> Mounter:
+    """libmount in-process where it loads, else the commands."""
+    return libmount.LibMount() if libmount.available() else CommandMounter()
+
+
 def mount(
     device: str,
     target: str,
     options: Sequence[str] = (),
     *,
     fstype: str | None = None,
-    runner: Runner = run,
+    mounter: Mounter | None = None,
 ) -> None:
-    """Mount ``device`` on ``target`` (created if missing) with ``options`` joined for ``-o``."""
-    argv = ["mount"]
-    if fstype is not None:
-        argv += ["-t", check_filesystem_type(fstype)]
+    """Mount ``device`` on ``target`` (created if missing) with ``options`` (mount(8)'s ``-o``)."""
     checked = _check_options("mountopts", options)
-    if checked:
-        argv += ["-o", ",".join(checked)]
+    fstype = None if fstype is None else check_filesystem_type(fstype)
     Path(target).mkdir(parents=True, exist_ok=True)
-    runner([*argv, device, target])
+    (mounter or default_mounter()).mount(device, target, fstype, checked)
 
 
-def unmount(target: str, *, runner: Runner = run, mountinfo: Path = MOUNTINFO) -> None:
+def unmount(target: str, *, mounter: Mounter | None = None, mountinfo: Path = MOUNTINFO) -> None:
     """Unmount ``target`` once; idempotent: a target that is not mounted is left alone."""
     if is_mounted(target, mountinfo=mountinfo):
-        runner(["umount", target])
+        (mounter or default_mounter()).unmount(target)
 
 
 def read_mounts(mountinfo: Path = MOUNTINFO) -> list[MountEntry]:
@@ -206,6 +236,9 @@ __all__ = [
     "check_size",
     "make_filesystem",
     "has_filesystem",
+    "Mounter",
+    "CommandMounter",
+    "default_mounter",
     "mount",
     "unmount",
     "read_mounts",

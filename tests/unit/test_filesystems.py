@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from linstor_core import filesystems
+from linstor_core import filesystems, libmount
 from linstor_core.errors import InvalidInput, StorageError
 from linstor_core.runner import FakeRunner
 
@@ -91,21 +91,38 @@ def test_mount_creates_the_target_and_joins_options(tmp_path: Path) -> None:
     runner = FakeRunner().expect(
         ["mount", "-t", "xfs", "-o", "noatime,nodev", "/dev/loop3", str(target)]
     )
-    filesystems.mount("/dev/loop3", str(target), ["noatime", "nodev"], fstype="xfs", runner=runner)
+    filesystems.mount("/dev/loop3", str(target), ["noatime", "nodev"], fstype="xfs",
+                      mounter=filesystems.CommandMounter(runner))
     runner.assert_done()
     assert target.is_dir()
 
 
 def test_mount_without_options_passes_no_dash_o(tmp_path: Path) -> None:
     runner = FakeRunner().expect(["mount", "/dev/loop3", str(tmp_path)])
-    filesystems.mount("/dev/loop3", str(tmp_path), runner=runner)
+    filesystems.mount("/dev/loop3", str(tmp_path), mounter=filesystems.CommandMounter(runner))
     runner.assert_done()
+
+
+def test_mount_refuses_bad_options_and_types_before_anything_runs(tmp_path: Path) -> None:
+    mounter = filesystems.CommandMounter(FakeRunner())
+    with pytest.raises(InvalidInput, match="mountopts"):
+        filesystems.mount("/dev/loop3", str(tmp_path / "a"), ["noatime", ""], mounter=mounter)
+    with pytest.raises(InvalidInput, match="fs"):
+        filesystems.mount("/dev/loop3", str(tmp_path / "a"), fstype="btrfs", mounter=mounter)
+    assert not (tmp_path / "a").exists()
+
+
+def test_the_default_mounter_is_libmount_and_the_commands_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert isinstance(filesystems.default_mounter(), libmount.LibMount)
+    monkeypatch.setattr(libmount, "available", lambda: False)
+    assert filesystems.default_mounter() == filesystems.CommandMounter()
 
 
 def test_unmount_is_idempotent(mountinfo: Path) -> None:
     runner = FakeRunner().expect(["umount", "/mnt/with space"])
-    filesystems.unmount("/mnt/with space", runner=runner, mountinfo=mountinfo)
-    filesystems.unmount("/not/mounted", runner=runner, mountinfo=mountinfo)
+    mounter = filesystems.CommandMounter(runner)
+    filesystems.unmount("/mnt/with space", mounter=mounter, mountinfo=mountinfo)
+    filesystems.unmount("/not/mounted", mounter=mounter, mountinfo=mountinfo)
     runner.assert_done()
 
 

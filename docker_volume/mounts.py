@@ -8,6 +8,11 @@ mounted (``/proc/self/mountinfo``): holders of a volume that is no longer mounte
 rebooted, someone unmounted it) are dropped, so nothing is mounted twice and nothing is lost.
 A volume mounted under the mount root without a record (its record was lost) has no holders:
 the next Unmount or Remove of it unmounts it.
+
+The file also names the mounted volumes whose resource on this node holds their data
+(``keeps_attached``): their last Unmount only unmounts, without asking LINSTOR whether there is
+a diskless resource to remove. A volume missing from that list (a file written by an older
+release) is asked about, as before, so the key is optional in both directions.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class MountTable:
         self.mount_root = mount_root
         self.mountinfo = mountinfo
         self._holders: dict[str, set[str]] = {}
+        self._keeps_attached: set[str] = set()
         self._lock = threading.Lock()
 
     def mountpoint(self, volume: str) -> Path:
@@ -52,11 +58,13 @@ class MountTable:
     def load(self) -> list[str]:
         """Read the state file and reconcile it with mountinfo; return what changed, for the log."""
         with self._lock:
-            recorded = self._read()
+            recorded, keeps_attached = self._read()
             changes = []
             for volume, holders in sorted(recorded.items()):
                 if self.is_mounted(volume):
                     self._holders[volume] = holders
+                    if volume in keeps_attached:
+                        self._keeps_attached.add(volume)
                 else:
                     changes.append(f"{volume}: not mounted any more, forgot holders {', '.join(sorted(holders))}")
             for orphan in self._unrecorded_mounts():
@@ -70,10 +78,20 @@ class MountTable:
         with self._lock:
             return frozenset(self._holders.get(volume, ()))
 
-    def add(self, volume: str, caller: str) -> None:
-        """Record that ``caller`` holds ``volume`` mounted (idempotent), then persist."""
+    def keeps_attached(self, volume: str) -> bool:
+        """Whether ``volume``'s resource here holds its data, so its last Unmount need not detach."""
+        with self._lock:
+            return volume in self._keeps_attached
+
+    def add(self, volume: str, caller: str, *, keeps_attached: bool | None = None) -> None:
+        """Record that ``caller`` holds ``volume`` mounted (idempotent), then persist.
+
+        ``keeps_attached`` is said by the Mount that attached the volume (None: unchanged).
+        """
         with self._lock:
             self._holders.setdefault(volume, set()).add(caller)
+            if keeps_attached is not None:
+                (self._keeps_attached.add if keeps_attached else self._keeps_attached.discard)(volume)
             self._save()
 
     def remove(self, volume: str, caller: str) -> frozenset[str]:
@@ -89,6 +107,7 @@ class MountTable:
             holders.discard(caller)
             if not holders:
                 self._holders.pop(volume, None)
+                self._keeps_attached.discard(volume)
             self._save()
             return frozenset(holders)
 
@@ -101,11 +120,12 @@ class MountTable:
             and os.path.basename(entry.mount_point) not in self._holders
         )
 
-    def _read(self) -> dict[str, set[str]]:
+    def _read(self) -> tuple[dict[str, set[str]], set[str]]:
+        """Holders per volume, and the volumes that keep their resource attached."""
         try:
             body = json.loads(self.state_file.read_text())
         except FileNotFoundError:
-            return {}
+            return {}, set()
         except (OSError, ValueError) as error:
             raise ConfigError(
                 f"cannot read the mount state file {self.state_file}",
@@ -114,17 +134,19 @@ class MountTable:
             ) from error
         if not isinstance(body, dict) or body.get("version") != _FORMAT_VERSION or not isinstance(
             body.get("volumes"), dict
-        ):
+        ) or not isinstance(body.get("keeps_attached", []), list):
             raise ConfigError(
                 f"the mount state file {self.state_file} is not in format version {_FORMAT_VERSION}",
                 correction="removing it makes the plugin rebuild it from what is mounted",
             )
-        return {str(name): {str(caller) for caller in callers} for name, callers in body["volumes"].items()}
+        holders = {str(name): {str(caller) for caller in callers} for name, callers in body["volumes"].items()}
+        return holders, {str(name) for name in body.get("keeps_attached", [])}
 
     def _save(self) -> None:
         body = {
             "version": _FORMAT_VERSION,
             "volumes": {name: sorted(callers) for name, callers in sorted(self._holders.items())},
+            "keeps_attached": sorted(self._keeps_attached),
         }
         directory = self.state_file.parent
         directory.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,8 @@ import pytest
 
 from linstor_core import retcodes
 from linstor_core.errors import AlreadyExists, ApiReply, NotFound, StorageError
-from linstor_core.models import Disk, SelectFilter
+from linstor_core.filesystems import CommandMounter
+from linstor_core.models import Attachment, Disk, SelectFilter
 from linstor_core.runner import FakeRunner
 
 from docker_volume.driver import VolumeDriver
@@ -27,7 +28,8 @@ NODE = "node-a"
 class FakeDisks:
     """In-memory DiskService with the promises the plugin relies on (idempotent create/detach).
 
-    ``attach`` hands out an empty file under ``device_dir`` as the disk's device.
+    ``attachment`` hands out an empty file under ``device_dir`` as the disk's device; the
+    resource there is diskless unless the disk's ``nodes`` name this node.
     """
 
     device_dir: Path
@@ -64,14 +66,21 @@ class FakeDisks:
             if all(d.props.get(k) == v for k, v in owner_props.items())
         ]
 
-    def attach(self, name: str, node: str) -> str:
+    def attachment(self, name: str, node: str) -> Attachment:
         self.calls.append(f"attach {name} {node}")
-        self.get(name)
-        self.attached.add(name)
+        diskless = node not in self.get(name).nodes
+        if diskless:
+            self.attached.add(name)
         device = Path(self.device(name))
         device.parent.mkdir(exist_ok=True)
         device.touch()
-        return str(device)
+        return Attachment(str(device), diskless=diskless)
+
+    def set_props(self, name: str, override: Mapping[str, str] = {}, delete: Sequence[str] = ()) -> None:
+        self.calls.append(f"set_props {name} {dict(override)}")
+        disk = self.get(name)
+        props = {**{k: v for k, v in disk.props.items() if k not in delete}, **override}
+        self.disks[name] = replace(self.disks[name], props=props)
 
     def device(self, name: str) -> str:
         return str(self.device_dir / f"drbd-{name}")
@@ -105,15 +114,21 @@ class FakeHost:
         target: str,
         *,
         formatted: bool = False,
+        probed: bool = False,
         mkfs: Sequence[str] = ("mkfs.ext4", "-q", "-F"),
         mount_args: Sequence[str] = ("-t", "ext4"),
     ) -> None:
-        """Queue blkid, mkfs unless ``formatted``, and a mount that shows up in mountinfo."""
-        blkid = ["blkid", "-p", "-o", "value", "-s", "TYPE", device]
-        self.runner.expect(blkid, "ext4\n" if formatted else StorageError(blkid, 2, ""))
+        """Queue blkid if ``probed`` (a volume without a filesystem record), mkfs unless
+        ``formatted``, and a mount that shows up in mountinfo."""
+        if probed:
+            self.expect_probe(device, "ext4" if formatted else None)
         if not formatted:
             self.runner.expect([*mkfs, device])
         self.runner.expect(["mount", *mount_args, device, target], lambda argv: self._mounted(device, target))
+
+    def expect_probe(self, device: str, found: str | None) -> None:
+        blkid = ["blkid", "-p", "-o", "value", "-s", "TYPE", device]
+        self.runner.expect(blkid, f"{found}\n" if found else StorageError(blkid, 2, ""))
 
     def expect_unmount(self, target: str) -> None:
         self.runner.expect(["umount", target], lambda argv: self._unmounted(target))
@@ -153,7 +168,7 @@ def make_driver(
         table = MountTable(tmp_path / "state" / "mounts.json", mount_root, mountinfo=host.mountinfo)
         table.load()
         return VolumeDriver(disks, table, node=NODE, default_profile="gold", runner=host.runner,
-                            clock=lambda: 1_700_000_000.0)
+                            mounter=CommandMounter(host.runner), clock=lambda: 1_700_000_000.0)
     return make
 
 

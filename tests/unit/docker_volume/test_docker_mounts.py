@@ -24,7 +24,9 @@ def test_holders_are_written_after_every_change(tmp_path: Path, host: FakeHost) 
     mounts = table(tmp_path, host)
     mounts.add("web", "A")
     mounts.add("web", "B")
-    assert json.loads(mounts.state_file.read_text()) == {"version": 1, "volumes": {"web": ["A", "B"]}}
+    assert json.loads(mounts.state_file.read_text()) == {
+        "version": 1, "volumes": {"web": ["A", "B"]}, "keeps_attached": [],
+    }
     assert mounts.remove("web", "A") == frozenset({"B"})
     assert mounts.remove("web", "B") == frozenset()
     assert json.loads(mounts.state_file.read_text())["volumes"] == {}
@@ -47,12 +49,42 @@ def test_load_keeps_holders_of_mounted_volumes_and_drops_the_rest(tmp_path: Path
     assert json.loads(after.state_file.read_text())["volumes"] == {"web": ["A"]}
 
 
+def test_keeps_attached_is_kept_while_mounted_across_a_restart_and_dropped_with_the_last_holder(
+    tmp_path: Path, host: FakeHost
+) -> None:
+    before = table(tmp_path, host)
+    before.add("web", "A", keeps_attached=True)
+    before.add("web", "B")  # a later Mount does not change what the first one found
+    before.add("db", "C", keeps_attached=False)
+    host.add_mount("/dev/loop1", str(tmp_path / "root" / "web"))
+    host.add_mount("/dev/loop2", str(tmp_path / "root" / "db"))
+    after = table(tmp_path, host)
+    after.load()
+    assert after.keeps_attached("web") and not after.keeps_attached("db")
+    after.remove("web", "A")
+    assert after.keeps_attached("web")
+    after.remove("web", "B")
+    assert not after.keeps_attached("web")
+    assert json.loads(after.state_file.read_text())["keeps_attached"] == []
+
+
+def test_a_state_file_of_an_older_release_means_ask_linstor(tmp_path: Path, host: FakeHost) -> None:
+    """Without the keeps_attached key nothing is known, so the last Unmount asks about a detach."""
+    mounts = table(tmp_path, host)
+    mounts.state_file.parent.mkdir(parents=True)
+    mounts.state_file.write_text(json.dumps({"version": 1, "volumes": {"web": ["A"]}}))
+    host.add_mount("/dev/loop1", str(tmp_path / "root" / "web"))
+    assert mounts.load() == []
+    assert mounts.holders("web") == frozenset({"A"}) and not mounts.keeps_attached("web")
+
+
 def test_load_without_a_state_file_starts_empty(tmp_path: Path, host: FakeHost) -> None:
     mounts = table(tmp_path, host)
     assert mounts.load() == [] and not mounts.state_file.exists()
 
 
-@pytest.mark.parametrize("text", ["{not json", '{"version": 2, "volumes": {}}', "[]"])
+@pytest.mark.parametrize("text", ["{not json", '{"version": 2, "volumes": {}}', "[]",
+                                  '{"version": 1, "volumes": {}, "keeps_attached": "web"}'])
 def test_a_broken_state_file_stops_the_start_with_the_fix(tmp_path: Path, host: FakeHost, text: str) -> None:
     mounts = table(tmp_path, host)
     mounts.state_file.parent.mkdir(parents=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -67,6 +68,55 @@ def test_a_killed_plugin_restarts_without_losing_or_doubling_mounts(plugin: Plug
     log = plugin.log.read_text()
     assert log.count("volume db: mounted") == 1 and log.count("volume db: no holder left, unmounting") == 1
     plugin.ok("/VolumeDriver.Remove", {"Name": "db"})
+
+
+def local_device(client: Any, plugin: Plugin, rd: str) -> str:
+    (resource,) = [r for r in client.resources.list(rd) if r.node_name == plugin.node]
+    return resource.volumes[0].device_path
+
+
+@pytest.mark.root
+def test_a_made_filesystem_is_recorded_and_a_damaged_one_is_never_formatted_again(
+    plugin: Plugin, client: Any
+) -> None:
+    """The record, not a probe, says the filesystem is made: with its superblock wiped the volume
+    fails to mount, and what is left on it (the data blocks) stays for fsck or recovery."""
+    plugin.ok("/VolumeDriver.Create", {"Name": "logs", "Opts": {"size": "32M"}})
+    assert client.resource_definitions.get("docker-logs").props["Aux/bundle/filesystem"] == "pending"
+    target = plugin.mount_root / "logs"
+    plugin.ok("/VolumeDriver.Mount", {"Name": "logs", "ID": "A"})
+    assert client.resource_definitions.get("docker-logs").props["Aux/bundle/filesystem"] == "ext4"
+    (target / "kept.txt").write_text("kept\n")
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "logs", "ID": "A"})
+
+    device = local_device(client, plugin, "docker-logs")
+    with open(device, "r+b") as handle:  # ext4's primary superblock: 1 KiB at offset 1 KiB
+        handle.seek(1024)
+        handle.write(bytes(1024))
+        handle.flush()
+        os.fsync(handle.fileno())
+    refused = plugin.call("/VolumeDriver.Mount", {"Name": "logs", "ID": "A"})
+    assert "wrong fs type" in refused["Err"] and not filesystems.is_mounted(str(target))
+    assert "making ext4" not in plugin.log.read_text().split("volume logs: mounted")[-1]
+    probe = subprocess.run(["blkid", "-p", device], capture_output=True, text=True, check=False)
+    assert probe.returncode == 2  # still no superblock: nothing was formatted over the rest
+    plugin.ok("/VolumeDriver.Remove", {"Name": "logs"})
+
+
+@pytest.mark.root
+def test_a_volume_without_the_record_is_probed_and_its_filesystem_kept(plugin: Plugin, client: Any) -> None:
+    """Made by an older release: no record, so blkid decides, and finds the filesystem."""
+    plugin.ok("/VolumeDriver.Create", {"Name": "old", "Opts": {"size": "32M"}})
+    target = plugin.mount_root / "old"
+    plugin.ok("/VolumeDriver.Mount", {"Name": "old", "ID": "A"})
+    (target / "kept.txt").write_text("kept\n")
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "old", "ID": "A"})
+    client.resource_definitions.set_props("docker-old", delete=["Aux/bundle/filesystem"])
+    plugin.ok("/VolumeDriver.Mount", {"Name": "old", "ID": "B"})
+    assert (target / "kept.txt").read_text() == "kept\n"
+    assert plugin.log.read_text().count("making ext4") == 1
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "old", "ID": "B"})
+    plugin.ok("/VolumeDriver.Remove", {"Name": "old"})
 
 
 BAD_CREATES = [

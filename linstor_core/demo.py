@@ -32,7 +32,8 @@ from linstor_core import filesystems
 from linstor_core.cli import main as cli_main
 from linstor_core.client import LinstorClient
 from linstor_core.config import load_client_config
-from linstor_core.controller import drbd, loopdev
+from linstor_core.controller import drbd
+from linstor_core.controller.loopdev import KernelLoops, LoopDevices
 from linstor_core.controller.providers.reflink import can_reflink, filesystem_of
 from linstor_core.controller.satellite import loops_available
 from linstor_core.controller.server import ControllerServer
@@ -94,7 +95,8 @@ class Demo:
 
 
 @contextmanager
-def _pool_filesystems(workdir: Path, out: TextIO, *, xfs: bool, runner: Runner) -> Iterator[None]:
+def _pool_filesystems(workdir: Path, out: TextIO, *, xfs: bool, runner: Runner,
+                      loop_devices: LoopDevices) -> Iterator[None]:
     """Give each node a pool directory; as root an xfs (reflink=1) filesystem on a loop device."""
     with ExitStack() as stack:
         for node in NODES:
@@ -107,10 +109,10 @@ def _pool_filesystems(workdir: Path, out: TextIO, *, xfs: bool, runner: Runner) 
             with open(image, "wb") as handle:
                 handle.truncate(POOL_FS_BYTES)
             filesystems.make_filesystem(str(image), "xfs", ["-m", "reflink=1"], runner=runner)
-            device = loopdev.attach(image, runner)
-            stack.callback(loopdev.detach, device, runner)
-            filesystems.mount(device, str(mountpoint), runner=runner)
-            stack.callback(filesystems.unmount, str(mountpoint), runner=runner)
+            device = loop_devices.attach(image, new_file=True)
+            stack.callback(loop_devices.detach, device)
+            filesystems.mount(device, str(mountpoint))
+            stack.callback(filesystems.unmount, str(mountpoint))
             print(f"# {node}: mkfs.xfs -m reflink=1 on a 512 MiB image, {device} mounted at {mountpoint}",
                   file=out)
         for node in NODES:
@@ -118,12 +120,12 @@ def _pool_filesystems(workdir: Path, out: TextIO, *, xfs: bool, runner: Runner) 
         yield
 
 
-def _detach_leftover_loops(workdir: Path, out: TextIO, runner: Runner) -> None:
+def _detach_leftover_loops(workdir: Path, out: TextIO, loop_devices: LoopDevices) -> None:
     """After a failed run the controller may not have removed every volume's loop device."""
     pools = str(workdir / "pools") + "/"
-    for device in loopdev.list_devices(runner):
+    for device in loop_devices.attached():
         if device.back_file.startswith(pools):
-            loopdev.detach(device.name, runner)
+            loop_devices.detach(device.name)
             print(f"# cleanup: detached leftover {device.name} ({device.back_file})", file=out)
 
 
@@ -233,11 +235,12 @@ def run_demo(out: TextIO = sys.stdout, *, runner: Runner = run) -> None:
     if not loops:
         print("# not root (or no loop devices / mkfs.xfs): pools are plain directories, volumes are\n"
               "# sparse files instead of loop devices, and snapshots need the directory to reflink.", file=out)
+    loop_devices = KernelLoops()
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, workdir)
-        stack.enter_context(_pool_filesystems(workdir, out, xfs=loops, runner=runner))
+        stack.enter_context(_pool_filesystems(workdir, out, xfs=loops, runner=runner, loop_devices=loop_devices))
         if loops:
-            stack.callback(_detach_leftover_loops, workdir, out, runner)
+            stack.callback(_detach_leftover_loops, workdir, out, loop_devices)
         server = stack.enter_context(ControllerServer(workdir / "state", "127.0.0.1", 0))
         print(f"# controller: {server.url}", file=out)
         demo = Demo(out, server.url, workdir)

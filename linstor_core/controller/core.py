@@ -84,7 +84,7 @@ class Controller:
         self.state_dir = Path(state_dir)
         self.runner = runner
         self.store = Store(self.state_dir / "controller.sqlite3")
-        self.satellite = satellite if satellite is not None else Satellite(self.state_dir, runner)
+        self.satellite = satellite if satellite is not None else Satellite(self.state_dir)
         self.free_space = FreeSpace(self.satellite)
         self.node_name = node_name if node_name is not None else os.uname().nodename
         self.renderer = ResourceRenderer(self.node_name,

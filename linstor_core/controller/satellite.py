@@ -8,7 +8,7 @@ Promises: every operation is idempotent (repeat it after a failure or a crash an
 job), and a failed operation leaves nothing half-made: new data is built in a ``.tmp`` file and
 renamed into place, and a file whose loop device could not be attached is removed again. What a
 crash leaves behind is removed by ``reconcile``. Loop devices are looked up in the kernel
-(``losetup``), never remembered.
+(``loopdev.LoopDevices``, by default its ioctls and sysfs), never remembered.
 
 DISKLESS pools store nothing: every data operation on them succeeds and touches nothing, and
 the device a volume "gets" is ``"none"`` (DRBD's word for a diskless volume; the real device is
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from linstor_core.controller import loopdev
+from linstor_core.controller.loopdev import LOOP_CONTROL, KernelLoops, LoopDevice, LoopDevices
 from linstor_core.controller.providers import (
     SupportsBackingFile,
     SupportsReflinkClone,
@@ -37,7 +37,6 @@ from linstor_core.controller.providers import (
 )
 from linstor_core.controller.providers.layout import PoolLayout, staged, temp_of, volume_name
 from linstor_core.errors import InvalidInput, StorageError
-from linstor_core.runner import Runner, run
 
 DISKLESS_DEVICE = "none"
 # Re-attaching a loop device at the path it had can race a udev probe that still holds it.
@@ -72,15 +71,19 @@ class VolumeSpec:
 
 def loops_available() -> bool:
     """Loop devices need root and the loop-control device (absent in some containers)."""
-    return os.geteuid() == 0 and loopdev.LOOP_CONTROL.exists()
+    return os.geteuid() == 0 and LOOP_CONTROL.exists()
 
 
 class Satellite:
-    """Executes volume operations on the local node's pools (see the module docstring)."""
+    """Executes volume operations on the local node's pools (see the module docstring).
 
-    def __init__(self, state_dir: Path, runner: Runner = run, use_loop: bool | None = None) -> None:
+    ``loops``: the host's loop devices (default: the kernel's); ``use_loop``: whether volumes
+    get loop devices at all (default: when root and possible).
+    """
+
+    def __init__(self, state_dir: Path, *, loops: LoopDevices | None = None, use_loop: bool | None = None) -> None:
         self.state_dir = Path(state_dir)
-        self.runner = runner
+        self.loops: LoopDevices = loops if loops is not None else KernelLoops()
         self._use_loop = use_loop
         self._lock = threading.RLock()
 
@@ -165,9 +168,9 @@ class Satellite:
         with self._lock:
             image = self._layout(pool).volume(vol_name)
             devices = self._loops_of(image)
-            _refuse_busy(devices, vol_name, "deleted")
+            self._refuse_busy(devices, vol_name, "deleted")
             for device in devices:
-                loopdev.detach(device.name, self.runner)
+                self.loops.detach(device.name)
             image.unlink(missing_ok=True)
             temp_of(image).unlink(missing_ok=True)
 
@@ -200,7 +203,7 @@ class Satellite:
             if size > current:
                 provider.grow(image, size)
             for device in self._loops_of(image):
-                loopdev.refresh_size(device.name, self.runner)
+                self.loops.refresh_size(device.name)
 
     # -- snapshots, rollback, restore, clone -------------------------------------------------
 
@@ -246,7 +249,7 @@ class Satellite:
             image = self._existing_image(pool, vol_name)
             source = self._existing_snapshot(pool, vol_name, snapshot)
             devices = self._loops_of(image)
-            _refuse_busy(devices, vol_name, "rolled back")
+            self._refuse_busy(devices, vol_name, "rolled back")
             with staged(image) as temp:
                 provider.copy_data(source, temp)
             if not self.use_loop:
@@ -254,7 +257,7 @@ class Satellite:
             if not devices:
                 return self._expose(image, created=False)
             for extra in devices[1:]:
-                loopdev.detach(extra.name, self.runner)
+                self.loops.detach(extra.name)
             return self._repoint(devices[0].name, image)
 
     def restore_volume(self, pool: PoolSpec, src_vol_name: str, snapshot: str, dst: VolumeSpec) -> str:
@@ -311,13 +314,13 @@ class Satellite:
             return []
         wanted = {str(layout.volume(name)) for name in volumes}
         lines, seen = [], set()
-        for device in loopdev.list_devices(self.runner):
+        for device in self.loops.attached():
             if Path(device.back_file).parent != layout.directory:
                 continue
             if device.back_file in wanted and not device.deleted and device.back_file not in seen:
                 seen.add(device.back_file)
                 continue
-            loopdev.detach(device.name, self.runner)
+            self.loops.detach(device.name)
             why = "deleted file" if device.deleted else "duplicate" if device.back_file in seen else "unknown file"
             lines.append(f"detached loop device {device.name} of {why} {device.back_file}")
         return lines
@@ -327,13 +330,13 @@ class Satellite:
         lines = []
         attached = set()
         if self.use_loop:
-            attached = {d.back_file for d in loopdev.list_devices(self.runner) if not d.deleted}
+            attached = {d.back_file for d in self.loops.attached() if not d.deleted}
         for name in sorted(volumes):
             image = layout.volume(name)
             if not image.exists():
                 lines.append(f"volume {name}: backing file {image} is missing")
             elif self.use_loop and str(image) not in attached:
-                lines.append(f"re-attached volume {name} as {loopdev.attach(image, self.runner)}")
+                lines.append(f"re-attached volume {name} as {self.loops.attach(image)}")
         return lines
 
     # -- helpers -----------------------------------------------------------------------------
@@ -381,12 +384,13 @@ class Satellite:
     def _expose(self, image: Path, *, created: bool) -> str:
         """The device for ``image``: its loop device (attached if needed) or the file itself.
 
-        When the file was made by this call and attaching fails, the file goes too.
+        When the file was made by this call and attaching fails, the file goes too; such a file
+        is new, so no loop device can serve it yet and none is looked for.
         """
         if not self.use_loop:
             return str(image)
         try:
-            return loopdev.attach(image, self.runner)
+            return self.loops.attach(image, new_file=created)
         except StorageError:
             if created:
                 image.unlink(missing_ok=True)
@@ -394,36 +398,35 @@ class Satellite:
 
     def _repoint(self, device: str, image: Path) -> str:
         """Detach ``device`` and attach ``image`` at the same path (another if it was taken)."""
-        loopdev.detach(device, self.runner)
+        self.loops.detach(device)
         for attempt in range(_REATTACH_TRIES):
             try:
-                loopdev.attach(image, self.runner, device=device)
+                self.loops.attach(image, device=device)
             except StorageError:
                 time.sleep(_REATTACH_PAUSE * (attempt + 1))
                 continue
-            loopdev.flush(device, self.runner)
+            self.loops.flush(device)
             return device
-        return loopdev.attach(image, self.runner)
+        return self.loops.attach(image)
 
-    def _loops_of(self, image: Path) -> list[loopdev.LoopDevice]:
+    def _loops_of(self, image: Path) -> list[LoopDevice]:
         if not self.use_loop:
             return []
-        return [d for d in loopdev.list_devices(self.runner) if d.back_file == str(image) and not d.deleted]
+        return [d for d in self.loops.attached() if d.back_file == str(image) and not d.deleted]
 
     def _flush(self, image: Path) -> None:
         """Push data written through the loop device into the file before the file is copied."""
         for device in self._loops_of(image):
-            loopdev.flush(device.name, self.runner)
+            self.loops.flush(device.name)
 
-
-def _refuse_busy(devices: list[loopdev.LoopDevice], vol_name: str, action: str) -> None:
-    for device in devices:
-        if loopdev.is_busy(device.name):
-            raise StorageError(
-                ["losetup", "--detach", device.name], errno.EBUSY,
-                f"volume {vol_name} cannot be {action}: {device.name} is in use (mounted or held by DRBD)",
-                correction="unmount it or take its DRBD resource down first",
-            )
+    def _refuse_busy(self, devices: list[LoopDevice], vol_name: str, action: str) -> None:
+        for device in devices:
+            if self.loops.is_busy(device.name):
+                raise StorageError(
+                    ["ioctl", "LOOP_CLR_FD", device.name], errno.EBUSY,
+                    f"volume {vol_name} cannot be {action}: {device.name} is in use (mounted or held by DRBD)",
+                    correction="unmount it or take its DRBD resource down first",
+                )
 
 
 def _positive_kib(size_kib: int) -> int:

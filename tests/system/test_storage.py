@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from device_io import write_synced
-from linstor_core.controller import loopdev
+from linstor_core.controller.loopdev import KernelLoops, LoopDevice
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.errors import InvalidInput, StorageError
 from linstor_core.runner import run
@@ -24,11 +24,12 @@ pytestmark = pytest.mark.root
 
 MIB = 1024 * 1024
 Make = Callable[[str, int], Path]
+LOOPS = KernelLoops()
 
 
-def loops_under(directory: Path) -> list[loopdev.LoopDevice]:
+def loops_under(directory: Path) -> list[LoopDevice]:
     prefix = str(directory.resolve()) + "/"
-    return [d for d in loopdev.list_devices(run) if d.back_file.startswith(prefix)]
+    return [d for d in LOOPS.attached() if d.back_file.startswith(prefix)]
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def mounted(tmp_path: Path) -> Iterator[Make]:
         with open(backing, "xb"):
             pass
         os.truncate(backing, size_mib * MIB)
-        device = loopdev.attach(backing, run)
+        device = LOOPS.attach(backing, new_file=True)
         target = tmp_path / f"{fstype}-mnt"
         target.mkdir()
         made.append((target, device))
@@ -53,10 +54,10 @@ def mounted(tmp_path: Path) -> Iterator[Make]:
     yield make
     for target, device in reversed(made):
         for leftover in loops_under(target):
-            loopdev.detach(leftover.name, run)
+            LOOPS.detach(leftover.name)
         if os.path.ismount(target):
             run(["umount", str(target)])
-        loopdev.detach(device, run)
+        LOOPS.detach(device)
 
 
 @pytest.fixture
@@ -156,7 +157,7 @@ def test_reconcile_removes_an_orphan_and_reattaches_a_known_volume(xfs_pool: tup
     directory = sat.pool_directory(pool)
     sat.create_volume(pool, VolumeSpec("Orphan", 0, 8 * 1024))
     known = sat.create_volume(pool, VolumeSpec("Known", 0, 8 * 1024))
-    loopdev.detach(known, run)
+    LOOPS.detach(known)
     lines = sat.reconcile(pool, {"Known_00000"}, set())
     assert any("Orphan_00000.img" in line for line in lines)
     assert any("re-attached volume Known_00000" in line for line in lines)

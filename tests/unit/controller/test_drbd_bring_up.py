@@ -50,7 +50,7 @@ def kernel() -> Kernel:
 def make_controller(state: Path, kernel: Kernel, *, loaded: bool = True,
                     host: str = "VULCAN") -> Controller:
     """A controller whose host is ``host`` (node vulcan, names compare case-insensitively)."""
-    ctl = Controller(state, runner=kernel, satellite=Satellite(state, FakeRunner(), use_loop=False),
+    ctl = Controller(state, runner=kernel, satellite=Satellite(state, use_loop=False),
                      node_name=host, drbd_loaded=loaded)
     ctl.open()
     return ctl
@@ -282,7 +282,7 @@ def test_reconcile_reports_a_failing_adjust_and_serves_on(
     adjust = [*DRBDADM, str(config(ctl)), "adjust", "LocalData"]
     again.script.expect(adjust, StorageError(adjust, 10, "no such minor"))
     restarted = Controller(state, runner=again, node_name="vulcan", drbd_loaded=True,
-                           satellite=Satellite(state, FakeRunner(), use_loop=False))
+                           satellite=Satellite(state, use_loop=False))
     try:
         lines = restarted.open()
     finally:

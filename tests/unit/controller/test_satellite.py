@@ -1,38 +1,100 @@
-"""The satellite's promises, with real files in tmp_path and every losetup call scripted."""
+"""The satellite's promises, with real files in tmp_path and every loop device call scripted."""
 
 from __future__ import annotations
 
 import errno
-import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from linstor_core.controller import loopdev
+from linstor_core.controller.loopdev import LoopDevice
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.errors import InvalidInput, StorageError
-from linstor_core.runner import FakeRunner
 
 MIB_KIB = 1024
-LIST = ["losetup", "--json", "--list"]
+Call = tuple[object, ...]
+Reply = str | list[LoopDevice] | StorageError | None
+LIST: Call = ("attached",)
 
 
-def listing(*devices: tuple[str, str]) -> str:
-    return json.dumps({"loopdevices": [{"name": name, "back-file": back} for name, back in devices]})
+@dataclass
+class FakeLoops:
+    """Loop devices for unit tests: answers only the calls it was told to expect, in order.
+
+    As with ``FakeRunner``, a call that was not expected next fails the test instead of silently
+    succeeding; a ``StorageError`` reply is raised. ``busy`` names the devices ``is_busy``
+    reports: a probe that changes nothing, so it is not scripted.
+    """
+
+    expected: list[tuple[Call, Reply]] = field(default_factory=list)
+    busy: set[str] = field(default_factory=set)
+
+    def expect(self, call: Call, reply: Reply = None) -> "FakeLoops":
+        self.expected.append((call, reply))
+        return self
+
+    def assert_done(self) -> None:
+        if self.expected:
+            raise AssertionError(f"loop calls never made: {[call for call, _ in self.expected]}")
+
+    def _answer(self, call: Call) -> Reply:
+        if not self.expected:
+            raise AssertionError(f"unexpected loop call {call}")
+        want, reply = self.expected.pop(0)
+        if want != call:
+            raise AssertionError(f"expected loop call {want}, got {call}")
+        if isinstance(reply, StorageError):
+            raise reply
+        return reply
+
+    def attached(self) -> list[LoopDevice]:
+        reply = self._answer(LIST)
+        assert isinstance(reply, list)
+        return reply
+
+    def attach(self, image: Path, *, device: str | None = None, new_file: bool = False) -> str:
+        reply = self._answer(attach(image, device=device, new_file=new_file))
+        assert isinstance(reply, str)
+        return reply
+
+    def detach(self, device: str) -> None:
+        self._answer(detach(device))
+
+    def refresh_size(self, device: str) -> None:
+        self._answer(refresh_size(device))
+
+    def flush(self, device: str) -> None:
+        self._answer(flush(device))
+
+    def is_busy(self, device: str) -> bool:
+        return device in self.busy
 
 
-@pytest.fixture(autouse=True)
-def busy(monkeypatch: pytest.MonkeyPatch) -> set[str]:
-    """The scripted /dev/loopN names are not real: the test decides which ones are in use."""
-    devices: set[str] = set()
-    monkeypatch.setattr(loopdev, "is_busy", lambda device: device in devices)
-    return devices
+def attach(path: Path, *, device: str | None = None, new_file: bool = False) -> Call:
+    return ("attach", str(path), device, new_file)
+
+
+def detach(device: str) -> Call:
+    return ("detach", device)
+
+
+def refresh_size(device: str) -> Call:
+    return ("refresh_size", device)
+
+
+def flush(device: str) -> Call:
+    return ("flush", device)
+
+
+def listing(*devices: tuple[str, str]) -> list[LoopDevice]:
+    return [LoopDevice(name, back) for name, back in devices]
 
 
 @pytest.fixture
-def runner() -> FakeRunner:
-    return FakeRunner()
+def loops() -> FakeLoops:
+    return FakeLoops()
 
 
 @pytest.fixture
@@ -41,8 +103,8 @@ def pool(tmp_path: Path) -> PoolSpec:
 
 
 @pytest.fixture
-def sat(tmp_path: Path, runner: FakeRunner, pool: PoolSpec) -> Satellite:
-    satellite = Satellite(tmp_path / "state", runner, use_loop=True)
+def sat(tmp_path: Path, loops: FakeLoops, pool: PoolSpec) -> Satellite:
+    satellite = Satellite(tmp_path / "state", loops=loops, use_loop=True)
     satellite.check_pool(pool)
     return satellite
 
@@ -52,17 +114,13 @@ def image(pool: PoolSpec, name: str) -> Path:
     return pool.directory / f"{name}.img"
 
 
-def attach(path: Path) -> list[str]:
-    return ["losetup", "--nooverlap", "--find", "--show", str(path)]
-
-
 def test_volume_name_is_resource_and_five_digits() -> None:
     assert VolumeSpec("LocalData", 0, 1).volume_name == "LocalData_00000"
     assert VolumeSpec("LocalData", 12, 1).volume_name == "LocalData_00012"
 
 
 def test_default_pool_directory_is_under_the_node(tmp_path: Path) -> None:
-    sat = Satellite(tmp_path, FakeRunner(), use_loop=False)
+    sat = Satellite(tmp_path, loops=FakeLoops(), use_loop=False)
     spec = PoolSpec("vulcan", "thinpool", "FILE_THIN", None)
     sat.check_pool(spec)
     assert sat.pool_directory(spec) == tmp_path.resolve() / "nodes" / "vulcan" / "pools" / "thinpool"
@@ -71,7 +129,7 @@ def test_default_pool_directory_is_under_the_node(tmp_path: Path) -> None:
 
 def test_check_pool_refuses_a_file_as_directory(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
-    sat = Satellite(tmp_path, FakeRunner(), use_loop=False)
+    sat = Satellite(tmp_path, loops=FakeLoops(), use_loop=False)
     with pytest.raises(InvalidInput, match="StorDriver/FileDir"):
         sat.check_pool(PoolSpec("vulcan", "thinpool", "FILE_THIN", tmp_path / "file" / "pool"))
 
@@ -99,40 +157,42 @@ def test_an_unreadable_pool_filesystem_is_a_storage_error(sat: Satellite, pool: 
         sat.capacity(pool)
 
 
-def test_create_makes_a_sparse_file_and_a_loop_device(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+def test_create_makes_a_sparse_file_and_a_loop_device(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
     path = image(pool, "LocalData_00000")
-    runner.expect(attach(path), "/dev/loop3\n")
+    loops.expect(attach(path, new_file=True), "/dev/loop3")
     assert sat.create_volume(pool, VolumeSpec("LocalData", 0, 150 * MIB_KIB)) == "/dev/loop3"
     assert path.stat().st_size == 150 * 1024 * 1024
     assert path.stat().st_blocks * 512 < 1024 * 1024
-    runner.assert_done()
+    loops.assert_done()
 
 
-def test_create_again_returns_the_same_device(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+def test_create_again_returns_the_same_device(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
+    """The second call finds the file, so it asks for the device serving it (no new_file)."""
     path = image(pool, "LocalData_00000")
-    runner.expect(attach(path), "/dev/loop3\n").expect(attach(path), "/dev/loop3\n")
+    loops.expect(attach(path, new_file=True), "/dev/loop3").expect(attach(path), "/dev/loop3")
     vol = VolumeSpec("LocalData", 0, MIB_KIB)
     assert sat.create_volume(pool, vol) == sat.create_volume(pool, vol) == "/dev/loop3"
-    runner.assert_done()
+    loops.assert_done()
 
 
-def test_create_with_another_size_is_refused(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
-    runner.expect(attach(image(pool, "LocalData_00000")), "/dev/loop3\n")
+def test_create_with_another_size_is_refused(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
+    loops.expect(attach(image(pool, "LocalData_00000"), new_file=True), "/dev/loop3")
     sat.create_volume(pool, VolumeSpec("LocalData", 0, MIB_KIB))
     with pytest.raises(InvalidInput, match="exists with 1024 KiB"):
         sat.create_volume(pool, VolumeSpec("LocalData", 0, 2 * MIB_KIB))
 
 
-def test_failed_attach_leaves_no_file(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+def test_failed_attach_leaves_no_file(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
     path = image(pool, "LocalData_00000")
-    runner.expect(attach(path), StorageError(attach(path), 1, "losetup: cannot find an unused loop device"))
+    refused = StorageError(["ioctl", "LOOP_CTL_GET_FREE", "/dev/loop-control"], errno.ENODEV, "No such device")
+    loops.expect(attach(path, new_file=True), refused)
     with pytest.raises(StorageError):
         sat.create_volume(pool, VolumeSpec("LocalData", 0, MIB_KIB))
     assert list(sat.pool_directory(pool).iterdir()) == []
 
 
 def test_without_loops_the_device_is_the_file(tmp_path: Path, pool: PoolSpec) -> None:
-    sat = Satellite(tmp_path, FakeRunner(), use_loop=False)
+    sat = Satellite(tmp_path, loops=FakeLoops(), use_loop=False)
     sat.check_pool(pool)
     path = sat.create_volume(pool, VolumeSpec("LocalData", 0, MIB_KIB))
     assert path == str(image(pool, "LocalData_00000"))
@@ -156,39 +216,37 @@ def test_bad_volume_names_are_refused(sat: Satellite, pool: PoolSpec, name: str)
 
 
 def test_delete_detaches_only_its_own_loop_and_is_idempotent(
-    sat: Satellite, runner: FakeRunner, pool: PoolSpec
+    sat: Satellite, loops: FakeLoops, pool: PoolSpec
 ) -> None:
     path = image(pool, "LocalData_00000")
     path.write_bytes(b"")
-    runner.expect(LIST, listing(("/dev/loop1", "/elsewhere/LocalData_00000.img"), ("/dev/loop3", str(path))))
-    runner.expect(["losetup", "--detach", "/dev/loop3"])
-    runner.expect(LIST, listing())
+    loops.expect(LIST, listing(("/dev/loop1", "/elsewhere/LocalData_00000.img"), ("/dev/loop3", str(path))))
+    loops.expect(detach("/dev/loop3"))
+    loops.expect(LIST, listing())
     sat.delete_volume(pool, "LocalData_00000")
     sat.delete_volume(pool, "LocalData_00000")
     assert not path.exists()
-    runner.assert_done()
+    loops.assert_done()
 
 
-def test_delete_and_rollback_refuse_a_busy_volume(
-    sat: Satellite, runner: FakeRunner, pool: PoolSpec, busy: set[str]
-) -> None:
+def test_delete_and_rollback_refuse_a_busy_volume(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
     path = image(pool, "rsc_00000")
     path.write_bytes(b"now")
     image(pool, "rsc_00000.snap.snap1").write_bytes(b"then")
-    busy.add("/dev/loop3")
-    runner.expect(LIST, listing(("/dev/loop3", str(path))))
-    runner.expect(LIST, listing(("/dev/loop3", str(path))))
+    loops.busy.add("/dev/loop3")
+    loops.expect(LIST, listing(("/dev/loop3", str(path))))
+    loops.expect(LIST, listing(("/dev/loop3", str(path))))
     with pytest.raises(StorageError, match="in use"):
         sat.delete_volume(pool, "rsc_00000")
     with pytest.raises(StorageError, match="in use"):
         sat.rollback_volume(pool, "rsc_00000", "snap1")
     assert path.read_bytes() == b"now"
-    runner.assert_done()
+    loops.assert_done()
 
 
 def test_delete_keeps_snapshots(tmp_path: Path) -> None:
     pool = PoolSpec("vulcan", "pool", "FILE", tmp_path / "pool")
-    sat = Satellite(tmp_path, FakeRunner(), use_loop=False)
+    sat = Satellite(tmp_path, loops=FakeLoops(), use_loop=False)
     sat.check_pool(pool)
     sat.create_volume(pool, VolumeSpec("rsc", 0, MIB_KIB))
     sat.snapshot_volume(pool, "rsc_00000", "snap1")
@@ -196,29 +254,29 @@ def test_delete_keeps_snapshots(tmp_path: Path) -> None:
     assert [p.name for p in sat.pool_directory(pool).iterdir()] == ["rsc_00000.snap.snap1.img"]
 
 
-def test_resize_grows_file_and_loop(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+def test_resize_grows_file_and_loop(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
     path = image(pool, "LocalData_00000")
-    runner.expect(attach(path), "/dev/loop3\n")
+    loops.expect(attach(path, new_file=True), "/dev/loop3")
     vol = VolumeSpec("LocalData", 0, MIB_KIB)
     sat.create_volume(pool, vol)
-    runner.expect(LIST, listing(("/dev/loop3", str(path))))
-    runner.expect(["losetup", "--set-capacity", "/dev/loop3"])
+    loops.expect(LIST, listing(("/dev/loop3", str(path))))
+    loops.expect(refresh_size("/dev/loop3"))
     sat.resize_volume(pool, vol, 3 * MIB_KIB)
     assert path.stat().st_size == 3 * 1024 * 1024
-    runner.assert_done()
+    loops.assert_done()
 
 
-def test_resize_refuses_to_shrink(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
-    runner.expect(attach(image(pool, "LocalData_00000")), "/dev/loop3\n")
+def test_resize_refuses_to_shrink(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
+    loops.expect(attach(image(pool, "LocalData_00000"), new_file=True), "/dev/loop3")
     sat.create_volume(pool, VolumeSpec("LocalData", 0, 2 * MIB_KIB))
     with pytest.raises(InvalidInput, match="shrinking"):
         sat.resize_volume(pool, "LocalData_00000", MIB_KIB)
     assert image(pool, "LocalData_00000").stat().st_size == 2 * 1024 * 1024
-    runner.assert_done()
+    loops.assert_done()
 
 
 def test_diskless_pools_store_nothing(tmp_path: Path) -> None:
-    sat = Satellite(tmp_path, FakeRunner(), use_loop=True)
+    sat = Satellite(tmp_path, loops=FakeLoops(), use_loop=True)
     pool = PoolSpec("vulcan", "DfltDisklessStorPool", "DISKLESS", None)
     sat.check_pool(pool)
     vol = VolumeSpec("LocalData", 0, MIB_KIB)
@@ -235,7 +293,7 @@ def test_diskless_pools_store_nothing(tmp_path: Path) -> None:
 def file_pool(tmp_path: Path) -> tuple[Satellite, PoolSpec]:
     """A FILE pool without loops: full copies work on any filesystem."""
     pool = PoolSpec("vulcan", "filepool", "FILE", tmp_path / "filepool")
-    sat = Satellite(tmp_path, FakeRunner(), use_loop=False)
+    sat = Satellite(tmp_path, loops=FakeLoops(), use_loop=False)
     sat.check_pool(pool)
     return sat, pool
 
@@ -287,7 +345,7 @@ def test_missing_volume_or_snapshot_is_invalid_input(file_pool: tuple[Satellite,
         sat.rollback_volume(pool, "rsc_00000", "snap1")
 
 
-def test_failed_copy_leaves_no_temp_file(sat: Satellite, runner: FakeRunner, pool: PoolSpec,
+def test_failed_copy_leaves_no_temp_file(sat: Satellite, loops: FakeLoops, pool: PoolSpec,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from linstor_core.controller.providers import file_thin
 
@@ -299,78 +357,89 @@ def test_failed_copy_leaves_no_temp_file(sat: Satellite, runner: FakeRunner, poo
         raise StorageError(["ioctl", "FICLONE"], 95, "/pool is on ext4, which cannot make reflink copies")
 
     monkeypatch.setattr(file_thin, "reflink", refuse)
-    runner.expect(LIST, listing())
+    loops.expect(LIST, listing())
     with pytest.raises(StorageError, match="ext4"):
         sat.snapshot_volume(pool, "rsc_00000", "snap1")
     assert [p.name for p in sat.pool_directory(pool).iterdir()] == ["rsc_00000.img"]
 
 
-def test_snapshot_flushes_the_loop_device_first(tmp_path: Path, runner: FakeRunner) -> None:
+def test_snapshot_flushes_the_loop_device_first(tmp_path: Path, loops: FakeLoops) -> None:
     pool = PoolSpec("vulcan", "filepool", "FILE", tmp_path / "pool")
-    sat = Satellite(tmp_path, runner, use_loop=True)
+    sat = Satellite(tmp_path, loops=loops, use_loop=True)
     sat.check_pool(pool)
     path = image(pool, "rsc_00000")
     path.write_bytes(b"data")
-    runner.expect(LIST, listing(("/dev/loop3", str(path))))
-    runner.expect(["blockdev", "--flushbufs", "/dev/loop3"])
+    loops.expect(LIST, listing(("/dev/loop3", str(path))))
+    loops.expect(flush("/dev/loop3"))
     sat.snapshot_volume(pool, "rsc_00000", "snap1")
     assert image(pool, "rsc_00000.snap.snap1").read_bytes() == b"data"
-    runner.assert_done()
+    loops.assert_done()
 
 
-def rollback_setup(tmp_path: Path, runner: FakeRunner) -> tuple[Satellite, PoolSpec, Path]:
+def test_restore_attaches_its_new_file_without_a_look_up(tmp_path: Path, loops: FakeLoops) -> None:
     pool = PoolSpec("vulcan", "filepool", "FILE", tmp_path / "pool")
-    sat = Satellite(tmp_path, runner, use_loop=True)
+    sat = Satellite(tmp_path, loops=loops, use_loop=True)
+    sat.check_pool(pool)
+    image(pool, "rsc_00000").write_bytes(b"now")
+    image(pool, "rsc_00000.snap.snap1").write_bytes(b"then")
+    loops.expect(attach(image(pool, "restored_00000"), new_file=True), "/dev/loop4")
+    assert sat.restore_volume(pool, "rsc_00000", "snap1", VolumeSpec("restored", 0, 1)) == "/dev/loop4"
+    loops.assert_done()
+
+
+def rollback_setup(tmp_path: Path, loops: FakeLoops) -> tuple[Satellite, PoolSpec, Path]:
+    pool = PoolSpec("vulcan", "filepool", "FILE", tmp_path / "pool")
+    sat = Satellite(tmp_path, loops=loops, use_loop=True)
     sat.check_pool(pool)
     path = image(pool, "rsc_00000")
     path.write_bytes(b"now")
     image(pool, "rsc_00000.snap.snap1").write_bytes(b"then")
-    runner.expect(LIST, listing(("/dev/loop3", str(path))))
-    runner.expect(["losetup", "--detach", "/dev/loop3"])
+    loops.expect(LIST, listing(("/dev/loop3", str(path))))
+    loops.expect(detach("/dev/loop3"))
     return sat, pool, path
 
 
-def test_rollback_repoints_the_loop_device_at_the_same_path(tmp_path: Path, runner: FakeRunner) -> None:
-    sat, pool, path = rollback_setup(tmp_path, runner)
-    runner.expect(["losetup", "/dev/loop3", str(path)])
-    runner.expect(["blockdev", "--flushbufs", "/dev/loop3"])
+def test_rollback_repoints_the_loop_device_at_the_same_path(tmp_path: Path, loops: FakeLoops) -> None:
+    sat, pool, path = rollback_setup(tmp_path, loops)
+    loops.expect(attach(path, device="/dev/loop3"), "/dev/loop3")
+    loops.expect(flush("/dev/loop3"))
     assert sat.rollback_volume(pool, "rsc_00000", "snap1") == "/dev/loop3"
     assert path.read_bytes() == b"then"
-    runner.assert_done()
+    loops.assert_done()
 
 
 def test_rollback_reports_a_new_path_when_the_old_one_was_taken(
-    tmp_path: Path, runner: FakeRunner, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, loops: FakeLoops, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from linstor_core.controller import satellite
 
     monkeypatch.setattr(satellite, "_REATTACH_PAUSE", 0)
-    sat, pool, path = rollback_setup(tmp_path, runner)
-    taken = ["losetup", "/dev/loop3", str(path)]
+    sat, pool, path = rollback_setup(tmp_path, loops)
+    taken = StorageError(["ioctl", "LOOP_CONFIGURE", "/dev/loop3", str(path)], errno.EBUSY, "Device or resource busy")
     for _ in range(satellite._REATTACH_TRIES):
-        runner.expect(taken, StorageError(taken, 1, "device busy"))
-    runner.expect(attach(path), "/dev/loop9\n")
+        loops.expect(attach(path, device="/dev/loop3"), taken)
+    loops.expect(attach(path), "/dev/loop9")
     assert sat.rollback_volume(pool, "rsc_00000", "snap1") == "/dev/loop9"
-    runner.assert_done()
+    loops.assert_done()
 
 
-def test_reconcile_removes_leftovers_and_reattaches(sat: Satellite, runner: FakeRunner, pool: PoolSpec) -> None:
+def test_reconcile_removes_leftovers_and_reattaches(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
     directory = sat.pool_directory(pool)
     for name in ["known_00000.img", "gone_00000.img", "known_00000.snap.s1.img", "known_00000.snap.old.img",
                  "new_00000.img.tmp", "notes.txt"]:
         (directory / name).write_bytes(b"")
     known, gone = str(directory / "known_00000.img"), str(directory / "gone_00000.img")
-    runner.expect(LIST, json.dumps({"loopdevices": [
-        {"name": "/dev/loop1", "back-file": gone},
-        {"name": "/dev/loop2", "back-file": known + " (deleted)"},
-        {"name": "/dev/loop5", "back-file": "/elsewhere/known_00000.img"},
-    ]}))
-    runner.expect(["losetup", "--detach", "/dev/loop1"])
-    runner.expect(["losetup", "--detach", "/dev/loop2"])
-    runner.expect(LIST, listing(("/dev/loop5", "/elsewhere/known_00000.img")))
-    runner.expect(attach(Path(known)), "/dev/loop1\n")
+    loops.expect(LIST, [
+        LoopDevice("/dev/loop1", gone),
+        LoopDevice("/dev/loop2", known, deleted=True),
+        LoopDevice("/dev/loop5", "/elsewhere/known_00000.img"),
+    ])
+    loops.expect(detach("/dev/loop1"))
+    loops.expect(detach("/dev/loop2"))
+    loops.expect(LIST, listing(("/dev/loop5", "/elsewhere/known_00000.img")))
+    loops.expect(attach(Path(known)), "/dev/loop1")
     lines = sat.reconcile(pool, {"known_00000", "lost_00000"}, {("known_00000", "s1")})
-    runner.assert_done()
+    loops.assert_done()
     assert sorted(p.name for p in directory.iterdir()) == ["known_00000.img", "known_00000.snap.s1.img", "notes.txt"]
     text = "\n".join(lines)
     for expected in ["/dev/loop1 of unknown file", "/dev/loop2 of deleted file", "temp file",
@@ -380,15 +449,15 @@ def test_reconcile_removes_leftovers_and_reattaches(sat: Satellite, runner: Fake
 
 
 def test_reconcile_detaches_a_second_loop_of_the_same_volume(
-    sat: Satellite, runner: FakeRunner, pool: PoolSpec
+    sat: Satellite, loops: FakeLoops, pool: PoolSpec
 ) -> None:
     path = image(pool, "known_00000")
     path.write_bytes(b"")
-    runner.expect(LIST, listing(("/dev/loop1", str(path)), ("/dev/loop2", str(path))))
-    runner.expect(["losetup", "--detach", "/dev/loop2"])
-    runner.expect(LIST, listing(("/dev/loop1", str(path))))
+    loops.expect(LIST, listing(("/dev/loop1", str(path)), ("/dev/loop2", str(path))))
+    loops.expect(detach("/dev/loop2"))
+    loops.expect(LIST, listing(("/dev/loop1", str(path))))
     assert sat.reconcile(pool, {"known_00000"}, set()) == [f"detached loop device /dev/loop2 of duplicate {path}"]
-    runner.assert_done()
+    loops.assert_done()
 
 
 def test_reconcile_without_loops_only_touches_files(file_pool: tuple[Satellite, PoolSpec]) -> None:
@@ -401,6 +470,6 @@ def test_reconcile_without_loops_only_touches_files(file_pool: tuple[Satellite, 
 
 
 def test_reconcile_of_a_missing_directory_reports_each_volume(tmp_path: Path) -> None:
-    sat = Satellite(tmp_path, FakeRunner(), use_loop=True)
+    sat = Satellite(tmp_path, loops=FakeLoops(), use_loop=True)
     pool = PoolSpec("vulcan", "gone", "FILE_THIN", tmp_path / "gone")
     assert sat.reconcile(pool, {"a_00000"}, set()) == [f"volume a_00000: pool directory {tmp_path / 'gone'} is missing"]

@@ -2,10 +2,17 @@
 
 Docker sends one Mount and one Unmount per container, each with the container's ID, and does
 not repeat them after a plugin restart. So the holders are written to a small JSON file after
-every change (a temporary file renamed over the old one: a crash leaves the old or the new
-file, never half of one), and on start the file is checked against what the kernel says is
+every change (a temporary file renamed over the old one: a killed plugin leaves the old or the
+new file, never half of one), and on start the file is checked against what the kernel says is
 mounted (``/proc/self/mountinfo``): holders of a volume that is no longer mounted (the host
 rebooted, someone unmounted it) are dropped, so nothing is mounted twice and nothing is lost.
+
+The file is not fsynced: it describes mounts, and mounts do not outlive what could lose an
+unsynced write (a power cut or a kernel crash), so after one every record would be dropped
+anyway. The one thing such a crash can leave, a truncated file, is therefore read as nothing
+recorded when nothing is mounted under the mount root (see :meth:`MountTable.load`). A fsync of
+the file and its directory on every Mount and Unmount cost more than the rest of the
+bookkeeping together.
 A volume mounted under the mount root without a record (its record was lost) has no holders:
 the next Unmount or Remove of it unmounts it.
 
@@ -56,10 +63,21 @@ class MountTable:
         return is_mounted(str(self.mountpoint(volume)), mountinfo=self.mountinfo)
 
     def load(self) -> list[str]:
-        """Read the state file and reconcile it with mountinfo; return what changed, for the log."""
+        """Read the state file and reconcile it with mountinfo; return what changed, for the log.
+
+        An unreadable file stops the start (``ConfigError``) while volumes are mounted under the
+        mount root, since their holders would be lost; with nothing mounted there it is what a
+        power cut can leave, describes no mount, and is replaced.
+        """
         with self._lock:
-            recorded, keeps_attached = self._read()
             changes = []
+            try:
+                recorded, keeps_attached = self._read()
+            except ConfigError as error:
+                if self._unrecorded_mounts():
+                    raise
+                recorded, keeps_attached = {}, set()
+                changes.append(f"{error.message}: nothing is mounted under {self.mount_root}, so starting empty")
             for volume, holders in sorted(recorded.items()):
                 if self.is_mounted(volume):
                     self._holders[volume] = holders
@@ -154,14 +172,7 @@ class MountTable:
         try:
             with os.fdopen(descriptor, "w") as handle:
                 json.dump(body, handle, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
             os.replace(temporary, self.state_file)
         except BaseException:
             os.unlink(temporary)
             raise
-        directory_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(directory_fd)
-        finally:
-            os.close(directory_fd)

@@ -85,9 +85,27 @@ def test_load_without_a_state_file_starts_empty(tmp_path: Path, host: FakeHost) 
 
 @pytest.mark.parametrize("text", ["{not json", '{"version": 2, "volumes": {}}', "[]",
                                   '{"version": 1, "volumes": {}, "keeps_attached": "web"}'])
-def test_a_broken_state_file_stops_the_start_with_the_fix(tmp_path: Path, host: FakeHost, text: str) -> None:
+def test_a_broken_state_file_stops_the_start_with_the_fix_while_volumes_are_mounted(
+    tmp_path: Path, host: FakeHost, text: str
+) -> None:
     mounts = table(tmp_path, host)
     mounts.state_file.parent.mkdir(parents=True)
     mounts.state_file.write_text(text)
+    host.add_mount("/dev/loop1", str(tmp_path / "root" / "web"))
     with pytest.raises(ConfigError, match="removing it makes the plugin rebuild it"):
         mounts.load()
+    assert mounts.state_file.read_text() == text
+
+
+@pytest.mark.parametrize("text", ["", '{"version": 1, "volu', "\0" * 40])
+def test_a_state_file_cut_by_a_power_loss_with_nothing_mounted_starts_empty(
+    tmp_path: Path, host: FakeHost, text: str
+) -> None:
+    """The file is not fsynced: a power cut may leave it cut short, and it also unmounted all."""
+    mounts = table(tmp_path, host)
+    mounts.state_file.parent.mkdir(parents=True)
+    mounts.state_file.write_text(text)
+    (change,) = mounts.load()
+    assert "nothing is mounted under" in change and "starting empty" in change
+    assert mounts.holders("web") == frozenset()
+    assert json.loads(mounts.state_file.read_text())["volumes"] == {}

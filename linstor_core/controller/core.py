@@ -25,7 +25,7 @@ from typing import Any
 
 from linstor_core import retcodes as rc
 from linstor_core.controller import drbd
-from linstor_core.controller.capacity import FreeSpace
+from linstor_core.controller.capacity import DiskfulPools, FreeSpace
 from linstor_core.controller.model import PoolRec, Repo
 from linstor_core.controller.replies import entry
 from linstor_core.controller.satellite import PoolSpec, Satellite
@@ -86,6 +86,7 @@ class Controller:
         self.store = Store(self.state_dir / "controller.sqlite3")
         self.satellite = satellite if satellite is not None else Satellite(self.state_dir)
         self.free_space = FreeSpace(self.satellite)
+        self.diskful_pools = DiskfulPools(self.store)
         self.node_name = node_name if node_name is not None else os.uname().nodename
         self.renderer = ResourceRenderer(self.node_name,
                                          lambda: drbd.read_status(runner=self.runner))

@@ -198,6 +198,7 @@ class Repo:
                     node.name, node.type, node.address, dump(node.props))
 
     def delete_node(self, name: str) -> None:
+        self.tx.touch("storage_pools")
         self.tx.run("DELETE FROM storage_pools WHERE node = ?", name)
         self.tx.run("DELETE FROM nodes WHERE name = ?", name)
 
@@ -221,11 +222,13 @@ class Repo:
         return found
 
     def insert_pool(self, pool: PoolRec) -> None:
+        self.tx.touch("storage_pools")
         self.tx.run("INSERT INTO storage_pools (node, name, kind, directory, props) "
                     "VALUES (?, ?, ?, ?, ?)",
                     pool.node, pool.name, pool.kind, pool.directory, dump(pool.props))
 
     def delete_pool(self, node: str, name: str) -> None:
+        self.tx.touch("storage_pools")
         self.tx.run("DELETE FROM storage_pools WHERE node = ? AND name = ?", node, name)
 
     # resource groups ---------------------------------------------------------------------

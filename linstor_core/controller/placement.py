@@ -14,23 +14,33 @@ Rules, as LINSTOR's autoplacer applies them to the subset this controller suppor
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import NamedTuple
 
 from linstor_core import retcodes as rc
 from linstor_core.controller.replies import refuse
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One storage pool on one node, with what the placer needs to know about it."""
+NO_PROPS: Mapping[str, str] = MappingProxyType({})
+
+
+class Candidate(NamedTuple):
+    """One storage pool on one node, with what the placer needs to know about it.
+
+    A named tuple rather than a frozen dataclass: the controller builds one per pool on every
+    autoplace, and on 1,000 nodes a frozen dataclass's field-by-field ``__init__`` alone cost
+    twice as long.
+    """
 
     node: str
     pool: str
     free_kib: int
     diskless: bool = False
-    node_props: Mapping[str, str] = field(default_factory=dict)
+    node_props: Mapping[str, str] = NO_PROPS
     resources: frozenset[str] = frozenset()
 
 
@@ -70,6 +80,10 @@ def choose(candidates: Sequence[Candidate], request: Request) -> list[Candidate]
     """Like ``place`` but ``None`` when the request cannot be met (size queries)."""
     if request.count <= 0:
         return []
+    if not request.replicas_on_same and not request.replicas_on_different:
+        # No group or spread rule: the best ``count`` nodes, without sorting them all.
+        top = heapq.nsmallest(request.count, _best_pool_per_node(candidates, _Rule(request)).values(), key=_rank)
+        return top if len(top) == request.count else None
     best: list[Candidate] | None = None
     for members in _groups_by_same_keys(eligible(candidates, request), request).values():
         chosen = _pick_different(members, request)
@@ -82,8 +96,7 @@ def choose(candidates: Sequence[Candidate], request: Request) -> list[Candidate]
 
 def eligible(candidates: Sequence[Candidate], request: Request) -> list[Candidate]:
     """The best pool of every node that passes the per-node rules, best first."""
-    rule = _Rule(request)
-    return _best_pool_per_node(c for c in candidates if rule.admits(c))
+    return sorted(_best_pool_per_node(candidates, _Rule(request)).values(), key=_rank)
 
 
 class _Rule:
@@ -97,31 +110,37 @@ class _Rule:
         self.pattern = (re.compile(request.not_place_with_rsc_regex, re.IGNORECASE)
                         if request.not_place_with_rsc_regex else None)
         self.same_keys = request.replicas_on_same
+        self.filtered = bool(self.pools or self.nodes or self.pattern or self.same_keys)
 
     def admits(self, c: Candidate) -> bool:
-        if c.diskless or c.free_kib < self.size:
+        if c.diskless or c.free_kib < self.size or not self.avoid.isdisjoint(c.resources):
             return False
+        if not self.filtered:
+            return True
         if (self.pools and c.pool.lower() not in self.pools) or (
                 self.nodes and c.node.lower() not in self.nodes):
-            return False
-        if not self.avoid.isdisjoint(c.resources):
             return False
         if self.pattern is not None and any(self.pattern.fullmatch(r) for r in c.resources):
             return False
         return all(key in c.node_props for key in self.same_keys)
 
 
-def _best_pool_per_node(candidates: Iterable[Candidate]) -> list[Candidate]:
+def _best_pool_per_node(candidates: Iterable[Candidate], rule: _Rule) -> dict[str, Candidate]:
+    """Node (lower case) -> its best admitted pool."""
     best: dict[str, Candidate] = {}
     for c in candidates:
+        if not rule.admits(c):
+            continue
         key = c.node.lower()
-        if key not in best or _rank(c) < _rank(best[key]):
+        known = best.get(key)
+        if known is None or _rank(c) < _rank(known):
             best[key] = c
-    return sorted(best.values(), key=_rank)
+    return best
 
 
 def _rank(c: Candidate) -> tuple[int, str, str]:
-    return (-c.free_kib, c.node.lower(), c.pool.lower())
+    """Most free first, then by node and pool name as recorded (unique ignoring case)."""
+    return (-c.free_kib, c.node, c.pool)
 
 
 def _groups_by_same_keys(eligible: list[Candidate],

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -124,6 +125,12 @@ class Store:
         self._write_lock = threading.RLock()
         self._connections: list[sqlite3.Connection] = []
         self._registry_lock = threading.Lock()
+        self._versions: dict[str, int] = {}
+
+    def version(self, table: str) -> int:
+        """How many committed write transactions have changed ``table`` (see ``Tx.touch``):
+        what an in-memory cache of the table checks before trusting itself."""
+        return self._versions.get(table, 0)
 
     def open(self) -> None:
         """Create the file and schema if missing (idempotent)."""
@@ -152,20 +159,23 @@ class Store:
         with self._write_lock:
             conn = self._connection()
             if getattr(self._local, "writing", False):
-                yield Tx(conn)
+                yield Tx(conn, self._local.touched)
                 return
             if conn.in_transaction:
                 raise RuntimeError("write transaction requested inside a read transaction")
             conn.execute("BEGIN IMMEDIATE")
-            self._local.writing = True
+            touched: set[str] = set()
+            self._local.writing, self._local.touched = True, touched
             try:
-                yield Tx(conn)
+                yield Tx(conn, touched)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             finally:
                 self._local.writing = False
             conn.execute("COMMIT")
+            for table in touched:
+                self._versions[table] = self.version(table) + 1
 
     @contextmanager
     def read(self) -> Iterator["Tx"]:
@@ -197,11 +207,36 @@ class Store:
 class Tx:
     """A thin wrapper over a connection inside a transaction: the only way SQL is run."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, touched: set[str] | None = None) -> None:
         self._conn = conn
+        self._touched = touched
+
+    @property
+    def writable(self) -> bool:
+        """Whether this is a write transaction (which holds the store's write lock)."""
+        return self._touched is not None
+
+    def touch(self, table: str) -> None:
+        """Record that this transaction changes ``table``: its ``Store.version`` moves on commit."""
+        if self._touched is None:
+            raise RuntimeError(f"{table} changed outside a write transaction")
+        self._touched.add(table)
+
+    def touches(self, table: str) -> bool:
+        """Whether this transaction has changed ``table`` (not committed yet)."""
+        return self._touched is not None and table in self._touched
 
     def all(self, sql: str, *args: object) -> list[sqlite3.Row]:
         return self._conn.execute(sql, args).fetchall()
+
+    def tuples(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        """Like :meth:`all` with plain tuples: for scans of thousands of rows (every pool of
+        the cluster on each autoplace), where making and unpacking ``sqlite3.Row`` objects
+        costs as much as the query."""
+        cursor = self._conn.cursor()
+        cursor.row_factory = None
+        rows: list[tuple[Any, ...]] = cursor.execute(sql, args).fetchall()
+        return rows
 
     def one(self, sql: str, *args: object) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._conn.execute(sql, args).fetchone()

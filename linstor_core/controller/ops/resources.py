@@ -180,19 +180,20 @@ def candidates(ctl: Controller, repo: Repo, want: Placement,
         if rd.lower() == resource.lower() and "DISKLESS" in flags:
             continue
         on_node.setdefault(node.lower(), set()).add(rd.lower())
+    held = {node: frozenset(names) for node, names in on_node.items()}
     props: dict[str, dict[str, str]] = {}
     if want.replicas_on_same or want.replicas_on_different:
         props = {name.lower(): parse_props(text)
                  for name, text in repo.tx.all("SELECT name, props FROM nodes")}
+    pools = ctl.diskful_pools.rows(repo.tx)
+    free = ctl.free_space.get_all([(node, name) for node, name, _kind, _dir in pools],
+                                  lambda index: ctl.pool_spec(PoolRec(*pools[index])))
+    nothing: frozenset[str] = frozenset()
     result = []
-    for node, name, kind, directory in repo.tx.all(
-            "SELECT node, name, kind, directory FROM storage_pools WHERE kind != 'DISKLESS' "
-            "ORDER BY node, name"):
-        free, _total = ctl.free_space.get(node, name, lambda: ctl.pool_spec(
-            PoolRec(node, name, kind, directory)))
-        result.append(placement.Candidate(
-            node=node, pool=name, free_kib=free, node_props=props.get(node.lower(), {}),
-            resources=frozenset(on_node.get(node.lower(), ()))))
+    for (node, name, _kind, _directory), (free_kib, _total) in zip(pools, free):
+        key = node.lower()
+        result.append(placement.Candidate(node, name, free_kib, False, props.get(key, placement.NO_PROPS),
+                                          held.get(key, nothing)))
     return result
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linstor_core import retcodes as rc
 from linstor_core.controller.placement import Candidate, Request, choose, eligible, place
@@ -93,3 +95,20 @@ def test_thousand_nodes_is_fast_and_deterministic():
     assert nodes(first) == nodes(place(list(reversed(pool)), Request(
         "r", 3, 5, replicas_on_different=("site",))))
     assert len({c.node_props["site"] for c in first}) == 3
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from(["thin", "ssd"]), st.integers(0, 50),
+                       st.booleans(), st.booleans()), max_size=20),
+    st.integers(1, 4),
+)
+def test_without_group_or_spread_rules_the_best_nodes_are_the_head_of_the_ranking(
+    rows: list[tuple[str, str, int, bool, bool]], count: int
+) -> None:
+    """The short path (no replicas_on_same/different) picks what the general path would."""
+    pool = [Candidate(node, name, free, diskless, resources=frozenset({"r"}) if holds else frozenset())
+            for node, name, free, diskless, holds in rows]
+    request = Request("r", count, 10)
+    ranked = eligible(pool, request)
+    assert choose(pool, request) == (ranked[:count] if len(ranked) >= count else None)

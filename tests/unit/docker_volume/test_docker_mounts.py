@@ -16,8 +16,13 @@ if TYPE_CHECKING:
     from conftest import FakeHost
 
 
-def table(tmp_path: Path, host: FakeHost) -> MountTable:
-    return MountTable(tmp_path / "state" / "mounts.json", tmp_path / "root", mountinfo=host.mountinfo)
+def table(tmp_path: Path, host: FakeHost, state: str | None = None) -> MountTable:
+    """A table over ``tmp_path``; ``state``: the state file's text before it is loaded."""
+    mounts = MountTable(tmp_path / "state" / "mounts.json", tmp_path / "root", mountinfo=host.mountinfo)
+    if state is not None:
+        mounts.state_file.parent.mkdir(parents=True)
+        mounts.state_file.write_text(state)
+    return mounts
 
 
 def test_holders_are_written_after_every_change(tmp_path: Path, host: FakeHost) -> None:
@@ -70,9 +75,7 @@ def test_keeps_attached_is_kept_while_mounted_across_a_restart_and_dropped_with_
 
 def test_a_state_file_of_an_older_release_means_ask_linstor(tmp_path: Path, host: FakeHost) -> None:
     """Without the keeps_attached key nothing is known, so the last Unmount asks about a detach."""
-    mounts = table(tmp_path, host)
-    mounts.state_file.parent.mkdir(parents=True)
-    mounts.state_file.write_text(json.dumps({"version": 1, "volumes": {"web": ["A"]}}))
+    mounts = table(tmp_path, host, json.dumps({"version": 1, "volumes": {"web": ["A"]}}))
     host.add_mount("/dev/loop1", str(tmp_path / "root" / "web"))
     assert mounts.load() == []
     assert mounts.holders("web") == frozenset({"A"}) and not mounts.keeps_attached("web")
@@ -88,9 +91,7 @@ def test_load_without_a_state_file_starts_empty(tmp_path: Path, host: FakeHost) 
 def test_a_broken_state_file_stops_the_start_with_the_fix_while_volumes_are_mounted(
     tmp_path: Path, host: FakeHost, text: str
 ) -> None:
-    mounts = table(tmp_path, host)
-    mounts.state_file.parent.mkdir(parents=True)
-    mounts.state_file.write_text(text)
+    mounts = table(tmp_path, host, text)
     host.add_mount("/dev/loop1", str(tmp_path / "root" / "web"))
     with pytest.raises(ConfigError, match="removing it makes the plugin rebuild it"):
         mounts.load()
@@ -102,9 +103,7 @@ def test_a_state_file_cut_by_a_power_loss_with_nothing_mounted_starts_empty(
     tmp_path: Path, host: FakeHost, text: str
 ) -> None:
     """The file is not fsynced: a power cut may leave it cut short, and it also unmounted all."""
-    mounts = table(tmp_path, host)
-    mounts.state_file.parent.mkdir(parents=True)
-    mounts.state_file.write_text(text)
+    mounts = table(tmp_path, host, text)
     (change,) = mounts.load()
     assert "nothing is mounted under" in change and "starting empty" in change
     assert mounts.holders("web") == frozenset()

@@ -15,7 +15,7 @@ import posixpath
 import shlex
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from linstor_core.errors import InvalidInput, LinstorError
 from linstor_core.runner import DEFAULT_TIMEOUT, Runner, run
@@ -30,9 +30,15 @@ _COPY_SCRIPT = (
 
 
 def local_names() -> frozenset[str]:
-    """Names under which this machine is addressed: ``localhost``, its host name and FQDN."""
+    """Names under which this machine is addressed that need no DNS: ``localhost`` and its host
+    name (with and without the domain)."""
     name = socket.gethostname()
-    return frozenset({"localhost", name, name.split(".")[0], socket.getfqdn()})
+    return frozenset({"localhost", name, name.split(".")[0]})
+
+
+def local_fqdn() -> str:
+    """This machine's FQDN: a DNS lookup (a resolver timeout would stall the action)."""
+    return socket.getfqdn()
 
 
 def _link_here(device: str, path: str) -> None:
@@ -66,8 +72,9 @@ class Hosts:
     """Runs argument lists on a named host: directly when it is this machine, else over ssh.
 
     ``local`` names this machine; left out, it is ``local_names()`` plus ``this_node``, found
-    on first use only, since the FQDN is a DNS lookup that actions touching no host
-    (snapshots, resize, every ``ds`` action) need not pay for. ``direct_links``: the
+    on first use, and the FQDN (``local_fqdn()``, a DNS lookup) only for a host none of
+    those names: oned usually names the front-end as ``hostname`` does, and actions touching
+    no host (snapshots, resize, every ``ds`` action) ask nothing. ``direct_links``: the
     ``disk.<i>`` symlinks of this machine are made and removed in-process (a front-end that is
     also a host spares a fork per disk); tests that check every command through a fake runner
     turn it off.
@@ -77,12 +84,20 @@ class Hosts:
     local: frozenset[str] | None = None
     direct_links: bool = True
     this_node: str = ""
+    _names: frozenset[str] | None = field(default=None, init=False, repr=False)
+    _fqdn: str | None = field(default=None, init=False, repr=False)
 
     def is_local(self, host: str) -> bool:
         """Whether ``host`` is this machine (see ``local``)."""
-        if self.local is None:
-            self.local = local_names() | ({self.this_node} if self.this_node else frozenset())
-        return host in self.local
+        if self.local is not None:
+            return host in self.local
+        if self._names is None:
+            self._names = local_names() | ({self.this_node} if self.this_node else frozenset())
+        if host in self._names:
+            return True
+        if self._fqdn is None:
+            self._fqdn = local_fqdn()
+        return host == self._fqdn
 
     def run(self, host: str, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT) -> str:
         if self.is_local(host):

@@ -53,16 +53,26 @@ def test_remote_links_go_over_ssh(runner: FakeRunner) -> None:
     hosts.unlink("node1", "/d/22/disk.0")
 
 
-def test_this_machines_names_are_found_on_first_use_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Finding the FQDN is a DNS lookup: actions that touch no host never make it."""
+def test_this_machines_names_are_found_on_first_use_only_and_dns_only_for_other_names(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding the FQDN is a DNS lookup: actions that touch no host, or touch this machine
+    under its host name, never make it."""
     asked: list[str] = []
 
     def names() -> frozenset[str]:
         asked.append("names")
-        return frozenset({"localhost", "fe.example.org"})
+        return frozenset({"localhost", "fe"})
+
+    def fqdn() -> str:
+        asked.append("fqdn")
+        return "fe.example.org"
 
     monkeypatch.setattr(hosts_module, "local_names", names)
-    hosts = Hosts(this_node="fe")
+    monkeypatch.setattr(hosts_module, "local_fqdn", fqdn)
+    hosts = Hosts(this_node="fe-linstor")
     assert asked == []
-    assert hosts.is_local("fe") and hosts.is_local("fe.example.org") and not hosts.is_local("node1")
+    assert hosts.is_local("fe") and hosts.is_local("fe-linstor") and hosts.is_local("localhost")
     assert asked == ["names"]
+    assert hosts.is_local("fe.example.org") and not hosts.is_local("node1")
+    assert asked == ["names", "fqdn"]

@@ -1,8 +1,8 @@
 """Docker plugin vs the raw steps: Create + Mount + Unmount + Remove of one volume.
 
 Ours: the four Docker calls over the plugin's unix socket, as dockerd makes them, with the plugin
-backed by an embedded controller in the same process (spawn, loop device, blkid, mkfs, mount,
-umount, delete). Raw: the same storage work by hand with no LINSTOR at all (truncate, losetup,
+backed by an embedded controller in the same process (spawn with its loop device, the lookups,
+mkfs, recording that the filesystem is made, mount, umount, delete). Raw: the same storage work by hand with no LINSTOR at all (truncate, losetup,
 mkfs, mount, umount, losetup -d, rm). Same size, same filesystem, same run. The ratio is the
 price of LINSTOR's bookkeeping and the protocol; the goal is 1.5x or less.
 

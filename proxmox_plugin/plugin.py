@@ -76,6 +76,15 @@ def _vmid(value: Any) -> int:
     return vmid
 
 
+class _LostRace(AlreadyExists):
+    """A racing allocation took the volume name; ``taken`` lists the guest's disks as the loser
+    found them, so it picks its next number without listing them again."""
+
+    def __init__(self, replies: list[ApiReply], taken: list[Disk]) -> None:
+        super().__init__(replies)
+        self.taken = taken
+
+
 @dataclass(frozen=True)
 class LinstorStorage:
     """One PVE storage id on one node: its options, the disk service and the name sources."""
@@ -112,8 +121,12 @@ class LinstorStorage:
         raise InvalidInput("vmid", vmid, f"all {MAX_DISKS_PER_GUEST} disk numbers are in use "
                            f"on storage {self.storeid}")
 
-    def _taken(self, vmid: int) -> set[str]:
-        return {volname_of(d).disk for d in self.catalog.all(vmid)}
+    def _lost_race(self, volname: VolName) -> _LostRace | None:
+        """The error for a racing allocation that took ``volname``, or None if nothing took it."""
+        taken = self.catalog.all(volname.vmid)
+        if volname.disk not in {volname_of(d).disk for d in taken}:
+            return None
+        return _LostRace(self._exists(volname).replies, taken)
 
     def _place_next(self, vmid: int, taken: list[Disk], make: Callable[[str, dict[str, str]], Disk],
                     base: VolName | None = None) -> tuple[VolName, Disk]:
@@ -129,10 +142,8 @@ class LinstorStorage:
             target = VolName(vmid, free.disk, base=base)
             try:
                 return target, self._place(target, make)
-            except AlreadyExists:
-                taken = self.catalog.all(vmid)
-                if free.disk not in {volname_of(d).disk for d in taken}:
-                    raise
+            except _LostRace as lost:
+                taken = lost.taken
         raise InvalidInput("vmid", vmid, f"all {MAX_DISKS_PER_GUEST} disk numbers are in use "
                            f"on storage {self.storeid}")
 
@@ -153,8 +164,9 @@ class LinstorStorage:
             try:
                 disk = make(name, props)
             except AlreadyExists:
-                if volname.disk in self._taken(volname.vmid):
-                    raise self._exists(volname) from None
+                lost = self._lost_race(volname)
+                if lost is not None:
+                    raise lost from None
                 continue
             if all(disk.props.get(k) == v for k, v in props.items()):
                 return self._without_copied_props(disk, props)

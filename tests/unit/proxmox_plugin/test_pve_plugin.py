@@ -29,6 +29,26 @@ def test_alloc_costs_one_listing_and_one_create(storage: LinstorStorage, disks: 
     assert disks.calls == {"list": 1, "create": 1}
 
 
+def test_an_allocation_that_loses_a_race_takes_the_next_number_after_one_more_listing(
+    storage: LinstorStorage, disks: FakeDisks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another node's worker creates disk-0 between this one's listing and its create."""
+    create = disks.create
+    raced: list[str] = []
+
+    def racing_create(profile: str, name: str, *args: object, **kwargs: object) -> object:
+        if not raced:
+            raced.append(name)
+            storage.alloc_image(101, "raw", "vm-101-disk-0", 4096)  # the racer, same name
+            disks.calls.clear()
+            disks.calls["list"] = 1  # the listing this allocation made before the race
+        return create(profile, name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(disks, "create", racing_create)
+    assert storage.alloc_image(101, "raw", None, 8192) == "vm-101-disk-1"
+    assert dict(disks.calls) == {"list": 2, "create": 2}
+
+
 def test_alloc_with_preferlocal_asks_for_a_replica_on_this_node(storage: LinstorStorage, disks: FakeDisks) -> None:
     storage.alloc_image(101, "raw", None, 8192)
     assert disks.preferred == {"pve-101-web01-disk-0": None}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,8 +254,27 @@ class Repo:
         self.tx.run("DELETE FROM resource_groups WHERE name = ?", name)
 
     # resource definitions ----------------------------------------------------------------
-    def rds(self) -> list[RdRec]:
-        return [_rd(r) for r in self.tx.all("SELECT * FROM resource_definitions ORDER BY name")]
+    def rds(self, props: Sequence[str] = ()) -> list[RdRec]:
+        """Every definition, or those whose props match every ``Key=Value`` / ``Key`` of ``props``.
+
+        The match is made by SQLite (``json_extract`` over the stored JSON), so a filtered
+        listing reads and parses only the matches: the adapters find a platform's disk by its
+        owner props among thousands of definitions on every call. Keys SQLite's JSON paths
+        cannot spell (a double quote) are left to the caller's ``props_match``.
+        """
+        clauses, args = [], []
+        for item in props:
+            key, sep, value = item.partition("=")
+            if '"' in key:
+                continue
+            if sep:
+                clauses.append("json_extract(props, ?) = ?")
+                args += [f'$."{key}"', value]
+            else:
+                clauses.append("json_type(props, ?) IS NOT NULL")
+                args.append(f'$."{key}"')
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return [_rd(r) for r in self.tx.all(f"SELECT * FROM resource_definitions{where} ORDER BY name", *args)]
 
     def counts(self) -> tuple[int, int, int]:
         """(resource definitions, resources, snapshots), counted without loading a record."""

@@ -29,7 +29,7 @@ def list_rds() -> Response:
             for vd in repo.vds():
                 vds.setdefault(vd.rd.lower(), []).append(vd)
         found = [rd_json(rd, vds.get(rd.name.lower(), []) if with_vds else None)
-                 for rd in repo.rds()
+                 for rd in repo.rds(props)
                  if (wanted is None or rd.name.lower() in wanted) and props_match(rd.props, props)]
     return json_response(paginate(found))
 

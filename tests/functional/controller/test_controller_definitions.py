@@ -78,6 +78,24 @@ def test_rd_list_filters(rest):
     assert "volume_definitions" not in by_name[0]
 
 
+def test_rd_props_filters_combine_and_match_exactly(rest):
+    """Every filter must hold (the controller matches them in SQL); values compare as text,
+    keys with characters a JSON path would read (dots, quotes) mean the key itself."""
+    for name, props in (("a-1", {"Aux/k": "101", "Aux/x.y": "1"}), ("a-2", {"Aux/k": "1010"}),
+                        ("a-3", {"Aux/k": "101", 'Aux/q"uote': "v"}), ("a-4", {})):
+        rest.ok("POST", "/v1/resource-definitions", rd_body(name, **props), status=201)
+
+    def names(*filters: str) -> list[str]:
+        found = rest.call("GET", "/v1/resource-definitions", status=200, params={"props": list(filters)})
+        return [r["name"] for r in found]
+
+    assert names("Aux/k=101") == ["a-1", "a-3"]
+    assert names("Aux/k=10") == [] and names("Aux/k") == ["a-1", "a-2", "a-3"]
+    assert names("Aux/k=101", "Aux/x.y=1") == ["a-1"] and names("Aux/x.y") == ["a-1"]
+    assert names('Aux/q"uote=v') == ["a-3"] and names("Aux/k=101", 'Aux/q"uote') == ["a-3"]
+    assert names("Aux/missing") == [] and len(names()) == 4
+
+
 def test_rd_modify_props(rest):
     rest.ok("POST", "/v1/resource-definitions", rd_body("res1", a="1", b="2"), status=201)
     replies = rest.ok("PUT", "/v1/resource-definitions/res1",

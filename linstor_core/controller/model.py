@@ -8,6 +8,7 @@ answer, with its message and ret code, so every route reports a missing object t
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,10 @@ Props = dict[str, str]
 FILE_DIR_PROP = "StorDriver/FileDir"  # a file pool's directory, as LINSTOR names it
 DISKLESS_FLAGS = ("DISKLESS", "DRBD_DISKLESS")
 TIE_BREAKER = "TIE_BREAKER"
+
+
+# Property keys that can go into a JSON path literal (``$."key"``) as they are.
+_SQL_PROP_KEY = re.compile(r"[A-Za-z0-9/_.:@+-]+")
 
 
 def parse_props(text: str) -> Props:
@@ -259,13 +264,14 @@ class Repo:
 
         The match is made by SQLite (``json_extract`` over the stored JSON), so a filtered
         listing reads and parses only the matches: the adapters find a platform's disk by its
-        owner props among thousands of definitions on every call. Keys SQLite's JSON paths
-        cannot spell (a double quote) are left to the caller's ``props_match``.
+        owner props among thousands of definitions on every call. Only keys of the characters
+        LINSTOR property keys use go to SQLite; any other (a quote, a NUL, an empty key: none
+        a JSON path can spell) is left to the caller's ``props_match``.
         """
         clauses, args = [], []
         for item in props:
             key, sep, value = item.partition("=")
-            if '"' in key:
+            if not _SQL_PROP_KEY.fullmatch(key):
                 continue
             if sep:
                 clauses.append("json_extract(props, ?) = ?")

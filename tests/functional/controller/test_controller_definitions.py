@@ -94,6 +94,7 @@ def test_rd_props_filters_combine_and_match_exactly(rest):
     assert names("Aux/k=101", "Aux/x.y=1") == ["a-1"] and names("Aux/x.y") == ["a-1"]
     assert names('Aux/q"uote=v') == ["a-3"] and names("Aux/k=101", 'Aux/q"uote') == ["a-3"]
     assert names("Aux/missing") == [] and len(names()) == 4
+    assert names("\0") == [] and names("=v") == []  # no key a JSON path can spell: Python matches
 
 
 def test_rd_modify_props(rest):

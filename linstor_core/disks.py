@@ -188,6 +188,16 @@ class DiskService:
         rd = self.client.resource_definitions.get(name)
         return _disk(rd, self.client.resources.list(name), self.client.snapshots.list(name))
 
+    def definition(self, name: str) -> Disk | None:
+        """Disk ``name``'s definition (size, profile, properties; no nodes or snapshots), or
+        None when there is none: one GET, whatever the number of disks (a listing filtered by
+        properties reads every definition)."""
+        validate_resource_name(name)
+        try:
+            return _disk(self.client.resource_definitions.get(name), (), ())
+        except NotFound:
+            return None
+
     def exists(self, name: str) -> bool:
         """Whether a resource definition ``name`` exists."""
         validate_resource_name(name)

@@ -126,6 +126,14 @@ def test_resize_grows_only(disks: DiskService) -> None:
         disks.resize("grow-me", 5 * MIB)
 
 
+def test_definition_reads_one_disk_without_its_placement(disks: DiskService) -> None:
+    disks.create("local", "defined", 4 * MIB, owner_props("docker", None, "defined"))
+    disk = disks.definition("defined")
+    assert disk is not None and disk.size_kib == 4 * MIB and disk.profile == "local"
+    assert disk.props["Aux/bundle/owner-name"] == "defined" and disk.nodes == ()
+    assert disks.definition("undefined") is None
+
+
 def test_attach_and_detach_on_a_node_without_replica(disks: DiskService) -> None:
     disk = disks.create("gold", "vm-disk", 4 * MIB)
     disk = disks.get(disk.name)

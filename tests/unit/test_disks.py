@@ -396,6 +396,16 @@ def test_resize_grows_only(http: responses.RequestsMock, service: DiskService) -
     assert len(calls(http, "PUT", "/v1/resource-definitions/d1/volume-definitions/0")) == 1
 
 
+def test_definition_is_one_get_and_none_when_missing(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/d1", json=rd_json("d1", 2048, props={"Aux/bundle/platform": "docker"}))
+    http.get(f"{RD}/d2", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN, "not found"))
+    disk = service.definition("d1")
+    assert disk is not None and (disk.size_kib, disk.profile, disk.nodes) == (2048, "gold", ())
+    assert disk.props == {"Aux/bundle/platform": "docker"}
+    assert service.definition("d2") is None
+    assert len(http.calls) == 2
+
+
 def test_attach_where_a_replica_is_reads_the_path(http: responses.RequestsMock, service: DiskService) -> None:
     http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1", device="/dev/drbd1001")])
     assert service.attach("d1", "n1") == "/dev/drbd1001"

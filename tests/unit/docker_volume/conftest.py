@@ -66,6 +66,11 @@ class FakeDisks:
             if all(d.props.get(k) == v for k, v in owner_props.items())
         ]
 
+    def definition(self, name: str) -> Disk | None:
+        self.calls.append(f"definition {name}")
+        disk = next((d for d in self.disks.values() if d.name.lower() == name.lower()), None)
+        return None if disk is None else replace(disk, nodes=())
+
     def attachment(self, name: str, node: str) -> Attachment:
         self.calls.append(f"attach {name} {node}")
         diskless = node not in self.get(name).nodes

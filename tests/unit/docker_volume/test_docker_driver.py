@@ -50,6 +50,18 @@ def test_create_refuses_a_case_twin_of_another_volume(driver: VolumeDriver, disk
         driver.create("Web", {})
 
 
+def test_remove_and_mount_of_a_case_twin_never_touch_the_other_volume(
+    driver: VolumeDriver, disks: FakeDisks
+) -> None:
+    """The definition is looked up by name (LINSTOR ignores case) and its owner must match."""
+    driver.create("web", {})
+    driver.remove("Web")
+    assert "docker-web" in disks.disks and not any(call.startswith("delete") for call in disks.calls)
+    with pytest.raises(LinstorError, match="volume Web does not exist"):
+        driver.mount("Web", "A")
+    assert disks.attached == set()
+
+
 @pytest.mark.parametrize(
     ("name", "opts", "message"),
     [
@@ -265,7 +277,7 @@ def test_remove_unmounts_a_mount_without_holders_then_deletes(
     driver.remove("web")
     host.runner.assert_done()
     assert disks.disks == {} and not target.exists()
-    assert disks.calls == ["create docker-web", "list", "delete docker-web"]  # no detach: delete takes all
+    assert disks.calls == ["create docker-web", "definition docker-web", "delete docker-web"]  # no detach
 
 
 def test_remove_of_a_missing_volume_is_done(driver: VolumeDriver, disks: FakeDisks) -> None:

@@ -8,7 +8,6 @@ answer, with its message and ret code, so every route reports a missing object t
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,8 +23,23 @@ DISKLESS_FLAGS = ("DISKLESS", "DRBD_DISKLESS")
 TIE_BREAKER = "TIE_BREAKER"
 
 
-# Property keys that can go into a JSON path literal (``$."key"``) as they are.
-_SQL_PROP_KEY = re.compile(r"[A-Za-z0-9/_.:@+-]+")
+def _props_where(props: Sequence[str]) -> tuple[str, list[str]]:
+    """A ``WHERE`` clause (or ``""``) for definitions whose props likely match ``props``.
+
+    SQLite narrows the rows so that a filtered listing reads and parses only the likely matches
+    (the adapters find a platform's disk by its owner props among thousands of definitions on
+    every call): each ``Key=Value`` is looked for as text in the stored JSON (``instr``, no JSON
+    parse per row), as :func:`dump` writes it, ``"key": "value"`` (``"key": `` for a ``Key``
+    alone). A stored string escapes its quotes, so the text cannot match inside another key or
+    value; callers still check every row with ``props_match``, which decides.
+    """
+    if not props:
+        return "", []
+    needles = []
+    for item in props:
+        key, sep, value = item.partition("=")
+        needles.append(f"{json.dumps(key)}: {json.dumps(value) if sep else ''}")
+    return " WHERE " + " AND ".join("instr(props, ?) > 0" for _ in needles), needles
 
 
 def parse_props(text: str) -> Props:
@@ -260,26 +274,9 @@ class Repo:
 
     # resource definitions ----------------------------------------------------------------
     def rds(self, props: Sequence[str] = ()) -> list[RdRec]:
-        """Every definition, or those whose props match every ``Key=Value`` / ``Key`` of ``props``.
-
-        The match is made by SQLite (``json_extract`` over the stored JSON), so a filtered
-        listing reads and parses only the matches: the adapters find a platform's disk by its
-        owner props among thousands of definitions on every call. Only keys of the characters
-        LINSTOR property keys use go to SQLite; any other (a quote, a NUL, an empty key: none
-        a JSON path can spell) is left to the caller's ``props_match``.
-        """
-        clauses, args = [], []
-        for item in props:
-            key, sep, value = item.partition("=")
-            if not _SQL_PROP_KEY.fullmatch(key):
-                continue
-            if sep:
-                clauses.append("json_extract(props, ?) = ?")
-                args += [f'$."{key}"', value]
-            else:
-                clauses.append("json_type(props, ?) IS NOT NULL")
-                args.append(f'$."{key}"')
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        """Every definition, or those whose props likely match every ``Key=Value`` / ``Key`` of
+        ``props`` (see :func:`_props_where`; the caller's ``props_match`` decides)."""
+        where, args = _props_where(props)
         return [_rd(r) for r in self.tx.all(f"SELECT * FROM resource_definitions{where} ORDER BY name", *args)]
 
     def counts(self) -> tuple[int, int, int]:
@@ -313,9 +310,15 @@ class Repo:
         self.tx.run("DELETE FROM resource_definitions WHERE name = ?", name)
 
     # volume definitions ------------------------------------------------------------------
-    def vds(self, rd: str | None = None) -> list[VdRec]:
-        if rd is None:
+    def vds(self, rd: str | None = None, *, rd_props: Sequence[str] = ()) -> list[VdRec]:
+        """The volume definitions of ``rd``, or of every definition :meth:`rds` finds for
+        ``rd_props`` (all of them without it)."""
+        if rd is None and not rd_props:
             rows = self.tx.all("SELECT * FROM volume_definitions ORDER BY rd, vlmnr")
+        elif rd is None:
+            where, args = _props_where(rd_props)
+            rows = self.tx.all("SELECT * FROM volume_definitions WHERE rd IN "
+                               f"(SELECT name FROM resource_definitions{where}) ORDER BY rd, vlmnr", *args)
         else:
             rows = self.tx.all("SELECT * FROM volume_definitions WHERE rd = ? ORDER BY vlmnr", rd)
         return [_vd(r) for r in rows]

@@ -26,7 +26,7 @@ def list_rds() -> Response:
     with controller().read() as repo:
         vds: dict[str, list[VdRec]] = {}
         if with_vds:
-            for vd in repo.vds():
+            for vd in repo.vds(rd_props=props):
                 vds.setdefault(vd.rd.lower(), []).append(vd)
         found = [rd_json(rd, vds.get(rd.name.lower(), []) if with_vds else None)
                  for rd in repo.rds(props)

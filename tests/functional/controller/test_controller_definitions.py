@@ -79,22 +79,31 @@ def test_rd_list_filters(rest):
 
 
 def test_rd_props_filters_combine_and_match_exactly(rest):
-    """Every filter must hold (the controller matches them in SQL); values compare as text,
-    keys with characters a JSON path would read (dots, quotes) mean the key itself."""
+    """Every filter must hold (SQLite narrows the rows first, by the stored JSON's text); values
+    compare whole, keys with dots, quotes or a NUL mean the key itself."""
     for name, props in (("a-1", {"Aux/k": "101", "Aux/x.y": "1"}), ("a-2", {"Aux/k": "1010"}),
-                        ("a-3", {"Aux/k": "101", 'Aux/q"uote': "v"}), ("a-4", {})):
+                        ("a-3", {"Aux/k": "101", 'Aux/q"uote': "v"}), ("a-4", {}),
+                        ("a-5", {"Aux/v": 'x", "Aux/k": "101'})):  # a value that spells a filter
         rest.ok("POST", "/v1/resource-definitions", rd_body(name, **props), status=201)
+
+    rest.ok("POST", "/v1/resource-definitions/a-1/volume-definitions",
+            {"volume_definition": {"size_kib": 2048}}, status=201)
 
     def names(*filters: str) -> list[str]:
         found = rest.call("GET", "/v1/resource-definitions", status=200, params={"props": list(filters)})
         return [r["name"] for r in found]
 
+    with_vds = rest.call("GET", "/v1/resource-definitions", status=200,
+                         params={"props": "Aux/k=101", "with_volume_definitions": "true"})
+    assert [(r["name"], [v["size_kib"] for v in r["volume_definitions"]]) for r in with_vds] == [
+        ("a-1", [2048]), ("a-3", [])]
+
     assert names("Aux/k=101") == ["a-1", "a-3"]
     assert names("Aux/k=10") == [] and names("Aux/k") == ["a-1", "a-2", "a-3"]
     assert names("Aux/k=101", "Aux/x.y=1") == ["a-1"] and names("Aux/x.y") == ["a-1"]
     assert names('Aux/q"uote=v') == ["a-3"] and names("Aux/k=101", 'Aux/q"uote') == ["a-3"]
-    assert names("Aux/missing") == [] and len(names()) == 4
-    assert names("\0") == [] and names("=v") == []  # no key a JSON path can spell: Python matches
+    assert names("Aux/missing") == [] and len(names()) == 5
+    assert names("\0") == [] and names("=v") == []
 
 
 def test_rd_modify_props(rest):

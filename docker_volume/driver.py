@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,8 @@ class VolumeDriver:
         self._mounter = mounter
         self._clock = clock
         self._locks = _VolumeLocks()
+        # Threads start on the first submit: the filesystem record is sent while the kernel mounts.
+        self._recorder = ThreadPoolExecutor(max_workers=4, thread_name_prefix="linstor-fs-record")
 
     def create(self, name: str, opts: object) -> None:
         """Create volume ``name`` from Docker's ``Opts``: everything checked, then one spawn.
@@ -248,14 +251,12 @@ class VolumeDriver:
         attachment = self._disks.attachment(rd, self._node)
         device = attachment.device
         try:
+            recording = None
             if self._needs_filesystem(device, props.get(PROP_FILESYSTEM)):
                 log.info("making %s on %s for volume %s", options.fs, device, name)
                 filesystems.make_filesystem(device, options.fs, options.fsopts, runner=self._runner)
-                self._disks.set_props(rd, override={PROP_FILESYSTEM: options.fs})
-            filesystems.mount(
-                device, str(self._mounts.mountpoint(name)), options.mountopts,
-                fstype=options.fs, mounter=self._mounter,
-            )
+                recording = self._recorder.submit(self._disks.set_props, rd, override={PROP_FILESYSTEM: options.fs})
+            self._mount_awaiting(recording, name, device, options)
             log.info("volume %s: mounted %s at %s", name, device, self._mounts.mountpoint(name))
         except LinstorError as error:
             try:
@@ -264,6 +265,23 @@ class VolumeDriver:
                 error.add_note(f"detaching {rd} again failed too: {cleanup}")
             raise
         return attachment
+
+    def _mount_awaiting(
+        self, recording: Future[None] | None, name: str, device: str, options: VolumeOptions
+    ) -> None:
+        """Mount; with ``recording`` (the filesystem record on its way to LINSTOR, sent while the
+        kernel mounts: both wait on I/O), return only once it is stored, unmounting again if it
+        failed. The next Mount then formats again, which loses nothing: no container has
+        written yet. A mount that fails still waits for the record, which is then true anyway.
+        """
+        target = str(self._mounts.mountpoint(name))
+        try:
+            filesystems.mount(device, target, options.mountopts, fstype=options.fs, mounter=self._mounter)
+        finally:
+            failed = recording.exception() if recording is not None else None
+        if failed is not None:
+            filesystems.unmount(target, mounter=self._mounter, mountinfo=self._mounts.mountinfo)
+            raise failed
 
     def _needs_filesystem(self, device: str, recorded: str | None) -> bool:
         """Whether to format: the volume's record says so; without one, only a blank device.

@@ -138,10 +138,12 @@ def test_a_volume_without_a_filesystem_record_is_probed_and_formatted_only_when_
 def test_a_failed_record_after_mkfs_fails_the_mount_and_formats_again_next_time(
     driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Nothing was mounted, so nothing written: the next Mount formats again and loses nothing."""
+    """The record is sent while the kernel mounts; when it fails the volume is unmounted before
+    any container saw it, so the next Mount formats again and loses nothing."""
     driver.create("web", {})
     device, target = disks.device("docker-web"), str(mount_root / "web")
-    host.runner.expect(["mkfs.ext4", "-q", "-F", device])
+    host.expect_first_mount(device, target)
+    host.expect_unmount(target)
 
     def unreachable(name: str, override: object = {}, delete: object = ()) -> None:
         raise ControllerUnreachable([("http://ctl:3370", "connection refused")])
@@ -153,6 +155,21 @@ def test_a_failed_record_after_mkfs_fails_the_mount_and_formats_again_next_time(
     assert target not in host.mounted() and disks.attached == set() and driver._mounts.holders("web") == frozenset()
     assert disks.disks["docker-web"].props[PROP_FILESYSTEM] == "pending"
     host.expect_first_mount(device, target)
+    driver.mount("web", "A")
+    host.runner.assert_done()
+
+
+def test_a_failed_mount_after_mkfs_keeps_the_record_and_the_next_mount_does_not_format(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    driver.create("web", {})
+    device, target = disks.device("docker-web"), str(mount_root / "web")
+    mount = ["mount", "-t", "ext4", device, target]
+    host.runner.expect(["mkfs.ext4", "-q", "-F", device]).expect(mount, StorageError(mount, 32, "mount: busy"))
+    with pytest.raises(StorageError, match="busy"):
+        driver.mount("web", "A")
+    assert disks.disks["docker-web"].props[PROP_FILESYSTEM] == "ext4" and disks.attached == set()
+    host.expect_first_mount(device, target, formatted=True)
     driver.mount("web", "A")
     host.runner.assert_done()
 

@@ -11,7 +11,7 @@ import os
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from linstor_core.errors import StorageError
 
@@ -53,6 +53,24 @@ def run(argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, stdin: bytes |
 
 
 Reply = str | StorageError | Callable[[Sequence[str]], str]
+Call = TypeVar("Call")
+Answer = TypeVar("Answer")
+
+
+def next_expected(expected: list[tuple[Call, Answer]], call: Call, what: str) -> Answer:
+    """The reply scripted for ``call``, the next expected one; for the fakes of unit tests.
+
+    A call that is not the next expected one fails the test (``what`` names the kind in the
+    message) instead of silently succeeding; a ``StorageError`` reply is raised.
+    """
+    if not expected:
+        raise AssertionError(f"unexpected {what} {call}")
+    want, reply = expected.pop(0)
+    if want != call:
+        raise AssertionError(f"expected {what} {want}, got {call}")
+    if isinstance(reply, StorageError):
+        raise reply
+    return reply
 
 
 @dataclass
@@ -75,13 +93,7 @@ class FakeRunner:
     ) -> str:
         args = [str(a) for a in argv]
         self.calls.append(args)
-        if not self.expected:
-            raise AssertionError(f"unexpected command {args}")
-        want, reply = self.expected.pop(0)
-        if want != args:
-            raise AssertionError(f"expected command {want}, got {args}")
-        if isinstance(reply, StorageError):
-            raise reply
+        reply = next_expected(self.expected, args, "command")
         if callable(reply):
             return reply(args)
         return reply

@@ -12,6 +12,7 @@ import pytest
 from linstor_core.controller.loopdev import LoopDevice
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.errors import InvalidInput, StorageError
+from linstor_core.runner import next_expected
 
 MIB_KIB = 1024
 Call = tuple[object, ...]
@@ -40,14 +41,7 @@ class FakeLoops:
             raise AssertionError(f"loop calls never made: {[call for call, _ in self.expected]}")
 
     def _answer(self, call: Call) -> Reply:
-        if not self.expected:
-            raise AssertionError(f"unexpected loop call {call}")
-        want, reply = self.expected.pop(0)
-        if want != call:
-            raise AssertionError(f"expected loop call {want}, got {call}")
-        if isinstance(reply, StorageError):
-            raise reply
-        return reply
+        return next_expected(self.expected, call, "loop call")
 
     def attached(self) -> list[LoopDevice]:
         reply = self._answer(LIST)

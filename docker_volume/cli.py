@@ -57,9 +57,10 @@ volume options (docker volume create -o KEY=VALUE):
 behaviour:
 {_wrapped("Create with the same name and options is a no-op; with other options it is an error "
           "naming each difference. Mounts are counted per container ID: the first Mount attaches "
-          "the disk on this node (diskless when no replica is here), makes the filesystem if the "
-          "device has none and mounts it; the last Unmount unmounts and detaches (a diskful "
-          "replica stays). Remove is refused while a container uses the volume. Who holds what "
+          "the disk on this node (diskless when no replica is here), makes the filesystem unless "
+          "the volume records it as made (Aux/bundle/filesystem; a volume without the record is "
+          "formatted only when blank) and mounts it; the last Unmount unmounts and detaches (a "
+          "diskful replica stays). Remove is refused while a container uses the volume. Who holds what "
           "is kept in the state file and checked against /proc/self/mountinfo at start, so a "
           "restart neither loses nor double-mounts a volume. Errors reach Docker as the LINSTOR "
           "message, never as a traceback.")}

@@ -6,9 +6,9 @@ raises ``linstor_core.errors``; :mod:`docker_volume.protocol` turns both into Do
 Promises Docker relies on:
 
 * Create is idempotent for the same name and options, and refuses the same name with others.
-* The first Mount attaches the disk on this node (diskless when no replica is here), makes a
-  filesystem if the device has none, and mounts it; later Mounts only add a holder. The last
-  Unmount unmounts and detaches (a diskful replica stays). Holders survive restarts
+* The first Mount attaches the disk on this node (diskless when no replica is here), makes the
+  filesystem if it is not made yet (below), and mounts it; later Mounts only add a holder. The
+  last Unmount unmounts and detaches (a diskful replica stays; the Mount remembered which). Holders survive restarts
   (:class:`~docker_volume.mounts.MountTable`).
 * Whether the volume has its filesystem is recorded on it (``Aux/bundle/filesystem``):
   ``pending`` from Create until the first Mount has made it, then the filesystem's type. So a

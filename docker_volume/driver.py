@@ -210,15 +210,12 @@ class VolumeDriver:
         LINSTOR names ignore case) is never used. A GET costs the same with 10 volumes or
         10,000, where a listing filtered on the owner props reads every definition."""
         disk = self._disks.definition(rd)
-        if disk is None:
-            return None
-        owner = naming.owner_props(PLATFORM, None, name)
-        return disk if all(disk.props.get(key) == value for key, value in owner.items()) else None
+        return disk if disk is not None and _owner(disk) == (PLATFORM, name) else None
 
     @staticmethod
     def _check_owner(name: str, rd: str, disk: Disk) -> None:
         """Refuse a definition that is not this Docker volume's (made by hand, or a case twin)."""
-        owner = (disk.props.get(naming.PROP_PLATFORM), disk.props.get(naming.PROP_OWNER_NAME))
+        owner = _owner(disk)
         if owner != (PLATFORM, name):
             raise LinstorError(
                 f"resource definition {rd} does not hold Docker volume {name}",
@@ -326,6 +323,11 @@ class VolumeDriver:
                 "holders": len(self._mounts.holders(name)),
             },
         )
+
+
+def _owner(disk: Disk) -> tuple[str | None, str | None]:
+    """(platform, owner name) recorded on ``disk``: ``("docker", volume)`` for this plugin's."""
+    return disk.props.get(naming.PROP_PLATFORM), disk.props.get(naming.PROP_OWNER_NAME)
 
 
 def _missing(name: str, rd: str) -> LinstorError:

@@ -200,12 +200,7 @@ class DiskService:
 
     def exists(self, name: str) -> bool:
         """Whether a resource definition ``name`` exists."""
-        validate_resource_name(name)
-        try:
-            self.client.resource_definitions.get(name)
-        except NotFound:
-            return False
-        return True
+        return self.definition(name) is not None
 
     def list(self, owner_props: Mapping[str, str] = {}, *, placement: bool = True) -> builtins.list[Disk]:
         """Every disk whose properties include all of ``owner_props``, sorted by name.

@@ -127,12 +127,7 @@ class CommandMounter:
     runner: Runner = run
 
     def mount(self, device: str, target: str, fstype: str | None, options: Sequence[str]) -> None:
-        argv = ["mount"]
-        if fstype is not None:
-            argv += ["-t", fstype]
-        if options:
-            argv += ["-o", ",".join(options)]
-        self.runner([*argv, device, target])
+        self.runner(libmount.mount_argv(device, target, fstype, options))
 
     def unmount(self, target: str) -> None:
         self.runner(["umount", target])

@@ -49,6 +49,13 @@ def _library() -> ctypes.CDLL | None:
     return lib
 
 
+def mount_argv(device: str, target: str, fstype: str | None, options: Sequence[str]) -> list[str]:
+    """The mount(8) command line for these arguments: what the commands run, and what a
+    libmount failure names."""
+    return ["mount", *(["-t", fstype] if fstype else []), *(["-o", ",".join(options)] if options else []),
+            device, target]
+
+
 def available() -> bool:
     """Whether libmount can be loaded here."""
     return _library() is not None
@@ -62,8 +69,7 @@ class LibMount:
     """
 
     def mount(self, device: str, target: str, fstype: str | None, options: Sequence[str]) -> None:
-        argv = ["mount", *(["-t", fstype] if fstype else []), *(["-o", ",".join(options)] if options else []),
-                device, target]
+        argv = mount_argv(device, target, fstype, options)
         settings = [("mnt_context_set_source", device), ("mnt_context_set_target", target)]
         if fstype:
             settings.append(("mnt_context_set_fstype", fstype))
@@ -96,4 +102,4 @@ class LibMount:
             raise StorageError(argv, code, f"{argv[0]}: {target}: {text}")
 
 
-__all__ = ["LibMount", "available"]
+__all__ = ["LibMount", "available", "mount_argv"]

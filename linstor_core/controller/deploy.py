@@ -21,6 +21,7 @@ import errno
 import os
 import stat
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from linstor_core import retcodes as rc
 from linstor_core.controller import drbd
@@ -160,6 +161,17 @@ def sync_drbd(ctl: Controller, change: Change, rd_name: str,
                        _res_restorer(ctl, rsc.node, rd.name, old, real))
         if real:
             drbd.bring_up(ctl.state_dir, rsc.node, rd.name, runner=ctl.runner)
+
+
+def write_configs(ctl: Controller, repo: Repo, rd: RdRec) -> list[tuple[str, Path]]:
+    """Write the DRBD config of ``rd`` for every node holding it; ``(node, path)`` of each.
+
+    For callers that need no undo per file (start-up repair, finishing a rollback);
+    ``sync_drbd`` keeps each earlier file to restore it.
+    """
+    res = drbd_resource(repo, rd)
+    return [(rsc.node, drbd.write_res(ctl.state_dir, rsc.node, res, runner=ctl.runner))
+            for rsc in repo.rscs(rd=rd.name)]
 
 
 def drbd_resource(repo: Repo, rd: RdRec) -> drbd.DrbdResource:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,14 +83,21 @@ def write_res(state_dir: Path, node: str, res: DrbdResource, *, runner: Runner =
     """
     path = res_path(state_dir, node, res.name)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _replace(path, render_res(res, node), check=lambda temp: check_res(temp, runner=runner))
+    return path
+
+
+def _replace(path: Path, text: str, *, check: Callable[[Path], None] | None = None) -> None:
+    """Put ``text`` at ``path`` atomically (a temp file renamed over it), after ``check`` of
+    the temp file passed; a failed check leaves the previous file and no temp file."""
     temp = path.with_name(path.name + ".tmp")
-    temp.write_text(render_res(res, node))
+    temp.write_text(text)
     try:
-        check_res(temp, runner=runner)
+        if check is not None:
+            check(temp)
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
-    return path
 
 
 def check_res(path: Path, *, runner: Runner = run) -> None:
@@ -108,10 +115,7 @@ def check_res(path: Path, *, runner: Runner = run) -> None:
 
 def restore_res(state_dir: Path, node: str, name: str, text: str) -> None:
     """Atomically put back ``node``'s earlier file for ``name`` (checked when first written)."""
-    path = res_path(state_dir, node, name)
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(text)
-    os.replace(temp, path)
+    _replace(res_path(state_dir, node, name), text)
 
 
 def remove_res(state_dir: Path, node: str, name: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from linstor_core.controller import drbd
 from linstor_core.controller.core import Controller
-from linstor_core.controller.deploy import drbd_resource, real_drbd, volume_name
+from linstor_core.controller.deploy import real_drbd, volume_name, write_configs
 from linstor_core.controller.model import Repo, VolRec
 from linstor_core.controller.ops.snapshots import finish_rollback, pending_rollbacks
 from linstor_core.errors import LinstorError
@@ -61,13 +61,11 @@ def reconcile(ctl: Controller) -> list[str]:
                     repo.set_volume_paths(VolRec(vol.rd, vol.node, vol.vlmnr, shown, device))
         wanted: set[Path] = set()
         for rd in rds.values():
-            on = repo.rscs(rd=rd.name)
-            if rd.drbd and on:
-                res = drbd_resource(repo, rd)
-                for rsc in on:
-                    wanted.add(drbd.write_res(ctl.state_dir, rsc.node, res, runner=ctl.runner))
-                lines += _bring_up(ctl, rd.name, [rsc.node for rsc in on])
-        for stray in sorted(set((ctl.state_dir / "nodes").glob("*/drbd.d/*.res")) - wanted):
+            written = write_configs(ctl, repo, rd) if rd.drbd else []
+            if written:
+                wanted.update(path for _node, path in written)
+                lines += _bring_up(ctl, rd.name, [node for node, _path in written])
+        for stray in sorted(set(configs) - wanted):
             stray.unlink()
             lines.append(f"removed DRBD config {stray} of no known resource")
     return lines

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from linstor_core.controller.loopdev import LOOP_CONTROL, KernelLoops, LoopDevice, LoopDevices
+from linstor_core.controller.loopdev import LOOP_CONTROL, KernelLoops, LoopDevice, LoopDevices, storage_error
 from linstor_core.controller.providers import (
     SupportsBackingFile,
     SupportsReflinkClone,
@@ -125,8 +125,8 @@ class Satellite:
         try:
             stats = os.statvfs(directory)
         except OSError as error:
-            raise StorageError(["statvfs", str(directory)], error.errno or -1, error.strerror or str(error),
-                               correction=f"check the filesystem of pool {pool.name} on {pool.node}") from None
+            raise storage_error(["statvfs", str(directory)], error,
+                                f"check the filesystem of pool {pool.name} on {pool.node}") from None
         return stats.f_bavail * stats.f_frsize // 1024, stats.f_blocks * stats.f_frsize // 1024
 
     def supports_reflink(self, pool: PoolSpec) -> bool:

@@ -13,8 +13,8 @@ from linstor_core import naming
 from linstor_core import retcodes as rc
 from linstor_core.controller import drbd
 from linstor_core.controller.core import Change, Controller, crash_test_pause, now_ms
-from linstor_core.controller.deploy import (drbd_resource, ensure_not_in_use, real_drbd,
-                                            volume_name)
+from linstor_core.controller.deploy import (ensure_not_in_use, real_drbd, volume_name,
+                                            write_configs)
 from linstor_core.controller.model import Repo, SnapRec, VolRec
 from linstor_core.controller.ops.definitions import create_rd, create_vds_for_copy
 from linstor_core.controller.ops.resources import create_resource, finish
@@ -218,9 +218,7 @@ def finish_rollback(ctl: Controller, rd_name: str,
             rolled(snap.rd, rsc.node)
         if rd.drbd:
             # Backing devices may have new paths; the configs follow before the device is up.
-            res = drbd_resource(repo, rd)
-            for rsc in repo.rscs(rd=rd.name):
-                drbd.write_res(ctl.state_dir, rsc.node, res, runner=ctl.runner)
+            write_configs(ctl, repo, rd)
             for node in down:
                 drbd.bring_up(ctl.state_dir, node, rd.name, runner=ctl.runner)
         tx.run("DELETE FROM rollbacks WHERE rd = ?", snap.rd)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from device_io import write_synced
 from linstor_core import filesystems
 from linstor_core.models import SelectFilter
 
@@ -90,11 +90,7 @@ def test_a_made_filesystem_is_recorded_and_a_damaged_one_is_never_formatted_agai
     plugin.ok("/VolumeDriver.Unmount", {"Name": "logs", "ID": "A"})
 
     device = local_device(client, plugin, "docker-logs")
-    with open(device, "r+b") as handle:  # ext4's primary superblock: 1 KiB at offset 1 KiB
-        handle.seek(1024)
-        handle.write(bytes(1024))
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_synced(device, bytes(1024), 1024)  # ext4's primary superblock: 1 KiB at offset 1 KiB
     refused = plugin.call("/VolumeDriver.Mount", {"Name": "logs", "ID": "A"})
     assert "wrong fs type" in refused["Err"] and not filesystems.is_mounted(str(target))
     assert "making ext4" not in plugin.log.read_text().split("volume logs: mounted")[-1]

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from linstor_core.disks import DiskService
 from linstor_core.errors import LinstorError
@@ -115,10 +113,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def _serve(settings: config.PluginConfig) -> None:
     mounts = MountTable(settings.state_file, settings.mount_root)
     for change in mounts.load():
@@ -127,13 +121,10 @@ def _serve(settings: config.PluginConfig) -> None:
         DiskService.from_config(settings.client), mounts, node=settings.node, default_profile=settings.profile
     )
     server = PluginServer(create_app(driver), settings.socket, inherited=inherited_socket())
-    signal.signal(signal.SIGTERM, _interrupt)
     log.info("node %s, profile %s, controllers %s, mount root %s", settings.node, settings.profile,
              ", ".join(settings.client.controllers), settings.mount_root)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        log.info("stopped")
+    server.serve_forever()
+    log.info("stopped")
 
 
 def _check(socket: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from cheroot import wsgi
 
 from linstor_core.errors import ConfigError
+from linstor_core.serving import serve_until_signalled
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +111,11 @@ class PluginServer:
         return self
 
     def serve_forever(self) -> None:
-        """Serve until interrupted (SIGINT/SIGTERM handled by the caller), then clean up."""
+        """Serve in this (the main) thread until SIGTERM/SIGINT, then clean up."""
+        self._server.prepare()  # outside the try: a refused socket is another plugin's, not ours to remove
         log.info("serving the Docker volume plugin on %s", self.socket_path)
         try:
-            self._server.safe_start()
+            serve_until_signalled(self._server)
         finally:
             self.stop()
 

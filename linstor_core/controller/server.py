@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
-import signal
 import socket
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
@@ -27,6 +26,7 @@ from linstor_core.controller.api import create_app
 from linstor_core.controller.core import Controller
 from linstor_core.errors import InvalidInput, LinstorError
 from linstor_core.runner import Runner, run
+from linstor_core.serving import serve_until_signalled
 
 log = logging.getLogger(__name__)
 
@@ -100,24 +100,14 @@ class ControllerServer:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in this thread until SIGTERM/SIGINT."""
+        """Serve in this (the main) thread until SIGTERM/SIGINT."""
         server = self._prepare()
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            # Unwind the accept loop as Ctrl-C does; the workers are stopped below, outside
-            # the handler (cheroot's stop() waits for the loop this thread is running).
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
         log.info("linstor-core controller listening on %s (state %s)", self.url, self.state_dir)
         try:
-            server.serve()
-        except KeyboardInterrupt:
-            log.info("linstor-core controller stopping")
+            serve_until_signalled(server)
         finally:
-            server.stop()
             self.controller.close()
+        log.info("linstor-core controller stopped")
 
     def stop(self) -> None:
         if self._server is not None:

@@ -45,6 +45,8 @@ def test_a_socket_another_plugin_serves_is_not_taken_over(driver: VolumeDriver, 
     with PluginServer(create_app(driver), path):
         with pytest.raises(ConfigError, match="already serving"):
             PluginServer(create_app(driver), path).start()
+        with pytest.raises(ConfigError, match="already serving"):
+            PluginServer(create_app(driver), path).serve_forever()
         assert probe.call(path, "/Plugin.Activate")[0] == 200
 
 

@@ -21,6 +21,10 @@ class _QuietHandler(SimpleXMLRPCRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         return None
 
+    def decode_request_content(self, data: bytes) -> bytes | None:
+        self.server.user_agents.append(self.headers.get("User-Agent", ""))  # type: ignore[attr-defined]
+        return super().decode_request_content(data)
+
 
 @dataclass
 class OnedStandIn:
@@ -29,6 +33,8 @@ class OnedStandIn:
     datastores: dict[int, str] = field(default_factory=dict)
     images: dict[int, str] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    user_agents: list[str] = field(default_factory=list)
+    """The User-Agent of each request: which transport the client used."""
 
     def _answer(self, method: str, table: dict[int, str], session: str, object_id: int) -> list[object]:
         self.calls.append(f"{method} {object_id}")
@@ -41,6 +47,7 @@ class OnedStandIn:
     def start(self) -> "OnedStandIn":
         self._server = SimpleXMLRPCServer(("127.0.0.1", 0), requestHandler=_QuietHandler, allow_none=True,
                                           logRequests=False)
+        self._server.user_agents = self.user_agents  # type: ignore[attr-defined]
         for method, table in (("one.vm.info", self.vms), ("one.datastore.info", self.datastores),
                               ("one.image.info", self.images)):
             self._server.register_function(

@@ -65,6 +65,11 @@ class InvalidInput(LinstorError):
         self.reason = reason
 
 
+class Stopped(LinstorError):
+    """A signal stopped the work (SIGTERM: a platform's action timeout; SIGHUP; Ctrl-C), raised
+    where the work was so that its clean-up runs before the process ends."""
+
+
 class ControllerUnreachable(LinstorError):
     """No configured controller answered; ``tried`` lists each URL with its failure."""
 
@@ -168,6 +173,7 @@ __all__ = [
     "LinstorError",
     "ConfigError",
     "InvalidInput",
+    "Stopped",
     "ControllerUnreachable",
     "ApiReply",
     "ApiError",

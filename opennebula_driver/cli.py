@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import BinaryIO, NoReturn, TextIO
 
 from linstor_core.config import local_node_name
-from linstor_core.errors import InvalidInput, LinstorError
+from linstor_core.errors import InvalidInput, LinstorError, Stopped
 from opennebula_driver import ds, tm
 from opennebula_driver.args import object_id
 from opennebula_driver.env import Env
@@ -89,6 +93,10 @@ environment:
 
 exit status:
   0 done (answer on stdout); 1 refused or failed, with the reason on stderr.
+
+signals:
+  SIGTERM (oned's action timeout, -w in oned.conf), SIGHUP and SIGINT stop the action where it
+  is, run its clean-up (cp, mkfs and clone delete the image's half-made disk) and exit 1.
 
 examples:
   echo "$DRV_ACTION" | linstor-one ds cp 7
@@ -181,6 +189,33 @@ def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os
     )
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+"""oned ends an action that outlives its timeout with SIGTERM to the action's process group."""
+
+
+@contextmanager
+def _signals_stop_the_action() -> Iterator[None]:
+    """While the action runs, a stop signal raises ``Stopped`` where it is, instead of ending the
+    process there: the action's clean-up runs (a half-copied image's disk is deleted, which no
+    later call would do: oned drops an image whose SOURCE it never got without asking the
+    driver), and oned still gets exit status 1 with the reason. The previous handlers come
+    back afterwards; outside the main thread (a test's) nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Stopped(f"stopped by {signal.Signals(signum).name}",
+                      correction="if oned's action timeout sent it, raise the -w timeout in the driver's ARGUMENTS in oned.conf")
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def render_error(kind: str, action: str, error: BaseException) -> str:
     """The one line oned shows the user: what failed, why, and what to do (``str()`` of a
     LINSTOR error), after the action it happened in."""
@@ -202,8 +237,9 @@ def main(
     err = stderr or sys.stderr
     kind, action, args = _parse(list(sys.argv[1:] if argv is None else argv))
     try:
-        environment = env or default_env(stdin or sys.stdin.buffer, err)
-        answer = run_action(environment, kind, action, args)
+        with _signals_stop_the_action():
+            environment = env or default_env(stdin or sys.stdin.buffer, err)
+            answer = run_action(environment, kind, action, args)
     except Exception as error:  # the one place errors become oned's answer; no traceback leaks
         print(render_error(kind, action, error), file=err)
         return 1

@@ -9,9 +9,9 @@ Disks are written on the front-end's LINSTOR node (``LINSTOR_FRONTEND_NODE``).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from linstor_core import datacopy, filesystems, units
 from linstor_core.errors import InvalidInput, LinstorError
@@ -22,6 +22,9 @@ from opennebula_driver.records import Datastore, DriverAction, Image
 
 if TYPE_CHECKING:
     from linstor_core.disks import DiskService
+    from linstor_core.models import Disk
+
+Made = TypeVar("Made")
 
 FORMAT = "raw"
 SAVE_AS = "save_as"
@@ -72,12 +75,27 @@ def _on_frontend(env: Env, service: DiskService, datastore: Datastore, name: str
         service.detach(name, node)
 
 
-def _create_then(service: DiskService, name: str, fill: Callable[[], None]) -> None:
-    """Run ``fill`` on a disk just created; a failure deletes the disk, so nothing half-made stays."""
+def _made_or_nothing(service: DiskService, name: str, props: Mapping[str, str], make: Callable[[], Made],
+                     fill: Callable[[Made], None] | None = None) -> None:
+    """``make`` the image's disk ``name`` and ``fill`` it (given what ``make`` returned), or
+    leave nothing behind.
+
+    Any failure, a stop signal included (see ``cli``), deletes the disk if it carries ``props``
+    (this image's owner): oned drops an image whose SOURCE it never got without asking the
+    driver, so a disk left here would stay forever. A disk of that name that is not this
+    image's is never touched. A failing clean-up becomes a note on the original error.
+    """
     try:
-        fill()
-    except (LinstorError, OSError):
-        service.delete(name, with_snapshots=True)
+        made = make()
+        if fill is not None:
+            fill(made)
+    except (LinstorError, OSError) as error:
+        try:
+            disk = service.definition(name)
+            if disk is not None and all(disk.props.get(key) == value for key, value in props.items()):
+                service.delete(name, with_snapshots=True)
+        except LinstorError as cleanup:
+            error.add_note(f"removing the partial {name} failed too: {cleanup}")
         raise
 
 
@@ -89,21 +107,21 @@ def cp(env: Env, action: DriverAction) -> str:
     if image.size_mib:
         size_kib = max(size_kib, size_mib_to_kib(image.size_mib, "IMAGE/SIZE"))
     service = env.service(action.datastore)
-    name = names.image_disk(image.id, image.name)
-    service.create(profile_of(action.datastore), name, size_kib, names.image_props(image.id, image.name))
+    name, props = names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
 
-    def fill() -> None:
+    def fill(_: object) -> None:
         with _on_frontend(env, service, action.datastore, name) as device:
             datacopy.copy_into_device(path, device, device_is_zeroed=True, progress=env.progress)
 
-    _create_then(service, name, fill)
+    _made_or_nothing(service, name, props,
+                     lambda: service.create(profile_of(action.datastore), name, size_kib, props), fill)
     return f"{name} {FORMAT}"
 
 
 def mkfs(env: Env, action: DriverAction) -> str:
     """A new empty disk, formatted when FS asks; ``save_as`` only names it (cpds fills it)."""
     image = _image(action)
-    name = names.image_disk(image.id, image.name)
+    name, props = names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
     if SAVE_AS in (image.format, image.fstype):
         return name
     size_kib = size_mib_to_kib(image.size_mib or "", "IMAGE/SIZE")
@@ -111,13 +129,14 @@ def mkfs(env: Env, action: DriverAction) -> str:
     if fstype:
         filesystems.check_filesystem_type(fstype)
     service = env.service(action.datastore)
-    service.create(profile_of(action.datastore), name, size_kib, names.image_props(image.id, image.name))
-    if fstype:
-        def fill() -> None:
-            with _on_frontend(env, service, action.datastore, name) as device:
-                filesystems.make_filesystem(device, fstype)
 
-        _create_then(service, name, fill)
+    def fill(_: object) -> None:
+        with _on_frontend(env, service, action.datastore, name) as device:
+            filesystems.make_filesystem(device, fstype)
+
+    _made_or_nothing(service, name, props,
+                     lambda: service.create(profile_of(action.datastore), name, size_kib, props),
+                     fill if fstype else None)
     return name
 
 
@@ -128,12 +147,15 @@ def clone(env: Env, action: DriverAction) -> str:
     if not source:
         raise InvalidInput("IMAGE/PATH", "", "names no source image to clone")
     service = env.service(action.datastore)
-    name = names.image_disk(image.id, image.name)
-    disk = service.clone(source, name, names.image_props(image.id, image.name), progress=env.progress)
-    if image.size_mib:
-        wanted = size_mib_to_kib(image.size_mib, "IMAGE/SIZE")
-        if wanted > disk.size_kib:
-            service.resize(name, wanted)
+    name, props = names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
+
+    def grow(disk: Disk) -> None:
+        if image.size_mib:
+            wanted = size_mib_to_kib(image.size_mib, "IMAGE/SIZE")
+            if wanted > disk.size_kib:
+                service.resize(name, wanted)
+
+    _made_or_nothing(service, name, props, lambda: service.clone(source, name, props, progress=env.progress), grow)
     return f"{name} {FORMAT}"
 
 

@@ -7,7 +7,9 @@ base64 as the first argument, and some versions ``- ID`` with stdin: each test r
 from __future__ import annotations
 
 import hashlib
+import signal
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -109,3 +111,37 @@ def test_image_snapshots_revert_delete_flatten_and_save_as(one: One, way: str) -
     one.ds("snap_delete", 7, image_action(one, 7, "db", SOURCE=source, TARGET_SNAPSHOT=1), way)  # oned retries
     one.ds("snap_flatten", 7, image_action(one, 7, "db", SOURCE=source, TARGET_SNAPSHOT=0), way)
     assert one.read(source, 9) == b"version-1" and snapshots() == []
+
+
+def test_cp_stopped_by_oneds_timeout_leaves_no_disk(one: One) -> None:
+    """oned ends an action past its timeout with SIGTERM; it then drops the image without an
+    ``rm`` (it never got a SOURCE), so the half-copied disk must go before the process does.
+    The script is frozen (SIGSTOP) the moment its disk appears, wherever it then is (the spawn,
+    the attach or the copy), and signalled there."""
+    path = one.safe_dir / "big.img"
+    path.write_bytes(b"\x5a" * (64 * MIB))  # not sparse: the copy writes every block
+    before = one.state()
+    document = one.safe_dir / "big.action"
+    document.write_bytes(image_action(one, 50, "big", PATH=path, SIZE=64, FORMAT="raw"))
+    script = one.remotes / "datastore" / "linstor" / "cp"
+    with open(document, "rb") as stdin:
+        process = subprocess.Popen([str(script), "50"], stdin=stdin, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=one.env)
+    try:
+        deadline = time.monotonic() + 60
+        while "one-img50-big" not in one.resource_names():
+            assert process.poll() is None and time.monotonic() < deadline, "cp ended before its disk appeared"
+            time.sleep(0.002)
+        process.send_signal(signal.SIGSTOP)
+        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGCONT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 1
+    assert "ds cp: stopped by SIGTERM" in stderr.decode() and "-w timeout" in stderr.decode()
+    path.unlink()
+    document.unlink()
+    assert one.state() == before

@@ -59,9 +59,9 @@ class FakeDisks:
         self.calls.append(("get", name))
         return self._get(name)
 
-    def exists(self, name):
-        self.calls.append(("exists", name))
-        return name in self.disks
+    def definition(self, name):
+        self.calls.append(("definition", name))
+        return self.disks.get(name)
 
     def list(self, owner_props={}, *, placement=True):
         self.calls.append(("list", dict(owner_props)))

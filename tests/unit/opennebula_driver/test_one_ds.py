@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from linstor_core import filesystems
-from linstor_core.errors import ConfigError, InvalidInput
+from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, Stopped, StorageError
 from linstor_core.models import Disk
 from opennebula_driver import ds
 from opennebula_driver.records import Datastore, DriverAction, Image
@@ -65,6 +65,40 @@ def test_cp_failure_removes_the_new_disk(harness: Harness, tmp_path: Path) -> No
     with pytest.raises(InvalidInput):
         ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1))
     assert IMAGE_RD not in harness.disks.disks
+
+
+def test_a_stop_signal_during_the_copy_removes_the_new_disk(harness: Harness, tmp_path: Path) -> None:
+    """oned's action timeout: the copy stops where it is and the disk goes (no rm would come)."""
+    path = image_file(tmp_path, b"x", 4096)
+
+    def stopped(name: str, node: str) -> str:
+        raise Stopped("stopped by SIGTERM")
+
+    harness.disks.attach = stopped  # type: ignore[method-assign]
+    with pytest.raises(Stopped):
+        ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1))
+    assert IMAGE_RD not in harness.disks.disks and ("delete", IMAGE_RD, True) in harness.disks.calls
+
+
+def test_a_disk_of_the_same_name_that_is_not_the_images_is_never_removed(harness: Harness, tmp_path: Path) -> None:
+    by_hand = Disk(name=IMAGE_RD, size_kib=8, profile="gold", props={"Aux/made-by": "admin"})
+    harness.disks.disks[IMAGE_RD] = by_hand
+    with pytest.raises(AlreadyExists):
+        ds.cp(harness.env, action(tmp_path, path=str(image_file(tmp_path, b"x", 4096)), size_mib=1))
+    assert harness.disks.disks[IMAGE_RD] == by_hand
+    assert [c[0] for c in harness.disks.mutations()] == ["create"]
+
+
+def test_clone_that_cannot_grow_leaves_no_clone(harness: Harness, tmp_path: Path) -> None:
+    harness.disks.disks["one-img3-base"] = Disk(name="one-img3-base", size_kib=1024, profile="gold")
+
+    def full(name: str, size_kib: int) -> None:
+        raise StorageError(["truncate"], 1, "No space left on device")
+
+    harness.disks.resize = full  # type: ignore[method-assign]
+    with pytest.raises(StorageError):
+        ds.clone(harness.env, action(tmp_path, id=8, name="copy", path="one-img3-base", size_mib=4))
+    assert set(harness.disks.disks) == {"one-img3-base"}
 
 
 def test_datastore_without_profile(harness: Harness, tmp_path: Path) -> None:

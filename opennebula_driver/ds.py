@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from linstor_core import datacopy, filesystems, units
+from linstor_core import datacopy, filesystems, naming, units
 from linstor_core.errors import InvalidInput, LinstorError
 from opennebula_driver import names
 from opennebula_driver.args import size_mib_to_kib
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from linstor_core.disks import DiskService
     from linstor_core.models import Disk
 
-Made = TypeVar("Made")
 
 FORMAT = "raw"
 SAVE_AS = "save_as"
@@ -75,28 +74,50 @@ def _on_frontend(env: Env, service: DiskService, datastore: Datastore, name: str
         service.detach(name, node)
 
 
-def _made_or_nothing(service: DiskService, name: str, props: Mapping[str, str], make: Callable[[], Made],
-                     fill: Callable[[Made], None] | None = None) -> None:
+def _made_or_nothing(service: DiskService, name: str, props: Mapping[str, str], make: Callable[[], Disk],
+                     fill: Callable[[Disk], None] | None = None) -> None:
     """``make`` the image's disk ``name`` and ``fill`` it (given what ``make`` returned), or
     leave nothing behind.
 
-    Any failure, a stop signal included (see ``cli``), deletes the disk if it carries ``props``
-    (this image's owner): oned drops an image whose SOURCE it never got without asking the
-    driver, so a disk left here would stay forever. A disk of that name that is not this
-    image's is never touched. A failing clean-up becomes a note on the original error.
+    Any failure after the input was accepted, a stop signal included (see ``cli``), deletes the
+    disk if it carries ``props`` (this image's owner): oned drops an image whose SOURCE it never
+    got without asking the driver, so a disk left here would stay forever. A disk of that name
+    that is not this image's is neither filled nor deleted. A failing clean-up becomes a note on
+    the original error.
     """
     try:
         made = make()
-        if fill is not None:
-            fill(made)
+    except InvalidInput:
+        raise  # refused before LINSTOR was asked anything
     except (LinstorError, OSError) as error:
-        try:
-            disk = service.definition(name)
-            if disk is not None and all(disk.props.get(key) == value for key, value in props.items()):
-                service.delete(name, with_snapshots=True)
-        except LinstorError as cleanup:
-            error.add_note(f"removing the partial {name} failed too: {cleanup}")
+        _delete_if_the_images(service, name, props, error)
         raise
+    if not _is_the_images(made, props):
+        raise LinstorError(
+            f"resource definition {name} exists and is not this image's",
+            cause=f"its owner is {made.props.get(naming.PROP_OWNER_ID) or 'not recorded'}",
+            correction="remove or rename that resource definition, or give the image another name",
+        )
+    if fill is None:
+        return
+    try:
+        fill(made)
+    except (LinstorError, OSError) as error:
+        _delete_if_the_images(service, name, props, error)
+        raise
+
+
+def _is_the_images(disk: Disk, props: Mapping[str, str]) -> bool:
+    return all(disk.props.get(key) == value for key, value in props.items())
+
+
+def _delete_if_the_images(service: DiskService, name: str, props: Mapping[str, str], error: Exception) -> None:
+    try:
+        disk = service.definition(name)
+        if disk is not None and _is_the_images(disk, props):
+            service.delete(name, with_snapshots=True)
+    except LinstorError as cleanup:
+        error.add_note(f"removing the partial {name} failed too: {cleanup}")
 
 
 def cp(env: Env, action: DriverAction) -> str:
@@ -109,7 +130,7 @@ def cp(env: Env, action: DriverAction) -> str:
     service = env.service(action.datastore)
     name, props = names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
 
-    def fill(_: object) -> None:
+    def fill(_: Disk) -> None:
         with _on_frontend(env, service, action.datastore, name) as device:
             datacopy.copy_into_device(path, device, device_is_zeroed=True, progress=env.progress)
 
@@ -130,7 +151,7 @@ def mkfs(env: Env, action: DriverAction) -> str:
         filesystems.check_filesystem_type(fstype)
     service = env.service(action.datastore)
 
-    def fill(_: object) -> None:
+    def fill(_: Disk) -> None:
         with _on_frontend(env, service, action.datastore, name) as device:
             filesystems.make_filesystem(device, fstype)
 

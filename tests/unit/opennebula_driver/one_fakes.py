@@ -50,7 +50,10 @@ class FakeDisks:
 
     def create(self, profile, name, size_kib, props={}):
         self.calls.append(("create", profile, name, size_kib, dict(props)))
-        if name in self.disks:
+        existing = self.disks.get(name)
+        if existing is not None:  # DiskService.create: the same profile and size is the same disk
+            if (existing.profile, existing.size_kib) == (profile, size_kib):
+                return existing
             raise AlreadyExists([ApiReply(ret_code=-1, message=f"{name} exists")])
         self.disks[name] = Disk(name=name, size_kib=size_kib, profile=profile, props=dict(props))
         return self.disks[name]

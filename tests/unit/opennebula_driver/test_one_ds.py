@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from linstor_core import filesystems
-from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, Stopped, StorageError
+from linstor_core.errors import ConfigError, InvalidInput, LinstorError, Stopped, StorageError
 from linstor_core.models import Disk
 from opennebula_driver import ds
 from opennebula_driver.records import Datastore, DriverAction, Image
@@ -80,13 +80,16 @@ def test_a_stop_signal_during_the_copy_removes_the_new_disk(harness: Harness, tm
     assert IMAGE_RD not in harness.disks.disks and ("delete", IMAGE_RD, True) in harness.disks.calls
 
 
-def test_a_disk_of_the_same_name_that_is_not_the_images_is_never_removed(harness: Harness, tmp_path: Path) -> None:
-    by_hand = Disk(name=IMAGE_RD, size_kib=8, profile="gold", props={"Aux/made-by": "admin"})
-    harness.disks.disks[IMAGE_RD] = by_hand
-    with pytest.raises(AlreadyExists):
-        ds.cp(harness.env, action(tmp_path, path=str(image_file(tmp_path, b"x", 4096)), size_mib=1))
-    assert harness.disks.disks[IMAGE_RD] == by_hand
-    assert [c[0] for c in harness.disks.mutations()] == ["create"]
+def test_a_disk_of_the_same_name_that_is_not_the_images_is_never_filled_nor_removed(harness: Harness,
+                                                                                      tmp_path: Path) -> None:
+    path = image_file(tmp_path, b"x", 4096)
+    for size_kib, refusal in ((8, f"{IMAGE_RD} exists"), (1024, "exists and is not this image's")):
+        by_hand = Disk(name=IMAGE_RD, size_kib=size_kib, profile="gold", props={"Aux/made-by": "admin"})
+        harness.disks.disks[IMAGE_RD] = by_hand  # another size: AlreadyExists; the same: returned
+        with pytest.raises(LinstorError, match=refusal):
+            ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1))
+        assert harness.disks.disks[IMAGE_RD] == by_hand
+    assert {c[0] for c in harness.disks.mutations()} == {"create"}
 
 
 def test_clone_that_cannot_grow_leaves_no_clone(harness: Harness, tmp_path: Path) -> None:

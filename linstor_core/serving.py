@@ -6,19 +6,22 @@ exception lands wherever the main thread happens to be, and in cheroot's accept 
 often inside the request queue's ``notify()``. Interrupted between waking a worker and taking
 it off the waiters list, the queue loses a later wake-up, so one worker never sees its shutdown
 request and ``stop()`` joins it forever (seen as a controller that ignored SIGTERM). So the
-handler here only asks: a thread of its own, waiting for the signal, runs ``server.stop()``
-(which waits for the accept loop the main thread runs) and ``serve()`` returns once the loop has
-ended.
+handler here only asks: a thread of its own, waiting for the signal on a queue, runs
+``server.stop()`` (which waits for the accept loop the main thread runs) and ``serve()`` returns
+once the loop has ended. A second signal while stopping changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import signal
 import threading
 from types import FrameType
 
 from cheroot.server import HTTPServer
+
+from linstor_core.stopsignals import handled
 
 log = logging.getLogger(__name__)
 
@@ -31,31 +34,28 @@ def serve_until_signalled(server: HTTPServer) -> None:
     Must run in the main thread (only it receives signals). The previous handlers are put back
     on return, whatever ended the serving.
     """
-    received: list[int] = []
-    requested = threading.Event()
+    asked: queue.SimpleQueue[int | None] = queue.SimpleQueue()
 
     def stop_when_asked() -> None:
-        requested.wait()
-        if received:
-            log.info("%s: stopping", signal.Signals(received[0]).name)
+        signum = asked.get()
+        if signum is not None:
+            log.info("%s: stopping", signal.Signals(signum).name)
         server.stop()
 
     def ask_to_stop(signum: int, frame: FrameType | None) -> None:
-        # Only sets an event no other code of this thread touches: a handler that took a lock
-        # (starting a thread, logging) could find this thread already holding it.
-        received.append(signum)
-        requested.set()
+        # SimpleQueue.put is reentrant: safe even when the signal lands while this thread is
+        # inside the put below. Anything taking a lock (Event.set, logging, starting a thread)
+        # could find this very thread holding it and wait forever.
+        asked.put(signum)
 
-    stopper = threading.Thread(target=stop_when_asked, name="stop-on-signal", daemon=True)
-    stopper.start()
-    previous = {number: signal.signal(number, ask_to_stop) for number in STOP_SIGNALS}
-    try:
-        server.serve()
-    finally:
-        requested.set()
-        stopper.join()
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+    with handled(STOP_SIGNALS, ask_to_stop):
+        stopper = threading.Thread(target=stop_when_asked, name="stop-on-signal", daemon=True)
+        stopper.start()
+        try:
+            server.serve()
+        finally:
+            asked.put(None)  # ends the stopper's wait when serve() ended without a signal
+            stopper.join()
 
 
 __all__ = ["STOP_SIGNALS", "serve_until_signalled"]

@@ -43,6 +43,18 @@ def test_the_signal_interrupts_nothing_and_stop_ends_the_serving(number: signal.
     assert {each: signal.getsignal(each) for each in STOP_SIGNALS} == before
 
 
+def test_a_second_signal_while_stopping_changes_nothing() -> None:
+    """One during the shutdown (here from inside stop()) neither stops twice nor hangs."""
+    class SignalsTwice(ServerThatSignalsItself):
+        def stop(self) -> None:
+            signal.raise_signal(signal.SIGTERM)  # the second one, during the shutdown
+            super().stop()
+
+    server = SignalsTwice(signal.SIGINT)
+    serve_until_signalled(server)  # type: ignore[arg-type]
+    assert server.stop_calls == 1
+
+
 def test_serving_that_ends_without_a_signal_still_stops_the_server() -> None:
     class FailingServer(ServerThatSignalsItself):
         def serve(self) -> None:

@@ -19,6 +19,7 @@ from typing import BinaryIO, NoReturn, TextIO
 
 from linstor_core.config import local_node_name
 from linstor_core.errors import InvalidInput, LinstorError, Stopped
+from linstor_core.stopsignals import handled
 from opennebula_driver import ds, tm
 from opennebula_driver.args import object_id
 from opennebula_driver.env import Env
@@ -95,7 +96,7 @@ exit status:
   0 done (answer on stdout); 1 refused or failed, with the reason on stderr.
 
 signals:
-  SIGTERM (oned's action timeout, -w in oned.conf), SIGHUP and SIGINT stop the action where it
+  SIGTERM (e.g. the opennebula service stopping), SIGHUP and SIGINT stop the action where it
   is, run its clean-up (cp, mkfs and clone delete the image's half-made disk) and exit 1.
 
 examples:
@@ -190,7 +191,8 @@ def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-"""oned ends an action that outlives its timeout with SIGTERM to the action's process group."""
+"""SIGTERM: oned's service stopping (systemd signals every process of it) or an admin; SIGHUP:
+the terminal gone; SIGINT: Ctrl-C."""
 
 
 @contextmanager
@@ -198,22 +200,18 @@ def _signals_stop_the_action() -> Iterator[None]:
     """While the action runs, a stop signal raises ``Stopped`` where it is, instead of ending the
     process there: the action's clean-up runs (a half-copied image's disk is deleted, which no
     later call would do: oned drops an image whose SOURCE it never got without asking the
-    driver), and oned still gets exit status 1 with the reason. The previous handlers come
-    back afterwards; outside the main thread (a test's) nothing is installed."""
+    driver), and oned still gets exit status 1 with the reason. Outside the main thread (a
+    test's) nothing is installed."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise Stopped(f"stopped by {signal.Signals(signum).name}",
-                      correction="if oned's action timeout sent it, raise the -w timeout in the driver's ARGUMENTS in oned.conf")
+                      correction="run the action again: its clean-up has run")
 
-    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
-    try:
+    with handled(STOP_SIGNALS, stop):
         yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def render_error(kind: str, action: str, error: BaseException) -> str:

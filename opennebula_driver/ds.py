@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from linstor_core import datacopy, filesystems, naming, units
-from linstor_core.errors import InvalidInput, LinstorError
+from linstor_core import datacopy, filesystems, units
+from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, LinstorError, NotFound
 from opennebula_driver import names
 from opennebula_driver.args import size_mib_to_kib
 from opennebula_driver.env import Env, profile_of
@@ -23,7 +23,6 @@ from opennebula_driver.records import Datastore, DriverAction, Image
 if TYPE_CHECKING:
     from linstor_core.disks import DiskService
     from linstor_core.models import Disk
-
 
 FORMAT = "raw"
 SAVE_AS = "save_as"
@@ -74,47 +73,38 @@ def _on_frontend(env: Env, service: DiskService, datastore: Datastore, name: str
         service.detach(name, node)
 
 
+_REFUSED = (InvalidInput, ConfigError, AlreadyExists, NotFound)
+"""What making a disk raises when it changed nothing: bad input, the name already taken, or
+what it is made from (profile, source image) missing."""
+
+
 def _made_or_nothing(service: DiskService, name: str, props: Mapping[str, str], make: Callable[[], Disk],
                      fill: Callable[[Disk], None] | None = None) -> None:
-    """``make`` the image's disk ``name`` and ``fill`` it (given what ``make`` returned), or
-    leave nothing behind.
+    """``make`` the image's new disk ``name`` (refused if the name is taken) and ``fill`` it
+    (given what ``make`` returned), or leave nothing behind.
 
-    Any failure after the input was accepted, a stop signal included (see ``cli``), deletes the
-    disk if it carries ``props`` (this image's owner): oned drops an image whose SOURCE it never
-    got without asking the driver, so a disk left here would stay forever. A disk of that name
-    that is not this image's is neither filled nor deleted. A failing clean-up becomes a note on
-    the original error.
+    Any failure but a refusal, a stop signal included (see ``cli``), deletes the disk if it
+    carries ``props`` (this image's owner): oned drops an image whose SOURCE it never got
+    without asking the driver, so a disk left here would stay forever. A refusal leaves
+    everything alone: an existing disk of that name was not made here. A failing clean-up
+    becomes a note on the original error.
     """
+    made = False
     try:
-        made = make()
-    except InvalidInput:
-        raise  # refused before LINSTOR was asked anything
+        disk = make()
+        made = True
+        if fill is not None:
+            fill(disk)
     except (LinstorError, OSError) as error:
-        _delete_if_the_images(service, name, props, error)
+        if made or not isinstance(error, _REFUSED):
+            _delete_if_the_images(service, name, props, error)
         raise
-    if not _is_the_images(made, props):
-        raise LinstorError(
-            f"resource definition {name} exists and is not this image's",
-            cause=f"its owner is {made.props.get(naming.PROP_OWNER_ID) or 'not recorded'}",
-            correction="remove or rename that resource definition, or give the image another name",
-        )
-    if fill is None:
-        return
-    try:
-        fill(made)
-    except (LinstorError, OSError) as error:
-        _delete_if_the_images(service, name, props, error)
-        raise
-
-
-def _is_the_images(disk: Disk, props: Mapping[str, str]) -> bool:
-    return all(disk.props.get(key) == value for key, value in props.items())
 
 
 def _delete_if_the_images(service: DiskService, name: str, props: Mapping[str, str], error: Exception) -> None:
     try:
         disk = service.definition(name)
-        if disk is not None and _is_the_images(disk, props):
+        if disk is not None and all(disk.props.get(key) == value for key, value in props.items()):
             service.delete(name, with_snapshots=True)
     except LinstorError as cleanup:
         error.add_note(f"removing the partial {name} failed too: {cleanup}")
@@ -127,6 +117,7 @@ def cp(env: Env, action: DriverAction) -> str:
     size_kib = units.bytes_to_kib(max(datacopy.size_of(path), 1))
     if image.size_mib:
         size_kib = max(size_kib, size_mib_to_kib(image.size_mib, "IMAGE/SIZE"))
+    profile = profile_of(action.datastore)
     service = env.service(action.datastore)
     name, props = names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
 
@@ -134,8 +125,8 @@ def cp(env: Env, action: DriverAction) -> str:
         with _on_frontend(env, service, action.datastore, name) as device:
             datacopy.copy_into_device(path, device, device_is_zeroed=True, progress=env.progress)
 
-    _made_or_nothing(service, name, props,
-                     lambda: service.create(profile_of(action.datastore), name, size_kib, props), fill)
+    _made_or_nothing(service, name, props, lambda: service.create(profile, name, size_kib, props, exist_ok=False),
+                     fill)
     return f"{name} {FORMAT}"
 
 
@@ -149,14 +140,14 @@ def mkfs(env: Env, action: DriverAction) -> str:
     fstype = image.fstype if image.fstype not in ("", FORMAT) else ""
     if fstype:
         filesystems.check_filesystem_type(fstype)
+    profile = profile_of(action.datastore)
     service = env.service(action.datastore)
 
     def fill(_: Disk) -> None:
         with _on_frontend(env, service, action.datastore, name) as device:
             filesystems.make_filesystem(device, fstype)
 
-    _made_or_nothing(service, name, props,
-                     lambda: service.create(profile_of(action.datastore), name, size_kib, props),
+    _made_or_nothing(service, name, props, lambda: service.create(profile, name, size_kib, props, exist_ok=False),
                      fill if fstype else None)
     return name
 
@@ -167,14 +158,13 @@ def clone(env: Env, action: DriverAction) -> str:
     source = image.path or ""
     if not source:
         raise InvalidInput("IMAGE/PATH", "", "names no source image to clone")
+    wanted = size_mib_to_kib(image.size_mib, "IMAGE/SIZE") if image.size_mib else 0
     service = env.service(action.datastore)
     name, props = names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
 
     def grow(disk: Disk) -> None:
-        if image.size_mib:
-            wanted = size_mib_to_kib(image.size_mib, "IMAGE/SIZE")
-            if wanted > disk.size_kib:
-                service.resize(name, wanted)
+        if wanted > disk.size_kib:
+            service.resize(name, wanted)
 
     _made_or_nothing(service, name, props, lambda: service.clone(source, name, props, progress=env.progress), grow)
     return f"{name} {FORMAT}"

@@ -62,22 +62,24 @@ def _default_server(endpoint: str, session: str) -> Any:
     if isinstance(server, xmlrpc.client.ServerProxy) and _plain_http_without_proxy(endpoint):
         # pyone posts each call with requests.post: a new session that reads the environment's
         # proxy settings again, about 1 ms of a 2 ms lookup. For plain http with no proxy
-        # applying, the standard library's transport sends the same request on http.client
-        # (keeping the connection when oned does; pyone's constructor set the socket timeout).
+        # applying, the standard library's transport sends the same request on http.client,
+        # keeping the connection when oned does. Its sockets also honour the default timeout
+        # pyone's constructor sets (TIMEOUT_SECONDS), which pyone's transport does not.
         # HTTPS and proxied endpoints keep pyone's transport: its certificates, its proxies.
         server._ServerProxy__transport = xmlrpc.client.Transport()
     return server
 
 
 def _plain_http_without_proxy(endpoint: str) -> bool:
-    """Whether ``endpoint`` is http:// and no proxy variable applies to it (NO_PROXY honoured)."""
+    """Whether ``endpoint`` is http:// and no proxy variable applies to it: ``http_proxy`` or
+    ``all_proxy`` (either case) unless ``no_proxy`` exempts the host, as requests decides."""
     if not endpoint.startswith("http://"):
         return False
     if not any(name.lower().endswith("_proxy") for name in os.environ):
         return True  # the usual driver environment: no need for requests' fuller lookup
     import requests.utils
 
-    return not requests.utils.get_environ_proxies(endpoint)
+    return requests.utils.select_proxy(endpoint, requests.utils.get_environ_proxies(endpoint)) is None
 
 
 class Oned:
@@ -96,7 +98,9 @@ class Oned:
             target = getattr(target, part)
         try:
             return target(*params)
-        except Exception as error:  # pyone raises OneException, requests its own: both end here
+        except LinstorError:
+            raise  # Stopped (a stop signal, see cli) must stay what it is
+        except Exception as error:  # pyone raises OneException, the transports their own: all end here
             raise LinstorError(
                 f"oned call one.{method}{params} failed: {error}",
                 cause=type(error).__name__,

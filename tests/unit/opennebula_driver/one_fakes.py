@@ -48,11 +48,11 @@ class FakeDisks:
                 handle.truncate(self._get(name).size_kib * 1024)
         return str(path)
 
-    def create(self, profile, name, size_kib, props={}):
+    def create(self, profile, name, size_kib, props={}, *, exist_ok=True):
         self.calls.append(("create", profile, name, size_kib, dict(props)))
         existing = self.disks.get(name)
         if existing is not None:  # DiskService.create: the same profile and size is the same disk
-            if (existing.profile, existing.size_kib) == (profile, size_kib):
+            if exist_ok and (existing.profile, existing.size_kib) == (profile, size_kib):
                 return existing
             raise AlreadyExists([ApiReply(ret_code=-1, message=f"{name} exists")])
         self.disks[name] = Disk(name=name, size_kib=size_kib, profile=profile, props=dict(props))
@@ -73,6 +73,8 @@ class FakeDisks:
     def clone(self, source, target, props={}, *, progress=None, timeout=300):
         self.calls.append(("clone", source, target, dict(props)))
         src = self._get(source)
+        if target in self.disks:
+            raise AlreadyExists([ApiReply(ret_code=-1, message=f"{target} exists")])
         self.disks[target] = Disk(name=target, size_kib=src.size_kib, profile=src.profile, props=dict(props))
         return self.disks[target]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from linstor_core import filesystems
-from linstor_core.errors import ConfigError, InvalidInput, LinstorError, Stopped, StorageError
+from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, Stopped, StorageError
 from linstor_core.models import Disk
-from opennebula_driver import ds
+from opennebula_driver import ds, names
 from opennebula_driver.records import Datastore, DriverAction, Image
 
 from one_fakes import TEMPLATE, Harness
@@ -80,16 +80,25 @@ def test_a_stop_signal_during_the_copy_removes_the_new_disk(harness: Harness, tm
     assert IMAGE_RD not in harness.disks.disks and ("delete", IMAGE_RD, True) in harness.disks.calls
 
 
-def test_a_disk_of_the_same_name_that_is_not_the_images_is_never_filled_nor_removed(harness: Harness,
-                                                                                      tmp_path: Path) -> None:
+@pytest.mark.parametrize("owner", [{"Aux/made-by": "admin"}, names.image_props(7, "ubuntu")],
+                         ids=["someone-elses", "the-images-own-props"])
+def test_a_taken_name_is_refused_and_its_disk_left_alone(harness: Harness, tmp_path: Path,
+                                                         owner: dict[str, str]) -> None:
+    """Whatever its size and props (a second oned on the same cluster reuses image ids), a disk
+    already there was not made by this call: never filled, never deleted."""
     path = image_file(tmp_path, b"x", 4096)
-    for size_kib, refusal in ((8, f"{IMAGE_RD} exists"), (1024, "exists and is not this image's")):
-        by_hand = Disk(name=IMAGE_RD, size_kib=size_kib, profile="gold", props={"Aux/made-by": "admin"})
-        harness.disks.disks[IMAGE_RD] = by_hand  # another size: AlreadyExists; the same: returned
-        with pytest.raises(LinstorError, match=refusal):
+    for size_kib in (8, 1024):
+        there = Disk(name=IMAGE_RD, size_kib=size_kib, profile="gold", props=dict(owner))
+        harness.disks.disks[IMAGE_RD] = there
+        with pytest.raises(AlreadyExists):
             ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1))
-        assert harness.disks.disks[IMAGE_RD] == by_hand
-    assert {c[0] for c in harness.disks.mutations()} == {"create"}
+        assert harness.disks.disks[IMAGE_RD] == there
+        harness.disks.disks["one-img3-base"] = Disk(name="one-img3-base", size_kib=1024, profile="gold")
+        with pytest.raises(AlreadyExists):
+            ds.clone(harness.env, action(tmp_path, name="ubuntu", path="one-img3-base", size_mib=4))
+        assert harness.disks.disks[IMAGE_RD] == there
+    assert {c[0] for c in harness.disks.mutations()} == {"create", "clone"}
+    assert not [c for c in harness.disks.calls if c[0] == "definition"]
 
 
 def test_clone_that_cannot_grow_leaves_no_clone(harness: Harness, tmp_path: Path) -> None:
@@ -110,7 +119,7 @@ def test_datastore_without_profile(harness: Harness, tmp_path: Path) -> None:
                         image=Image(id=7, name="ubuntu", path=str(path)))
     with pytest.raises(ConfigError, match="LINSTOR_RESOURCE_GROUP"):
         ds.cp(harness.env, bare)
-    assert harness.disks.mutations() == []
+    assert harness.disks.calls == []
 
 
 def test_mkfs_save_as_only_names(harness: Harness, tmp_path: Path) -> None:

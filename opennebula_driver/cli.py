@@ -19,7 +19,7 @@ from typing import BinaryIO, NoReturn, TextIO
 
 from linstor_core.config import local_node_name
 from linstor_core.errors import InvalidInput, LinstorError, Stopped
-from linstor_core.stopsignals import handled
+from linstor_core.stopsignals import defer, handled
 from opennebula_driver import ds, tm
 from opennebula_driver.args import object_id
 from opennebula_driver.env import Env
@@ -207,6 +207,8 @@ def _signals_stop_the_action() -> Iterator[None]:
         return
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        if defer(signum):
+            return  # a request to the controller is in flight: raised again once it is answered
         raise Stopped(f"stopped by {signal.Signals(signum).name}",
                       correction="run the action again: its clean-up has run")
 

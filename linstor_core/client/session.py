@@ -31,6 +31,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from linstor_core.config import ClientConfig
 from linstor_core.errors import ControllerUnreachable, LinstorError
+from linstor_core.stopsignals import uninterrupted
 
 GET_ATTEMPTS = 2
 Params = Mapping[str, str | Sequence[str]]
@@ -125,10 +126,11 @@ class Session:
         cert: str | tuple[str, str] | None = config.client_cert
         if config.client_cert and config.client_key:
             cert = (config.client_cert, config.client_key)
-        return self.http.request(
-            method, url, params=params, json=body, headers=self._headers, verify=verify,
-            cert=cert, timeout=timeouts,
-        )
+        with uninterrupted():  # a stop signal waits for the answer (see stopsignals)
+            return self.http.request(
+                method, url, params=params, json=body, headers=self._headers, verify=verify,
+                cert=cert, timeout=timeouts,
+            )
 
 
 def _not_sent(exc: requests.RequestException) -> bool:

@@ -7,12 +7,20 @@ base64 as the first argument, and some versions ``- ID`` with stdin: each test r
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import signal
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
+
+from linstor_core.controller.ops import groups as groups_ops
+from linstor_core.controller.routes import groups as group_routes
+from opennebula_driver import cli as one_cli
 
 from one_docs import datastore_xml, driver_action, image_xml
 from one_harness import MIB, SYS, WAYS, One, cp_image, image_ds, upload, vm, write_at
@@ -145,3 +153,36 @@ def test_cp_stopped_by_oneds_timeout_leaves_no_disk(one: One) -> None:
     path.unlink()
     document.unlink()
     assert one.state() == before
+
+
+def test_cp_stopped_while_the_controller_spawns_its_disk_leaves_no_disk(one: One, monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The SIGTERM arrives while the spawn request is in flight: the controller (in this
+    process) sends it when the spawn request comes in, then waits before storing anything. The
+    stop waits for the answer, so the clean-up finds the disk the controller made; cut off at
+    once, the clean-up would look before the spawn is stored, find nothing, and leave the disk
+    behind."""
+    path = upload(one, "small.img", MIB, {0: b"DATA"})
+    document = image_action(one, 51, "small", PATH=path, SIZE=1, FORMAT="raw")
+    mutate, spawned = group_routes.mutate, threading.Event()
+
+    def mutate_after_a_sigterm(mask: int, operation: Any, *args: Any, **kwargs: Any) -> Any:
+        if operation is not groups_ops.spawn:
+            return mutate(mask, operation, *args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.3)  # the action's main thread has long run its handler by now
+        try:
+            return mutate(mask, operation, *args, **kwargs)
+        finally:
+            spawned.set()
+
+    monkeypatch.setattr(group_routes, "mutate", mutate_after_a_sigterm)
+    for name, value in one.env.items():
+        monkeypatch.setenv(name, value)
+    before = signal.getsignal(signal.SIGTERM)
+    err = io.StringIO()
+    assert one_cli.main(["ds", "cp", "51"], stdin=io.BytesIO(document), stdout=io.StringIO(), stderr=err) == 1
+    assert err.getvalue() == "ds cp: stopped by SIGTERM; correction: run the action again: its clean-up has run\n"
+    assert spawned.wait(30)  # the controller has stored whatever it was going to
+    assert "one-img51-small" not in one.resource_names()
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -181,9 +181,15 @@ def _drop_ins(path: Path) -> list[Path]:
 
 
 def _global_section(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text()
+    except OSError:
+        return {}  # missing or unreadable: skipped, as configparser's read() skips it
+    # Only now a parser: building one costs more than the usual case, no file at all, and
+    # every linstor-one action (a process of its own) looks at two paths.
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path)
+        parser.read_string(text, source=str(path))
     except configparser.Error as exc:
         raise ConfigError(f"cannot parse {path}", cause=str(exc),
                           correction="fix the INI syntax ([global] then key = value lines)") from None

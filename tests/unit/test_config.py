@@ -222,3 +222,16 @@ def test_unreadable_drop_in_directory_counts_as_absent(tmp_path, monkeypatch) ->
     monkeypatch.setattr(Path, "glob", refuse)
     config = load_client_config(environ={}, config_paths=[conf])
     assert config.controllers == ("http://localhost:3370",)
+
+
+def test_a_config_path_that_cannot_be_read_counts_as_absent(tmp_path) -> None:
+    """Missing, a directory, or not readable (as configparser's read() treats them): skipped,
+    and the next path or the default decides."""
+    (tmp_path / "a-directory.conf").mkdir()
+    other = tmp_path / "other.conf"
+    other.write_text("[global]\ncontrollers = linstor://ctrl9\n")
+    config = load_client_config(environ={}, config_paths=[tmp_path / "missing.conf", tmp_path / "a-directory.conf",
+                                                          other])
+    assert config.controllers == ("http://ctrl9:3370",)
+    assert load_client_config(environ={}, config_paths=[tmp_path / "missing.conf"]).controllers == (
+        "http://localhost:3370",)

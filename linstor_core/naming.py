@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 
 from linstor_core.errors import InvalidInput
 
@@ -211,6 +212,12 @@ def owner_props(platform: str, owner_id: str | int | None, owner_name: str = "",
     return props
 
 
+def carries(props: Mapping[str, str], owner: Mapping[str, str]) -> bool:
+    """Whether ``props`` (a disk's) hold every key of ``owner`` with its value: whether the disk
+    is the one those owner props were given to."""
+    return all(props.get(key) == value for key, value in owner.items())
+
+
 def owner_filter(platform: str, owner_id: str | int | None = None) -> dict[str, str]:
     """The props to pass to ``DiskService.list``: all disks of ``platform`` or of one owner."""
     props = {PROP_PLATFORM: _platform(platform)}
@@ -222,6 +229,6 @@ def owner_filter(platform: str, owner_id: str | int | None = None) -> dict[str, 
 __all__ = [
     "NAME_MAX", "PROP_PREFIX", "PROP_PLATFORM", "PROP_OWNER_ID", "PROP_OWNER_NAME",
     "validate_resource_name", "validate_resource_group_name", "validate_snapshot_name",
-    "validate_storage_pool_name", "validate_node_name", "disk_resource_name", "owner_id_from_name",
+    "validate_storage_pool_name", "validate_node_name", "disk_resource_name", "owner_id_from_name", "carries",
     "owner_props", "owner_filter",
 ]

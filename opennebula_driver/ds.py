@@ -9,11 +9,10 @@ Disks are written on the front-end's LINSTOR node (``LINSTOR_FRONTEND_NODE``).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from linstor_core import datacopy, filesystems, units
+from linstor_core import datacopy, filesystems, naming, units
 from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, LinstorError, NotFound
 from opennebula_driver import names
 from opennebula_driver.args import size_mib_to_kib
@@ -62,17 +61,6 @@ def _local_image_file(datastore: Datastore, path: str) -> str:
     return real
 
 
-@contextmanager
-def _on_frontend(env: Env, service: DiskService, datastore: Datastore, name: str) -> Iterator[str]:
-    """The disk's device on the front-end node for the duration; a diskless attach is undone."""
-    node = env.frontend_node(datastore)
-    device = service.attach(name, node)
-    try:
-        yield device
-    finally:
-        service.detach(name, node)
-
-
 _REFUSED = (InvalidInput, ConfigError, AlreadyExists, NotFound)
 """What making a disk raises when it changed nothing: bad input, the name already taken, or
 what it is made from (profile, source image) missing."""
@@ -104,10 +92,40 @@ def _made_or_nothing(service: DiskService, name: str, props: Mapping[str, str], 
 def _delete_if_the_images(service: DiskService, name: str, props: Mapping[str, str], error: Exception) -> None:
     try:
         disk = service.definition(name)
-        if disk is not None and all(disk.props.get(key) == value for key, value in props.items()):
+        if disk is not None and naming.carries(disk.props, props):
             service.delete(name, with_snapshots=True)
     except LinstorError as cleanup:
         error.add_note(f"removing the partial {name} failed too: {cleanup}")
+
+
+def _image_disk(image: Image) -> tuple[str, dict[str, str]]:
+    """The name (the image's SOURCE) and owner props of ``image``'s disk."""
+    return names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
+
+
+def _new_disk_written(env: Env, action: DriverAction, size_kib: int,
+                      write: Callable[[str], None] | None) -> str:
+    """A new disk for the action's image, ``write(device)`` on the front-end when given, or
+    nothing left behind (see ``_made_or_nothing``); returns its name."""
+    profile = profile_of(action.datastore)
+    service = env.service(action.datastore)
+    name, props = _image_disk(_image(action))
+    fill = None if write is None else (
+        lambda _disk: _write_on_frontend(env, service, action.datastore, name, write))
+    _made_or_nothing(service, name, props, lambda: service.create(profile, name, size_kib, props, exist_ok=False),
+                     fill)
+    return name
+
+
+def _write_on_frontend(env: Env, service: DiskService, datastore: Datastore, name: str,
+                       write: Callable[[str], None]) -> None:
+    """``write`` the disk's device on the front-end node; a diskless attach is undone after."""
+    node = env.frontend_node(datastore)
+    device = service.attach(name, node)
+    try:
+        write(device)
+    finally:
+        service.detach(name, node)
 
 
 def cp(env: Env, action: DriverAction) -> str:
@@ -117,39 +135,22 @@ def cp(env: Env, action: DriverAction) -> str:
     size_kib = units.bytes_to_kib(max(datacopy.size_of(path), 1))
     if image.size_mib:
         size_kib = max(size_kib, size_mib_to_kib(image.size_mib, "IMAGE/SIZE"))
-    profile = profile_of(action.datastore)
-    service = env.service(action.datastore)
-    name, props = names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
-
-    def fill(_: Disk) -> None:
-        with _on_frontend(env, service, action.datastore, name) as device:
-            datacopy.copy_into_device(path, device, device_is_zeroed=True, progress=env.progress)
-
-    _made_or_nothing(service, name, props, lambda: service.create(profile, name, size_kib, props, exist_ok=False),
-                     fill)
+    name = _new_disk_written(env, action, size_kib, lambda device: datacopy.copy_into_device(
+        path, device, device_is_zeroed=True, progress=env.progress))
     return f"{name} {FORMAT}"
 
 
 def mkfs(env: Env, action: DriverAction) -> str:
     """A new empty disk, formatted when FS asks; ``save_as`` only names it (cpds fills it)."""
     image = _image(action)
-    name, props = names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
     if SAVE_AS in (image.format, image.fstype):
-        return name
+        return _image_disk(image)[0]
     size_kib = size_mib_to_kib(image.size_mib or "", "IMAGE/SIZE")
     fstype = image.fstype if image.fstype not in ("", FORMAT) else ""
     if fstype:
         filesystems.check_filesystem_type(fstype)
-    profile = profile_of(action.datastore)
-    service = env.service(action.datastore)
-
-    def fill(_: Disk) -> None:
-        with _on_frontend(env, service, action.datastore, name) as device:
-            filesystems.make_filesystem(device, fstype)
-
-    _made_or_nothing(service, name, props, lambda: service.create(profile, name, size_kib, props, exist_ok=False),
-                     fill if fstype else None)
-    return name
+    return _new_disk_written(env, action, size_kib,
+                             (lambda device: filesystems.make_filesystem(device, fstype)) if fstype else None)
 
 
 def clone(env: Env, action: DriverAction) -> str:
@@ -160,7 +161,7 @@ def clone(env: Env, action: DriverAction) -> str:
         raise InvalidInput("IMAGE/PATH", "", "names no source image to clone")
     wanted = size_mib_to_kib(image.size_mib, "IMAGE/SIZE") if image.size_mib else 0
     service = env.service(action.datastore)
-    name, props = names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
+    name, props = _image_disk(image)
 
     def grow(disk: Disk) -> None:
         if wanted > disk.size_kib:

@@ -168,7 +168,7 @@ class LinstorStorage:
                 if lost is not None:
                     raise lost from None
                 continue
-            if all(disk.props.get(k) == v for k, v in props.items()):
+            if naming.carries(disk.props, props):
                 return self._without_copied_props(disk, props)
         raise AlreadyExists([ApiReply(
             ret_code=FAIL_EXISTS_RSC_DFN,

@@ -88,7 +88,8 @@ datastore template attributes:
   RESTRICTED_DIRS, SAFE_DIRS   as for every OpenNebula datastore (cp, stat)
 
 environment:
-  ONE_XMLRPC    oned's XML-RPC endpoint (default http://localhost:2633/RPC2)
+  ONE_XMLRPC    oned's XML-RPC endpoint, an http:// or https:// URL
+                (default http://localhost:2633/RPC2); ONEAPI_PROTOCOL, if set, must be xmlrpc
   ONE_AUTH      file holding user:password (default ~/.one/one_auth)
   ONE_LOCATION  self-contained installs: remotes under $ONE_LOCATION/var/remotes
 

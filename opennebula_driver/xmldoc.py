@@ -1,6 +1,8 @@
 """oned's documents -> records: base64 decoding and XML parsing that refuse anything unexpected.
 
-oned hands drivers base64-encoded XML (the DS driver action, the VM template on migrations).
+oned hands drivers base64-encoded XML (the DS driver action, the VM template on migrations),
+and its ``one.*.info`` calls answer with the same documents (see :mod:`opennebula_driver.oned`):
+one reader per element serves both.
 ``xml.etree`` never fetches external entities but does expand internal ones, so any document
 with a DOCTYPE (where entities are declared) is refused before parsing: oned never sends one.
 Each refusal is ``InvalidInput`` naming what was wrong, so the user reads it in Sunstone.
@@ -93,16 +95,15 @@ def flat_template(template: object) -> dict[str, str]:
     return {str(k): str(v).strip() for k, v in template.items() if isinstance(v, (str, int))}
 
 
-def datastore_record(
-    ds_id: object, name: object, base_path: object, tm_mad: object, template: object
-) -> Datastore:
-    """The one place a datastore record is built, from XML or from pyone alike."""
+def datastore_from(element: ET.Element) -> Datastore:
+    """A ``<DATASTORE>`` element (a driver action's, or ``one.datastore.info``'s answer)."""
+    template = element.find("TEMPLATE")
     return Datastore(
-        id=required_int(ds_id, "DATASTORE/ID"),
-        name=str(name or ""),
-        base_path=str(base_path or ""),
-        tm_mad=str(tm_mad or ""),
-        template=flat_template(template),
+        id=required_int(_text(element, "ID"), "DATASTORE/ID"),
+        name=_text(element, "NAME"),
+        base_path=_text(element, "BASE_PATH"),
+        tm_mad=_text(element, "TM_MAD"),
+        template=flat_template(to_dict(template) if template is not None else {}),
     )
 
 
@@ -122,8 +123,10 @@ def _vm_disk(disk: Mapping[str, Any]) -> VmDisk:
     )
 
 
-def vm_record(vm_id: object, name: object, template: object) -> Vm:
-    """The one place a VM record is built: ``template`` is the TEMPLATE as a dict (pyone's shape)."""
+def vm_from(element: ET.Element) -> Vm:
+    """A ``<VM>`` element (a migration's template, or ``one.vm.info``'s answer)."""
+    found = element.find("TEMPLATE")
+    template = to_dict(found) if found is not None else {}
     template = template if isinstance(template, Mapping) else {}
     disks = template.get("DISK") or []
     if isinstance(disks, Mapping):
@@ -131,8 +134,8 @@ def vm_record(vm_id: object, name: object, template: object) -> Vm:
     context = template.get("CONTEXT")
     context_id = optional_int(context.get("DISK_ID"), "CONTEXT/DISK_ID") if isinstance(context, Mapping) else None
     return Vm(
-        id=required_int(vm_id, "VM/ID"),
-        name=str(name or ""),
+        id=required_int(_text(element, "ID"), "VM/ID"),
+        name=_text(element, "NAME"),
         disks=tuple(_vm_disk(d) for d in disks if isinstance(d, Mapping)),
         context_disk_id=context_id,
     )
@@ -143,8 +146,7 @@ def parse_vm(encoded: str | bytes) -> Vm:
     root = parse_xml(decode_base64(encoded, "VM template"), "VM template")
     if root.tag != "VM":
         raise InvalidInput("VM template", root.tag, "root element must be VM")
-    template = root.find("TEMPLATE")
-    return vm_record(_text(root, "ID"), _text(root, "NAME"), to_dict(template) if template is not None else {})
+    return vm_from(root)
 
 
 def _image(element: ET.Element) -> Image:
@@ -170,11 +172,7 @@ def parse_driver_action(encoded: str | bytes, *, need_image: bool) -> DriverActi
     ds = root.find("DATASTORE")
     if ds is None:
         raise InvalidInput("driver action", _ACTION_ROOT, "has no DATASTORE element")
-    template = ds.find("TEMPLATE")
-    datastore = datastore_record(
-        _text(ds, "ID"), _text(ds, "NAME"), _text(ds, "BASE_PATH"), _text(ds, "TM_MAD"),
-        to_dict(template) if template is not None else {},
-    )
+    datastore = datastore_from(ds)
     image_element = root.find("IMAGE")
     if image_element is None:
         if need_image:

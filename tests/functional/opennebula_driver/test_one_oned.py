@@ -95,11 +95,14 @@ def test_a_stop_signal_during_a_lookup_stays_a_stop(tmp_path: Path) -> None:
     auth = tmp_path / "auth"
     auth.write_text("a:b")
 
-    class StoppedServer:
-        class vm:  # noqa: N801 - pyone's shape: server.vm.info(...)
-            @staticmethod
-            def info(vm_id: int) -> None:
-                raise Stopped("stopped by SIGTERM")
+    class StoppedServer:  # pyone's request hook, as the driver calls it
+        @staticmethod
+        def _cast_parms(params: tuple[object, ...]) -> tuple[object, ...]:
+            return ("a:b", *params)
+
+        @staticmethod
+        def _do_request(method: str, params: tuple[object, ...]) -> None:
+            raise Stopped("stopped by SIGTERM")
 
     client = Oned(load_oned_config({"ONE_AUTH": str(auth)}), server_factory=lambda endpoint, session: StoppedServer)
     with pytest.raises(Stopped) as raised:
@@ -109,13 +112,50 @@ def test_a_stop_signal_during_a_lookup_stays_a_stop(tmp_path: Path) -> None:
 
 def test_unknown_object_and_bad_session(oned: tuple[OnedStandIn, Oned], tmp_path: Path) -> None:
     standin, client = oned
-    with pytest.raises(LinstorError, match=r"one.vm.info\(99,\) failed: .*Error getting object \[99\]"):
+    with pytest.raises(LinstorError, match=r"one.vm.info\(99\) failed: .*Error getting object \[99\]"):
         client.vm(99)
     wrong = tmp_path / "wrong_auth"
     wrong.write_text("oneadmin:nope\n")
     stranger = Oned(load_oned_config({"ONE_XMLRPC": standin.endpoint, "ONE_AUTH": str(wrong)}))
     with pytest.raises(LinstorError, match="authenticated"):
         stranger.vm(1)
+
+
+def test_a_failed_call_names_oneds_error_code(oned: tuple[OnedStandIn, Oned]) -> None:
+    _, client = oned
+    with pytest.raises(LinstorError) as raised:
+        client.datastore(42)
+    assert raised.value.cause == "NO_EXISTS" and "Error getting object [42]" in str(raised.value)
+
+
+@pytest.mark.parametrize("body, problem", [
+    ("<!DOCTYPE VM [<!ENTITY e 'x'>]><VM><ID>1</ID></VM>", "DOCTYPE"),
+    ("<VM><ID>1</ID>", "not well-formed"),
+    ("<VM><NAME>no id</NAME></VM>", "VM/ID"),
+])
+def test_an_answer_that_is_not_a_sound_document_is_refused(oned: tuple[OnedStandIn, Oned], body: str,
+                                                           problem: str) -> None:
+    """oned's answers go through the same checks as the XML oned hands the driver."""
+    standin, client = oned
+    standin.vms[1] = body
+    with pytest.raises(LinstorError, match=problem):
+        client.vm(1)
+
+
+@pytest.mark.parametrize("environ, problem", [
+    ({"ONE_XMLRPC": "localhost:2634"}, "not an http:// or https:// URL"),
+    ({"ONEAPI_PROTOCOL": "grpc"}, "ONEAPI_PROTOCOL"),
+])
+def test_an_endpoint_pyone_would_reach_over_grpc_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   environ: dict[str, str], problem: str) -> None:
+    """pyone 7 speaks gRPC to such endpoints; the driver reads XML-RPC answers, so it says so first."""
+    auth = tmp_path / "auth"
+    auth.write_text("a:b")
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    client = Oned(load_oned_config({"ONE_AUTH": str(auth), "ONE_XMLRPC": "http://127.0.0.1:9/RPC2", **environ}))
+    with pytest.raises(ConfigError, match=problem):
+        client.vm(1)
 
 
 def test_missing_auth_file_is_a_config_error(tmp_path: Path) -> None:

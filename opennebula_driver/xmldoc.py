@@ -5,6 +5,10 @@ and its ``one.*.info`` calls answer with the same documents (see :mod:`opennebul
 one reader per element serves both.
 ``xml.etree`` never fetches external entities but does expand internal ones, so any document
 with a DOCTYPE (where entities are declared) is refused before parsing: oned never sends one.
+A DOCTYPE can only stand in the prolog, before the root element (expat refuses one anywhere
+else, and an entity that was not declared): only the prolog is looked at, so a value that
+merely contains the text, such as a context script writing ``<!DOCTYPE html>`` (oned puts
+template values in CDATA), is read as the text it is.
 Each refusal is ``InvalidInput`` naming what was wrong, so the user reads it in Sunstone.
 """
 
@@ -20,7 +24,9 @@ from typing import Any
 from linstor_core.errors import InvalidInput
 from opennebula_driver.records import Datastore, DriverAction, Image, Vm, VmDisk
 
-_DECLARATIONS = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+# The prolog: an optional BOM, then whitespace, processing instructions (<?xml ...?>) and
+# comments; a "<!" right after it is a DOCTYPE (a CDATA section there is not well-formed).
+_DECLARATION_IN_PROLOG = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s+|<\?.*?\?>|<!--.*?-->)*<!(?!--)", re.DOTALL)
 _BASE64 = re.compile(rb"[A-Za-z0-9+/=\s]+")
 _ACTION_ROOT = "DS_DRIVER_ACTION_DATA"
 
@@ -40,8 +46,9 @@ def decode_base64(text: str | bytes, what: str) -> bytes:
 
 
 def parse_xml(document: bytes, what: str) -> ET.Element:
-    """Parse ``document``; refuse DOCTYPE/ENTITY declarations and malformed or truncated XML."""
-    if _DECLARATIONS.search(document):
+    """Parse ``document``; refuse a DOCTYPE (where entities are declared) and malformed or
+    truncated XML."""
+    if _DECLARATION_IN_PROLOG.match(document):
         raise InvalidInput(what, document[:40].decode(errors="replace"), "declares a DOCTYPE or ENTITY; refused")
     try:
         return ET.fromstring(document)

@@ -46,6 +46,10 @@ def test_line_wrapped_base64_is_accepted() -> None:
         (b64(ACTION)[:-7], "base64"),  # truncated: padding broken
         (b64(ACTION[: len(ACTION) // 2]), "well-formed"),  # truncated XML, valid base64
         (b64("<!DOCTYPE x [<!ENTITY a 'b'>]><DS_DRIVER_ACTION_DATA/>"), "DOCTYPE"),
+        (b64("<?xml version='1.0'?>\n<!-- oned -->\n<!doctype x><DS_DRIVER_ACTION_DATA/>"), "DOCTYPE"),
+        (b64("\ufeff<!DOCTYPE x><DS_DRIVER_ACTION_DATA/>"), "DOCTYPE"),
+        (b64("<DS_DRIVER_ACTION_DATA><!DOCTYPE x></DS_DRIVER_ACTION_DATA>"), "well-formed"),
+        (b64("<DS_DRIVER_ACTION_DATA>&undeclared;</DS_DRIVER_ACTION_DATA>"), "well-formed"),
         (b64("<IMAGE><ID>1</ID></IMAGE>"), "root element"),
         (b64("<DS_DRIVER_ACTION_DATA><IMAGE><ID>1</ID></IMAGE></DS_DRIVER_ACTION_DATA>"), "DATASTORE"),
     ],
@@ -84,6 +88,15 @@ def test_vm_with_one_disk_and_with_many() -> None:
     vm = parse_vm(b64(many))
     assert [d.disk_id for d in vm.disks] == [0, 1] and vm.disk(1).size_mib == 512  # type: ignore[union-attr]
     assert vm.disk(9) is None
+
+
+def test_a_value_holding_doctype_text_is_read_as_text() -> None:
+    """oned puts template values in CDATA; a context script writing HTML is an ordinary VM."""
+    script = "<!DOCTYPE html><html><!ENTITY no></html>"
+    doc = f"<?xml version='1.0'?><!-- c --><VM><ID>5</ID><NAME>web</NAME><TEMPLATE><CONTEXT><DISK_ID>1</DISK_ID>" \
+          f"<START_SCRIPT><![CDATA[{script}]]></START_SCRIPT></CONTEXT></TEMPLATE></VM>"
+    vm = parse_vm(b64(doc))
+    assert (vm.id, vm.name, vm.context_disk_id) == (5, "web", 1)
 
 
 def test_decode_keeps_bytes() -> None:

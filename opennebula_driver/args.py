@@ -55,10 +55,14 @@ def host_path(text: str, field: str = "host:path") -> HostPath:
 
 
 def source_of(text: str) -> str:
-    """The SOURCE of ``fe:SOURCE`` (oned prefixes the front-end name)."""
-    _, sep, source = text.partition(":")
-    if not sep or not source:
-        raise InvalidInput("source", text, "must be frontend:SOURCE")
+    """An image's SOURCE as oned passes it: ``fe:SOURCE`` to ln and clone (prefixed with the
+    front-end's name, since a LINSTOR SOURCE holds no colon), the bare SOURCE to mvds and cpds
+    (TransferManager writes it as it is there, whatever its comments say)."""
+    host, sep, source = text.partition(":")
+    if not sep:
+        source = host
+    if not source:
+        raise InvalidInput("source", text, "must be SOURCE or frontend:SOURCE")
     return source
 
 

@@ -65,8 +65,9 @@ transfer manager actions (linstor-one tm ACTION ARGS...):
   mkswap        size_mib host:dir/disk.<i> vmid dsid        volatile swap disk
   delete        host:dir[/disk.<i>] vmid dsid
   mv            host:src host:dst vmid dsid
-  mvds          host:dir/disk.<i> fe:SOURCE vmid dsid
-  cpds          host:dir/disk.<i> fe:SOURCE snap_id vmid dsid   disk-saveas (-1: no snapshot)
+  mvds          host:dir/disk.<i> SOURCE vmid dsid         persistent image back home
+  cpds          host:dir/disk.<i> SOURCE snap_id vmid dsid   disk-saveas (-1: no snapshot)
+                (oned passes SOURCE bare here; fe:SOURCE is accepted too)
   premigrate, postmigrate, failmigrate
                 src_host dst_host vm_dir vmid dsid [template] [calling_tm]
                 (VM template base64 on stdin since 6.8); attach on the destination before,

@@ -200,7 +200,7 @@ def mv(env: Env, args: Sequence[str]) -> str:
 
 def mvds(env: Env, args: Sequence[str]) -> str:
     """A persistent image goes back to its datastore: it only leaves the host."""
-    check_count("mvds", list(args), "host:dir/disk.<i> fe:SOURCE vmid dsid", 4)
+    check_count("mvds", list(args), "host:dir/disk.<i> SOURCE vmid dsid", 4)
     call = _disk_call(args[0], args[2], args[3])
     source = source_of(args[1])
     service = env.service(env.oned.datastore(call.ds_id))
@@ -212,7 +212,7 @@ def mvds(env: Env, args: Sequence[str]) -> str:
 def cpds(env: Env, args: Sequence[str]) -> str:
     """disk-saveas: the disk (or its snapshot) becomes the new image SOURCE that ``ds mkfs``
     named; the image's owner props are set from one.image.info."""
-    check_count("cpds", list(args), "host:dir/disk.<i> fe:SOURCE snapid vmid dsid", 5)
+    check_count("cpds", list(args), "host:dir/disk.<i> SOURCE snapid vmid dsid", 5)
     where = host_path(args[0])
     disk_id = where.require_disk_id()
     target = source_of(args[1])

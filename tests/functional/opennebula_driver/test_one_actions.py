@@ -156,7 +156,8 @@ def test_mkswap_and_mvds(one: One) -> None:
     assert probe.stdout.strip() == "swap"
 
     one.ok("tm", "ln", f"fe:{source}", f"bravo:{SYS}/22/disk.0", "22", "100")
-    one.ok("tm", "mvds", f"bravo:{SYS}/22/disk.0", f"fe:{source}", "22", "100")  # persistent image goes home
+    one.ok("tm", "mvds", f"bravo:{SYS}/22/disk.0", source, "22", "100")  # persistent image goes home; oned
+    # writes SOURCE bare for mvds and cpds (TransferManager.cc), fe:SOURCE only for ln and clone
     assert not one.host_path("bravo", f"{SYS}/22/disk.0").is_symlink()
     assert source in one.resource_names() and one.read(source, 4) == b"KEEP"
 

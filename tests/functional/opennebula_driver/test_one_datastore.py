@@ -103,7 +103,7 @@ def test_image_snapshots_revert_delete_flatten_and_save_as(one: One, way: str) -
     for image_id, name, snap in ((12, "from-snap", "1"), (13, "current", "-1")):  # onevm disk-saveas
         one.oned.images[image_id] = image_xml(image_id, name)
         saved[snap] = one.ds("mkfs", image_id, image_action(one, image_id, name, SIZE=1, FORMAT="save_as"), way).strip()
-        one.ok("tm", "cpds", f"bravo:{disk}", f"fe:{saved[snap]}", snap, "30", "100")
+        one.ok("tm", "cpds", f"bravo:{disk}", saved[snap], snap, "30", "100")  # SOURCE bare, as oned writes it
     leave(one, 30, disk)
 
     def snapshots() -> list[str]:

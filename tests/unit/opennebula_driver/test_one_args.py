@@ -27,7 +27,11 @@ def test_disk_id_required() -> None:
 
 
 def test_source_and_ids() -> None:
-    assert source_of("frontend:one-img7-u") == "one-img7-u"
+    assert source_of("frontend:one-img7-u") == "one-img7-u"  # ln, clone
+    assert source_of("one-img7-u") == "one-img7-u"  # mvds, cpds: as oned writes them
+    for bad in ("", "frontend:"):
+        with pytest.raises(InvalidInput, match="SOURCE or frontend:SOURCE"):
+            source_of(bad)
     assert object_id("22", "vmid") == 22
     assert snapshot_id("-1") == -1
     for bad in ("x", "-2", "1.5"):

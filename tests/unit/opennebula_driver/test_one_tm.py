@@ -194,14 +194,14 @@ def test_mv_of_the_vm_directory_copies_it_and_removes_the_old_one(harness: Harne
 
 def test_mvds_leaves_the_host(harness: Harness, vm: Vm) -> None:
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
-    tm.mvds(harness.env, [f"node1:{DIR}/disk.1", "fe:one-img9-data", "22", "100"])
+    tm.mvds(harness.env, [f"node1:{DIR}/disk.1", "one-img9-data", "22", "100"])  # bare, as oned sends it
     assert harness.disks.mutations() == [("detach", "one-img9-data", "node1")]
 
 
 def test_cpds_clones_or_restores_into_the_saved_image(harness: Harness, vm: Vm) -> None:
     add(harness, OWN, **OWN_PROPS)
     harness.oned.images[12] = "saved"
-    tm.cpds(harness.env, [f"node1:{DIR}/disk.0", "fe:one-img12-saved", "-1", "22", "100"])
+    tm.cpds(harness.env, [f"node1:{DIR}/disk.0", "one-img12-saved", "-1", "22", "100"])
     assert harness.disks.disks["one-img12-saved"].props["Aux/bundle/owner-name"] == "saved"
     harness.oned.images[13] = "snap"
     harness.disks.snapshot(OWN, "snap-3")

@@ -14,7 +14,10 @@ Promises Docker relies on:
   ``pending`` from Create until the first Mount has made it, then the filesystem's type. So a
   volume this plugin made is never probed (a probe of a new device reads it at ~100 places,
   3-7 ms) and never formatted twice, on any node. Only a volume without the record (made by an
-  older release or by hand) is probed with blkid, and formatted only when blank.
+  older release or by hand) is probed with blkid, and formatted only when blank. A ``pending``
+  volume is formatted again, xfs forced: the first Mount failed after mkfs, nothing used it.
+* A first Mount that fails anywhere (mkfs, which gets ``MKFS_TIMEOUT``, the mount, the mount
+  point, saving the holder) detaches again and leaves no holder: Docker sends no Unmount for it.
 * Remove refuses while a container holds the volume; removing a missing volume is done.
 * Calls for one volume run one at a time; different volumes proceed in parallel.
 """
@@ -32,9 +35,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from linstor_core import filesystems, naming, units
-from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound
+from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound, StorageError
 from linstor_core.models import Attachment, Disk, SelectFilter
-from linstor_core.runner import Runner, run
+from linstor_core.runner import TIMED_OUT, Runner, run
 
 from docker_volume.mounts import MountTable
 from docker_volume.names import PLATFORM, check_volume_name, resource_name
@@ -45,6 +48,10 @@ log = logging.getLogger(__name__)
 PROP_CREATED_AT = naming.PROP_PREFIX + "created-at"
 PROP_FILESYSTEM = naming.PROP_PREFIX + "filesystem"
 FILESYSTEM_PENDING = "pending"
+MKFS_TIMEOUT = 90.0
+"""Seconds a first Mount gives mkfs. dockerd gives up on a Mount after 2 minutes and never
+sends its Unmount, so a Mount finishing later would hold the volume for a container that does
+not exist; past this the Mount fails and cleans up instead, saying how to make mkfs quicker."""
 
 
 class Disks(Protocol):
@@ -167,7 +174,11 @@ class VolumeDriver:
         with self._locks.hold(name):
             if not self._mounts.is_mounted(name):
                 attachment = self._mount_here(name, rd, self._own(name, rd).props)
-                self._mounts.add(name, caller, keeps_attached=not attachment.diskless)
+                try:
+                    self._mounts.add(name, caller, keeps_attached=not attachment.diskless)
+                except Exception as error:  # not recorded (a full disk): Docker will send no Unmount
+                    self._undo_mount(name, rd, error, detach=attachment.diskless)
+                    raise
             else:
                 self._mounts.add(name, caller)
             return str(self._mounts.mountpoint(name))
@@ -249,19 +260,48 @@ class VolumeDriver:
         device = attachment.device
         try:
             recording = None
-            if self._needs_filesystem(device, props.get(PROP_FILESYSTEM)):
+            recorded = props.get(PROP_FILESYSTEM)
+            if self._needs_filesystem(device, recorded):
                 log.info("making %s on %s for volume %s", options.fs, device, name)
-                filesystems.make_filesystem(device, options.fs, options.fsopts, runner=self._runner)
+                self._make_filesystem(device, options, overwrite=recorded == FILESYSTEM_PENDING)
                 recording = self._recorder.submit(self._disks.set_props, rd, override={PROP_FILESYSTEM: options.fs})
             self._mount_awaiting(recording, name, device, options)
             log.info("volume %s: mounted %s at %s", name, device, self._mounts.mountpoint(name))
-        except LinstorError as error:
-            try:
-                self._disks.detach(rd, self._node)
-            except LinstorError as cleanup:
-                error.add_note(f"detaching {rd} again failed too: {cleanup}")
+        except Exception as error:  # an OSError (the mount root) as much as a LinstorError
+            self._detach_after_failure(rd, error)
             raise
         return attachment
+
+    def _make_filesystem(self, device: str, options: VolumeOptions, *, overwrite: bool) -> None:
+        """mkfs within ``MKFS_TIMEOUT``. ``overwrite``: the volume is still ``pending``, so what
+        may be on it is this plugin's own filesystem from a first Mount that failed after mkfs,
+        never used; mkfs.xfs would refuse to replace it."""
+        try:
+            filesystems.make_filesystem(device, options.fs, options.fsopts, runner=self._runner,
+                                        overwrite=overwrite, timeout=MKFS_TIMEOUT)
+        except StorageError as error:
+            if error.returncode != TIMED_OUT:
+                raise
+            skip_discard = "-K" if options.fs == "xfs" else "-E nodiscard"
+            raise StorageError(
+                error.argv, error.returncode,
+                f"mkfs.{options.fs} did not finish within {MKFS_TIMEOUT:g} s, and Docker gives up on a Mount "
+                "after 2 minutes",
+                correction=f"create the volume with -o fsopts='{skip_discard}' (discarding a large device is "
+                           "what takes long), or make it smaller",
+            ) from None
+
+    def _undo_mount(self, name: str, rd: str, error: BaseException, *, detach: bool) -> None:
+        try:
+            self._release(name, rd, detach=detach)
+        except LinstorError as cleanup:
+            error.add_note(f"unmounting {name} again failed too: {cleanup}")
+
+    def _detach_after_failure(self, rd: str, error: BaseException) -> None:
+        try:
+            self._disks.detach(rd, self._node)
+        except LinstorError as cleanup:
+            error.add_note(f"detaching {rd} again failed too: {cleanup}")
 
     def _mount_awaiting(
         self, recording: Future[None] | None, name: str, device: str, options: VolumeOptions

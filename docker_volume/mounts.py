@@ -29,6 +29,8 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from linstor_core.errors import ConfigError
@@ -106,7 +108,7 @@ class MountTable:
 
         ``keeps_attached`` is said by the Mount that attached the volume (None: unchanged).
         """
-        with self._lock:
+        with self._lock, self._unchanged_unless_saved(volume):
             self._holders.setdefault(volume, set()).add(caller)
             if keeps_attached is not None:
                 (self._keeps_attached.add if keeps_attached else self._keeps_attached.discard)(volume)
@@ -118,7 +120,7 @@ class MountTable:
         An unknown caller is not an error (Docker may repeat an Unmount after a timeout); it
         changes nothing.
         """
-        with self._lock:
+        with self._lock, self._unchanged_unless_saved(volume):
             holders = self._holders.get(volume, set())
             if caller not in holders:
                 log.warning("unmount of %s by %s, which does not hold it", volume, caller)
@@ -128,6 +130,22 @@ class MountTable:
                 self._keeps_attached.discard(volume)
             self._save()
             return frozenset(holders)
+
+    @contextmanager
+    def _unchanged_unless_saved(self, volume: str) -> Iterator[None]:
+        """Put ``volume``'s record back as it was when the block fails (its save, typically: a
+        full disk), so memory and the file keep saying the same and the caller can undo."""
+        holders = set(self._holders.get(volume, ()))
+        kept = volume in self._keeps_attached
+        try:
+            yield
+        except BaseException:
+            if holders:
+                self._holders[volume] = holders
+            else:
+                self._holders.pop(volume, None)
+            (self._keeps_attached.add if kept else self._keeps_attached.discard)(volume)
+            raise
 
     def _unrecorded_mounts(self) -> list[str]:
         root = os.path.realpath(self.mount_root)

@@ -30,12 +30,15 @@ from linstor_core.runner import Runner, run
 MOUNTINFO = Path("/proc/self/mountinfo")
 
 # mkfs flags per filesystem: quiet, and never asked a question (no tty under a daemon).
-# xfs is deliberately not forced (-f): it refuses to overwrite an existing filesystem.
+# xfs is not forced (-f) unless the caller says the device holds only its own unused filesystem
+# (``overwrite``): without it, mkfs.xfs refuses to overwrite an existing filesystem.
 _MKFS: dict[str, tuple[str, ...]] = {
     "ext4": ("mkfs.ext4", "-q", "-F"),
     "ext3": ("mkfs.ext3", "-q", "-F"),
     "xfs": ("mkfs.xfs", "-q"),
 }
+_OVERWRITE: dict[str, tuple[str, ...]] = {"xfs": ("-f",)}
+MKFS_TIMEOUT = 600.0
 SUPPORTED_FILESYSTEMS: tuple[str, ...] = tuple(_MKFS)
 # Smallest device each mkfs accepts (xfsprogs >= 5.19 refuses below 300 MiB), so a caller can
 # refuse a too-small volume when it is created instead of failing at its first mount.
@@ -82,14 +85,19 @@ def _check_options(field: str, options: Sequence[str]) -> list[str]:
     return checked
 
 
-def make_filesystem(device: str, fstype: str, options: Sequence[str] = (), *, runner: Runner = run) -> None:
+def make_filesystem(device: str, fstype: str, options: Sequence[str] = (), *, runner: Runner = run,
+                    overwrite: bool = False, timeout: float = MKFS_TIMEOUT) -> None:
     """Create a ``fstype`` filesystem on ``device``, passing ``options`` to mkfs verbatim.
 
-    Destroys what is on the device: callers check ``has_filesystem`` first. Unknown filesystem
-    types are refused before anything runs.
+    Destroys what is on the device: callers check ``has_filesystem`` first, or pass
+    ``overwrite`` when what may be there is a filesystem of their own that nothing used (an
+    earlier attempt that failed after mkfs), which xfs would otherwise refuse to replace.
+    Unknown filesystem types are refused before anything runs.
     """
-    argv = [*_MKFS[check_filesystem_type(fstype)], *_check_options("fsopts", options), device]
-    runner(argv, timeout=600)
+    fstype = check_filesystem_type(fstype)
+    forced = _OVERWRITE.get(fstype, ()) if overwrite else ()
+    argv = [*_MKFS[fstype], *forced, *_check_options("fsopts", options), device]
+    runner(argv, timeout=timeout)
 
 
 def has_filesystem(device: str, *, runner: Runner = run) -> bool:

@@ -16,6 +16,8 @@ from typing import Protocol, TypeVar
 from linstor_core.errors import StorageError
 
 DEFAULT_TIMEOUT = 120.0
+TIMED_OUT = -1
+"""The exit code a ``StorageError`` carries when the command was killed at its timeout."""
 
 # Tools live in /sbin on Debian; a non-login root shell may not have it on PATH.
 _SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -45,7 +47,7 @@ def run(argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT, stdin: bytes |
         raise StorageError(args, 127, f"{args[0]}: command not found",
                            correction=f"install the package that provides {args[0]}") from None
     except subprocess.TimeoutExpired:
-        raise StorageError(args, -1, f"timed out after {timeout:g} s") from None
+        raise StorageError(args, TIMED_OUT, f"timed out after {timeout:g} s") from None
     stdout = done.stdout.decode(errors="replace")
     if done.returncode != 0:
         raise StorageError(args, done.returncode, done.stderr.decode(errors="replace"))

@@ -6,7 +6,7 @@ whatever is left, even when a test fails.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,17 +20,39 @@ pytestmark = pytest.mark.root
 
 
 @pytest.fixture
-def device(tmp_path: Path) -> Iterator[str]:
-    """A 64 MiB loop device over a sparse file in tmp_path."""
-    image = tmp_path / "image"
-    run(["truncate", "-s", "64M", str(image)])
-    loop = run(["losetup", "--find", "--show", str(image)]).strip()
+def loop_device(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Makes loop devices over sparse files in tmp_path (``size`` as truncate takes it)."""
+    loops: list[str] = []
+
+    def make(size: str) -> str:
+        image = tmp_path / f"image{len(loops)}"
+        run(["truncate", "-s", size, str(image)])
+        loops.append(run(["losetup", "--find", "--show", str(image)]).strip())
+        return loops[-1]
+
     try:
-        yield loop
+        yield make
     finally:
-        for target in filesystems.mountpoints_of(loop):
-            run(["umount", "--lazy", target])
-        run(["losetup", "--detach", loop])
+        for loop in loops:
+            for target in filesystems.mountpoints_of(loop):
+                run(["umount", "--lazy", target])
+            run(["losetup", "--detach", loop])
+
+
+@pytest.fixture
+def device(loop_device: Callable[[str], str]) -> str:
+    """A 64 MiB loop device over a sparse file in tmp_path."""
+    return loop_device("64M")
+
+
+def test_xfs_is_made_again_only_when_overwrite_is_asked(loop_device: Callable[[str], str]) -> None:
+    """What the Docker plugin relies on for a volume whose first Mount failed after mkfs."""
+    device = loop_device("320M")
+    filesystems.make_filesystem(device, "xfs")
+    with pytest.raises(StorageError, match="existing filesystem"):
+        filesystems.make_filesystem(device, "xfs")
+    filesystems.make_filesystem(device, "xfs", overwrite=True)
+    assert filesystems.has_filesystem(device)
 
 
 def test_mount_honours_options_then_unmount(tmp_path: Path, device: str) -> None:

@@ -38,6 +38,14 @@ def test_make_filesystem_never_forces_xfs_over_existing_data() -> None:
     runner.assert_done()
 
 
+def test_overwrite_forces_xfs_and_changes_nothing_for_ext4() -> None:
+    runner = FakeRunner().expect(["mkfs.xfs", "-q", "-f", "-L", "x", "/dev/loop3"])
+    runner.expect(["mkfs.ext4", "-q", "-F", "/dev/loop3"])
+    filesystems.make_filesystem("/dev/loop3", "xfs", ["-L", "x"], runner=runner, overwrite=True)
+    filesystems.make_filesystem("/dev/loop3", "ext4", runner=runner, overwrite=True)
+    runner.assert_done()
+
+
 @pytest.mark.parametrize("fstype", ["btrfs", "vfat", "", "ext4 ", "../ext4"])
 def test_make_filesystem_refuses_unknown_types_before_running_anything(fstype: str) -> None:
     with pytest.raises(InvalidInput, match="supported filesystems are ext4, ext3, xfs"):

@@ -197,7 +197,8 @@ def test_mount_of_a_formatted_device_makes_no_filesystem(
 ) -> None:
     driver.create("db", {"size": "1G", "fs": "xfs", "fsopts": "-L data", "mountopts": "noatime,nodev"})
     target = str(mount_root / "db")
-    host.expect_first_mount(disks.device("docker-db"), target, mkfs=("mkfs.xfs", "-q", "-L", "data"),
+    # -f: a pending volume holds at most this plugin's own unused filesystem (see below)
+    host.expect_first_mount(disks.device("docker-db"), target, mkfs=("mkfs.xfs", "-q", "-f", "-L", "data"),
                             mount_args=("-t", "xfs", "-o", "noatime,nodev"))
     driver.mount("db", "A")
     host.expect_unmount(target)
@@ -345,3 +346,88 @@ def test_placement_options_override_the_profile_for_this_volume_only(
     driver.create("web", opts)
     with pytest.raises(InvalidInput, match="exists with other options: replicas: "):
         driver.create("web", {**opts, "replicas": "5"})
+
+
+def test_a_pending_xfs_volume_is_formatted_again_after_a_first_mount_that_failed(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    """mkfs.xfs refuses to replace a filesystem unless forced: without -f, a first Mount that
+    failed after mkfs (record lost, plugin killed) left an xfs volume no Mount could format."""
+    driver.create("db", {"size": "1G", "fs": "xfs"})
+    device, target = disks.device("docker-db"), str(mount_root / "db")
+    mount = ["mount", "-t", "xfs", device, target]
+    host.runner.expect(["mkfs.xfs", "-q", "-f", device]).expect(mount, StorageError(mount, 32, "mount: no medium"))
+    with pytest.raises(StorageError):
+        driver.mount("db", "A")
+    disks.set_props("docker-db", {PROP_FILESYSTEM: "pending"})  # as if the record never arrived
+    host.expect_first_mount(device, target, mkfs=("mkfs.xfs", "-q", "-f"), mount_args=("-t", "xfs"))
+    driver.mount("db", "A")
+    host.runner.assert_done()
+
+
+def test_a_volume_without_a_record_is_never_forced(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    """Only blkid's "blank" lets such a volume be formatted, and then xfs is not forced."""
+    driver.create("db", {"size": "1G", "fs": "xfs"})
+    disk = disks.disks["docker-db"]
+    disks.disks["docker-db"] = replace(disk, props={k: v for k, v in disk.props.items() if k != PROP_FILESYSTEM})
+    host.expect_first_mount(disks.device("docker-db"), str(mount_root / "db"), probed=True,
+                            mkfs=("mkfs.xfs", "-q"), mount_args=("-t", "xfs"))
+    driver.mount("db", "A")
+    host.runner.assert_done()
+
+
+def test_a_mkfs_slower_than_docker_waits_fails_the_mount_and_says_how_to_speed_it_up(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    """dockerd gives up on a Mount after 2 minutes and sends no Unmount: a Mount that finished
+    later would hold the volume for a container that never started."""
+    driver.create("db", {"size": "1G", "fs": "xfs"})
+    device = disks.device("docker-db")
+    argv = ["mkfs.xfs", "-q", "-f", device]
+
+    def slow(command: object) -> str:
+        raise StorageError(argv, -1, "timed out after 90 s")
+
+    host.runner.expect(argv, slow)
+    with pytest.raises(StorageError, match="did not finish within 90 s") as raised:
+        driver.mount("db", "A")
+    assert "fsopts='-K'" in raised.value.correction
+    assert disks.attached == set() and driver._mounts.holders("db") == frozenset()
+    assert disks.disks["docker-db"].props[PROP_FILESYSTEM] == "pending"
+    host.runner.assert_done()
+
+
+def test_a_mount_point_that_cannot_be_made_detaches_again(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    """Not only LinstorErrors undo the attach: an OSError from the mount root does too."""
+    driver.create("web", {})
+    mount_root.mkdir(parents=True)
+    (mount_root / "web").write_text("a file where the mount point goes")
+    host.runner.expect(["mkfs.ext4", "-q", "-F", disks.device("docker-web")])
+    with pytest.raises(OSError):
+        driver.mount("web", "A")
+    assert disks.attached == set() and driver._mounts.holders("web") == frozenset()
+
+
+def test_a_mount_whose_holder_cannot_be_saved_is_undone(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Docker sends no Unmount for a Mount that failed: a holder kept in memory only would
+    hold the volume until a restart (Remove refused), so the mount and attach are undone."""
+    driver.create("web", {})
+    target = str(mount_root / "web")
+    host.expect_first_mount(disks.device("docker-web"), target)
+    host.expect_unmount(target)
+
+    def disk_full() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(driver._mounts, "_save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        driver.mount("web", "A")
+    host.runner.assert_done()
+    assert target not in host.mounted() and disks.attached == set()
+    assert driver._mounts.holders("web") == frozenset()

@@ -108,3 +108,24 @@ def test_a_state_file_cut_by_a_power_loss_with_nothing_mounted_starts_empty(
     assert "nothing is mounted under" in change and "starting empty" in change
     assert mounts.holders("web") == frozenset()
     assert json.loads(mounts.state_file.read_text())["volumes"] == {}
+
+
+def test_a_change_that_cannot_be_saved_is_not_kept_in_memory(tmp_path: Path, host: FakeHost,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory and the file keep saying the same when a save fails (a full disk)."""
+    mounts = table(tmp_path, host)
+    mounts.add("web", "A", keeps_attached=True)
+
+    def disk_full() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mounts, "_save", disk_full)
+    with pytest.raises(OSError):
+        mounts.add("web", "B", keeps_attached=False)
+    with pytest.raises(OSError):
+        mounts.add("db", "C")
+    with pytest.raises(OSError):
+        mounts.remove("web", "A")
+    assert mounts.holders("web") == frozenset({"A"}) and mounts.keeps_attached("web")
+    assert mounts.holders("db") == frozenset() and not mounts.keeps_attached("db")
+    assert json.loads(mounts.state_file.read_text())["volumes"] == {"web": ["A"]}

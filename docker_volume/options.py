@@ -123,7 +123,7 @@ def parse_options(opts: object, *, default_profile: str) -> VolumeOptions:
         mountopts=_split_list(opts.get("mountopts", "")),
         replicas=_replicas(opts.get("replicas", "")),
         storagepool=None if storagepool is None else naming.validate_storage_pool_name(storagepool),
-        nodes=tuple(naming.validate_node_name(node) for node in _split_list(opts.get("nodes", ""))),
+        nodes=_nodes(opts.get("nodes", "")),
     )
 
 
@@ -139,10 +139,22 @@ def _split_list(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
+def _nodes(text: str) -> tuple[str, ...]:
+    """The node names, each once (LINSTOR names ignore case), in one order: placement does
+    not depend on it, so ``a,b`` and ``b,a`` are the same volume."""
+    nodes = [naming.validate_node_name(node) for node in _split_list(text)]
+    seen: set[str] = set()
+    for node in nodes:
+        if node.casefold() in seen:
+            raise InvalidInput("nodes", text, f"names node {node} twice", correction="name each node once")
+        seen.add(node.casefold())
+    return tuple(sorted(nodes, key=str.casefold))
+
+
 def _replicas(text: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= MAX_REPLICAS:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_REPLICAS:
         raise InvalidInput("replicas", text, f"must be a whole number from 1 to {MAX_REPLICAS}")
     return int(text)
 

@@ -32,6 +32,19 @@ def test_differences_name_each_option() -> None:
     assert old.differences(new) == ["profile: gold, asked silver", "mountopts: unset, asked ro"]
 
 
+def test_nodes_in_another_order_are_the_same_volume_and_a_node_twice_is_refused() -> None:
+    assert parse_options({"nodes": "b1, A1"}, default_profile="gold") == parse_options({"nodes": "A1,b1"}, default_profile="gold")
+    with pytest.raises(InvalidInput, match="names node a1 twice"):
+        parse_options({"nodes": "A1,b1,a1"}, default_profile="gold")
+
+
+@pytest.mark.parametrize("replicas", ["\u00b2", "\u0663", "1\u0660", " 2"])
+def test_replicas_other_than_ascii_digits_are_refused_by_name(replicas: str) -> None:
+    """str.isdigit() says yes to superscripts and other scripts' digits; int() then fails."""
+    with pytest.raises(InvalidInput, match="replicas.*from 1 to 16"):
+        parse_options({"replicas": replicas}, default_profile="gold")
+
+
 def test_a_missing_profile_says_where_to_set_one() -> None:
     with pytest.raises(InvalidInput, match="docker-volume.conf"):
         parse_options({}, default_profile="")

@@ -14,6 +14,8 @@ from opennebula_driver.records import Vm
 
 PLATFORM = "one"
 PROP_DISK = naming.PROP_PREFIX + "disk"
+PROP_KIND = naming.PROP_PREFIX + "kind"
+"""What a VM's own disk is when it is not a clone: ``volatile``, ``swap`` or ``context``."""
 
 
 def image_owner(image_id: int) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linstor_core import datacopy, filesystems, naming
-from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound
+from linstor_core.errors import AlreadyExists, InUse, InvalidInput, LinstorError, NotFound
 from opennebula_driver import contextiso, names
 from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
@@ -27,6 +27,7 @@ from opennebula_driver.xmldoc import parse_vm
 
 if TYPE_CHECKING:
     from linstor_core.disks import DiskService
+    from linstor_core.models import Disk
 
 _NO_FILESYSTEM = ("", "raw", "qcow2")
 
@@ -157,6 +158,9 @@ def delete(env: Env, args: Sequence[str]) -> str:
     vm_id, ds_id = object_id(args[1], "vmid"), object_id(args[2], "dsid")
     if where.disk_id is None:
         env.hosts.remove_vm_directory(where.host, where.path, vm_id)
+        service, contexts = _context_disks(env, ds_id, vm_id)
+        for disk in contexts:
+            service.delete(disk.name, with_snapshots=True)
         return ""
     service = env.service(env.oned.datastore(ds_id))
     found = _find_disk(env, service, vm_id, where.disk_id)
@@ -172,30 +176,55 @@ def delete(env: Env, args: Sequence[str]) -> str:
 
 def mv(env: Env, args: Sequence[str]) -> str:
     """A disk moves hosts (undeploy, resume, cold migration): available on the new host first,
-    then gone from the old one. Moving to the front-end (undeploy, stop) only leaves the host:
-    the data stays in LINSTOR, and the front-end need not be a LINSTOR node. A VM directory
-    (checkpoint, deployment files) is copied to the new host and removed from the old one."""
+    then gone from the old one. The front-end (where undeploy and stop move disks) gets it only
+    when it is a LINSTOR node that can reach the data; otherwise the disk only leaves the host,
+    its data staying in LINSTOR. A VM directory (checkpoint, deployment files) is copied to the
+    new host and removed from the old one, and the VM's context CD-ROM disks move with it: oned
+    sends no MV of their own for them."""
     check_count("mv", list(args), "host:src host:dst vmid dsid", 4)
     src, dst = host_path(args[0], "source"), host_path(args[1], "destination")
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
-    if src == dst:
-        return ""
     if dst.disk_id is None:
         if src.host != dst.host:
             env.hosts.copy_directory(src.host, dst.host, src.path)
+            service, contexts = _context_disks(env, ds_id, vm_id)
+            for disk in contexts:
+                link = HostPath(dst.host, f"{dst.path}/disk.{disk.props[names.PROP_DISK]}")
+                _move_disk(env, service, disk.name, src.host, link)
             env.hosts.remove_vm_directory(src.host, src.path, vm_id)
         return ""
     service = env.service(env.oned.datastore(ds_id))
 
     def move(name: str) -> None:
-        if not env.hosts.is_local(dst.host):
-            _attach_and_link(env, service, name, dst)
+        _move_disk(env, service, name, src.host, dst)
         if src.host != dst.host:
-            service.detach(name, src.host)
             env.hosts.unlink(src.host, src.path)
 
     _on_disk(env, service, vm_id, dst.disk_id, move)
     return ""
+
+
+def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: HostPath) -> None:
+    """``name`` available and linked at ``dst``, then detached from ``src_host``.
+
+    Attached on the front-end too when it is a LINSTOR node: a front-end that is also a
+    hypervisor may resume or receive the VM, with the same MV (src and dst the same host, when
+    the VM is resumed where it was undeployed to). One that is not a node (NotFound), or cannot
+    reach a disk without DRBD (InUse), is skipped: an undeploy only leaves the host.
+    """
+    try:
+        _attach_and_link(env, service, name, dst)
+    except (NotFound, InUse):
+        if not env.hosts.is_local(dst.host):
+            raise
+    if src_host != dst.host:
+        service.detach(name, src_host)
+
+
+def _context_disks(env: Env, ds_id: int, vm_id: int) -> tuple[DiskService, list[Disk]]:
+    """The VM's context CD-ROM disks (see ``context``), on the system datastore ``ds_id``."""
+    service = env.service(env.oned.datastore(ds_id))
+    return service, service.list({**names.vm_filter(vm_id), names.PROP_KIND: "context"}, placement=False)
 
 
 def mvds(env: Env, args: Sequence[str]) -> str:

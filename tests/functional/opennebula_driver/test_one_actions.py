@@ -270,3 +270,6 @@ def test_context_cdrom_is_a_linstor_disk(one: One, tmp_path: Path) -> None:
     assert read_link(one, "bravo", f"{SYS}/22/disk.3", 5, 0x8001) == b"CD001"  # ISO 9660 volume descriptor
     one.ok("tm", "context", str(context_sh), f"bravo:{SYS}/22/disk.3", "22", "0")  # again: replaced, not refused
     assert name in one.resource_names()
+    # terminate: oned sends DELETE for each DISK, then for the directory; no DISK names the context
+    one.ok("tm", "delete", f"bravo:{SYS}/22", "22", "0")
+    assert name not in one.resource_names() and not one.host_path("bravo", f"{SYS}/22").exists()

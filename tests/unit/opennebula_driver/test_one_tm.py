@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from linstor_core.errors import AlreadyExists, ApiReply, InvalidInput, LinstorError
+from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, LinstorError, NotFound
 from linstor_core.models import Disk
 from opennebula_driver import tm
 from opennebula_driver.hosts import _COPY_SCRIPT
@@ -178,18 +178,83 @@ def test_mv_moves_a_disk_between_hosts(harness: Harness, vm: Vm) -> None:
     assert harness.disks.mutations() == [("attach", OWN, "node2"), ("detach", OWN, "node1")]
 
 
-def test_mv_to_the_frontend_only_leaves_the_host(harness: Harness, vm: Vm) -> None:
+@pytest.mark.parametrize("refusal", [
+    NotFound([ApiReply(ret_code=-1, message="Node 'fe' not found.")]),  # the front-end is no LINSTOR node
+    InUse([ApiReply(ret_code=-1, message="no DRBD layer, data only on node1")]),
+])
+def test_mv_to_a_frontend_that_cannot_reach_the_disk_only_leaves_the_host(
+        harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch, refusal: LinstorError) -> None:
+    """Undeploy and stop move disks to the front-end, which need not be a LINSTOR node."""
     add(harness, OWN, **OWN_PROPS)
+
+    def refused(name: str, node: str, *, migrating: bool = False) -> str:
+        raise refusal
+
+    monkeypatch.setattr(harness.disks, "attach", refused)
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
     tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
     assert harness.disks.mutations() == [("detach", OWN, "node1")]
+
+
+def test_mv_to_a_frontend_that_is_a_linstor_node_attaches_there(harness: Harness, vm: Vm) -> None:
+    """A front-end that is also a hypervisor: undeployed there, the VM may be resumed there,
+    with an MV whose source and destination are the same host."""
+    add(harness, OWN, **OWN_PROPS)
+    expect_link(harness, "fe", device(harness, OWN, "fe"), f"{DIR}/disk.0")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
+    assert harness.disks.mutations() == [("attach", OWN, "fe"), ("detach", OWN, "node1")]
+    expect_link(harness, "fe", device(harness, OWN, "fe"), f"{DIR}/disk.0")
+    tm.mv(harness.env, [f"fe:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])  # resumed on the front-end
+    assert harness.disks.mutations()[2:] == [("attach", OWN, "fe")]
+    harness.runner.assert_done()
+
+
+def test_a_remote_host_that_cannot_reach_the_disk_fails_the_mv(harness: Harness, vm: Vm,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    add(harness, OWN, **OWN_PROPS)
+
+    def refused(name: str, node: str, *, migrating: bool = False) -> str:
+        raise NotFound([ApiReply(ret_code=-1, message="Node 'node9' not found.")])
+
+    monkeypatch.setattr(harness.disks, "attach", refused)
+    with pytest.raises(NotFound, match="node9"):
+        tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"node9:{DIR}/disk.0", "22", "100"])
+    assert harness.disks.mutations() == []
 
 
 def test_mv_of_the_vm_directory_copies_it_and_removes_the_old_one(harness: Harness) -> None:
     expect_copy(harness, "node1", "-", DIR)
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
     tm.mv(harness.env, [f"node1:{DIR}", f"fe:{DIR}", "22", "0"])
-    assert harness.disks.calls == []
+    assert harness.disks.mutations() == []
+
+
+CONTEXT = "one-vm22-web-disk-3"
+CONTEXT_PROPS = {**OWN_PROPS, "Aux/bundle/disk": "3", "Aux/bundle/kind": "context"}
+
+
+def test_the_context_disk_moves_with_the_vm_directory(harness: Harness) -> None:
+    """oned moves only DISKs one by one; the context CD-ROM's link lives in the directory."""
+    add(harness, OWN, **OWN_PROPS)
+    add(harness, CONTEXT, **CONTEXT_PROPS)
+    expect_copy(harness, "node1", "node2", DIR)
+    expect_link(harness, "node2", device(harness, CONTEXT, "node2"), f"{DIR}/disk.3")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
+    tm.mv(harness.env, [f"node1:{DIR}", f"node2:{DIR}", "22", "0"])
+    harness.runner.assert_done()
+    assert harness.disks.mutations() == [("attach", CONTEXT, "node2"), ("detach", CONTEXT, "node1")]
+
+
+def test_deleting_the_vm_directory_deletes_the_context_disk(harness: Harness) -> None:
+    """oned sends DELETE for each DISK and then for the directory: the context disk, which no
+    DISK names, goes with the directory (it leaked with every terminated VM before)."""
+    add(harness, OWN, **OWN_PROPS)
+    add(harness, CONTEXT, **CONTEXT_PROPS)
+    add(harness, "one-vm23-db-disk-3", **{**CONTEXT_PROPS, "Aux/bundle/owner-id": "vm23"})
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
+    tm.delete(harness.env, [f"node1:{DIR}", "22", "0"])
+    assert harness.disks.mutations() == [("delete", CONTEXT, True)]
 
 
 def test_mvds_leaves_the_host(harness: Harness, vm: Vm) -> None:

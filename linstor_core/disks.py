@@ -34,6 +34,11 @@ from linstor_core.naming import (
 VOLUME_NUMBER = 0
 POLL_FIRST = 0.2
 POLL_MAX = 2.0
+CLONE_TIMEOUT_BASE = 300.0
+CLONE_SLOWEST_KIB_PER_S = 50 * 1024
+"""A clone's default wait: 300 s plus the source's size at 50 MiB/s, a full copy on slow thick
+storage (a thin or reflink clone takes seconds whatever the size). A fixed wait failed every
+clone of a large image, and every retry of it the same way."""
 VIEW_FILTER_MAX = 40
 """Up to this many disks, views ask for them by name; beyond, one unfiltered view is cheaper
 than a URL long enough to hit the controller's header limits."""
@@ -71,6 +76,11 @@ def _size_kib(rd: ResourceDefinition) -> int:
     """The disk's size: volume 0's (a definition without volumes, half-made, counts as 0)."""
     volumes = [v for v in rd.volume_definitions if v.volume_number == VOLUME_NUMBER] or list(rd.volume_definitions)
     return volumes[0].size_kib if volumes else 0
+
+
+def clone_timeout(size_kib: int) -> float:
+    """Seconds to wait for a clone of ``size_kib`` (see ``CLONE_SLOWEST_KIB_PER_S``)."""
+    return CLONE_TIMEOUT_BASE + size_kib / CLONE_SLOWEST_KIB_PER_S
 
 
 def _disk(rd: ResourceDefinition, resources: Iterable[Resource], snapshots: Iterable[Snapshot]) -> Disk:
@@ -225,11 +235,12 @@ class DiskService:
         props: Mapping[str, str] = {},
         *,
         progress: Callable[[str], None] | None = None,
-        timeout: float = 300,
+        timeout: float | None = None,
     ) -> Disk:
         """Clone ``source`` into the new disk ``target`` through LINSTOR's clone API.
 
-        Polls the clone status (``progress`` hears each state while waiting) until COMPLETE.
+        Polls the clone status (``progress`` hears each state while waiting) until COMPLETE,
+        for ``timeout`` seconds (default: scaled to the source's size, see ``clone_timeout``).
         When ``props`` (the new owner) are given, they replace the source's ``Aux/bundle/``
         properties in the clone request itself: a clone carrying the source's owner would be a
         second disk under the source's platform name, and a controller that dies between two
@@ -238,11 +249,12 @@ class DiskService:
         """
         validate_resource_name(source)
         validate_resource_name(target)
-        copied = self.client.resource_definitions.get(source).props if props else {}
-        stale = [key for key in copied if key.startswith(PROP_PREFIX) and key not in props]
+        original = self.client.resource_definitions.get(source)
+        stale = [key for key in original.props if props and key.startswith(PROP_PREFIX) and key not in props]
+        wait = clone_timeout(_size_kib(original)) if timeout is None else timeout
         self.client.resource_definitions.clone(source, target, override_props=props, delete_props=stale)
         with self._discarded_on_error(target):
-            self._await_clone(source, target, progress, timeout)
+            self._await_clone(source, target, progress, wait)
             return self.get(target)
 
     def _await_clone(
@@ -263,7 +275,8 @@ class DiskService:
                 raise LinstorError(
                     f"cloning {source} to {target} did not finish within {timeout:g} s",
                     cause=f"last status {status}",
-                    correction="retry later or raise the timeout; the partial clone was removed",
+                    correction="check the controller's log for the copy (a full copy of thick storage runs "
+                               "slower than 50 MiB/s?); the partial clone was removed",
                 )
             if progress is not None:
                 progress(f"cloning {source} to {target}: {status.lower()}")

@@ -301,6 +301,7 @@ def test_clone_polls_until_complete(http: responses.RequestsMock, service: DiskS
 
 
 def test_a_failed_clone_removes_the_target(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/src", json=rd_json("src"))
     http.post(f"{RD}/src/clone", json=ok(), status=201)
     http.get(f"{RD}/src/clone/dst", json={"status": "FAILED"})
     http.delete(f"{RD}/dst", json=ok(retcodes.DELETED))
@@ -312,6 +313,7 @@ def test_a_failed_clone_removes_the_target(http: responses.RequestsMock, service
 def test_a_slow_clone_times_out_and_removes_the_target(
     http: responses.RequestsMock, service: DiskService, clock: Clock
 ) -> None:
+    http.get(f"{RD}/src", json=rd_json("src"))
     http.post(f"{RD}/src/clone", json=ok(), status=201)
     http.get(f"{RD}/src/clone/dst", json={"status": "CLONING"})
     http.delete(f"{RD}/dst", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
@@ -323,13 +325,29 @@ def test_a_slow_clone_times_out_and_removes_the_target(
 
 
 def test_a_refused_clone_touches_nothing(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/src", json=rd_json("src"))
     http.post(f"{RD}/src/clone", json=failure(retcodes.FAIL_EXISTS_RSC_DFN), status=500)
     with pytest.raises(AlreadyExists):
         service.clone("src", "dst")
-    assert len(http.calls) == 1
+    assert [call.request.method for call in http.calls] == ["GET", "POST"]
+
+
+def test_the_default_clone_wait_grows_with_the_source(
+    http: responses.RequestsMock, service: DiskService, clock: Clock
+) -> None:
+    """300 s plus the size at 50 MiB/s: a full copy of a 100 GiB image on thick storage is
+    not cut off at 300 s (and every retry of the deploy with it)."""
+    http.get(f"{RD}/src", json=rd_json("src", size_kib=100 << 20))
+    http.post(f"{RD}/src/clone", json=ok(), status=201)
+    http.get(f"{RD}/src/clone/dst", json={"status": "CLONING"})
+    http.delete(f"{RD}/dst", json=ok(retcodes.DELETED))
+    with pytest.raises(LinstorError, match="did not finish within 2348 s"):
+        service.clone("src", "dst")
+    assert 2348 <= clock.now <= 2350
 
 
 def test_a_failing_cleanup_is_noted_on_the_original_error(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{RD}/src", json=rd_json("src"))
     http.post(f"{RD}/src/clone", json=ok(), status=201)
     http.get(f"{RD}/src/clone/dst", json={"status": "FAILED"})
     http.delete(f"{RD}/dst", status=500, json=failure(retcodes.FAIL_IN_USE, "busy"))

@@ -23,8 +23,15 @@ from linstor_core.runner import DEFAULT_TIMEOUT, Runner, run
 _LINK_SCRIPT = 'mkdir -p -- "$1" && ln -sfn -- "$2" "$3"'
 # Streams a directory from one host to another through the front-end, as OpenNebula's ssh TM
 # does: $1/$2 source/destination host ("-" = here), $3 the parent directory, $4 the directory.
+# bash for pipefail: a sending tar that failed on a file still ends its archive, the receiving
+# one then succeeds, and the caller would remove the source with that file missing. A source
+# that is gone while the destination has the directory is an MV oned repeats: done already.
 _COPY_SCRIPT = (
+    'set -o pipefail; '
     'on() { h=$1; shift; if [ "$h" = - ]; then "$@"; else ssh -o BatchMode=yes "$h" "$@"; fi; }; '
+    'name() { if [ "$1" = - ]; then echo the front-end; else echo "$1"; fi; }; '
+    'if ! on "$1" test -d "$3/$4"; then on "$2" test -d "$3/$4" && exit 0; '
+    'echo "$3/$4 is on neither $(name "$1") nor $(name "$2")" >&2; exit 1; fi; '
     'on "$2" mkdir -p "$3" && on "$1" tar -C "$3" --sparse -cf - "$4" | on "$2" tar -C "$3" --sparse -xf -'
 )
 
@@ -133,7 +140,7 @@ class Hosts:
     def copy_directory(self, src_host: str, dst_host: str, path: str) -> None:
         """Copy the directory ``path`` (checkpoint, deployment files) from one host to another."""
         ends = ["-" if self.is_local(h) else h for h in (src_host, dst_host)]
-        self.runner(["sh", "-c", _COPY_SCRIPT, "copy", *ends, posixpath.dirname(path), posixpath.basename(path)],
+        self.runner(["bash", "-c", _COPY_SCRIPT, "copy", *ends, posixpath.dirname(path), posixpath.basename(path)],
                     timeout=3600)
 
     def remove_vm_directory(self, host: str, path: str, vm_id: int) -> None:

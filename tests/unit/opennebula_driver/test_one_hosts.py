@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,3 +78,32 @@ def test_this_machines_names_are_found_on_first_use_only_and_dns_only_for_other_
     assert asked == ["names"]
     assert hosts.is_local("fe.example.org") and not hosts.is_local("node1")
     assert asked == ["names", "fqdn"]
+
+
+def copy_here(tmp_path: Path, name: str, path: str | None = None) -> int:
+    """The copy script run for real with bash, both ends this machine ("-"), PATH first
+    looking in tmp_path/bin."""
+    parent = tmp_path / "datastores"
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-c", hosts_module._COPY_SCRIPT, "copy", "-", "-", path or str(parent), name],
+                          env=env, capture_output=True, text=True, check=False)
+    return done.returncode
+
+
+def test_the_copy_fails_when_the_sending_tar_fails_though_its_archive_ended(tmp_path: Path) -> None:
+    """A tar that could not read one file still ends its archive and the receiving tar succeeds:
+    without pipefail the copy passed and mv removed the source with that file lost."""
+    (tmp_path / "datastores" / "22").mkdir(parents=True)
+    (tmp_path / "datastores" / "22" / "checkpoint").write_bytes(b"memory")
+    fake = tmp_path / "bin" / "tar"
+    fake.parent.mkdir()
+    real = shutil.which("tar")
+    fake.write_text(f'#!/bin/sh\n"{real}" "$@"; status=$?\ncase " $* " in *" -cf "*) exit 2 ;; esac\nexit $status\n')
+    fake.chmod(0o755)
+    assert copy_here(tmp_path, "22") == 2
+
+
+def test_a_copy_repeated_after_the_source_went_is_done_and_one_with_no_directory_fails(tmp_path: Path) -> None:
+    (tmp_path / "datastores" / "22").mkdir(parents=True)
+    assert copy_here(tmp_path, "22") == 0  # source and destination the same here: "moved already"
+    assert copy_here(tmp_path, "23") == 1

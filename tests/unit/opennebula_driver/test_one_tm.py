@@ -38,7 +38,7 @@ def expect_link(harness: Harness, host: str, device: str, path: str) -> None:
 
 def expect_copy(harness: Harness, src: str, dst: str, path: str) -> None:
     """The copy runs on the front-end ("-" = here), streaming between the two hosts."""
-    harness.runner.expect(["sh", "-c", _COPY_SCRIPT, "copy", src, dst, str(Path(path).parent), Path(path).name])
+    harness.runner.expect(["bash", "-c", _COPY_SCRIPT, "copy", src, dst, str(Path(path).parent), Path(path).name])
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ volatile and context disks are the VM's own resources (see ``names``).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -402,24 +403,53 @@ Hook = Callable[[_Migration], None]
 
 
 def _migrate(env: Env, action: str, args: Sequence[str], step: Step, *,
-             before: Hook | None = None, after: Hook | None = None) -> str:
+             before: Hook | None = None, after: Hook | None = None,
+             undo: Step | None = None, undo_before: Hook | None = None) -> str:
     """``step`` for every disk of ours; ``before``/``after`` (the VM directory) and the other
-    TMs only when we are the system datastore's driver, not when another one forwarded the call."""
+    TMs only when we are the system datastore's driver, not when another one forwarded the call.
+
+    When anything fails, ``undo`` runs for every disk ``step`` was begun on (the failed one
+    included: its undo must be harmless on a disk half done) and ``undo_before`` for the
+    directory: oned runs failmigrate only when the hypervisor's migration fails, never after a
+    failed premigrate, so nothing else would take two primaries and the copies away again.
+    """
     migration = _migration(env, action, args)
     vm = parse_vm(migration.template)
     if migration.src == migration.dst:
         return ""
     service, disks = _migrating_disks(env, migration, vm)
     system = migration.caller is None
-    if system and before is not None:
-        before(migration)
-    for disk_id, name in disks:
-        step(service, migration, disk_id, name)
-    if system:
-        _migrate_other(env, action, args[:5], migration.template, vm)
-        if after is not None:
-            after(migration)
+    begun: list[tuple[int, str]] = []
+    try:
+        if system and before is not None:
+            before(migration)
+        for disk_id, name in disks:
+            begun.append((disk_id, name))
+            step(service, migration, disk_id, name)
+        if system:
+            _migrate_other(env, action, args[:5], migration.template, vm)
+            if after is not None:
+                after(migration)
+    except BaseException as error:
+        _undo_migration(service, migration, error, reversed(begun), undo,
+                        undo_before if system else None)
+        raise
     return ""
+
+
+def _undo_migration(service: DiskService, migration: _Migration, error: BaseException,
+                    begun: Iterable[tuple[int, str]], undo: Step | None, undo_before: Hook | None) -> None:
+    """Undo what ``_migrate`` did before ``error``; each failure of that is noted on ``error``."""
+    undos: list[tuple[str, Callable[[], None]]] = []
+    if undo is not None:
+        undos += [(name, partial(undo, service, migration, disk_id, name)) for disk_id, name in begun]
+    if undo_before is not None:
+        undos.append((migration.directory, partial(undo_before, migration)))
+    for what, action in undos:
+        try:
+            action()
+        except LinstorError as cleanup:
+            error.add_note(f"undoing {what} on {migration.dst} failed too: {cleanup}")
 
 
 def _migrate_other(env: Env, action: str, args: Sequence[str], template_b64: bytes, vm: Vm) -> None:
@@ -440,7 +470,10 @@ def premigrate(env: Env, args: Sequence[str]) -> str:
         env.hosts.link(m.dst, service.attach(name, m.dst, migrating=True), f"{m.directory}/disk.{disk_id}")
 
     return _migrate(env, "premigrate", args, step,
-                    before=lambda m: env.hosts.copy_directory(m.src, m.dst, m.directory))
+                    before=lambda m: env.hosts.copy_directory(m.src, m.dst, m.directory),
+                    undo=lambda service, m, disk_id, name: _leave(env, service, m.dst,
+                                                                  f"{m.directory}/disk.{disk_id}", name),
+                    undo_before=lambda m: env.hosts.remove_vm_directory(m.dst, m.directory, m.vm_id))
 
 
 def _leave(env: Env, service: DiskService, host: str, path: str, name: str) -> None:

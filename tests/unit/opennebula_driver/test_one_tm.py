@@ -324,6 +324,33 @@ def test_failmigrate_undoes_premigrate_on_the_destination(harness: Harness) -> N
     ]
 
 
+def test_a_failed_premigrate_takes_back_what_it_did(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """oned runs no failmigrate after a failed premigrate: disk 0 would stay attached on the
+    destination with two primaries allowed, and the copied directory there."""
+    add(harness, OWN, **OWN_PROPS)
+    add(harness, "one-img9-data")
+    harness.env.read_stdin = lambda: vm_template()
+    attach = harness.disks.attach
+
+    def refused_for_the_image(name: str, node: str, *, migrating: bool = False) -> str:
+        if name == "one-img9-data":
+            raise LinstorError("Node 'node2' is offline")
+        return attach(name, node, migrating=migrating)
+
+    monkeypatch.setattr(harness.disks, "attach", refused_for_the_image)
+    expect_copy(harness, "node1", "node2", DIR)
+    expect_link(harness, "node2", device(harness, OWN, "node2"), f"{DIR}/disk.0")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.1"])
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.0"])
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -rf -- {DIR}"])
+    with pytest.raises(LinstorError, match="offline"):
+        tm.premigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
+    harness.runner.assert_done()
+    assert [c for c in harness.disks.calls if c[0] == "end_migration"] == [
+        ("end_migration", "one-img9-data", "node2"), ("end_migration", OWN, "node2"),
+    ]
+
+
 def test_migration_to_the_same_host_does_nothing(harness: Harness) -> None:
     harness.env.read_stdin = lambda: vm_template()
     tm.failmigrate(harness.env, ["node1", "node1", DIR, "22", "0"])

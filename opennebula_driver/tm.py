@@ -65,15 +65,33 @@ def _find_disk(env: Env, service: DiskService, vm_id: int, disk_id: int) -> tupl
     return None
 
 
-def _on_disk(env: Env, service: DiskService, vm_id: int, disk_id: int, operation: Callable[[str], None]) -> None:
-    """Run ``operation`` on the resource behind disk ``disk_id`` (see ``_find_disk``)."""
+def _disk_of(env: Env, service: DiskService, vm_id: int, disk_id: int) -> tuple[str, bool]:
+    """``_find_disk``, where a disk without a resource is an error."""
     found = _find_disk(env, service, vm_id, disk_id)
     if found is None:
         raise LinstorError(
             f"VM {vm_id} disk {disk_id} has no LINSTOR resource",
             correction="check the VM's disks with onevm show and the controller with linstor-core",
         )
-    operation(found[0])
+    return found
+
+
+def _on_disk(env: Env, service: DiskService, vm_id: int, disk_id: int, operation: Callable[[str], None]) -> None:
+    """Run ``operation`` on the resource behind disk ``disk_id`` (see ``_find_disk``)."""
+    operation(_disk_of(env, service, vm_id, disk_id)[0])
+
+
+def _leave_image(service: DiskService, name: str, host: str) -> None:
+    """An image used in place (not the VM's own: persistent, CD-ROM, shareable) leaves ``host``.
+
+    Other VMs on the host may use the same image (CD-ROMs, shareable and immutable images
+    keep one resource): LINSTOR then refuses the detach (in use), and it stays for them; the
+    last VM to go detaches it.
+    """
+    try:
+        service.detach(name, host)
+    except InUse:
+        pass
 
 
 def _attach_and_link(env: Env, service: DiskService, name: str, where: HostPath) -> None:
@@ -170,7 +188,7 @@ def delete(env: Env, args: Sequence[str]) -> str:
         if own:
             service.delete(name, with_snapshots=True)
         else:
-            service.detach(name, where.host)
+            _leave_image(service, name, where.host)
     env.hosts.unlink(where.host, where.path)
     return ""
 
@@ -196,17 +214,17 @@ def mv(env: Env, args: Sequence[str]) -> str:
         return ""
     service = env.service(env.oned.datastore(ds_id))
 
-    def move(name: str) -> None:
-        _move_disk(env, service, name, src.host, dst)
-        if src.host != dst.host:
-            env.hosts.unlink(src.host, src.path)
-
-    _on_disk(env, service, vm_id, dst.disk_id, move)
+    name, own = _disk_of(env, service, vm_id, dst.disk_id)
+    _move_disk(env, service, name, src.host, dst, shared=not own)
+    if src.host != dst.host:
+        env.hosts.unlink(src.host, src.path)
     return ""
 
 
-def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: HostPath) -> None:
-    """``name`` available and linked at ``dst``, then detached from ``src_host``.
+def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: HostPath, *,
+               shared: bool = False) -> None:
+    """``name`` available and linked at ``dst``, then detached from ``src_host`` (for a
+    ``shared`` image as ``_leave_image`` does).
 
     Attached on the front-end too when it is a LINSTOR node: a front-end that is also a
     hypervisor may resume or receive the VM, with the same MV (src and dst the same host, when
@@ -218,7 +236,11 @@ def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: Ho
     except (NotFound, InUse):
         if not env.hosts.is_local(dst.host):
             raise
-    if src_host != dst.host:
+    if src_host == dst.host:
+        return
+    if shared:
+        _leave_image(service, name, src_host)
+    else:
         service.detach(name, src_host)
 
 
@@ -234,7 +256,7 @@ def mvds(env: Env, args: Sequence[str]) -> str:
     call = _disk_call(args[0], args[2], args[3])
     source = source_of(args[1])
     service = env.service(env.oned.datastore(call.ds_id))
-    service.detach(source, call.target.host)
+    _leave_image(service, source, call.target.host)
     env.hosts.unlink(call.target.host, call.target.path)
     return ""
 

@@ -109,6 +109,41 @@ def test_delete_own_disk_persistent_disk_and_directory(harness: Harness, vm: Vm)
     assert ("detach", "one-img9-data", "node1") in harness.disks.calls
 
 
+def test_an_image_another_vm_still_uses_stays_on_the_host(harness: Harness, vm: Vm,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """CD-ROM, shareable and immutable images keep one resource for every VM using them: a VM
+    going away must not pull it from the others on the host (LINSTOR refuses: in use)."""
+    add(harness, "one-img9-data")
+
+    def in_use(name: str, node: str) -> None:
+        harness.disks.calls.append(("detach", name, node))
+        raise InUse([ApiReply(ret_code=-1, message="Resource 'one-img9-data' on node 'node1' is still in use.")])
+
+    monkeypatch.setattr(harness.disks, "detach", in_use)
+    for action, args in (("delete", [f"node1:{DIR}/disk.1", "22", "100"]),
+                         ("mvds", [f"node1:{DIR}/disk.1", "one-img9-data", "22", "100"])):
+        harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+        tm.ACTIONS[action](harness.env, args)
+    expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    tm.mv(harness.env, [f"node1:{DIR}/disk.1", f"node2:{DIR}/disk.1", "22", "100"])
+    harness.runner.assert_done()
+    assert "one-img9-data" in harness.disks.disks
+    assert [c for c in harness.disks.calls if c[0] == "detach"] == [("detach", "one-img9-data", "node1")] * 3
+
+
+def test_a_vms_own_disk_in_use_still_fails_the_move(harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch) -> None:
+    add(harness, OWN, **OWN_PROPS)
+
+    def in_use(name: str, node: str) -> None:
+        raise InUse([ApiReply(ret_code=-1, message="still in use")])
+
+    monkeypatch.setattr(harness.disks, "detach", in_use)
+    expect_link(harness, "node2", device(harness, OWN, "node2"), f"{DIR}/disk.0")
+    with pytest.raises(InUse):
+        tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"node2:{DIR}/disk.0", "22", "100"])
+
+
 def test_delete_refuses_a_directory_that_is_not_the_vms(harness: Harness) -> None:
     with pytest.raises(InvalidInput, match="VM id"):
         tm.delete(harness.env, ["node1:/var/lib/one/datastores/0", "22", "0"])

@@ -25,12 +25,15 @@ _LINK_SCRIPT = 'mkdir -p -- "$1" && ln -sfn -- "$2" "$3"'
 # does: $1/$2 source/destination host ("-" = here), $3 the parent directory, $4 the directory.
 # bash for pipefail: a sending tar that failed on a file still ends its archive, the receiving
 # one then succeeds, and the caller would remove the source with that file missing. A source
-# that is gone while the destination has the directory is an MV oned repeats: done already.
+# that is gone (test exits 1; ssh failing exits 255, which stops the copy) while the
+# destination has the directory is an MV oned repeats: done already.
 _COPY_SCRIPT = (
     'set -o pipefail; '
     'on() { h=$1; shift; if [ "$h" = - ]; then "$@"; else ssh -o BatchMode=yes "$h" "$@"; fi; }; '
     'name() { if [ "$1" = - ]; then echo the front-end; else echo "$1"; fi; }; '
-    'if ! on "$1" test -d "$3/$4"; then on "$2" test -d "$3/$4" && exit 0; '
+    'on "$1" test -d "$3/$4"; found=$?; '
+    'if [ "$found" -gt 1 ]; then echo "cannot look for $3/$4 on $(name "$1")" >&2; exit "$found"; fi; '
+    'if [ "$found" -eq 1 ]; then on "$2" test -d "$3/$4" && exit 0; '
     'echo "$3/$4 is on neither $(name "$1") nor $(name "$2")" >&2; exit 1; fi; '
     'on "$2" mkdir -p "$3" && on "$1" tar -C "$3" --sparse -cf - "$4" | on "$2" tar -C "$3" --sparse -xf -'
 )

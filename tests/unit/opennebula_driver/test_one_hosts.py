@@ -80,30 +80,48 @@ def test_this_machines_names_are_found_on_first_use_only_and_dns_only_for_other_
     assert asked == ["names", "fqdn"]
 
 
-def copy_here(tmp_path: Path, name: str, path: str | None = None) -> int:
-    """The copy script run for real with bash, both ends this machine ("-"), PATH first
-    looking in tmp_path/bin."""
-    parent = tmp_path / "datastores"
-    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
-    done = subprocess.run(["bash", "-c", hosts_module._COPY_SCRIPT, "copy", "-", "-", path or str(parent), name],
+def copy_between(tmp_path: Path, src: str, dst: str, name: str) -> subprocess.CompletedProcess[str]:
+    """The copy script run for real with bash, under an ssh stand-in on PATH that runs the
+    command here with ``/ds`` standing for ``tmp_path/<host>`` (host "down" is unreachable:
+    255, as ssh exits)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    ssh = bin_dir / "ssh"
+    ssh.write_text('#!/bin/sh\nshift 2; host=$1; shift\n[ "$host" = down ] && exit 255\n'
+                   f'exec sh -c "$(printf \'%s \' "$@" | sed "s|/ds|{tmp_path}/$host|g")"\n')
+    ssh.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return subprocess.run(["bash", "-c", hosts_module._COPY_SCRIPT, "copy", src, dst, "/ds", name],
                           env=env, capture_output=True, text=True, check=False)
-    return done.returncode
 
 
 def test_the_copy_fails_when_the_sending_tar_fails_though_its_archive_ended(tmp_path: Path) -> None:
     """A tar that could not read one file still ends its archive and the receiving tar succeeds:
     without pipefail the copy passed and mv removed the source with that file lost."""
-    (tmp_path / "datastores" / "22").mkdir(parents=True)
-    (tmp_path / "datastores" / "22" / "checkpoint").write_bytes(b"memory")
+    (tmp_path / "a" / "22").mkdir(parents=True)
+    (tmp_path / "a" / "22" / "checkpoint").write_bytes(b"memory")
     fake = tmp_path / "bin" / "tar"
     fake.parent.mkdir()
     real = shutil.which("tar")
     fake.write_text(f'#!/bin/sh\n"{real}" "$@"; status=$?\ncase " $* " in *" -cf "*) exit 2 ;; esac\nexit $status\n')
     fake.chmod(0o755)
-    assert copy_here(tmp_path, "22") == 2
+    assert copy_between(tmp_path, "a", "b", "22").returncode == 2
 
 
-def test_a_copy_repeated_after_the_source_went_is_done_and_one_with_no_directory_fails(tmp_path: Path) -> None:
-    (tmp_path / "datastores" / "22").mkdir(parents=True)
-    assert copy_here(tmp_path, "22") == 0  # source and destination the same here: "moved already"
-    assert copy_here(tmp_path, "23") == 1
+def test_a_copy_moves_the_directory_and_a_repeated_one_is_done(tmp_path: Path) -> None:
+    (tmp_path / "a" / "22").mkdir(parents=True)
+    (tmp_path / "a" / "22" / "checkpoint").write_bytes(b"memory")
+    assert copy_between(tmp_path, "a", "b", "22").returncode == 0
+    assert (tmp_path / "b" / "22" / "checkpoint").read_bytes() == b"memory"
+    shutil.rmtree(tmp_path / "a" / "22")  # what mv does next; then oned repeats the MV
+    assert copy_between(tmp_path, "a", "b", "22").returncode == 0
+
+
+def test_a_copy_with_no_directory_anywhere_or_an_unreachable_source_fails(tmp_path: Path) -> None:
+    """ssh failing exits 255, which must not read as "the source is gone": mv would then remove
+    the source after an earlier, partial copy."""
+    (tmp_path / "b" / "22").mkdir(parents=True)  # a partial copy from an earlier attempt
+    unreachable = copy_between(tmp_path, "down", "b", "22")
+    assert unreachable.returncode == 255 and "cannot look for /ds/22 on down" in unreachable.stderr
+    nowhere = copy_between(tmp_path, "a", "c", "23")
+    assert nowhere.returncode == 1 and "/ds/23 is on neither a nor c" in nowhere.stderr

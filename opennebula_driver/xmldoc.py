@@ -26,7 +26,8 @@ from opennebula_driver.records import Datastore, DriverAction, Image, Vm, VmDisk
 
 # The prolog: an optional BOM, then whitespace, processing instructions (<?xml ...?>) and
 # comments; a "<!" right after it is a DOCTYPE (a CDATA section there is not well-formed).
-_DECLARATION_IN_PROLOG = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s+|<\?.*?\?>|<!--.*?-->)*<!(?!--)", re.DOTALL)
+# One whitespace byte per repetition (\s+ inside the * backtracks exponentially on a long run).
+_DECLARATION_IN_PROLOG = re.compile(rb"\A(?:\xef\xbb\xbf)?(?:\s|<\?.*?\?>|<!--.*?-->)*<!(?!--)", re.DOTALL)
 _BASE64 = re.compile(rb"[A-Za-z0-9+/=\s]+")
 _ACTION_ROOT = "DS_DRIVER_ACTION_DATA"
 
@@ -47,7 +48,18 @@ def decode_base64(text: str | bytes, what: str) -> bytes:
 
 def parse_xml(document: bytes, what: str) -> ET.Element:
     """Parse ``document``; refuse a DOCTYPE (where entities are declared) and malformed or
-    truncated XML."""
+    truncated XML.
+
+    oned writes UTF-8. Anything else is refused first: a UTF-16 document would hide its
+    DOCTYPE from the byte check below (every other byte NUL), and expat would expand its
+    entities.
+    """
+    try:
+        document.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(what, document[:40].decode(errors="replace"), f"is not UTF-8 ({error.reason})") from None
+    if b"\0" in document:
+        raise InvalidInput(what, document[:40].decode(errors="replace"), "holds a NUL byte: not UTF-8 XML")
     if _DECLARATION_IN_PROLOG.match(document):
         raise InvalidInput(what, document[:40].decode(errors="replace"), "declares a DOCTYPE or ENTITY; refused")
     try:

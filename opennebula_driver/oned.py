@@ -29,7 +29,8 @@ from opennebula_driver.xmldoc import datastore_from, parse_xml, vm_from
 
 DEFAULT_ENDPOINT = "http://localhost:2633/RPC2"
 TIMEOUT_SECONDS = 30.0
-ONED_ERRORS = {0x0100: "AUTHENTICATION", 0x0200: "AUTHORIZATION", 0x0400: "NO_EXISTS", 0x0800: "ACTION",
+NO_EXISTS = 0x0400
+ONED_ERRORS = {0x0100: "AUTHENTICATION", 0x0200: "AUTHORIZATION", NO_EXISTS: "NO_EXISTS", 0x0800: "ACTION",
                0x1000: "XML_RPC_API", 0x2000: "INTERNAL"}
 """oned's error codes (the third element of a failed answer), by the names its API reference uses."""
 
@@ -88,7 +89,7 @@ def _check_xmlrpc(endpoint: str) -> None:
         raise ConfigError(f"ONE_XMLRPC is {endpoint!r}, not an http:// or https:// URL",
                           cause="the driver asks oned over XML-RPC",
                           correction="set ONE_XMLRPC to oned's XML-RPC URL, e.g. http://localhost:2633/RPC2")
-    protocol = os.environ.get("ONEAPI_PROTOCOL", "xmlrpc")
+    protocol = os.environ.get("ONEAPI_PROTOCOL") or "xmlrpc"  # empty counts as unset, as for pyone
     if protocol.lower() != "xmlrpc":
         raise ConfigError(f"ONEAPI_PROTOCOL is {protocol!r}", cause="the driver asks oned over XML-RPC",
                           correction="unset ONEAPI_PROTOCOL in oned's driver environment, or set it to xmlrpc")
@@ -115,7 +116,8 @@ class Oned:
         self._server: Any = None
 
     def _call(self, method: str, object_id: int) -> ET.Element:
-        """The object oned answers ``one.<method>`` for ``object_id`` with, as parsed XML.
+        """The object oned answers ``one.<method>`` for ``object_id`` with, as parsed XML
+        (its root element checked: ``VM`` for ``vm.info``...).
 
         Sent by pyone's request hook (its session first, its transport); oned answers
         ``[success, body, error code, ...]``, where body is the object's XML or the reason.
@@ -134,15 +136,23 @@ class Oned:
             raise self._failed(call, f"unexpected answer {answer!r:.80}", "not oned's [success, body, code]")
         if answer[0] is not True:
             code = answer[2] if len(answer) > 2 and isinstance(answer[2], int) else None
+            if code == NO_EXISTS:
+                kind = method.split(".")[0]
+                raise self._failed(call, str(answer[1]), "NO_EXISTS",
+                                   correction=f"check that {kind} {object_id} still exists (one{kind} show {object_id})")
             raise self._failed(call, str(answer[1]), ONED_ERRORS.get(code, f"oned error code {code}"))
         if not isinstance(answer[1], str):
             raise self._failed(call, f"unexpected body {answer[1]!r:.80}", "oned answers info calls with XML")
-        return parse_xml(answer[1].encode(), f"oned's answer to {call}")
+        root = parse_xml(answer[1].encode(), f"oned's answer to {call}")
+        expected = method.split(".")[0].upper()
+        if root.tag != expected:
+            raise self._failed(call, f"the answer is a {root.tag} document", f"one.{method} answers with {expected}")
+        return root
 
-    def _failed(self, call: str, reason: str, cause: str) -> LinstorError:
+    def _failed(self, call: str, reason: str, cause: str, correction: str = "") -> LinstorError:
         return LinstorError(
             f"oned call {call} failed: {reason}", cause=cause,
-            correction=f"check that oned answers at {self._config.endpoint} and the ONE_AUTH session",
+            correction=correction or f"check that oned answers at {self._config.endpoint} and the ONE_AUTH session",
         )
 
     def vm(self, vm_id: int) -> Vm:

@@ -126,12 +126,14 @@ def test_a_failed_call_names_oneds_error_code(oned: tuple[OnedStandIn, Oned]) ->
     with pytest.raises(LinstorError) as raised:
         client.datastore(42)
     assert raised.value.cause == "NO_EXISTS" and "Error getting object [42]" in str(raised.value)
+    assert raised.value.correction == "check that datastore 42 still exists (onedatastore show 42)"
 
 
 @pytest.mark.parametrize("body, problem", [
     ("<!DOCTYPE VM [<!ENTITY e 'x'>]><VM><ID>1</ID></VM>", "DOCTYPE"),
     ("<VM><ID>1</ID>", "not well-formed"),
     ("<VM><NAME>no id</NAME></VM>", "VM/ID"),
+    ("<IMAGE><ID>1</ID></IMAGE>", "the answer is a IMAGE document"),
 ])
 def test_an_answer_that_is_not_a_sound_document_is_refused(oned: tuple[OnedStandIn, Oned], body: str,
                                                            problem: str) -> None:
@@ -156,6 +158,14 @@ def test_an_endpoint_pyone_would_reach_over_grpc_is_a_config_error(tmp_path: Pat
     client = Oned(load_oned_config({"ONE_AUTH": str(auth), "ONE_XMLRPC": "http://127.0.0.1:9/RPC2", **environ}))
     with pytest.raises(ConfigError, match=problem):
         client.vm(1)
+
+
+def test_an_empty_oneapi_protocol_is_xmlrpc_as_for_pyone(oned: tuple[OnedStandIn, Oned],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    standin, client = oned
+    standin.datastores[0] = datastore_xml(0, {})
+    monkeypatch.setenv("ONEAPI_PROTOCOL", "")
+    assert client.datastore(0).id == 0
 
 
 def test_missing_auth_file_is_a_config_error(tmp_path: Path) -> None:

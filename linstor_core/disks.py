@@ -400,9 +400,14 @@ class DiskService:
         ``node`` is the node the guest no longer runs on (the source after success, the
         destination after failure): it is detached (a diskful replica stays, see
         :meth:`detach`), and DRBD allows one primary again. Idempotent; a missing disk counts
-        as done.
+        as done. Two primaries end even when the detach is refused (in use: another guest on
+        ``node`` still uses a shared image), so the refusal is all that is left to handle.
         """
-        self.detach(name, node)
+        try:
+            self.detach(name, node)
+        except InUse:
+            self._end_two_primaries(name)
+            raise
         self._end_two_primaries(name)
 
     def _end_two_primaries(self, name: str) -> None:

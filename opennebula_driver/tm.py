@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linstor_core import datacopy, filesystems, naming
-from linstor_core.errors import AlreadyExists, InUse, InvalidInput, LinstorError, NotFound
+from linstor_core.errors import AlreadyExists, InUse, InvalidInput, LinstorError, NotFound, Stopped
 from opennebula_driver import contextiso, names
 from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
@@ -177,8 +177,8 @@ def delete(env: Env, args: Sequence[str]) -> str:
     vm_id, ds_id = object_id(args[1], "vmid"), object_id(args[2], "dsid")
     if where.disk_id is None:
         env.hosts.remove_vm_directory(where.host, where.path, vm_id)
-        service, contexts = _context_disks(env, ds_id, vm_id)
-        for disk in contexts:
+        service = env.service(env.oned.datastore(ds_id))
+        for disk in _context_disks(service, vm_id):
             service.delete(disk.name, with_snapshots=True)
         return ""
     service = env.service(env.oned.datastore(ds_id))
@@ -195,59 +195,65 @@ def delete(env: Env, args: Sequence[str]) -> str:
 
 def mv(env: Env, args: Sequence[str]) -> str:
     """A disk moves hosts (undeploy, resume, cold migration): available on the new host first,
-    then gone from the old one. The front-end (where undeploy and stop move disks) gets it only
-    when it is a LINSTOR node that can reach the data; otherwise the disk only leaves the host,
-    its data staying in LINSTOR. A VM directory (checkpoint, deployment files) is copied to the
-    new host and removed from the old one, and the VM's context CD-ROM disks move with it: oned
-    sends no MV of their own for them."""
+    then gone from the old one. The front-end (where undeploy and stop move disks) gets it when
+    its LINSTOR node can have it; otherwise the disk only leaves the host, its data staying in
+    LINSTOR. A VM directory (checkpoint, deployment files) is copied to the new host and removed
+    from the old one, and the VM's context CD-ROM disks move with it: oned sends no MV of their
+    own for them."""
     check_count("mv", list(args), "host:src host:dst vmid dsid", 4)
     src, dst = host_path(args[0], "source"), host_path(args[1], "destination")
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
-    if dst.disk_id is None:
-        if src.host != dst.host:
-            env.hosts.copy_directory(src.host, dst.host, src.path)
-            service, contexts = _context_disks(env, ds_id, vm_id)
-            for disk in contexts:
-                link = HostPath(dst.host, f"{dst.path}/disk.{disk.props[names.PROP_DISK]}")
-                _move_disk(env, service, disk.name, src.host, link)
-            env.hosts.remove_vm_directory(src.host, src.path, vm_id)
+    if dst.disk_id is None and src.host == dst.host:
         return ""
-    service = env.service(env.oned.datastore(ds_id))
-
+    datastore = env.oned.datastore(ds_id)
+    service = env.service(datastore)
+    frontend = env.frontend_node(datastore)
+    if dst.disk_id is None:
+        env.hosts.copy_directory(src.host, dst.host, src.path)
+        for disk in _context_disks(service, vm_id):
+            link = HostPath(dst.host, f"{dst.path}/disk.{disk.props[names.PROP_DISK]}")
+            _move_disk(env, service, disk.name, src.host, link, frontend=frontend)
+        env.hosts.remove_vm_directory(src.host, src.path, vm_id)
+        return ""
     name, own = _disk_of(env, service, vm_id, dst.disk_id)
-    _move_disk(env, service, name, src.host, dst, shared=not own)
+    _move_disk(env, service, name, src.host, dst, frontend=frontend, shared=not own)
     if src.host != dst.host:
         env.hosts.unlink(src.host, src.path)
     return ""
 
 
 def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: HostPath, *,
-               shared: bool = False) -> None:
+               frontend: str, shared: bool = False) -> None:
     """``name`` available and linked at ``dst``, then detached from ``src_host`` (for a
     ``shared`` image as ``_leave_image`` does).
 
-    Attached on the front-end too when it is a LINSTOR node: a front-end that is also a
-    hypervisor may resume or receive the VM, with the same MV (src and dst the same host, when
-    the VM is resumed where it was undeployed to). One that is not a node (NotFound), or cannot
-    reach a disk without DRBD (InUse), is skipped: an undeploy only leaves the host.
+    On the front-end (oned's hosts there are its LINSTOR node ``frontend``) the disk is
+    attached too when LINSTOR lets it be: a front-end that is also a hypervisor may resume
+    or receive the VM, by the same MV (src and dst the same host when the VM is resumed where
+    it was undeployed to). Any refusal there (not a node, satellite offline, a disk without
+    DRBD) is no error: for an undeploy or stop the disk only leaves the host, as before.
     """
-    try:
-        _attach_and_link(env, service, name, dst)
-    except (NotFound, InUse):
-        if not env.hosts.is_local(dst.host):
+    if env.hosts.is_local(dst.host):
+        try:
+            env.hosts.link(dst.host, service.attach(name, frontend), dst.path)
+        except Stopped:
             raise
+        except LinstorError:
+            pass
+    else:
+        _attach_and_link(env, service, name, dst)
     if src_host == dst.host:
         return
+    source_node = frontend if env.hosts.is_local(src_host) else src_host
     if shared:
-        _leave_image(service, name, src_host)
+        _leave_image(service, name, source_node)
     else:
-        service.detach(name, src_host)
+        service.detach(name, source_node)
 
 
-def _context_disks(env: Env, ds_id: int, vm_id: int) -> tuple[DiskService, list[Disk]]:
-    """The VM's context CD-ROM disks (see ``context``), on the system datastore ``ds_id``."""
-    service = env.service(env.oned.datastore(ds_id))
-    return service, service.list({**names.vm_filter(vm_id), names.PROP_KIND: "context"}, placement=False)
+def _context_disks(service: DiskService, vm_id: int) -> list[Disk]:
+    """The VM's context CD-ROM disks (see ``context``)."""
+    return service.list({**names.vm_filter(vm_id), names.PROP_KIND: "context"}, placement=False)
 
 
 def mvds(env: Env, args: Sequence[str]) -> str:
@@ -407,20 +413,32 @@ def _is_template(text: str) -> bool:
     return text.startswith("PFZN") or text.startswith("PD94")
 
 
-def _migrating_disks(env: Env, migration: _Migration, vm: Vm) -> tuple[DiskService, list[tuple[int, str]]]:
-    """(disk id, resource) of every disk of ours: persistent images in place, the VM's own."""
+@dataclass(frozen=True, order=True)
+class _MigratingDisk:
+    disk_id: int
+    name: str
+    shared: bool
+    """An image used in place (persistent, CD-ROM), which other guests may use too."""
+
+    @property
+    def link(self) -> str:
+        return f"disk.{self.disk_id}"
+
+
+def _migrating_disks(env: Env, migration: _Migration, vm: Vm) -> tuple[DiskService, list[_MigratingDisk]]:
+    """Every disk of ours: persistent images in place, the VM's own."""
     ours = [d for d in vm.disks if d.tm_mad == DRIVER_NAME]
     ds_id = migration.ds_id if migration.caller is None or not ours else (ours[0].datastore_id or migration.ds_id)
     service = env.service(env.oned.datastore(ds_id))
-    disks = [(d.disk_id, d.source) for d in ours if not d.clone and d.source]
+    disks = [_MigratingDisk(d.disk_id, d.source, shared=True) for d in ours if not d.clone and d.source]
     for disk in service.list(names.vm_filter(vm.id)):
         disk_id = disk.props.get(names.PROP_DISK, "")
         if disk_id.isdigit():
-            disks.append((int(disk_id), disk.name))
+            disks.append(_MigratingDisk(int(disk_id), disk.name, shared=False))
     return service, sorted(disks)
 
 
-Step = Callable[["DiskService", _Migration, int, str], None]
+Step = Callable[["DiskService", _Migration, _MigratingDisk], None]
 Hook = Callable[[_Migration], None]
 
 
@@ -441,13 +459,13 @@ def _migrate(env: Env, action: str, args: Sequence[str], step: Step, *,
         return ""
     service, disks = _migrating_disks(env, migration, vm)
     system = migration.caller is None
-    begun: list[tuple[int, str]] = []
+    begun: list[_MigratingDisk] = []
     try:
         if system and before is not None:
             before(migration)
-        for disk_id, name in disks:
-            begun.append((disk_id, name))
-            step(service, migration, disk_id, name)
+        for disk in disks:
+            begun.append(disk)
+            step(service, migration, disk)
         if system:
             _migrate_other(env, action, args[:5], migration.template, vm)
             if after is not None:
@@ -460,11 +478,11 @@ def _migrate(env: Env, action: str, args: Sequence[str], step: Step, *,
 
 
 def _undo_migration(service: DiskService, migration: _Migration, error: BaseException,
-                    begun: Iterable[tuple[int, str]], undo: Step | None, undo_before: Hook | None) -> None:
+                    begun: Iterable[_MigratingDisk], undo: Step | None, undo_before: Hook | None) -> None:
     """Undo what ``_migrate`` did before ``error``; each failure of that is noted on ``error``."""
     undos: list[tuple[str, Callable[[], None]]] = []
     if undo is not None:
-        undos += [(name, partial(undo, service, migration, disk_id, name)) for disk_id, name in begun]
+        undos += [(disk.name, partial(undo, service, migration, disk)) for disk in begun]
     if undo_before is not None:
         undos.append((migration.directory, partial(undo_before, migration)))
     for what, action in undos:
@@ -488,27 +506,31 @@ def premigrate(env: Env, args: Sequence[str]) -> str:
     deployment file) copied to the destination; every disk available there, DRBD allowed two
     primaries for the hand-over, ``disk.<i>`` linked."""
 
-    def step(service: DiskService, m: _Migration, disk_id: int, name: str) -> None:
-        env.hosts.link(m.dst, service.attach(name, m.dst, migrating=True), f"{m.directory}/disk.{disk_id}")
+    def step(service: DiskService, m: _Migration, disk: _MigratingDisk) -> None:
+        env.hosts.link(m.dst, service.attach(disk.name, m.dst, migrating=True), f"{m.directory}/{disk.link}")
 
     return _migrate(env, "premigrate", args, step,
                     before=lambda m: env.hosts.copy_directory(m.src, m.dst, m.directory),
-                    undo=lambda service, m, disk_id, name: _leave(env, service, m.dst,
-                                                                  f"{m.directory}/disk.{disk_id}", name),
+                    undo=lambda service, m, disk: _leave(env, service, m.dst, m.directory, disk),
                     undo_before=lambda m: env.hosts.remove_vm_directory(m.dst, m.directory, m.vm_id))
 
 
-def _leave(env: Env, service: DiskService, host: str, path: str, name: str) -> None:
-    service.end_migration(name, host)
-    env.hosts.unlink(host, path)
+def _leave(env: Env, service: DiskService, host: str, directory: str, disk: _MigratingDisk) -> None:
+    """The migration is over for ``disk`` on ``host``: detached (a shared image another guest
+    there still uses stays, see ``_leave_image``), two primaries ended, unlinked."""
+    try:
+        service.end_migration(disk.name, host)
+    except InUse:
+        if not disk.shared:
+            raise
+    env.hosts.unlink(host, f"{directory}/{disk.link}")
 
 
 def postmigrate(env: Env, args: Sequence[str]) -> str:
     """After the move: diskless attachments leave the source host, two primaries end, and the
     VM directory there goes."""
     return _migrate(
-        env, "postmigrate", args,
-        lambda service, m, disk_id, name: _leave(env, service, m.src, f"{m.directory}/disk.{disk_id}", name),
+        env, "postmigrate", args, lambda service, m, disk: _leave(env, service, m.src, m.directory, disk),
         after=lambda m: env.hosts.remove_vm_directory(m.src, m.directory, m.vm_id),
     )
 
@@ -516,8 +538,7 @@ def postmigrate(env: Env, args: Sequence[str]) -> str:
 def failmigrate(env: Env, args: Sequence[str]) -> str:
     """The move failed: undo premigrate on the destination (disks and the copied directory)."""
     return _migrate(
-        env, "failmigrate", args,
-        lambda service, m, disk_id, name: _leave(env, service, m.dst, f"{m.directory}/disk.{disk_id}", name),
+        env, "failmigrate", args, lambda service, m, disk: _leave(env, service, m.dst, m.directory, disk),
         after=lambda m: env.hosts.remove_vm_directory(m.dst, m.directory, m.vm_id),
     )
 

@@ -510,6 +510,18 @@ def test_end_migration_detaches_the_left_node_then_ends_two_primaries(
     assert len(calls(http, "PUT", "/v1/resource-definitions/d1")) == 1
 
 
+def test_end_migration_ends_two_primaries_also_when_the_detach_is_refused_in_use(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    """A shared image another guest on the left node still uses: two primaries end anyway."""
+    http.get(f"{RD}/iso/resources", json=[rsc_json("iso", "n1"), rsc_json("iso", "n9", diskless=True)])
+    http.delete(f"{RD}/iso/resources/n9", status=500, json=failure(retcodes.FAIL_IN_USE, "in use"))
+    http.put(f"{RD}/iso", json=ok(retcodes.MODIFIED))
+    with pytest.raises(InUse):
+        service.end_migration("iso", "n9")
+    assert body(calls(http, "PUT", "/v1/resource-definitions/iso")[0])["delete_props"] == ["DrbdOptions/Net/allow-two-primaries"]
+
+
 def test_end_migration_of_a_gone_disk_is_done(http: responses.RequestsMock, service: DiskService) -> None:
     http.get(f"{RD}/gone/resources", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
     http.put(f"{RD}/gone", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 import shlex
 from pathlib import Path
 
 import pytest
 
-from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, LinstorError, NotFound
+from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, LinstorError, NotFound, Stopped
 from linstor_core.models import Disk
 from opennebula_driver import tm
 from opennebula_driver.hosts import _COPY_SCRIPT
@@ -216,6 +217,7 @@ def test_mv_moves_a_disk_between_hosts(harness: Harness, vm: Vm) -> None:
 @pytest.mark.parametrize("refusal", [
     NotFound([ApiReply(ret_code=-1, message="Node 'fe' not found.")]),  # the front-end is no LINSTOR node
     InUse([ApiReply(ret_code=-1, message="no DRBD layer, data only on node1")]),
+    LinstorError("Satellite 'fe' is offline"),
 ])
 def test_mv_to_a_frontend_that_cannot_reach_the_disk_only_leaves_the_host(
         harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch, refusal: LinstorError) -> None:
@@ -243,6 +245,24 @@ def test_mv_to_a_frontend_that_is_a_linstor_node_attaches_there(harness: Harness
     tm.mv(harness.env, [f"fe:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])  # resumed on the front-end
     assert harness.disks.mutations()[2:] == [("attach", OWN, "fe")]
     harness.runner.assert_done()
+
+
+def test_the_front_end_is_reached_by_its_linstor_node_name_and_a_stop_still_stops(
+        harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch) -> None:
+    add(harness, OWN, **OWN_PROPS)
+    harness.oned.datastores[100] = replace(harness.oned.datastores[100], template={
+        **harness.oned.datastores[100].template, "LINSTOR_FRONTEND_NODE": "fe-node"})
+    expect_link(harness, "fe", device(harness, OWN, "fe-node"), f"{DIR}/disk.0")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
+    assert harness.disks.mutations() == [("attach", OWN, "fe-node"), ("detach", OWN, "node1")]
+
+    def stopped(name: str, node: str, *, migrating: bool = False) -> str:
+        raise Stopped("stopped by SIGTERM")
+
+    monkeypatch.setattr(harness.disks, "attach", stopped)
+    with pytest.raises(Stopped):
+        tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
 
 
 def test_a_remote_host_that_cannot_reach_the_disk_fails_the_mv(harness: Harness, vm: Vm,
@@ -384,6 +404,30 @@ def test_a_failed_premigrate_takes_back_what_it_did(harness: Harness, monkeypatc
     assert [c for c in harness.disks.calls if c[0] == "end_migration"] == [
         ("end_migration", "one-img9-data", "node2"), ("end_migration", OWN, "node2"),
     ]
+
+
+def test_postmigrate_leaves_a_shared_image_another_guest_uses(harness: Harness,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """disk.1 (one-img9-data, used in place) is refused in use on node1: it stays there for the
+    other guest; the VM's own disk 0 in use would still fail the postmigrate."""
+    add(harness, OWN, **OWN_PROPS)
+    harness.env.read_stdin = lambda: vm_template()
+    refused = {"one-img9-data"}
+
+    def end_migration(name: str, node: str) -> None:
+        harness.disks.calls.append(("end_migration", name, node))
+        if name in refused:
+            raise InUse([ApiReply(ret_code=-1, message=f"{name} is still in use")])
+
+    monkeypatch.setattr(harness.disks, "end_migration", end_migration)
+    for link in ("disk.0", "disk.1"):
+        harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/{link}"])
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
+    tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
+    harness.runner.assert_done()
+    refused.add(OWN)
+    with pytest.raises(InUse, match=OWN):
+        tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
 
 
 def test_migration_to_the_same_host_does_nothing(harness: Harness) -> None:

@@ -11,8 +11,10 @@ package PVE::Storage::Custom::LINSTORPlugin;
 # (which includes `drbd`) shared unconditionally, but a LINSTOR storage is only
 # shared when its resource group replicates with DRBD across the nodes; the
 # embedded single-machine controller is local. So `shared` is an ordinary
-# option: set `shared 1` for DRBD-backed multi-node storage (live migration then
-# moves no data), leave it unset otherwise.
+# option: set `shared 1` for DRBD-backed multi-node storage (a migration then
+# moves no data), leave it unset otherwise. Live migration also needs DRBD's
+# two primaries during the hand-over, which this shim does not switch on yet
+# (see the README's "Tested API version").
 
 use strict;
 use warnings;
@@ -154,7 +156,22 @@ sub _run {
         chomp($message);
         die "$message\n";
     }
-    return $answer->{result};
+    return _untainted($answer->{result});
+}
+
+# The answer comes through a pipe, so Perl taints every string in it, and PVE's
+# daemons (pvedaemon, pveproxy) run with -T: a path handed to kvm, qemu-img or
+# mkfs would die with "Insecure dependency in exec". The answer is this plugin's
+# own (linstor-pve, found in PVE's fixed PATH, which checked every name it
+# returns), so it is untainted as a whole, as PVE's own plugins untaint what
+# their commands print.
+sub _untainted {
+    my ($value) = @_;
+    return [ map { _untainted($_) } @$value ] if ref($value) eq 'ARRAY';
+    return { map { $_ => _untainted($value->{$_}) } keys %$value } if ref($value) eq 'HASH';
+    return $value if !defined($value) || ref($value);    # JSON::PP::Boolean
+    my ($clean) = $value =~ /\A(.*)\z/s;
+    return $clean;
 }
 
 sub _storage_call {

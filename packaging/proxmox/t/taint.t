@@ -1,0 +1,34 @@
+#!/usr/bin/perl -T
+# PVE's daemons run with -T: what the shim returns (read from linstor-pve's
+# stdout, so tainted as it arrives) must be clean enough to exec with, as
+# pvedaemon does with a disk's path when it starts a guest.
+
+use strict;
+use warnings;
+
+use FindBin;
+my $bin;
+BEGIN { ($bin) = $FindBin::Bin =~ /\A(.*)\z/s }    # derived from $0: tainted
+use lib "$bin/lib", "$bin/..";
+use Scalar::Util qw(tainted);
+use Test::More;
+
+use LINSTORPlugin;
+
+# As pvedaemon does: a fixed PATH, here the stand-in's directory first.
+$ENV{PATH} = "$bin/fake-bin:/usr/bin:/bin";
+delete @ENV{qw(IFS CDPATH ENV BASH_ENV)};
+
+my $plugin = 'PVE::Storage::Custom::LINSTORPlugin';
+ok(tainted($ENV{HOME} // $0), 'running with -T (the environment is tainted)');
+
+my $path = $plugin->path({}, 'vm-100-disk-0', 'ls');
+is($path, '/dev/drbd1000', 'the stand-in answered');
+ok(!tainted($path), 'the path is not tainted');
+is(system('/bin/true', $path), 0, 'exec with the path does not die') or diag($@);
+
+my @parsed = $plugin->parse_volname('vm-100-disk-0');
+ok(!grep({ tainted($_) } grep { !ref($_) } @parsed), 'parse_volname answers untainted strings');
+ok(!tainted($parsed[3]{format}), 'strings inside a nested answer too');
+
+done_testing();

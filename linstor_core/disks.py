@@ -300,6 +300,17 @@ class DiskService:
         except NotFound:
             pass
 
+    def newer_snapshots(self, name: str, snapshot: str) -> list[str] | None:
+        """The snapshots of ``name`` taken after ``snapshot``, oldest first; None when it has
+        no ``snapshot``. LINSTOR rolls back only to the most recent one: these are in the way."""
+        validate_resource_name(name)
+        validate_snapshot_name(snapshot)
+        snapshots = [s for s in self.client.snapshots.list(name) if s.resource_name.lower() == name.lower()]
+        target = next((s for s in snapshots if s.name == snapshot), None)
+        if target is None:
+            return None
+        return [s.name for s in sorted(snapshots, key=lambda s: s.created_ms) if s.created_ms > target.created_ms]
+
     def rollback(self, name: str, snapshot: str) -> None:
         """Roll disk ``name`` back in place to ``snapshot`` (LINSTOR refuses while it is in use)."""
         validate_resource_name(name)

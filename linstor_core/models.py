@@ -243,9 +243,12 @@ class Snapshot:
     flags: tuple[str, ...] = ()
     volume_sizes_kib: tuple[int, ...] = ()
     props: Props = field(default_factory=dict)
+    created_ms: int = 0
+    """When it was taken (ms since the epoch, its first node's), 0 when not reported."""
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> "Snapshot":
+        taken = [int(s.get("create_timestamp") or 0) for s in body.get("snapshots") or ()]
         return cls(
             name=str(body["name"]),
             resource_name=str(body["resource_name"]),
@@ -255,6 +258,7 @@ class Snapshot:
                 int(v.get("size_kib", 0)) for v in body.get("volume_definitions") or ()
             ),
             props=_props(body),
+            created_ms=min((t for t in taken if t > 0), default=0),
         )
 
 

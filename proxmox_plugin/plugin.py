@@ -305,13 +305,16 @@ class LinstorStorage:
         _, disk = self._disk(volname)
         self.disks.snapshot(disk.name, snap)
 
-    def volume_rollback_is_possible(self, volname: str, snap: str) -> int:
-        """PVE asks before ``volume_snapshot_rollback``: the snapshot must exist."""
+    def volume_rollback_is_possible(self, volname: str, snap: str) -> list[str]:
+        """PVE asks before it stops the guest for ``volume_snapshot_rollback``: the snapshot must
+        exist, and the answer lists the newer snapshots, which block it (LINSTOR rolls back only
+        to the most recent one); the shim hands them to PVE as ``$blockers``."""
         check_snapshot_name(snap)
-        _, disk = self._disk(volname, snapshots=True)
-        if snap not in disk.snapshots:
+        _, disk = self._disk(volname)
+        newer = self.disks.newer_snapshots(disk.name, snap)
+        if newer is None:
             raise InvalidInput("snapshot", snap, f"volume {self.storeid}:{volname} has no such snapshot")
-        return 1
+        return newer
 
     def volume_snapshot_rollback(self, volname: str, snap: str) -> None:
         """Roll back in place; LINSTOR refuses while the disk is in use (the VM must be stopped)."""

@@ -276,9 +276,15 @@ sub volume_snapshot {
     return undef;
 }
 
+# LINSTOR rolls back only to the most recent snapshot: the newer ones are
+# $blockers, and saying so here, before PVE stops the guest, is what PVE's own
+# ZFS plugin does.
 sub volume_rollback_is_possible {
     my ($class, $scfg, $storeid, $volname, $snap, $blockers) = @_;
-    return _storage_call('volume_rollback_is_possible', $storeid, $scfg, volname => $volname, snap => $snap);
+    my $newer = _storage_call('volume_rollback_is_possible', $storeid, $scfg, volname => $volname, snap => $snap);
+    return 1 if !@$newer;
+    push @$blockers, @$newer if ref($blockers) eq 'ARRAY';
+    die "can't rollback, '$snap' is not most recent snapshot on '$volname'\n";
 }
 
 sub volume_snapshot_rollback {

@@ -356,6 +356,19 @@ def test_a_failing_cleanup_is_noted_on_the_original_error(http: responses.Reques
     assert "removing the partial dst failed too: busy" in info.value.__notes__[0]
 
 
+def test_newer_snapshots_follow_the_time_they_were_taken(http: responses.RequestsMock, service: DiskService) -> None:
+    def snap(name: str, taken: list[int]) -> dict[str, Any]:
+        return {"name": name, "resource_name": "d1", "nodes": ["n1", "n2"],
+                "snapshots": [{"snapshot_name": name, "node_name": f"n{i}", "create_timestamp": t}
+                              for i, t in enumerate(taken, 1)]}
+
+    listing = [snap("bb", [2000, 1999]), snap("aa", [3000, 3001]), snap("cc", [1000, 0])]
+    http.get(f"{RD}/d1/snapshots", json=listing)
+    assert service.newer_snapshots("d1", "cc") == ["bb", "aa"]
+    assert service.newer_snapshots("d1", "aa") == []
+    assert service.newer_snapshots("d1", "zz") is None
+
+
 def test_snapshot_calls(http: responses.RequestsMock, service: DiskService) -> None:
     http.post(f"{RD}/d1/snapshots", json=ok(), status=201)
     http.post(f"{RD}/d1/snapshot-rollback/s1", json=ok())

@@ -105,6 +105,12 @@ is($plugin->volume_snapshot($scfg, $storeid, 'vm-100-disk-0', 'snap1'), undef, '
 write_at($path, 'second');
 is(read_at($path, 6), 'second', 'data written after the snapshot');
 ok($plugin->volume_rollback_is_possible($scfg, $storeid, 'vm-100-disk-0', 'snap1'), 'rollback possible');
+$plugin->volume_snapshot($scfg, $storeid, 'vm-100-disk-0', 'newer');
+my $blockers = [];
+dies_like { $plugin->volume_rollback_is_possible($scfg, $storeid, 'vm-100-disk-0', 'snap1', $blockers) }
+    qr/^can't rollback, 'snap1' is not most recent snapshot on 'vm-100-disk-0'$/, 'a newer snapshot blocks it';
+is_deeply($blockers, ['newer'], 'the newer snapshot is the blocker');
+$plugin->volume_snapshot_delete($scfg, $storeid, 'vm-100-disk-0', 'newer');
 $plugin->volume_snapshot_rollback($scfg, $storeid, 'vm-100-disk-0', 'snap1');
 ($path) = $plugin->path($scfg, 'vm-100-disk-0', $storeid);
 is(read_at($path, 5), 'first', 'after rollback the data is the snapshot\'s');

@@ -94,7 +94,7 @@ def test_disk_life_cycle_with_snapshot_rollback(storage: LinstorStorage, client:
     write_synced(path, b"first")
     storage.volume_snapshot("vm-101-disk-0", "snap1")
     write_synced(path, b"second")
-    assert storage.volume_rollback_is_possible("vm-101-disk-0", "snap1") == 1
+    assert storage.volume_rollback_is_possible("vm-101-disk-0", "snap1") == []
     storage.volume_snapshot_rollback("vm-101-disk-0", "snap1")
     assert _read(storage.path("vm-101-disk-0")[0], 5) == b"first"
     storage.volume_snapshot_delete("vm-101-disk-0", "snap1")

@@ -20,6 +20,8 @@ class FakeDisks:
         self.disks: dict[str, Disk] = {}
         self.data: dict[str, str] = {}
         self.snapshot_data: dict[tuple[str, str], str] = {}
+        self.taken: dict[str, list[str]] = {}
+        """Each disk's snapshots in the order they were taken."""
         self.nodes = tuple(nodes)
         self.calls: Counter[str] = Counter()
         self.preferred: dict[str, str | None] = {}
@@ -88,6 +90,7 @@ class FakeDisks:
             raise AlreadyExists(_reply(f"snapshot {snapshot} exists"))
         self.snapshot_data[name, snapshot] = self.data[name]
         self._put(dataclasses.replace(disk, snapshots=tuple(sorted((*disk.snapshots, snapshot)))))
+        self.taken.setdefault(name, []).append(snapshot)
 
     def delete_snapshot(self, name: str, snapshot: str) -> None:
         self.calls["delete_snapshot"] += 1
@@ -95,7 +98,12 @@ class FakeDisks:
         if disk is None or snapshot not in disk.snapshots:
             return
         del self.snapshot_data[name, snapshot]
+        self.taken[name].remove(snapshot)
         self._put(dataclasses.replace(disk, snapshots=tuple(s for s in disk.snapshots if s != snapshot)))
+
+    def newer_snapshots(self, name: str, snapshot: str) -> list[str] | None:
+        order = self.taken.get(name, [])
+        return order[order.index(snapshot) + 1:] if snapshot in order else None
 
     def rollback(self, name: str, snapshot: str) -> None:
         self.calls["rollback"] += 1

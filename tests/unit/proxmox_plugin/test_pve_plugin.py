@@ -152,7 +152,7 @@ def test_snapshot_rollback_delete(storage: LinstorStorage, disks: FakeDisks) -> 
     disks.data[rd] = "first"
     storage.volume_snapshot("vm-101-disk-0", "snap1")
     disks.data[rd] = "second"
-    assert storage.volume_rollback_is_possible("vm-101-disk-0", "snap1") == 1
+    assert storage.volume_rollback_is_possible("vm-101-disk-0", "snap1") == []
     storage.volume_snapshot_rollback("vm-101-disk-0", "snap1")
     assert disks.data[rd] == "first"
     storage.volume_snapshot_delete("vm-101-disk-0", "snap1")
@@ -160,6 +160,16 @@ def test_snapshot_rollback_delete(storage: LinstorStorage, disks: FakeDisks) -> 
     assert disks.disks[rd].snapshots == ()
     with pytest.raises(InvalidInput, match="no such snapshot"):
         storage.volume_rollback_is_possible("vm-101-disk-0", "snap1")
+
+
+def test_rollback_is_blocked_by_newer_snapshots(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """LINSTOR rolls back only to the most recent snapshot: PVE must hear that before it stops
+    the guest, with the snapshots in the way (its $blockers)."""
+    storage.alloc_image(101, "raw", None, 4096)
+    for snap in ("b-first", "a-second", "c-third"):  # names out of order: the order is the taking
+        storage.volume_snapshot("vm-101-disk-0", snap)
+    assert storage.volume_rollback_is_possible("vm-101-disk-0", "b-first") == ["a-second", "c-third"]
+    assert storage.volume_rollback_is_possible("vm-101-disk-0", "c-third") == []
 
 
 @pytest.mark.parametrize("snap", ["current", "vzdump", "__base__", "__migration__", "__replicate_1_2__"])

@@ -6,7 +6,9 @@ volume name alone. The names we accept are the ones PVE itself generates:
 
 ``vm-<vmid>-disk-<n>``, ``vm-<vmid>-cloudinit``, ``vm-<vmid>-state-<snap>``,
 ``vm-<vmid>-fleece-<n>``, ``vm-<vmid>-pvc-<name>``, their ``base-`` forms after ``create_base``,
-and ``base-<X>-disk-<n>/vm-<Y>-disk-<m>`` for a linked clone of a template disk.
+``base-<X>-disk-<n>/vm-<Y>-disk-<m>`` for a linked clone of a template disk, and
+``base-<X>-disk-<n>/base-<Y>-disk-<m>`` once such a clone is made a template itself (as RBD
+and ZFS name it).
 """
 
 from __future__ import annotations
@@ -84,9 +86,9 @@ def parse_volname(text: str) -> VolName:
     if not slash:
         return own
     base = _parse_one(base_text, "volname", text)
-    if not base.is_base or own.is_base:
+    if not base.is_base:
         raise InvalidInput("volname", text, "a linked clone is written base-<X>-disk-<n>/vm-<Y>-...")
-    return VolName(own.vmid, own.disk, False, base)
+    return VolName(own.vmid, own.disk, own.is_base, base)
 
 
 def disk_volname(vmid: int, number: int) -> VolName:

@@ -240,6 +240,22 @@ def test_template_linked_clones_and_free(storage: LinstorStorage, disks: FakeDis
     assert disks.disks == {}
 
 
+def test_a_linked_clone_made_a_template_keeps_the_storage_usable(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """PVE offers 'template' for a linked clone; its name then is base-X/base-Y, as RBD and ZFS
+    name it. One name the plugin could not read back broke every listing of the storage."""
+    storage.alloc_image(101, "raw", None, 4096)
+    storage.create_base("vm-101-disk-0")
+    linked = storage.clone_image("base-101-disk-0", 102)
+    assert volume_has_feature("template", linked) == 1
+    assert storage.create_base(linked) == "base-101-disk-0/base-102-disk-0"
+    assert sorted(i["volid"] for i in storage.list_images()) == [
+        "ls:base-101-disk-0", "ls:base-101-disk-0/base-102-disk-0"]
+    assert pve_parse_volname("base-101-disk-0/base-102-disk-0")[5] == 1  # isBase
+    assert storage.clone_image("base-101-disk-0/base-102-disk-0", 103) == "base-102-disk-0/vm-103-disk-0"
+    with pytest.raises(InUse, match="has linked clones"):
+        storage.free_image("base-101-disk-0")
+
+
 def test_clone_from_snapshot_and_full_clone(storage: LinstorStorage, disks: FakeDisks,
                                             progress: list[str]) -> None:
     storage.alloc_image(102, "raw", None, 4096)

@@ -28,6 +28,7 @@ def test_linked_clone_names_its_base() -> None:
     assert vol.name == "vm-101-disk-2"
     assert vol.volname == "base-100-disk-0/vm-101-disk-2"
     assert vol.as_base().volname == "base-100-disk-0/base-101-disk-2"
+    assert parse_volname("base-100-disk-0/base-101-disk-2") == vol.as_base()  # read back
 
 
 @pytest.mark.parametrize("text", [

@@ -67,7 +67,7 @@ class VolName:
 def _parse_one(text: str, field: str, whole: str | None = None) -> VolName:
     if not isinstance(text, str):
         raise InvalidInput(field, text, "must be a string")
-    match = _NAME.match(text)
+    match = _NAME.fullmatch(text)  # match() would let a trailing newline through ($)
     if not match:
         raise InvalidInput(
             field, whole or text, "not a volume name this storage uses",

@@ -60,6 +60,25 @@ for my $bad ('vm-100', 'vm-100-disk-0.qcow2', '100/vm-100-disk-0.raw', 'vm-1-dis
     unlike($@, qr/Traceback/, 'no traceback');
 }
 
+# The shim parses names itself (a linstor-pve process per name is too slow under
+# PVE's lock): it must answer exactly as linstor-pve does, valid or not.
+for my $name ('vm-100-disk-0', 'vm-999999999-disk-9999', 'base-7-cloudinit', 'vm-5-state-snap_1-a',
+    'vm-5-fleece-0', 'vm-5-pvc-x_y-z', 'base-100-disk-0/vm-101-disk-2', 'base-100-disk-0/base-101-disk-2',
+    'vm-0-disk-0', 'vm-1000000000-disk-0', 'vm-1-disk-12345', 'vm-1-disk-0/vm-2-disk-0',
+    'vm-1-disk-0/base-2-disk-0', 'base-1-disk-0/base-2-disk-0/vm-3-disk-0', "vm-1-disk-0\n", '', 'vm-1-state-',
+    'vm-1-pvc-' . ('x' x 61), 'VM-1-disk-0', 'vm-01-disk-0', 'vm-1-disk-0 ', '/vm-1-disk-0') {
+    my @here = eval { $plugin->parse_volname($name) };
+    my $error_here = $@;
+    my $there = eval { PVE::Storage::Custom::LINSTORPlugin::_run('parse_volname', { args => { volname => $name } }) };
+    my $error_there = $@;
+    (my $shown = $name) =~ s/\n/\\n/g;
+    if ($error_there) {
+        like($error_here, qr/^invalid volname/, "'$shown': refused here as by linstor-pve");
+    } else {
+        is_deeply(\@here, $there, "'$shown': parsed here as by linstor-pve");
+    }
+}
+
 is($plugin->volume_has_feature({}, 'clone', 'ls', 'base-100-disk-0', undef, 0), 1, 'clone from base');
 is($plugin->volume_has_feature({}, 'clone', 'ls', 'vm-100-disk-0', undef, 0), undef, 'no clone of current');
 is($plugin->volume_has_feature({}, 'snapshot', 'ls', 'vm-100-disk-0', undef, 1), 1, 'snapshot');

@@ -27,8 +27,17 @@ is($path, '/dev/drbd1000', 'the stand-in answered');
 ok(!tainted($path), 'the path is not tainted');
 is(system('/bin/true', $path), 0, 'exec with the path does not die') or diag($@);
 
-my @parsed = $plugin->parse_volname('vm-100-disk-0');
-ok(!grep({ tainted($_) } grep { !ref($_) } @parsed), 'parse_volname answers untainted strings');
-ok(!tainted($parsed[3]{format}), 'strings inside a nested answer too');
+my ($size, $format) = $plugin->volume_size_info({}, 'ls', 'vm-100-disk-0');
+is($format, 'raw', 'a hash answer');
+ok(!tainted($format) && !tainted($size), 'strings inside a nested answer are untainted too');
+
+# parse_volname runs here, on a name PVE hands over (tainted, as from a request).
+open(my $self, '<', __FILE__) or die "cannot read myself: $!";
+my $volname = substr(scalar(<$self>), 0, 0) . 'base-100-disk-0/vm-101-disk-2';    # data read: tainted
+close($self);
+ok(tainted($volname), 'the volume name is tainted');
+my @parsed = $plugin->parse_volname($volname);
+is_deeply(\@parsed, ['images', 'vm-101-disk-2', 101, 'base-100-disk-0', 100, 0, 'raw'], 'parsed');
+ok(!grep({ defined($_) && tainted($_) } @parsed), 'parse_volname answers untainted strings');
 
 done_testing();

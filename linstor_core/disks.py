@@ -300,6 +300,13 @@ class DiskService:
         except NotFound:
             pass
 
+    def provider_kinds(self, name: str) -> set[str]:
+        """The storage kinds (``LVM_THIN``, ``ZFS``, ...) that hold disk ``name``'s data: its
+        diskful volumes'. Whether a new volume reads as zeros depends on it (thick LVM does not)."""
+        validate_resource_name(name)
+        return {volume.provider_kind for resource in self.client.resources.list(name) if not resource.diskless
+                for volume in resource.volumes if volume.provider_kind}
+
     def newer_snapshots(self, name: str, snapshot: str) -> list[str] | None:
         """The snapshots of ``name`` taken after ``snapshot``, oldest first; None when it has
         no ``snapshot``. LINSTOR rolls back only to the most recent one: these are in the way."""

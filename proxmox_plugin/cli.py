@@ -47,7 +47,7 @@ _STORAGE_METHODS = frozenset({
     "alloc_image", "free_image", "list_images", "status", "check_connection", "path",
     "activate_volume", "deactivate_volume", "volume_resize", "volume_snapshot",
     "volume_rollback_is_possible", "volume_snapshot_rollback", "volume_snapshot_delete",
-    "volume_size_info", "rename_volume", "create_base", "clone_image",
+    "volume_size_info", "rename_volume", "create_base", "clone_image", "volume_starts_zeroed",
 })
 
 

@@ -46,7 +46,13 @@ _FEATURES = {
     "rename": {"current"},
 }
 """Snapshots have no device path here, so a copy *from* a snapshot (``copy``/``snap``) is not
-offered; a clone from one is (``clone_image`` restores it into a new disk)."""
+offered; a clone from one is (``clone_image`` restores it into a new disk). ``sparseinit`` is
+only where the volume is also on storage that starts zeroed (see ``ZEROED_KINDS``)."""
+
+ZEROED_KINDS = frozenset({"LVM_THIN", "ZFS", "ZFS_THIN", "FILE", "FILE_THIN"})
+"""Storage kinds whose new volumes read as zeros. With ``sparseinit`` qemu-img skips writing
+zero blocks (its ``zeroinit`` filter), so on thick LVM, whose new volumes hold whatever the
+disk held before, a copy would show old data where the source had zeros."""
 
 
 def pve_parse_volname(volname: str) -> list[Any]:
@@ -304,6 +310,13 @@ class LinstorStorage:
         check_snapshot_name(snap)
         _, disk = self._disk(volname)
         self.disks.snapshot(disk.name, snap)
+
+    def volume_starts_zeroed(self, volname: str) -> int | None:
+        """1 when every replica of the volume is on storage whose new volumes read as zeros
+        (the shim asks before it offers ``sparseinit``), else None as PVE expects."""
+        _, disk = self._disk(volname)
+        kinds = self.disks.provider_kinds(disk.name)
+        return 1 if kinds and kinds <= ZEROED_KINDS else None
 
     def volume_rollback_is_possible(self, volname: str, snap: str) -> list[str]:
         """PVE asks before it stops the guest for ``volume_snapshot_rollback``: the snapshot must

@@ -207,11 +207,15 @@ sub parse_volname {
         . "vm-<vmid>-pvc-<name> or base-<vmid>-disk-<n>/vm-<vmid>-disk-<n>\n";
 }
 
+# sparseinit (qemu-img then skips writing zeros) also needs storage whose new
+# volumes read as zeros, which thick LVM's do not: that one asks the controller.
 sub volume_has_feature {
     my ($class, $scfg, $feature, $storeid, $volname, $snapname, $running, $opts) = @_;
-    return _run('volume_has_feature', {
+    my $has = _run('volume_has_feature', {
         args => { feature => $feature, volname => $volname, snapname => $snapname },
     });
+    return $has if !$has || ($feature // '') ne 'sparseinit';
+    return _storage_call('volume_starts_zeroed', $storeid, $scfg, volname => $volname);
 }
 
 sub alloc_image {

@@ -99,6 +99,9 @@ ok(-b $path, 'a block device (loop)') if $> == 0 && -e '/dev/loop-control';
     is(scalar($plugin->filesystem_path($scfg, 'vm-100-disk-0')), $path, 'filesystem_path finds its storage');
 }
 
+is($plugin->volume_has_feature($scfg, 'sparseinit', $storeid, 'vm-100-disk-0', undef, 0), 1,
+    'sparseinit: a FILE pool starts zeroed');
+
 # write, snapshot, write more, roll back
 write_at($path, 'first');
 is($plugin->volume_snapshot($scfg, $storeid, 'vm-100-disk-0', 'snap1'), undef, 'snapshot');

@@ -162,6 +162,19 @@ def test_snapshot_rollback_delete(storage: LinstorStorage, disks: FakeDisks) -> 
         storage.volume_rollback_is_possible("vm-101-disk-0", "snap1")
 
 
+@pytest.mark.parametrize("kinds, answer", [
+    ({"LVM_THIN"}, 1), ({"ZFS", "ZFS_THIN"}, 1), ({"FILE_THIN"}, 1),
+    ({"LVM"}, None), ({"LVM_THIN", "LVM"}, None), ({"EXOS"}, None), (set(), None),
+])
+def test_sparseinit_only_where_new_volumes_read_as_zeros(storage: LinstorStorage, disks: FakeDisks,
+                                                         kinds: set[str], answer: int | None) -> None:
+    """qemu-img skips writing zeros with sparseinit: on thick LVM old data would show through."""
+    storage.alloc_image(101, "raw", None, 4096)
+    disks.kinds = kinds
+    assert volume_has_feature("sparseinit", "vm-101-disk-0") == 1  # by name; the shim then asks:
+    assert storage.volume_starts_zeroed("vm-101-disk-0") == answer
+
+
 def test_rollback_is_blocked_by_newer_snapshots(storage: LinstorStorage, disks: FakeDisks) -> None:
     """LINSTOR rolls back only to the most recent snapshot: PVE must hear that before it stops
     the guest, with the snapshots in the way (its $blockers)."""

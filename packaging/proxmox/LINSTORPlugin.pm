@@ -262,13 +262,16 @@ sub path {
     return wantarray ? ($path, $vmid, $vtype) : $path;
 }
 
-# filesystem_path gets no storage id; find it as the section PVE handed us.
+# filesystem_path gets no storage id; find it as the section PVE handed us. By
+# its content: PVE::Storage::config() hands out a copy (dclone) each time, so
+# the reference PVE passed here is never one of its sections.
 sub filesystem_path {
     my ($class, $scfg, $volname, $snapname) = @_;
     my $ids = eval { PVE::Storage::config()->{ids} } // {};
-    my ($storeid) = grep { $ids->{$_} == $scfg } keys %$ids;
-    die "cannot tell which storage holds '$volname'; use path()\n" if !defined($storeid);
-    return $class->path($scfg, $volname, $storeid, $snapname);
+    my $wanted = $json->encode($scfg);
+    my @storeids = grep { $json->encode($ids->{$_}) eq $wanted } keys %$ids;
+    die "cannot tell which storage holds '$volname'; use path()\n" if @storeids != 1;
+    return $class->path($scfg, $volname, $storeids[0], $snapname);
 }
 
 sub activate_volume {

@@ -11,6 +11,7 @@ use warnings;
 
 use FindBin;
 use lib "$FindBin::Bin/lib", "$FindBin::Bin/..";
+use Storable qw(dclone);
 use Sys::Hostname qw(hostname);
 use Test::More;
 
@@ -95,7 +96,8 @@ is_deeply([$vmid, $vtype], [100, 'images'], 'path vmid and vtype');
 ok(-b $path, 'a block device (loop)') if $> == 0 && -e '/dev/loop-control';
 {
     no warnings 'once';
-    local *PVE::Storage::config = sub { return { ids => { other => {}, $storeid => $scfg } } };
+    # a copy, as PVE::Storage::config() returns one (dclone): the section is found by its content
+    local *PVE::Storage::config = sub { return { ids => { other => {}, $storeid => dclone($scfg) } } };
     is(scalar($plugin->filesystem_path($scfg, 'vm-100-disk-0')), $path, 'filesystem_path finds its storage');
 }
 

@@ -90,6 +90,9 @@ def test_snapshot_create_revert_delete_with_data(one: One) -> None:
     write_at(one, "bravo", disk, 0, b"version-3")
     one.ok("tm", "snap_revert", f"bravo:{disk}", "1", "5", "100")
     assert read_link(one, "bravo", disk, 9) == b"version-2"
+    older = one.run("tm", "snap_revert", f"bravo:{disk}", "0", "5", "100")  # snap-1 is newer: LINSTOR refuses
+    assert older.returncode == 1 and "most recent snapshot" in older.stderr and "snap-1" in older.stderr
+    assert read_link(one, "bravo", disk, 9) == b"version-2"
     one.ok("tm", "snap_delete", f"bravo:{disk}", "1", "5", "100")
     one.ok("tm", "snap_revert", f"bravo:{disk}", "0", "5", "100")
     assert read_link(one, "bravo", disk, 9) == b"version-1"

@@ -149,6 +149,13 @@ sub _run {
     waitpid($pid, 0);
     my $status = $? >> 8;
 
+    # The answer comes through a pipe, so Perl taints it, and PVE's daemons
+    # (pvedaemon, pveproxy) run with -T: a path handed to kvm, qemu-img or mkfs
+    # would die with "Insecure dependency in exec". It is this plugin's own
+    # command's answer (linstor-pve, found in PVE's fixed PATH, which checked
+    # every name it returns), so it is untainted as a whole before it is
+    # decoded, as PVE's own plugins untaint what their commands print.
+    ($output) = $output =~ /\A(.*)\z/s;
     my $answer = eval { $json->decode($output) };
     die COMMAND . " $method failed (exit status $status) without an answer\n"
         if ref($answer) ne 'HASH';
@@ -157,22 +164,7 @@ sub _run {
         chomp($message);
         die "$message\n";
     }
-    return _untainted($answer->{result});
-}
-
-# The answer comes through a pipe, so Perl taints every string in it, and PVE's
-# daemons (pvedaemon, pveproxy) run with -T: a path handed to kvm, qemu-img or
-# mkfs would die with "Insecure dependency in exec". The answer is this plugin's
-# own (linstor-pve, found in PVE's fixed PATH, which checked every name it
-# returns), so it is untainted as a whole, as PVE's own plugins untaint what
-# their commands print.
-sub _untainted {
-    my ($value) = @_;
-    return [ map { _untainted($_) } @$value ] if ref($value) eq 'ARRAY';
-    return { map { $_ => _untainted($value->{$_}) } keys %$value } if ref($value) eq 'HASH';
-    return $value if !defined($value) || ref($value);    # JSON::PP::Boolean
-    my ($clean) = $value =~ /\A(.*)\z/s;
-    return $clean;
+    return $answer->{result};
 }
 
 sub _storage_call {
@@ -215,7 +207,8 @@ sub volume_has_feature {
         args => { feature => $feature, volname => $volname, snapname => $snapname },
     });
     return $has if !$has || ($feature // '') ne 'sparseinit';
-    return _storage_call('volume_starts_zeroed', $storeid, $scfg, volname => $volname);
+    # Not known (the controller unreachable): no sparseinit, qemu-img writes every block.
+    return eval { _storage_call('volume_starts_zeroed', $storeid, $scfg, volname => $volname) };
 }
 
 sub alloc_image {
@@ -268,8 +261,8 @@ sub path {
 sub filesystem_path {
     my ($class, $scfg, $volname, $snapname) = @_;
     my $ids = eval { PVE::Storage::config()->{ids} } // {};
-    my $wanted = $json->encode($scfg);
-    my @storeids = grep { $json->encode($ids->{$_}) eq $wanted } keys %$ids;
+    my $wanted = eval { $json->encode($scfg) } // '';
+    my @storeids = grep { (eval { $json->encode($ids->{$_}) } // '') eq $wanted } keys %$ids;
     die "cannot tell which storage holds '$volname'; use path()\n" if @storeids != 1;
     return $class->path($scfg, $volname, $storeids[0], $snapname);
 }
@@ -302,7 +295,7 @@ sub volume_snapshot {
 sub volume_rollback_is_possible {
     my ($class, $scfg, $storeid, $volname, $snap, $blockers) = @_;
     my $newer = _storage_call('volume_rollback_is_possible', $storeid, $scfg, volname => $volname, snap => $snap);
-    return 1 if !@$newer;
+    return 1 if ref($newer) ne 'ARRAY' || !@$newer;    # (an older linstor-pve answers 1)
     push @$blockers, @$newer if ref($blockers) eq 'ARRAY';
     die "can't rollback, '$snap' is not most recent snapshot on '$volname'\n";
 }

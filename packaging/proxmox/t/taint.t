@@ -10,6 +10,7 @@ use FindBin;
 my $bin;
 BEGIN { ($bin) = $FindBin::Bin =~ /\A(.*)\z/s }    # derived from $0: tainted
 use lib "$bin/lib", "$bin/..";
+use JSON::PP;
 use Scalar::Util qw(tainted);
 use Test::More;
 
@@ -30,6 +31,7 @@ is(system('/bin/true', $path), 0, 'exec with the path does not die') or diag($@)
 my ($size, $format) = $plugin->volume_size_info({}, 'ls', 'vm-100-disk-0');
 is($format, 'raw', 'a hash answer');
 ok(!tainted($format) && !tainted($size), 'strings inside a nested answer are untainted too');
+is(JSON::PP->new->allow_nonref->encode($size), '1048576', 'numbers stay numbers');
 
 # parse_volname runs here, on a name PVE hands over (tainted, as from a request).
 open(my $self, '<', __FILE__) or die "cannot read myself: $!";

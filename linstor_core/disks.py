@@ -316,7 +316,15 @@ class DiskService:
         target = next((s for s in snapshots if s.name == snapshot), None)
         if target is None:
             return None
-        return [s.name for s in sorted(snapshots, key=lambda s: s.created_ms) if s.created_ms > target.created_ms]
+        by_sequence = all(s.sequence is not None for s in snapshots)
+
+        def place(s: Snapshot) -> int:
+            """The rollback's own order where the controller numbers snapshots, else time."""
+            return (s.sequence or 0) if by_sequence else s.created_ms
+
+        if not place(target):
+            return []  # no way to tell here: the rollback itself is refused if it must be
+        return [s.name for s in sorted(snapshots, key=place) if place(s) > place(target)]
 
     def rollback(self, name: str, snapshot: str) -> None:
         """Roll disk ``name`` back in place to ``snapshot`` (LINSTOR refuses while it is in use)."""
@@ -418,13 +426,16 @@ class DiskService:
         ``node`` is the node the guest no longer runs on (the source after success, the
         destination after failure): it is detached (a diskful replica stays, see
         :meth:`detach`), and DRBD allows one primary again. Idempotent; a missing disk counts
-        as done. Two primaries end even when the detach is refused (in use: another guest on
-        ``node`` still uses a shared image), so the refusal is all that is left to handle.
+        as done. Two primaries end even when the detach fails (in use: another guest on ``node``
+        still uses a shared image; the node offline), so the failure is all that is left.
         """
         try:
             self.detach(name, node)
-        except InUse:
-            self._end_two_primaries(name)
+        except LinstorError as error:
+            try:
+                self._end_two_primaries(name)
+            except LinstorError as cleanup:
+                error.add_note(f"ending two primaries of {name} failed too: {cleanup}")
             raise
         self._end_two_primaries(name)
 

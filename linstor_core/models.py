@@ -235,6 +235,9 @@ class Resource:
         )
 
 
+SEQUENCE_NUMBER = "SequenceNumber"
+
+
 @dataclass(frozen=True)
 class Snapshot:
     name: str
@@ -245,10 +248,14 @@ class Snapshot:
     props: Props = field(default_factory=dict)
     created_ms: int = 0
     """When it was taken (ms since the epoch, its first node's), 0 when not reported."""
+    sequence: int | None = None
+    """Its place among the definition's snapshots (the ``SequenceNumber`` property, where the
+    controller sets one): what "the most recent snapshot" means to the rollback."""
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> "Snapshot":
         taken = [int(s.get("create_timestamp") or 0) for s in body.get("snapshots") or ()]
+        sequence = str((body.get("props") or {}).get(SEQUENCE_NUMBER, ""))
         return cls(
             name=str(body["name"]),
             resource_name=str(body["resource_name"]),
@@ -259,6 +266,7 @@ class Snapshot:
             ),
             props=_props(body),
             created_ms=min((t for t in taken if t > 0), default=0),
+            sequence=int(sequence) if sequence.isascii() and sequence.isdigit() else None,
         )
 
 

@@ -20,6 +20,7 @@ from linstor_core.controller.drbd import DrbdStatus
 from linstor_core.controller.model import (FILE_DIR_PROP, GroupRec, NodeRec, PoolRec, RdRec, Repo,
                                            RscRec, SnapRec, VdRec, parse_flags, parse_props)
 from linstor_core.errors import LinstorError
+from linstor_core.models import SEQUENCE_NUMBER
 
 
 def node_json(node: NodeRec) -> dict[str, Any]:
@@ -286,7 +287,7 @@ def _drbd_state(report: Drbd, rsc: RscRec, vlmnr: int) -> tuple[str, str]:
 def snapshot_json(snap: SnapRec, rd: RdRec | None) -> dict[str, Any]:
     return {
         "name": snap.name, "resource_name": snap.rd, "nodes": list(snap.node_names),
-        "props": dict(snap.props), "flags": ["SUCCESSFUL"],
+        "props": {**snap.props, SEQUENCE_NUMBER: str(snap.sequence)}, "flags": ["SUCCESSFUL"],
         "resource_definition_props": dict(rd.props) if rd else {},
         "volume_definitions": [{"volume_number": n, "size_kib": s} for n, s in snap.volumes],
         "snapshots": [{"snapshot_name": snap.name, "node_name": node,

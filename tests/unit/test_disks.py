@@ -367,6 +367,16 @@ def test_newer_snapshots_follow_the_time_they_were_taken(http: responses.Request
     assert service.newer_snapshots("d1", "cc") == ["bb", "aa"]
     assert service.newer_snapshots("d1", "aa") == []
     assert service.newer_snapshots("d1", "zz") is None
+    # Sequence numbers, where the controller gives them, are the rollback's own order: they win
+    # over clocks (same millisecond, skewed satellites).
+    for sequence, entry in zip((2, 3, 1), listing):
+        entry["props"] = {"SequenceNumber": str(sequence)}
+    listing[1]["snapshots"][0]["create_timestamp"] = 1500
+    http.replace(responses.GET, f"{RD}/d1/snapshots", json=listing)
+    assert service.newer_snapshots("d1", "bb") == ["aa"]
+    # Neither: nothing can be told here, the rollback itself refuses if it must.
+    http.replace(responses.GET, f"{RD}/d1/snapshots", json=[{"name": n, "resource_name": "d1"} for n in ("xx", "yy")])
+    assert service.newer_snapshots("d1", "xx") == []
 
 
 def test_snapshot_calls(http: responses.RequestsMock, service: DiskService) -> None:

@@ -31,9 +31,9 @@ _COPY_SCRIPT = (
     'set -o pipefail; '
     'on() { h=$1; shift; if [ "$h" = - ]; then "$@"; else ssh -o BatchMode=yes "$h" "$@"; fi; }; '
     'name() { if [ "$1" = - ]; then echo the front-end; else echo "$1"; fi; }; '
-    'on "$1" test -d "$3/$4"; found=$?; '
-    'if [ "$found" -gt 1 ]; then echo "cannot look for $3/$4 on $(name "$1")" >&2; exit "$found"; fi; '
-    'if [ "$found" -eq 1 ]; then on "$2" test -d "$3/$4" && exit 0; '
+    'look() { on "$1" test -d "$3/$4"; found=$?; if [ "$found" -gt 1 ]; then '
+    'echo "cannot look for $3/$4 on $(name "$1")" >&2; exit "$found"; fi; return "$found"; }; '
+    'if ! look "$1" "$2" "$3" "$4"; then look "$2" "$1" "$3" "$4" && exit 0; '
     'echo "$3/$4 is on neither $(name "$1") nor $(name "$2")" >&2; exit 1; fi; '
     'on "$2" mkdir -p "$3" && on "$1" tar -C "$3" --sparse -cf - "$4" | on "$2" tar -C "$3" --sparse -xf -'
 )

@@ -23,7 +23,7 @@ from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
 )
 from opennebula_driver.env import DRIVER_NAME, Env, profile_of
-from opennebula_driver.records import Vm
+from opennebula_driver.records import Datastore, Vm
 from opennebula_driver.xmldoc import parse_vm
 
 if TYPE_CHECKING:
@@ -181,16 +181,23 @@ def delete(env: Env, args: Sequence[str]) -> str:
         for disk in _context_disks(service, vm_id):
             service.delete(disk.name, with_snapshots=True)
         return ""
-    service = env.service(env.oned.datastore(ds_id))
+    datastore = env.oned.datastore(ds_id)
+    service = env.service(datastore)
     found = _find_disk(env, service, vm_id, where.disk_id)
     if found is not None:
         name, own = found
         if own:
             service.delete(name, with_snapshots=True)
         else:
-            _leave_image(service, name, where.host)
+            _leave_image(service, name, _node_of(env, datastore, where.host))
     env.hosts.unlink(where.host, where.path)
     return ""
+
+
+def _node_of(env: Env, datastore: Datastore, host: str) -> str:
+    """The LINSTOR node of oned's ``host``: the front-end's is ``LINSTOR_FRONTEND_NODE`` (its
+    host name by default), any other host's is its own name."""
+    return env.frontend_node(datastore) if env.hosts.is_local(host) else host
 
 
 def mv(env: Env, args: Sequence[str]) -> str:
@@ -207,44 +214,45 @@ def mv(env: Env, args: Sequence[str]) -> str:
         return ""
     datastore = env.oned.datastore(ds_id)
     service = env.service(datastore)
-    frontend = env.frontend_node(datastore)
     if dst.disk_id is None:
         env.hosts.copy_directory(src.host, dst.host, src.path)
         for disk in _context_disks(service, vm_id):
             link = HostPath(dst.host, f"{dst.path}/disk.{disk.props[names.PROP_DISK]}")
-            _move_disk(env, service, disk.name, src.host, link, frontend=frontend)
+            _move_disk(env, service, datastore, disk.name, src.host, link)
         env.hosts.remove_vm_directory(src.host, src.path, vm_id)
         return ""
     name, own = _disk_of(env, service, vm_id, dst.disk_id)
-    _move_disk(env, service, name, src.host, dst, frontend=frontend, shared=not own)
+    _move_disk(env, service, datastore, name, src.host, dst, shared=not own)
     if src.host != dst.host:
         env.hosts.unlink(src.host, src.path)
     return ""
 
 
-def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: HostPath, *,
-               frontend: str, shared: bool = False) -> None:
+def _move_disk(env: Env, service: DiskService, datastore: Datastore, name: str, src_host: str, dst: HostPath,
+               *, shared: bool = False) -> None:
     """``name`` available and linked at ``dst``, then detached from ``src_host`` (for a
-    ``shared`` image as ``_leave_image`` does).
+    ``shared`` image as ``_leave_image`` does); the front-end by its LINSTOR node (``_node_of``).
 
-    On the front-end (oned's hosts there are its LINSTOR node ``frontend``) the disk is
-    attached too when LINSTOR lets it be: a front-end that is also a hypervisor may resume
-    or receive the VM, by the same MV (src and dst the same host when the VM is resumed where
-    it was undeployed to). Any refusal there (not a node, satellite offline, a disk without
-    DRBD) is no error: for an undeploy or stop the disk only leaves the host, as before.
+    On the front-end the disk is attached too when LINSTOR lets it be: a front-end that is
+    also a hypervisor may resume or receive the VM, by the same MV (src and dst the same host
+    when the VM is resumed where it was undeployed to). A refusal of that attach (not a node,
+    satellite offline, a disk without DRBD) is no error: for an undeploy or stop the disk only
+    leaves the host, as before. A link that cannot be made is an error.
     """
     if env.hosts.is_local(dst.host):
         try:
-            env.hosts.link(dst.host, service.attach(name, frontend), dst.path)
+            device = service.attach(name, _node_of(env, datastore, dst.host))
         except Stopped:
             raise
         except LinstorError:
-            pass
+            device = None
+        if device is not None:
+            env.hosts.link(dst.host, device, dst.path)
     else:
         _attach_and_link(env, service, name, dst)
     if src_host == dst.host:
         return
-    source_node = frontend if env.hosts.is_local(src_host) else src_host
+    source_node = _node_of(env, datastore, src_host)
     if shared:
         _leave_image(service, name, source_node)
     else:
@@ -261,8 +269,8 @@ def mvds(env: Env, args: Sequence[str]) -> str:
     check_count("mvds", list(args), "host:dir/disk.<i> SOURCE vmid dsid", 4)
     call = _disk_call(args[0], args[2], args[3])
     source = source_of(args[1])
-    service = env.service(env.oned.datastore(call.ds_id))
-    _leave_image(service, source, call.target.host)
+    datastore = env.oned.datastore(call.ds_id)
+    _leave_image(env.service(datastore), source, _node_of(env, datastore, call.target.host))
     env.hosts.unlink(call.target.host, call.target.path)
     return ""
 

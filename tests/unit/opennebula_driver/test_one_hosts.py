@@ -125,3 +125,5 @@ def test_a_copy_with_no_directory_anywhere_or_an_unreachable_source_fails(tmp_pa
     assert unreachable.returncode == 255 and "cannot look for /ds/22 on down" in unreachable.stderr
     nowhere = copy_between(tmp_path, "a", "c", "23")
     assert nowhere.returncode == 1 and "/ds/23 is on neither a nor c" in nowhere.stderr
+    destination_down = copy_between(tmp_path, "a", "down", "23")
+    assert destination_down.returncode == 255 and "cannot look for /ds/23 on down" in destination_down.stderr

@@ -265,6 +265,19 @@ def test_the_front_end_is_reached_by_its_linstor_node_name_and_a_stop_still_stop
         tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
 
 
+def test_an_image_leaves_the_front_end_by_its_linstor_node_name(harness: Harness, vm: Vm) -> None:
+    """mv attaches on LINSTOR_FRONTEND_NODE: delete and mvds on the front-end detach there too,
+    or the diskless resource would stay for good."""
+    add(harness, "one-img9-data")
+    harness.oned.datastores[100] = replace(harness.oned.datastores[100], template={
+        **harness.oned.datastores[100].template, "LINSTOR_FRONTEND_NODE": "fe-node"})
+    for action, args in (("delete", [f"fe:{DIR}/disk.1", "22", "100"]),
+                         ("mvds", [f"fe:{DIR}/disk.1", "one-img9-data", "22", "100"])):
+        harness.runner.expect(["rm", "-f", f"{DIR}/disk.1"])
+        tm.ACTIONS[action](harness.env, args)
+    assert [c for c in harness.disks.calls if c[0] == "detach"] == [("detach", "one-img9-data", "fe-node")] * 2
+
+
 def test_a_remote_host_that_cannot_reach_the_disk_fails_the_mv(harness: Harness, vm: Vm,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     add(harness, OWN, **OWN_PROPS)

@@ -385,10 +385,7 @@ class DiskService:
         try:
             return self._attach(name, node).device
         except LinstorError as error:
-            try:
-                self._end_two_primaries(name)
-            except LinstorError as cleanup:
-                error.add_note(f"withdrawing two primaries from {name} failed too: {cleanup}")
+            self._end_two_primaries_after(name, error)
             raise
 
     def attachment(self, name: str, node: str) -> Attachment:
@@ -432,12 +429,16 @@ class DiskService:
         try:
             self.detach(name, node)
         except LinstorError as error:
-            try:
-                self._end_two_primaries(name)
-            except LinstorError as cleanup:
-                error.add_note(f"ending two primaries of {name} failed too: {cleanup}")
+            self._end_two_primaries_after(name, error)
             raise
         self._end_two_primaries(name)
+
+    def _end_two_primaries_after(self, name: str, error: LinstorError) -> None:
+        """Withdraw two primaries after ``error``; a failure of that too is noted on it."""
+        try:
+            self._end_two_primaries(name)
+        except LinstorError as cleanup:
+            error.add_note(f"withdrawing two primaries from {name} failed too: {cleanup}")
 
     def _end_two_primaries(self, name: str) -> None:
         try:

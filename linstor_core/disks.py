@@ -426,6 +426,8 @@ class DiskService:
         as done. Two primaries end even when the detach fails (in use: another guest on ``node``
         still uses a shared image; the node offline), so the failure is all that is left.
         """
+        validate_resource_name(name)
+        validate_node_name(node)  # a refused name never reaches the controller, not even the undo
         try:
             self.detach(name, node)
         except LinstorError as error:

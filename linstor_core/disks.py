@@ -34,6 +34,9 @@ from linstor_core.naming import (
 VOLUME_NUMBER = 0
 POLL_FIRST = 0.2
 POLL_MAX = 2.0
+ZEROED_KINDS = frozenset({"LVM_THIN", "ZFS", "ZFS_THIN", "FILE", "FILE_THIN"})
+"""Storage kinds whose new volumes read as zeros (thin pools, zvols, files); a new thick LVM
+volume holds whatever the disk held before."""
 CLONE_TIMEOUT_BASE = 300.0
 CLONE_SLOWEST_KIB_PER_S = 50 * 1024
 """A clone's default wait: 300 s plus the source's size at 50 MiB/s, a full copy on slow thick
@@ -300,12 +303,15 @@ class DiskService:
         except NotFound:
             pass
 
-    def provider_kinds(self, name: str) -> set[str]:
-        """The storage kinds (``LVM_THIN``, ``ZFS``, ...) that hold disk ``name``'s data: its
-        diskful volumes'. Whether a new volume reads as zeros depends on it (thick LVM does not)."""
+    def starts_zeroed(self, name: str) -> bool:
+        """Whether disk ``name`` read as zeros when it was new: every diskful replica on a
+        storage kind that hands out zeroed volumes (``ZEROED_KINDS``; thick LVM does not) with
+        no layer between it and DRBD (LUKS would show decrypted noise, a cache its own blocks)."""
         validate_resource_name(name)
-        return {volume.provider_kind for resource in self.client.resources.list(name) if not resource.diskless
-                for volume in resource.volumes if volume.provider_kind}
+        replicas = [r for r in self.client.resources.list(name) if not r.diskless]
+        kinds = {volume.provider_kind for r in replicas for volume in r.volumes}
+        return bool(replicas) and kinds <= ZEROED_KINDS and all(
+            set(r.layers) <= {"DRBD", "STORAGE"} for r in replicas)
 
     def newer_snapshots(self, name: str, snapshot: str) -> list[str] | None:
         """The snapshots of ``name`` taken after ``snapshot``, oldest first; None when it has

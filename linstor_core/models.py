@@ -207,6 +207,8 @@ class Resource:
     drbd_port: int | None = None
     replicated: bool = False
     """True when the resource has a DRBD layer: other nodes can reach its data over the network."""
+    layers: tuple[str, ...] = ()
+    """Every layer of its stack, top first (``("DRBD", "LUKS", "STORAGE")``)."""
 
     @property
     def diskless(self) -> bool:
@@ -232,7 +234,14 @@ class Resource:
             props=_props(body),
             drbd_port=int(port) if port is not None else None,
             replicated=bool(drbd) or str(layers.get("type", "")).upper() == "DRBD",
+            layers=_layer_types(layers),
         )
+
+
+def _layer_types(layer: Mapping[str, Any]) -> tuple[str, ...]:
+    """The types in a ``layer_object`` tree, depth first (a stack is one chain of children)."""
+    own = (str(layer["type"]).upper(),) if layer.get("type") else ()
+    return own + tuple(t for child in layer.get("children") or () for t in _layer_types(child))
 
 
 SEQUENCE_NUMBER = "SequenceNumber"

@@ -47,12 +47,9 @@ _FEATURES = {
 }
 """Snapshots have no device path here, so a copy *from* a snapshot (``copy``/``snap``) is not
 offered; a clone from one is (``clone_image`` restores it into a new disk). ``sparseinit`` is
-only where the volume is also on storage that starts zeroed (see ``ZEROED_KINDS``)."""
-
-ZEROED_KINDS = frozenset({"LVM_THIN", "ZFS", "ZFS_THIN", "FILE", "FILE_THIN"})
-"""Storage kinds whose new volumes read as zeros. With ``sparseinit`` qemu-img skips writing
-zero blocks (its ``zeroinit`` filter), so on thick LVM, whose new volumes hold whatever the
-disk held before, a copy would show old data where the source had zeros."""
+only where the volume also started zeroed (``volume_starts_zeroed``): with it qemu-img skips
+writing zero blocks (its ``zeroinit`` filter), so elsewhere a copy would show old data where
+the source had zeros."""
 
 
 def pve_parse_volname(volname: str) -> list[Any]:
@@ -312,11 +309,10 @@ class LinstorStorage:
         self.disks.snapshot(disk.name, snap)
 
     def volume_starts_zeroed(self, volname: str) -> int | None:
-        """1 when every replica of the volume is on storage whose new volumes read as zeros
-        (the shim asks before it offers ``sparseinit``), else None as PVE expects."""
+        """1 when the volume read as zeros when new (``DiskService.starts_zeroed``; the shim asks
+        before it offers ``sparseinit``), else None as PVE expects."""
         _, disk = self._disk(volname)
-        kinds = self.disks.provider_kinds(disk.name)
-        return 1 if kinds and kinds <= ZEROED_KINDS else None
+        return 1 if self.disks.starts_zeroed(disk.name) else None
 
     def volume_rollback_is_possible(self, volname: str, snap: str) -> list[str]:
         """PVE asks before it stops the guest for ``volume_snapshot_rollback``: the snapshot must

@@ -545,6 +545,42 @@ def test_end_migration_ends_two_primaries_also_when_the_detach_is_refused_in_use
     assert body(calls(http, "PUT", "/v1/resource-definitions/iso")[0])["delete_props"] == ["DrbdOptions/Net/allow-two-primaries"]
 
 
+def test_end_migration_ends_two_primaries_after_any_failed_detach(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    """The premigrate undo meets an offline destination: two primaries end all the same."""
+    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True)])
+    http.delete(f"{RD}/d1/resources/n9", status=500, json=failure(retcodes.FAIL_UNKNOWN_ERROR, "n9 is offline"))
+    http.put(f"{RD}/d1", status=500, json=failure(retcodes.FAIL_UNKNOWN_ERROR, "busy"))
+    with pytest.raises(ApiError, match="n9 is offline") as raised:
+        service.end_migration("d1", "n9")
+    assert len(calls(http, "PUT", "/v1/resource-definitions/d1")) == 1
+    assert "withdrawing two primaries from d1 failed too: busy" in raised.value.__notes__[0]
+
+
+@pytest.mark.parametrize("replicas, zeroed", [
+    ([("LVM_THIN", ["DRBD", "STORAGE"]), ("ZFS", ["DRBD", "STORAGE"])], True),
+    ([("FILE_THIN", ["STORAGE"])], True),
+    ([("LVM", ["DRBD", "STORAGE"])], False),  # thick LVM: what the disk held before
+    ([("LVM_THIN", ["DRBD", "STORAGE"]), ("LVM", ["DRBD", "STORAGE"])], False),
+    ([("LVM_THIN", ["DRBD", "LUKS", "STORAGE"])], False),  # decrypted noise, not zeros
+    ([("LVM_THIN", ["DRBD", "WRITECACHE", "STORAGE"])], False),
+    ([], False),
+])
+def test_starts_zeroed_needs_zeroed_storage_and_no_layer_in_between(
+    http: responses.RequestsMock, service: DiskService, replicas: list[tuple[str, list[str]]], zeroed: bool
+) -> None:
+    def chain(types: list[str]) -> dict[str, Any]:
+        return {"type": types[0], "children": [chain(types[1:])] if types[1:] else []}
+
+    body = [{"name": "d1", "node_name": f"n{i}", "layer_object": chain(types),
+             "volumes": [{"volume_number": 0, "provider_kind": kind}]} for i, (kind, types) in enumerate(replicas)]
+    body.append({"name": "d1", "node_name": "client", "flags": ["DRBD_DISKLESS"], "layer_object": chain(["DRBD"]),
+                 "volumes": [{"volume_number": 0, "provider_kind": "DISKLESS"}]})
+    http.get(f"{RD}/d1/resources", json=body)
+    assert service.starts_zeroed("d1") is zeroed
+
+
 def test_end_migration_of_a_gone_disk_is_done(http: responses.RequestsMock, service: DiskService) -> None:
     http.get(f"{RD}/gone/resources", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
     http.put(f"{RD}/gone", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))

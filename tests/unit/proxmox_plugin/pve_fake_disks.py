@@ -22,8 +22,8 @@ class FakeDisks:
         self.snapshot_data: dict[tuple[str, str], str] = {}
         self.taken: dict[str, list[str]] = {}
         """Each disk's snapshots in the order they were taken."""
-        self.kinds: set[str] = {"LVM_THIN"}
-        """The storage kinds every disk's replicas are on."""
+        self.zeroed = True
+        """What starts_zeroed answers for every disk."""
         self.nodes = tuple(nodes)
         self.calls: Counter[str] = Counter()
         self.preferred: dict[str, str | None] = {}
@@ -103,9 +103,9 @@ class FakeDisks:
         self.taken[name].remove(snapshot)
         self._put(dataclasses.replace(disk, snapshots=tuple(s for s in disk.snapshots if s != snapshot)))
 
-    def provider_kinds(self, name: str) -> set[str]:
+    def starts_zeroed(self, name: str) -> bool:
         self._get(name)
-        return set(self.kinds)
+        return self.zeroed
 
     def newer_snapshots(self, name: str, snapshot: str) -> list[str] | None:
         order = self.taken.get(name, [])

@@ -23,7 +23,7 @@ from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
 )
 from opennebula_driver.env import DRIVER_NAME, Env, profile_of
-from opennebula_driver.records import Datastore, Vm
+from opennebula_driver.records import Vm
 from opennebula_driver.xmldoc import parse_vm
 
 if TYPE_CHECKING:
@@ -181,23 +181,16 @@ def delete(env: Env, args: Sequence[str]) -> str:
         for disk in _context_disks(service, vm_id):
             service.delete(disk.name, with_snapshots=True)
         return ""
-    datastore = env.oned.datastore(ds_id)
-    service = env.service(datastore)
+    service = env.service(env.oned.datastore(ds_id))
     found = _find_disk(env, service, vm_id, where.disk_id)
     if found is not None:
         name, own = found
         if own:
             service.delete(name, with_snapshots=True)
         else:
-            _leave_image(service, name, _node_of(env, datastore, where.host))
+            _leave_image(service, name, where.host)
     env.hosts.unlink(where.host, where.path)
     return ""
-
-
-def _node_of(env: Env, datastore: Datastore, host: str) -> str:
-    """The LINSTOR node of oned's ``host``: the front-end's is ``LINSTOR_FRONTEND_NODE`` (its
-    host name by default), any other host's is its own name."""
-    return env.frontend_node(datastore) if env.hosts.is_local(host) else host
 
 
 def mv(env: Env, args: Sequence[str]) -> str:
@@ -212,26 +205,26 @@ def mv(env: Env, args: Sequence[str]) -> str:
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
     if dst.disk_id is None and src.host == dst.host:
         return ""
-    datastore = env.oned.datastore(ds_id)
-    service = env.service(datastore)
+    service = env.service(env.oned.datastore(ds_id))
     if dst.disk_id is None:
         env.hosts.copy_directory(src.host, dst.host, src.path)
         for disk in _context_disks(service, vm_id):
             link = HostPath(dst.host, f"{dst.path}/disk.{disk.props[names.PROP_DISK]}")
-            _move_disk(env, service, datastore, disk.name, src.host, link)
+            _move_disk(env, service, disk.name, src.host, link)
         env.hosts.remove_vm_directory(src.host, src.path, vm_id)
         return ""
     name, own = _disk_of(env, service, vm_id, dst.disk_id)
-    _move_disk(env, service, datastore, name, src.host, dst, shared=not own)
+    _move_disk(env, service, name, src.host, dst, shared=not own)
     if src.host != dst.host:
         env.hosts.unlink(src.host, src.path)
     return ""
 
 
-def _move_disk(env: Env, service: DiskService, datastore: Datastore, name: str, src_host: str, dst: HostPath,
-               *, shared: bool = False) -> None:
+def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: HostPath, *,
+               shared: bool = False) -> None:
     """``name`` available and linked at ``dst``, then detached from ``src_host`` (for a
-    ``shared`` image as ``_leave_image`` does); the front-end by its LINSTOR node (``_node_of``).
+    ``shared`` image as ``_leave_image`` does). Hosts are LINSTOR nodes by oned's names for
+    them, as in every action that attaches a VM's disk, the front-end included.
 
     On the front-end the disk is attached too when LINSTOR lets it be: a front-end that is
     also a hypervisor may resume or receive the VM, by the same MV (src and dst the same host
@@ -241,7 +234,7 @@ def _move_disk(env: Env, service: DiskService, datastore: Datastore, name: str, 
     """
     if env.hosts.is_local(dst.host):
         try:
-            device = service.attach(name, _node_of(env, datastore, dst.host))
+            device = service.attach(name, dst.host)
         except Stopped:
             raise
         except LinstorError:
@@ -252,11 +245,10 @@ def _move_disk(env: Env, service: DiskService, datastore: Datastore, name: str, 
         _attach_and_link(env, service, name, dst)
     if src_host == dst.host:
         return
-    source_node = _node_of(env, datastore, src_host)
     if shared:
-        _leave_image(service, name, source_node)
+        _leave_image(service, name, src_host)
     else:
-        service.detach(name, source_node)
+        service.detach(name, src_host)
 
 
 def _context_disks(service: DiskService, vm_id: int) -> list[Disk]:
@@ -269,8 +261,7 @@ def mvds(env: Env, args: Sequence[str]) -> str:
     check_count("mvds", list(args), "host:dir/disk.<i> SOURCE vmid dsid", 4)
     call = _disk_call(args[0], args[2], args[3])
     source = source_of(args[1])
-    datastore = env.oned.datastore(call.ds_id)
-    _leave_image(env.service(datastore), source, _node_of(env, datastore, call.target.host))
+    _leave_image(env.service(env.oned.datastore(call.ds_id)), source, call.target.host)
     env.hosts.unlink(call.target.host, call.target.path)
     return ""
 

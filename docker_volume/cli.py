@@ -14,7 +14,7 @@ from linstor_core.disks import DiskService
 from linstor_core.errors import LinstorError
 
 from docker_volume import config, probe
-from docker_volume.driver import VolumeDriver
+from docker_volume.driver import MKFS_TIMEOUT, VolumeDriver
 from docker_volume.mounts import MountTable
 from docker_volume.options import DEFAULT_SIZE, MAX_REPLICAS, MIN_SIZE_KIB, VALID_OPTIONS
 from docker_volume.protocol import create_app
@@ -57,7 +57,9 @@ behaviour:
           "naming each difference. Mounts are counted per container ID: the first Mount attaches "
           "the disk on this node (diskless when no replica is here), makes the filesystem unless "
           "the volume records it as made (Aux/bundle/filesystem; a volume without the record is "
-          "formatted only when blank) and mounts it; the last Unmount unmounts and detaches (a "
+          "formatted only when blank) and mounts it. mkfs gets " + f"{MKFS_TIMEOUT:g}" + " s (Docker waits 2 minutes for a "
+          "Mount; fsopts='-E nodiscard' for ext4 or '-K' for xfs make it quicker), and a first Mount "
+          "that fails detaches again. The last Unmount unmounts and detaches (a "
           "diskful replica stays). Remove is refused while a container uses the volume. Who holds what "
           "is kept in the state file and checked against /proc/self/mountinfo at start, so a "
           "restart neither loses nor double-mounts a volume. Errors reach Docker as the LINSTOR "

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from linstor_core import filesystems, naming, units
-from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound, StorageError
+from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound, StorageError, noted_on
 from linstor_core.models import Attachment, Disk, SelectFilter
 from linstor_core.runner import TIMED_OUT, Runner, run
 
@@ -177,7 +177,8 @@ class VolumeDriver:
                 try:
                     self._mounts.add(name, caller, keeps_attached=not attachment.diskless)
                 except Exception as error:  # not recorded (a full disk): Docker will send no Unmount
-                    self._undo_mount(name, rd, error, detach=attachment.diskless)
+                    with noted_on(error, f"unmounting {name} again"):
+                        self._release(name, rd, detach=attachment.diskless)
                     raise
             else:
                 self._mounts.add(name, caller)
@@ -268,7 +269,8 @@ class VolumeDriver:
             self._mount_awaiting(recording, name, device, options)
             log.info("volume %s: mounted %s at %s", name, device, self._mounts.mountpoint(name))
         except Exception as error:  # an OSError (the mount root) as much as a LinstorError
-            self._detach_after_failure(rd, error)
+            with noted_on(error, f"detaching {rd} again"):
+                self._disks.detach(rd, self._node)
             raise
         return attachment
 
@@ -291,17 +293,6 @@ class VolumeDriver:
                            "what takes long), or make it smaller",
             ) from None
 
-    def _undo_mount(self, name: str, rd: str, error: BaseException, *, detach: bool) -> None:
-        try:
-            self._release(name, rd, detach=detach)
-        except LinstorError as cleanup:
-            error.add_note(f"unmounting {name} again failed too: {cleanup}")
-
-    def _detach_after_failure(self, rd: str, error: BaseException) -> None:
-        try:
-            self._disks.detach(rd, self._node)
-        except LinstorError as cleanup:
-            error.add_note(f"detaching {rd} again failed too: {cleanup}")
 
     def _mount_awaiting(
         self, recording: Future[None] | None, name: str, device: str, options: VolumeOptions

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from linstor_core import retcodes
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
-from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound
+from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound, noted_on
 from linstor_core.models import Attachment, Capacity, Disk, Resource, ResourceDefinition, SelectFilter, Snapshot
 from linstor_core.naming import (
     PROP_PREFIX, validate_node_name, validate_resource_group_name, validate_resource_name, validate_snapshot_name,
@@ -443,10 +443,8 @@ class DiskService:
 
     def _end_two_primaries_after(self, name: str, error: LinstorError) -> None:
         """Withdraw two primaries after ``error``; a failure of that too is noted on it."""
-        try:
+        with noted_on(error, f"withdrawing two primaries from {name}"):
             self._end_two_primaries(name)
-        except LinstorError as cleanup:
-            error.add_note(f"withdrawing two primaries from {name} failed too: {cleanup}")
 
     def _end_two_primaries(self, name: str) -> None:
         try:
@@ -543,10 +541,8 @@ class DiskService:
         try:
             yield
         except BaseException as error:
-            try:
+            with noted_on(error, f"removing the partial {name}"):
                 self._discard(name)
-            except LinstorError as cleanup:
-                error.add_note(f"removing the partial {name} failed too: {cleanup}")
             raise
 
 

@@ -20,7 +20,8 @@ answers an ApiCallRc list.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,6 +160,16 @@ class StorageError(LinstorError):
         self.stderr = stderr
 
 
+@contextmanager
+def noted_on(error: BaseException, what: str) -> Iterator[None]:
+    """A clean-up after ``error``: if it fails too, that becomes a note on ``error``
+    (``"<what> failed too: ..."``) instead of hiding the failure being cleaned up after."""
+    try:
+        yield
+    except LinstorError as cleanup:
+        error.add_note(f"{what} failed too: {cleanup}")
+
+
 def _stderr_summary(stderr: str, limit: int = 300) -> str:
     """All of stderr on one line, shortened: tools put the reason on the first line (mkfs.xfs)
     or the last (losetup), so neither line alone is enough."""
@@ -181,4 +192,5 @@ __all__ = [
     "AlreadyExists",
     "InUse",
     "StorageError",
+    "noted_on",
 ]

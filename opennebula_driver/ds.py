@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from linstor_core import datacopy, filesystems, naming, units
-from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, LinstorError, NotFound
+from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, LinstorError, NotFound, noted_on
 from opennebula_driver import names
 from opennebula_driver.args import size_mib_to_kib
 from opennebula_driver.env import Env, profile_of
@@ -90,12 +90,10 @@ def _made_or_nothing(service: DiskService, name: str, props: Mapping[str, str], 
 
 
 def _delete_if_the_images(service: DiskService, name: str, props: Mapping[str, str], error: Exception) -> None:
-    try:
+    with noted_on(error, f"removing the partial {name}"):
         disk = service.definition(name)
         if disk is not None and naming.carries(disk.props, props):
             service.delete(name, with_snapshots=True)
-    except LinstorError as cleanup:
-        error.add_note(f"removing the partial {name} failed too: {cleanup}")
 
 
 def _image_disk(image: Image) -> tuple[str, dict[str, str]]:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linstor_core import datacopy, filesystems, naming
-from linstor_core.errors import AlreadyExists, InUse, InvalidInput, LinstorError, NotFound, Stopped
+from linstor_core.errors import AlreadyExists, InUse, InvalidInput, LinstorError, NotFound, Stopped, noted_on
 from opennebula_driver import contextiso, names
 from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
@@ -479,16 +478,13 @@ def _migrate(env: Env, action: str, args: Sequence[str], step: Step, *,
 def _undo_migration(service: DiskService, migration: _Migration, error: BaseException,
                     begun: Iterable[_MigratingDisk], undo: Step | None, undo_before: Hook | None) -> None:
     """Undo what ``_migrate`` did before ``error``; each failure of that is noted on ``error``."""
-    undos: list[tuple[str, Callable[[], None]]] = []
     if undo is not None:
-        undos += [(disk.name, partial(undo, service, migration, disk)) for disk in begun]
+        for disk in begun:
+            with noted_on(error, f"undoing {disk.name} on {migration.dst}"):
+                undo(service, migration, disk)
     if undo_before is not None:
-        undos.append((migration.directory, partial(undo_before, migration)))
-    for what, action in undos:
-        try:
-            action()
-        except LinstorError as cleanup:
-            error.add_note(f"undoing {what} on {migration.dst} failed too: {cleanup}")
+        with noted_on(error, f"undoing {migration.directory} on {migration.dst}"):
+            undo_before(migration)
 
 
 def _migrate_other(env: Env, action: str, args: Sequence[str], template_b64: bytes, vm: Vm) -> None:

@@ -318,7 +318,7 @@ class DiskService:
         no ``snapshot``. LINSTOR rolls back only to the most recent one: these are in the way."""
         validate_resource_name(name)
         validate_snapshot_name(snapshot)
-        snapshots = [s for s in self.client.snapshots.list(name) if s.resource_name.lower() == name.lower()]
+        snapshots = self.client.snapshots.list(name)
         target = next((s for s in snapshots if s.name == snapshot), None)
         if target is None:
             return None

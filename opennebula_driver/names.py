@@ -16,6 +16,8 @@ PLATFORM = "one"
 PROP_DISK = naming.PROP_PREFIX + "disk"
 PROP_KIND = naming.PROP_PREFIX + "kind"
 """What a VM's own disk is when it is not a clone: ``volatile``, ``swap`` or ``context``."""
+CONTEXT = "context"
+"""The kind of a VM's context CD-ROM disk."""
 
 
 def image_owner(image_id: int) -> str:
@@ -59,6 +61,11 @@ def vm_disk_props(vm: Vm, disk_id: int, **extra: object) -> dict[str, str]:
 def vm_filter(vm_id: int) -> dict[str, str]:
     """Props selecting every resource a VM owns."""
     return naming.owner_filter(PLATFORM, vm_owner(vm_id))
+
+
+def vm_kind_filter(vm_id: int, kind: str) -> dict[str, str]:
+    """Props selecting a VM's own disks of one ``kind`` (see ``PROP_KIND``)."""
+    return {**vm_filter(vm_id), PROP_KIND: kind}
 
 
 def vm_disk_filter(vm_id: int, disk_id: int) -> dict[str, str]:

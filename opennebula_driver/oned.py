@@ -25,7 +25,7 @@ from typing import Any
 
 from linstor_core.errors import ConfigError, LinstorError
 from opennebula_driver.records import Datastore, Vm
-from opennebula_driver.xmldoc import datastore_from, parse_xml, vm_from
+from opennebula_driver.xmldoc import datastore_from, parse_xml, text_at, vm_from
 
 DEFAULT_ENDPOINT = "http://localhost:2633/RPC2"
 TIMEOUT_SECONDS = 30.0
@@ -115,9 +115,9 @@ class Oned:
         self._factory = server_factory
         self._server: Any = None
 
-    def _call(self, method: str, object_id: int) -> ET.Element:
-        """The object oned answers ``one.<method>`` for ``object_id`` with, as parsed XML
-        (its root element checked: ``VM`` for ``vm.info``...).
+    def _call(self, kind: str, object_id: int) -> ET.Element:
+        """The ``kind`` object (``vm``, ``datastore``, ``image``) oned answers ``one.<kind>.info``
+        for ``object_id`` with, as parsed XML whose root element is checked (``VM``...).
 
         Sent by pyone's request hook (its session first, its transport); oned answers
         ``[success, body, error code, ...]``, where body is the object's XML or the reason.
@@ -125,9 +125,10 @@ class Oned:
         if self._server is None:
             self._server = self._factory(self._config.endpoint, _read_session(self._config.auth_file))
         server = self._server
-        call = f"one.{method}({object_id})"
+        method = f"one.{kind}.info"
+        call = f"{method}({object_id})"
         try:
-            answer = server._do_request(f"one.{method}", server._cast_parms((object_id,)))
+            answer = server._do_request(method, server._cast_parms((object_id,)))
         except LinstorError:
             raise  # Stopped (a stop signal, see cli) must stay what it is
         except Exception as error:  # pyone raises OneException, the transports their own: all end here
@@ -137,16 +138,14 @@ class Oned:
         if answer[0] is not True:
             code = answer[2] if len(answer) > 2 and isinstance(answer[2], int) else None
             if code == NO_EXISTS:
-                kind = method.split(".")[0]
-                raise self._failed(call, str(answer[1]), "NO_EXISTS",
-                                   correction=f"check that {kind} {object_id} still exists (one{kind} show {object_id})")
+                raise self._failed(call, str(answer[1]), "NO_EXISTS", correction=(
+                    f"check that {kind} {object_id} still exists (one{kind} show {object_id})"))
             raise self._failed(call, str(answer[1]), ONED_ERRORS.get(code, f"oned error code {code}"))
         if not isinstance(answer[1], str):
             raise self._failed(call, f"unexpected body {answer[1]!r:.80}", "oned answers info calls with XML")
         root = parse_xml(answer[1].encode(), f"oned's answer to {call}")
-        expected = method.split(".")[0].upper()
-        if root.tag != expected:
-            raise self._failed(call, f"the answer is a {root.tag} document", f"one.{method} answers with {expected}")
+        if root.tag != kind.upper():
+            raise self._failed(call, f"the answer is a {root.tag} document", f"{method} answers with {kind.upper()}")
         return root
 
     def _failed(self, call: str, reason: str, cause: str, correction: str = "") -> LinstorError:
@@ -157,12 +156,12 @@ class Oned:
 
     def vm(self, vm_id: int) -> Vm:
         """``one.vm.info``: name, disks (SOURCE, CLONE, TM_MAD, SIZE, SAVE_AS) and context disk id."""
-        return vm_from(self._call("vm.info", vm_id))
+        return vm_from(self._call("vm", vm_id))
 
     def datastore(self, ds_id: int) -> Datastore:
         """``one.datastore.info``: the template holding the LINSTOR attributes."""
-        return datastore_from(self._call("datastore.info", ds_id))
+        return datastore_from(self._call("datastore", ds_id))
 
     def image_name(self, image_id: int) -> str:
         """``one.image.info``: the name a saved-as image's disk is named after."""
-        return (self._call("image.info", image_id).findtext("NAME") or "").strip()
+        return text_at(self._call("image", image_id), "NAME")

@@ -75,11 +75,6 @@ def _disk_of(env: Env, service: DiskService, vm_id: int, disk_id: int) -> tuple[
     return found
 
 
-def _on_disk(env: Env, service: DiskService, vm_id: int, disk_id: int, operation: Callable[[str], None]) -> None:
-    """Run ``operation`` on the resource behind disk ``disk_id`` (see ``_find_disk``)."""
-    operation(_disk_of(env, service, vm_id, disk_id)[0])
-
-
 def _leave_image(service: DiskService, name: str, host: str) -> None:
     """An image used in place (not the VM's own: persistent, CD-ROM, shareable) leaves ``host``.
 
@@ -252,7 +247,7 @@ def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: Ho
 
 def _context_disks(service: DiskService, vm_id: int) -> list[Disk]:
     """The VM's context CD-ROM disks (see ``context``)."""
-    return service.list({**names.vm_filter(vm_id), names.PROP_KIND: "context"}, placement=False)
+    return service.list(names.vm_kind_filter(vm_id, names.CONTEXT), placement=False)
 
 
 def mvds(env: Env, args: Sequence[str]) -> str:
@@ -277,12 +272,11 @@ def cpds(env: Env, args: Sequence[str]) -> str:
     image_id = names.image_id_of(target)
     service = env.service(env.oned.datastore(ds_id))
     props = names.image_props(image_id, env.oned.image_name(image_id))
+    source, _ = _disk_of(env, service, vm_id, disk_id)
     if snap == -1:
-        _on_disk(env, service, vm_id, disk_id,
-                 lambda source: service.clone(source, target, props, progress=env.progress))
+        service.clone(source, target, props, progress=env.progress)
     else:
-        _on_disk(env, service, vm_id, disk_id,
-                 lambda source: service.restore(source, names.snapshot(snap), target, props))
+        service.restore(source, names.snapshot(snap), target, props)
     return ""
 
 
@@ -298,7 +292,7 @@ def _snapshot_call(env: Env, action: str, args: Sequence[str],
         raise InvalidInput("snapshot id", args[1], "must be zero or more")
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
     service = env.service(env.oned.datastore(ds_id))
-    _on_disk(env, service, vm_id, disk_id, lambda name: operation(service, name, names.snapshot(snap), where))
+    operation(service, _disk_of(env, service, vm_id, disk_id)[0], names.snapshot(snap), where)
     return ""
 
 
@@ -340,7 +334,7 @@ def resize(env: Env, args: Sequence[str]) -> str:
     size_kib = size_mib_to_kib(args[1])
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
     service = env.service(env.oned.datastore(ds_id))
-    _on_disk(env, service, vm_id, disk_id, lambda name: service.resize(name, size_kib))
+    service.resize(_disk_of(env, service, vm_id, disk_id)[0], size_kib)
     return ""
 
 
@@ -362,7 +356,7 @@ def context(env: Env, args: Sequence[str]) -> str:
         iso = contextiso.build_iso(files, Path(workdir), env.hosts.runner)
         service.delete(name, with_snapshots=True)
         size_kib = max(datacopy.size_of(iso) // 1024 + 1024, 1024)
-        service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind="context"))
+        service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind=names.CONTEXT))
         node = env.frontend_node(datastore)
         try:
             device = service.attach(name, node)

@@ -84,7 +84,8 @@ def to_dict(element: ET.Element) -> Any:
     return result
 
 
-def _text(element: ET.Element, path: str) -> str:
+def text_at(element: ET.Element, path: str) -> str:
+    """The stripped text at ``path`` under ``element``; "" when it is missing or empty."""
     found = element.find(path)
     return (found.text or "").strip() if found is not None and found.text else ""
 
@@ -118,10 +119,10 @@ def datastore_from(element: ET.Element) -> Datastore:
     """A ``<DATASTORE>`` element (a driver action's, or ``one.datastore.info``'s answer)."""
     template = element.find("TEMPLATE")
     return Datastore(
-        id=required_int(_text(element, "ID"), "DATASTORE/ID"),
-        name=_text(element, "NAME"),
-        base_path=_text(element, "BASE_PATH"),
-        tm_mad=_text(element, "TM_MAD"),
+        id=required_int(text_at(element, "ID"), "DATASTORE/ID"),
+        name=text_at(element, "NAME"),
+        base_path=text_at(element, "BASE_PATH"),
+        tm_mad=text_at(element, "TM_MAD"),
         template=flat_template(to_dict(template) if template is not None else {}),
     )
 
@@ -153,8 +154,8 @@ def vm_from(element: ET.Element) -> Vm:
     context = template.get("CONTEXT")
     context_id = optional_int(context.get("DISK_ID"), "CONTEXT/DISK_ID") if isinstance(context, Mapping) else None
     return Vm(
-        id=required_int(_text(element, "ID"), "VM/ID"),
-        name=_text(element, "NAME"),
+        id=required_int(text_at(element, "ID"), "VM/ID"),
+        name=text_at(element, "NAME"),
         disks=tuple(_vm_disk(d) for d in disks if isinstance(d, Mapping)),
         context_disk_id=context_id,
     )
@@ -170,16 +171,16 @@ def parse_vm(encoded: str | bytes) -> Vm:
 
 def _image(element: ET.Element) -> Image:
     return Image(
-        id=required_int(_text(element, "ID"), "IMAGE/ID"),
-        name=_text(element, "NAME"),
-        size_mib=optional_int(_text(element, "SIZE"), "IMAGE/SIZE"),
-        path=_text(element, "PATH"),
-        source=_text(element, "SOURCE"),
-        format=_text(element, "FORMAT") or _text(element, "TEMPLATE/FORMAT"),
-        fstype=_text(element, "FSTYPE") or _text(element, "FS"),
-        target_snapshot=optional_int(_text(element, "TARGET_SNAPSHOT"), "IMAGE/TARGET_SNAPSHOT"),
-        cloning_id=optional_int(_text(element, "CLONING_ID"), "IMAGE/CLONING_ID"),
-        md5=_text(element, "TEMPLATE/MD5"),
+        id=required_int(text_at(element, "ID"), "IMAGE/ID"),
+        name=text_at(element, "NAME"),
+        size_mib=optional_int(text_at(element, "SIZE"), "IMAGE/SIZE"),
+        path=text_at(element, "PATH"),
+        source=text_at(element, "SOURCE"),
+        format=text_at(element, "FORMAT") or text_at(element, "TEMPLATE/FORMAT"),
+        fstype=text_at(element, "FSTYPE") or text_at(element, "FS"),
+        target_snapshot=optional_int(text_at(element, "TARGET_SNAPSHOT"), "IMAGE/TARGET_SNAPSHOT"),
+        cloning_id=optional_int(text_at(element, "CLONING_ID"), "IMAGE/CLONING_ID"),
+        md5=text_at(element, "TEMPLATE/MD5"),
     )
 
 

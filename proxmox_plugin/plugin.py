@@ -308,9 +308,12 @@ class LinstorStorage:
         _, disk = self._disk(volname)
         self.disks.snapshot(disk.name, snap)
 
-    def volume_starts_zeroed(self, volname: str) -> int | None:
-        """1 when the volume read as zeros when new (``DiskService.starts_zeroed``; the shim asks
-        before it offers ``sparseinit``), else None as PVE expects."""
+    def volume_starts_zeroed(self, volname: str, snapname: str | None = None) -> int | None:
+        """``sparseinit`` as PVE asks for it (the shim sends it here): offered by the volume's
+        name (``volume_has_feature``) and where the volume read as zeros when new
+        (``DiskService.starts_zeroed``), else None as PVE expects."""
+        if volume_has_feature("sparseinit", volname, snapname) is None:
+            return None
         _, disk = self._disk(volname)
         return 1 if self.disks.starts_zeroed(disk.name) else None
 

@@ -200,15 +200,19 @@ sub parse_volname {
 }
 
 # sparseinit (qemu-img then skips writing zeros) also needs storage whose new
-# volumes read as zeros, which thick LVM's do not: that one asks the controller.
+# volumes read as zeros, which thick LVM's do not: that one asks the controller,
+# in the same one process.
 sub volume_has_feature {
     my ($class, $scfg, $feature, $storeid, $volname, $snapname, $running, $opts) = @_;
-    my $has = _run('volume_has_feature', {
+    if (($feature // '') eq 'sparseinit') {
+        # Not known (the controller unreachable): no sparseinit, qemu-img writes every block.
+        return eval {
+            _storage_call('volume_starts_zeroed', $storeid, $scfg, volname => $volname, snapname => $snapname)
+        };
+    }
+    return _run('volume_has_feature', {
         args => { feature => $feature, volname => $volname, snapname => $snapname },
     });
-    return $has if !$has || ($feature // '') ne 'sparseinit';
-    # Not known (the controller unreachable): no sparseinit, qemu-img writes every block.
-    return eval { _storage_call('volume_starts_zeroed', $storeid, $scfg, volname => $volname) };
 }
 
 sub alloc_image {

@@ -101,10 +101,13 @@ def _image_disk(image: Image) -> tuple[str, dict[str, str]]:
     return names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
 
 
-def _new_disk_written(env: Env, action: DriverAction, size_kib: int,
-                      write: Callable[[str], None] | None) -> str:
-    """A new disk for the action's image, ``write(device)`` on the front-end when given, or
-    nothing left behind (see ``_made_or_nothing``); returns its name."""
+Write = Callable[["DiskService", str, str], None]
+"""Fills a new disk: ``write(service, name, device)``."""
+
+
+def _new_disk_written(env: Env, action: DriverAction, size_kib: int, write: Write | None) -> str:
+    """A new disk for the action's image, ``write`` on the front-end when given, or nothing
+    left behind (see ``_made_or_nothing``); returns its name."""
     profile = profile_of(action.datastore)
     service = env.service(action.datastore)
     name, props = _image_disk(_image(action))
@@ -115,13 +118,12 @@ def _new_disk_written(env: Env, action: DriverAction, size_kib: int,
     return name
 
 
-def _write_on_frontend(env: Env, service: DiskService, datastore: Datastore, name: str,
-                       write: Callable[[str], None]) -> None:
+def _write_on_frontend(env: Env, service: DiskService, datastore: Datastore, name: str, write: Write) -> None:
     """``write`` the disk's device on the front-end node; a diskless attach is undone after."""
     node = env.frontend_node(datastore)
     device = service.attach(name, node)
     try:
-        write(device)
+        write(service, name, device)
     finally:
         service.detach(name, node)
 
@@ -133,8 +135,8 @@ def cp(env: Env, action: DriverAction) -> str:
     size_kib = units.bytes_to_kib(max(datacopy.size_of(path), 1))
     if image.size_mib:
         size_kib = max(size_kib, size_mib_to_kib(image.size_mib, "IMAGE/SIZE"))
-    name = _new_disk_written(env, action, size_kib, lambda device: datacopy.copy_into_device(
-        path, device, device_is_zeroed=True, progress=env.progress))
+    name = _new_disk_written(env, action, size_kib, lambda service, name, device: datacopy.copy_into_device(
+        path, device, device_is_zeroed=service.starts_zeroed(name), progress=env.progress))
     return f"{name} {FORMAT}"
 
 
@@ -148,7 +150,8 @@ def mkfs(env: Env, action: DriverAction) -> str:
     if fstype:
         filesystems.check_filesystem_type(fstype)
     return _new_disk_written(env, action, size_kib,
-                             (lambda device: filesystems.make_filesystem(device, fstype)) if fstype else None)
+                             (lambda _service, _name, device: filesystems.make_filesystem(device, fstype))
+                             if fstype else None)
 
 
 def clone(env: Env, action: DriverAction) -> str:

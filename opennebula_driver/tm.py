@@ -360,7 +360,7 @@ def context(env: Env, args: Sequence[str]) -> str:
         node = env.frontend_node(datastore)
         try:
             device = service.attach(name, node)
-            datacopy.copy_into_device(iso, device, device_is_zeroed=True)
+            datacopy.copy_into_device(iso, device, device_is_zeroed=service.starts_zeroed(name))
             if node != call.target.host:
                 service.detach(name, node)
         except (LinstorError, OSError):

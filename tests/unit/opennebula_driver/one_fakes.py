@@ -32,6 +32,8 @@ class FakeDisks:
     disks: dict[str, Disk] = field(default_factory=dict)
     calls: list[tuple] = field(default_factory=list)
     capacity_kib: Capacity = field(default_factory=lambda: Capacity(10 << 20, 3 << 20, 8 << 20))
+    zeroed: bool = True
+    """What starts_zeroed answers: whether new disks read as zeros (thin storage)."""
 
     def _get(self, name: str) -> Disk:
         if name not in self.disks:
@@ -105,6 +107,10 @@ class FakeDisks:
         if size_kib < disk.size_kib:
             raise InvalidInput("size", size_kib, "disks only grow")
         self.disks[name] = replace(disk, size_kib=size_kib)
+
+    def starts_zeroed(self, name):
+        self.calls.append(("starts_zeroed", name))
+        return self.zeroed
 
     def attach(self, name, node, *, migrating=False):
         self.calls.append(("attach", name, node, "migrating") if migrating else ("attach", name, node))

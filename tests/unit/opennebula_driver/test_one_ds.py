@@ -44,6 +44,22 @@ def test_cp_copies_the_file_and_answers_source_and_format(harness: Harness, tmp_
     assert harness.progress and "100%" in harness.progress[-1]
 
 
+@pytest.mark.parametrize("zeroed", [True, False])
+def test_cp_writes_the_zeros_too_where_a_new_disk_does_not_read_as_zeros(
+        harness: Harness, tmp_path: Path, zeroed: bool) -> None:
+    """Thick LVM hands out volumes holding old data: skipping the image's zero blocks there
+    would leave that data in the image."""
+    path = image_file(tmp_path, b"bootsector", 1024 * 1024)
+    harness.disks.zeroed = zeroed
+    device = harness.disks.workdir / f"{IMAGE_RD}@fe"
+    device.write_bytes(b"\xff" * (1024 * 1024))  # what the storage held before
+    ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1))
+    written = device.read_bytes()
+    assert written[:10] == b"bootsector"
+    # zero blocks are skipped only where the storage hands out zeros (here the fake's 0xff stays)
+    assert written[4096:8192] == (b"\xff" * 4096 if zeroed else bytes(4096))
+
+
 def test_cp_refuses_restricted_missing_url_and_qcow2_before_creating(harness: Harness, tmp_path: Path) -> None:
     qcow = tmp_path / "q.qcow2"
     qcow.write_bytes(b"QFI\xfb" + bytes(100))

@@ -219,12 +219,35 @@ def snap_revert(env: Env, action: DriverAction) -> str:
 
 
 def snap_flatten(env: Env, action: DriverAction) -> str:
-    """The image becomes the snapshot's data and keeps no snapshots (what oned expects after)."""
+    """The image becomes the snapshot's data and keeps none of oned's snapshots (what oned
+    expects after), whichever snapshot is the target.
+
+    LINSTOR rolls back only to the most recent snapshot, so oned's snapshots taken after the
+    target are deleted first: flattening drops them anyway. Everything is checked before the
+    first deletion: the target exists, and no snapshot after it is someone else's (one not
+    named like oned's, e.g. an operator's backup), which the rollback could not pass and this
+    driver must not delete. Snapshots of others taken before the target stay.
+    """
     source, snapshot = _source(action), _target_snapshot(action)
     service = env.service(action.datastore)
+    newer = service.newer_snapshots(source, snapshot)
+    if newer is None:
+        raise InvalidInput("IMAGE/TARGET_SNAPSHOT", snapshot, f"image disk {source} has no such snapshot",
+                           correction=f"check the image's snapshots (oneimage show; linstor snapshot list -r {source})")
+    foreign = [name for name in newer if not names.is_snapshot(name)]
+    if foreign:
+        raise LinstorError(
+            f"cannot flatten image disk {source} to {snapshot}",
+            cause=f"LINSTOR rolls back only to the most recent snapshot, and {', '.join(foreign)} "
+                  "after it was not made by OpenNebula",
+            correction=f"delete or move {', '.join(foreign)} (linstor snapshot delete {source} <name>), then retry",
+        )
+    for name in newer:
+        service.delete_snapshot(source, name)
     service.rollback(source, snapshot)
     for name in service.get(source).snapshots:
-        service.delete_snapshot(source, name)
+        if names.is_snapshot(name):
+            service.delete_snapshot(source, name)
     return ""
 
 

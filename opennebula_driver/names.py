@@ -8,6 +8,8 @@ resource. Snapshots are per resource, named after OpenNebula's snapshot id (``sn
 
 from __future__ import annotations
 
+import re
+
 from linstor_core import naming
 from linstor_core.errors import InvalidInput
 from opennebula_driver.records import Vm
@@ -18,6 +20,7 @@ PROP_KIND = naming.PROP_PREFIX + "kind"
 """What a VM's own disk is when it is not a clone: ``volatile``, ``swap`` or ``context``."""
 CONTEXT = "context"
 """The kind of a VM's context CD-ROM disk."""
+_SNAPSHOT = re.compile(r"snap-(0|[1-9][0-9]*)")
 
 
 def image_owner(image_id: int) -> str:
@@ -76,3 +79,8 @@ def vm_disk_filter(vm_id: int, disk_id: int) -> dict[str, str]:
 def snapshot(snapshot_id: int) -> str:
     """The LINSTOR snapshot for OpenNebula snapshot ``snapshot_id``."""
     return naming.validate_snapshot_name(f"snap-{snapshot_id}")
+
+
+def is_snapshot(name: str) -> bool:
+    """Whether LINSTOR snapshot ``name`` is one of oned's (made by :func:`snapshot`)."""
+    return _SNAPSHOT.fullmatch(name) is not None

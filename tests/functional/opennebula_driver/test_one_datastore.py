@@ -121,6 +121,21 @@ def test_image_snapshots_revert_delete_flatten_and_save_as(one: One, way: str) -
     assert one.read(source, 9) == b"version-1" and snapshots() == []
 
 
+@pytest.mark.root
+def test_flatten_to_an_older_snapshot_while_newer_ones_exist(one: One) -> None:
+    """oned flattens to any snapshot; LINSTOR rolls back only to the most recent one."""
+    source = cp_image(one, 7, "db", upload(one, "db.img", MIB, {0: b"version-1"}), WAYS[0])
+    disk = use_image(one, 30, source)
+    for snap, next_version in (("0", b"version-2"), ("1", b"version-3")):
+        one.ok("tm", "snap_create", f"bravo:{disk}", snap, "30", "100")
+        write_at(one, "bravo", disk, 0, next_version)
+    leave(one, 30, disk)
+
+    assert one.ds("snap_flatten", 7, image_action(one, 7, "db", SOURCE=source, TARGET_SNAPSHOT=0), WAYS[0]) == ""
+    assert one.read(source, 9) == b"version-1"
+    assert [s["name"] for s in one.get("/v1/view/snapshots") if s["resource_name"] == source] == []
+
+
 def test_cp_stopped_by_oneds_timeout_leaves_no_disk(one: One) -> None:
     """A SIGTERM (the opennebula service stopping) mid-copy: oned then drops the image without an
     ``rm`` (it never got a SOURCE), so the half-copied disk must go before the process does.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from linstor_core.errors import AlreadyExists, ApiReply, InvalidInput, NotFound
+from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, NotFound
 from linstor_core.models import Capacity, Disk
 from linstor_core.runner import FakeRunner
 from opennebula_driver.env import Env
@@ -90,10 +90,19 @@ class FakeDisks:
         disk = self._get(name)
         self.disks[name] = replace(disk, snapshots=tuple(s for s in disk.snapshots if s != snapshot))
 
+    def newer_snapshots(self, name, snapshot):
+        """Snapshots are kept in the order they were taken, as LINSTOR numbers them."""
+        taken = self._get(name).snapshots
+        return None if snapshot not in taken else list(taken[taken.index(snapshot) + 1:])
+
     def rollback(self, name, snapshot):
+        """Refused unless ``snapshot`` is the most recent one, as LINSTOR does."""
         self.calls.append(("rollback", name, snapshot))
-        if snapshot not in self._get(name).snapshots:
+        taken = self._get(name).snapshots
+        if snapshot not in taken:
             raise _missing(snapshot)
+        if taken[-1] != snapshot:
+            raise InUse([ApiReply(ret_code=-1, message="Rollback is only allowed with the most recent snapshot")])
 
     def restore(self, name, snapshot, target, props={}, nodes=()):
         self.calls.append(("restore", name, snapshot, target, dict(props)))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from linstor_core import filesystems
-from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, Stopped, StorageError
+from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, LinstorError, Stopped, StorageError
 from linstor_core.models import Disk
 from opennebula_driver import ds, names
 from opennebula_driver.records import Datastore, DriverAction, Image
@@ -180,6 +180,29 @@ def test_rm_snapshots_and_flatten(harness: Harness, tmp_path: Path) -> None:
     assert harness.disks.disks[IMAGE_RD].snapshots == ()
     ds.rm(harness.env, action(tmp_path, source=IMAGE_RD))
     assert harness.disks.disks == {}
+
+
+def test_flatten_to_an_older_snapshot_drops_the_newer_ones_first(harness: Harness, tmp_path: Path) -> None:
+    """LINSTOR rolls back only to the most recent snapshot; oned flattens to any."""
+    harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=1024, profile="gold",
+                                         snapshots=("backup", "snap-0", "snap-1", "snap-2"))
+    ds.snap_flatten(harness.env, action(tmp_path, source=IMAGE_RD, target_snapshot=0))
+    deleted = [call[2] for call in harness.disks.calls if call[0] == "delete_snapshot"]
+    assert deleted[:2] == ["snap-1", "snap-2"]  # before the rollback, which they would block
+    assert ("rollback", IMAGE_RD, "snap-0") in harness.disks.calls
+    assert harness.disks.disks[IMAGE_RD].snapshots == ("backup",)  # an operator's snapshot stays
+
+
+def test_flatten_refused_by_a_newer_foreign_snapshot_changes_nothing(harness: Harness, tmp_path: Path) -> None:
+    harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=1024, profile="gold",
+                                         snapshots=("snap-0", "snap-1", "nightly"))
+    with pytest.raises(LinstorError, match="nightly") as refused:
+        ds.snap_flatten(harness.env, action(tmp_path, source=IMAGE_RD, target_snapshot=0))
+    assert "linstor snapshot delete" in refused.value.correction
+    with pytest.raises(InvalidInput, match="no such snapshot"):
+        ds.snap_flatten(harness.env, action(tmp_path, source=IMAGE_RD, target_snapshot=7))
+    assert harness.disks.mutations() == []
+    assert harness.disks.disks[IMAGE_RD].snapshots == ("snap-0", "snap-1", "nightly")
 
 
 def test_snapshot_actions_need_source_and_snapshot(harness: Harness, tmp_path: Path) -> None:

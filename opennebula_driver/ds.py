@@ -252,13 +252,28 @@ def snap_flatten(env: Env, action: DriverAction) -> str:
 
 
 def export(env: Env, action: DriverAction) -> str:
-    """Attach the image on the front-end and tell the marketplace where to read it."""
-    image = _image(action)
+    """Attach the image on the front-end and tell the marketplace where to read it.
+
+    The marketplace downloads the whole device, which is the registered file rounded up to a
+    MiB (and on a DRBD resource whatever LINSTOR gave it), so MD5 and SIZE are the device's:
+    the image's own MD5 is that of the file it was registered from. The attachment stays for
+    the marketplace to read (DISPOSE=NO: OpenNebula's markets dispose of an IMPORT_SOURCE by
+    removing it, which would be the device node); if the export fails before it answers, a
+    diskless attachment it made is undone.
+    """
     source = _source(action)
     service = env.service(action.datastore)
-    size_mib = image.size_mib or service.get(source).size_kib // 1024
-    device = service.attach(source, env.frontend_node(action.datastore))
-    md5 = image.md5 or datacopy.md5_of(device, size_mib * _MIB)
+    node = env.frontend_node(action.datastore)
+    attachment = service.attachment(source, node)
+    device = attachment.device
+    try:
+        size_mib = -(-datacopy.size_of(device) // _MIB)
+        md5 = datacopy.md5_of(device)
+    except OSError as error:
+        if attachment.diskless:
+            with noted_on(error, f"detaching {source} from {node} again"):
+                service.detach(source, node)
+        raise
     return (
         "<IMPORT_INFO>"
         f"<IMPORT_SOURCE><![CDATA[{device}]]></IMPORT_SOURCE>"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, NotFound
-from linstor_core.models import Capacity, Disk
+from linstor_core.models import Attachment, Capacity, Disk
 from linstor_core.runner import FakeRunner
 from opennebula_driver.env import Env
 from opennebula_driver.records import Datastore, Vm
@@ -34,6 +34,8 @@ class FakeDisks:
     capacity_kib: Capacity = field(default_factory=lambda: Capacity(10 << 20, 3 << 20, 8 << 20))
     zeroed: bool = True
     """What starts_zeroed answers: whether new disks read as zeros (thin storage)."""
+    diskless: bool = True
+    """What attachment answers: whether the node's resource is a diskless client."""
 
     def _get(self, name: str) -> Disk:
         if name not in self.disks:
@@ -124,6 +126,10 @@ class FakeDisks:
     def attach(self, name, node, *, migrating=False):
         self.calls.append(("attach", name, node, "migrating") if migrating else ("attach", name, node))
         return self.device(name, node)
+
+    def attachment(self, name, node):
+        self.calls.append(("attach", name, node))
+        return Attachment(self.device(name, node), diskless=self.diskless)
 
     def detach(self, name, node):
         self.calls.append(("detach", name, node))

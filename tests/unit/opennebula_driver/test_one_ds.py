@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,33 @@ def test_export_points_at_the_frontend_device(harness: Harness, tmp_path: Path) 
     assert f"<IMPORT_SOURCE><![CDATA[{tmp_path / (IMAGE_RD + '@fe')}]]></IMPORT_SOURCE>" in answer
     assert "<MD5><![CDATA[b6d81b360a5672d80c27430f39153e2c]]></MD5>" in answer  # md5 of 1 MiB of zeros
     assert "<FORMAT><![CDATA[raw]]></FORMAT>" in answer
+    assert ("detach", IMAGE_RD, "fe") not in harness.disks.calls  # the marketplace reads it next
+
+
+def test_export_sums_the_whole_device_not_the_registered_file(harness: Harness, tmp_path: Path) -> None:
+    """What the marketplace downloads is the device: the file rounded up to whole MiB."""
+    harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=3 * 1024, profile="gold")
+    device = Path(harness.disks.device(IMAGE_RD, "fe"))
+    with open(device, "r+b") as handle:
+        handle.write(b"HELLO")
+    # IMAGE/SIZE and IMAGE/TEMPLATE/MD5 are those of the file the image was registered from
+    answer = ds.export(harness.env, action(tmp_path, source=IMAGE_RD, size_mib=2, md5="0" * 32))
+    assert f"<MD5><![CDATA[{hashlib.md5(device.read_bytes()).hexdigest()}]]></MD5>" in answer
+    assert "<SIZE><![CDATA[3]]></SIZE>" in answer
+
+
+def test_export_that_fails_detaches_a_diskless_attachment(harness: Harness, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=1024, profile="gold")
+
+    def unreadable(path: object, length: object = None) -> str:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(ds.datacopy, "md5_of", unreadable)
+    with pytest.raises(OSError):
+        ds.export(harness.env, action(tmp_path, source=IMAGE_RD))
+    assert harness.disks.calls[-1] == ("detach", IMAGE_RD, "fe")
+    harness.disks.diskless, harness.disks.calls = False, []  # the front-end holds a replica: it stays
+    with pytest.raises(OSError):
+        ds.export(harness.env, action(tmp_path, source=IMAGE_RD))
+    assert ("detach", IMAGE_RD, "fe") not in harness.disks.calls

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import pytest
 
@@ -101,15 +102,40 @@ def test_bad_command_lines_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
         assert exit_info.value.code == 1
 
 
-def test_help_lists_every_action(capsys: pytest.CaptureFixture[str]) -> None:
+ACTION_LINE = re.compile(r"  ([a-z_]+(?:, [a-z_]+)*)(?: {2,}|$)")
+
+
+def listed_actions(text: str, heading: str) -> set[str]:
+    """The action names at the start of the lines of the help section ``heading`` (to its blank line)."""
+    section = text.split(f"\n{heading}", 1)[1].split("\n\n", 1)[0]
+    names: set[str] = set()
+    for line in section.splitlines()[1:]:
+        match = ACTION_LINE.match(line)
+        if match:
+            names.update(match.group(1).split(", "))
+    return names
+
+
+def help_of(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["--help"])
+        cli.main(argv)
     assert exit_info.value.code == 0
-    text = capsys.readouterr().out
-    for action in [*ds.ACTIONS, *tm.ACTIONS]:
-        assert f"  {action}" in text or f" {action}," in text or f"{action}\n" in text, action
+    return capsys.readouterr().out
+
+
+def test_help_lists_every_action(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_of(capsys, ["--help"])
+    assert listed_actions(text, "datastore actions") == set(ds.ACTIONS)
+    assert listed_actions(text, "transfer manager actions") == {*tm.ACTIONS, "monitor"}
+    assert listed_actions(help_of(capsys, ["ds", "--help"]), "datastore actions") == set(ds.ACTIONS)
+    assert listed_actions(help_of(capsys, ["tm", "--help"]), "transfer manager actions") == {*tm.ACTIONS, "monitor"}
     for attribute in ("LINSTOR_CONTROLLERS", "LINSTOR_RESOURCE_GROUP", "ONE_XMLRPC", "exit status"):
         assert attribute in text
+
+
+def test_action_names_are_read_from_line_starts_only() -> None:
+    text = "intro\ndatastore actions (x):\n  cpds          a\n  snap_a, snap_b\n    cp  indented\n\nother:\n  rm  b\n"
+    assert listed_actions(text, "datastore actions") == {"cpds", "snap_a", "snap_b"}
 
 
 class _Terminal(io.StringIO):

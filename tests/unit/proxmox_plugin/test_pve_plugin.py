@@ -9,6 +9,7 @@ import pytest
 from linstor_core.errors import AlreadyExists, InUse, InvalidInput, NotFound
 from proxmox_plugin.catalog import key
 from proxmox_plugin.plugin import LinstorStorage, pve_parse_volname, volume_has_feature
+from proxmox_plugin.statuscache import StatusCache
 from pve_fake_disks import FakeDisks
 
 
@@ -204,9 +205,14 @@ def test_resize_is_bytes_and_size_info_answers_bytes(storage: LinstorStorage, di
 
 
 def test_status_is_cached_across_instances(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """Each ``linstor-pve status`` is a new process: only the cache directory is shared."""
     assert storage.status() == [4 << 30, 1 << 30, 3 << 30, 1]
-    assert storage.check_connection() == 1
+    directory = storage.status_cache.directory
+    other = dataclasses.replace(storage, node="n1", status_cache=StatusCache(directory, 60))
+    assert other.status() == [4 << 30, 1 << 30, 3 << 30, 1]
+    assert other.check_connection() == 1
     assert disks.calls["capacity"] == 1
+    assert [p.name[:7] for p in directory.iterdir()] == ["status-"]  # shared as one file
 
 
 def test_rename_changes_owner_props_only(storage: LinstorStorage, disks: FakeDisks) -> None:

@@ -199,12 +199,14 @@ def candidates(ctl: Controller, repo: Repo, want: Placement,
 
 def delete_resource(ctl: Controller, change: Change, rd_name: str, node: str,
                     keep_tiebreaker: bool) -> None:
-    """Delete ``rd_name`` on ``node`` (records now, storage after commit); refused while in use;
-    a diskless one that quorum needs stays as tiebreaker when ``keep_tiebreaker``."""
+    """Delete ``rd_name`` on ``node`` (records now, storage after commit); refused while in use
+    and, for the last diskful replica, while diskless peers remain; a diskless one that quorum
+    needs stays as tiebreaker when ``keep_tiebreaker``."""
     repo = change.repo
     rsc = repo.rsc(rd_name, node)
     rd = repo.rd(rsc.rd)
     ensure_not_in_use(ctl, change, rsc)
+    _ensure_not_last_disk(repo, rsc)
     if rsc.diskless and not rsc.tiebreaker and keep_tiebreaker and _quorum_needs(repo, rsc):
         repo.set_rsc_flags(rsc.rd, rsc.node, tuple(rsc.flags) + (TIE_BREAKER,))
         change.reply(rc.MODIFIED, f"Resource '{rsc.rd}' on node '{rsc.node}' is kept as "
@@ -218,6 +220,20 @@ def delete_resource(ctl: Controller, change: Change, rd_name: str, node: str,
                  obj_refs={"RscDfn": rsc.rd, "Node": rsc.node})
     finish(ctl, change, rd.name, removed=[rsc.node],
            no_tiebreaker_on=[rsc.node] if rsc.diskless else [])
+
+
+def _ensure_not_last_disk(repo: Repo, leaving: RscRec) -> None:
+    """LINSTOR's ``ensureNotLastDisk``: diskless peers read and write through a diskful
+    replica, so the last one is refused while any diskless resource (a tiebreaker too) remains;
+    deleting it would lose the data they still use."""
+    if leaving.diskless:
+        return
+    rest = [r for r in repo.rscs(rd=leaving.rd) if r.node.lower() != leaving.node.lower()]
+    if any(r.diskless for r in rest) and all(r.diskless for r in rest):
+        raise refuse(rc.FAIL_IN_USE, f"Last resource of '{leaving.rd}' with disk still has "
+                     "diskless resources attached.", cause="Resource still has diskless users.",
+                     correction="Before deleting this resource, delete the diskless resources "
+                     "attached to it.")
 
 
 def _quorum_needs(repo: Repo, leaving: RscRec) -> bool:

@@ -6,15 +6,21 @@ format conversion): callers refuse what this module cannot copy before they crea
 
 What is promised: every byte of the source ends up at the same offset of the device (holes and
 all-zero chunks are skipped only when the caller says the device already reads as zeros, as a
-disk created a moment ago does); the data is on stable storage (``fsync``) when the call returns;
-a source larger than the device is refused before anything is written.
+disk created a moment ago on thin storage does); where it does not, the rest of the device is
+zeroed too, so a new disk never shows what its storage held before (thick LVM hands out old
+data); the data is on stable storage (``fsync``) when the call returns; a source larger than the
+device is refused before anything is written. ``zero_device`` does the same for disks that get
+no image (a blank datablock, a volatile disk).
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import os
+import stat
+import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +31,12 @@ CHUNK_BYTES = 4 * 1024 * 1024
 PROGRESS_SECONDS = 5.0
 
 Progress = Callable[[str], None]
+
+BLKZEROOUT = 0x127F
+"""``<linux/fs.h>`` ``_IO(0x12, 127)``: zero a byte range of a block device; the kernel uses the
+device's write-zeroes (or zeroing discard) where it has one and writes zeros where not."""
+_ZERO_ALIGN = 4096
+"""Zeroing starts on a 4 KiB boundary, a multiple of every logical block size BLKZEROOUT needs."""
 
 
 def size_of(path: str | Path) -> int:
@@ -88,6 +100,8 @@ def copy_into_device(
     last_report = clock()
     zero = bytes(CHUNK_BYTES)
     try:
+        if not device_is_zeroed:
+            _zero_from(dst_fd, device, total)  # past the image: the copy writes all before it
         ranges = _data_ranges(src_fd, total) if device_is_zeroed else [(0, total)]
         for start, end in ranges:
             offset = start
@@ -112,6 +126,35 @@ def copy_into_device(
     if progress is not None:
         progress(_progress_line(total, total))
     return total
+
+
+def zero_device(device: str) -> None:
+    """Make every byte of ``device`` read as zero (see the module docstring); a regular file
+    (a volume's backing file used directly) is cut to nothing and grown back."""
+    try:
+        fd = os.open(device, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as error:
+        raise StorageError(["open", device], error.errno or 1, error.strerror or str(error)) from None
+    try:
+        _zero_from(fd, device, 0)
+    finally:
+        os.close(fd)
+
+
+def _zero_from(fd: int, device: str, start: int) -> None:
+    """Zero ``device`` (open as ``fd``) from ``start``, rounded down to ``_ZERO_ALIGN``, to its end."""
+    begin = start - start % _ZERO_ALIGN
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISBLK(info.st_mode):
+            end = os.lseek(fd, 0, os.SEEK_END)
+            if end > begin:
+                fcntl.ioctl(fd, BLKZEROOUT, struct.pack("=QQ", begin, end - begin))
+        elif info.st_size > begin:
+            os.ftruncate(fd, begin)
+            os.ftruncate(fd, info.st_size)
+    except OSError as error:
+        raise StorageError(["ioctl", "BLKZEROOUT", device], error.errno or 1, error.strerror or str(error)) from None
 
 
 def _write_all(fd: int, data: bytes, offset: int) -> None:
@@ -144,4 +187,4 @@ def md5_of(path: str | Path, length: int | None = None) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["CHUNK_BYTES", "copy_into_device", "md5_of", "size_of"]
+__all__ = ["CHUNK_BYTES", "copy_into_device", "md5_of", "size_of", "zero_device"]

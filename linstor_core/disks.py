@@ -65,6 +65,13 @@ that name is then another disk (``docker volume create`` again with a mistyped p
 a partial one of this call to clean up."""
 
 
+def _zeroed_storage(resources: Sequence[Resource]) -> bool:
+    """Whether a new disk with these resources reads as zeros (see ``DiskService.starts_zeroed``)."""
+    replicas = [r for r in resources if not r.diskless]
+    kinds = {volume.provider_kind for r in replicas for volume in r.volumes}
+    return bool(replicas) and kinds <= ZEROED_KINDS and all(set(r.layers) <= {"DRBD", "STORAGE"} for r in replicas)
+
+
 def _refusal(kind: type[ApiError], ret_code: int, message: str, *, cause: str = "", correction: str = "") -> ApiError:
     return kind([ApiReply(ret_code=ret_code, message=message, cause=cause, correction=correction)])
 
@@ -81,8 +88,9 @@ def _size_kib(rd: ResourceDefinition) -> int:
     return volumes[0].size_kib if volumes else 0
 
 
-def clone_timeout(size_kib: int) -> float:
-    """Seconds to wait for a clone of ``size_kib`` (see ``CLONE_SLOWEST_KIB_PER_S``)."""
+def full_write_timeout(size_kib: int) -> float:
+    """Seconds to allow for writing all ``size_kib`` of a disk: a full-copy clone, or zeroing a
+    thick volume (see ``CLONE_SLOWEST_KIB_PER_S``)."""
     return CLONE_TIMEOUT_BASE + size_kib / CLONE_SLOWEST_KIB_PER_S
 
 
@@ -243,7 +251,7 @@ class DiskService:
         """Clone ``source`` into the new disk ``target`` through LINSTOR's clone API.
 
         Polls the clone status (``progress`` hears each state while waiting) until COMPLETE,
-        for ``timeout`` seconds (default: scaled to the source's size, see ``clone_timeout``).
+        for ``timeout`` seconds (default: scaled to the source's size, see ``full_write_timeout``).
         When ``props`` (the new owner) are given, they replace the source's ``Aux/bundle/``
         properties in the clone request itself: a clone carrying the source's owner would be a
         second disk under the source's platform name, and a controller that dies between two
@@ -254,7 +262,7 @@ class DiskService:
         validate_resource_name(target)
         original = self.client.resource_definitions.get(source)
         stale = [key for key in original.props if props and key.startswith(PROP_PREFIX) and key not in props]
-        wait = clone_timeout(_size_kib(original)) if timeout is None else timeout
+        wait = full_write_timeout(_size_kib(original)) if timeout is None else timeout
         self.client.resource_definitions.clone(source, target, override_props=props, delete_props=stale)
         with self._discarded_on_error(target):
             self._await_clone(source, target, progress, wait)
@@ -308,10 +316,7 @@ class DiskService:
         storage kind that hands out zeroed volumes (``ZEROED_KINDS``; thick LVM does not) with
         no layer between it and DRBD (LUKS would show decrypted noise, a cache its own blocks)."""
         validate_resource_name(name)
-        replicas = [r for r in self.client.resources.list(name) if not r.diskless]
-        kinds = {volume.provider_kind for r in replicas for volume in r.volumes}
-        return bool(replicas) and kinds <= ZEROED_KINDS and all(
-            set(r.layers) <= {"DRBD", "STORAGE"} for r in replicas)
+        return _zeroed_storage(self.client.resources.list(name))
 
     def newer_snapshots(self, name: str, snapshot: str) -> list[str] | None:
         """The snapshots of ``name`` taken after ``snapshot``, oldest first; None when it has
@@ -421,7 +426,8 @@ class DiskService:
             self.client.resources.make_available(name, node, diskful=False)
             resource = self._resource_on(name, node)
         device = self._device(name, node, resource)
-        return Attachment(device, diskless=resource is not None and resource.diskless)
+        return Attachment(device, diskless=resource is not None and resource.diskless,
+                          starts_zeroed=_zeroed_storage(resources))
 
     def end_migration(self, name: str, node: str) -> None:
         """Close a live migration begun by ``attach(..., migrating=True)``, done or failed.

@@ -304,7 +304,12 @@ class Disk:
 @dataclass(frozen=True)
 class Attachment:
     """Where a disk is reachable on a node: its ``device``, and whether that node's resource is
-    ``diskless`` (a DRBD client that detaching removes) or holds the data (which stays)."""
+    ``diskless`` (a DRBD client that detaching removes) or holds the data (which stays).
+
+    ``starts_zeroed``: what :meth:`DiskService.starts_zeroed` says, read from the same listing
+    (False when not known): whether a new disk reads as zeros or shows what its storage held.
+    """
 
     device: str
     diskless: bool
+    starts_zeroed: bool = False

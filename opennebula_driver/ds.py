@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING
 
 from linstor_core import datacopy, filesystems, naming, units
@@ -101,29 +102,35 @@ def _image_disk(image: Image) -> tuple[str, dict[str, str]]:
     return names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
 
 
-Write = Callable[["DiskService", str, str], None]
-"""Fills a new disk: ``write(service, name, device)``."""
+Write = Callable[[str, bool], None]
+"""Fills a new disk: ``write(device, zeroed)``, ``zeroed`` saying whether the device reads as
+zeros; where it does not, ``write`` leaves no byte of what the storage held before."""
 
 
 def _new_disk_written(env: Env, action: DriverAction, size_kib: int, write: Write | None) -> str:
-    """A new disk for the action's image, ``write`` on the front-end when given, or nothing
-    left behind (see ``_made_or_nothing``); returns its name."""
+    """A new disk for the action's image, filled on the front-end (see ``_fill_on_frontend``),
+    or nothing left behind (see ``_made_or_nothing``); returns its name."""
     profile = profile_of(action.datastore)
     service = env.service(action.datastore)
     name, props = _image_disk(_image(action))
-    fill = None if write is None else (
-        lambda _disk: _write_on_frontend(env, service, action.datastore, name, write))
     _made_or_nothing(service, name, props, lambda: service.create(profile, name, size_kib, props, exist_ok=False),
-                     fill)
+                     lambda _disk: _fill_on_frontend(env, service, action.datastore, name, write))
     return name
 
 
-def _write_on_frontend(env: Env, service: DiskService, datastore: Datastore, name: str, write: Write) -> None:
-    """``write`` the disk's device on the front-end node; a diskless attach is undone after."""
+def _fill_on_frontend(env: Env, service: DiskService, datastore: Datastore, name: str, write: Write | None) -> None:
+    """``write`` the new disk on the front-end node; without ``write`` it is only zeroed, and
+    only where its storage hands out old data (thick LVM): a tenant must never read an earlier
+    one's. Nothing is attached for a blank disk on zeroed storage; a diskless attach is undone."""
+    if write is None and service.starts_zeroed(name):
+        return
     node = env.frontend_node(datastore)
-    device = service.attach(name, node)
+    attachment = service.attachment(name, node)
     try:
-        write(service, name, device)
+        if write is None:
+            datacopy.zero_device(attachment.device)
+        else:
+            write(attachment.device, attachment.starts_zeroed)
     finally:
         service.detach(name, node)
 
@@ -135,13 +142,13 @@ def cp(env: Env, action: DriverAction) -> str:
     size_kib = units.bytes_to_kib(max(datacopy.size_of(path), 1))
     if image.size_mib:
         size_kib = max(size_kib, size_mib_to_kib(image.size_mib, "IMAGE/SIZE"))
-    name = _new_disk_written(env, action, size_kib, lambda service, name, device: datacopy.copy_into_device(
-        path, device, device_is_zeroed=service.starts_zeroed(name), progress=env.progress))
+    name = _new_disk_written(env, action, size_kib, lambda device, zeroed: datacopy.copy_into_device(
+        path, device, device_is_zeroed=zeroed, progress=env.progress))
     return f"{name} {FORMAT}"
 
 
 def mkfs(env: Env, action: DriverAction) -> str:
-    """A new empty disk, formatted when FS asks; ``save_as`` only names it (cpds fills it)."""
+    """A new empty disk (zeros), formatted when FS asks; ``save_as`` only names it (cpds fills it)."""
     image = _image(action)
     if SAVE_AS in (image.format, image.fstype):
         return _image_disk(image)[0]
@@ -149,9 +156,14 @@ def mkfs(env: Env, action: DriverAction) -> str:
     fstype = image.fstype if image.fstype not in ("", FORMAT) else ""
     if fstype:
         filesystems.check_filesystem_type(fstype)
-    return _new_disk_written(env, action, size_kib,
-                             (lambda _service, _name, device: filesystems.make_filesystem(device, fstype))
-                             if fstype else None)
+    return _new_disk_written(env, action, size_kib, partial(_formatted, fstype) if fstype else None)
+
+
+def _formatted(fstype: str, device: str, zeroed: bool) -> None:
+    """mkfs writes only its metadata: the rest must read as zeros already."""
+    if not zeroed:
+        datacopy.zero_device(device)
+    filesystems.make_filesystem(device, fstype)
 
 
 def clone(env: Env, action: DriverAction) -> str:

@@ -133,6 +133,18 @@ def _new_vm_disk(env: Env, call: _DiskCall, vm: Vm, size_kib: int, kind: str) ->
     return service, name
 
 
+def _blank_on(env: Env, service: DiskService, name: str, size_kib: int, host: str) -> str:
+    """Attach the new disk ``name`` on ``host`` and return its device, reading as zeros there:
+    where its storage hands out old data (thick LVM), the guest would see an earlier tenant's
+    data around what mkfs/mkswap write, so ``blkdiscard --zeroout`` clears it on the host first."""
+    from linstor_core.disks import full_write_timeout  # loaded with the service, not with every action
+
+    attachment = service.attachment(name, host)
+    if not attachment.starts_zeroed:
+        env.hosts.run(host, ["blkdiscard", "--zeroout", attachment.device], timeout=full_write_timeout(size_kib))
+    return attachment.device
+
+
 def mkimage(env: Env, args: Sequence[str]) -> str:
     """A volatile disk of SIZE MiB, with the disk's FS (or FORMAT naming a filesystem) made on it."""
     check_count("mkimage", list(args), "size format host:dir/disk.<i> vmid dsid", 5)
@@ -144,7 +156,7 @@ def mkimage(env: Env, args: Sequence[str]) -> str:
     if fstype:
         filesystems.check_filesystem_type(fstype)
     service, name = _new_vm_disk(env, call, vm, size_kib, "volatile")
-    device = service.attach(name, call.target.host)
+    device = _blank_on(env, service, name, size_kib, call.target.host)
     if fstype:
         filesystems.make_filesystem(device, fstype, runner=env.hosts.runner_on(call.target.host))
     env.hosts.link(call.target.host, device, call.target.path)
@@ -157,7 +169,7 @@ def mkswap(env: Env, args: Sequence[str]) -> str:
     size_kib = size_mib_to_kib(args[0])
     call = _disk_call(args[1], args[2], args[3])
     service, name = _new_vm_disk(env, call, env.oned.vm(call.vm_id), size_kib, "swap")
-    device = service.attach(name, call.target.host)
+    device = _blank_on(env, service, name, size_kib, call.target.host)
     env.hosts.run(call.target.host, ["mkswap", device])
     env.hosts.link(call.target.host, device, call.target.path)
     return ""
@@ -359,8 +371,8 @@ def context(env: Env, args: Sequence[str]) -> str:
         service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind=names.CONTEXT))
         node = env.frontend_node(datastore)
         try:
-            device = service.attach(name, node)
-            datacopy.copy_into_device(iso, device, device_is_zeroed=service.starts_zeroed(name))
+            attachment = service.attachment(name, node)
+            datacopy.copy_into_device(iso, attachment.device, device_is_zeroed=attachment.starts_zeroed)
             if node != call.target.host:
                 service.detach(name, node)
         except (LinstorError, OSError):

@@ -129,7 +129,7 @@ class FakeDisks:
 
     def attachment(self, name, node):
         self.calls.append(("attach", name, node))
-        return Attachment(self.device(name, node), diskless=self.diskless)
+        return Attachment(self.device(name, node), diskless=self.diskless, starts_zeroed=self.zeroed)
 
     def detach(self, name, node):
         self.calls.append(("detach", name, node))

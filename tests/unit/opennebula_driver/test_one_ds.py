@@ -9,7 +9,7 @@ import pytest
 
 from linstor_core import filesystems
 from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, LinstorError, Stopped, StorageError
-from linstor_core.models import Disk
+from linstor_core.models import Attachment, Disk
 from opennebula_driver import ds, names
 from opennebula_driver.records import Datastore, DriverAction, Image
 
@@ -61,6 +61,33 @@ def test_cp_writes_the_zeros_too_where_a_new_disk_does_not_read_as_zeros(
     assert written[4096:8192] == (b"\xff" * 4096 if zeroed else bytes(4096))
 
 
+def test_cp_zeroes_the_disk_past_the_image_where_storage_hands_out_old_data(harness: Harness, tmp_path: Path) -> None:
+    """IMAGE/SIZE larger than the file (and the round-up to a MiB): the rest is the guest's too."""
+    path = image_file(tmp_path, b"bootsector", 1024 * 1024 + 5)
+    harness.disks.zeroed = False
+    device = harness.disks.workdir / f"{IMAGE_RD}@fe"
+    device.write_bytes(b"\xff" * (3 * 1024 * 1024))
+    ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=3))
+    written = device.read_bytes()
+    assert written[:10] == b"bootsector" and written[10:] == bytes(len(written) - 10)
+
+
+@pytest.mark.parametrize("fstype", ["", "ext4"], ids=["blank", "formatted"])
+def test_mkfs_zeroes_a_disk_whose_storage_hands_out_old_data(harness: Harness, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch, fstype: str) -> None:
+    device = harness.disks.workdir / f"{IMAGE_RD}@fe"
+    seen: list[bytes] = []
+    monkeypatch.setattr(filesystems, "make_filesystem", lambda dev, fs, *a, **k: seen.append(Path(dev).read_bytes()))
+    for zeroed in (True, False):
+        harness.disks.zeroed, harness.disks.disks, harness.disks.calls = zeroed, {}, []
+        device.write_bytes(b"\xff" * (2 * 1024 * 1024))
+        ds.mkfs(harness.env, action(tmp_path, size_mib=2, fstype=fstype or "raw"))
+        if zeroed and not fstype:  # nothing to write and nothing to clear: not even attached
+            assert not any(call[0] == "attach" for call in harness.disks.calls)
+        expected = b"\xff" if zeroed else b"\x00"
+        assert (seen.pop() if fstype else device.read_bytes()) == expected * (2 * 1024 * 1024)
+
+
 def test_cp_refuses_restricted_missing_url_and_qcow2_before_creating(harness: Harness, tmp_path: Path) -> None:
     qcow = tmp_path / "q.qcow2"
     qcow.write_bytes(b"QFI\xfb" + bytes(100))
@@ -75,10 +102,10 @@ def test_cp_refuses_restricted_missing_url_and_qcow2_before_creating(harness: Ha
 def test_cp_failure_removes_the_new_disk(harness: Harness, tmp_path: Path) -> None:
     path = image_file(tmp_path, b"x", 4096)
 
-    def broken(name: str, node: str) -> str:
-        return str(tmp_path / "no-such-dir" / "device")
+    def broken(name: str, node: str) -> Attachment:
+        return Attachment(str(tmp_path / "no-such-dir" / "device"), diskless=True, starts_zeroed=True)
 
-    harness.disks.attach = broken  # type: ignore[method-assign]
+    harness.disks.attachment = broken  # type: ignore[method-assign]
     with pytest.raises(InvalidInput):
         ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1))
     assert IMAGE_RD not in harness.disks.disks
@@ -88,10 +115,10 @@ def test_a_stop_signal_during_the_copy_removes_the_new_disk(harness: Harness, tm
     """oned's action timeout: the copy stops where it is and the disk goes (no rm would come)."""
     path = image_file(tmp_path, b"x", 4096)
 
-    def stopped(name: str, node: str) -> str:
+    def stopped(name: str, node: str) -> Attachment:
         raise Stopped("stopped by SIGTERM")
 
-    harness.disks.attach = stopped  # type: ignore[method-assign]
+    harness.disks.attachment = stopped  # type: ignore[method-assign]
     with pytest.raises(Stopped):
         ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1))
     assert IMAGE_RD not in harness.disks.disks and ("delete", IMAGE_RD, True) in harness.disks.calls

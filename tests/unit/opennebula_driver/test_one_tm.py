@@ -96,6 +96,41 @@ def test_mkswap(harness: Harness, vm: Vm) -> None:
     tm.mkswap(harness.env, ["64", f"fe:{DIR}/disk.3", "22", "0"])
 
 
+def test_mkimage_and_mkswap_zero_a_disk_whose_storage_hands_out_old_data(harness: Harness, vm: Vm) -> None:
+    """Thick LVM: the guest sees the whole device, not only what mkfs and mkswap write."""
+    harness.disks.zeroed = False
+    dev = device(harness, "one-vm22-web-disk-2", "node1")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"blkdiscard --zeroout {dev}"])
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"mkfs.ext4 -q -F {dev}"])
+    expect_link(harness, "node1", dev, f"{DIR}/disk.2")
+    tm.mkimage(harness.env, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"])
+    dev = device(harness, "one-vm22-web-disk-3", "fe")
+    harness.runner.expect(["blkdiscard", "--zeroout", dev])
+    harness.runner.expect(["mkswap", dev])
+    expect_link(harness, "fe", dev, f"{DIR}/disk.3")
+    tm.mkswap(harness.env, ["64", f"fe:{DIR}/disk.3", "22", "0"])
+
+
+@pytest.mark.parametrize("zeroed", [True, False], ids=["thin", "thick"])
+def test_context_leaves_nothing_of_the_storages_old_data_around_the_iso(
+        harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch, zeroed: bool) -> None:
+    def build_iso(files: list[str], workdir: Path, runner: object) -> Path:
+        iso = workdir / "context.iso"
+        iso.write_bytes(b"CD001" + bytes(8192 - 5))  # zero blocks inside the ISO too
+        return iso
+
+    monkeypatch.setattr(tm.contextiso, "build_iso", build_iso)
+    harness.disks.zeroed = zeroed
+    dev = Path(device(harness, "one-vm22-web-disk-3", "fe"))
+    dev.write_bytes(b"\xff" * (1032 * 1024))  # what the storage held before: more than the ISO
+    expect_link(harness, "fe", str(dev), f"{DIR}/disk.3")
+    tm.context(harness.env, ["/ctx/context.sh", f"fe:{DIR}/disk.3", "22", "0"])
+    written = dev.read_bytes()
+    assert written[:8192] == b"CD001" + bytes(8192 - 5)
+    # past the ISO: the fake's old bytes stay only where the storage reads as zeros anyway
+    assert written[8192:] == (b"\xff" if zeroed else b"\x00") * (len(written) - 8192)
+
+
 def test_delete_own_disk_persistent_disk_and_directory(harness: Harness, vm: Vm) -> None:
     add(harness, OWN, **OWN_PROPS)
     add(harness, "one-img9-data")

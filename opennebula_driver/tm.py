@@ -117,6 +117,12 @@ def clone(env: Env, args: Sequence[str]) -> str:
         made = service.clone(source, name, props, progress=env.progress)
     except AlreadyExists:
         made = service.get(name)  # oned retries a failed deploy: the VM's copy is already there
+        if not naming.carries(made.props, names.vm_disk_filter(call.vm_id, call.disk_id)):
+            raise LinstorError(
+                f"disk {name} exists but is not disk {call.disk_id} of VM {call.vm_id}",
+                cause="LINSTOR names ignore case, and another VM or a person may have made it",
+                correction=f"rename the VM, or remove {name} if nothing uses it (linstor resource-definition delete {name})",
+            ) from None
     if disk is not None and disk.size_mib:
         wanted = size_mib_to_kib(disk.size_mib, "DISK/SIZE")
         if wanted > made.size_kib:

@@ -69,13 +69,25 @@ def test_clone_names_the_copy_after_the_vm_and_grows_it(harness: Harness, vm: Vm
 
 
 def test_clone_again_after_a_failed_deploy_reuses_the_copy(harness: Harness, vm: Vm) -> None:
+    """oned repeats a failed deploy: the VM's copy (maybe already written by the guest) stays."""
     add(harness, IMAGE)
-    add(harness, OWN, 8 * 1024, **{"Aux/bundle/disk": "0"})
+    add(harness, OWN, 8 * 1024, **OWN_PROPS, **{"Aux/test/copy": "the first one"})
     harness.disks.clone = lambda *a, **k: (_ for _ in ()).throw(  # type: ignore[method-assign]
         AlreadyExists([ApiReply(ret_code=-1, message=f"{OWN} exists")]))
     expect_link(harness, "node1", device(harness, OWN, "node1"), f"{DIR}/disk.0")
     tm.clone(harness.env, [f"fe:{IMAGE}", f"node1:{DIR}/disk.0", "22", "100"])
-    assert harness.disks.disks[OWN].size_kib == 8 * 1024
+    assert harness.disks.disks[OWN].props["Aux/test/copy"] == "the first one"
+    assert harness.disks.mutations() == [("attach", OWN, "node1")]  # neither remade nor resized
+
+
+def test_clone_refuses_a_disk_of_that_name_that_is_not_the_vms(harness: Harness, vm: Vm) -> None:
+    add(harness, IMAGE)
+    add(harness, OWN, 8 * 1024, **{**OWN_PROPS, "Aux/bundle/owner-id": "vm23"})  # a case twin's
+    harness.disks.clone = lambda *a, **k: (_ for _ in ()).throw(  # type: ignore[method-assign]
+        AlreadyExists([ApiReply(ret_code=-1, message=f"{OWN} exists")]))
+    with pytest.raises(LinstorError, match="not disk 0 of VM 22"):
+        tm.clone(harness.env, [f"fe:{IMAGE}", f"node1:{DIR}/disk.0", "22", "100"])
+    assert harness.disks.mutations() == []
 
 
 def test_mkimage_formats_on_the_host_over_ssh(harness: Harness, vm: Vm) -> None:

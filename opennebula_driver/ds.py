@@ -26,8 +26,22 @@ if TYPE_CHECKING:
 
 FORMAT = "raw"
 SAVE_AS = "save_as"
-_QCOW_MAGIC = b"QFI\xfb"
 _MIB = 1024 * 1024
+_NOT_RAW: tuple[tuple[int, bytes, str, str], ...] = (
+    (0, b"QFI\xfb", "a qcow2 image", "qemu-img convert -O raw {path} <file>.raw"),
+    (0, b"KDMV", "a VMDK image", "qemu-img convert -O raw {path} <file>.raw"),
+    (0, b"# Disk DescriptorFile", "a VMDK descriptor", "qemu-img convert -O raw {path} <file>.raw"),
+    (64, b"\x7f\x10\xda\xbe", "a VDI image", "qemu-img convert -O raw {path} <file>.raw"),
+    (0, b"vhdxfile", "a VHDX image", "qemu-img convert -O raw {path} <file>.raw"),
+    (0, b"conectix", "a VHD image", "qemu-img convert -O raw {path} <file>.raw"),
+    (0, b"\x1f\x8b", "gzip-compressed", "gunzip -k {path}"),
+    (0, b"BZh", "bzip2-compressed", "bunzip2 -k {path}"),
+    (0, b"\xfd7zXZ\x00", "xz-compressed", "unxz -k {path}"),
+    (0, b"\x28\xb5\x2f\xfd", "zstd-compressed", "unzstd {path}"),
+)
+"""What an uploaded file may start with that is not raw disk data: (offset, magic, what it is,
+the command that makes a raw file). Copied byte for byte it would be a disk no guest boots;
+OpenNebula's own downloader would have decompressed or converted it."""
 
 
 def _image(action: DriverAction) -> Image:
@@ -41,7 +55,8 @@ def _under(path: str, directories: str) -> bool:
 
 
 def _local_image_file(datastore: Datastore, path: str) -> str:
-    """The image file to read, refused when oned's RESTRICTED_DIRS/SAFE_DIRS say so or not raw."""
+    """The image file to read, refused when oned's RESTRICTED_DIRS/SAFE_DIRS say so or when it
+    is not raw disk data (see ``_NOT_RAW``)."""
     if "://" in path:
         raise InvalidInput(
             "PATH", path, "only files on the front-end can be copied into LINSTOR",
@@ -53,12 +68,13 @@ def _local_image_file(datastore: Datastore, path: str) -> str:
         raise InvalidInput("PATH", path, "is in the datastore's RESTRICTED_DIRS", correction="add it to SAFE_DIRS")
     try:
         with open(real, "rb") as handle:
-            magic = handle.read(4)
+            head = handle.read(512)
     except OSError as error:
         raise InvalidInput("PATH", path, error.strerror or str(error)) from None
-    if magic == _QCOW_MAGIC:
-        raise InvalidInput("PATH", path, "is a qcow2 image; LINSTOR disks hold raw data",
-                           correction=f"qemu-img convert -O raw {path} <file>.raw and register that")
+    for offset, magic, what, command in _NOT_RAW:
+        if head[offset:offset + len(magic)] == magic:
+            raise InvalidInput("PATH", path, f"is {what}; LINSTOR disks hold raw data",
+                               correction=f"{command.format(path=path)} and register the raw file")
     return real
 
 

@@ -88,6 +88,32 @@ def test_mkfs_zeroes_a_disk_whose_storage_hands_out_old_data(harness: Harness, t
         assert (seen.pop() if fstype else device.read_bytes()) == expected * (2 * 1024 * 1024)
 
 
+@pytest.mark.parametrize(("head", "what", "fix"), [
+    (b"QFI\xfb", "qcow2", "qemu-img convert -O raw"),
+    (b"KDMV", "VMDK", "qemu-img convert -O raw"),
+    (bytes(64) + b"\x7f\x10\xda\xbe", "VDI", "qemu-img convert -O raw"),
+    (b"vhdxfile", "VHDX", "qemu-img convert -O raw"),
+    (b"\x1f\x8b\x08", "gzip", "gunzip -k"),
+    (b"BZh9", "bzip2", "bunzip2 -k"),
+    (b"\xfd7zXZ\x00", "xz", "unxz -k"),
+    (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"),
+])
+def test_cp_and_stat_refuse_images_that_are_not_raw_before_creating(
+        harness: Harness, tmp_path: Path, head: bytes, what: str, fix: str) -> None:
+    """Copied byte for byte such a file is a disk no guest boots; say how to make it raw."""
+    path = image_file(tmp_path, head, 4096)
+    for act in (ds.cp, ds.stat):
+        with pytest.raises(InvalidInput, match=what) as refused:
+            act(harness.env, action(tmp_path, path=str(path), size_mib=1))
+        assert refused.value.correction.startswith(f"{fix} {path}")
+    assert harness.disks.mutations() == []
+
+
+def test_a_raw_disk_image_with_a_boot_sector_is_copied(harness: Harness, tmp_path: Path) -> None:
+    path = image_file(tmp_path, b"\xeb\x63\x90" + bytes(507) + b"\x55\xaa", 1024 * 1024)  # an MBR
+    assert ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1)) == f"{IMAGE_RD} raw"
+
+
 def test_cp_refuses_restricted_missing_url_and_qcow2_before_creating(harness: Harness, tmp_path: Path) -> None:
     qcow = tmp_path / "q.qcow2"
     qcow.write_bytes(b"QFI\xfb" + bytes(100))

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # tool:Debian package, installed with apt-get when the tool is missing (and python3-venv when
 # $(PYTHON) cannot make a venv: Debian's python3 ships without ensurepip)
-SYSTEM_TOOLS := losetup:util-linux mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs drbdadm:drbd-utils prove:perl genisoimage:genisoimage
+SYSTEM_TOOLS := losetup:util-linux mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs drbdadm:drbd-utils prove:perl genisoimage:genisoimage openssl:openssl
 
 .PHONY: demo test sysdeps venv bench clean
 

@@ -8,6 +8,9 @@ skip.
 from __future__ import annotations
 
 import os
+import shutil
+
+import pytest
 
 
 def in_ci() -> bool:
@@ -17,3 +20,20 @@ def in_ci() -> bool:
 def must_run() -> bool:
     """True as root or in CI: every test runs, and a missing prerequisite fails it."""
     return os.geteuid() == 0 or in_ci()
+
+
+def require(*tools: str, package: str) -> str:
+    """The first of ``tools`` found (on PATH, then /usr/sbin and /sbin).
+
+    Without any, the test fails where it must run (``must_run``), saying what to install, and
+    skips elsewhere.
+    """
+    search = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    for tool in tools:
+        found = shutil.which(tool, path=search)
+        if found:
+            return found
+    message = f"needs {' or '.join(tools)}: apt-get install {package} (make sysdeps does, as root)"
+    if must_run():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)

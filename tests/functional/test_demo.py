@@ -2,7 +2,8 @@
 left behind - no loop device, no mount, no temporary directory, no controller.
 
 As root it shows everything (xfs with reflink, loop devices, snapshots). The unprivileged run is
-tested for real too: as root by dropping to ``nobody`` with setpriv, otherwise directly.
+tested for real too: as root by dropping to ``nobody`` with setpriv (or, for a checkout nobody
+cannot read, in a user namespace), otherwise directly.
 """
 
 from __future__ import annotations
@@ -86,19 +87,34 @@ def test_demo_as_root_shows_every_step_and_cleans_up() -> None:
     _assert_nothing_left(workdir)
 
 
+def _unprivileged(env: dict[str, str]) -> list[str]:
+    """How root runs this checkout's demo as another user: as ``nobody`` where that user can
+    import it, else (a checkout under /root, mode 0700) in a user namespace with no uid mapped,
+    where geteuid() is 65534 and loop devices and mounts are refused but root's files stay
+    readable. Fails, never skips, when neither can."""
+    import linstor_core.cli
+
+    wanted = linstor_core.cli.__file__
+    setpriv, unshare = shutil.which("setpriv"), shutil.which("unshare")
+    if setpriv is None or unshare is None:
+        pytest.fail("setpriv and unshare (util-linux) are needed to run the demo unprivileged as root")
+    answers = []
+    for prefix in ([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--"], [unshare, "--user", "--"]):
+        probe = subprocess.run([*prefix, sys.executable, "-c", "import os, linstor_core.cli as c; "
+                                "print(os.geteuid(), c.__file__)"], capture_output=True, text=True, env=env,
+                               timeout=60)
+        if probe.returncode == 0 and probe.stdout.split() == ["65534", wanted]:
+            return prefix
+        answers.append(f"{prefix[0]}: {(probe.stdout + probe.stderr)[-300:]}")
+    pytest.fail(f"cannot run {wanted} unprivileged, as nobody or in a user namespace:\n" + "\n".join(answers))
+
+
 def test_demo_without_root_says_what_it_cannot_show_and_cleans_up() -> None:
     prefix: list[str] = []
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"}
     if os.geteuid() == 0:
         env["HOME"] = "/nonexistent"  # nobody's home, as a login would set it
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.fail("setpriv (util-linux) is needed to run the demo unprivileged as root")
-        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
-        probe = subprocess.run([*prefix, sys.executable, "-c", "import linstor_core.cli"], capture_output=True,
-                               env=env, timeout=60)
-        if probe.returncode != 0:
-            pytest.skip(f"user nobody cannot import this checkout: {probe.stderr.decode()[-200:]}")
+        prefix = _unprivileged(env)
     command = [*prefix, sys.executable, "-c", "import sys; from linstor_core.cli import main; sys.exit(main())", "demo"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     output = result.stdout

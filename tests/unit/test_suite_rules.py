@@ -1,4 +1,5 @@
-"""tests/conftest.py's rule for root-marked tests, on a small suite run in-process by pytester."""
+"""The suite's skip rules: tests/conftest.py for root-marked tests (on a small suite run in-process
+by pytester) and prerequisites.require for tools."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from prerequisites import require
 
 pytest_plugins = ["pytester"]
 
@@ -60,3 +63,25 @@ def test_ci_without_root_runs_a_selection_without_root_tests(suite: pytest.Pytes
     result = suite.runpytest_inprocess("-k", "plain")
     result.assert_outcomes(passed=1, deselected=1)
     assert result.ret == 0
+
+
+@pytest.mark.parametrize(("euid", "ci", "outcome"), [
+    (0, "", pytest.fail.Exception),
+    (1000, "true", pytest.fail.Exception),
+    (1000, "", pytest.skip.Exception),
+])
+def test_a_missing_tool_fails_as_root_or_in_ci_and_skips_elsewhere(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, euid: int, ci: str, outcome: type[BaseException]) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: euid)
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(outcome, match="needs nosuch-tool or other-tool: apt-get install nosuch-pkg"):
+        require("nosuch-tool", "other-tool", package="nosuch-pkg")
+
+
+def test_a_present_tool_is_returned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    tool = tmp_path / "other-tool"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert require("nosuch-tool", "other-tool", package="nosuch-pkg") == str(tool)

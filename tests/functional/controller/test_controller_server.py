@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import requests
 from linstor_core import retcodes as rc
 from linstor_core.controller.server import ControllerServer, parse_listen
 from linstor_core.errors import InvalidInput
+from prerequisites import require
 
 
 def test_non_loopback_refused_without_token_or_tls(tmp_path: Path):
@@ -50,8 +50,8 @@ def test_token_required_on_every_route(tmp_path: Path):
         assert right.status_code == 200 and right.json() == []
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl tool")
 def test_tls(tmp_path: Path):
+    require("openssl", package="openssl")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",

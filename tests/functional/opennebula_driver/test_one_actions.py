@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import requests
 
 from one_docs import b64, datastore_xml, driver_action, image_xml
 from one_harness import MIB, SYS, One, cp_image, device_of, image_ds, read_link, upload, vm, write_at
+from prerequisites import require
 
 def test_image_lifecycle_cp_clone_monitor_rm(one: One) -> None:
     path = upload(one, "ubuntu.img", 3 * MIB + 512, {0: b"BOOT", 2 * MIB: b"DATA"})
@@ -259,9 +259,8 @@ def test_refusals_from_linstor_and_oned_reach_the_user(one: One) -> None:
     assert one.state() == before
 
 
-@pytest.mark.skipif(not any(shutil.which(t) for t in ("genisoimage", "mkisofs", "xorriso")),
-                    reason="needs an ISO 9660 tool (apt-get install genisoimage)")
 def test_context_cdrom_is_a_linstor_disk(one: One, tmp_path: Path) -> None:
+    require("genisoimage", "mkisofs", "xorriso", package="genisoimage")
     context_sh = tmp_path / "context.sh"
     context_sh.write_text("ETH0_IP='10.0.0.5'\n")
     vm(one, 22, "web", [])

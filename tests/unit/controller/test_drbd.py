@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ import pytest
 from linstor_core.controller import drbd
 from linstor_core.errors import InvalidInput, StorageError
 from linstor_core.runner import FakeRunner
+from prerequisites import require
 
 RES = drbd.DrbdResource(
     name="LocalData",
@@ -92,22 +91,16 @@ def test_render_for_a_node_without_a_replica_is_refused() -> None:
         drbd.render_res(RES, "remus")
 
 
-def drbdadm_present() -> bool:
-    return shutil.which("drbdadm", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") is not None
-
-
-@pytest.mark.skipif(not drbdadm_present() and os.environ.get("CI", "").lower() != "true",
-                    reason="drbd-utils not installed (CI installs it)")
 def test_real_drbdadm_parses_the_written_file(tmp_path: Path) -> None:
+    require("drbdadm", package="drbd-utils")
     path = drbd.write_res(tmp_path, "vulcan", RES)
     assert path == tmp_path / "nodes" / "vulcan" / "drbd.d" / "LocalData.res"
     assert path.read_text() == GOLDEN.replace("for node kronos", "for node vulcan")
     assert [p.name for p in path.parent.iterdir()] == ["LocalData.res"]
 
 
-@pytest.mark.skipif(not drbdadm_present() and os.environ.get("CI", "").lower() != "true",
-                    reason="drbd-utils not installed (CI installs it)")
 def test_real_drbdadm_rejects_a_broken_file(tmp_path: Path) -> None:
+    require("drbdadm", package="drbd-utils")
     broken = tmp_path / "broken.res"
     broken.write_text(GOLDEN.replace("meta-disk internal;", "meta-data internal;"))
     with pytest.raises(StorageError, match="meta-data"):

@@ -170,12 +170,11 @@ def _progress_line(done: int, total: int) -> str:
     return f"copied {done // (1024 * 1024)} MiB of {total // (1024 * 1024)} MiB ({percent}%)"
 
 
-def md5_of(path: str | Path, length: int | None = None) -> str:
-    """MD5 hex digest of the first ``length`` bytes of ``path`` (all of it when ``None``).
-
-    OpenNebula's marketplace export wants an MD5 of what it will download.
-    """
-    digest = hashlib.md5(usedforsecurity=False)
+def hexdigest_of(path: str | Path, algorithm: str = "md5", length: int | None = None) -> str:
+    """``algorithm``'s (a hashlib name) hex digest of the first ``length`` bytes of ``path``
+    (all of it when ``None``): OpenNebula's marketplace wants the MD5 of what it will
+    download, and an image's MD5/SHA1 says what its file must hold."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     remaining = size_of(path) if length is None else length
     with open(path, "rb") as handle:
         while remaining > 0:
@@ -187,4 +186,4 @@ def md5_of(path: str | Path, length: int | None = None) -> str:
     return digest.hexdigest()
 
 
-__all__ = ["CHUNK_BYTES", "copy_into_device", "md5_of", "size_of", "zero_device"]
+__all__ = ["CHUNK_BYTES", "copy_into_device", "hexdigest_of", "size_of", "zero_device"]

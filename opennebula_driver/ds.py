@@ -155,12 +155,24 @@ def cp(env: Env, action: DriverAction) -> str:
     """Copy a local image file into a new disk of the image's profile."""
     image = _image(action)
     path = _local_image_file(action.datastore, image.path)
+    _check_digests(image, path)
     size_kib = units.bytes_to_kib(max(datacopy.size_of(path), 1))
     if image.size_mib:
         size_kib = max(size_kib, size_mib_to_kib(image.size_mib, "IMAGE/SIZE"))
     name = _new_disk_written(env, action, size_kib, lambda device, zeroed: datacopy.copy_into_device(
         path, device, device_is_zeroed=zeroed, progress=env.progress))
     return f"{name} {FORMAT}"
+
+
+def _check_digests(image: Image, path: str) -> None:
+    """The file must hash to the image's MD5 and SHA1 where its template gives them, as
+    OpenNebula's downloader checks; checked before any disk is made (one more read of the file,
+    only for images that ask for it)."""
+    for algorithm, wanted in (("md5", image.md5), ("sha1", image.sha1)):
+        if wanted and datacopy.hexdigest_of(path, algorithm) != wanted.strip().lower():
+            raise InvalidInput(f"IMAGE/TEMPLATE/{algorithm.upper()}", wanted, f"{path} does not hash to it",
+                               correction="upload the file again (it may be truncated) or fix the image's "
+                                          f"{algorithm.upper()}")
 
 
 def mkfs(env: Env, action: DriverAction) -> str:
@@ -296,7 +308,7 @@ def export(env: Env, action: DriverAction) -> str:
     device = attachment.device
     try:
         size_mib = -(-datacopy.size_of(device) // _MIB)
-        md5 = datacopy.md5_of(device)
+        md5 = datacopy.hexdigest_of(device)
     except OSError as error:
         if attachment.diskless:
             with noted_on(error, f"detaching {source} from {node} again"):

@@ -34,6 +34,8 @@ class Image:
     target_snapshot: int | None = None
     cloning_id: int | None = None
     md5: str = ""
+    """``TEMPLATE/MD5``: what the file to register must hash to (with ``sha1``, optional)."""
+    sha1: str = ""
 
 
 @dataclass(frozen=True)

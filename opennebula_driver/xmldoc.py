@@ -181,6 +181,7 @@ def _image(element: ET.Element) -> Image:
         target_snapshot=optional_int(text_at(element, "TARGET_SNAPSHOT"), "IMAGE/TARGET_SNAPSHOT"),
         cloning_id=optional_int(text_at(element, "CLONING_ID"), "IMAGE/CLONING_ID"),
         md5=text_at(element, "TEMPLATE/MD5"),
+        sha1=text_at(element, "TEMPLATE/SHA1"),
     )
 
 

@@ -60,7 +60,8 @@ def test_progress_lines(tmp_path: Path) -> None:
     assert len(lines) >= 3
 
 
-def test_md5_of_a_prefix(tmp_path: Path) -> None:
+def test_hexdigest_of_a_prefix(tmp_path: Path) -> None:
     path = sparse(tmp_path / "f", 2 * MIB, {0: b"abc"})
-    assert datacopy.md5_of(path, 3) == hashlib.md5(b"abc").hexdigest()
-    assert datacopy.md5_of(path) == hashlib.md5(path.read_bytes()).hexdigest()
+    assert datacopy.hexdigest_of(path, length=3) == hashlib.md5(b"abc").hexdigest()
+    assert datacopy.hexdigest_of(path) == hashlib.md5(path.read_bytes()).hexdigest()
+    assert datacopy.hexdigest_of(path, "sha1") == hashlib.sha1(path.read_bytes()).hexdigest()

@@ -109,6 +109,17 @@ def test_cp_and_stat_refuse_images_that_are_not_raw_before_creating(
     assert harness.disks.mutations() == []
 
 
+def test_cp_checks_the_images_md5_and_sha1_before_creating(harness: Harness, tmp_path: Path) -> None:
+    """OpenNebula's downloader refuses a file that does not hash to the image's MD5/SHA1."""
+    path = image_file(tmp_path, b"bootsector", 4096)
+    md5, sha1 = hashlib.md5(path.read_bytes()).hexdigest(), hashlib.sha1(path.read_bytes()).hexdigest()
+    for field, digests in (("MD5", {"md5": "0" * 32}), ("SHA1", {"md5": md5.upper(), "sha1": "0" * 40})):
+        with pytest.raises(InvalidInput, match=f"IMAGE/TEMPLATE/{field}"):
+            ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1, **digests))
+    assert harness.disks.mutations() == []
+    assert ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1, md5=md5, sha1=sha1)) == f"{IMAGE_RD} raw"
+
+
 def test_a_raw_disk_image_with_a_boot_sector_is_copied(harness: Harness, tmp_path: Path) -> None:
     path = image_file(tmp_path, b"\xeb\x63\x90" + bytes(507) + b"\x55\xaa", 1024 * 1024)  # an MBR
     assert ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1)) == f"{IMAGE_RD} raw"
@@ -301,10 +312,10 @@ def test_export_that_fails_detaches_a_diskless_attachment(harness: Harness, tmp_
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=1024, profile="gold")
 
-    def unreadable(path: object, length: object = None) -> str:
+    def unreadable(path: object, algorithm: object = "md5", length: object = None) -> str:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(ds.datacopy, "md5_of", unreadable)
+    monkeypatch.setattr(ds.datacopy, "hexdigest_of", unreadable)
     with pytest.raises(OSError):
         ds.export(harness.env, action(tmp_path, source=IMAGE_RD))
     assert harness.disks.calls[-1] == ("detach", IMAGE_RD, "fe")

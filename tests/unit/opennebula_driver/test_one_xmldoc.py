@@ -13,7 +13,7 @@ from opennebula_driver.xmldoc import decode_base64, parse_driver_action, parse_v
 ACTION = (
     "<DS_DRIVER_ACTION_DATA><IMAGE><ID>7</ID><NAME>ubuntu 24.04</NAME><SIZE>40</SIZE>"
     "<PATH>/var/tmp/u.img</PATH><SOURCE></SOURCE><FORMAT>raw</FORMAT><FS></FS>"
-    "<TARGET_SNAPSHOT>2</TARGET_SNAPSHOT><TEMPLATE><MD5>abc</MD5></TEMPLATE></IMAGE>"
+    "<TARGET_SNAPSHOT>2</TARGET_SNAPSHOT><TEMPLATE><MD5>abc</MD5><SHA1>def</SHA1></TEMPLATE></IMAGE>"
     "<DATASTORE><ID>100</ID><NAME>linstor</NAME><BASE_PATH>/var/lib/one/datastores/100</BASE_PATH>"
     "<TM_MAD>linstor</TM_MAD><TEMPLATE><LINSTOR_RESOURCE_GROUP>gold</LINSTOR_RESOURCE_GROUP>"
     "<SAFE_DIRS>/var/tmp</SAFE_DIRS></TEMPLATE></DATASTORE></DS_DRIVER_ACTION_DATA>"
@@ -28,7 +28,7 @@ def test_driver_action_fields() -> None:
     action = parse_driver_action(b64(ACTION), need_image=True)
     assert action.image is not None
     assert (action.image.id, action.image.name, action.image.size_mib) == (7, "ubuntu 24.04", 40)
-    assert action.image.target_snapshot == 2 and action.image.md5 == "abc"
+    assert action.image.target_snapshot == 2 and (action.image.md5, action.image.sha1) == ("abc", "def")
     assert action.datastore.id == 100
     assert action.datastore.template["LINSTOR_RESOURCE_GROUP"] == "gold"
 

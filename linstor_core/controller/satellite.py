@@ -24,6 +24,8 @@ import errno
 import os
 import threading
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -154,7 +156,7 @@ class Satellite:
             if image.exists():
                 _check_existing_size(image, size)
                 return self._expose(image, created=False)
-            with staged(image) as temp:
+            with self._os_errors(pool, ["allocate", str(image)]), staged(image) as temp:
                 provider.allocate(temp, size)
             return self._expose(image, created=True)
 
@@ -201,7 +203,8 @@ class Satellite:
                     f"volume {name} has {current // 1024} KiB; shrinking is refused",
                 )
             if size > current:
-                provider.grow(image, size)
+                with self._os_errors(pool, ["grow", str(image), str(size)]):
+                    provider.grow(image, size)
             for device in self._loops_of(image):
                 self.loops.refresh_size(device.name)
 
@@ -222,7 +225,7 @@ class Satellite:
             if target.exists():
                 return
             self._flush(image)
-            with staged(target) as temp:
+            with self._os_errors(pool, ["copy", str(image), str(target)]), staged(target) as temp:
                 provider.copy_data(image, temp)
 
     def delete_snapshot(self, pool: PoolSpec, vol_name: str, snapshot: str) -> None:
@@ -250,7 +253,7 @@ class Satellite:
             source = self._existing_snapshot(pool, vol_name, snapshot)
             devices = self._loops_of(image)
             self._refuse_busy(devices, vol_name, "rolled back")
-            with staged(image) as temp:
+            with self._os_errors(pool, ["copy", str(source), str(image)]), staged(image) as temp:
                 provider.copy_data(source, temp)
             if not self.use_loop:
                 return str(image)
@@ -375,11 +378,29 @@ class Satellite:
             return self._expose(image, created=False)
         if size < source.stat().st_size:
             raise InvalidInput("size", f"{dst.size_kib} KiB", f"smaller than the source {source.name}")
-        with staged(image) as temp:
+        with self._os_errors(pool, ["copy", str(source), str(image)]), staged(image) as temp:
             provider.copy_data(source, temp)
             if size > temp.stat().st_size and isinstance(provider, SupportsBackingFile):
                 provider.grow(temp, size)
         return self._expose(image, created=True)
+
+    @contextmanager
+    def _os_errors(self, pool: PoolSpec, argv: Sequence[str]) -> Iterator[None]:
+        """An OSError of the work inside (``argv`` says what it was) leaves as a ``StorageError``
+        naming the pool and the fix: a full filesystem is an operator's to fix, not an internal
+        error. A provider's own ``StorageError`` (a reflink refused) passes unchanged."""
+        try:
+            yield
+        except OSError as error:
+            where = f"storage pool '{pool.name}' on node '{pool.node}'"
+            directory = self.pool_directory(pool)
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                correction = (f"free space on the filesystem of {directory} ({where}) or grow it, "
+                              "then try again")
+            else:
+                correction = f"check the directory {directory} of {where}"
+            raise StorageError(argv, error.errno or 1, f"{error.strerror or error} ({where})",
+                               correction=correction) from None
 
     def _expose(self, image: Path, *, created: bool) -> str:
         """The device for ``image``: its loop device (attached if needed) or the file itself.

@@ -1,0 +1,70 @@
+"""A pool's filesystem failing under the satellite (ENOSPC, EIO) is a ``StorageError`` that names
+the pool and the fix, never a bare OSError that the controller could only call internal."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
+from linstor_core.errors import StorageError
+
+MIB_KIB = 1024
+
+
+@pytest.fixture
+def file_pool(tmp_path: Path) -> tuple[Satellite, PoolSpec]:
+    pool = PoolSpec("bravo", "pool", "FILE", tmp_path / "pool")
+    sat = Satellite(tmp_path / "state", use_loop=False)
+    sat.check_pool(pool)
+    return sat, pool
+
+
+def full(*_: object) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_pool_on_create_names_the_pool_and_says_free_space(
+        file_pool: tuple[Satellite, PoolSpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    sat, pool = file_pool
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(StorageError) as caught:
+        sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    error = caught.value
+    assert error.returncode == errno.ENOSPC
+    assert "No space left on device (storage pool 'pool' on node 'bravo')" in error.message
+    assert error.correction.startswith(f"free space on the filesystem of {sat.pool_directory(pool)}")
+    assert list(sat.pool_directory(pool).iterdir()) == []
+
+
+def test_a_full_pool_on_grow_and_copy_is_a_storage_error(
+        file_pool: tuple[Satellite, PoolSpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    sat, pool = file_pool
+    sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(StorageError, match="storage pool 'pool' on node 'bravo'") as grown:
+        sat.resize_volume(pool, "vm1_00000", 2 * MIB_KIB)
+    assert grown.value.argv[0] == "grow"
+    monkeypatch.undo()
+    monkeypatch.setattr("shutil.copyfileobj", full)
+    with pytest.raises(StorageError, match="free space") as copied:
+        sat.snapshot_volume(pool, "vm1_00000", "s1")
+    assert copied.value.argv[0] == "copy"
+    assert sorted(p.name for p in sat.pool_directory(pool).iterdir()) == ["vm1_00000.img"]
+
+
+def test_another_os_error_says_which_directory_to_check(
+        file_pool: tuple[Satellite, PoolSpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    sat, pool = file_pool
+
+    def broken(*_: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "posix_fallocate", broken)
+    with pytest.raises(StorageError, match="Input/output error") as caught:
+        sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    assert caught.value.correction == (f"check the directory {sat.pool_directory(pool)} of "
+                                       "storage pool 'pool' on node 'bravo'")

@@ -8,6 +8,10 @@ DRBD resource are rendered again and configs of resources no record knows are re
 DRBD is real (this host's node, module loaded; see ``deploy.py``) every resource the records
 know is ``adjust``ed (up again after a reboot), and a stray one is taken ``down`` before the
 orphan volumes it may hold are removed.
+
+What cannot be repaired (a pool whose directory is not mounted, a volume whose backing file is
+gone, a rollback that fails again) is reported and left as recorded, and the rest is
+reconciled: one broken pool must not keep the controller, and every other pool, down.
 """
 
 from __future__ import annotations
@@ -51,11 +55,20 @@ def reconcile(ctl: Controller) -> list[str]:
             key = (pool.node.lower(), pool.name.lower())
             mine = volumes.get(key, [])
             spec = ctl.pool_spec(pool)
-            repairs = ctl.satellite.reconcile(spec, {volume_name(v.rd, v.vlmnr) for v in mine},
-                                              snapshots.get(key, set()))
+            try:
+                repairs = ctl.satellite.reconcile(spec, {volume_name(v.rd, v.vlmnr) for v in mine},
+                                                  snapshots.get(key, set()))
+            except (LinstorError, OSError) as error:
+                repairs = [f"could not reconcile the pool: {error}"]
             lines += [f"{pool.node}/{pool.name}: {line}" for line in repairs]
             for vol in mine:
-                device = ctl.satellite.device_path(spec, volume_name(vol.rd, vol.vlmnr))
+                name = volume_name(vol.rd, vol.vlmnr)
+                try:
+                    device = ctl.satellite.device_path(spec, name)
+                except (LinstorError, OSError) as error:
+                    lines.append(f"{pool.node}/{pool.name}: volume {name} has no device, its "
+                                 f"record stays as it was: {error}")
+                    continue
                 if device != vol.backing:
                     shown = vol.device_path if rds[vol.rd.lower()].drbd else device
                     repo.set_volume_paths(VolRec(vol.rd, vol.node, vol.vlmnr, shown, device))
@@ -99,14 +112,15 @@ def _bring_up(ctl: Controller, name: str, nodes: list[str]) -> list[str]:
 
 def _finish_rollbacks(ctl: Controller) -> list[str]:
     """Rollbacks a crash cut off are finished on every replica (see ``finish_rollback``); one
-    that fails again stays recorded for the next start rather than keeping the controller down."""
+    that fails again (a refusal, or the OS: a full disk) stays recorded for the next start
+    rather than keeping the controller down."""
     with ctl.store.read() as tx:
         pending = pending_rollbacks(Repo(tx))
     lines = []
     for rd in pending:
         try:
             finish_rollback(ctl, rd)
-        except LinstorError as error:
+        except (LinstorError, OSError) as error:
             lines.append(f"rollback of {rd} is still unfinished: {error}")
         else:
             lines.append(f"finished the rollback of {rd} a crash had cut off")

@@ -1,0 +1,90 @@
+"""Start-up reconciliation keeps going past a rollback the OS refuses (a full disk).
+
+A crash-cut rollback is finished at start-up; one that fails again must stay recorded and be
+reported, not keep the controller (and every other rollback and pool) from starting. The
+OS error is injected by a satellite whose pool fills up during one definition's rollback;
+everything else is real files in tmp_path.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from linstor_core import retcodes as rc
+from linstor_core.controller.core import Controller
+from linstor_core.controller.ops import definitions, nodes, resources, snapshots
+from linstor_core.controller.satellite import PoolSpec, Satellite
+
+
+class FillsUp(Satellite):
+    """A satellite whose pool is full while it copies a snapshot of definition ``full``."""
+
+    def rollback_volume(self, pool: PoolSpec, vol_name: str, snapshot: str) -> str:
+        if vol_name.startswith("full_"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), vol_name)
+        return super().rollback_volume(pool, vol_name, snapshot)
+
+
+def crashed_during_rollbacks(state: Path, pool_dir: Path) -> None:
+    """Definitions ``full`` and ``fine`` (one FILE replica on alpha, snapshot ``s1``) whose
+    rollbacks were recorded and then cut off by a crash."""
+    ctl = Controller(state, satellite=Satellite(state, use_loop=False), drbd_loaded=False)
+    ctl.open()
+    try:
+        with ctl.change(0) as change:
+            nodes.create_node(ctl, change, "alpha", "SATELLITE", "10.0.0.1", {})
+            nodes.create_pool(ctl, change, "alpha", "pool", "FILE",
+                              {"StorDriver/FileDir": str(pool_dir)})
+            for name in ("full", "fine"):
+                definitions.create_rd(ctl, change, name, layers=["STORAGE"])
+                definitions.create_vds(ctl, change, name, [1024])
+                resources.create_many(ctl, change, name, [("alpha", "pool", False)])
+        with ctl.change(rc.MASK_SNAPSHOT) as change:
+            for name in ("full", "fine"):
+                snapshots.create_snapshot(ctl, change, name, "s1", [])
+        with ctl.store.write() as tx:
+            for name in ("full", "fine"):
+                tx.run("INSERT INTO rollbacks (rd, snapshot) VALUES (?, 's1')", name)
+    finally:
+        ctl.close()
+
+
+def test_a_rollback_the_os_refuses_stays_recorded_and_the_rest_goes_on(tmp_path: Path) -> None:
+    state, pool_dir = tmp_path / "state", tmp_path / "pool"
+    crashed_during_rollbacks(state, pool_dir)
+    stray = pool_dir / "stray_00000.img"
+    stray.write_bytes(b"left by a killed request")
+
+    ctl = Controller(state, satellite=FillsUp(state, use_loop=False), drbd_loaded=False)
+    try:
+        lines = ctl.open()
+        with ctl.read() as repo:
+            pending = snapshots.pending_rollbacks(repo)
+    finally:
+        ctl.close()
+
+    assert "rollback of full is still unfinished: [Errno 28] No space left on device: " \
+           "'full_00000'" in lines, lines
+    assert "finished the rollback of fine a crash had cut off" in lines
+    assert pending == ["full"]
+    assert any(line.startswith("alpha/pool: removed") and stray.name in line for line in lines)
+    assert not stray.exists()
+
+
+def test_the_next_start_finishes_it_once_there_is_room(tmp_path: Path) -> None:
+    state, pool_dir = tmp_path / "state", tmp_path / "pool"
+    crashed_during_rollbacks(state, pool_dir)
+    full = Controller(state, satellite=FillsUp(state, use_loop=False), drbd_loaded=False)
+    full.open()
+    full.close()
+
+    ctl = Controller(state, satellite=Satellite(state, use_loop=False), drbd_loaded=False)
+    try:
+        lines = ctl.open()
+        with ctl.read() as repo:
+            assert snapshots.pending_rollbacks(repo) == []
+    finally:
+        ctl.close()
+    assert lines[0] == "finished the rollback of full a crash had cut off"

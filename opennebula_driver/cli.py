@@ -44,7 +44,8 @@ datastore actions (linstor-one ds ACTION [DRIVER_ACTION|-] ID):
   The base64 DS_DRIVER_ACTION_DATA document comes on stdin (oned >= 6.8), as the first
   argument (<= 6.6), or on stdin when the first argument is "-". ID is the image id
   (the datastore id for monitor).
-  cp            copy IMAGE/PATH (a local raw file) into a new disk; prints "SOURCE raw"
+  cp            copy IMAGE/PATH (a local raw file, checked against TEMPLATE/MD5 and SHA1
+                when given) into a new disk; prints "SOURCE raw"
   mkfs          new empty disk of IMAGE/SIZE MiB, formatted if IMAGE/FS is ext4/ext3/xfs;
                 FORMAT=save_as only prints the name (tm cpds fills it); prints "SOURCE"
   clone         new image from IMAGE/PATH (the source's SOURCE); prints "SOURCE raw"
@@ -52,8 +53,10 @@ datastore actions (linstor-one ds ACTION [DRIVER_ACTION|-] ID):
   monitor       prints USED_MB=, TOTAL_MB=, FREE_MB= of the datastore's profile
   stat          prints the size of IMAGE/PATH in MiB
   snap_delete, snap_revert, snap_flatten
-                on IMAGE/SOURCE's snapshot IMAGE/TARGET_SNAPSHOT (LINSTOR "snap-<id>")
-  export        attach on the front-end and print IMPORT_INFO for the marketplace
+                on IMAGE/SOURCE's snapshot IMAGE/TARGET_SNAPSHOT (LINSTOR "snap-<id>");
+                revert only to the most recent one, flatten to any (newer ones deleted)
+  export        attach on the front-end and print IMPORT_INFO for the marketplace (the
+                device, its MD5 and SIZE)
 
 """
 

@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import requests
@@ -49,6 +49,11 @@ def _cmd(*argv: str) -> str:
     return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
 
 
+def _quiet(*argv: str) -> None:
+    """A clean-up step: its failure must not keep the steps after it from running."""
+    subprocess.run(argv, check=False, capture_output=True)
+
+
 def loops_under(directory: Path) -> dict[str, str]:
     """Loop device -> backing file, for every loop device over a file under ``directory``."""
     if not is_root():
@@ -67,27 +72,25 @@ def loops_under(directory: Path) -> dict[str, str]:
 def detach_loops_under(directory: Path) -> None:
     """Detach every loop device whose backing file lies under ``directory``."""
     for device in loops_under(directory):
-        subprocess.run(["losetup", "-d", device], check=False, capture_output=True)
+        _quiet("losetup", "-d", device)
 
 
 @contextmanager
 def reflink_filesystem(base: Path) -> Iterator[Path]:
-    """A mounted xfs (reflink=1) on a loop device over ``base/fs.img``; removed afterwards."""
+    """A mounted xfs (reflink=1) on a loop device over ``base/fs.img``; removed afterwards, also
+    when a step of making it fails."""
     image, mount = base / "fs.img", base / "mnt"
     mount.mkdir()
-    _cmd("truncate", "-s", XFS_SIZE, str(image))
-    _cmd("mkfs.xfs", "-q", "-m", "reflink=1", str(image))
-    device = _cmd("losetup", "--find", "--show", str(image)).strip()
-    try:
+    with ExitStack() as undo:
+        undo.callback(image.unlink, missing_ok=True)
+        _cmd("truncate", "-s", XFS_SIZE, str(image))
+        _cmd("mkfs.xfs", "-q", "-m", "reflink=1", str(image))
+        device = _cmd("losetup", "--find", "--show", str(image)).strip()
+        undo.callback(_quiet, "losetup", "-d", device)
         _cmd("mount", device, str(mount))
-        try:
-            yield mount
-        finally:
-            detach_loops_under(mount)
-            subprocess.run(["umount", str(mount)], check=False, capture_output=True)
-    finally:
-        subprocess.run(["losetup", "-d", device], check=False, capture_output=True)
-        image.unlink(missing_ok=True)
+        undo.callback(_quiet, "umount", str(mount))
+        undo.callback(detach_loops_under, mount)
+        yield mount
 
 
 @contextmanager

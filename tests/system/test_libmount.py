@@ -6,43 +6,78 @@ whatever is left, even when a test fails.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from linstor_core import filesystems
 from linstor_core.errors import StorageError
 from linstor_core.libmount import LibMount
-from linstor_core.runner import run
+from linstor_core.runner import Runner, run
 
 pytestmark = pytest.mark.root
+
+
+def release(loop: str, runner: Runner = run) -> None:
+    """Unmount (lazily) everything on ``loop``, then detach it: each step is tried even when an
+    earlier one failed; a failure is raised afterwards (earlier ones chained)."""
+    with ExitStack() as steps:
+        steps.callback(runner, ["losetup", "--detach", loop])
+        for target in filesystems.mountpoints_of(loop):
+            steps.callback(runner, ["umount", "--lazy", target])
 
 
 @pytest.fixture
 def loop_device(tmp_path: Path) -> Iterator[Callable[[str], str]]:
     """Makes loop devices over sparse files in tmp_path (``size`` as truncate takes it)."""
-    loops: list[str] = []
+    with ExitStack() as made:
+        count = itertools.count()
 
-    def make(size: str) -> str:
-        image = tmp_path / f"image{len(loops)}"
-        run(["truncate", "-s", size, str(image)])
-        loops.append(run(["losetup", "--find", "--show", str(image)]).strip())
-        return loops[-1]
+        def make(size: str) -> str:
+            image = tmp_path / f"image{next(count)}"
+            run(["truncate", "-s", size, str(image)])
+            loop = run(["losetup", "--find", "--show", str(image)]).strip()
+            made.callback(release, loop)
+            return loop
 
-    try:
         yield make
-    finally:
-        for loop in loops:
-            for target in filesystems.mountpoints_of(loop):
-                run(["umount", "--lazy", target])
-            run(["losetup", "--detach", loop])
 
 
 @pytest.fixture
 def device(loop_device: Callable[[str], str]) -> str:
     """A 64 MiB loop device over a sparse file in tmp_path."""
     return loop_device("64M")
+
+
+def _loops_over(image: Path) -> list[str]:
+    listing = run(["losetup", "--noheadings", "--output", "NAME", "--associated", str(image)])
+    return listing.split()
+
+
+def test_release_detaches_the_loop_even_when_an_umount_fails(tmp_path: Path) -> None:
+    image, target = tmp_path / "image", tmp_path / "target"
+    run(["truncate", "-s", "64M", str(image)])
+    with ExitStack() as cleanup:
+        loop = run(["losetup", "--find", "--show", str(image)]).strip()
+        cleanup.callback(lambda: [run(["losetup", "--detach", d]) for d in _loops_over(image)])
+        cleanup.callback(lambda: filesystems.is_mounted(str(target)) and run(["umount", str(target)]))
+        filesystems.make_filesystem(loop, "ext4")
+        filesystems.mount(loop, str(target), fstype="ext4")
+
+        def refuse_umount(argv: Sequence[str], **kwargs: Any) -> str:
+            if argv[0] == "umount":
+                raise StorageError(list(argv), 32, "refused by the test")
+            return run(argv, **kwargs)
+
+        with pytest.raises(StorageError, match="refused by the test"):
+            release(loop, refuse_umount)
+        autoclear = Path(f"/sys/block/{Path(loop).name}/loop/autoclear").read_text().strip()
+        assert autoclear == "1"  # detach asked for while mounted: the kernel frees it at the umount
+    assert _loops_over(image) == [] and not filesystems.is_mounted(str(target))
 
 
 def test_xfs_is_made_again_only_when_overwrite_is_asked(loop_device: Callable[[str], str]) -> None:

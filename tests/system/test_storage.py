@@ -10,6 +10,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -32,32 +33,59 @@ def loops_under(directory: Path) -> list[LoopDevice]:
     return [d for d in LOOPS.attached() if d.back_file.startswith(prefix)]
 
 
+def release(target: Path, device: str) -> None:
+    """Detach the satellite's loops under ``target``, unmount it, detach ``device``: each step is
+    tried even when an earlier one failed; a failure is raised afterwards (earlier ones chained)."""
+    with ExitStack() as steps:
+        steps.callback(LOOPS.detach, device)
+        steps.callback(lambda: os.path.ismount(target) and run(["umount", str(target)]))
+        for leftover in loops_under(target):
+            steps.callback(LOOPS.detach, leftover.name)
+
+
 @pytest.fixture
 def mounted(tmp_path: Path) -> Iterator[Make]:
     """Make and mount a loop filesystem: ``mounted("xfs", size_mib)`` returns its mount point."""
-    made: list[tuple[Path, str]] = []
+    with ExitStack() as made:
 
-    def make(fstype: str, size_mib: int) -> Path:
-        backing = tmp_path / f"{fstype}.fs"
-        with open(backing, "xb"):
-            pass
-        os.truncate(backing, size_mib * MIB)
+        def make(fstype: str, size_mib: int) -> Path:
+            backing = tmp_path / f"{fstype}.fs"
+            with open(backing, "xb"):
+                pass
+            os.truncate(backing, size_mib * MIB)
+            target = tmp_path / f"{fstype}-mnt"
+            target.mkdir()
+            device = LOOPS.attach(backing, new_file=True)
+            made.callback(release, target, device)
+            mkfs = ["mkfs.xfs", "-q", "-m", "reflink=1"] if fstype == "xfs" else ["mkfs.ext4", "-q", "-F"]
+            run([*mkfs, device])
+            run(["mount", device, str(target)])
+            return target
+
+        yield make
+
+
+def autoclear(device: str) -> str:
+    return Path(f"/sys/block/{Path(device).name}/loop/autoclear").read_text().strip()
+
+
+def test_release_detaches_the_loop_even_when_the_umount_fails(tmp_path: Path) -> None:
+    backing, target = tmp_path / "busy.fs", tmp_path / "busy-mnt"
+    backing.touch()
+    os.truncate(backing, 64 * MIB)
+    target.mkdir()
+    with ExitStack() as cleanup:
         device = LOOPS.attach(backing, new_file=True)
-        target = tmp_path / f"{fstype}-mnt"
-        target.mkdir()
-        made.append((target, device))
-        mkfs = ["mkfs.xfs", "-q", "-m", "reflink=1"] if fstype == "xfs" else ["mkfs.ext4", "-q", "-F"]
-        run([*mkfs, device])
+        cleanup.callback(lambda: [LOOPS.detach(d.name) for d in loops_under(tmp_path)])
+        cleanup.callback(lambda: os.path.ismount(target) and run(["umount", str(target)]))
+        run(["mkfs.ext4", "-q", "-F", device])
         run(["mount", device, str(target)])
-        return target
-
-    yield make
-    for target, device in reversed(made):
-        for leftover in loops_under(target):
-            LOOPS.detach(leftover.name)
-        if os.path.ismount(target):
-            run(["umount", str(target)])
-        LOOPS.detach(device)
+        with open(target / "held", "w"):
+            with pytest.raises(StorageError) as caught:
+                release(target, device)
+            assert caught.value.argv[0] == "umount"
+            assert autoclear(device) == "1"  # detach asked for: the kernel frees it at the umount
+    assert loops_under(tmp_path) == [] and not os.path.ismount(target)
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@
 #   --remotes      oned's remotes directory (default /var/lib/one/remotes,
 #                  $ONE_LOCATION/var/remotes for self-contained installs)
 #   --linstor-one  the linstor-one executable the scripts exec (default: found on PATH;
-#                  written as an absolute path when it is not in /usr/bin or /usr/local/bin,
-#                  since oned runs drivers with a minimal PATH)
+#                  a relative PATH is taken from the current directory; written as an
+#                  absolute path unless it is in /usr/bin or /usr/local/bin, since oned runs
+#                  drivers with a minimal PATH)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,16 +19,21 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --remotes) remotes=$2; shift 2 ;;
         --linstor-one) exe=$2; shift 2 ;;
-        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 1 ;;
     esac
 done
 
 [ -n "$exe" ] || exe=$(command -v linstor-one || true)
-if [ -z "$exe" ] || [ ! -x "$exe" ]; then
-    echo "install.sh: linstor-one not found; install the bundle or pass --linstor-one PATH" >&2
+if [ -z "$exe" ] || [ ! -f "$exe" ] || [ ! -x "$exe" ]; then
+    echo "install.sh: linstor-one not found (${exe:-not on PATH} is not an executable file);" \
+        "install the bundle or pass --linstor-one PATH" >&2
     exit 1
 fi
+case "$exe" in
+    /*) ;;
+    *) exe="$(cd "$(dirname "$exe")" && pwd)/$(basename "$exe")" ;;
+esac
 case "$exe" in
     /usr/bin/linstor-one|/usr/local/bin/linstor-one) target=linstor-one ;;
     *) target=$exe ;;

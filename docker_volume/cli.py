@@ -73,6 +73,8 @@ configuration (strongest first):
 
 files:
   {config.DEFAULT_CONFIG_FILE}     configuration ([global] section)
+  {config.DEFAULT_CONFIG_FILE.with_suffix(".d")}/*.conf  drop-ins, read after it in name order
+                                      (each overrides the files before it)
   {config.DEFAULT_SOCKET}    the socket dockerd connects to (mode 0600); under
                                       systemd socket activation it is inherited
   {config.DEFAULT_MOUNT_ROOT}/NAME  where volume NAME is mounted
@@ -103,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
                         help=f"where volumes are mounted, one directory each (default {config.DEFAULT_MOUNT_ROOT}; "
                              "for a managed plugin, its propagatedMount)")
     parser.add_argument("--config", metavar="FILE", type=Path, default=config.DEFAULT_CONFIG_FILE,
-                        help=f"INI file with a [global] section (default {config.DEFAULT_CONFIG_FILE})")
+                        help=f"INI file DIR/NAME.conf with a [global] section, then its drop-ins DIR/NAME.d/*.conf "
+                             f"(default {config.DEFAULT_CONFIG_FILE})")
     parser.add_argument("--profile", metavar="NAME",
                         help=f"profile for volumes created without -o profile (default {config.DEFAULT_PROFILE})")
     parser.add_argument("--node", metavar="NAME", help="this host's LINSTOR node name (default: the host name)")

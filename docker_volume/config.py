@@ -3,9 +3,11 @@
 Sources, strongest first: command-line flags; the linstor client's ``LS_*`` environment
 variables (``LS_CONTROLLERS``, ``LS_ROOT_CA``, ``LS_USER_CERTIFICATE``, ``LS_USER_KEY``,
 ``LS_TOKEN``/``LS_TOKEN_FILE``, ``LS_NODE_NAME``); the ``[global]`` section of
-``/etc/linstor/docker-volume.conf``; the linstor client's own config files; built-in defaults.
-The connection settings are resolved by ``linstor_core.config`` with this file placed before
-the client's files. An unknown key in the file is an error, not a silent typo.
+``/etc/linstor/docker-volume.conf`` and its drop-ins ``/etc/linstor/docker-volume.d/*.conf``
+(read after it, so a drop-in overrides it); the linstor client's own config files; built-in
+defaults. The connection settings are resolved by ``linstor_core.config`` with this file (and
+so its drop-ins) placed before the client's files. An unknown key in the file or a drop-in is
+an error, not a silent typo; every key counts in a drop-in as in the file.
 
 Example ``/etc/linstor/docker-volume.conf``::
 
@@ -55,8 +57,26 @@ class PluginConfig:
     client: ClientConfig
 
 
+def _config_sources(path: Path) -> list[Path]:
+    """``path``, then its drop-ins ``<stem>.d/*.conf`` beside it, sorted: the files read, in the
+    order the linstor client reads a config file and its drop-ins (a later file overrides). A
+    drop-in directory this user may not read counts as absent, as it does for the client."""
+    try:
+        return [path, *sorted((path.parent / f"{path.stem}.d").glob("*.conf"))]
+    except OSError:
+        return [path]
+
+
 def read_config_file(path: Path) -> dict[str, str]:
-    """The ``[global]`` keys of ``path``; a missing file is empty, a broken one a ConfigError."""
+    """The ``[global]`` keys of ``path`` and its drop-ins (``_config_sources``), later files
+    overriding; a missing file is empty, a broken one or an unknown key a ConfigError."""
+    values: dict[str, str] = {}
+    for source in _config_sources(path):
+        values.update(_global_keys(source))
+    return values
+
+
+def _global_keys(path: Path) -> dict[str, str]:
     parser = configparser.ConfigParser(interpolation=None)
     try:
         found = parser.read(path)

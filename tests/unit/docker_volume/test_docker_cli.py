@@ -24,3 +24,9 @@ def test_a_config_error_is_one_line_on_stderr_and_exit_1(tmp_path: Path, capsys:
     path.write_text("[global]\nsize = 1G\n")
     assert main(["--config", str(path)]) == 1
     assert capsys.readouterr().err.startswith("linstor-docker-volume: unknown key(s) size")
+
+
+def test_help_names_the_drop_ins_the_plugin_reads(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "/etc/linstor/docker-volume.d/*.conf  drop-ins, read after it in name order" in capsys.readouterr().out

@@ -89,3 +89,22 @@ def test_the_plugins_file_beats_the_linstor_client_files(conf: Path, tmp_path: P
     without = tmp_path / "none.conf"
     fallback = load_plugin_config(NO_FLAGS, config_file=without, environ={}, client_config_paths=(client_file,))
     assert fallback.client.controllers == ("http://from-client-conf:3370",)
+
+
+def test_drop_ins_are_read_after_the_file_and_override_every_key(conf: Path, tmp_path: Path) -> None:
+    drop_ins = tmp_path / "docker-volume.d"
+    drop_ins.mkdir()
+    (drop_ins / "20-site.conf").write_text("[global]\nprofile = silver\ncontrollers = linstor://from-20\n")
+    (drop_ins / "10-base.conf").write_text("[global]\nprofile = bronze\nsocket = /run/l.sock\n")
+    (drop_ins / "notes.txt").write_text("[global]\nprofile = ignored\n")
+    settings = load_plugin_config(NO_FLAGS, config_file=conf, environ={}, client_config_paths=())
+    assert (settings.profile, str(settings.socket), settings.node) == ("silver", "/run/l.sock", "node-a")
+    assert settings.client.controllers == ("http://from-20:3370",)
+
+
+def test_an_unknown_key_in_a_drop_in_is_refused_naming_it(conf: Path, tmp_path: Path) -> None:
+    drop_in = tmp_path / "docker-volume.d" / "50-typo.conf"
+    drop_in.parent.mkdir()
+    drop_in.write_text("[global]\nprofil = gold\n")
+    with pytest.raises(ConfigError, match=f"unknown key.*profil in {drop_in}"):
+        load_plugin_config(NO_FLAGS, config_file=conf, environ={}, client_config_paths=())

@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+from linstor_core import config as client_config
 from linstor_core.disks import DiskService
 from linstor_core.errors import LinstorError
 
@@ -33,7 +34,8 @@ replica), formatted on first use and mounted under the mount root.
 """
 
 def _wrapped(text: str, indent: str = "  ") -> str:
-    return textwrap.fill(text, width=88, initial_indent=indent, subsequent_indent=indent)
+    return textwrap.fill(text, width=88, initial_indent=indent, subsequent_indent=indent,
+                         break_on_hyphens=False)  # never split a path or an option
 
 
 EPILOG = f"""\
@@ -68,8 +70,10 @@ behaviour:
 configuration (strongest first):
 {_wrapped("these flags; the linstor client's environment variables (LS_CONTROLLERS, LS_ROOT_CA, "
           "LS_USER_CERTIFICATE, LS_USER_KEY, LS_TOKEN, LS_TOKEN_FILE, LS_NODE_NAME); [global] in "
-          "the config file (keys: " + ", ".join(config.FILE_KEYS) + "); "
-          "/etc/linstor/linstor-client.conf; built-in defaults.")}
+          "the config file and its drop-ins (keys: " + ", ".join(config.FILE_KEYS) + "); "
+          f"the linstor client's files, for connection settings only: {client_config.USER_CONFIG}, "
+          f"then {client_config.SYSTEM_CONFIG} with its drop-ins "
+          f"{client_config.SYSTEM_CONFIG.with_suffix('.d')}/*.conf; built-in defaults.")}
 
 files:
   {config.DEFAULT_CONFIG_FILE}     configuration ([global] section)
@@ -100,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--socket", metavar="PATH", help=f"unix socket to serve (default {config.DEFAULT_SOCKET})")
     parser.add_argument("--controllers", metavar="URL,...",
                         help="LINSTOR controllers, e.g. linstor://ctrl1,linstor+ssl://ctrl2 (default: LS_CONTROLLERS, "
-                             "the config file, then linstor://localhost)")
+                             "the config file, the linstor client's files, then linstor://localhost)")
     parser.add_argument("--mount-root", metavar="DIR",
                         help=f"where volumes are mounted, one directory each (default {config.DEFAULT_MOUNT_ROOT}; "
                              "for a managed plugin, its propagatedMount)")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from linstor_core import config as client_config
+
 from docker_volume.cli import main
 
 
@@ -30,3 +32,12 @@ def test_help_names_the_drop_ins_the_plugin_reads(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "/etc/linstor/docker-volume.d/*.conf  drop-ins, read after it in name order" in capsys.readouterr().out
+
+
+def test_help_names_the_linstor_client_files_in_the_order_they_are_read(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    order = [str(path) for path in client_config.DEFAULT_PATHS]
+    assert order == ["~/.config/linstor/linstor-client.conf", "/etc/linstor/linstor-client.conf"]
+    assert f"connection settings only: {order[0]}, then {order[1]} with its drop-ins" in text

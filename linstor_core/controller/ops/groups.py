@@ -99,19 +99,26 @@ def spawn(ctl: Controller, change: Change, group_name: str, rd_name: str, sizes:
 
 def size_info(ctl: Controller, repo: Repo, group: GroupRec,
               select_filter: Mapping[str, Any] | None) -> dict[str, Any]:
-    """QuerySizeInfoResponse: the largest volume a spawn could get now, and pool totals."""
+    """QuerySizeInfoResponse: the largest volume a spawn could get now, and pool totals.
+
+    Pools whose free space cannot be read count for nothing; a filter that names only such
+    pools also gets the refusal a spawn would get, as an error report."""
     want = Placement.from_filters(group.select_filter, clean_filter(select_filter))
     pools = candidates(ctl, repo, want)
     request = want.request("", want.place_count, 0)
-    qualified = placement.eligible(pools, request)
-    chosen = placement.choose(pools, request) or []
+    qualified = placement.eligible(pools.usable, request)
+    chosen = placement.choose(pools.usable, request) or []
     max_size = min((c.free_kib for c in chosen), default=0)
     qualified_pools = {(c.node.lower(), c.pool.lower()) for c in qualified}
     capacity = sum(ctl.satellite.capacity(ctl.pool_spec(pool))[1] for pool in repo.pools()
                    if (pool.node.lower(), pool.name.lower()) in qualified_pools)
-    return {"space_info": {
+    answer: dict[str, Any] = {"space_info": {
         "max_vlm_size_in_kib": max_size,
         "available_size_in_kib": sum(c.free_kib for c in qualified),
         "capacity_in_kib": capacity,
         "next_spawn_result": [{"node_name": c.node, "stor_pool_name": c.pool} for c in chosen],
     }}
+    refusal = pools.only_unreadable(want)
+    if refusal is not None:
+        answer["reports"] = [reply.to_json() for reply in refusal.replies]
+    return answer

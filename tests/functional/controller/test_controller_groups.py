@@ -92,11 +92,13 @@ def test_spawn_failing_on_storage_undoes_made_volumes(rest, controller, pool_roo
     rest.ok("POST", "/v1/resource-groups", {"name": "pair", "select_filter": {
         "place_count": 2, "node_name_list": ["alpha", "bravo"], "layer_stack": ["storage"]}},
         status=201)
+    # The placer goes by the free space last reported, so bravo is chosen once it is broken.
+    rest.call("POST", "/v1/resource-groups/pair/query-size-info", {}, status=200)
     broken = pool_root / "bravo"
     broken.rmdir()
     broken.write_text("not a directory")
     rest.error("POST", "/v1/resource-groups/pair/spawn", {
-        "resource_definition_name": "halfmade", "volume_sizes": [1024]}, status=400)
+        "resource_definition_name": "halfmade", "volume_sizes": [1024]}, status=500)
     assert not (pool_root / "alpha" / "halfmade_00000.img").exists()
     assert not list((pool_root / "alpha").glob("*.tmp"))
     assert rest.call("GET", "/v1/view/resources", status=200) == []

@@ -29,7 +29,7 @@ sysdeps:
 	    echo "installing system packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	  else \
-	    echo "missing system packages:$$missing (as root: apt-get install$$missing); tests that need them are skipped"; \
+	    echo "missing system packages:$$missing (as root: apt-get install$$missing); outside CI the tests that need them are skipped"; \
 	  fi; \
 	fi
 

@@ -4,11 +4,15 @@ The controller decides *what* exists; the satellite makes it so on disk and is t
 touches pool directories (their layout: ``providers/layout.py``; how each kind stores data: the
 providers).
 
-Promises: every operation is idempotent (repeat it after a failure or a crash and it finishes the
-job), and a failed operation leaves nothing half-made: new data is built in a ``.tmp`` file and
-renamed into place, and a file whose loop device could not be attached is removed again. What a
-crash leaves behind is removed by ``reconcile``. Loop devices are looked up in the kernel
-(``loopdev.LoopDevices``, by default its ioctls and sysfs), never remembered.
+Promises: a failed operation leaves nothing half-made: new data is built in a ``.tmp`` file and
+renamed into place, and a file whose loop device could not be attached is removed again.
+Removals are idempotent (done already when the file is missing). Creations always make fresh
+storage: the controller asks for a volume or snapshot only for a record it has not committed
+yet, so a file already there under that name belongs to no record (a clean-up that failed, a
+killed request) and is replaced, never taken over, because its bytes are someone else's data.
+A committed volume's device is found again with ``device_path``. What a crash leaves behind is
+removed by ``reconcile``. Loop devices are looked up in the kernel (``loopdev.LoopDevices``, by
+default its ioctls and sysfs), never remembered.
 
 DISKLESS pools store nothing: every data operation on them succeeds and touches nothing, and
 the device a volume "gets" is ``"none"`` (DRBD's word for a diskless volume; the real device is
@@ -21,6 +25,7 @@ threads, and ``reconcile`` must never see another call's file mid-way.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import threading
 import time
@@ -39,6 +44,8 @@ from linstor_core.controller.providers import (
 )
 from linstor_core.controller.providers.layout import PoolLayout, staged, temp_of, volume_name
 from linstor_core.errors import InvalidInput, StorageError
+
+log = logging.getLogger(__name__)
 
 DISKLESS_DEVICE = "none"
 # Re-attaching a loop device at the path it had can race a udev probe that still holds it.
@@ -142,20 +149,15 @@ class Satellite:
     # -- volumes -----------------------------------------------------------------------------
 
     def create_volume(self, pool: PoolSpec, vol: VolumeSpec) -> str:
-        """Make the volume and return its device; the same call again returns the same device.
-
-        A volume that exists with another size is refused (``InvalidInput``): that is not a
-        retry but a conflict.
-        """
+        """Make the volume, fresh, and return its device; a leftover file of that name (module
+        docstring) is replaced, its loop devices detached first (``StorageError`` if in use)."""
         provider = provider_for(pool.kind)
         if not isinstance(provider, SupportsBackingFile):
             return DISKLESS_DEVICE
         size = _size_bytes(vol)
         with self._lock:
             image = self._layout(pool).volume(vol.volume_name)
-            if image.exists():
-                _check_existing_size(image, size)
-                return self._expose(image, created=False)
+            self._remove_leftover(pool, image)
             with self._os_errors(pool, ["allocate", str(image)]), staged(image) as temp:
                 provider.allocate(temp, size)
             return self._expose(image, created=True)
@@ -211,7 +213,8 @@ class Satellite:
     # -- snapshots, rollback, restore, clone -------------------------------------------------
 
     def snapshot_volume(self, pool: PoolSpec, vol_name: str, snapshot: str) -> None:
-        """Freeze the volume's current data as ``snapshot``; done already if it exists.
+        """Freeze the volume's current data as ``snapshot``; a leftover snapshot file of that
+        name (module docstring) is replaced.
 
         FILE_THIN needs a reflink filesystem (``StorageError`` naming the filesystem otherwise);
         FILE makes a full copy.
@@ -222,8 +225,7 @@ class Satellite:
         with self._lock:
             image = self._existing_image(pool, vol_name)
             target = self._layout(pool).snapshot(vol_name, snapshot)
-            if target.exists():
-                return
+            self._remove_leftover(pool, target)
             self._flush(image)
             with self._os_errors(pool, ["copy", str(image), str(target)]), staged(target) as temp:
                 provider.copy_data(image, temp)
@@ -264,7 +266,8 @@ class Satellite:
             return self._repoint(devices[0].name, image)
 
     def restore_volume(self, pool: PoolSpec, src_vol_name: str, snapshot: str, dst: VolumeSpec) -> str:
-        """Make the new volume ``dst`` from a snapshot; returns its device (idempotent).
+        """Make the new volume ``dst`` from a snapshot (a leftover of its name is replaced, as
+        by ``create_volume``); returns its device.
 
         ``dst`` may be larger than the snapshot (it is grown), never smaller.
         """
@@ -276,7 +279,8 @@ class Satellite:
             return self._create_from(pool, provider, source, dst)
 
     def clone_volume(self, pool: PoolSpec, src_vol_name: str, dst: VolumeSpec) -> str:
-        """Make the new volume ``dst`` as a copy of a volume (reflink in FILE_THIN pools)."""
+        """Make the new volume ``dst`` as a copy of a volume (reflink in FILE_THIN pools); a
+        leftover of its name is replaced, as by ``create_volume``."""
         provider = provider_for(pool.kind)
         if not isinstance(provider, SupportsSnapshots):
             return DISKLESS_DEVICE
@@ -373,16 +377,27 @@ class Satellite:
     def _create_from(self, pool: PoolSpec, provider: SupportsSnapshots, source: Path, dst: VolumeSpec) -> str:
         size = _size_bytes(dst)
         image = self._layout(pool).volume(dst.volume_name)
-        if image.exists():
-            _check_existing_size(image, size)
-            return self._expose(image, created=False)
         if size < source.stat().st_size:
             raise InvalidInput("size", f"{dst.size_kib} KiB", f"smaller than the source {source.name}")
+        self._remove_leftover(pool, image)
         with self._os_errors(pool, ["copy", str(source), str(image)]), staged(image) as temp:
             provider.copy_data(source, temp)
             if size > temp.stat().st_size and isinstance(provider, SupportsBackingFile):
                 provider.grow(temp, size)
         return self._expose(image, created=True)
+
+    def _remove_leftover(self, pool: PoolSpec, target: Path) -> None:
+        """Remove the file no record owns where a new volume or snapshot is to be made, after
+        detaching its loop devices; ``StorageError`` (nothing removed) if one is in use."""
+        if not target.exists():
+            return
+        devices = self._loops_of(target)
+        self._refuse_busy(devices, f"{target.name} (a leftover no record owns)", "replaced")
+        for device in devices:
+            self.loops.detach(device.name)
+        with self._os_errors(pool, ["unlink", str(target)]):
+            target.unlink()
+        log.warning("replaced %s: a leftover no record owned, its data is not taken over", target)
 
     @contextmanager
     def _os_errors(self, pool: PoolSpec, argv: Sequence[str]) -> Iterator[None]:
@@ -458,14 +473,6 @@ def _positive_kib(size_kib: int) -> int:
 
 def _size_bytes(vol: VolumeSpec) -> int:
     return _positive_kib(vol.size_kib) * 1024
-
-
-def _check_existing_size(image: Path, size: int) -> None:
-    actual = image.stat().st_size
-    if actual != size:
-        raise InvalidInput(
-            "size", f"{size // 1024} KiB", f"volume {image.stem} exists with {actual // 1024} KiB",
-        )
 
 
 __all__ = ["PoolSpec", "VolumeSpec", "Satellite", "DISKLESS_DEVICE", "loops_available"]

@@ -160,22 +160,6 @@ def test_create_makes_a_sparse_file_and_a_loop_device(sat: Satellite, loops: Fak
     loops.assert_done()
 
 
-def test_create_again_returns_the_same_device(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
-    """The second call finds the file, so it asks for the device serving it (no new_file)."""
-    path = image(pool, "LocalData_00000")
-    loops.expect(attach(path, new_file=True), "/dev/loop3").expect(attach(path), "/dev/loop3")
-    vol = VolumeSpec("LocalData", 0, MIB_KIB)
-    assert sat.create_volume(pool, vol) == sat.create_volume(pool, vol) == "/dev/loop3"
-    loops.assert_done()
-
-
-def test_create_with_another_size_is_refused(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
-    loops.expect(attach(image(pool, "LocalData_00000"), new_file=True), "/dev/loop3")
-    sat.create_volume(pool, VolumeSpec("LocalData", 0, MIB_KIB))
-    with pytest.raises(InvalidInput, match="exists with 1024 KiB"):
-        sat.create_volume(pool, VolumeSpec("LocalData", 0, 2 * MIB_KIB))
-
-
 def test_failed_attach_leaves_no_file(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
     path = image(pool, "LocalData_00000")
     refused = StorageError(["ioctl", "LOOP_CTL_GET_FREE", "/dev/loop-control"], errno.ENODEV, "No such device")

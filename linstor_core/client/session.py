@@ -3,8 +3,9 @@
 Promises:
 
 * Failover: the controllers are tried in order, starting with the last one that answered. The
-  next one is tried only when a controller could not be reached at all (refused, unresolvable,
-  connect timeout, TLS handshake failed): such a request never arrived, so sending it elsewhere cannot repeat it.
+  next one is tried when a controller could not be reached at all (refused, unresolvable,
+  connect timeout, TLS handshake failed): such a request never arrived, so sending it elsewhere
+  cannot repeat it. A ``GET`` also moves on once its ``GET_ATTEMPTS`` there got no answer.
 * Retries: only ``GET`` (idempotent) is sent again after it may have reached a controller (read
   timeout, connection dropped mid-answer). A ``POST``/``PUT``/``DELETE`` whose answer was lost is
   reported, never resent, because it may have been carried out.

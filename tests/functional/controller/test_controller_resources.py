@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -11,11 +10,7 @@ import pytest
 
 from linstor_core import retcodes as rc
 from linstor_core.runner import run
-
-
-# drbd-utils parses the controller's .res files where it is installed (make test installs it; CI must have it).
-HAVE_DRBDADM = bool(shutil.which("drbdadm", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
-                    or os.environ.get("CI", "").lower() == "true")
+from prerequisites import require
 
 
 def make_rd(rest, name: str, layers=("STORAGE",), size_kib: int = 4096, props=None) -> None:
@@ -97,8 +92,8 @@ def test_drbd_resource_layers_and_honest_state(rest, controller):
         text = res_file.read_text()
         assert ":7000;" in text and "minor 1000;" in text
         assert 'on "alpha"' in text and 'on "bravo"' in text
-        if HAVE_DRBDADM:
-            run(["drbdadm", "--config-file", str(res_file), "dump"])
+        # drbd-utils parses the .res files: required as root and in CI (make sysdeps installs it)
+        run([require("drbdadm", package="drbd-utils"), "--config-file", str(res_file), "dump"])
 
 
 def test_tiebreaker_kept_for_two_replicas(rest):

@@ -10,26 +10,10 @@ from linstor_core import retcodes as rc
 from linstor_core.controller import placement
 from linstor_core.controller.core import Change, Controller, crash_test_pause
 from linstor_core.controller.model import GroupRec, Repo
-from linstor_core.controller.ops.common import edit_props, layer_stack
+from linstor_core.controller.ops.common import edit_props
 from linstor_core.controller.ops.definitions import DEFAULT_GROUP, create_rd, create_vds, ensure_new_rd
-from linstor_core.controller.ops.resources import Placement, autoplace, candidates
+from linstor_core.controller.ops.resources import Placement, autoplace, candidates, clean_filter
 from linstor_core.controller.replies import refuse
-
-FILTER_KEYS = ("place_count", "additional_place_count", "node_name_list", "storage_pool",
-               "storage_pool_list", "storage_pool_diskless_list", "not_place_with_rsc",
-               "not_place_with_rsc_regex", "replicas_on_same", "replicas_on_different",
-               "layer_stack", "provider_list", "diskless_on_remaining", "diskless_type")
-
-
-def clean_filter(select_filter: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The AutoSelectFilter fields we keep (unknown keys dropped, layer stack checked)."""
-    result = {k: v for k, v in (select_filter or {}).items()
-              if k in FILTER_KEYS and v is not None}
-    if result.get("layer_stack"):
-        result["layer_stack"] = list(layer_stack(result["layer_stack"]))
-    if "place_count" in result:
-        Placement.from_filters(result)
-    return result
 
 
 def create_group(ctl: Controller, change: Change, name: str, description: str,

@@ -9,6 +9,7 @@ the count is no longer two or another diskless peer exists.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,6 +22,7 @@ from linstor_core.controller.deploy import (Maker, ensure_not_in_use, make_volum
                                             remove_volumes_later, sync_drbd)
 from linstor_core.controller.model import (TIE_BREAKER, PoolRec, RdRec, Repo, RscRec,
                                            parse_props)
+from linstor_core.controller.ops.common import layer_stack
 from linstor_core.controller.ops.nodes import DISKLESS_POOL
 from linstor_core.controller.replies import refuse
 from linstor_core.controller.satellite import PoolSpec
@@ -30,6 +32,94 @@ log = logging.getLogger(__name__)
 
 DISKLESS = ("DISKLESS", "DRBD_DISKLESS")
 DEFAULT_PLACE_COUNT = 2
+INT32 = range(-(2 ** 31), 2 ** 31)
+
+# OpenAPI AutoSelectFilter: field -> (JSON type, LINSTOR's ret code for a bad value).
+FILTER_SCHEMA: dict[str, tuple[str, int]] = {
+    "place_count": ("int32", rc.FAIL_INVLD_PLACE_COUNT),
+    "additional_place_count": ("int32", rc.FAIL_INVLD_PLACE_COUNT),
+    "node_name_list": ("strings", rc.FAIL_INVLD_NODE_NAME),
+    "storage_pool": ("string", rc.FAIL_INVLD_STOR_POOL_NAME),
+    "storage_pool_list": ("strings", rc.FAIL_INVLD_STOR_POOL_NAME),
+    "storage_pool_diskless_list": ("strings", rc.FAIL_INVLD_STOR_POOL_NAME),
+    "not_place_with_rsc": ("strings", rc.FAIL_INVLD_RSC_NAME),
+    "not_place_with_rsc_regex": ("regex", rc.FAIL_INVLD_RSC_NAME),
+    "replicas_on_same": ("strings", rc.FAIL_INVLD_PROP),
+    "replicas_on_different": ("strings", rc.FAIL_INVLD_PROP),
+    "x_replicas_on_different_map": ("int32 map", rc.FAIL_INVLD_PROP),
+    "layer_stack": ("strings", rc.FAIL_INVLD_LAYER_STACK),
+    "provider_list": ("strings", rc.FAIL_INVLD_PROVIDER),
+    "diskless_on_remaining": ("boolean", rc.FAIL_INVLD_REQUEST),
+    "diskless_type": ("string", rc.FAIL_INVLD_REQUEST),
+    "overprovision": ("number", rc.FAIL_INVLD_REQUEST),
+    "port_count": ("int32", rc.FAIL_INVLD_REQUEST),
+}
+# The fields the embedded controller keeps (the others are checked, then dropped).
+FILTER_KEYS = ("place_count", "additional_place_count", "node_name_list", "storage_pool",
+               "storage_pool_list", "storage_pool_diskless_list", "not_place_with_rsc",
+               "not_place_with_rsc_regex", "replicas_on_same", "replicas_on_different",
+               "layer_stack", "provider_list", "diskless_on_remaining", "diskless_type")
+_WANTED = {"int32": "a whole number", "strings": "a list of strings", "string": "a string",
+           "regex": "a regular expression", "int32 map": "an object of whole numbers",
+           "boolean": "true or false", "number": "a number"}
+
+
+def clean_filter(select_filter: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An AutoSelectFilter checked against the spec's types: the fields we keep.
+
+    The one gate for every filter a request brings (group create and modify, spawn,
+    autoplace, size queries), so a stored or applied filter never fails later on a type: a
+    bad value is a 400 naming the field, before anything changes. Unknown keys are dropped,
+    the layer stack is normalised and the place count must be positive.
+    """
+    result: dict[str, Any] = {}
+    for key, value in (select_filter or {}).items():
+        if value is None or key not in FILTER_SCHEMA:
+            continue
+        _check_filter_value(key, value)
+        if key in FILTER_KEYS:
+            result[key] = value
+    if result.get("layer_stack"):
+        result["layer_stack"] = list(layer_stack(result["layer_stack"]))
+    if "place_count" in result:
+        Placement.from_filters(result)
+    return result
+
+
+def _check_filter_value(key: str, value: Any) -> None:
+    kind, code = FILTER_SCHEMA[key]
+    if kind == "regex" and isinstance(value, str):
+        try:
+            re.compile(value)
+        except re.error as error:
+            raise refuse(code, f"Invalid select filter: '{key}' is not a regular expression: "
+                         f"{error}.", correction="Escape characters such as ( [ * that are "
+                         "meant literally.") from None
+        return
+    if not _is_json_type(kind, value):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise refuse(code, f"Invalid select filter: '{key}' must be {_WANTED[kind]}, not "
+                     f"{shown}.", correction="Send the select filter as the LINSTOR REST API's "
+                     "AutoSelectFilter describes it.")
+
+
+def _is_json_type(kind: str, value: Any) -> bool:
+    if kind == "int32":
+        return _is_int32(value)
+    if kind == "strings":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if kind == "int32 map":
+        return isinstance(value, dict) and all(_is_int32(item) for item in value.values())
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _is_int32(value: Any) -> bool:
+    """JSON's integers (Python's bool is an int, JSON's true is not), in Java's int range."""
+    return isinstance(value, int) and not isinstance(value, bool) and value in INT32
 
 
 @dataclass(frozen=True)

@@ -100,12 +100,13 @@ def make_available(rd: str, node: str) -> Response:
 def autoplace(rd: str) -> Response:
     data = body()
     select_filter = dict(field(data, "select_filter", dict, {}))
-    if data.get("diskless_on_remaining") is not None:
-        select_filter["diskless_on_remaining"] = bool(data["diskless_on_remaining"])
+    on_remaining = field(data, "diskless_on_remaining", bool, None)
+    if on_remaining is not None:
+        select_filter["diskless_on_remaining"] = on_remaining
 
     def run(ctl: Controller, change: Change) -> None:
+        wanted = ops.clean_filter(select_filter)
         group = change.repo.group(change.repo.rd(rd).resource_group)
-        ops.autoplace(ctl, change, rd, ops.Placement.from_filters(group.select_filter,
-                                                                  select_filter))
+        ops.autoplace(ctl, change, rd, ops.Placement.from_filters(group.select_filter, wanted))
 
     return mutate(RSC | rc.MASK_CRT, run, status=201)

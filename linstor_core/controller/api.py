@@ -73,6 +73,11 @@ def _parsed() -> Any:
     except ValueError as exc:
         raise refuse(rc.API_CALL_PARSE_ERROR, f"The request body is not valid JSON: {exc}",
                      correction="Send JSON as in the LINSTOR REST API.") from None
+    except RecursionError:
+        # Python's parser recurses per nesting level; no LINSTOR body nests that deep.
+        raise refuse(rc.API_CALL_PARSE_ERROR, "The request body is not valid JSON: it is "
+                     "nested too deeply.", correction="Send JSON as in the LINSTOR REST API."
+                     ) from None
 
 
 def body() -> dict[str, Any]:

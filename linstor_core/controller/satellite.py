@@ -11,8 +11,11 @@ storage: the controller asks for a volume or snapshot only for a record it has n
 yet, so a file already there under that name belongs to no record (a clean-up that failed, a
 killed request) and is replaced, never taken over, because its bytes are someone else's data.
 A committed volume's device is found again with ``device_path``. What a crash leaves behind is
-removed by ``reconcile``. Loop devices are looked up in the kernel (``loopdev.LoopDevices``, by
-default its ioctls and sysfs), never remembered.
+removed by ``reconcile``, which touches only the controller's files: those a record knows and
+those noted in ``made-files.jsonl`` in the state directory as they were made (see
+``layout.MadeFiles``); an operator's files in a pool directory are left alone. Loop devices
+are looked up in the kernel (``loopdev.LoopDevices``, by default its ioctls and sysfs), never
+remembered.
 
 DISKLESS pools store nothing: every data operation on them succeeds and touches nothing, and
 the device a volume "gets" is ``"none"`` (DRBD's word for a diskless volume; the real device is
@@ -42,7 +45,8 @@ from linstor_core.controller.providers import (
     SupportsSnapshots,
     provider_for,
 )
-from linstor_core.controller.providers.layout import PoolLayout, staged, temp_of, volume_name
+from linstor_core.controller.providers.layout import (MadeFiles, PoolLayout, is_ours, staged, temp_of,
+                                                      volume_name)
 from linstor_core.errors import InvalidInput, StorageError
 
 log = logging.getLogger(__name__)
@@ -95,6 +99,7 @@ class Satellite:
         self.loops: LoopDevices = loops if loops is not None else KernelLoops()
         self._use_loop = use_loop
         self._lock = threading.RLock()
+        self.made_files = MadeFiles(self.state_dir / "made-files.jsonl")
 
     @cached_property
     def use_loop(self) -> bool:
@@ -158,7 +163,8 @@ class Satellite:
         with self._lock:
             image = self._layout(pool).volume(vol.volume_name)
             self._remove_leftover(pool, image)
-            with self._os_errors(pool, ["allocate", str(image)]), staged(image) as temp:
+            with self.made_files.making(image), self._os_errors(pool, ["allocate", str(image)]), \
+                    staged(image) as temp:
                 provider.allocate(temp, size)
             return self._expose(image, created=True)
 
@@ -175,7 +181,9 @@ class Satellite:
             self._refuse_busy(devices, vol_name, "deleted")
             for device in devices:
                 self.loops.detach(device.name)
-            image.unlink(missing_ok=True)
+            if image.exists():
+                image.unlink()
+                self.made_files.removed(image)
             temp_of(image).unlink(missing_ok=True)
 
     def device_path(self, pool: PoolSpec, vol_name: str) -> str:
@@ -227,7 +235,8 @@ class Satellite:
             target = self._layout(pool).snapshot(vol_name, snapshot)
             self._remove_leftover(pool, target)
             self._flush(image)
-            with self._os_errors(pool, ["copy", str(image), str(target)]), staged(target) as temp:
+            with self.made_files.making(target), self._os_errors(pool, ["copy", str(image), str(target)]), \
+                    staged(target) as temp:
                 provider.copy_data(image, temp)
 
     def delete_snapshot(self, pool: PoolSpec, vol_name: str, snapshot: str) -> None:
@@ -236,7 +245,9 @@ class Satellite:
             return
         with self._lock:
             target = self._layout(pool).snapshot(vol_name, snapshot)
-            target.unlink(missing_ok=True)
+            if target.exists():
+                target.unlink()
+                self.made_files.removed(target)
             temp_of(target).unlink(missing_ok=True)
 
     def rollback_volume(self, pool: PoolSpec, vol_name: str, snapshot: str) -> str:
@@ -295,9 +306,10 @@ class Satellite:
         """Make the pool match the controller's records; returns one line per repair.
 
         ``volumes`` are the volume names that should exist, ``snapshots`` the
-        ``(volume name, snapshot name)`` pairs. Removed: temp files, volume and snapshot files
-        not in those sets, loop devices over files that are not known volumes (or over a file
-        replaced or deleted meanwhile), a second loop device over the same volume. Re-attached:
+        ``(volume name, snapshot name)`` pairs. Only the controller's files are touched (module
+        docstring). Removed: their temp files, volume and snapshot files the satellite made
+        that are not in those sets, loop devices over such files and over known volumes
+        replaced or deleted meanwhile, a second loop device over the same volume. Re-attached:
         known volumes without a loop device. A known volume without its file cannot be made
         up again and is reported.
         """
@@ -308,21 +320,26 @@ class Satellite:
             if not directory.is_dir():
                 return [f"volume {name}: pool directory {directory} is missing" for name in sorted(volumes)]
             layout = PoolLayout(directory)
-            lines = self._detach_strays(layout, volumes)
-            for what, path in layout.strays(volumes, snapshots):
+            made = self.made_files.made_in(directory)
+            lines = self._detach_strays(layout, volumes, layout.known_files(volumes, snapshots) | made)
+            for what, path in layout.strays(volumes, snapshots, made):
                 path.unlink(missing_ok=True)
+                if path.name in made:
+                    self.made_files.removed(path)
                 lines.append(f"removed {what} {path}")
             lines += self._restore_volumes(layout, volumes)
             return lines
 
-    def _detach_strays(self, layout: PoolLayout, volumes: set[str]) -> list[str]:
-        """Detach loop devices over our directory's files except one live device per volume."""
+    def _detach_strays(self, layout: PoolLayout, volumes: set[str], ours: set[str]) -> list[str]:
+        """Detach loop devices over our files (``is_ours`` of ``ours``) except one live device
+        per known volume; loop devices over anyone else's files are theirs."""
         if not self.use_loop:
             return []
         wanted = {str(layout.volume(name)) for name in volumes}
         lines, seen = [], set()
         for device in self.loops.attached():
-            if Path(device.back_file).parent != layout.directory:
+            back = Path(device.back_file)
+            if back.parent != layout.directory or not is_ours(back.name, ours):
                 continue
             if device.back_file in wanted and not device.deleted and device.back_file not in seen:
                 seen.add(device.back_file)
@@ -380,7 +397,8 @@ class Satellite:
         if size < source.stat().st_size:
             raise InvalidInput("size", f"{dst.size_kib} KiB", f"smaller than the source {source.name}")
         self._remove_leftover(pool, image)
-        with self._os_errors(pool, ["copy", str(source), str(image)]), staged(image) as temp:
+        with self.made_files.making(image), self._os_errors(pool, ["copy", str(source), str(image)]), \
+                staged(image) as temp:
             provider.copy_data(source, temp)
             if size > temp.stat().st_size and isinstance(provider, SupportsBackingFile):
                 provider.grow(temp, size)
@@ -388,9 +406,16 @@ class Satellite:
 
     def _remove_leftover(self, pool: PoolSpec, target: Path) -> None:
         """Remove the file no record owns where a new volume or snapshot is to be made, after
-        detaching its loop devices; ``StorageError`` (nothing removed) if one is in use."""
+        detaching its loop devices; ``StorageError`` (nothing removed) if one is in use, or if
+        the satellite did not make that file (it is someone else's, see ``layout``)."""
         if not target.exists():
             return
+        if target.name not in self.made_files.made_in(target.parent):
+            raise StorageError(["create", str(target)], errno.EEXIST,
+                               f"{target} is in the way of a new volume or snapshot, and the "
+                               "controller did not make it",
+                               correction=f"move it out of the directory of storage pool "
+                                          f"'{pool.name}' on node '{pool.node}'")
         devices = self._loops_of(target)
         self._refuse_busy(devices, f"{target.name} (a leftover no record owns)", "replaced")
         for device in devices:
@@ -430,6 +455,7 @@ class Satellite:
         except StorageError:
             if created:
                 image.unlink(missing_ok=True)
+                self.made_files.removed(image)
             raise
 
     def _repoint(self, device: str, image: Path) -> str:

@@ -5,13 +5,19 @@ Inside a pool directory::
     <rsc>_<vlmnr:05d>.img                    a volume, e.g. LocalData_00000.img
     <rsc>_<vlmnr:05d>.snap.<snapshot>.img    a snapshot of that volume
     <one of the above>.tmp                   being made; renamed into place when whole
+    .reflink-probe-<8 chars>.tmp[.copy.tmp]  the FILE_THIN reflink probe (providers/reflink.py)
 
 Names are checked before they become paths (LINSTOR's identifier rules, so no ``/`` or ``..``
-ever reaches the filesystem), and anything else in the directory is not ours and left alone.
+ever reaches the filesystem). A name of that form is not proof that a file is ours: an
+operator's ``backup_00001.img`` or ``notes.tmp`` may sit in the same directory. So the
+satellite notes every volume and snapshot file it makes in ``MadeFiles`` before making it, and
+only a file a record knows, one noted there, the temp file of either, or a probe is ours;
+anything else in the directory is left alone.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -19,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from linstor_core.controller.providers.reflink import PROBE_FILE
 from linstor_core.errors import InvalidInput
 from linstor_core.naming import validate_resource_name, validate_snapshot_name
 
@@ -63,20 +70,118 @@ class PoolLayout:
         name = f"{check_volume_name(volume)}.snap.{validate_snapshot_name(snapshot)}{IMAGE_SUFFIX}"
         return self.directory / name
 
-    def strays(self, volumes: set[str], snapshots: set[tuple[str, str]]) -> list[tuple[str, Path]]:
-        """Our files that the given sets do not know, each with what it is: temp files, then
-        volume and snapshot files (``(volume name, snapshot name)`` pairs)."""
+    def known_files(self, volumes: set[str], snapshots: set[tuple[str, str]]) -> set[str]:
+        """The file names of ``volumes`` and ``snapshots`` (``(volume name, snapshot name)``)."""
+        return ({self.volume(name).name for name in volumes}
+                | {self.snapshot(volume, name).name for volume, name in snapshots})
+
+    def strays(self, volumes: set[str], snapshots: set[tuple[str, str]],
+               made: set[str]) -> list[tuple[str, Path]]:
+        """Our files (module docstring; ``made``: the names ``MadeFiles`` lists here) that the
+        given sets do not know, each with what it is."""
+        known = self.known_files(volumes, snapshots)
         found = []
         for path in sorted(self.directory.iterdir()):
-            if path.name.endswith(TEMP_SUFFIX):
+            name = path.name
+            if name in known or not is_ours(name, known | made):
+                continue
+            if name.endswith(TEMP_SUFFIX):
                 found.append(("temp file", path))
-            elif (match := _VOLUME_FILE.fullmatch(path.name)) is not None:
-                if f"{match['resource']}_{match['number']}" not in volumes:
-                    found.append(("orphan volume file", path))
-            elif (match := _SNAPSHOT_FILE.fullmatch(path.name)) is not None:
-                if (f"{match['resource']}_{match['number']}", match["snapshot"]) not in snapshots:
-                    found.append(("orphan snapshot file", path))
+            elif _SNAPSHOT_FILE.fullmatch(name):
+                found.append(("orphan snapshot file", path))
+            else:
+                found.append(("orphan volume file", path))
         return found
+
+
+def is_ours(name: str, files: set[str]) -> bool:
+    """Whether a pool directory's file ``name`` is the controller's: one of ``files`` (volume
+    and snapshot files a record knows or the satellite made), a temp file of one, or a probe."""
+    if PROBE_FILE.fullmatch(name):
+        return True
+    if name.endswith(TEMP_SUFFIX):
+        name = name[: -len(TEMP_SUFFIX)]
+    return name in files and (_VOLUME_FILE.fullmatch(name) or _SNAPSHOT_FILE.fullmatch(name)) is not None
+
+
+class MadeFiles:
+    """The volume and snapshot files the satellite made and has not removed, in every pool: a
+    log at ``path`` (in the state directory, not in a pool: it is no pool's data), one JSON
+    line per file made (``["+", path]``) or removed (``["-", path]``).
+
+    A file is noted *before* it is made, outside the controller's transaction, so a request
+    killed between making storage and its commit still leaves a file start-up knows to be ours.
+    Once the log has doubled since its last rewrite (and passed ``COMPACT_BYTES``) it is
+    rewritten with only the files that exist, so it stays about as long as the pools' file
+    count and appending stays cheap. Written without fsync: a process crash loses nothing, a
+    power cut at worst an entry, and then a leftover stays (space, never data: a new file of its
+    name is refused, see ``Satellite``).
+    """
+
+    COMPACT_BYTES = 1 << 20
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._rewritten_size = 0
+
+    def made(self, file: Path) -> None:
+        """Note ``file`` (absolute, in a pool directory) as ours, before it is made."""
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            size = 0
+        if size > max(self.COMPACT_BYTES, 2 * self._rewritten_size):
+            self._compact()
+        self._append("+", file)
+
+    @contextmanager
+    def making(self, file: Path) -> Iterator[None]:
+        """Note ``file`` as ours while the body makes it; noted as removed if that fails."""
+        self.made(file)
+        try:
+            yield
+        except BaseException:
+            self.removed(file)
+            raise
+
+    def removed(self, file: Path) -> None:
+        """Note that ``file`` is gone, so a file of its name made later by others is not ours."""
+        if self.path.exists():
+            self._append("-", file)
+
+    def made_in(self, directory: Path) -> set[str]:
+        """The names of the files noted in ``directory`` and not removed since."""
+        return {Path(path).name for path in self._live() if Path(path).parent == directory}
+
+
+    def _live(self) -> set[str]:
+        live: set[str] = set()
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return live
+        for line in text.splitlines():
+            try:
+                op, path = json.loads(line)
+            except ValueError:
+                continue  # a line a crash cut short
+            if op == "+":
+                live.add(path)
+            else:
+                live.discard(path)
+        return live
+
+    def _append(self, op: str, file: Path) -> None:
+        with open(self.path, "a") as log:
+            log.write(json.dumps([op, str(file)]) + "\n")
+
+    def _compact(self) -> None:
+        """Rewrite the log with only the noted files that exist (atomically: ``staged``)."""
+        paths = sorted(path for path in self._live() if os.path.lexists(path))
+        with staged(self.path) as temp:
+            temp.write_text("".join(json.dumps(["+", path]) + "\n" for path in paths))
+        self._rewritten_size = self.path.stat().st_size
 
 
 def temp_of(final: Path) -> Path:
@@ -107,6 +212,8 @@ __all__ = [
     "volume_name",
     "check_volume_name",
     "PoolLayout",
+    "MadeFiles",
+    "is_ours",
     "temp_of",
     "staged",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,11 @@ FICLONE = 0x40049409
 REFLINK_FILESYSTEMS = "xfs (made with reflink=1, the default since xfsprogs 5.1) or btrfs"
 # What the kernel answers when the filesystem (or this pair of files) cannot share extents.
 _NO_REFLINK = frozenset({errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL, errno.EXDEV, errno.ENOSYS})
+_PROBE_PREFIX, _PROBE_SUFFIX, _COPY_SUFFIX = ".reflink-probe-", ".tmp", ".copy.tmp"
+# The probe's two files (mkstemp puts 8 of [a-z0-9_] between prefix and suffix): what a crash
+# mid-probe can leave, so start-up may remove exactly these names.
+PROBE_FILE = re.compile(re.escape(_PROBE_PREFIX) + "[a-z0-9_]{8}" + re.escape(_PROBE_SUFFIX)
+                        + f"({re.escape(_COPY_SUFFIX)})?")
 
 
 def filesystem_of(path: Path, *, mountinfo: Path = MOUNTINFO) -> str:
@@ -52,10 +58,10 @@ def reflink(source: Path, target: Path) -> None:
 
 def can_reflink(directory: Path) -> bool:
     """Probe whether files in ``directory`` can be reflinked (two empty temp files, removed)."""
-    handle, name = tempfile.mkstemp(prefix=".reflink-probe-", suffix=".tmp", dir=directory)
+    handle, name = tempfile.mkstemp(prefix=_PROBE_PREFIX, suffix=_PROBE_SUFFIX, dir=directory)
     os.close(handle)
     source = Path(name)
-    target = source.with_name(source.name + ".copy.tmp")
+    target = source.with_name(source.name + _COPY_SUFFIX)
     try:
         reflink(source, target)
     except StorageError:
@@ -81,4 +87,4 @@ def _reflink_error(source: Path, target: Path, error: OSError) -> StorageError:
     )
 
 
-__all__ = ["FICLONE", "REFLINK_FILESYSTEMS", "filesystem_of", "reflink", "can_reflink"]
+__all__ = ["FICLONE", "REFLINK_FILESYSTEMS", "PROBE_FILE", "filesystem_of", "reflink", "can_reflink"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.controller.server import ControllerServer
 
 
@@ -31,6 +32,14 @@ def restarted(state: Path) -> Iterator[ControllerServer]:
 
 def repairs(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith("reconciled: ")]
+
+
+def killed_request_leftover(state: Path, pool_root: Path) -> Path:
+    """A volume file on alpha as a request killed before its commit leaves it: made by the
+    satellite (so start-up knows it as the controller's), with no record."""
+    Satellite(state, use_loop=False).create_volume(
+        PoolSpec("alpha", "thinpool", "FILE_THIN", pool_root / "alpha"), VolumeSpec("stray", 0, 1024))
+    return pool_root / "alpha" / "stray_00000.img"
 
 
 def nodes_of(url: str, rd: str) -> set[str]:
@@ -55,8 +64,7 @@ def two_disks(rest, controller: ControllerServer) -> Path:
 def test_a_missing_backing_file_is_reported_and_the_rest_reconciled(
         two_disks: Path, pool_root: Path, caplog: pytest.LogCaptureFixture):
     (pool_root / "bravo" / "vm1_00000.img").unlink()
-    stray = pool_root / "alpha" / "stray_00000.img"
-    stray.write_bytes(b"left by a killed request")
+    stray = killed_request_leftover(two_disks, pool_root)
     with caplog.at_level(logging.WARNING), restarted(two_disks) as server:
         lines = repairs(caplog)
         assert any(line.startswith("reconciled: bravo/thinpool: volume vm1_00000 has no device")
@@ -71,8 +79,7 @@ def test_a_missing_backing_file_is_reported_and_the_rest_reconciled(
 def test_a_pool_directory_gone_is_reported_and_the_controller_serves(
         two_disks: Path, pool_root: Path, caplog: pytest.LogCaptureFixture):
     (pool_root / "bravo").rename(pool_root / "bravo-unmounted")
-    stray = pool_root / "alpha" / "stray_00000.img"
-    stray.write_bytes(b"left by a killed request")
+    stray = killed_request_leftover(two_disks, pool_root)
     with caplog.at_level(logging.WARNING), restarted(two_disks) as server:
         lines = repairs(caplog)
         for name in ("vm1_00000", "vm2_00000"):

@@ -15,7 +15,7 @@ from pathlib import Path
 from linstor_core import retcodes as rc
 from linstor_core.controller.core import Controller
 from linstor_core.controller.ops import definitions, nodes, resources, snapshots
-from linstor_core.controller.satellite import PoolSpec, Satellite
+from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 
 
 class FillsUp(Satellite):
@@ -54,8 +54,9 @@ def crashed_during_rollbacks(state: Path, pool_dir: Path) -> None:
 def test_a_rollback_the_os_refuses_stays_recorded_and_the_rest_goes_on(tmp_path: Path) -> None:
     state, pool_dir = tmp_path / "state", tmp_path / "pool"
     crashed_during_rollbacks(state, pool_dir)
-    stray = pool_dir / "stray_00000.img"
-    stray.write_bytes(b"left by a killed request")
+    stray = pool_dir / "stray_00000.img"  # made by a request killed before its commit
+    Satellite(state, use_loop=False).create_volume(PoolSpec("alpha", "pool", "FILE", pool_dir),
+                                                   VolumeSpec("stray", 0, 1024))
 
     ctl = Controller(state, satellite=FillsUp(state, use_loop=False), drbd_loaded=False)
     try:

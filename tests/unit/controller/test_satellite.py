@@ -403,6 +403,8 @@ def test_rollback_reports_a_new_path_when_the_old_one_was_taken(
 
 def test_reconcile_removes_leftovers_and_reattaches(sat: Satellite, loops: FakeLoops, pool: PoolSpec) -> None:
     directory = sat.pool_directory(pool)
+    for name in ["gone_00000.img", "known_00000.snap.old.img", "new_00000.img"]:
+        sat.made_files.made(directory / name)
     for name in ["known_00000.img", "gone_00000.img", "known_00000.snap.s1.img", "known_00000.snap.old.img",
                  "new_00000.img.tmp", "notes.txt"]:
         (directory / name).write_bytes(b"")

@@ -1,5 +1,6 @@
 """A new volume or snapshot never takes over a leftover file of its name (a clean-up that failed):
-its bytes belong to no record, so they are replaced, never shown to the new owner."""
+its bytes belong to no record, so they are replaced, never shown to the new owner. A file in the
+way that the satellite did not make is someone else's: refused, and kept."""
 
 from __future__ import annotations
 
@@ -26,8 +27,13 @@ def file_pool(tmp_path: Path) -> tuple[Satellite, PoolSpec]:
     return sat, pool
 
 
-def leftover(sat: Satellite, pool: PoolSpec, name: str, size_kib: int = MIB_KIB) -> Path:
+def leftover(sat: Satellite, pool: PoolSpec, name: str, size_kib: int = MIB_KIB, *,
+             made: bool = True) -> Path:
+    """A file ``name`` holding ``OLD``: one the satellite made (noted as such) whose removal
+    failed, or with ``made=False`` someone else's."""
     path = sat.pool_directory(pool) / name
+    if made:
+        sat.made_files.made(path)
     with open(path, "wb") as handle:
         handle.write(OLD)
         handle.truncate(size_kib * 1024)
@@ -104,3 +110,14 @@ def test_a_leftover_in_use_is_refused_and_kept(tmp_path: Path) -> None:
     assert caught.value.returncode == errno.EBUSY
     loops.assert_done()
     assert head(path) == OLD
+
+
+def test_a_file_in_the_way_the_satellite_did_not_make_is_refused_and_kept(
+        file_pool: tuple[Satellite, PoolSpec]) -> None:
+    sat, pool = file_pool
+    theirs = leftover(sat, pool, "vm1_00000.img", made=False)
+    with pytest.raises(StorageError, match="the controller did not make it") as caught:
+        sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    assert caught.value.returncode == errno.EEXIST
+    assert "move it out of the directory of storage pool 'pool' on node 'alpha'" == caught.value.correction
+    assert head(theirs) == OLD

@@ -47,7 +47,7 @@ from linstor_core.controller.providers import (
 )
 from linstor_core.controller.providers.layout import (MadeFiles, PoolLayout, is_ours, staged, temp_of,
                                                       volume_name)
-from linstor_core.errors import InvalidInput, StorageError
+from linstor_core.errors import InvalidInput, StorageError, noted_on
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,8 @@ class Satellite:
             return self._expose(image, created=False)
 
     def resize_volume(self, pool: PoolSpec, vol: VolumeSpec | str, new_size_kib: int) -> None:
-        """Grow the volume to ``new_size_kib`` and make its loop device see the new size.
+        """Grow the volume to ``new_size_kib`` and make its loop device see the new size; a
+        grow that fails (a full pool: ``StorageError``) leaves the file at the size it had.
 
         Shrinking is refused (``InvalidInput``): it would cut off a filesystem's tail.
         """
@@ -213,10 +214,37 @@ class Satellite:
                     f"volume {name} has {current // 1024} KiB; shrinking is refused",
                 )
             if size > current:
-                with self._os_errors(pool, ["grow", str(image), str(size)]):
-                    provider.grow(image, size)
-            for device in self._loops_of(image):
-                self.loops.refresh_size(device.name)
+                try:
+                    with self._os_errors(pool, ["grow", str(image), str(size)]):
+                        provider.grow(image, size)
+                except StorageError as error:
+                    with noted_on(error, f"cutting {image} back to {current} bytes"), \
+                            self._os_errors(pool, ["truncate", str(image), str(current)]):
+                        if image.stat().st_size != current:
+                            os.truncate(image, current)
+                    raise
+            self._refresh_size(image)
+
+    def undo_grow(self, pool: PoolSpec, vol_name: str, old_size_kib: int) -> None:
+        """Cut the volume back to ``old_size_kib``, the size it had before a ``resize_volume``
+        of the same change: the undo when another replica could not grow.
+
+        Only for that: no one has written past the old end yet, since the larger size was never
+        committed, so nothing is lost; as a general shrink it would cut off data.
+        """
+        if not isinstance(provider_for(pool.kind), SupportsBackingFile):
+            return
+        size = _positive_kib(old_size_kib) * 1024
+        with self._lock:
+            image = self._existing_image(pool, vol_name)
+            if image.stat().st_size > size:
+                with self._os_errors(pool, ["truncate", str(image), str(size)]):
+                    os.truncate(image, size)
+            self._refresh_size(image)
+
+    def _refresh_size(self, image: Path) -> None:
+        for device in self._loops_of(image):
+            self.loops.refresh_size(device.name)
 
     # -- snapshots, rollback, restore, clone -------------------------------------------------
 

@@ -7,7 +7,7 @@ that still has snapshots is refused with LINSTOR's message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from linstor_core import naming
 from linstor_core import retcodes as rc
@@ -144,7 +144,14 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
               size_kib: int | None, override: Mapping[str, object],
               delete: Sequence[str]) -> None:
     """Grow a volume definition and every diskful volume of it (file and loop device, and the
-    DRBD device where it is real)."""
+    DRBD device where it is real), all or none.
+
+    Each replica grown registers its undo (cut back to the old size), so when a later one
+    cannot grow (a full pool: its ``StorageError`` names the pool and what to free) the
+    definition keeps its size and so does every replica. DRBD devices are resized last, once
+    every backing volume has grown, so a full pool is found before DRBD has moved its metadata
+    to a new end.
+    """
     repo = change.repo
     vd = repo.vd(rd_name, vlmnr)
     rd = repo.rd(vd.rd)
@@ -160,15 +167,25 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
                          f"shrink from {vd.size_kib} KiB to {size_kib} KiB.",
                          correction="Only growing a volume is supported.")
         repo.set_vd_size(vd.rd, vd.vlmnr, size_kib)
+        name = volume_name(vd.rd, vd.vlmnr)
+        grown = []
         for rsc in repo.rscs(rd=vd.rd):
             if rsc.diskless or rsc.pool is None:
                 continue
             spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool))
-            ctl.satellite.resize_volume(spec, VolumeSpec(vd.rd, vd.vlmnr, size_kib), size_kib)
-            if rd.drbd and real_drbd(ctl, rsc.node):
-                drbd.resize(ctl.state_dir, rsc.node, rd.name, vd.vlmnr, runner=ctl.runner)
+            ctl.satellite.resize_volume(spec, name, size_kib)
+            change.on_undo(f"cutting volume {name} on {rsc.node} back to {vd.size_kib} KiB",
+                           _grow_undoer(ctl, spec, name, vd.size_kib))
+            grown.append(rsc.node)
+        for node in grown:
+            if rd.drbd and real_drbd(ctl, node):
+                drbd.resize(ctl.state_dir, node, rd.name, vd.vlmnr, runner=ctl.runner)
     change.reply(rc.MODIFIED, f"Volume definition with number '{vlmnr}' of resource definition "
                  f"'{vd.rd}' modified.", obj_refs={"RscDfn": vd.rd, "VlmNr": str(vlmnr)})
+
+
+def _grow_undoer(ctl: Controller, spec: PoolSpec, name: str, size_kib: int) -> Callable[[], None]:
+    return lambda: ctl.satellite.undo_grow(spec, name, size_kib)
 
 
 def delete_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int) -> None:

@@ -1,5 +1,6 @@
 """A pool's filesystem failing under the satellite (ENOSPC, EIO) is a ``StorageError`` that names
-the pool and the fix, never a bare OSError that the controller could only call internal."""
+the pool and the fix, never a bare OSError that the controller could only call internal; a grow
+that fails leaves the volume's size, and ``undo_grow`` cuts back one that succeeded."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.errors import StorageError
+from test_satellite import LIST, FakeLoops, attach, listing, refresh_size
 
 MIB_KIB = 1024
 
@@ -68,3 +70,35 @@ def test_another_os_error_says_which_directory_to_check(
         sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
     assert caught.value.correction == (f"check the directory {sat.pool_directory(pool)} of "
                                        "storage pool 'pool' on node 'bravo'")
+
+
+def test_a_grow_that_fails_midway_leaves_the_old_size(
+        file_pool: tuple[Satellite, PoolSpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    """posix_fallocate may extend a file before it runs out of room; the volume keeps its size."""
+    sat, pool = file_pool
+    sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+
+    def half(fd: int, offset: int, length: int) -> None:
+        os.ftruncate(fd, length // 2 + MIB_KIB * 1024)
+        full()
+
+    monkeypatch.setattr(os, "posix_fallocate", half)
+    with pytest.raises(StorageError, match="No space left"):
+        sat.resize_volume(pool, "vm1_00000", 4 * MIB_KIB)
+    assert (sat.pool_directory(pool) / "vm1_00000.img").stat().st_size == MIB_KIB * 1024
+
+
+def test_undo_grow_cuts_the_volume_and_its_loop_device_back(tmp_path: Path) -> None:
+    loops = FakeLoops()
+    pool = PoolSpec("alpha", "pool", "FILE_THIN", tmp_path / "pool")
+    sat = Satellite(tmp_path / "state", loops=loops, use_loop=True)
+    sat.check_pool(pool)
+    path = sat.pool_directory(pool) / "vm1_00000.img"
+    loops.expect(attach(path, new_file=True), "/dev/loop3")
+    sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    for _ in range(2):
+        loops.expect(LIST, listing(("/dev/loop3", str(path)))).expect(refresh_size("/dev/loop3"))
+    sat.resize_volume(pool, "vm1_00000", 3 * MIB_KIB)
+    sat.undo_grow(pool, "vm1_00000", MIB_KIB)
+    loops.assert_done()
+    assert path.stat().st_size == MIB_KIB * 1024

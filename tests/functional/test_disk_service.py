@@ -139,10 +139,13 @@ def test_attach_and_detach_on_a_node_without_replica(disks: DiskService) -> None
     disk = disks.get(disk.name)
     (elsewhere,) = {"alpha", "bravo", "charlie"} - set(disk.nodes)
     replica = disk.nodes[0]
-    assert disks.attachment("vm-disk", replica) == Attachment(disks.path("vm-disk", replica), diskless=False)
+    zeroed = disks.starts_zeroed("vm-disk")  # the fixture's pools are files: new disks read as zeros
+    assert zeroed
+    assert disks.attachment("vm-disk", replica) == Attachment(disks.path("vm-disk", replica), diskless=False,
+                                                              starts_zeroed=zeroed)
     device = disks.attach("vm-disk", elsewhere)
     assert device == disks.path("vm-disk", elsewhere)
-    assert disks.attachment("vm-disk", elsewhere) == Attachment(device, diskless=True)
+    assert disks.attachment("vm-disk", elsewhere) == Attachment(device, diskless=True, starts_zeroed=zeroed)
     assert disks.get("vm-disk").diskless_nodes == (elsewhere,)
     disks.detach("vm-disk", replica)
     assert replica in disks.get("vm-disk").nodes

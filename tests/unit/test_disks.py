@@ -579,6 +579,10 @@ def test_starts_zeroed_needs_zeroed_storage_and_no_layer_in_between(
                  "volumes": [{"volume_number": 0, "provider_kind": "DISKLESS"}]})
     http.get(f"{RD}/d1/resources", json=body)
     assert service.starts_zeroed("d1") is zeroed
+    for resource in body:
+        resource["volumes"][0]["device_path"] = "/dev/drbd1000"
+    http.get(f"{RD}/d1/resources", json=body)
+    assert service.attachment("d1", "client").starts_zeroed is zeroed  # the same listing, no extra call
 
 
 def test_end_migration_of_a_gone_disk_is_done(http: responses.RequestsMock, service: DiskService) -> None:

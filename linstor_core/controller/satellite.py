@@ -45,8 +45,8 @@ from linstor_core.controller.providers import (
     SupportsSnapshots,
     provider_for,
 )
-from linstor_core.controller.providers.layout import (MadeFiles, PoolLayout, is_ours, staged, temp_of,
-                                                      volume_name)
+from linstor_core.controller.providers.layout import (MadeFiles, PoolLayout, is_ours, replaced_of, staged,
+                                                      temp_of, volume_name)
 from linstor_core.errors import InvalidInput, StorageError, noted_on
 
 log = logging.getLogger(__name__)
@@ -185,6 +185,7 @@ class Satellite:
                 image.unlink()
                 self.made_files.removed(image)
             temp_of(image).unlink(missing_ok=True)
+            replaced_of(image).unlink(missing_ok=True)
 
     def device_path(self, pool: PoolSpec, vol_name: str) -> str:
         """The volume's device; attaches its loop device again if it went missing (a reboot)."""
@@ -284,7 +285,12 @@ class Satellite:
         The data is switched by renaming a copy over the volume file (atomic), then the loop
         device is re-pointed at the new file. Only if another process grabbed that loop device
         in between does the path change, and the returned path says so. A volume in use (mounted,
-        held by DRBD) is refused with ``StorageError`` before anything changes.
+        held by DRBD) is refused with ``StorageError`` before anything changes, and a copy that
+        fails (a full pool) changes nothing either.
+
+        The data it replaced stays (a hard link, ``layout.replaced_of``: no copy, no space
+        beyond what the old file held) until ``commit_rollback`` drops it or
+        ``undo_rollback`` puts it back, so a rollback of several replicas can be all or none.
         """
         provider = provider_for(pool.kind)
         if not isinstance(provider, SupportsSnapshots):
@@ -292,10 +298,18 @@ class Satellite:
         with self._lock:
             image = self._existing_image(pool, vol_name)
             source = self._existing_snapshot(pool, vol_name, snapshot)
+            kept = replaced_of(image)
             devices = self._loops_of(image)
             self._refuse_busy(devices, vol_name, "rolled back")
-            with self._os_errors(pool, ["copy", str(source), str(image)]), staged(image) as temp:
-                provider.copy_data(source, temp)
+            with self._os_errors(pool, ["link", str(image), str(kept)]):
+                kept.unlink(missing_ok=True)
+                os.link(image, kept)
+            try:
+                with self._os_errors(pool, ["copy", str(source), str(image)]), staged(image) as temp:
+                    provider.copy_data(source, temp)
+            except BaseException:
+                kept.unlink(missing_ok=True)
+                raise
             if not self.use_loop:
                 return str(image)
             if not devices:
@@ -303,6 +317,40 @@ class Satellite:
             for extra in devices[1:]:
                 self.loops.detach(extra.name)
             return self._repoint(devices[0].name, image)
+
+    def undo_rollback(self, pool: PoolSpec, vol_name: str) -> str:
+        """Give the volume back the data ``rollback_volume`` replaced, and return its device
+        (re-pointed at that data, at the same path where possible): the undo when another
+        replica could not be rolled back. Nothing kept (that rollback changed nothing): the
+        volume's device as it is.
+        """
+        if not isinstance(provider_for(pool.kind), SupportsSnapshots):
+            return DISKLESS_DEVICE
+        with self._lock:
+            image = self._existing_image(pool, vol_name)
+            kept = replaced_of(image)
+            if not kept.exists():
+                return self._expose(image, created=False)
+            with self._os_errors(pool, ["rename", str(kept), str(image)]):
+                os.replace(kept, image)
+            if not self.use_loop:
+                return str(image)
+            # Every device over this path now serves the rolled-back data, which no path reaches.
+            stale = [d for d in self.loops.attached() if d.back_file == str(image)]
+            if not stale:
+                return self._expose(image, created=False)
+            for extra in stale[1:]:
+                self.loops.detach(extra.name)
+            return self._repoint(stale[0].name, image)
+
+    def commit_rollback(self, pool: PoolSpec, vol_name: str) -> None:
+        """Drop the data ``rollback_volume`` replaced: the rollback stands on every replica."""
+        if not isinstance(provider_for(pool.kind), SupportsSnapshots):
+            return
+        with self._lock:
+            kept = replaced_of(self._layout(pool).volume(vol_name))
+            with self._os_errors(pool, ["unlink", str(kept)]):
+                kept.unlink(missing_ok=True)
 
     def restore_volume(self, pool: PoolSpec, src_vol_name: str, snapshot: str, dst: VolumeSpec) -> str:
         """Make the new volume ``dst`` from a snapshot (a leftover of its name is replaced, as

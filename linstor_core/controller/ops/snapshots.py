@@ -15,12 +15,12 @@ from linstor_core.controller import drbd
 from linstor_core.controller.core import Change, Controller, crash_test_pause, now_ms
 from linstor_core.controller.deploy import (ensure_not_in_use, real_drbd, volume_name,
                                             write_configs)
-from linstor_core.controller.model import Repo, SnapRec, VolRec
+from linstor_core.controller.model import RdRec, Repo, SnapRec, VolRec
 from linstor_core.controller.ops.definitions import create_rd, create_vds_for_copy
 from linstor_core.controller.ops.resources import create_resource, finish
 from linstor_core.controller.replies import refuse
 from linstor_core.controller.satellite import PoolSpec, VolumeSpec
-from linstor_core.errors import LinstorError
+from linstor_core.errors import LinstorError, noted_on
 
 
 def create_snapshot(ctl: Controller, change: Change, rd_name: str, name: str,
@@ -140,7 +140,15 @@ def restore_resources(ctl: Controller, change: Change, rd_name: str, name: str, 
 
 
 def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
-    """Roll every diskful replica back to the snapshot (refusals as in the module docstring)."""
+    """Roll every diskful replica back to the snapshot (refusals as in the module docstring).
+
+    All or none, and a failure is final: the record committed first (``finish_rollback``)
+    is there for a crash, so start-up finishes a rollback that was cut off. A rollback that
+    *fails* (a full pool, a replica that cannot be switched) is undone on the replicas already
+    switched and its record dropped in the same transaction, and the client hears why: the
+    disks stay usable as they were, so nothing may replay the rollback later over what is
+    written to them afterwards. Repeating the request is a new rollback.
+    """
     repo = change.repo
     snap = repo.snapshot(rd_name, name)
     latest = repo.snapshots(snap.rd)[-1]
@@ -168,60 +176,127 @@ def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
 
     def switch() -> None:
         try:
-            finish_rollback(ctl, snap.rd, rolled)
+            leftovers = finish_rollback(ctl, snap.rd, rolled, forget_if_failed=True)
         except LinstorError as error:
+            notes = list(getattr(error, "__notes__", ()))
+            fix = f" ({error.correction})" if error.correction else ""
+            after = ("; putting back failed on some replicas (details), so their data may "
+                     "differ until a rollback succeeds" if notes else
+                     "; every replica was put back as it was, and nothing is finished later")
             raise refuse(rc.FAIL_UNKNOWN_ERROR,
                          f"Rollback of '{snap.rd}' to '{snap.name}' failed: {error.message}",
                          cause=error.cause or "a replica could not be switched to the snapshot",
-                         correction="Repeat the rollback; it is recorded, and the controller "
-                                    "also finishes it on every replica when it starts.") from error
+                         correction=f"Repeat the rollback when the cause is fixed{fix}{after}.",
+                         details="; ".join(notes)) from error
+        for what in leftovers:
+            change.reply(rc.WARN_STORAGE_ERROR,
+                         f"{what} failed; the leftover is removed at the next controller start.")
 
     change.then(switch)
 
 
 def finish_rollback(ctl: Controller, rd_name: str,
-                    rolled: Callable[[str, str], None] = lambda rd, node: None) -> None:
+                    rolled: Callable[[str, str], None] = lambda rd, node: None, *,
+                    forget_if_failed: bool = False) -> list[str]:
     """Switch every diskful replica of ``rd_name`` to the snapshot its recorded rollback names,
-    and drop the record, in one transaction; ``rolled(rd, node)`` hears each replica.
+    and drop the record, in one transaction; ``rolled(rd, node)`` hears each replica. Returns
+    the clean-ups that failed (data a replica no longer needs, removed at the next start).
 
     ``rollback`` commits that record before any replica changes, so a controller killed after
     the first replica leaves it behind and start-up reconciliation calls this again: a rollback
     ends up on every replica, never on some (the data is copied from the snapshot anew, so
     doing it twice is harmless). Nothing recorded (or the snapshot deleted since): a no-op.
+
+    When a replica fails, the ones already switched get their data back (the satellite keeps
+    it until every replica is switched) and the error is raised with a note for each replica
+    that could not be put back. The record is then dropped if ``forget_if_failed`` (the
+    request: its client hears the failure, see ``rollback``) and kept otherwise (start-up:
+    a crash may have switched replicas before, and only finishing makes them equal again).
+
     A replica whose DRBD device is real goes ``down`` before its volumes are switched and is
     ``adjust``ed back once the configs name the new backing devices (start-up reconciliation
     brings it up too if this stops in between).
     """
+    failure: LinstorError | OSError | None = None
+    switched: list[tuple[str, PoolSpec, int]] = []
     with ctl.store.write() as tx:
         repo = Repo(tx)
         row = tx.one("SELECT snapshot FROM rollbacks WHERE rd = ?", rd_name)
         if row is None:
-            return
+            return []
         snap = repo.snapshot(rd_name, str(row[0]))
         rd = repo.rd(snap.rd)
-        down = []
-        for index, rsc in enumerate(r for r in repo.rscs(rd=snap.rd) if not r.diskless):
-            if index:
-                crash_test_pause("rollback")
-            if rd.drbd and real_drbd(ctl, rsc.node):
-                # DRBD holds the backing devices that are about to be switched.
-                drbd.bring_down(ctl.state_dir, rsc.node, rd.name, runner=ctl.runner)
-                down.append(rsc.node)
-            spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool or ""))
-            for vlmnr, _size in snap.volumes:
-                device = ctl.satellite.rollback_volume(spec, volume_name(snap.rd, vlmnr), snap.name)
-                if not rd.drbd:
-                    repo.set_volume_paths(VolRec(snap.rd, rsc.node, vlmnr, device, device))
-                else:
-                    tx.run("UPDATE volumes SET backing = ? WHERE rd = ? AND node = ? AND "
-                           "vlmnr = ?", device, snap.rd, rsc.node, vlmnr)
-            rolled(snap.rd, rsc.node)
-        if rd.drbd:
-            # Backing devices may have new paths; the configs follow before the device is up.
+        down: list[str] = []
+        try:
+            _switch_replicas(ctl, repo, snap, rd, switched, down, rolled)
+        except (LinstorError, OSError) as error:
+            _put_back(ctl, repo, snap, rd, switched, down, error)
+            failure = error
+        if failure is None or forget_if_failed:
+            tx.run("DELETE FROM rollbacks WHERE rd = ?", snap.rd)
+    if failure is not None:
+        raise failure
+    leftovers = []
+    for node, spec, vlmnr in switched:
+        vol = volume_name(snap.rd, vlmnr)
+        try:
+            ctl.satellite.commit_rollback(spec, vol)
+        except LinstorError:
+            leftovers.append(f"removing the data the rollback replaced of {vol} on {node}")
+    return leftovers
+
+
+def _switch_replicas(ctl: Controller, repo: Repo, snap: SnapRec, rd: RdRec,
+                     switched: list[tuple[str, PoolSpec, int]], down: list[str],
+                     rolled: Callable[[str, str], None]) -> None:
+    """``finish_rollback``'s switch; ``switched`` and ``down`` say how far it got."""
+    for index, rsc in enumerate(r for r in repo.rscs(rd=snap.rd) if not r.diskless):
+        if index:
+            crash_test_pause("rollback")
+        if rd.drbd and real_drbd(ctl, rsc.node):
+            # DRBD holds the backing devices that are about to be switched.
+            drbd.bring_down(ctl.state_dir, rsc.node, rd.name, runner=ctl.runner)
+            down.append(rsc.node)
+        spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool or ""))
+        for vlmnr, _size in snap.volumes:
+            # Listed first: a switch that fails midway (its loop device) is put back too.
+            switched.append((rsc.node, spec, vlmnr))
+            device = ctl.satellite.rollback_volume(spec, volume_name(snap.rd, vlmnr), snap.name)
+            _set_backing(repo, rd, rsc.node, vlmnr, device)
+        rolled(snap.rd, rsc.node)
+    if rd.drbd:
+        # Backing devices may have new paths; the configs follow before the device is up.
+        write_configs(ctl, repo, rd)
+        for node in down:
+            drbd.bring_up(ctl.state_dir, node, rd.name, runner=ctl.runner)
+
+
+def _put_back(ctl: Controller, repo: Repo, snap: SnapRec, rd: RdRec,
+              switched: list[tuple[str, PoolSpec, int]], down: list[str],
+              error: BaseException) -> None:
+    """Undo a failed ``_switch_replicas``; each step that fails too is a note on ``error``."""
+    for node in down:
+        with noted_on(error, f"taking DRBD resource {rd.name} down on {node} again"):
+            drbd.bring_down(ctl.state_dir, node, rd.name, runner=ctl.runner)
+    for node, spec, vlmnr in reversed(switched):
+        vol = volume_name(snap.rd, vlmnr)
+        with noted_on(error, f"putting back the data of {vol} on {node}"):
+            _set_backing(repo, rd, node, vlmnr, ctl.satellite.undo_rollback(spec, vol))
+    if rd.drbd:
+        with noted_on(error, f"writing the DRBD configs of {rd.name} again"):
             write_configs(ctl, repo, rd)
-            for node in down:
+        for node in down:
+            with noted_on(error, f"bringing DRBD resource {rd.name} up on {node} again"):
                 drbd.bring_up(ctl.state_dir, node, rd.name, runner=ctl.runner)
-        tx.run("DELETE FROM rollbacks WHERE rd = ?", snap.rd)
+
+
+def _set_backing(repo: Repo, rd: RdRec, node: str, vlmnr: int, device: str) -> None:
+    """Record ``device`` as the backing device (and, without DRBD, the device) of a volume."""
+    if not rd.drbd:
+        repo.set_volume_paths(VolRec(rd.name, node, vlmnr, device, device))
+    else:
+        repo.tx.run("UPDATE volumes SET backing = ? WHERE rd = ? AND node = ? AND vlmnr = ?",
+                    device, rd.name, node, vlmnr)
 
 
 def pending_rollbacks(repo: Repo) -> list[str]:

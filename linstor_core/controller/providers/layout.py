@@ -5,6 +5,8 @@ Inside a pool directory::
     <rsc>_<vlmnr:05d>.img                    a volume, e.g. LocalData_00000.img
     <rsc>_<vlmnr:05d>.snap.<snapshot>.img    a snapshot of that volume
     <one of the above>.tmp                   being made; renamed into place when whole
+    <a volume file>.replaced.tmp             the data a rollback replaced, until it is undone
+                                             or every replica is rolled back
     .reflink-probe-<8 chars>.tmp[.copy.tmp]  the FILE_THIN reflink probe (providers/reflink.py)
 
 Names are checked before they become paths (LINSTOR's identifier rules, so no ``/`` or ``..``
@@ -31,6 +33,7 @@ from linstor_core.naming import validate_resource_name, validate_snapshot_name
 
 IMAGE_SUFFIX = ".img"
 TEMP_SUFFIX = ".tmp"
+REPLACED_SUFFIX = ".replaced" + TEMP_SUFFIX
 VOLUME_NUMBER_MAX = 99999
 _VOLUME = r"(?P<resource>[A-Za-z_][A-Za-z0-9_-]*)_(?P<number>[0-9]{5})"
 _VOLUME_NAME = re.compile(_VOLUME)
@@ -99,8 +102,10 @@ def is_ours(name: str, files: set[str]) -> bool:
     and snapshot files a record knows or the satellite made), a temp file of one, or a probe."""
     if PROBE_FILE.fullmatch(name):
         return True
-    if name.endswith(TEMP_SUFFIX):
-        name = name[: -len(TEMP_SUFFIX)]
+    for suffix in (REPLACED_SUFFIX, TEMP_SUFFIX):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
     return name in files and (_VOLUME_FILE.fullmatch(name) or _SNAPSHOT_FILE.fullmatch(name)) is not None
 
 
@@ -189,6 +194,11 @@ def temp_of(final: Path) -> Path:
     return final.with_name(final.name + TEMP_SUFFIX)
 
 
+def replaced_of(image: Path) -> Path:
+    """Where a rollback keeps the data it replaced in volume file ``image``."""
+    return image.with_name(image.name + REPLACED_SUFFIX)
+
+
 @contextmanager
 def staged(final: Path) -> Iterator[Path]:
     """Yield a temp path next to ``final``; rename it into place on success, remove it on error.
@@ -208,6 +218,7 @@ def staged(final: Path) -> Iterator[Path]:
 __all__ = [
     "IMAGE_SUFFIX",
     "TEMP_SUFFIX",
+    "REPLACED_SUFFIX",
     "VOLUME_NUMBER_MAX",
     "volume_name",
     "check_volume_name",
@@ -215,5 +226,6 @@ __all__ = [
     "MadeFiles",
     "is_ours",
     "temp_of",
+    "replaced_of",
     "staged",
 ]

@@ -147,8 +147,8 @@ def test_rollback(rest):
 
 
 def test_a_rollback_failing_on_a_replica_fails_and_a_repeat_finishes_it(rest, controller):
-    """The client must hear it (not a warning on a 200), and repeating it makes every replica
-    the snapshot's, because the rollback stays recorded until all are switched."""
+    """The client must hear it (not a warning on a 200), the replica already switched is put
+    back and nothing stays recorded, and repeating it makes every replica the snapshot's."""
     make_rd(rest, "rbf", "alpha", "bravo")
     devices = {n: rest.call("GET", f"/v1/resource-definitions/rbf/resources/{n}",
                             status=200)["volumes"][0]["device_path"] for n in ("alpha", "bravo")}
@@ -176,6 +176,12 @@ def test_a_rollback_failing_on_a_replica_fails_and_a_repeat_finishes_it(rest, co
     assert refused["message"].startswith("Rollback of 'rbf' to 's1' failed:")
     assert "No space left" in refused["message"] + refused.get("cause", "") + refused.get("details", "")
     assert "Repeat the rollback" in refused["correction"]
+    for node in ("alpha", "bravo"):
+        device = rest.call("GET", f"/v1/resource-definitions/rbf/resources/{node}",
+                           status=200)["volumes"][0]["device_path"]
+        assert read(Path(device), 8) == b"changed!"
+    with sqlite3.connect(controller.state_dir / "controller.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM rollbacks").fetchone() == (0,)
     rest.ok("POST", "/v1/resource-definitions/rbf/snapshot-rollback/s1", {})
     for node in ("alpha", "bravo"):
         device = rest.call("GET", f"/v1/resource-definitions/rbf/resources/{node}",

@@ -299,6 +299,7 @@ def test_snapshot_rollback_restore_clone_keep_the_data(file_pool: tuple[Satellit
     assert read(clone, 6) == b"after!"
     assert sat.rollback_volume(pool, "rsc_00000", "snap1") == device
     assert read(device, 6) == b"before"
+    sat.commit_rollback(pool, "rsc_00000")
     sat.delete_snapshot(pool, "rsc_00000", "snap1")
     sat.delete_snapshot(pool, "rsc_00000", "snap1")
     assert sorted(p.name for p in sat.pool_directory(pool).iterdir()) == [

@@ -23,6 +23,8 @@ from linstor_core.controller.replies import refuse
 from linstor_core.controller.satellite import PoolSpec, VolumeSpec
 
 DEFAULT_GROUP = "DfltRscGrp"
+VOLUME_NUMBERS = range(32000)
+"""LINSTOR's volume numbers (``VolumeNumber``: 0 to 31999)."""
 MAX_VOLUME_KIB = 1 << 42
 
 
@@ -114,7 +116,7 @@ def create_vds(ctl: Controller, change: Change, rd_name: str, sizes: Sequence[in
     for size, minor in zip(sizes, minors):
         check_size(size)
         number = vlmnr if vlmnr is not None and not created else _next_vlmnr(existing)
-        if number < 0 or number > 31999:
+        if number not in VOLUME_NUMBERS:
             raise refuse(rc.FAIL_INVLD_VLM_NR, f"Invalid volume number {number}.")
         if number in existing:
             raise refuse(rc.FAIL_EXISTS_VLM_DFN, f"Volume definition {number} of resource "

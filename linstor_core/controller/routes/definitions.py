@@ -16,14 +16,13 @@ from linstor_core.controller.views import rd_json, vd_json
 blueprint = Blueprint("definitions", __name__)
 RD = rc.MASK_RSC_DFN
 VD = rc.MASK_VLM_DFN
-VOLUME_NUMBERS = range(32000)
-"""LINSTOR's volume numbers (``VolumeNumber``: 0 to 31999); the path takes any digits."""
 
 
 def _volume_number(vlmnr: int) -> int:
-    """``vlmnr`` if LINSTOR could have it; to change or delete another is invalid input (and
-    a number too large for SQLite never reaches the store)."""
-    if vlmnr not in VOLUME_NUMBERS:
+    """``vlmnr`` if LINSTOR could have it (``ops.VOLUME_NUMBERS``; the path takes any digits); to
+    change or delete another is invalid input (and a number too large for SQLite never reaches
+    the store)."""
+    if vlmnr not in ops.VOLUME_NUMBERS:
         raise refuse(rc.FAIL_INVLD_VLM_NR, f"Invalid volume number {vlmnr}.",
                      correction="Volume numbers are 0 to 31999.")
     return vlmnr
@@ -89,7 +88,7 @@ def list_vds(rd: str) -> Response:
 def get_vd(rd: str, vlmnr: int) -> Response:
     with controller().read() as repo:
         record = repo.rd(rd)
-        if vlmnr not in VOLUME_NUMBERS:
+        if vlmnr not in ops.VOLUME_NUMBERS:
             raise refuse(rc.FAIL_NOT_FOUND_VLM_DFN, f"Volume definition {vlmnr} of resource "
                          f"definition '{record.name}' not found.")
         return json_response(vd_json(record, repo.vd(record.name, vlmnr)))

@@ -1,7 +1,8 @@
 """Serving the embedded controller: cheroot's threaded WSGI server around the Flask app.
 
 Safety: it listens on loopback by default and refuses any other address unless a bearer token
-or a TLS certificate and key are configured (``InvalidInput`` naming the fix). ``python -m
+is configured (``InvalidInput`` naming the fix); TLS alone encrypts but authenticates nobody,
+so it does not lift the rule. ``python -m
 linstor_core.controller.server --state-dir DIR`` runs it in the foreground (the CLI's
 ``linstor-core controller`` does the same).
 """
@@ -58,10 +59,10 @@ class ControllerServer:
                  tls_key: Path | None = None, runner: Runner = run) -> None:
         if (tls_cert is None) != (tls_key is None):
             raise InvalidInput("tls", (tls_cert, tls_key), "give both the certificate and the key")
-        if not is_loopback(host) and not token and tls_cert is None:
-            raise InvalidInput("listen", host, "a non-loopback address needs a token or TLS",
-                               correction="pass --token or --tls-cert/--tls-key, or listen on "
-                                          "127.0.0.1")
+        if not is_loopback(host) and not token:
+            raise InvalidInput("listen", host, "a non-loopback address needs a token",
+                               correction="pass --token (with --tls-cert/--tls-key so it is not "
+                                          "sent in clear), or listen on 127.0.0.1")
         self.state_dir = Path(state_dir)
         self.host = host
         self.port = port

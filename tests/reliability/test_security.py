@@ -1,6 +1,6 @@
 """The bundle's security promises, each proved against the real code over its real interface.
 
-- The controller refuses a non-loopback address without a token or TLS (``ControllerServer``,
+- The controller refuses a non-loopback address without a token, TLS or not (``ControllerServer``,
   ``linstor-core controller`` and ``python -m linstor_core.controller.server``).
 - With a token, every route of the Flask app (read from its URL map, so a new route is covered
   the day it is added) answers 401 without the token and something else with it.
@@ -181,17 +181,19 @@ def changes_nothing(target: Stack, *, no_requests: bool = False) -> Iterator[Non
     assert _files(target.root) == files
 
 
-# -- listening: loopback unless a token or TLS ------------------------------------------------
+# -- listening: loopback unless a token ---------------------------------------------------------
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "controller.example"])
-def test_server_refuses_a_public_address_without_token_or_tls(tmp_path: Path, host: str) -> None:
-    with pytest.raises(InvalidInput, match="non-loopback address needs a token or TLS") as refused:
-        ControllerServer(tmp_path / "state", host, 0)
-    assert "--token" in refused.value.correction
-    assert not (tmp_path / "state").exists()
+def test_server_refuses_a_public_address_without_token(tmp_path: Path, host: str) -> None:
+    for tls in ({}, {"tls_cert": tmp_path / "c.pem", "tls_key": tmp_path / "k.pem"}):
+        with pytest.raises(InvalidInput, match="non-loopback address needs a token") as refused:
+            ControllerServer(tmp_path / "state", host, 0, **tls)
+        assert "--token" in refused.value.correction
+        assert not (tmp_path / "state").exists()
     ControllerServer(tmp_path / "state", host, 0, token=TOKEN)
-    ControllerServer(tmp_path / "state", host, 0, tls_cert=tmp_path / "c.pem", tls_key=tmp_path / "k.pem")
+    ControllerServer(tmp_path / "state", host, 0, token=TOKEN, tls_cert=tmp_path / "c.pem",
+                     tls_key=tmp_path / "k.pem")
 
 
 def _free_port() -> int:
@@ -205,14 +207,14 @@ def _free_port() -> int:
     [sys.executable, "-m", "linstor_core.controller.server"],
 ], ids=["linstor-core", "python-m"])
 @pytest.mark.parametrize("listen", ["0.0.0.0:{port}", "[::]:{port}"])
-def test_command_line_refuses_a_public_address_without_token_or_tls(
+def test_command_line_refuses_a_public_address_without_token(
         tmp_path: Path, command: list[str], listen: str) -> None:
     port = _free_port()
     done = subprocess.run([*command, "--state-dir", str(tmp_path / "state"), "--listen",
                            listen.format(port=port)], capture_output=True, text=True, timeout=60,
                           cwd=REPO)
     assert done.returncode == 1, done
-    assert "non-loopback address needs a token or TLS" in done.stderr
+    assert "non-loopback address needs a token" in done.stderr
     assert "--token" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "state").exists()
     with pytest.raises(OSError):

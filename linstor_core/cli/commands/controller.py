@@ -32,8 +32,9 @@ Ctrl-C or SIGTERM; on start it reconciles its records with the storage it finds.
 
 It listens on 127.0.0.1 by default, on LINSTOR's port: 3370, or 3371 with TLS, the ports
 linstor://HOST and linstor+ssl://HOST dial. Any other address needs --token (clients then send
-it as a bearer token: linstor-core --token T ...) or TLS (--tls-cert/--tls-key; clients use
-linstor+ssl://HOST[:PORT] and trust the certificate with LS_ROOT_CA or cafile=)."""
+it as a bearer token: linstor-core --token T ...), with or without TLS; add --tls-cert/--tls-key
+so the token is not sent in clear (clients use linstor+ssl://HOST[:PORT] and trust the
+certificate with LS_ROOT_CA or cafile=)."""
 
 
 def register(commands: Subparsers) -> None:
@@ -42,7 +43,8 @@ def register(commands: Subparsers) -> None:
         description=_DESCRIPTION,
         examples=("controller --state-dir /var/lib/linstor-core",
                   "controller --state-dir /srv/lc --listen 0.0.0.0:3370 --token s3cret",
-                  "controller --state-dir /srv/lc --listen 10.0.0.5 --tls-cert c.pem --tls-key k.pem"),
+                  "controller --state-dir /srv/lc --listen 10.0.0.5 --token s3cret --tls-cert c.pem "
+                  "--tls-key k.pem"),
         idempotent="yes: restarting on the same STATE_DIR continues with the same state.",
         handler=serve, client_options=False,
     )

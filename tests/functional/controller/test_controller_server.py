@@ -15,10 +15,12 @@ from linstor_core.errors import InvalidInput
 from prerequisites import require
 
 
-def test_non_loopback_refused_without_token_or_tls(tmp_path: Path):
-    with pytest.raises(InvalidInput, match="token or TLS"):
+def test_non_loopback_refused_without_token(tmp_path: Path):
+    with pytest.raises(InvalidInput, match="needs a token"):
         ControllerServer(tmp_path, "0.0.0.0", 0)
     ControllerServer(tmp_path, "0.0.0.0", 0, token="secret")
+    ControllerServer(tmp_path, "127.0.0.1", 0, tls_cert=tmp_path / "c.pem",
+                     tls_key=tmp_path / "k.pem")
     with pytest.raises(InvalidInput):
         ControllerServer(tmp_path, "127.0.0.1", 0, tls_cert=tmp_path / "c.pem")
 
@@ -89,4 +91,24 @@ def test_refuses_public_bind_from_command_line(tmp_path: Path):
                            "--state-dir", str(tmp_path), "--listen", "0.0.0.0:0"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
-    assert "token or TLS" in done.stderr
+    assert "needs a token" in done.stderr and "--token" in done.stderr
+
+
+def test_tls_alone_does_not_open_a_public_address(tmp_path: Path):
+    """TLS encrypts but authenticates nobody: without a token anyone could POST /v1/nodes."""
+    with pytest.raises(InvalidInput, match="needs a token") as refused:
+        ControllerServer(tmp_path / "state", "0.0.0.0", 0, tls_cert=tmp_path / "c.pem",
+                         tls_key=tmp_path / "k.pem")
+    assert "--token" in refused.value.correction
+    assert not (tmp_path / "state").exists()
+    ControllerServer(tmp_path / "state", "0.0.0.0", 0, token="secret",
+                     tls_cert=tmp_path / "c.pem", tls_key=tmp_path / "k.pem")
+
+
+def test_tls_alone_refused_from_command_line(tmp_path: Path):
+    done = subprocess.run([sys.executable, "-m", "linstor_core.controller.server",
+                           "--state-dir", str(tmp_path), "--listen", "0.0.0.0:0",
+                           "--tls-cert", str(tmp_path / "c.pem"), "--tls-key",
+                           str(tmp_path / "k.pem")], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert "needs a token" in done.stderr and "--token" in done.stderr

@@ -6,7 +6,8 @@ Crash-safety rule, applied by ``Controller.change()`` to every mutating request:
   committed record always has its storage and a refused request leaves nothing on disk;
 - storage is *removed* only after commit (``Change.after_commit``), so a crash between the
   two leaves an orphan file, never a record without storage; start-up reconciliation
-  (``reconcile.py``) removes such orphans;
+  (``reconcile.py``) removes such orphans; the write lock stays held until these steps are
+  done, so no other request can make storage of the same name in between;
 - work that must follow the commit and whose failure the client must hear (a rollback's
   switch of the replicas, recorded before the commit so start-up can finish it) is
   ``Change.then``: it runs after the clean-up steps, and if it fails the request fails.
@@ -112,20 +113,30 @@ class Controller:
 
     @contextmanager
     def change(self, mask: int) -> Iterator[Change]:
-        """One transaction with its storage undo log (see the module docstring)."""
-        with self.store.write() as tx:
-            change = Change(Repo(tx), mask)
-            try:
-                yield change
-            except BaseException:
-                _run_steps(change.undo[::-1], "undo")
-                raise
-        warnings = _run_steps(change.after_commit, "clean-up")
-        for what in warnings:
-            change.reply(rc.WARN_STORAGE_ERROR,
-                         f"{what} failed; the leftover is removed at the next controller start.")
-        for step in change.required:
-            step()
+        """One transaction with its storage undo log (see the module docstring).
+
+        The store's write lock is held from the transaction's start until the last
+        post-commit step has run: storage is named after its record (``AA_00000.img``), so a
+        removal running after the lock were released could delete the volume the next
+        request creates under the same name. Nothing long runs after the commit (clones copy
+        inside the transaction; a rollback's copy holds the lock in ``finish_rollback``
+        anyway), so this serialises no more than the writes already are.
+        """
+        with self.store.locked():
+            with self.store.write() as tx:
+                change = Change(Repo(tx), mask)
+                try:
+                    yield change
+                except BaseException:
+                    _run_steps(change.undo[::-1], "undo")
+                    raise
+            warnings = _run_steps(change.after_commit, "clean-up")
+            for what in warnings:
+                change.reply(rc.WARN_STORAGE_ERROR,
+                             f"{what} failed; the leftover is removed at the next controller "
+                             "start.")
+            for step in change.required:
+                step()
 
     @contextmanager
     def read(self) -> Iterator[Repo]:

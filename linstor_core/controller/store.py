@@ -178,6 +178,17 @@ class Store:
                 self._versions[table] = self.version(table) + 1
 
     @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the write lock across one or more write transactions and the work after them.
+
+        What a committed change does to storage (removing a deleted volume's file) must happen
+        before the next writer can create a volume of the same name; otherwise that removal
+        deletes the new volume. Reentrant: ``write()`` inside it takes the lock again.
+        """
+        with self._write_lock:
+            yield
+
+    @contextmanager
     def read(self) -> Iterator["Tx"]:
         """A read-only snapshot (deferred transaction); never blocks on the write lock."""
         conn = self._connection()

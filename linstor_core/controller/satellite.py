@@ -99,6 +99,8 @@ class Satellite:
         self.loops: LoopDevices = loops if loops is not None else KernelLoops()
         self._use_loop = use_loop
         self._lock = threading.RLock()
+        self._reflink_lock = threading.Lock()
+        self._reflink: dict[Path, bool] = {}
         self.made_files = MadeFiles(self.state_dir / "made-files.jsonl")
 
     @cached_property
@@ -127,6 +129,8 @@ class Satellite:
             raise InvalidInput(field, str(directory), f"cannot create it: {error.strerror}") from None
         if not os.access(directory, os.W_OK | os.X_OK):
             raise InvalidInput(field, str(directory), "is not writable by the controller")
+        with self._reflink_lock:
+            self._reflink.pop(directory, None)
 
     def capacity(self, pool: PoolSpec) -> tuple[int, int]:
         """``(free_kib, total_kib)`` of the pool's filesystem; ``(0, 0)`` for DISKLESS.
@@ -144,12 +148,21 @@ class Satellite:
         return stats.f_bavail * stats.f_frsize // 1024, stats.f_blocks * stats.f_frsize // 1024
 
     def supports_reflink(self, pool: PoolSpec) -> bool:
-        """True if snapshots and clones in this pool are reflinks (FILE_THIN on xfs/btrfs)."""
+        """True if snapshots and clones in this pool are reflinks (FILE_THIN on xfs/btrfs).
+
+        Probed once per pool directory and remembered (a mounted filesystem does not gain or
+        lose reflinks); ``check_pool`` (pool create) probes again. It does not take the
+        satellite's lock, so a long full copy does not hold up ``GET`` of the pools.
+        """
         provider = provider_for(pool.kind)
         if not isinstance(provider, SupportsReflinkClone):
             return False
-        with self._lock:
-            return provider.can_reflink(self._existing_directory(pool))
+        directory = self._existing_directory(pool)
+        with self._reflink_lock:
+            known = self._reflink.get(directory)
+            if known is None:
+                known = self._reflink[directory] = provider.can_reflink(directory)
+            return known
 
     # -- volumes -----------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from linstor_core.controller.ops.definitions import create_rd, create_vds_for_co
 from linstor_core.controller.ops.resources import create_resource, finish
 from linstor_core.controller.replies import refuse
 from linstor_core.controller.satellite import PoolSpec, VolumeSpec
-from linstor_core.errors import LinstorError, noted_on
+from linstor_core.errors import ApiReply, LinstorError, NotFound, noted_on
 
 
 def create_snapshot(ctl: Controller, change: Change, rd_name: str, name: str,
@@ -176,7 +176,10 @@ def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
 
     def switch() -> None:
         try:
-            leftovers = finish_rollback(ctl, snap.rd, rolled, forget_if_failed=True)
+            leftovers = finish_rollback(ctl, snap.rd, rolled, forget_if_failed=True,
+                                        snapshot=snap.name)
+        except _RollbackGone:
+            raise
         except LinstorError as error:
             notes = list(getattr(error, "__notes__", ()))
             fix = f" ({error.correction})" if error.correction else ""
@@ -195,9 +198,13 @@ def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
     change.then(switch)
 
 
+class _RollbackGone(NotFound):
+    """The request's rollback record was gone when its switch began: nothing was rolled back."""
+
+
 def finish_rollback(ctl: Controller, rd_name: str,
                     rolled: Callable[[str, str], None] = lambda rd, node: None, *,
-                    forget_if_failed: bool = False) -> list[str]:
+                    forget_if_failed: bool = False, snapshot: str | None = None) -> list[str]:
     """Switch every diskful replica of ``rd_name`` to the snapshot its recorded rollback names,
     and drop the record, in one transaction; ``rolled(rd, node)`` hears each replica. Returns
     the clean-ups that failed (data a replica no longer needs, removed at the next start).
@@ -205,7 +212,10 @@ def finish_rollback(ctl: Controller, rd_name: str,
     ``rollback`` commits that record before any replica changes, so a controller killed after
     the first replica leaves it behind and start-up reconciliation calls this again: a rollback
     ends up on every replica, never on some (the data is copied from the snapshot anew, so
-    doing it twice is harmless). Nothing recorded (or the snapshot deleted since): a no-op.
+    doing it twice is harmless). Nothing recorded (or the snapshot deleted since): a no-op at
+    start-up; the request (``snapshot``: the one it recorded) is refused instead, so its client
+    never hears success for a rollback that did not happen. ``Controller.change`` holds the
+    write lock from the record's commit to here, so only a bug can get there.
 
     When a replica fails, the ones already switched get their data back (the satellite keeps
     it until every replica is switched) and the error is raised with a note for each replica
@@ -222,6 +232,15 @@ def finish_rollback(ctl: Controller, rd_name: str,
     with ctl.store.write() as tx:
         repo = Repo(tx)
         row = tx.one("SELECT snapshot FROM rollbacks WHERE rd = ?", rd_name)
+        if snapshot is not None and (row is None or str(row[0]).lower() != snapshot.lower()):
+            raise _RollbackGone([ApiReply(
+                ret_code=rc.FAIL_NOT_FOUND_SNAPSHOT,
+                message=f"Rollback of '{rd_name}' to '{snapshot}' is no longer recorded; "
+                        "nothing was rolled back.",
+                cause="The snapshot or the rollback record was removed before the replicas "
+                      "were switched.",
+                correction="Check that the snapshot still exists and repeat the rollback.")],
+                status=404)
         if row is None:
             return []
         snap = repo.snapshot(rd_name, str(row[0]))

@@ -47,6 +47,7 @@ def slowed(target: Any, method: str, monkeypatch: pytest.MonkeyPatch,
 
 
 def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    """Start ``call`` in a thread; the list gets its result (stays empty if it raised)."""
     result: list[Any] = []
     thread = threading.Thread(target=lambda: result.append(call()))
     thread.start()
@@ -58,11 +59,12 @@ def test_a_volume_made_again_while_the_old_one_is_removed_keeps_its_storage(
         monkeypatch: pytest.MonkeyPatch) -> None:
     make_rd(rest, "AA")
     started = slowed(controller.controller.satellite, "delete_volume", monkeypatch)
-    thread, _ = in_thread(lambda: rest.ok("DELETE", "/v1/resource-definitions/AA"))
+    thread, answered = in_thread(lambda: rest.ok("DELETE", "/v1/resource-definitions/AA"))
     assert started.wait(10)
     monkeypatch.undo()
     make_rd(rest, "AA")
     thread.join(30)
+    assert answered, "the slowed request failed"
     image = pool_root / "alpha" / "AA_00000.img"
     assert image.exists()
     volume = rest.call("GET", "/v1/resource-definitions/AA/resources")[0]["volumes"][0]
@@ -77,9 +79,32 @@ def test_a_snapshot_taken_again_while_the_old_one_is_removed_keeps_its_storage(
     snaps = "/v1/resource-definitions/AA/snapshots"
     rest.ok("POST", snaps, {"name": "s1"}, status=201)
     started = slowed(controller.controller.satellite, "delete_snapshot", monkeypatch)
-    thread, _ = in_thread(lambda: rest.ok("DELETE", f"{snaps}/s1"))
+    thread, answered = in_thread(lambda: rest.ok("DELETE", f"{snaps}/s1"))
     assert started.wait(10)
     monkeypatch.undo()
     rest.ok("POST", snaps, {"name": "s1"}, status=201)
     thread.join(30)
+    assert answered, "the slowed request failed"
     assert (pool_root / "alpha" / "AA_00000.snap.s1.img").exists()
+
+
+def test_a_snapshot_deleted_during_its_rollback_waits_for_the_rollback(
+        rest, controller: ControllerServer, pool_root: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from linstor_core.controller.ops import snapshots
+
+    make_rd(rest, "AA")
+    image = pool_root / "alpha" / "AA_00000.img"
+    with open(image, "r+b") as handle:
+        handle.write(b"OLD!")
+    rest.ok("POST", "/v1/resource-definitions/AA/snapshots", {"name": "s1"}, status=201)
+    with open(image, "r+b") as handle:
+        handle.write(b"NEW!")
+    started = slowed(snapshots, "finish_rollback", monkeypatch)
+    thread, answered = in_thread(lambda: rest.ok(
+        "POST", "/v1/resource-definitions/AA/snapshot-rollback/s1", {}))
+    assert started.wait(10)
+    rest.ok("DELETE", "/v1/resource-definitions/AA/snapshots/s1")
+    thread.join(30)
+    assert answered, "the slowed request failed"
+    assert image.read_bytes()[:4] == b"OLD!"

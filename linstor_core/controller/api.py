@@ -152,7 +152,9 @@ def _check_token() -> Response | None:
         return None
     given = request.headers.get("Authorization", "")
     scheme, _, value = given.partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(value.strip(), token):
+    # Bytes, not str: compare_digest refuses a str with non-ASCII characters (a 500, not a 401).
+    if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(),
+                                                          token.encode()):
         return None
     return json_response([entry(rc.API_CALL_AUTH_REQ, "Authentication required: send "
                                 "'Authorization: Bearer <token>'.")], 401)

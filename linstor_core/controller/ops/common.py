@@ -23,13 +23,18 @@ def props_match(props: Mapping[str, str], filters: Sequence[str]) -> bool:
 def edit_props(props: Mapping[str, str], override: Mapping[str, object] | None,
                delete: Iterable[str] | None, delete_namespaces: Iterable[str] | None = None
                ) -> dict[str, str]:
-    """``props`` with ``override`` set and ``delete`` keys / namespaces removed."""
+    """``props`` with ``override`` set and ``delete`` keys / namespaces removed.
+
+    A value that is not a JSON string (``true``, ``1``) is refused (400 naming the key) rather
+    than stored as Python's ``"True"``/``"1"``: LINSTOR props are strings.
+    """
     result = dict(props)
     for key, value in (override or {}).items():
-        if not isinstance(key, str) or not key or not isinstance(value, (str, int, float, bool)):
-            raise refuse(rc.FAIL_INVLD_PROP, f"Invalid property {key!r}={value!r}.",
-                         correction="Property keys and values are strings.")
-        result[key] = str(value)
+        if not isinstance(key, str) or not key or not isinstance(value, str):
+            raise refuse(rc.FAIL_INVLD_PROP, f"Invalid property {key!r}={value!r}: the value of "
+                         f"{key!r} is not a string.",
+                         correction="Property keys and values are JSON strings, e.g. \"1\".")
+        result[key] = value
     for key in delete or ():
         result.pop(key, None)
     for namespace in delete_namespaces or ():

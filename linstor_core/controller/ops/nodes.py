@@ -60,8 +60,12 @@ def delete_node(ctl: Controller, change: Change, name: str) -> None:
 
 
 def create_pool(ctl: Controller, change: Change, node: str, name: str, kind: str,
-                props: Mapping[str, str]) -> None:
-    """Register a FILE_THIN/FILE/DISKLESS pool; its directory is checked (made) first."""
+                props: Mapping[str, object]) -> None:
+    """Register a FILE_THIN/FILE/DISKLESS pool; its directory is checked (made) first.
+
+    The directory must be an absolute path without NUL: a relative one would be resolved
+    against whatever the controller's working directory happens to be.
+    """
     naming.validate_storage_pool_name(name)
     kind = kind.upper()
     if kind not in POOL_KINDS:
@@ -73,13 +77,15 @@ def create_pool(ctl: Controller, change: Change, node: str, name: str, kind: str
     if repo.find_pool(node_rec.name, name):
         raise refuse(rc.FAIL_EXISTS_STOR_POOL,
                      f"Storage pool '{name}' already exists on node '{node_rec.name}'.")
-    stored = dict(props)
+    stored = edit_props({}, props, ())
     directory = None
     if kind != "DISKLESS":
         # LINSTOR clients since REST 1.2 send the generic StorPoolName; for file pools it is
         # the directory, which LINSTOR keeps as StorDriver/FileDir.
-        directory = props.get(FILE_DIR_PROP) or props.get(POOL_NAME_PROP)
+        prop = FILE_DIR_PROP if stored.get(FILE_DIR_PROP) else POOL_NAME_PROP
+        directory = stored.get(prop)
         if directory:
+            _check_directory(prop, directory)
             stored[FILE_DIR_PROP] = directory
     pool = PoolRec(node_rec.name, name, kind, directory, stored)
     if kind != "DISKLESS":
@@ -88,6 +94,14 @@ def create_pool(ctl: Controller, change: Change, node: str, name: str, kind: str
     repo.insert_pool(pool)
     change.reply(rc.CREATED, f"New storage pool '{name}' on node '{node_rec.name}' registered.",
                  obj_refs={"Node": node_rec.name, "StorPool": name})
+
+
+def _check_directory(prop: str, directory: str) -> None:
+    if "\0" in directory or not directory.startswith("/"):
+        raise refuse(rc.FAIL_INVLD_PROP, f"The property {prop} must be an absolute path without "
+                     f"NUL bytes, not {directory!r}.",
+                     correction="Give the pool directory as an absolute path, e.g. "
+                                "/var/lib/linstor-core/pools/NAME.")
 
 
 def _refuse_shared_directory(ctl: Controller, change: Change, pool: PoolRec) -> None:

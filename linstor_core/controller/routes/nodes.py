@@ -82,8 +82,7 @@ def create_pool(node: str) -> Response:
     return mutate(rc.MASK_STOR_POOL | rc.MASK_CRT, ops.create_pool, node,
                   field(data, "storage_pool_name", str, required=True),
                   field(data, "provider_kind", str, required=True),
-                  {str(k): str(v) for k, v in field(data, "props", dict, {}).items()},
-                  status=201)
+                  field(data, "props", dict, {}), status=201)
 
 
 @blueprint.delete("/v1/nodes/<node>/storage-pools/<pool>")

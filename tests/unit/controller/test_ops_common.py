@@ -20,11 +20,21 @@ def test_props_match():
 
 
 def test_edit_props():
-    edited = edit_props({"a": "1", "ns/x": "1", "ns/y": "2"}, {"b": 2}, ["a"], ["ns"])
+    edited = edit_props({"a": "1", "ns/x": "1", "ns/y": "2"}, {"b": "2"}, ["a"], ["ns"])
     assert edited == {"b": "2"}
     with pytest.raises(ApiError) as caught:
         edit_props({}, {"k": {"nested": 1}}, ())
     assert rc.code_of(caught.value.replies[0].ret_code) == rc.FAIL_INVLD_PROP
+
+
+@pytest.mark.parametrize("value", [True, 1, 1.5, None, ["x"]])
+def test_edit_props_refuses_a_value_that_is_not_a_string(value: object):
+    """JSON true/1 would otherwise be stored as Python's "True"/"1"."""
+    with pytest.raises(ApiError) as caught:
+        edit_props({}, {"Aux/flag": value}, ())
+    assert caught.value.status == 400
+    assert rc.code_of(caught.value.replies[0].ret_code) == rc.FAIL_INVLD_PROP
+    assert "'Aux/flag'" in caught.value.replies[0].message
 
 
 def test_layer_stack():

@@ -47,6 +47,7 @@ from linstor_core.controller.providers import (
 )
 from linstor_core.controller.providers.layout import (MadeFiles, PoolLayout, is_ours, replaced_of, staged,
                                                       temp_of, volume_name)
+from linstor_core.controller.providers.modes import make_dirs
 from linstor_core.errors import InvalidInput, StorageError, noted_on
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ class Satellite:
         directory = self.pool_directory(pool)
         field = "StorDriver/FileDir"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            make_dirs(directory)
         except OSError as error:
             raise InvalidInput(field, str(directory), f"cannot create it: {error.strerror}") from None
         if not os.access(directory, os.W_OK | os.X_OK):

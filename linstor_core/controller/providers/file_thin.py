@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from linstor_core.controller.providers.modes import create_file
 from linstor_core.controller.providers.reflink import can_reflink, reflink
 
 
@@ -15,9 +16,8 @@ class FileThinProvider:
 
     def allocate(self, image: Path, size_bytes: int) -> None:
         """Create ``image`` as a sparse file: no block is reserved, so creation is instant."""
-        with open(image, "xb"):
-            pass
-        os.truncate(image, size_bytes)
+        with create_file(image) as handle:
+            os.ftruncate(handle.fileno(), size_bytes)
 
     def grow(self, image: Path, size_bytes: int) -> None:
         """Extend the sparse file; the new range reads as zeros and takes no space."""

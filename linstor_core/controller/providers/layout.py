@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from linstor_core.controller.providers.modes import create_file, make_dirs, open_append
 from linstor_core.controller.providers.reflink import PROBE_FILE
 from linstor_core.errors import InvalidInput
 from linstor_core.naming import validate_resource_name, validate_snapshot_name
@@ -134,7 +135,7 @@ class MadeFiles:
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(self.path.parent)
             size = 0
         if size > max(self.COMPACT_BYTES, 2 * self._rewritten_size):
             self._compact()
@@ -178,14 +179,14 @@ class MadeFiles:
         return live
 
     def _append(self, op: str, file: Path) -> None:
-        with open(self.path, "a") as log:
-            log.write(json.dumps([op, str(file)]) + "\n")
+        with open_append(self.path) as log:
+            log.write((json.dumps([op, str(file)]) + "\n").encode())
 
     def _compact(self) -> None:
         """Rewrite the log with only the noted files that exist (atomically: ``staged``)."""
         paths = sorted(path for path in self._live() if os.path.lexists(path))
-        with staged(self.path) as temp:
-            temp.write_text("".join(json.dumps(["+", path]) + "\n" for path in paths))
+        with staged(self.path) as temp, create_file(temp) as log:
+            log.write("".join(json.dumps(["+", path]) + "\n" for path in paths).encode())
         self._rewritten_size = self.path.stat().st_size
 
 

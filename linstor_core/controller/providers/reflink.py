@@ -14,6 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from linstor_core.controller.providers.modes import create_file
 from linstor_core.errors import StorageError
 from linstor_core.filesystems import MOUNTINFO, read_mounts
 
@@ -46,14 +47,14 @@ def reflink(source: Path, target: Path) -> None:
     Raises ``StorageError`` naming the filesystem when it cannot share extents.
     """
     with open(source, "rb") as src:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        dst = create_file(target)
         try:
-            fcntl.ioctl(fd, FICLONE, src.fileno())
+            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
         except OSError as error:
-            os.close(fd)
+            dst.close()
             target.unlink()
             raise _reflink_error(source, target, error) from None
-        os.close(fd)
+        dst.close()
 
 
 def can_reflink(directory: Path) -> bool:

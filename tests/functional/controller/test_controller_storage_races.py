@@ -6,6 +6,7 @@ commit and its storage work (a slow satellite call) and sends the competing requ
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -67,9 +68,10 @@ def test_a_volume_made_again_while_the_old_one_is_removed_keeps_its_storage(
     assert answered, "the slowed request failed"
     image = pool_root / "alpha" / "AA_00000.img"
     assert image.exists()
-    volume = rest.call("GET", "/v1/resource-definitions/AA/resources")[0]["volumes"][0]
-    backing = Path(f"/sys/block/{Path(volume['device_path']).name}/loop/backing_file")
-    assert Path(backing.read_text().strip()) == image
+    assert rest.call("GET", "/v1/resource-definitions/AA/resources")[0]["node_name"] == "alpha"
+    attached = subprocess.run(["losetup", "-j", str(image)], capture_output=True, text=True,
+                              check=True).stdout
+    assert attached.count("/dev/loop") == 1, attached
 
 
 def test_a_snapshot_taken_again_while_the_old_one_is_removed_keeps_its_storage(

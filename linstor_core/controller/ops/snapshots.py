@@ -268,7 +268,15 @@ def finish_rollback(ctl: Controller, rd_name: str,
 def _switch_replicas(ctl: Controller, repo: Repo, snap: SnapRec, rd: RdRec,
                      switched: list[tuple[str, PoolSpec, int]], down: list[str],
                      rolled: Callable[[str, str], None]) -> None:
-    """``finish_rollback``'s switch; ``switched`` and ``down`` say how far it got."""
+    """``finish_rollback``'s switch; ``switched`` and ``down`` say how far it got.
+
+    A volume grown since the snapshot is grown back to its definition's size after the
+    switch (what lies beyond the snapshot's end reads as zeros): the definition keeps the size
+    it was given, as a filesystem grown with it expects, instead of a device that is smaller
+    than the size every listing shows and that no resize can repair (shrinking is refused).
+    """
+    sizes = {vd.vlmnr: vd.size_kib for vd in repo.vds(snap.rd)}
+    grown: list[tuple[str, int]] = []
     for index, rsc in enumerate(r for r in repo.rscs(rd=snap.rd) if not r.diskless):
         if index:
             crash_test_pause("rollback")
@@ -277,17 +285,24 @@ def _switch_replicas(ctl: Controller, repo: Repo, snap: SnapRec, rd: RdRec,
             drbd.bring_down(ctl.state_dir, rsc.node, rd.name, runner=ctl.runner)
             down.append(rsc.node)
         spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool or ""))
-        for vlmnr, _size in snap.volumes:
+        for vlmnr, snap_size in snap.volumes:
             # Listed first: a switch that fails midway (its loop device) is put back too.
             switched.append((rsc.node, spec, vlmnr))
-            device = ctl.satellite.rollback_volume(spec, volume_name(snap.rd, vlmnr), snap.name)
+            vol = volume_name(snap.rd, vlmnr)
+            device = ctl.satellite.rollback_volume(spec, vol, snap.name)
             _set_backing(repo, rd, rsc.node, vlmnr, device)
+            if sizes.get(vlmnr, snap_size) > snap_size:
+                ctl.satellite.resize_volume(spec, vol, sizes[vlmnr])
+                grown.append((rsc.node, vlmnr))
         rolled(snap.rd, rsc.node)
     if rd.drbd:
         # Backing devices may have new paths; the configs follow before the device is up.
         write_configs(ctl, repo, rd)
         for node in down:
             drbd.bring_up(ctl.state_dir, node, rd.name, runner=ctl.runner)
+        for node, vlmnr in grown:
+            if node in down:
+                drbd.resize(ctl.state_dir, node, rd.name, vlmnr, runner=ctl.runner)
 
 
 def _put_back(ctl: Controller, repo: Repo, snap: SnapRec, rd: RdRec,

@@ -98,12 +98,19 @@ def delete_snapshot(ctl: Controller, change: Change, rd_name: str, name: str,
 def restore_volume_definitions(ctl: Controller, change: Change, rd_name: str, name: str,
                                target: str) -> None:
     """Volume definitions of ``target`` (created with the source's layers if missing) sized
-    as in the snapshot."""
+    as in the snapshot.
+
+    A target with resources is refused, as LINSTOR does: their volumes would not be made, so
+    diskful resources would list volumes without storage."""
     repo = change.repo
     snap = repo.snapshot(rd_name, name)
     source = repo.rd(snap.rd)
     to_rd = repo.find_rd(target) or create_rd(ctl, change, target, group=source.resource_group,
                                               layers=source.layers, props=source.props)
+    if repo.rscs(rd=to_rd.name):
+        raise refuse(rc.FAIL_EXISTS_RSC, "Cannot restore to resource definition which already "
+                     "has resources", cause=f"Resource definition '{to_rd.name}' has resources.",
+                     correction="Restore into a resource definition without resources.")
     if repo.vds(to_rd.name):
         raise refuse(rc.FAIL_EXISTS_VLM_DFN, f"Resource definition '{to_rd.name}' already has "
                      "volume definitions.", correction="Restore into an empty resource definition.")

@@ -25,7 +25,8 @@ from linstor_core.errors import ApiReply, LinstorError, NotFound, noted_on
 
 def create_snapshot(ctl: Controller, change: Change, rd_name: str, name: str,
                     nodes: Sequence[str]) -> None:
-    """Snapshot every volume on ``nodes`` (all diskful replicas when empty), as one change."""
+    """Snapshot every volume on ``nodes`` (all diskful replicas when empty), as one change;
+    a node named twice (in any case) is snapshotted once."""
     naming.validate_snapshot_name(name)
     repo = change.repo
     rd = repo.rd(rd_name)
@@ -33,7 +34,8 @@ def create_snapshot(ctl: Controller, change: Change, rd_name: str, name: str,
         raise refuse(rc.FAIL_EXISTS_SNAPSHOT_DFN, f"Snapshot definition '{name}' of resource "
                      f"definition '{rd.name}' already exists.")
     diskful = {r.node.lower(): r for r in repo.rscs(rd=rd.name) if not r.diskless}
-    wanted = [n for n in nodes if n] or [r.node for r in diskful.values()]
+    named = {n.lower(): n for n in nodes if n}
+    wanted = list(named.values()) or [r.node for r in diskful.values()]
     if not wanted:
         raise refuse(rc.FAIL_NOT_FOUND_RSC, f"Resource definition '{rd.name}' has no diskful "
                      "resource to take a snapshot of.")

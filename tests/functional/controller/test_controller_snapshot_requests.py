@@ -39,3 +39,14 @@ def test_restoring_volume_definitions_into_a_definition_with_resources_is_refuse
     assert refused["message"] == "Cannot restore to resource definition which already has resources"
     assert rest.call("GET", "/v1/resource-definitions/TT/volume-definitions") == []
     assert list((pool_root / "bravo").glob("TT_*")) == []
+
+
+def test_a_node_named_twice_in_a_snapshot_request_is_snapshotted_once(
+        rest, pool_root: Path) -> None:
+    make_rd(rest, "AA", "alpha", "bravo")
+    rest.ok("POST", "/v1/resource-definitions/AA/snapshots",
+            {"name": "s1", "nodes": ["alpha", "ALPHA"]}, status=201)
+    snapshot = rest.call("GET", "/v1/resource-definitions/AA/snapshots/s1")
+    assert snapshot["nodes"] == ["alpha"]
+    assert (pool_root / "alpha" / "AA_00000.snap.s1.img").exists()
+    assert not (pool_root / "bravo" / "AA_00000.snap.s1.img").exists()

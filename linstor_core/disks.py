@@ -66,10 +66,12 @@ a partial one of this call to clean up."""
 
 
 def _zeroed_storage(resources: Sequence[Resource]) -> bool:
-    """Whether a new disk with these resources reads as zeros (see ``DiskService.starts_zeroed``)."""
+    """Whether a new disk with these resources reads as zeros (see ``DiskService.starts_zeroed``).
+    A replica that names no volume or no storage kind counts as not zeroed: unknown is unsafe."""
     replicas = [r for r in resources if not r.diskless]
-    kinds = {volume.provider_kind for r in replicas for volume in r.volumes}
-    return bool(replicas) and kinds <= ZEROED_KINDS and all(set(r.layers) <= {"DRBD", "STORAGE"} for r in replicas)
+    kinds = [volume.provider_kind for r in replicas for volume in r.volumes]
+    return (bool(replicas) and all(r.volumes for r in replicas) and all(kind in ZEROED_KINDS for kind in kinds)
+            and all(set(r.layers) <= {"DRBD", "STORAGE"} for r in replicas))
 
 
 def _refusal(kind: type[ApiError], ret_code: int, message: str, *, cause: str = "", correction: str = "") -> ApiError:

@@ -7,7 +7,8 @@ from typing import Any
 
 from linstor_core.client.area import Area, path, query
 from linstor_core.client.replies import raise_errors
-from linstor_core.errors import ApiReply
+from linstor_core import retcodes
+from linstor_core.errors import ApiReply, NotFound
 from linstor_core.models import ResourceDefinition
 
 WITH_VOLUMES = {"with_volume_definitions": "true"}
@@ -32,9 +33,16 @@ class ResourceDefinitionsApi(Area):
         self._mutate("POST", "/v1/resource-definitions", {"resource_definition": definition})
 
     def get(self, name: str) -> ResourceDefinition:
-        """The definition with its volume definitions; NotFound when there is none."""
-        found = self._get(path("/v1/resource-definitions/{}", name), WITH_VOLUMES)
-        return ResourceDefinition.from_json(found)
+        """The definition with its volume definitions; NotFound when there is none.
+
+        Asked as a listing filtered to ``name``: LINSTOR's ``GET /v1/resource-definitions/{rd}``
+        (not in the REST spec) ignores ``with_volume_definitions``, so it would give no size.
+        """
+        for found in self.list(names=[name]):
+            if found.name.lower() == name.lower():  # LINSTOR names ignore case
+                return found
+        raise NotFound([ApiReply(ret_code=retcodes.FAIL_NOT_FOUND_RSC_DFN,
+                                 message=f"Resource definition '{name}' not found.")], status=404)
 
     def list(self, *, names: Iterable[str] = (), props: Iterable[str] = ()) -> list[ResourceDefinition]:
         """Definitions with their volume definitions, filtered by the server: ``names``, and

@@ -31,9 +31,14 @@ class ResourcesApi(Area):
                      {"select_filter": (select_filter or SelectFilter()).to_json()})
 
     def list(self, resource: str) -> list[Resource]:
-        """The resource on every node, with volumes and device paths."""
-        found = self._get(path("/v1/resource-definitions/{}/resources", resource))
-        return [Resource.from_json(r) for r in found]
+        """The resource on every node, with volumes and device paths (none when the definition
+        does not exist).
+
+        Asked through the resources view: LINSTOR's per-definition listing
+        (``/v1/resource-definitions/{rd}/resources``) answers ``Resource`` objects, which carry
+        no volumes, so no device path and no storage kind.
+        """
+        return [r for r in self.view(resources=[resource]) if r.name.lower() == resource.lower()]
 
     def view(self, *, resources: Iterable[str] = (), nodes: Iterable[str] = (),
              props: Iterable[str] = ()) -> builtins.list[Resource]:

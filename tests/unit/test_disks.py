@@ -100,8 +100,8 @@ def query(call: Any) -> dict[str, list[str]]:
 
 def given_disk(http: responses.RequestsMock, name: str = "pve-101-disk-0", *, resources: list[Any] | None = None,
                snapshots: list[Any] | None = None, size_kib: int = 1024) -> None:
-    http.get(f"{RD}/{name}", json=rd_json(name, size_kib))
-    http.get(f"{RD}/{name}/resources", json=resources if resources is not None else [rsc_json(name, "n1")])
+    http.get(RD, json=[rd_json(name, size_kib)])
+    http.get(f"{BASE}/v1/view/resources", json=resources if resources is not None else [rsc_json(name, "n1")])
     http.get(f"{RD}/{name}/snapshots", json=snapshots or [])
 
 
@@ -232,7 +232,7 @@ def test_get_and_exists(http: responses.RequestsMock, service: DiskService) -> N
         snapshots=("s1", "s2"),
     )
     assert service.exists(name)
-    http.get(f"{RD}/gone", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    http.get(RD, json=[])
     assert not service.exists("gone")
     with pytest.raises(NotFound):
         service.get("gone")
@@ -283,7 +283,7 @@ def test_list_of_nothing_is_one_call(http: responses.RequestsMock, service: Disk
 
 
 def test_clone_polls_until_complete(http: responses.RequestsMock, service: DiskService, clock: Clock) -> None:
-    http.get(f"{RD}/src", json=rd_json("src", props={"Aux/bundle/owner-id": "1", "Aux/bundle/base": "x", "Aux/other": "y"}))
+    http.get(RD, json=[rd_json("src", props={"Aux/bundle/owner-id": "1", "Aux/bundle/base": "x", "Aux/other": "y"})])
     http.post(f"{RD}/src/clone", json=ok(), status=201)
     status_url = f"{RD}/src/clone/dst"
     for status in ("CLONING", "CLONING", "COMPLETE"):
@@ -301,7 +301,7 @@ def test_clone_polls_until_complete(http: responses.RequestsMock, service: DiskS
 
 
 def test_a_failed_clone_removes_the_target(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/src", json=rd_json("src"))
+    http.get(RD, json=[rd_json("src")])
     http.post(f"{RD}/src/clone", json=ok(), status=201)
     http.get(f"{RD}/src/clone/dst", json={"status": "FAILED"})
     http.delete(f"{RD}/dst", json=ok(retcodes.DELETED))
@@ -313,7 +313,7 @@ def test_a_failed_clone_removes_the_target(http: responses.RequestsMock, service
 def test_a_slow_clone_times_out_and_removes_the_target(
     http: responses.RequestsMock, service: DiskService, clock: Clock
 ) -> None:
-    http.get(f"{RD}/src", json=rd_json("src"))
+    http.get(RD, json=[rd_json("src")])
     http.post(f"{RD}/src/clone", json=ok(), status=201)
     http.get(f"{RD}/src/clone/dst", json={"status": "CLONING"})
     http.delete(f"{RD}/dst", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
@@ -325,7 +325,7 @@ def test_a_slow_clone_times_out_and_removes_the_target(
 
 
 def test_a_refused_clone_touches_nothing(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/src", json=rd_json("src"))
+    http.get(RD, json=[rd_json("src")])
     http.post(f"{RD}/src/clone", json=failure(retcodes.FAIL_EXISTS_RSC_DFN), status=500)
     with pytest.raises(AlreadyExists):
         service.clone("src", "dst")
@@ -337,7 +337,7 @@ def test_the_default_clone_wait_grows_with_the_source(
 ) -> None:
     """300 s plus the size at 50 MiB/s: a full copy of a 100 GiB image on thick storage is
     not cut off at 300 s (and every retry of the deploy with it)."""
-    http.get(f"{RD}/src", json=rd_json("src", size_kib=100 << 20))
+    http.get(RD, json=[rd_json("src", size_kib=100 << 20)])
     http.post(f"{RD}/src/clone", json=ok(), status=201)
     http.get(f"{RD}/src/clone/dst", json={"status": "CLONING"})
     http.delete(f"{RD}/dst", json=ok(retcodes.DELETED))
@@ -347,7 +347,7 @@ def test_the_default_clone_wait_grows_with_the_source(
 
 
 def test_a_failing_cleanup_is_noted_on_the_original_error(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/src", json=rd_json("src"))
+    http.get(RD, json=[rd_json("src")])
     http.post(f"{RD}/src/clone", json=ok(), status=201)
     http.get(f"{RD}/src/clone/dst", json={"status": "FAILED"})
     http.delete(f"{RD}/dst", status=500, json=failure(retcodes.FAIL_IN_USE, "busy"))
@@ -398,7 +398,7 @@ def test_delete_snapshot_is_idempotent(http: responses.RequestsMock, service: Di
 
 
 def test_restore_makes_a_new_disk_in_the_source_profile(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/src", json=rd_json("src", group="silver"))
+    http.get(RD, json=[rd_json("src", group="silver")])
     http.post(RD, json=ok(), status=201)
     http.post(f"{RD}/src/snapshot-restore-volume-definition/s1", json=ok())
     http.post(f"{RD}/src/snapshot-restore-resource/s1", json=ok())
@@ -416,7 +416,7 @@ def test_restore_makes_a_new_disk_in_the_source_profile(http: responses.Requests
 
 
 def test_a_failed_restore_removes_the_target(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/src", json=rd_json("src"))
+    http.get(RD, json=[rd_json("src")])
     http.post(RD, json=ok(), status=201)
     http.post(f"{RD}/src/snapshot-restore-volume-definition/s1", status=404,
               json=failure(retcodes.FAIL_NOT_FOUND_SNAPSHOT))
@@ -427,7 +427,7 @@ def test_a_failed_restore_removes_the_target(http: responses.RequestsMock, servi
 
 
 def test_resize_grows_only(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/d1", json=rd_json("d1", 2048))
+    http.get(RD, json=[rd_json("d1", 2048)])
     http.put(f"{RD}/d1/volume-definitions/0", json=ok(retcodes.MODIFIED))
     service.resize("d1", 4096)
     assert body(calls(http, "PUT", "/v1/resource-definitions/d1/volume-definitions/0")[0])["size_kib"] == 4096
@@ -438,8 +438,8 @@ def test_resize_grows_only(http: responses.RequestsMock, service: DiskService) -
 
 
 def test_definition_is_one_get_and_none_when_missing(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/d1", json=rd_json("d1", 2048, props={"Aux/bundle/platform": "docker"}))
-    http.get(f"{RD}/d2", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN, "not found"))
+    http.get(RD, json=[rd_json("d1", 2048, props={"Aux/bundle/platform": "docker"})])
+    http.get(RD, json=[])
     disk = service.definition("d1")
     assert disk is not None and (disk.size_kib, disk.profile, disk.nodes) == (2048, "gold", ())
     assert disk.props == {"Aux/bundle/platform": "docker"}
@@ -448,14 +448,14 @@ def test_definition_is_one_get_and_none_when_missing(http: responses.RequestsMoc
 
 
 def test_attach_where_a_replica_is_reads_the_path(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1", device="/dev/drbd1001")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1", device="/dev/drbd1001")])
     assert service.attach("d1", "n1") == "/dev/drbd1001"
     assert len(http.calls) == 1
 
 
 def test_attach_elsewhere_makes_it_available_diskless(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1")])
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
     http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
     assert service.attach("d1", "n9") == "/dev/drbd1002"
     made = calls(http, "POST", "/v1/resource-definitions/d1/resources/n9/make-available")
@@ -465,17 +465,17 @@ def test_attach_elsewhere_makes_it_available_diskless(http: responses.RequestsMo
 def test_attachment_says_whether_the_resource_there_is_diskless(
     http: responses.RequestsMock, service: DiskService
 ) -> None:
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1", device="/dev/drbd1001")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1", device="/dev/drbd1001")])
     assert service.attachment("d1", "n1") == Attachment("/dev/drbd1001", diskless=False)
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1")])
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
     http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
     assert service.attachment("d1", "n9") == Attachment("/dev/drbd1002", diskless=True)
 
 
 def test_attach_of_a_storage_only_disk_elsewhere_is_refused(http: responses.RequestsMock, service: DiskService) -> None:
     """Without DRBD, make-available elsewhere would hand the guest a new, empty volume."""
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1", device="/dev/loop3", drbd=False)])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1", device="/dev/loop3", drbd=False)])
     with pytest.raises(InUse, match="no DRBD layer and its data is only on n1") as refused:
         service.attach("d1", "n9")
     assert "drbd,storage" in refused.value.correction
@@ -484,20 +484,20 @@ def test_attach_of_a_storage_only_disk_elsewhere_is_refused(http: responses.Requ
 
 def test_attach_of_a_storage_only_disk_without_resources_places_it(http: responses.RequestsMock, service: DiskService) -> None:
     """A disk spawned as definitions only holds no data yet: making it available is safe."""
-    http.get(f"{RD}/d1/resources", json=[])
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n9", device="/dev/loop4", drbd=False)])
+    http.get(f"{BASE}/v1/view/resources", json=[])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n9", device="/dev/loop4", drbd=False)])
     http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
     assert service.attach("d1", "n9") == "/dev/loop4"
 
 
 def test_attach_for_a_migration_allows_two_primaries_first(http: responses.RequestsMock, service: DiskService) -> None:
     http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1")])
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
     http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
     assert service.attach("d1", "n9", migrating=True) == "/dev/drbd1002"
     assert [(c.request.method, urlsplit(c.request.url).path) for c in http.calls][:2] == [
-        ("PUT", "/v1/resource-definitions/d1"), ("GET", "/v1/resource-definitions/d1/resources"),
+        ("PUT", "/v1/resource-definitions/d1"), ("GET", "/v1/view/resources"),
     ]
     assert body(http.calls[0])["override_props"] == {"DrbdOptions/Net/allow-two-primaries": "yes"}
     assert len(http.calls) == 4
@@ -505,7 +505,7 @@ def test_attach_for_a_migration_allows_two_primaries_first(http: responses.Reque
 
 def test_a_failed_migration_attach_withdraws_two_primaries(http: responses.RequestsMock, service: DiskService) -> None:
     http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1")])
     http.post(f"{RD}/d1/resources/n9/make-available", status=404, json=failure(retcodes.FAIL_NOT_FOUND_NODE, "no n9"))
     with pytest.raises(NotFound, match="no n9"):
         service.attach("d1", "n9", migrating=True)
@@ -517,12 +517,12 @@ def test_a_failed_migration_attach_withdraws_two_primaries(http: responses.Reque
 def test_end_migration_detaches_the_left_node_then_ends_two_primaries(
     http: responses.RequestsMock, service: DiskService
 ) -> None:
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True)])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True)])
     http.delete(f"{RD}/d1/resources/n9", json=ok(retcodes.DELETED))
     http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
     service.end_migration("d1", "n9")
     assert [(c.request.method, urlsplit(c.request.url).path) for c in http.calls] == [
-        ("GET", "/v1/resource-definitions/d1/resources"), ("DELETE", "/v1/resource-definitions/d1/resources/n9"),
+        ("GET", "/v1/view/resources"), ("DELETE", "/v1/resource-definitions/d1/resources/n9"),
         ("PUT", "/v1/resource-definitions/d1"),
     ]
     assert query(http.calls[1]) == {"keep_tiebreaker": ["true"]}
@@ -537,7 +537,7 @@ def test_end_migration_ends_two_primaries_also_when_the_detach_is_refused_in_use
     http: responses.RequestsMock, service: DiskService
 ) -> None:
     """A shared image another guest on the left node still uses: two primaries end anyway."""
-    http.get(f"{RD}/iso/resources", json=[rsc_json("iso", "n1"), rsc_json("iso", "n9", diskless=True)])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("iso", "n1"), rsc_json("iso", "n9", diskless=True)])
     http.delete(f"{RD}/iso/resources/n9", status=500, json=failure(retcodes.FAIL_IN_USE, "in use"))
     http.put(f"{RD}/iso", json=ok(retcodes.MODIFIED))
     with pytest.raises(InUse):
@@ -549,7 +549,7 @@ def test_end_migration_ends_two_primaries_after_any_failed_detach(
     http: responses.RequestsMock, service: DiskService
 ) -> None:
     """The premigrate undo meets an offline destination: two primaries end all the same."""
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True)])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True)])
     http.delete(f"{RD}/d1/resources/n9", status=500, json=failure(retcodes.FAIL_UNKNOWN_ERROR, "n9 is offline"))
     http.put(f"{RD}/d1", status=500, json=failure(retcodes.FAIL_UNKNOWN_ERROR, "busy"))
     with pytest.raises(ApiError, match="n9 is offline") as raised:
@@ -577,23 +577,23 @@ def test_starts_zeroed_needs_zeroed_storage_and_no_layer_in_between(
              "volumes": [{"volume_number": 0, "provider_kind": kind}]} for i, (kind, types) in enumerate(replicas)]
     body.append({"name": "d1", "node_name": "client", "flags": ["DRBD_DISKLESS"], "layer_object": chain(["DRBD"]),
                  "volumes": [{"volume_number": 0, "provider_kind": "DISKLESS"}]})
-    http.get(f"{RD}/d1/resources", json=body)
+    http.get(f"{BASE}/v1/view/resources", json=body)
     assert service.starts_zeroed("d1") is zeroed
     for resource in body:
         resource["volumes"][0]["device_path"] = "/dev/drbd1000"
-    http.get(f"{RD}/d1/resources", json=body)
+    http.get(f"{BASE}/v1/view/resources", json=body)
     assert service.attachment("d1", "client").starts_zeroed is zeroed  # the same listing, no extra call
 
 
 def test_end_migration_of_a_gone_disk_is_done(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/gone/resources", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    http.get(f"{BASE}/v1/view/resources", json=[])
     http.put(f"{RD}/gone", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
     service.end_migration("gone", "n1")
     assert len(http.calls) == 2
 
 
 def test_path_is_not_found_where_nothing_is(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n2", device="")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n2", device="")])
     assert service.path("d1", "n1") == "/dev/drbd1000"
     with pytest.raises(NotFound, match="no device on node n2"):
         service.path("d1", "n2")
@@ -602,7 +602,7 @@ def test_path_is_not_found_where_nothing_is(http: responses.RequestsMock, servic
 
 
 def test_detach_removes_only_a_diskless_resource(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/d1/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n2", diskless=True)])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n2", diskless=True)])
     http.delete(f"{RD}/d1/resources/n2", json=ok(retcodes.DELETED))
     service.detach("d1", "n1")
     service.detach("d1", "n3")
@@ -614,7 +614,7 @@ def test_detach_removes_only_a_diskless_resource(http: responses.RequestsMock, s
 
 
 def test_detach_of_a_gone_disk_is_done(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{RD}/d1/resources", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_DFN))
+    http.get(f"{BASE}/v1/view/resources", json=[])
     service.detach("d1", "n1")
 
 

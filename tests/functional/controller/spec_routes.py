@@ -24,9 +24,10 @@ from openapi_schema import spec
 _PARAM = re.compile(r"\{[^}]*\}")
 _WITH_VOLUMES = "ResourceWithVolumes"
 _OVERRIDES = {
-    ("GET", "/v1/resource-definitions/{}/resources"): (_WITH_VOLUMES, True),
     ("GET", "/v1/resource-definitions/{}/resources/{}"): (_WITH_VOLUMES, False),
 }
+"""Where the embedded controller answers more than the spec's schema says (the per-definition
+listing answers the spec's ``Resource``, without volumes, as LINSTOR does)."""
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def test_sigkill_during_snapshot(server_process, pool_root: Path, tmp_path: Path
     assert requests.get(url + "/v1/view/snapshots", timeout=10).json() == []
     assert not any(p.exists() for p in snaps)
     assert all(p.exists() for p in volumes), "committed volumes survive reconciliation"
-    resources = requests.get(url + "/v1/resource-definitions/snapped/resources", timeout=10).json()
+    resources = requests.get(url + "/v1/view/resources", params={"resources": "snapped"}, timeout=10).json()
     for rsc in resources:
         device = rsc["volumes"][0]["device_path"]
         assert device.startswith("/dev/loop") and Path(device).exists()

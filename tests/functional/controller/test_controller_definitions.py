@@ -43,8 +43,9 @@ def test_drbd_rd_gets_port_and_minors(rest):
     for name in ("SharedData", "Other"):
         rest.ok("POST", f"/v1/resource-definitions/{name}/volume-definitions",
                 {"volume_definition": {"size_kib": 4096}}, status=201)
-    shared = rest.call("GET", "/v1/resource-definitions/SharedData", status=200,
-                       schema="ResourceDefinition")
+    (shared,) = rest.call("GET", "/v1/resource-definitions", params={
+        "resource_definitions": ["SharedData"], "with_volume_definitions": "true"}, status=200,
+        schema="ResourceDefinition", many=True)
     assert shared["layer_data"][0]["data"]["port"] == 7000
     assert shared["volume_definitions"][0]["layer_data"][0]["data"]["minor_number"] == 1000
     other = rest.call("GET", "/v1/resource-definitions/Other", status=200)

@@ -65,7 +65,8 @@ def test_spawn_definitions_only(rest):
     rest.ok("POST", "/v1/resource-groups/defs/spawn", {
         "resource_definition_name": "onlydefs", "volume_sizes": [1024, 2048],
         "definitions_only": True}, status=201)
-    rd = rest.call("GET", "/v1/resource-definitions/onlydefs", status=200)
+    (rd,) = rest.call("GET", "/v1/resource-definitions", params={  # LINSTOR's single GET has no VDs
+        "resource_definitions": ["onlydefs"], "with_volume_definitions": "true"}, status=200)
     assert [v["size_kib"] for v in rd["volume_definitions"]] == [1024, 2048]
     assert rest.call("GET", "/v1/resource-definitions/onlydefs/resources", status=200) == []
 

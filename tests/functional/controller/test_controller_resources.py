@@ -28,7 +28,9 @@ def place_on(rest, name: str, *nodes: str, pool: str = "thinpool") -> list:
 
 
 def resources(rest, name: str) -> dict[str, dict]:
-    listed = rest.call("GET", f"/v1/resource-definitions/{name}/resources", status=200,
+    """The definition's resources with their volumes: the view, as LINSTOR's per-definition
+    listing carries no volumes."""
+    listed = rest.call("GET", "/v1/view/resources", params={"resources": [name]}, status=200,
                        schema="ResourceWithVolumes", many=True)
     return {r["node_name"]: r for r in listed}
 

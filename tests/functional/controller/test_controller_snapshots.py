@@ -109,7 +109,7 @@ def test_snapshot_survives_resource_deletion_and_restores(rest, pool_root: Path)
                code=rc.FAIL_NOT_FOUND_SNAPSHOT)
     rest.ok("POST", "/v1/resource-definitions/SharedData/snapshot-restore-resource/Snap1",
             {"to_resource": "SharedData_Restore", "nodes": ["alpha"]})
-    restored = rest.call("GET", "/v1/resource-definitions/SharedData_Restore/resources",
+    restored = rest.call("GET", "/v1/view/resources", params={"resources": ["SharedData_Restore"]},
                          status=200, schema="ResourceWithVolumes", many=True)
     assert [r["node_name"] for r in restored] == ["alpha"]
     assert read(Path(restored[0]["volumes"][0]["device_path"]), 15) == b"before-snapshot"

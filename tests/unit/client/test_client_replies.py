@@ -49,11 +49,21 @@ def test_codes_pick_the_error_class(
 
 
 def test_a_bare_404_is_not_found(http: responses.RequestsMock, client: LinstorClient) -> None:
-    http.get(f"{RD}/d1", status=404, body="")
+    http.get(f"{RD}/d1/clone/d2", status=404, body="")
     with pytest.raises(NotFound) as info:
+        client.resource_definitions.clone_status("d1", "d2")
+    assert info.value.status == 404
+    assert "HTTP 404" in info.value.message and "/v1/resource-definitions/d1/clone/d2" in info.value.message
+
+
+def test_a_definition_missing_from_the_filtered_listing_is_not_found(http: responses.RequestsMock,
+                                                                      client: LinstorClient) -> None:
+    http.get(RD, json=[{"name": "D1x", "props": {}}])  # a filter the controller did not apply exactly
+    with pytest.raises(NotFound, match="'d1' not found") as info:
         client.resource_definitions.get("d1")
     assert info.value.status == 404
-    assert "HTTP 404" in info.value.message and "/v1/resource-definitions/d1" in info.value.message
+    http.get(RD, json=[{"name": "D1", "props": {}, "volume_definitions": [{"volume_number": 0, "size_kib": 8}]}])
+    assert client.resource_definitions.get("d1").name == "D1"  # names ignore case
 
 
 def test_a_404_with_another_code_is_still_not_found(http: responses.RequestsMock, client: LinstorClient) -> None:

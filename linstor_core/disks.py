@@ -415,7 +415,11 @@ class DiskService:
     def _attach(self, name: str, node: str) -> Attachment:
         resources = self.client.resources.list(name)
         resource = next((r for r in resources if r.node_name == node), None)
-        if resource is None:
+        if resource is not None and resource.tiebreaker:
+            # LINSTOR's own quorum helper, which it may remove or move: make-available turns it
+            # into a wanted diskless resource before a guest uses it
+            self.client.resources.make_available(name, node, diskful=False)
+        elif resource is None:
             holders = sorted(r.node_name for r in resources if not r.diskless)
             if holders and not any(r.replicated for r in resources):
                 raise _refusal(

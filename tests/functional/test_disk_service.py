@@ -134,6 +134,21 @@ def test_definition_reads_one_disk_without_its_placement(disks: DiskService) -> 
     assert disks.definition("undefined") is None
 
 
+def test_attach_where_the_tiebreaker_is_turns_it_into_a_wanted_diskless_resource(disks: DiskService) -> None:
+    """Two DRBD replicas on three nodes: the third holds LINSTOR's tiebreaker, which LINSTOR
+    may remove later; a guest's device there must not be one."""
+    disks.create("gold", "tb-disk", 4 * MIB)
+    (third,) = {"alpha", "bravo", "charlie"} - set(disks.get("tb-disk").nodes)
+
+    def flags_on(node: str) -> tuple[str, ...]:
+        (resource,) = [r for r in disks.client.resources.list("tb-disk") if r.node_name == node]
+        return resource.flags
+
+    assert "TIE_BREAKER" in flags_on(third)
+    assert disks.attach("tb-disk", third) == disks.path("tb-disk", third)
+    assert "TIE_BREAKER" not in flags_on(third) and "DRBD_DISKLESS" in flags_on(third)
+
+
 def test_attach_and_detach_on_a_node_without_replica(disks: DiskService) -> None:
     disk = disks.create("gold", "vm-disk", 4 * MIB)
     disk = disks.get(disk.name)

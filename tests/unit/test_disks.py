@@ -473,6 +473,17 @@ def test_attachment_says_whether_the_resource_there_is_diskless(
     assert service.attachment("d1", "n9") == Attachment("/dev/drbd1002", diskless=True)
 
 
+def test_attach_where_a_tiebreaker_is_makes_it_a_wanted_diskless_resource(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    """LINSTOR may remove or move a tiebreaker; make-available clears the flag (as it documents)."""
+    tiebreaker = {**rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002"), "flags": ["DRBD_DISKLESS", "TIE_BREAKER"]}
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1"), tiebreaker])
+    http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
+    assert service.attach("d1", "n9") == "/dev/drbd1002"
+    assert len(calls(http, "POST", "/v1/resource-definitions/d1/resources/n9/make-available")) == 1
+
+
 def test_attach_of_a_storage_only_disk_elsewhere_is_refused(http: responses.RequestsMock, service: DiskService) -> None:
     """Without DRBD, make-available elsewhere would hand the guest a new, empty volume."""
     http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1", device="/dev/loop3", drbd=False)])

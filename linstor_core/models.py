@@ -264,7 +264,10 @@ class Snapshot:
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> "Snapshot":
         taken = [int(s.get("create_timestamp") or 0) for s in body.get("snapshots") or ()]
-        sequence = str((body.get("props") or {}).get(SEQUENCE_NUMBER, ""))
+        # ``props`` is deprecated in LINSTOR's answer (resource definition props with the
+        # snapshot definition's laid over them); ``snapshot_definition_props`` is where it lives
+        sequence = str({**(body.get("props") or {}), **(body.get("snapshot_definition_props") or {})}
+                       .get(SEQUENCE_NUMBER, ""))
         return cls(
             name=str(body["name"]),
             resource_name=str(body["resource_name"]),

@@ -374,6 +374,11 @@ def test_newer_snapshots_follow_the_time_they_were_taken(http: responses.Request
     listing[1]["snapshots"][0]["create_timestamp"] = 1500
     http.replace(responses.GET, f"{RD}/d1/snapshots", json=listing)
     assert service.newer_snapshots("d1", "bb") == ["aa"]
+    # LINSTOR keeps it in snapshot_definition_props; its deprecated props may carry another one
+    for sequence, entry in zip((3, 1, 2), listing):
+        entry["snapshot_definition_props"] = {"SequenceNumber": str(sequence)}
+    http.replace(responses.GET, f"{RD}/d1/snapshots", json=listing)
+    assert service.newer_snapshots("d1", "aa") == ["cc", "bb"]
     # Neither: nothing can be told here, the rollback itself refuses if it must.
     http.replace(responses.GET, f"{RD}/d1/snapshots", json=[{"name": n, "resource_name": "d1"} for n in ("xx", "yy")])
     assert service.newer_snapshots("d1", "xx") == []

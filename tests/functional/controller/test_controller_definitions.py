@@ -100,6 +100,12 @@ def test_rd_props_filters_combine_and_match_exactly(rest):
         ("a-1", [2048]), ("a-3", [])]
 
     assert names("Aux/k=101") == ["a-1", "a-3"]
+    by_name = rest.call("GET", "/v1/resource-definitions", status=200, params={  # read by name
+        "resource_definitions": ["A-3", "a-1", "missing"], "with_volume_definitions": "true"})
+    assert [(r["name"], [v["size_kib"] for v in r["volume_definitions"]]) for r in by_name] == [
+        ("a-1", [2048]), ("a-3", [])]
+    assert [r["name"] for r in rest.call("GET", "/v1/resource-definitions", status=200, params={
+        "resource_definitions": ["a-1", "a-2"], "props": "Aux/k=101"})] == ["a-1"]
     assert names("Aux/k=10") == [] and names("Aux/k") == ["a-1", "a-2", "a-3"]
     assert names("Aux/k=101", "Aux/x.y=1") == ["a-1"] and names("Aux/x.y") == ["a-1"]
     assert names('Aux/q"uote=v') == ["a-3"] and names("Aux/k=101", 'Aux/q"uote') == ["a-3"]

@@ -25,7 +25,6 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from linstor_core.config import HTTP_PORT, HTTPS_PORT
 from linstor_core.controller.api import create_app
 from linstor_core.controller.core import Controller
-from linstor_core.controller.providers.modes import create_file, make_dirs
 from linstor_core.errors import InvalidInput, LinstorError
 from linstor_core.runner import Runner, run
 from linstor_core.serving import serve_until_signalled
@@ -80,7 +79,6 @@ class ControllerServer:
         return f"{scheme}://{host}:{self.port}"
 
     def _prepare(self) -> wsgi.Server:
-        _make_private(self.controller.store.path)
         repairs = self.controller.open()
         for line in repairs:
             log.warning("reconciled: %s", line)
@@ -127,19 +125,6 @@ class ControllerServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
-
-
-def _make_private(database: Path) -> None:
-    """Create the state directory 0700 and the database 0600 if missing (see ``modes``).
-
-    SQLite creates its ``-wal`` and ``-shm`` files with the database's mode, so an empty
-    database file made here keeps all three private; SQLite takes an empty file as a new one.
-    """
-    make_dirs(database.parent)
-    try:
-        create_file(database).close()
-    except FileExistsError:
-        pass
 
 
 def parse_listen(text: str | None, *, tls: bool = False) -> tuple[str, int]:

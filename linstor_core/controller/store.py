@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from linstor_core.controller.providers.modes import create_file, make_dirs
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
     name TEXT PRIMARY KEY COLLATE NOCASE,
@@ -133,8 +135,17 @@ class Store:
         return self._versions.get(table, 0)
 
     def open(self) -> None:
-        """Create the file and schema if missing (idempotent)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Create the file and schema if missing (idempotent), private to the controller.
+
+        The directory is made 0700 and an empty database file 0600 before SQLite opens it
+        (see ``providers.modes``): SQLite creates its ``-wal`` and ``-shm`` files with the
+        database's mode, and takes an empty file as a new database.
+        """
+        make_dirs(self.path.parent)
+        try:
+            create_file(self.path).close()
+        except FileExistsError:
+            pass
         conn = self._connection()
         conn.execute("PRAGMA journal_mode=WAL")
         with self.write() as tx:

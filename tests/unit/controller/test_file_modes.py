@@ -18,6 +18,7 @@ from linstor_core.controller.providers.file_thin import FileThinProvider
 from linstor_core.controller.providers.layout import MadeFiles, staged
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.controller.server import ControllerServer
+from linstor_core.controller.store import Store
 
 
 def mode(path: Path) -> int:
@@ -96,6 +97,18 @@ def test_state_directory_and_database_are_private(tmp_path: Path) -> None:
         assert "controller.sqlite3-wal" in made
         for name in made:
             assert mode(tmp_path / "state" / name) == 0o600, name
+
+
+def test_a_store_opened_without_the_server_is_private(tmp_path: Path) -> None:
+    """Code that builds a Controller (or Store) directly gets the same private database."""
+    store = Store(tmp_path / "state" / "db.sqlite3")
+    store.open()
+    try:
+        assert mode(tmp_path / "state") == 0o700
+        for name in os.listdir(tmp_path / "state"):
+            assert mode(tmp_path / "state" / name) == 0o600, name
+    finally:
+        store.close()
 
 
 def test_the_umask_is_not_changed(tmp_path: Path) -> None:

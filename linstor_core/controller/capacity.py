@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from linstor_core.controller.satellite import PoolSpec, Satellite
 from linstor_core.controller.store import Store, Tx
+from linstor_core.errors import LinstorError
 
 TTL_SECONDS = 5.0
 
@@ -32,10 +33,12 @@ class FreeSpace:
         self._lock = threading.Lock()
 
     def get_all(self, pools: Sequence[tuple[str, str]],
-                spec_of: Callable[[int], PoolSpec]) -> list[tuple[int, int]]:
-        """``(free_kib, total_kib)`` of every ``(node, pool)``, in order; ``spec_of(i)`` is
-        called only to ask the satellite about ``pools[i]``. One clock reading and one lock
-        for all: the autoplacer asks for every pool of the cluster on each placement.
+                spec_of: Callable[[int], PoolSpec]) -> list[tuple[int, int] | LinstorError]:
+        """``(free_kib, total_kib)`` of every ``(node, pool)``, in order, or the error the
+        satellite raised for a pool it cannot read (its directory is gone, say), so one broken
+        pool does not hide the others; ``spec_of(i)`` is called only to ask the satellite about
+        ``pools[i]``. One clock reading and one lock for all: the autoplacer asks for every pool
+        of the cluster on each placement. An error is not kept: the next call asks again.
 
         Pools are named as the controller records them (names are unique ignoring case, and
         every caller passes a record's names), so the keys need no case folding.
@@ -43,12 +46,16 @@ class FreeSpace:
         now = self._clock()
         with self._lock:
             cached = [self._known.get(pool) for pool in pools]
-        values = []
+        values: list[tuple[int, int] | LinstorError] = []
         for index, known in enumerate(cached):
             if known is not None and known[0] > now:
                 values.append(known[1])
                 continue
-            value = self._satellite.capacity(spec_of(index))
+            try:
+                value = self._satellite.capacity(spec_of(index))
+            except LinstorError as error:
+                values.append(error)
+                continue
             with self._lock:
                 self._known[pools[index]] = (now + self._ttl, value)
             values.append(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,7 +25,6 @@ from linstor_core.controller.model import (TIE_BREAKER, PoolRec, RdRec, Repo, Rs
 from linstor_core.controller.ops.common import layer_stack
 from linstor_core.controller.ops.nodes import DISKLESS_POOL
 from linstor_core.controller.replies import refuse
-from linstor_core.controller.satellite import PoolSpec
 from linstor_core.errors import ApiError, LinstorError
 
 log = logging.getLogger(__name__)
@@ -54,11 +53,8 @@ FILTER_SCHEMA: dict[str, tuple[str, int]] = {
     "overprovision": ("number", rc.FAIL_INVLD_REQUEST),
     "port_count": ("int32", rc.FAIL_INVLD_REQUEST),
 }
-# The fields the embedded controller keeps (the others are checked, then dropped).
-FILTER_KEYS = ("place_count", "additional_place_count", "node_name_list", "storage_pool",
-               "storage_pool_list", "storage_pool_diskless_list", "not_place_with_rsc",
-               "not_place_with_rsc_regex", "replicas_on_same", "replicas_on_different",
-               "layer_stack", "provider_list", "diskless_on_remaining", "diskless_type")
+CHECKED_ONLY = frozenset({"x_replicas_on_different_map", "overprovision", "port_count"})
+"""Fields the embedded controller checks and then drops (it keeps every other one)."""
 _WANTED = {"int32": "a whole number", "strings": "a list of strings", "string": "a string",
            "regex": "a regular expression", "int32 map": "an object of whole numbers",
            "boolean": "true or false", "number": "a number"}
@@ -77,7 +73,7 @@ def clean_filter(select_filter: Mapping[str, Any] | None) -> dict[str, Any]:
         if value is None or key not in FILTER_SCHEMA:
             continue
         _check_filter_value(key, value)
-        if key in FILTER_KEYS:
+        if key not in CHECKED_ONLY:
             result[key] = value
     if result.get("layer_stack"):
         result["layer_stack"] = list(layer_stack(result["layer_stack"]))
@@ -350,35 +346,19 @@ def candidates(ctl: Controller, repo: Repo, want: Placement,
 
 def _free_space(ctl: Controller, pools: Sequence[tuple[str, str, str, str | None]]
                 ) -> tuple[list[tuple[int, int] | None], list[Unreadable]]:
-    """``(free, total)`` KiB of every pool, ``None`` where the satellite cannot tell.
-
-    All pools in one ``get_all`` (one lock and clock reading on 1,000 nodes); only when that
-    fails is each pool asked on its own, to find the ones that fail and keep the rest.
-    """
-    keys = [(node, name) for node, name, _kind, _dir in pools]
-
-    def spec_of(index: int) -> PoolSpec:
-        return ctl.pool_spec(PoolRec(*pools[index]))
-
-    try:
-        return list(ctl.free_space.get_all(keys, spec_of)), []
-    except LinstorError:
-        return _free_space_each(ctl, keys, spec_of)
-
-
-def _free_space_each(ctl: Controller, keys: Sequence[tuple[str, str]],
-                     spec_of: Callable[[int], PoolSpec]
-                     ) -> tuple[list[tuple[int, int] | None], list[Unreadable]]:
+    """``(free, total)`` KiB of every pool, ``None`` (logged, and listed as unreadable) where
+    the satellite cannot tell."""
+    answers = ctl.free_space.get_all([(node, name) for node, name, _kind, _dir in pools],
+                                     lambda index: ctl.pool_spec(PoolRec(*pools[index])))
     free: list[tuple[int, int] | None] = []
     unreadable = []
-    for index, (node, name) in enumerate(keys):
-        try:
-            free.append(ctl.free_space.get_all([(node, name)], lambda _: spec_of(index))[0])
-        except LinstorError as error:
-            log.warning("storage pool %s on node %s is left out of placement: %s",
-                        name, node, error)
+    for (node, name, _kind, _dir), answer in zip(pools, answers):
+        if isinstance(answer, LinstorError):
+            log.warning("storage pool %s on node %s is left out of placement: %s", name, node, answer)
+            unreadable.append(Unreadable(node, name, answer))
             free.append(None)
-            unreadable.append(Unreadable(node, name, error))
+        else:
+            free.append(answer)
     return free, unreadable
 
 

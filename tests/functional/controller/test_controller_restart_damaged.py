@@ -8,8 +8,6 @@ made start-up reconciliation raise, and the controller did not start at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,17 +15,6 @@ import requests
 
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.controller.server import ControllerServer
-
-
-@contextmanager
-def restarted(state: Path) -> Iterator[ControllerServer]:
-    """The controller started again on ``state``; stopped afterwards, failed or not."""
-    server = ControllerServer(state, "127.0.0.1", 0)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 def repairs(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -65,7 +52,7 @@ def test_a_missing_backing_file_is_reported_and_the_rest_reconciled(
         two_disks: Path, pool_root: Path, caplog: pytest.LogCaptureFixture):
     (pool_root / "bravo" / "vm1_00000.img").unlink()
     stray = killed_request_leftover(two_disks, pool_root)
-    with caplog.at_level(logging.WARNING), restarted(two_disks) as server:
+    with caplog.at_level(logging.WARNING), ControllerServer(two_disks, "127.0.0.1", 0) as server:
         lines = repairs(caplog)
         assert any(line.startswith("reconciled: bravo/thinpool: volume vm1_00000 has no device")
                    for line in lines), lines
@@ -80,7 +67,7 @@ def test_a_pool_directory_gone_is_reported_and_the_controller_serves(
         two_disks: Path, pool_root: Path, caplog: pytest.LogCaptureFixture):
     (pool_root / "bravo").rename(pool_root / "bravo-unmounted")
     stray = killed_request_leftover(two_disks, pool_root)
-    with caplog.at_level(logging.WARNING), restarted(two_disks) as server:
+    with caplog.at_level(logging.WARNING), ControllerServer(two_disks, "127.0.0.1", 0) as server:
         lines = repairs(caplog)
         for name in ("vm1_00000", "vm2_00000"):
             assert f"reconciled: bravo/thinpool: volume {name}: pool directory " \

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,16 +30,6 @@ def bravo_pool(tmp_path: Path) -> Iterator[Path]:
     """Bravo's pool directory, on a 16 MiB tmpfs (set up before, so removed after, the controller)."""
     with small_tmpfs(tmp_path / "bravo-pool", "16m") as mount:
         yield mount
-
-
-@contextmanager
-def restarted(state: Path) -> Iterator[ControllerServer]:
-    server = ControllerServer(state, "127.0.0.1", 0)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 def devices(url: str) -> dict[str, Path]:
@@ -94,7 +83,7 @@ def test_a_failed_rollback_is_undone_and_not_replayed_at_the_next_start(
     write(devices(controller.url)["alpha"], b"CCCCCCCC")
     controller.stop()
     filler.unlink()
-    with restarted(controller.state_dir) as server:
+    with ControllerServer(controller.state_dir, "127.0.0.1", 0) as server:
         assert heads(devices(server.url)) == {"alpha": b"CCCCCCCC", "bravo": b"BBBBBBBB"}
         answer = requests.post(server.url + ROLLBACK, json={}, timeout=30)
         assert answer.status_code == 200, answer.text

@@ -176,9 +176,7 @@ class Satellite:
         size = _size_bytes(vol)
         with self._lock:
             image = self._layout(pool).volume(vol.volume_name)
-            self._remove_leftover(pool, image)
-            with self.made_files.making(image), self._os_errors(pool, ["allocate", str(image)]), \
-                    staged(image) as temp:
+            with self._fresh(pool, image, ["allocate", str(image)]) as temp:
                 provider.allocate(temp, size)
             return self._expose(image, created=True)
 
@@ -195,9 +193,7 @@ class Satellite:
             self._refuse_busy(devices, vol_name, "deleted")
             for device in devices:
                 self.loops.detach(device.name)
-            if image.exists():
-                image.unlink()
-                self.made_files.removed(image)
+            self._remove_made(image)
             temp_of(image).unlink(missing_ok=True)
             replaced_of(image).unlink(missing_ok=True)
 
@@ -276,10 +272,8 @@ class Satellite:
         with self._lock:
             image = self._existing_image(pool, vol_name)
             target = self._layout(pool).snapshot(vol_name, snapshot)
-            self._remove_leftover(pool, target)
             self._flush(image)
-            with self.made_files.making(target), self._os_errors(pool, ["copy", str(image), str(target)]), \
-                    staged(target) as temp:
+            with self._fresh(pool, target, ["copy", str(image), str(target)]) as temp:
                 provider.copy_data(image, temp)
 
     def delete_snapshot(self, pool: PoolSpec, vol_name: str, snapshot: str) -> None:
@@ -288,9 +282,7 @@ class Satellite:
             return
         with self._lock:
             target = self._layout(pool).snapshot(vol_name, snapshot)
-            if target.exists():
-                target.unlink()
-                self.made_files.removed(target)
+            self._remove_made(target)
             temp_of(target).unlink(missing_ok=True)
 
     def rollback_volume(self, pool: PoolSpec, vol_name: str, snapshot: str) -> str:
@@ -486,13 +478,27 @@ class Satellite:
         image = self._layout(pool).volume(dst.volume_name)
         if size < source.stat().st_size:
             raise InvalidInput("size", f"{dst.size_kib} KiB", f"smaller than the source {source.name}")
-        self._remove_leftover(pool, image)
-        with self.made_files.making(image), self._os_errors(pool, ["copy", str(source), str(image)]), \
-                staged(image) as temp:
+        with self._fresh(pool, image, ["copy", str(source), str(image)]) as temp:
             provider.copy_data(source, temp)
             if size > temp.stat().st_size and isinstance(provider, SupportsBackingFile):
                 provider.grow(temp, size)
         return self._expose(image, created=True)
+
+    @contextmanager
+    def _fresh(self, pool: PoolSpec, target: Path, argv: Sequence[str]) -> Iterator[Path]:
+        """The temp file to build ``target`` in, renamed into place after the body (``staged``):
+        a leftover of its name is replaced first (``_remove_leftover``), it is noted as the
+        satellite's before it is made (``MadeFiles``), and a pool's OSError is a StorageError
+        (``_os_errors``; ``argv`` says what the work is)."""
+        self._remove_leftover(pool, target)
+        with self.made_files.making(target), self._os_errors(pool, argv), staged(target) as temp:
+            yield temp
+
+    def _remove_made(self, path: Path) -> None:
+        """Remove a file the satellite made, and note that it is gone; done if missing."""
+        if path.exists():
+            path.unlink()
+            self.made_files.removed(path)
 
     def _remove_leftover(self, pool: PoolSpec, target: Path) -> None:
         """Remove the file no record owns where a new volume or snapshot is to be made, after
@@ -544,8 +550,7 @@ class Satellite:
             return self.loops.attach(image, new_file=created)
         except StorageError:
             if created:
-                image.unlink(missing_ok=True)
-                self.made_files.removed(image)
+                self._remove_made(image)
             raise
 
     def _repoint(self, device: str, image: Path) -> str:

@@ -22,7 +22,7 @@ from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
 )
 from opennebula_driver.env import DRIVER_NAME, Env, profile_of
-from opennebula_driver.records import Vm
+from opennebula_driver.records import Datastore, Vm
 from opennebula_driver.xmldoc import parse_vm
 
 if TYPE_CHECKING:
@@ -107,8 +107,8 @@ def clone(env: Env, args: Sequence[str]) -> str:
     check_count("clone", list(args), "fe:SOURCE host:dir/disk.<i> vmid dsid", 4)
     source = source_of(args[0])
     call = _disk_call(args[1], args[2], args[3])
-    vm = env.oned.vm(call.vm_id)
-    service = env.service(env.oned.datastore(call.ds_id))
+    vm, datastore = env.oned.vm_and_datastore(call.vm_id, call.ds_id)
+    service = env.service(datastore)
     disk = vm.disk(call.disk_id)
     image_id = disk.image_id if disk is not None else None
     props = names.vm_disk_props(vm, call.disk_id, **({"image": image_id} if image_id is not None else {}))
@@ -131,8 +131,8 @@ def clone(env: Env, args: Sequence[str]) -> str:
     return ""
 
 
-def _new_vm_disk(env: Env, call: _DiskCall, vm: Vm, size_kib: int, kind: str) -> tuple[DiskService, str]:
-    datastore = env.oned.datastore(call.ds_id)
+def _new_vm_disk(env: Env, call: _DiskCall, vm: Vm, datastore: Datastore, size_kib: int,
+                 kind: str) -> tuple[DiskService, str]:
     service = env.service(datastore)
     name = names.vm_disk(vm, call.disk_id)
     service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind=kind))
@@ -156,12 +156,12 @@ def mkimage(env: Env, args: Sequence[str]) -> str:
     check_count("mkimage", list(args), "size format host:dir/disk.<i> vmid dsid", 5)
     size_kib = size_mib_to_kib(args[0])
     call = _disk_call(args[2], args[3], args[4])
-    vm = env.oned.vm(call.vm_id)
+    vm, datastore = env.oned.vm_and_datastore(call.vm_id, call.ds_id)
     disk = vm.disk(call.disk_id)
     fstype = (disk.fs if disk is not None else "") or (args[1] if args[1] not in _NO_FILESYSTEM else "")
     if fstype:
         filesystems.check_filesystem_type(fstype)
-    service, name = _new_vm_disk(env, call, vm, size_kib, "volatile")
+    service, name = _new_vm_disk(env, call, vm, datastore, size_kib, "volatile")
     device = _blank_on(env, service, name, size_kib, call.target.host)
     if fstype:
         filesystems.make_filesystem(device, fstype, runner=env.hosts.runner_on(call.target.host))
@@ -174,7 +174,7 @@ def mkswap(env: Env, args: Sequence[str]) -> str:
     check_count("mkswap", list(args), "size host:dir/disk.<i> vmid dsid", 4)
     size_kib = size_mib_to_kib(args[0])
     call = _disk_call(args[1], args[2], args[3])
-    service, name = _new_vm_disk(env, call, env.oned.vm(call.vm_id), size_kib, "swap")
+    service, name = _new_vm_disk(env, call, *env.oned.vm_and_datastore(call.vm_id, call.ds_id), size_kib, "swap")
     device = _blank_on(env, service, name, size_kib, call.target.host)
     env.hosts.run(call.target.host, ["mkswap", device])
     env.hosts.link(call.target.host, device, call.target.path)
@@ -366,8 +366,7 @@ def context(env: Env, args: Sequence[str]) -> str:
         )
     files = list(args[:-3])
     call = _disk_call(args[-3], args[-2], args[-1])
-    vm = env.oned.vm(call.vm_id)
-    datastore = env.oned.datastore(call.ds_id)
+    vm, datastore = env.oned.vm_and_datastore(call.vm_id, call.ds_id)
     service = env.service(datastore)
     name = names.vm_disk(vm, call.disk_id)
     with tempfile.TemporaryDirectory(prefix="linstor-one-context-") as workdir:

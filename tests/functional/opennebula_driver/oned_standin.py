@@ -3,6 +3,9 @@
 oned answers every call with ``[success, body, error_code]`` (and a 4th/5th element on newer
 versions); the body of ``info`` calls is the object's XML. Only what the driver asks is served;
 an unknown id answers oned's NO_EXISTS error (0x0400), a wrong session AUTHENTICATION (0x0100).
+``system.multicall`` is served as oned's XML-RPC library (xmlrpc-c) serves it, unless
+``multicall=False`` makes the stand-in an endpoint that refuses it (a fault, as xmlrpc-c gives
+for an unknown method).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ class _QuietHandler(SimpleXMLRPCRequestHandler):
 
     def decode_request_content(self, data: bytes) -> bytes | None:
         self.server.user_agents.append(self.headers.get("User-Agent", ""))  # type: ignore[attr-defined]
+        self.server.standin.requests += 1  # type: ignore[attr-defined]
         return super().decode_request_content(data)
 
 
@@ -33,6 +37,9 @@ class OnedStandIn:
     datastores: dict[int, str] = field(default_factory=dict)
     images: dict[int, str] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    multicall: bool = True
+    requests: int = 0
+    """HTTP requests served: one per round trip."""
     user_agents: list[str] = field(default_factory=list)
     """The User-Agent of each request: which transport the client used."""
 
@@ -48,6 +55,9 @@ class OnedStandIn:
         self._server = SimpleXMLRPCServer(("127.0.0.1", 0), requestHandler=_QuietHandler, allow_none=True,
                                           logRequests=False)
         self._server.user_agents = self.user_agents  # type: ignore[attr-defined]
+        self._server.standin = self  # type: ignore[attr-defined]
+        if self.multicall:
+            self._server.register_multicall_functions()
         for method, table in (("one.vm.info", self.vms), ("one.datastore.info", self.datastores),
                               ("one.image.info", self.images)):
             self._server.register_function(

@@ -57,6 +57,41 @@ def test_datastore_template_and_image_name(oned: tuple[OnedStandIn, Oned]) -> No
     assert standin.calls == ["one.datastore.info 100", "one.image.info 7"]
 
 
+def test_vm_and_datastore_take_one_round_trip(oned: tuple[OnedStandIn, Oned]) -> None:
+    """The actions that make a VM's disk need both: one ``system.multicall``, as oned serves it."""
+    standin, client = oned
+    standin.vms[3] = vm_xml(3, "web", [])
+    standin.datastores[100] = datastore_xml(100, {"LINSTOR_RESOURCE_GROUP": "gold"})
+    vm, datastore = client.vm_and_datastore(3, 100)
+    assert (vm.name, datastore.template["LINSTOR_RESOURCE_GROUP"]) == ("web", "gold")
+    assert standin.calls == ["one.vm.info 3", "one.datastore.info 100"] and standin.requests == 1
+
+
+def test_an_endpoint_refusing_multicall_gets_the_lookups_one_by_one(tmp_path: Path) -> None:
+    standin = OnedStandIn(multicall=False).start()
+    try:
+        standin.vms[3] = vm_xml(3, "web", [])
+        standin.datastores[100] = datastore_xml(100, {"LINSTOR_RESOURCE_GROUP": "gold"})
+        auth = tmp_path / "one_auth"
+        auth.write_text(standin.session)
+        client = Oned(load_oned_config({"ONE_XMLRPC": standin.endpoint, "ONE_AUTH": str(auth)}))
+        vm, datastore = client.vm_and_datastore(3, 100)
+        assert (vm.name, datastore.id) == ("web", 100)
+        assert standin.calls == ["one.vm.info 3", "one.datastore.info 100"] and standin.requests == 3
+    finally:
+        standin.stop()
+
+
+def test_a_missing_object_in_a_multicall_is_named(oned: tuple[OnedStandIn, Oned]) -> None:
+    standin, client = oned
+    standin.datastores[100] = datastore_xml(100, {})
+    with pytest.raises(LinstorError) as raised:
+        client.vm_and_datastore(99, 100)
+    assert "one.vm.info(99) failed" in str(raised.value) and raised.value.cause == "NO_EXISTS"
+    assert raised.value.correction == "check that vm 99 still exists (onevm show 99)"
+    assert standin.requests == 1
+
+
 def without_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for variable in [name for name in os.environ if name.lower().endswith("_proxy")]:
         monkeypatch.delenv(variable)

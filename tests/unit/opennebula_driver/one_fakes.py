@@ -171,6 +171,9 @@ class FakeOned:
     def datastore(self, ds_id: int) -> Datastore:
         return self.datastores[ds_id]
 
+    def vm_and_datastore(self, vm_id: int, ds_id: int) -> tuple[Vm, Datastore]:
+        return self.vm(vm_id), self.datastore(ds_id)
+
     def image_name(self, image_id: int) -> str:
         return self.images[image_id]
 

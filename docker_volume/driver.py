@@ -16,6 +16,8 @@ Promises Docker relies on:
   3-7 ms) and never formatted twice, on any node. Only a volume without the record (made by an
   older release or by hand) is probed with blkid, and formatted only when blank. A ``pending``
   volume is formatted again, xfs forced: the first Mount failed after mkfs, nothing used it.
+  A mount nobody holds (the plugin was killed after the kernel mounted, before the record was
+  stored) gets its record before a container is given it.
 * A first Mount that fails anywhere (mkfs, which gets ``MKFS_TIMEOUT``, the mount, the mount
   point, saving the holder) detaches again and leaves no holder: Docker sends no Unmount for it.
 * Remove refuses while a container holds the volume; removing a missing volume is done.
@@ -181,6 +183,8 @@ class VolumeDriver:
                         self._release(name, rd, detach=attachment.diskless)
                     raise
             else:
+                if not self._mounts.holders(name):
+                    self._record_made_filesystem(name, rd)
                 self._mounts.add(name, caller)
             return str(self._mounts.mountpoint(name))
 
@@ -311,11 +315,26 @@ class VolumeDriver:
             filesystems.unmount(target, mounter=self._mounter, mountinfo=self._mounts.mountinfo)
             raise failed
 
+    def _record_made_filesystem(self, name: str, rd: str) -> None:
+        """Before a mount nobody holds is handed out (a plugin killed during the first Mount,
+        after the kernel mounted and before the filesystem record was stored, leaves one):
+        store the record if it still says ``pending``. The mount proves mkfs finished; without
+        the record, the Mount after this holder's last Unmount would format the volume again
+        over what its containers wrote."""
+        props = self._own(name, rd).props
+        if props.get(PROP_FILESYSTEM) == FILESYSTEM_PENDING:
+            fs = VolumeOptions.from_props(props).fs
+            log.warning("volume %s: mounted but its filesystem not recorded (the plugin stopped during "
+                        "its first Mount); recording %s", name, fs)
+            self._disks.set_props(rd, override={PROP_FILESYSTEM: fs})
+
     def _needs_filesystem(self, device: str, recorded: str | None) -> bool:
         """Whether to format: the volume's record says so; without one, only a blank device.
 
-        ``pending`` also after a crash between mkfs and recording it: nothing was mounted, so
-        nothing written, and formatting again loses nothing.
+        ``pending`` also after a crash between mkfs and the mount: nothing was mounted, so
+        nothing written, and formatting again loses nothing. A crash after the mount, before
+        the record was stored, leaves a mount without holders: the Mount that takes it over
+        stores the record first (``_record_made_filesystem``).
         """
         if recorded is not None:
             return recorded == FILESYSTEM_PENDING

@@ -70,6 +70,34 @@ def test_a_killed_plugin_restarts_without_losing_or_doubling_mounts(plugin: Plug
     plugin.ok("/VolumeDriver.Remove", {"Name": "db"})
 
 
+@pytest.mark.root
+def test_a_plugin_killed_before_the_filesystem_record_never_formats_the_volume_again(
+    plugin: Plugin, client: Any
+) -> None:
+    """Killed during the first Mount after the kernel mounted, before the holder and the
+    filesystem record were stored: the volume is mounted, nobody holds it and the record still
+    says pending. The Mount that takes the mount over records the filesystem, so the data its
+    container writes survives the next first Mount."""
+    target = plugin.mount_root / "crash"
+    plugin.ok("/VolumeDriver.Create", {"Name": "crash", "Opts": {"size": "32M"}})
+    plugin.ok("/VolumeDriver.Mount", {"Name": "crash", "ID": "A"})
+    plugin.kill()
+    plugin.state_file.write_text(json.dumps({"version": 1, "volumes": {}, "keeps_attached": []}))
+    client.resource_definitions.set_props("docker-crash", {"Aux/bundle/filesystem": "pending"})
+    plugin.start()
+
+    plugin.ok("/VolumeDriver.Mount", {"Name": "crash", "ID": "B"})
+    assert client.resource_definitions.get("docker-crash").props["Aux/bundle/filesystem"] == "ext4"
+    (target / "precious.txt").write_text("precious\n")
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "crash", "ID": "B"})
+    assert not filesystems.is_mounted(str(target))
+    plugin.ok("/VolumeDriver.Mount", {"Name": "crash", "ID": "C"})
+    assert (target / "precious.txt").read_text() == "precious\n"
+    assert plugin.log.read_text().count("making ext4") == 1
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "crash", "ID": "C"})
+    plugin.ok("/VolumeDriver.Remove", {"Name": "crash"})
+
+
 def local_device(client: Any, plugin: Plugin, rd: str) -> str:
     (resource,) = [r for r in client.resources.list(rd) if r.node_name == plugin.node]
     return resource.volumes[0].device_path

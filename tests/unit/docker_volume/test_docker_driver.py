@@ -174,6 +174,27 @@ def test_a_failed_mount_after_mkfs_keeps_the_record_and_the_next_mount_does_not_
     host.runner.assert_done()
 
 
+def test_a_mount_left_by_a_plugin_killed_before_the_record_is_recorded_before_it_is_handed_out(
+    make_driver: Callable[[], VolumeDriver], disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    """Killed during the first Mount, after the kernel mounted and before the record was stored:
+    the mount has no holder and the record says pending. Taking it over stores the record, so
+    the Mount after its last Unmount does not format the volume over the containers' data."""
+    make_driver().create("web", {})
+    target = mount_root / "web"
+    target.mkdir(parents=True)
+    host.add_mount(disks.device("docker-web"), str(target))  # mkfs and the mount happened
+    assert disks.disks["docker-web"].props[PROP_FILESYSTEM] == "pending"
+    restarted = make_driver()
+    assert restarted.mount("web", "A") == str(target)
+    assert disks.disks["docker-web"].props[PROP_FILESYSTEM] == "ext4"
+    host.expect_unmount(str(target))
+    restarted.unmount("web", "A")
+    host.expect_first_mount(disks.device("docker-web"), str(target), formatted=True)  # no mkfs
+    restarted.mount("web", "B")
+    host.runner.assert_done()
+
+
 def test_the_last_unmount_of_a_replica_here_only_unmounts_even_after_a_restart(
     make_driver: Callable[[], VolumeDriver], disks: FakeDisks, host: FakeHost, mount_root: Path, node: str
 ) -> None:

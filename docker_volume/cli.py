@@ -12,7 +12,7 @@ from pathlib import Path
 
 from linstor_core import config as client_config
 from linstor_core.disks import DiskService
-from linstor_core.errors import LinstorError
+from linstor_core.errors import ConfigError, LinstorError
 
 from docker_volume import config, probe
 from docker_volume.driver import MKFS_TIMEOUT, VolumeDriver
@@ -108,9 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--mount-root", metavar="DIR",
                         help=f"where volumes are mounted, one directory each (default {config.DEFAULT_MOUNT_ROOT}; "
                              "for a managed plugin, its propagatedMount)")
-    parser.add_argument("--config", metavar="FILE", type=Path, default=config.DEFAULT_CONFIG_FILE,
+    parser.add_argument("--config", metavar="FILE", type=Path,
                         help=f"INI file DIR/NAME.conf with a [global] section, then its drop-ins DIR/NAME.d/*.conf "
-                             f"(default {config.DEFAULT_CONFIG_FILE})")
+                             f"(default {config.DEFAULT_CONFIG_FILE}, which may be missing; a FILE given here "
+                             "must exist)")
     parser.add_argument("--profile", metavar="NAME",
                         help=f"profile for volumes created without -o profile (default {config.DEFAULT_PROFILE})")
     parser.add_argument("--node", metavar="NAME", help="this host's LINSTOR node name (default: the host name)")
@@ -153,7 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     flags = {key: getattr(args, key.replace("-", "_")) for key in config.FLAG_KEYS}
     try:
-        settings = config.load_plugin_config(flags, config_file=args.config)
+        if args.config is not None and not args.config.is_file():
+            raise ConfigError(f"--config {args.config}: no such file",
+                              correction=f"check the path, or leave --config out to read {config.DEFAULT_CONFIG_FILE}")
+        settings = config.load_plugin_config(flags, config_file=args.config or config.DEFAULT_CONFIG_FILE)
         if args.check:
             _check(settings.socket)
         else:

@@ -110,11 +110,20 @@ def load_plugin_config(
     def pick(key: str) -> str | None:
         return flags.get(key) or from_file.get(key) or None
 
+    def absolute(key: str, default: Path) -> Path:
+        """dockerd is handed these paths (the mount points under the mount root, the socket) and
+        runs elsewhere: a relative one would name another place, or none, there."""
+        path = Path(pick(key) or default)
+        if not path.is_absolute():
+            raise ConfigError(f"{key} {path} is a relative path", correction=f"give --{key} (or {key} = in "
+                              f"{config_file} [global]) as an absolute path, e.g. {default}")
+        return path
+
     node = flags.get("node") or environ.get("LS_NODE_NAME") or from_file.get("node")
     return PluginConfig(
-        socket=Path(pick("socket") or DEFAULT_SOCKET),
-        mount_root=Path(pick("mount-root") or DEFAULT_MOUNT_ROOT),
-        state_file=Path(pick("state-file") or DEFAULT_STATE_FILE),
+        socket=absolute("socket", DEFAULT_SOCKET),
+        mount_root=absolute("mount-root", DEFAULT_MOUNT_ROOT),
+        state_file=absolute("state-file", DEFAULT_STATE_FILE),
         profile=naming.validate_resource_group_name(pick("profile") or DEFAULT_PROFILE),
         node=naming.validate_node_name(node or client_config.local_node_name(environ)),
         client=client_config.load_client_config(

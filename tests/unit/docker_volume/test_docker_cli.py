@@ -41,3 +41,10 @@ def test_help_names_the_linstor_client_files_in_the_order_they_are_read(capsys: 
     order = [str(path) for path in client_config.DEFAULT_PATHS]
     assert order == ["~/.config/linstor/linstor-client.conf", "/etc/linstor/linstor-client.conf"]
     assert f"connection settings only: {order[0]}, then {order[1]} with its drop-ins" in text
+
+
+def test_a_config_file_given_but_missing_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo in --config would otherwise start the plugin on the defaults without a word."""
+    assert main(["--config", str(tmp_path / "docker-volum.conf"), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "docker-volum.conf: no such file" in err and "leave --config out" in err

@@ -108,3 +108,11 @@ def test_an_unknown_key_in_a_drop_in_is_refused_naming_it(conf: Path, tmp_path: 
     drop_in.write_text("[global]\nprofil = gold\n")
     with pytest.raises(ConfigError, match=f"unknown key.*profil in {drop_in}"):
         load_plugin_config(NO_FLAGS, config_file=conf, environ={}, client_config_paths=())
+
+
+@pytest.mark.parametrize("key", ["mount-root", "socket", "state-file"])
+def test_a_relative_path_is_refused(tmp_path: Path, key: str) -> None:
+    """dockerd gets the mount points and the socket: a relative path names nothing there."""
+    with pytest.raises(ConfigError, match=f"{key} volumes is a relative path") as raised:
+        load_plugin_config({key: "volumes"}, config_file=tmp_path / "none.conf", environ={}, client_config_paths=())
+    assert "absolute path" in (raised.value.correction or "")

@@ -42,5 +42,6 @@ def test_systemd_service_runs_the_console_script_in_the_hosts_mount_namespace() 
     assert unit["Service"]["ExecStart"] == "/usr/local/bin/linstor-docker-volume"
     assert unit["Unit"]["Requires"] == "linstor-docker-volume.socket"
     assert unit["Install"]["Also"] == "linstor-docker-volume.socket"
+    assert unit["Unit"]["Before"] == "docker.service"  # stopped after dockerd: its Unmounts still answered
     isolating = {"privatemounts", "privatetmp", "protectsystem", "protecthome", "mountflags"}  # keys read lower-case
     assert not isolating & set(unit["Service"])  # dockerd must see the plugin's mounts

@@ -37,13 +37,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from linstor_core import filesystems, naming, units
-from linstor_core.errors import AlreadyExists, InvalidInput, LinstorError, NotFound, StorageError, noted_on
+from linstor_core.errors import (
+    AlreadyExists, ApiError, InvalidInput, LinstorError, NotFound, StorageError, noted_on,
+)
 from linstor_core.models import Attachment, Disk, SelectFilter
 from linstor_core.runner import TIMED_OUT, Runner, run
 
 from docker_volume.mounts import MountTable
 from docker_volume.names import PLATFORM, check_volume_name, resource_name
-from docker_volume.options import VolumeOptions, parse_options
+from docker_volume.options import PLACEMENT_OPTIONS, VolumeOptions, parse_options
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +150,13 @@ class VolumeDriver:
                 existing = self._find(name, rd)
                 if existing is not None:
                     self._check_same(name, VolumeOptions.from_props(existing.props), options)
+                raise
+            except ApiError as error:  # LINSTOR's placement refusal names neither the node nor the pool
+                placement = {key: value for key, value in options.to_docker_opts().items()
+                             if key in PLACEMENT_OPTIONS}
+                if placement:
+                    error.add_note("asked with " + " ".join(f"-o {key}={value}" for key, value in placement.items())
+                                   + ": check the names with linstor node list / linstor storage-pool list")
                 raise
             self._check_owner(name, rd, disk)
             self._check_same(name, VolumeOptions.from_props(disk.props), options)

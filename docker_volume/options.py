@@ -23,6 +23,8 @@ MAX_REPLICAS = 16
 PROP_PREFIX = naming.PROP_PREFIX + "docker/"
 
 VALID_OPTIONS = ("size", "profile", "fs", "fsopts", "mountopts", "replicas", "storagepool", "nodes")
+PLACEMENT_OPTIONS = ("replicas", "storagepool", "nodes")
+"""The options that override the profile's placement (``VolumeOptions.select_filter``)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class VolumeOptions:
 
     def to_props(self) -> dict[str, str]:
         """The options as ``Aux/bundle/docker/<key>`` properties (only the ones that are set)."""
-        return {PROP_PREFIX + key: value for key, value in self._as_docker_opts().items()}
+        return {PROP_PREFIX + key: value for key, value in self.to_docker_opts().items()}
 
     @classmethod
     def from_props(cls, props: Mapping[str, str]) -> VolumeOptions:
@@ -66,7 +68,7 @@ class VolumeOptions:
 
     def differences(self, other: VolumeOptions) -> list[str]:
         """Human lines naming each option that differs, e.g. ``"fs: ext4, asked xfs"``."""
-        mine, theirs = self._as_docker_opts(), other._as_docker_opts()
+        mine, theirs = self.to_docker_opts(), other.to_docker_opts()
         mine["size"], theirs["size"] = units.format_kib(self.size_kib), units.format_kib(other.size_kib)
         return [
             f"{key}: {mine.get(key, 'unset')}, asked {theirs.get(key, 'unset')}"
@@ -74,7 +76,8 @@ class VolumeOptions:
             if mine.get(key) != theirs.get(key)
         ]
 
-    def _as_docker_opts(self) -> dict[str, str]:
+    def to_docker_opts(self) -> dict[str, str]:
+        """The options that are set, as ``-o KEY=VALUE`` would give them (sizes in KiB)."""
         opts = {
             "size": f"{self.size_kib}KiB",
             "profile": self.profile,

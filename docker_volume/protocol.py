@@ -121,8 +121,9 @@ def create_app(driver: VolumeDriver) -> Flask:
 
     @app.errorhandler(LinstorError)
     def refused(error: LinstorError) -> Response:
-        log.warning("%s refused: %s", request.path, error)
-        return _answer({"Err": str(error)})
+        message = "; ".join([str(error), *getattr(error, "__notes__", ())])  # a failed clean-up, say
+        log.warning("%s refused: %s", request.path, message)
+        return _answer({"Err": message})
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

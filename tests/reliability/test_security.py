@@ -275,7 +275,8 @@ def docker_plugin(target: Stack) -> Iterator[Path]:
     log = target.root / "plugin.log"
     argv = [sys.executable, "-m", "docker_volume.cli", "--socket", str(sock), "--controllers", target.url,
             "--mount-root", str(target.root / "volumes"), "--state-file", str(target.root / "mounts.json"),
-            "--node", NODE, "--profile", GROUP, "--config", str(target.root / "no-such.conf")]
+            "--node", NODE, "--profile", GROUP, "--config", str(target.root / "empty.conf")]
+    (target.root / "empty.conf").touch()  # no settings: the host's /etc/linstor is not read
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LS_", "LISTEN_"))}
     with log.open("ab") as out:
         process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, umask=0)

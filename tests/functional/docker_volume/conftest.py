@@ -57,8 +57,14 @@ class Plugin:
         return [
             "--socket", str(self.socket), "--controllers", self.controller_url, "--mount-root", str(self.mount_root),
             "--state-file", str(self.state_file), "--node", self.node, "--profile", self.profile,
-            "--config", str(self.log.parent / "no-such.conf"),
+            "--config", str(self.empty_config()),
         ]
+
+    def empty_config(self) -> Path:
+        """A config file with no settings, so the host's /etc/linstor/docker-volume.conf is not read."""
+        path = self.log.parent / "empty.conf"
+        path.touch()
+        return path
 
     def start(self) -> None:
         argv = [sys.executable, "-m", "docker_volume.cli", *self.arguments(), "--verbose"]

@@ -242,7 +242,7 @@ def test_a_missing_profile_reaches_docker_with_linstors_message(plugin: Plugin, 
 def test_check_lists_the_running_plugins_volumes_and_sigterm_stops_it_cleanly(plugin: Plugin) -> None:
     plugin.ok("/VolumeDriver.Create", {"Name": "seen", "Opts": {"size": "8M"}})
     argv = [sys.executable, "-m", "docker_volume.cli", "--check", "--socket", str(plugin.socket),
-            "--config", str(plugin.log.parent / "no-such.conf"), "--node", plugin.node]
+            "--config", str(plugin.empty_config()), "--node", plugin.node]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [{"Name": "seen", "Mountpoint": ""}]
@@ -328,7 +328,9 @@ def test_placement_options_override_the_profile_on_the_controller(plugin: Plugin
 
     before = world(plugin, client)
     refused = plugin.call("/VolumeDriver.Create", {"Name": "nowhere", "Opts": {"size": "8M", "storagepool": "nosuch"}})
-    assert "Not enough available nodes" in refused["Err"]
+    assert "Not enough available nodes" in refused["Err"] and "asked with -o storagepool=nosuch" in refused["Err"]
+    refused = plugin.call("/VolumeDriver.Create", {"Name": "nowhere", "Opts": {"size": "8M", "nodes": "zulu"}})
+    assert "asked with -o replicas=1 -o nodes=zulu" not in refused["Err"] and "-o nodes=zulu" in refused["Err"]
     assert world(plugin, client) == before
     for volume in ("two", "pinned", "pooled"):
         plugin.ok("/VolumeDriver.Remove", {"Name": volume})

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from flask.testing import FlaskClient
 
-from linstor_core.errors import ApiReply, NotFound
+from linstor_core.errors import ApiReply, ControllerUnreachable, NotFound, StorageError
 
 from docker_volume.driver import VolumeDriver
 from docker_volume.protocol import MEDIA_TYPE, create_app
@@ -89,6 +89,22 @@ def test_linstor_messages_reach_docker_intact(client: FlaskClient, disks: FakeDi
     disks.create = refuse  # type: ignore[method-assign]
     answer = post(client, "/VolumeDriver.Create", {"Name": "web"})
     assert answer == {"Err": "Resource group 'gold' not found.; correction: apply the profiles"}
+
+
+def test_a_failed_clean_up_noted_on_the_error_reaches_docker(
+    client: FlaskClient, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    """A first Mount whose mkfs fails detaches again; when that fails too, Docker hears of both."""
+    post(client, "/VolumeDriver.Create", {"Name": "web"})
+    device = disks.device("docker-web")
+    host.runner.expect(["mkfs.ext4", "-q", "-F", device], StorageError(["mkfs.ext4"], 1, "no space"))
+
+    def detach(name: str, node: str) -> None:
+        raise ControllerUnreachable([("http://ctl:3370", "connection refused")])
+
+    disks.detach = detach  # type: ignore[method-assign]
+    err = post(client, "/VolumeDriver.Mount", {"Name": "web", "ID": "c1"})["Err"]
+    assert "no space" in err and "detaching docker-web again failed too" in err
 
 
 def test_a_bug_answers_a_short_err_without_a_traceback(client: FlaskClient, disks: FakeDisks) -> None:

@@ -369,7 +369,14 @@ class LinstorStorage:
         if vol.is_base:
             raise InvalidInput("volname", volname, "create_base not possible with base image")
         base = vol.as_base()
-        self.disks.snapshot(disk.name, BASE_SNAPSHOT)
+        try:
+            self.disks.snapshot(disk.name, BASE_SNAPSHOT)
+        except AlreadyExists:
+            # Left by a create_base that timed out or was killed after the snapshot: PVE cannot
+            # remove it (the name is reserved), and it may predate what the guest wrote since.
+            # Nothing is cloned from it (only base- disks are), so it is taken again, now.
+            self.disks.delete_snapshot(disk.name, BASE_SNAPSHOT)
+            self.disks.snapshot(disk.name, BASE_SNAPSHOT)
         try:
             self.disks.set_props(disk.name, override={key(VOLNAME): base.name})
         except LinstorError:

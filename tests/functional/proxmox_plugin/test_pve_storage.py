@@ -109,6 +109,18 @@ def test_disk_life_cycle_with_snapshot_rollback(storage: LinstorStorage, client:
     assert _volids(storage) == []
 
 
+def test_create_base_retried_after_its_snapshot_was_taken(storage: LinstorStorage) -> None:
+    """The first attempt's snapshot was taken, the rename never ran (timed out, killed): the
+    retry takes the snapshot again and makes the template, where it refused for ever before."""
+    storage.alloc_image(100, "raw", None, 8 * 1024)
+    (disk,) = storage.disks.list(placement=False)
+    storage.disks.snapshot(disk.name, "__base__")
+    assert storage.create_base("vm-100-disk-0") == "base-100-disk-0"
+    assert storage.disks.get(disk.name).snapshots == ("__base__",)
+    assert _volids(storage) == ["ls:base-100-disk-0"]
+    storage.free_image("base-100-disk-0")
+
+
 @pytest.mark.root
 def test_template_linked_clones_rename(storage: LinstorStorage) -> None:
     storage.alloc_image(100, "raw", None, 8 * 1024)

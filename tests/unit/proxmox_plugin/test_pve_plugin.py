@@ -256,6 +256,20 @@ def test_template_linked_clones_and_free(storage: LinstorStorage, disks: FakeDis
     assert disks.disks == {}
 
 
+def test_create_base_again_after_one_that_died_after_its_snapshot(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """A create_base that timed out (a full-copy snapshot of a large disk) left __base__, which
+    PVE cannot remove: the retry takes it again, so the template has the disk as it is now."""
+    storage.alloc_image(101, "raw", None, 4096)
+    disks.data["pve-101-web01-disk-0"] = "old"
+    disks.snapshot("pve-101-web01-disk-0", "__base__")
+    disks.data["pve-101-web01-disk-0"] = "golden"
+    assert storage.create_base("vm-101-disk-0") == "base-101-disk-0"
+    assert disks.disks["pve-101-web01-disk-0"].snapshots == ("__base__",)
+    assert disks.snapshot_data[("pve-101-web01-disk-0", "__base__")] == "golden"
+    assert storage.clone_image("base-101-disk-0", 102) == "base-101-disk-0/vm-102-disk-0"
+    assert disks.data["pve-102-web02-disk-0"] == "golden"
+
+
 def test_a_linked_clone_made_a_template_keeps_the_storage_usable(storage: LinstorStorage, disks: FakeDisks) -> None:
     """PVE offers 'template' for a linked clone; its name then is base-X/base-Y, as RBD and ZFS
     name it. One name the plugin could not read back broke every listing of the storage."""

@@ -8,6 +8,7 @@ expects, in PVE's units: ``alloc_image`` sizes are KiB, ``volume_resize`` bytes,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -187,7 +188,7 @@ class LinstorStorage:
         return disk
 
     def alloc_image(self, vmid: Any, fmt: str | None, name: str | None, size: int) -> str:
-        """Create a raw disk of ``size`` KiB (at least 3 MiB); a repeated cloudinit is a no-op.
+        """Create a raw disk of ``size`` KiB, rounded up (at least 3 MiB); a repeated cloudinit is a no-op.
 
         With ``preferlocal``, one of the profile's replicas is placed on this node when it has
         the profile's storage pool (the VM then reads locally); otherwise the profile decides.
@@ -196,10 +197,12 @@ class LinstorStorage:
             raise InvalidInput("format", fmt, "LINSTOR volumes are raw block devices")
         vmid = _vmid(vmid)
         wanted = new_volname(name, vmid)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise InvalidInput("size", size, "must be a whole number of KiB")
+        if isinstance(size, bool) or not isinstance(size, (int, float)) or not math.isfinite(size) or size < 0:
+            raise InvalidInput("size", size, "must be a number of KiB, 0 or more")
         existing = self.catalog.all(vmid)
-        size_kib = max(size, SIZE_FLOOR_KIB)
+        # qemu-server passes an imported or moved image's bytes / 1024, a fraction when the
+        # image is not a whole number of KiB: the disk is rounded up, so the image fits.
+        size_kib = max(math.ceil(size), SIZE_FLOOR_KIB)
         prefer_node = self.node if self.options.prefer_local else None
         if wanted is None:
             return self._place_next(vmid, existing, lambda rd, props: self.disks.create(

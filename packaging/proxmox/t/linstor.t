@@ -194,6 +194,13 @@ my ($total, $free, $used, $active) = $plugin->status($storeid, $scfg);
 ok($total > 0 && $free > 0 && $active, "status: $total total, $free free");
 ok($plugin->check_connection($storeid, $scfg), 'check_connection');
 
+# qemu-server asks for an imported image's bytes / 1024 KiB: a fraction is rounded up
+my $odd = 10 * 1024 * 1024 + 512;
+is($plugin->alloc_image($storeid, $scfg, 104, 'raw', undef, $odd / 1024), 'vm-104-disk-0', 'alloc of a fractional KiB size');
+is(scalar($plugin->volume_size_info($scfg, $storeid, 'vm-104-disk-0')), 10 * 1024 * 1024 + 1024,
+    'rounded up to the next KiB: the image fits');
+$plugin->free_image($storeid, $scfg, 'vm-104-disk-0', 0);
+
 # free everything
 $plugin->deactivate_volume($storeid, $scfg, 'base-100-disk-0/vm-101-disk-1');
 $plugin->free_image($storeid, $scfg, $_, 0)

@@ -68,6 +68,20 @@ def test_alloc_floor_special_names_and_no_name(storage: LinstorStorage, disks: F
     assert "pve-555-disk-0" in disks.disks
 
 
+def test_alloc_rounds_a_fractional_size_up(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """qemu-server asks for an imported image's bytes / 1024: 10 MiB + 512 bytes is 10240.5."""
+    assert storage.alloc_image(101, "raw", None, 10240.5) == "vm-101-disk-0"
+    assert disks.disks["pve-101-web01-disk-0"].size_kib == 10241
+
+
+@pytest.mark.parametrize("size", [-1, -0.5, "4096", True, float("nan"), float("inf"), None])
+def test_alloc_refuses_a_size_that_is_not_a_number_of_kib(storage: LinstorStorage, disks: FakeDisks,
+                                                          size: object) -> None:
+    with pytest.raises(InvalidInput, match="must be a number of KiB"):
+        storage.alloc_image(101, "raw", None, size)  # type: ignore[arg-type]
+    assert disks.disks == {}
+
+
 def test_cloudinit_reallocation_is_idempotent(storage: LinstorStorage, disks: FakeDisks) -> None:
     assert storage.alloc_image(101, "raw", "vm-101-cloudinit", 4096) == "vm-101-cloudinit"
     before = dict(disks.disks)

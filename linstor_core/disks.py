@@ -504,7 +504,8 @@ class DiskService:
     def delete(self, name: str, *, with_snapshots: bool = False) -> None:
         """Delete disk ``name``; a missing disk counts as done.
 
-        Refused with InUse while it has snapshots, unless ``with_snapshots`` (then they go first).
+        Refused with InUse while it has snapshots, unless ``with_snapshots`` (then they go first,
+        unless a resource is in use: then nothing is deleted).
         Without ``with_snapshots`` this is one DELETE: LINSTOR itself refuses to delete a
         definition with snapshots, and only then are they listed, to name them.
         """
@@ -526,9 +527,24 @@ class DiskService:
             snapshots = self.client.snapshots.list(name)
         except NotFound:
             return
+        if snapshots:
+            self._refuse_if_in_use(name)
         for snap in snapshots:
             self.delete_snapshot(name, snap.name)
         self._discard(name)
+
+    def _refuse_if_in_use(self, name: str) -> None:
+        """Refuse (InUse) while a resource of ``name`` is in use, before its snapshots go:
+        LINSTOR checks for snapshots before use when it deletes a definition, so the refusal
+        would otherwise come only once they are deleted, with the disk still there. LINSTOR
+        knows a DRBD resource's use (its Primary); a storage-only one is found in use by the
+        delete itself."""
+        busy = sorted(r.node_name for r in self.client.resources.list(name) if r.in_use)
+        if busy:
+            raise _refusal(
+                InUse, retcodes.FAIL_IN_USE, f"disk {name} is in use on {', '.join(busy)}",
+                correction="stop the guest or container that uses it, then delete it; its snapshots are kept",
+            )
 
     def set_props(self, name: str, override: Mapping[str, str] = {}, delete: Sequence[str] = ()) -> None:
         """Set and remove properties on disk ``name``'s resource definition."""

@@ -652,11 +652,25 @@ def test_delete_in_use_for_another_reason_keeps_linstors_refusal(http: responses
 
 def test_delete_with_snapshots_removes_them_first(http: responses.RequestsMock, service: DiskService) -> None:
     http.get(f"{RD}/d1/snapshots", json=[snap_json("d1", "s1")])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1")])
     http.delete(f"{RD}/d1/snapshots/s1", json=ok(retcodes.DELETED))
     http.delete(f"{RD}/d1", json=ok(retcodes.DELETED))
     service.delete("d1", with_snapshots=True)
     assert [urlsplit(c.request.url).path for c in http.calls if c.request.method == "DELETE"] == [
         "/v1/resource-definitions/d1/snapshots/s1", "/v1/resource-definitions/d1"]
+
+
+def test_delete_with_snapshots_of_a_disk_in_use_deletes_nothing(http: responses.RequestsMock,
+                                                                 service: DiskService) -> None:
+    """LINSTOR refuses a definition with snapshots before it looks at use: asked only after
+    the snapshots were gone, the in-use refusal would leave the disk without them."""
+    http.get(f"{RD}/d1/snapshots", json=[snap_json("d1", "s1")])
+    in_use = {**rsc_json("d1", "n2"), "state": {"in_use": True}}
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1"), in_use])
+    with pytest.raises(InUse, match="disk d1 is in use on n2") as raised:
+        service.delete("d1", with_snapshots=True)
+    assert "its snapshots are kept" in str(raised.value)
+    assert [c.request.method for c in http.calls] == ["GET", "GET"]
 
 
 def test_delete_is_one_call_and_idempotent(http: responses.RequestsMock, service: DiskService) -> None:

@@ -12,7 +12,7 @@ from linstor_core.controller.core import Change, Controller, crash_test_pause
 from linstor_core.controller.model import GroupRec, Repo
 from linstor_core.controller.ops.common import edit_props
 from linstor_core.controller.ops.definitions import DEFAULT_GROUP, create_rd, create_vds, ensure_new_rd
-from linstor_core.controller.ops.resources import Placement, autoplace, candidates, clean_filter
+from linstor_core.controller.ops.resources import Placement, autoplace, candidates, clean_filter, overlay_filters
 from linstor_core.controller.replies import refuse
 
 
@@ -34,7 +34,7 @@ def modify_group(ctl: Controller, change: Change, name: str, *, description: str
     """Change a group's description, filter (given keys replace the stored ones) and props."""
     repo = change.repo
     group = repo.group(name)
-    merged = {**group.select_filter, **(select_filter or {})}
+    merged = overlay_filters(group.select_filter, select_filter)
     repo.save_group(GroupRec(group.name, group.description if description is None
                              else description, clean_filter(merged),
                              edit_props(group.props, override, delete, delete_namespaces)))
@@ -72,7 +72,7 @@ def spawn(ctl: Controller, change: Change, group_name: str, rd_name: str, sizes:
     group = repo.group(group_name)
     naming.validate_resource_name(rd_name)
     ensure_new_rd(repo, rd_name)
-    merged = {**group.select_filter, **clean_filter(select_filter)}
+    merged = overlay_filters(group.select_filter, clean_filter(select_filter))
     rd = create_rd(ctl, change, rd_name, group=group.name, layers=merged.get("layer_stack") or (),
                    props=props)
     create_vds(ctl, change, rd.name, list(sizes))

@@ -60,6 +60,25 @@ _WANTED = {"int32": "a whole number", "strings": "a list of strings", "string": 
            "boolean": "true or false", "number": "a number"}
 
 
+POOL_KEYS = ("storage_pool", "storage_pool_list")
+
+
+def overlay_filters(*filters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``filters`` laid over each other, left to right: a key a later one sets (not None, not
+    empty) replaces the earlier value. ``storage_pool`` and ``storage_pool_list`` are one
+    setting, as LINSTOR folds the single pool into the list: a filter naming either replaces
+    both, so a group changed from pool ``a`` to pools ``b, c`` (or a spawn asking for pool ``x``
+    of a group with ``a, b``) is never placed in a pool it no longer names."""
+    merged: dict[str, Any] = {}
+    for given in filters:
+        given = {k: v for k, v in (given or {}).items() if v is not None and v != []}
+        if any(key in given for key in POOL_KEYS):
+            for key in POOL_KEYS:
+                merged.pop(key, None)
+        merged.update(given)
+    return merged
+
+
 def clean_filter(select_filter: Mapping[str, Any] | None) -> dict[str, Any]:
     """An AutoSelectFilter checked against the spec's types: the fields we keep.
 
@@ -134,9 +153,7 @@ class Placement:
     @classmethod
     def from_filters(cls, *filters: Mapping[str, Any]) -> "Placement":
         """Overlay ``filters`` left to right; LINSTOR's default place count is 2."""
-        merged: dict[str, Any] = {}
-        for f in filters:
-            merged.update({k: v for k, v in f.items() if v is not None and v != []})
+        merged = overlay_filters(*filters)
         count = merged.get("place_count", DEFAULT_PLACE_COUNT)
         if not isinstance(count, int) or count < 1:
             raise refuse(rc.FAIL_INVLD_PLACE_COUNT, f"Invalid place count {count!r}.",

@@ -136,3 +136,35 @@ def test_query_size_info(rest):
     every = rest.call("POST", "/v1/queries/resource-groups/query-all-size-info", {},
                       status=200, schema="QueryAllSizeInfoResponse")
     assert set(every["result"]) == {"DfltRscGrp", "sized"}
+
+
+def test_a_pool_list_replaces_the_single_pool_it_follows(rest, pool_root: Path):
+    """storage_pool and storage_pool_list are one setting (LINSTOR folds the single pool into
+    the list): a group moved from pool aaa to bbb, thinpool never places in aaa again, and a
+    spawn asking for one pool gets that pool only."""
+    for pool in ("aaa", "bbb"):
+        (pool_root / pool).mkdir(exist_ok=True)
+        rest.ok("POST", "/v1/nodes/alpha/storage-pools", {
+            "storage_pool_name": pool, "provider_kind": "FILE_THIN",
+            "props": {"StorDriver/FileDir": str(pool_root / pool)}}, status=201)
+    rest.ok("POST", "/v1/resource-groups", {"name": "moved", "select_filter": {
+        "place_count": 1, "storage_pool": "aaa", "storage_pool_list": ["aaa"],
+        "node_name_list": ["alpha"], "layer_stack": ["storage"]}}, status=201)
+    rest.ok("PUT", "/v1/resource-groups/moved", {"select_filter": {"storage_pool_list": ["bbb", "thinpool"]}})
+    group = rest.call("GET", "/v1/resource-groups/moved", status=200, schema="ResourceGroup")
+    assert group["select_filter"]["storage_pool_list"] == ["bbb", "thinpool"]
+    assert "storage_pool" not in group["select_filter"]
+
+    def pool_of(rd: str) -> str:
+        (resource,) = rest.call("GET", "/v1/view/resources", status=200, params={"resources": rd})
+        return resource["volumes"][0]["storage_pool_name"]
+
+    rest.ok("POST", "/v1/resource-groups/moved/spawn", {
+        "resource_definition_name": "moved-a", "volume_sizes": [4096]}, status=201)
+    assert pool_of("moved-a") == "bbb"
+    rest.ok("POST", "/v1/resource-groups/moved/spawn", {
+        "resource_definition_name": "moved-b", "volume_sizes": [4096],
+        "select_filter": {"storage_pool": "aaa"}}, status=201)
+    assert pool_of("moved-b") == "aaa"
+    for rd in ("moved-a", "moved-b"):
+        rest.ok("DELETE", f"/v1/resource-definitions/{rd}")

@@ -108,8 +108,11 @@ def copy_into_device(
             while offset < end:
                 length = min(CHUNK_BYTES, end - offset)
                 chunk = os.pread(src_fd, length, offset)
-                if not chunk:
-                    break
+                if not chunk:  # the file shrank under the copy: the rest would be left unwritten
+                    raise InvalidInput(
+                        "image", src_path, f"ended at {offset} of its {total} bytes while it was copied",
+                        correction="copy it again once nothing writes to it",
+                    )
                 if not (device_is_zeroed and chunk == zero[: len(chunk)]):
                     _write_all(dst_fd, chunk, offset)
                 offset += len(chunk)

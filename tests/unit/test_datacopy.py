@@ -65,3 +65,24 @@ def test_hexdigest_of_a_prefix(tmp_path: Path) -> None:
     assert datacopy.hexdigest_of(path, length=3) == hashlib.md5(b"abc").hexdigest()
     assert datacopy.hexdigest_of(path) == hashlib.md5(path.read_bytes()).hexdigest()
     assert datacopy.hexdigest_of(path, "sha1") == hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("zeroed", [True, False])
+def test_a_source_that_shrinks_under_the_copy_fails_it(tmp_path: Path, zeroed: bool) -> None:
+    """Not 'copied 12 MiB of 12 MiB (100%)' over a disk whose rest holds what the storage held."""
+    chunk = datacopy.CHUNK_BYTES
+    source = tmp_path / "src"
+    source.write_bytes(b"\xaa" * (3 * chunk))
+    device = sparse(tmp_path / "dev", 4 * chunk, {})
+    ticks = iter(range(0, 1000, 10))
+    lines: list[str] = []
+
+    def shrink_after_the_first_chunk(line: str) -> None:
+        lines.append(line)
+        if len(lines) == 1:
+            os.truncate(source, chunk)
+
+    with pytest.raises(InvalidInput, match=f"ended at {chunk} of its {3 * chunk} bytes while it was copied"):
+        datacopy.copy_into_device(source, str(device), device_is_zeroed=zeroed,
+                                  progress=shrink_after_the_first_chunk, clock=lambda: float(next(ticks)))
+    assert not any("(100%)" in line for line in lines)

@@ -396,6 +396,9 @@ class _Migration:
     ds_id: int
     template: bytes  # base64, as oned sent it (forwarded verbatim to other TMs)
     caller: str | None
+    template_in_args: bool = False
+    """oned (6.6 and earlier) passed the template as the 6th argument, not on stdin: the other
+    TMs of that release read it there, and the calling TM as the 7th."""
 
 
 def _migration(env: Env, action: str, args: Sequence[str]) -> _Migration:
@@ -407,6 +410,7 @@ def _migration(env: Env, action: str, args: Sequence[str]) -> _Migration:
     if extra and _is_template(extra[0]):
         template = extra.pop(0)
     caller = extra.pop(0) if extra else None
+    in_args = template is not None
     if template is None:
         template = env.read_stdin()
     where = host_path(f"{args[0]}:{args[2]}", "vm_dir")
@@ -414,6 +418,7 @@ def _migration(env: Env, action: str, args: Sequence[str]) -> _Migration:
         src=where.host, dst=naming.validate_node_name(args[1]), directory=where.path,
         vm_id=object_id(args[3], "vmid"), ds_id=object_id(args[4], "dsid"),
         template=template.encode() if isinstance(template, str) else template, caller=caller,
+        template_in_args=in_args,
     )
 
 
@@ -476,7 +481,7 @@ def _migrate(env: Env, action: str, args: Sequence[str], step: Step, *,
             begun.append(disk)
             step(service, migration, disk)
         if system:
-            _migrate_other(env, action, args[:5], migration.template, vm)
+            _migrate_other(env, action, args[:5], migration, vm)
             if after is not None:
                 after(migration)
     except BaseException as error:
@@ -498,13 +503,16 @@ def _undo_migration(service: DiskService, migration: _Migration, error: BaseExce
             undo_before(migration)
 
 
-def _migrate_other(env: Env, action: str, args: Sequence[str], template_b64: bytes, vm: Vm) -> None:
+def _migrate_other(env: Env, action: str, args: Sequence[str], migration: _Migration, vm: Vm) -> None:
     """As oned's own system drivers do: let the other TMs of the VM's disks run ``action`` too,
-    told (last argument) that we, the system datastore's driver, called them."""
+    told (last argument) that we, the system datastore's driver, called them. The template goes
+    where oned put it for us: on stdin, or (6.6 and earlier) as the argument before ours."""
+    template = migration.template.strip()
+    extra = [template.decode()] if migration.template_in_args else []
     for tm in sorted({d.tm_mad for d in vm.disks} - {DRIVER_NAME, ""}):
         script = env.remotes / "tm" / tm / action
         if script.exists():
-            env.hosts.runner([str(script), *args, DRIVER_NAME], stdin=template_b64.strip() + b"\n")
+            env.hosts.runner([str(script), *args, *extra, DRIVER_NAME], stdin=template + b"\n")
 
 
 def premigrate(env: Env, args: Sequence[str]) -> str:

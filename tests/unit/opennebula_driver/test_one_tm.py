@@ -398,6 +398,23 @@ def test_premigrate_attaches_on_destination_and_calls_other_tms(harness: Harness
     assert not [c for c in harness.disks.calls if c[0] == "set_props"]
 
 
+def test_an_old_style_template_argument_is_forwarded_as_an_argument(harness: Harness, tmp_path: Path) -> None:
+    """oned 6.6 and earlier pass the template as $6: their TMs read it there and the calling
+    TM as $7, so a forwarded call carries it in the same place (and on stdin, which 6.8 reads)."""
+    add(harness, OWN, **OWN_PROPS)
+    add(harness, "one-img9-data")
+    other = tmp_path / "remotes" / "tm" / "shared" / "premigrate"
+    other.parent.mkdir(parents=True)
+    other.write_text("#!/bin/sh\n")
+    template = vm_template().decode()
+    expect_copy(harness, "node1", "node2", DIR)
+    expect_link(harness, "node2", device(harness, OWN, "node2"), f"{DIR}/disk.0")
+    expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
+    harness.runner.expect([str(other), "node1", "node2", DIR, "22", "0", template, "linstor"])
+    tm.premigrate(harness.env, ["node1", "node2", DIR, "22", "0", template])
+    harness.runner.assert_done()
+
+
 def test_postmigrate_detaches_from_source_old_style_template_argument(harness: Harness) -> None:
     add(harness, OWN, **OWN_PROPS)
     harness.oned.datastores[100] = harness.oned.datastores[0]

@@ -58,10 +58,14 @@ def _find_disk(env: Env, service: DiskService, vm_id: int, disk_id: int) -> tupl
     own = service.list(names.vm_disk_filter(vm_id, disk_id), placement=False)
     if own:
         return own[0].name, True
+    source = _image_in_place(env, vm_id, disk_id)
+    return (source, False) if source else None
+
+
+def _image_in_place(env: Env, vm_id: int, disk_id: int) -> str | None:
+    """The SOURCE of the persistent image VM ``vm_id`` uses in place as disk ``disk_id``."""
     disk = env.oned.vm(vm_id).disk(disk_id)
-    if disk is not None and not disk.clone and disk.source:
-        return disk.source, False
-    return None
+    return disk.source if disk is not None and not disk.clone and disk.source else None
 
 
 def _disk_of(env: Env, service: DiskService, vm_id: int, disk_id: int) -> tuple[str, bool]:
@@ -194,13 +198,12 @@ def delete(env: Env, args: Sequence[str]) -> str:
             service.delete(disk.name, with_snapshots=True)
         return ""
     service = env.service(env.oned.datastore(ds_id))
-    found = _find_disk(env, service, vm_id, where.disk_id)
-    if found is not None:
-        name, own = found
-        if own:
-            service.delete(name, with_snapshots=True)
-        else:
-            _leave_image(service, name, where.host)
+    own = service.list(names.vm_disk_filter(vm_id, where.disk_id), placement=False)
+    for disk in own:  # more than one after a rename: a retried mkimage or clone named the copy anew
+        service.delete(disk.name, with_snapshots=True)
+    source = None if own else _image_in_place(env, vm_id, where.disk_id)
+    if source:
+        _leave_image(service, source, where.host)
     env.hosts.unlink(where.host, where.path)
     return ""
 
@@ -371,6 +374,10 @@ def context(env: Env, args: Sequence[str]) -> str:
     name = names.vm_disk(vm, call.disk_id)
     with tempfile.TemporaryDirectory(prefix="linstor-one-context-") as workdir:
         iso = contextiso.build_iso(files, Path(workdir), env.hosts.runner)
+        # The last context disk goes, found by its owner props: after a rename it is named
+        # after the old name, and left beside the new one a migration could link either.
+        for old in service.list(names.vm_disk_filter(call.vm_id, call.disk_id), placement=False):
+            service.delete(old.name, with_snapshots=True)
         service.delete(name, with_snapshots=True)
         size_kib = max(datacopy.size_of(iso) // 1024 + 1024, 1024)
         service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind=names.CONTEXT))

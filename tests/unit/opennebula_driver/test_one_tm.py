@@ -156,6 +156,35 @@ def test_delete_own_disk_persistent_disk_and_directory(harness: Harness, vm: Vm)
     assert ("detach", "one-img9-data", "node1") in harness.disks.calls
 
 
+def test_delete_removes_every_copy_of_the_disk_a_rename_left(harness: Harness, vm: Vm) -> None:
+    """A mkimage or clone retried after the VM was renamed names its copy anew: both carry the
+    disk's owner props, and deleting the disk must not leak the first one."""
+    add(harness, OWN, **OWN_PROPS)
+    add(harness, "one-vm22-app-disk-0", **OWN_PROPS)
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    tm.delete(harness.env, [f"node1:{DIR}/disk.0", "22", "100"])
+    assert OWN not in harness.disks.disks and "one-vm22-app-disk-0" not in harness.disks.disks
+    assert harness.oned.vm_lookups == []
+
+
+def test_context_after_a_rename_replaces_the_old_context_disk(harness: Harness, vm: Vm,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Left beside the new one, the context disk named after the old name could be the one a
+    migration links: the guest would boot with the old contextualisation."""
+    def build_iso(files: list[str], workdir: Path, runner: object) -> Path:
+        iso = workdir / "context.iso"
+        iso.write_bytes(b"CD001" + bytes(8192 - 5))
+        return iso
+
+    monkeypatch.setattr(tm.contextiso, "build_iso", build_iso)
+    stale = "one-vm22-old-disk-3"
+    add(harness, stale, **{**OWN_PROPS, "Aux/bundle/disk": "3", "Aux/bundle/kind": "context"})
+    dev = device(harness, "one-vm22-web-disk-3", "fe")
+    expect_link(harness, "fe", dev, f"{DIR}/disk.3")
+    tm.context(harness.env, ["/ctx/context.sh", f"fe:{DIR}/disk.3", "22", "0"])
+    assert stale not in harness.disks.disks and "one-vm22-web-disk-3" in harness.disks.disks
+
+
 def test_an_image_another_vm_still_uses_stays_on_the_host(harness: Harness, vm: Vm,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """CD-ROM, shareable and immutable images keep one resource for every VM using them: a VM

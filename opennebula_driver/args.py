@@ -15,6 +15,8 @@ from linstor_core import naming, units
 from linstor_core.errors import InvalidInput
 
 _DISK = re.compile(r"disk\.(\d+)")
+_SLASHES = re.compile(r"/{2,}")
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._/+@,=~-]+")
 _WHOLE = re.compile(r"\d+")
 _SIGNED = re.compile(r"-?\d+")
 
@@ -44,13 +46,20 @@ class HostPath:
 
 
 def host_path(text: str, field: str = "host:path") -> HostPath:
-    """Split ``host:path`` at the first colon; the host must be a node name, the path absolute
-    and normalised."""
+    """Split ``host:path`` at the first colon; the host must be a node name, the path absolute,
+    without ``.`` or ``..`` and of characters no shell reads specially (the hosts are reached
+    over ssh, whose remote shell parses what it is given). Repeated slashes are one, as
+    OpenNebula's own drivers take them: a ``DATASTORE_LOCATION`` ending in ``/`` makes
+    ``/var/lib/one/datastores//0/22``."""
     host, sep, path = text.partition(":")
     if not sep or not host or not path.startswith("/"):
         raise InvalidInput(field, text, "must be host:/absolute/path")
-    if posixpath.normpath(path) != path.rstrip("/") or "\0" in path:
-        raise InvalidInput(field, text, "path must be normalised (no '..', '//' or NUL)")
+    path = _SLASHES.sub("/", path)
+    if not _SAFE_PATH.fullmatch(path):
+        raise InvalidInput(field, text, "path may hold only letters, digits and . _ - + / @ , = ~",
+                           correction="choose a DATASTORE_LOCATION without blanks or shell characters")
+    if posixpath.normpath(path) != path.rstrip("/"):
+        raise InvalidInput(field, text, "path must be normalised (no '.' or '..')")
     return HostPath(host=naming.validate_node_name(host), path=path.rstrip("/") or "/")
 
 

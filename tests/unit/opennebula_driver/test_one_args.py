@@ -14,8 +14,15 @@ def test_host_path_and_disk_id() -> None:
     assert host_path("node1:/var/lib/one/datastores/0/22/").disk_id is None
 
 
-@pytest.mark.parametrize("text", ["node1", ":/x", "node1:relative", "node1:/a/../b", "node1:/a//b",
-                                  "-oProxyCommand=x:/a", "../n:/a", "n/1:/a"])
+def test_repeated_slashes_are_one_as_opennebulas_drivers_take_them() -> None:
+    """A DATASTORE_LOCATION ending in / makes oned pass /var/lib/one/datastores//0/22."""
+    where = host_path("node1:/var/lib/one/datastores//0/22//disk.1")
+    assert (where.path, where.disk_id) == ("/var/lib/one/datastores/0/22/disk.1", 1)
+
+
+@pytest.mark.parametrize("text", ["node1", ":/x", "node1:relative", "node1:/a/../b", "node1:/a/./b",
+                                  "-oProxyCommand=x:/a", "../n:/a", "n/1:/a", "node1:/a/$(touch x)/22",
+                                  "node1:/a b/22", "node1:/a;rm/22", "node1:/a`id`/22", "node1:/a\0b"])
 def test_bad_host_paths(text: str) -> None:
     with pytest.raises(InvalidInput):
         host_path(text)

@@ -473,6 +473,9 @@ def _migrate(env: Env, action: str, args: Sequence[str], step: Step, *,
     included: its undo must be harmless on a disk half done) and ``undo_before`` for the
     directory: oned runs failmigrate only when the hypervisor's migration fails, never after a
     failed premigrate, so nothing else would take two primaries and the copies away again.
+    Without ``undo`` (post- and failmigrate, which end a migration and which oned does not
+    repeat) every disk gets its ``step`` even when one fails, then the first failure is raised,
+    the others noted on it: a disk skipped would keep two primaries allowed.
     """
     migration = _migration(env, action, args)
     vm = parse_vm(migration.template)
@@ -484,9 +487,21 @@ def _migrate(env: Env, action: str, args: Sequence[str], step: Step, *,
     try:
         if system and before is not None:
             before(migration)
+        failed: LinstorError | None = None
         for disk in disks:
             begun.append(disk)
-            step(service, migration, disk)
+            if undo is not None:
+                step(service, migration, disk)
+                continue
+            try:
+                step(service, migration, disk)
+            except LinstorError as error:
+                if failed is None:
+                    failed = error
+                else:
+                    failed.add_note(f"{action} of {disk.name} failed too: {error}")
+        if failed is not None:
+            raise failed
         if system:
             _migrate_other(env, action, args[:5], migration, vm)
             if after is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, LinstorError, NotFound, Stopped
+from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound, Stopped
 from linstor_core.models import Disk
 from opennebula_driver import tm
 from opennebula_driver.hosts import _COPY_SCRIPT
@@ -497,7 +497,8 @@ def test_a_failed_premigrate_takes_back_what_it_did(harness: Harness, monkeypatc
 def test_postmigrate_leaves_a_shared_image_another_guest_uses(harness: Harness,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """disk.1 (one-img9-data, used in place) is refused in use on node1: it stays there for the
-    other guest; the VM's own disk 0 in use would still fail the postmigrate."""
+    other guest; the VM's own disk 0 in use still fails the postmigrate, after disk 1 was
+    done all the same (oned does not repeat a postmigrate)."""
     add(harness, OWN, **OWN_PROPS)
     harness.env.read_stdin = lambda: vm_template()
     refused = {"one-img9-data"}
@@ -514,8 +515,37 @@ def test_postmigrate_leaves_a_shared_image_another_guest_uses(harness: Harness,
     tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
     harness.runner.assert_done()
     refused.add(OWN)
+    harness.disks.calls.clear()
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
     with pytest.raises(InUse, match=OWN):
         tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
+    harness.runner.assert_done()
+    assert [c for c in harness.disks.calls if c[0] == "end_migration"] == [
+        ("end_migration", OWN, "node1"), ("end_migration", "one-img9-data", "node1")]
+
+
+def test_postmigrate_ends_the_migration_of_every_disk_when_one_fails(harness: Harness,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk skipped after the failed one would keep two primaries allowed: DRBD's guard
+    against the guest running twice."""
+    add(harness, OWN, **OWN_PROPS)
+    second = "one-vm22-web-disk-2"
+    add(harness, second, **{**OWN_PROPS, "Aux/bundle/disk": "2"})
+    harness.env.read_stdin = lambda: vm_template()
+    ended: list[str] = []
+
+    def end_migration(name: str, node: str) -> None:
+        ended.append(name)
+        if name == OWN:
+            raise ApiError([ApiReply(ret_code=-1, message="controller hiccup")])
+
+    monkeypatch.setattr(harness.disks, "end_migration", end_migration)
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.2"])
+    with pytest.raises(ApiError, match="controller hiccup"):
+        tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
+    harness.runner.assert_done()
+    assert sorted(ended) == sorted([OWN, "one-img9-data", second])
 
 
 def test_migration_to_the_same_host_does_nothing(harness: Harness) -> None:

@@ -95,6 +95,13 @@ def parse_profiles(text: str, source: str = "profiles") -> dict[str, Profile]:
     )
     if errors:
         raise _invalid(errors[0], source, len(errors) - 1)
+    seen: dict[str, str] = {}
+    for name in data["profiles"]:
+        if name.lower() in seen:
+            raise InvalidInput("profile name", name, f"{source}: the same resource group as profile "
+                               f"{seen[name.lower()]} (LINSTOR names ignore case)",
+                               correction="merge the two profiles or rename one")
+        seen[name.lower()] = name
     return {name: _profile(name, body, source) for name, body in data["profiles"].items()}
 
 

@@ -306,6 +306,20 @@ def _node_names(argv: list[str]) -> list[str]:
     return [node["name"] for node in json.loads(out.getvalue())]
 
 
+def test_a_controller_that_cannot_listen_says_why(tmp_path: Path) -> None:
+    """A port already taken is the operator's to fix, not 'an internal error, this is a bug'."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = io.StringIO()
+        status = main(["controller", "--state-dir", str(tmp_path / "state"), "--listen", f"127.0.0.1:{port}"],
+                      stdout=io.StringIO(), stderr=err)
+    assert status == 1
+    assert "the controller cannot start on" in err.getvalue() and "Address already in use" in err.getvalue()
+    assert "internal error" not in err.getvalue() and "Traceback" not in err.getvalue()
+
+
 def test_controllers_come_from_the_flag_then_ls_controllers_then_the_config_file(
         server: ControllerServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI finds its controller as the linstor client does; the stronger source wins."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from linstor_core.cli.context import Context
 from linstor_core.cli.parser import Subparsers, add_command
+from linstor_core.errors import ConfigError
 
 
 def serve(args: argparse.Namespace, ctx: Context) -> None:
@@ -21,7 +22,15 @@ def serve(args: argparse.Namespace, ctx: Context) -> None:
         tls_key=Path(args.tls_key) if args.tls_key else None,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    except OSError as error:  # the port taken, the state directory or a TLS file missing
+        raise ConfigError(
+            f"the controller cannot start on {server.url} with state {args.state_dir}",
+            cause=f"{error.strerror or error}" + (f": {error.filename}" if error.filename else ""),
+            correction="free the port or pick another with --listen, and check --state-dir, "
+                       "--tls-cert and --tls-key",
+        ) from None
     ctx.out.note("controller stopped")
 
 

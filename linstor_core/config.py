@@ -3,9 +3,11 @@
 Sources, strongest first (each setting is taken from the first source that has it):
 
 1. the ``explicit`` argument (controllers only: a command-line flag, a storage.cfg entry);
-2. the environment, as the linstor client and golinstor read it: ``LS_CONTROLLERS``
-   (comma separated), ``LS_ROOT_CA``, ``LS_USER_CERTIFICATE``, ``LS_USER_KEY`` (file paths),
-   ``LS_TOKEN`` (a bearer token) or ``LS_TOKEN_FILE`` (a JSON file ``{"token": "..."}``);
+2. the environment, with the linstor client's names: ``LS_CONTROLLERS`` (comma separated),
+   ``LS_ROOT_CA``, ``LS_USER_CERTIFICATE``, ``LS_USER_KEY`` (file paths, as the linstor
+   client's ``--cafile``/``--certfile``/``--keyfile``; PEM text in them, which Kubernetes
+   deployments of golinstor clients set, is refused with how to fix it), ``LS_TOKEN`` (a
+   bearer token) or ``LS_TOKEN_FILE`` (a JSON file ``{"token": "..."}``);
 3. the ``[global]`` section of ``~/.config/linstor/linstor-client.conf``;
 4. the ``[global]`` section of ``/etc/linstor/linstor-client.conf``, with the drop-ins
    ``/etc/linstor/linstor-client.d/*.conf`` read after it (a drop-in overrides the main file).

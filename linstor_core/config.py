@@ -108,10 +108,11 @@ def normalize_controller_url(uri: str) -> str:
     if scheme is None:
         raise ConfigError(f"unknown scheme {parts.scheme!r} in controller URI {uri!r}",
                           correction="use linstor://, linstor+ssl://, http:// or https://")
-    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+    if (not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment
+            or port == 0 or "@" in parts.netloc):
         raise ConfigError(f"invalid controller URI {uri!r}",
-                          cause="expected only a host and an optional port",
-                          correction="give linstor://HOST[:PORT]")
+                          cause="expected only a host and an optional port from 1 to 65535",
+                          correction="give linstor://HOST[:PORT] (a token goes in LS_TOKEN, not the URI)")
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{scheme[0]}://{host}:{port or scheme[1]}"
 

@@ -42,6 +42,8 @@ def test_controller_uris(uri: str, url: str) -> None:
     ("ftp://ctl", "unknown scheme 'ftp'"),
     ("linstor://ctl:99999", "invalid controller URI"),
     ("linstor://ctl:abc", "invalid controller URI"),
+    ("linstor://ctl:0", "invalid controller URI"),
+    ("linstor://admin:secret@ctl", "invalid controller URI"),
     ("linstor://ctl/v1/nodes", "expected only a host"),
     ("linstor://ctl?x=1", "expected only a host"),
     ("linstor://", "invalid controller URI"),

@@ -80,8 +80,9 @@ def parse_size_kib(text: str | int, *, field: str = "size", default_unit: str = 
         )
     if match["unit"]:
         unit_size = _unit_bytes(match["unit"], field, text)
-    if len(match["number"]) > _MAX_DIGITS:
-        raise InvalidInput(field, text, f"larger than LINSTOR's maximum of {MAX_KIB} KiB")
+    if len(match["number"]) > _MAX_DIGITS:  # bounds Fraction's work; no size needs this many digits
+        raise InvalidInput(field, text, f"more than {_MAX_DIGITS} characters in the number",
+                           correction="write it shorter, e.g. 150M, 10GiB or 1.5T")
     return _checked_kib(Fraction(match["number"]) * unit_size, field, text)
 
 

@@ -25,7 +25,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from linstor_core.client import LinstorClient
-from linstor_core.errors import ConfigError, InvalidInput, NotFound
+from linstor_core.errors import ConfigError, InvalidInput, LinstorError, NotFound
 from linstor_core.models import ResourceGroup, SelectFilter
 from linstor_core.naming import validate_resource_group_name, validate_storage_pool_name
 
@@ -232,9 +232,20 @@ def apply_profiles(client: LinstorClient, profiles: Mapping[str, Profile] | Iter
     Idempotent: applying the same profiles twice changes nothing the second time and says
     ``unchanged <name>``. One GET per profile, plus one create or modify when needed.
     """
-    lines = []
+    lines: list[str] = []
+    try:
+        _apply_each(client, profiles.values() if isinstance(profiles, Mapping) else profiles, lines)
+    except LinstorError as error:  # the profiles before the failing one are applied: say which
+        if lines:
+            error.add_note("done before this: " + "; ".join(lines))
+        raise
+    return lines
+
+
+def _apply_each(client: LinstorClient, profiles: Iterable[Profile], lines: list[str]) -> None:
+    """Apply ``profiles`` one by one, appending what each did to ``lines`` as it is done."""
     groups = client.resource_groups
-    for profile in profiles.values() if isinstance(profiles, Mapping) else profiles:
+    for profile in profiles:
         try:
             group = groups.get(profile.resource_group_name)
         except NotFound:
@@ -257,7 +268,6 @@ def apply_profiles(client: LinstorClient, profiles: Mapping[str, Profile] | Iter
             override_props={k: v for k, v in profile.props.items() if group.props.get(k) != v},
         )
         lines.append(f"updated {profile.name}: {', '.join(changes)}")
-    return lines
 
 
 __all__ = ["Profile", "DRBD_OPTIONS_PREFIX", "load_profiles", "parse_profiles", "apply_profiles"]

@@ -13,7 +13,7 @@ import responses
 from linstor_core import retcodes
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
-from linstor_core.errors import ConfigError, InvalidInput
+from linstor_core.errors import ConfigError, InvalidInput, LinstorError
 from linstor_core.models import SelectFilter
 from linstor_core.profiles import Profile, apply_profiles, load_profiles, parse_profiles
 
@@ -187,3 +187,17 @@ def test_apply_updates_what_differs(http: responses.RequestsMock, client: Linsto
 def test_the_shipped_schema_is_a_valid_json_schema() -> None:
     schema = json.loads(resources.files("linstor_core").joinpath("schemas/profiles.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_a_failed_apply_says_what_was_done_before(http: responses.RequestsMock, client: LinstorClient) -> None:
+    """Profiles are applied one by one: a refusal of the second leaves the first applied, and
+    the error says so, for the operator and for a script reading -m."""
+    text = "[profiles.gold]\nplace_count = 1\n[profiles.silver]\nplace_count = 2\n"
+    http.get(f"{RG}/gold", status=404, json=MISSING)
+    http.get(f"{RG}/silver", status=404, json=MISSING)
+    http.post(RG, status=201, json=OK)
+    http.post(RG, status=500, json=[{"ret_code": retcodes.MASK_ERROR | 1,
+                                     "message": "Access denied"}])
+    with pytest.raises(LinstorError, match="Access denied") as raised:
+        apply_profiles(client, parse_profiles(text))
+    assert raised.value.__notes__ == ["done before this: created gold"]

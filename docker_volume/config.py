@@ -116,7 +116,7 @@ def load_plugin_config(
         path = Path(pick(key) or default)
         if not path.is_absolute():
             raise ConfigError(f"{key} {path} is a relative path", correction=f"give --{key} (or {key} = in "
-                              f"{config_file} [global]) as an absolute path, e.g. {default}")
+                              f"{config_file} or its drop-ins, [global]) as an absolute path, e.g. {default}")
         return path
 
     node = flags.get("node") or environ.get("LS_NODE_NAME") or from_file.get("node")

@@ -70,6 +70,8 @@ class Vm:
     name: str = ""
     disks: tuple[VmDisk, ...] = ()
     context_disk_id: int | None = None
+    lcm_state: int | None = None
+    """``LCM_STATE``: what oned is doing with the VM (``PROLOG_MIGRATE``, ``EPILOG_STOP``...)."""
 
     def disk(self, disk_id: int) -> VmDisk | None:
         """The disk with ``disk_id``, or None (volatile and context disks are often absent)."""

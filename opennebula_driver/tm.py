@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 _NO_FILESYSTEM = ("", "raw", "qcow2")
 
 
+LCM_TO_RUN = frozenset({8, 9})
+"""oned's ``LCM_STATE`` values PROLOG_MIGRATE and PROLOG_RESUME: an MV then brings the disks to
+the host the VM runs on next (for a stop or an undeploy it takes them off the host)."""
+
+
 @dataclass(frozen=True)
 class _DiskCall:
     """The common shape ``host:.../disk.<i> ... vmid dsid``, checked."""
@@ -225,17 +230,17 @@ def mv(env: Env, args: Sequence[str]) -> str:
         env.hosts.copy_directory(src.host, dst.host, src.path)
         for disk in _context_disks(service, vm_id):
             link = HostPath(dst.host, f"{dst.path}/disk.{disk.props[names.PROP_DISK]}")
-            _move_disk(env, service, disk.name, src.host, link)
+            _move_disk(env, service, disk.name, src.host, link, vm_id)
         env.hosts.remove_vm_directory(src.host, src.path, vm_id)
         return ""
     name, own = _disk_of(env, service, vm_id, dst.disk_id)
-    _move_disk(env, service, name, src.host, dst, shared=not own)
+    _move_disk(env, service, name, src.host, dst, vm_id, shared=not own)
     if src.host != dst.host:
         env.hosts.unlink(src.host, src.path)
     return ""
 
 
-def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: HostPath, *,
+def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: HostPath, vm_id: int, *,
                shared: bool = False) -> None:
     """``name`` available and linked at ``dst``, then detached from ``src_host`` (for a
     ``shared`` image as ``_leave_image`` does). Hosts are LINSTOR nodes by oned's names for
@@ -244,8 +249,10 @@ def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: Ho
     On the front-end the disk is attached too when LINSTOR lets it be: a front-end that is
     also a hypervisor may resume or receive the VM, by the same MV (src and dst the same host
     when the VM is resumed where it was undeployed to). A refusal of that attach (not a node,
-    satellite offline, a disk without DRBD) is no error: for an undeploy or stop the disk only
-    leaves the host, as before. A link that cannot be made is an error.
+    satellite offline, a disk without DRBD) is no error for an undeploy or stop, where the disk
+    only leaves the host. Only then is oned asked what the MV is for: when the VM is to run
+    there next (a cold migration or a resume: ``PROLOG_MIGRATE``, ``PROLOG_RESUME``), the
+    refusal is the action's error. A link that cannot be made is an error.
     """
     if env.hosts.is_local(dst.host):
         try:
@@ -253,6 +260,8 @@ def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: Ho
         except Stopped:
             raise
         except LinstorError:
+            if env.oned.vm(vm_id).lcm_state in LCM_TO_RUN:
+                raise
             device = None
         if device is not None:
             env.hosts.link(dst.host, device, dst.path)

@@ -158,6 +158,7 @@ def vm_from(element: ET.Element) -> Vm:
         name=text_at(element, "NAME"),
         disks=tuple(_vm_disk(d) for d in disks if isinstance(d, Mapping)),
         context_disk_id=context_id,
+        lcm_state=optional_int(text_at(element, "LCM_STATE"), "VM/LCM_STATE"),
     )
 
 

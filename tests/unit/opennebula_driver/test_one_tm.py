@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -306,6 +307,24 @@ def test_mv_to_a_frontend_that_cannot_reach_the_disk_only_leaves_the_host(
     harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
     tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
     assert harness.disks.mutations() == [("detach", OWN, "node1")]
+
+
+@pytest.mark.parametrize("lcm_state", [8, 9], ids=["PROLOG_MIGRATE", "PROLOG_RESUME"])
+def test_mv_to_a_frontend_the_vm_is_to_run_on_fails_with_linstors_refusal(
+        harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch, lcm_state: int) -> None:
+    """A cold migration or a resume onto a front-end that is also a hypervisor needs the disk
+    there: the refusal is the action's error (before, the MV succeeded without a disk.<i>
+    link and only the deploy failed, on a missing file), and the disk stays on its host."""
+    add(harness, OWN, **OWN_PROPS)
+    harness.oned.vms[22] = replace(VM, lcm_state=lcm_state)
+
+    def refused(name: str, node: str, *, migrating: bool = False) -> str:
+        raise LinstorError("Satellite 'fe' is offline")
+
+    monkeypatch.setattr(harness.disks, "attach", refused)
+    with pytest.raises(LinstorError, match="Satellite 'fe' is offline"):
+        tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
+    assert harness.disks.mutations() == []
 
 
 def test_mv_to_a_frontend_that_is_a_linstor_node_attaches_there(harness: Harness, vm: Vm) -> None:

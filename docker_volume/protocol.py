@@ -121,7 +121,7 @@ def create_app(driver: VolumeDriver) -> Flask:
 
     @app.errorhandler(LinstorError)
     def refused(error: LinstorError) -> Response:
-        message = "; ".join([str(error), *getattr(error, "__notes__", ())])  # a failed clean-up, say
+        message = error.one_line()
         log.warning("%s refused: %s", request.path, message)
         return _answer({"Err": message})
 

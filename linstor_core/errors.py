@@ -40,6 +40,12 @@ class LinstorError(Exception):
         """The cause when it adds something to the message, else "": every edge shows the same."""
         return self.cause if self.cause and self.cause not in self.message else ""
 
+    def one_line(self) -> str:
+        """``str()`` and the notes on the error (a clean-up that failed too, the disks a
+        migration step failed on as well), for the edges that answer with one line: Docker's
+        ``Err``, OpenNebula's stderr, the PVE shim's ``die``."""
+        return "; ".join([str(self), *getattr(self, "__notes__", ())])
+
     def __str__(self) -> str:
         parts = [self.message]
         if self.new_cause:

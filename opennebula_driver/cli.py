@@ -225,7 +225,7 @@ def render_error(kind: str, action: str, error: BaseException) -> str:
     """The one line oned shows the user: what failed, why, and what to do (``str()`` of a
     LINSTOR error), after the action it happened in."""
     if isinstance(error, LinstorError):
-        return f"{kind} {action}: {error}"
+        return f"{kind} {action}: {error.one_line()}"
     return f"{kind} {action}: internal error ({type(error).__name__}: {error}); please report it"
 
 

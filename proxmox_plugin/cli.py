@@ -149,9 +149,9 @@ def dispatch(method: str, request: Any, environ: Mapping[str, str], stderr: Text
 
 def _render(error: BaseException) -> dict[str, str]:
     """The JSON error the shim ``die``s with: a LINSTOR error as ``str()`` gives it (message,
-    then cause and correction, each once)."""
+    then cause and correction, each once), with its notes."""
     if isinstance(error, LinstorError):
-        return {"type": type(error).__name__, "message": str(error)}
+        return {"type": type(error).__name__, "message": error.one_line()}
     if isinstance(error, OSError):
         return {"type": "OSError", "message": f"{error.strerror or error} ({error.filename or ''})"}
     return {"type": "InternalError", "message": f"linstor-pve internal error: {error!r}"}

@@ -86,6 +86,19 @@ def test_errors_are_rendered_as_str_gives_them(harness: Harness, error: LinstorE
     assert call(harness, ["ds", "monitor", "100"], MONITOR) == (1, "", line)
 
 
+def test_the_notes_on_an_error_reach_oned(harness: Harness) -> None:
+    """oned shows only stderr: a clean-up that failed too (noted on the error) must be there."""
+    error = LinstorError("disk gone")
+    error.add_note("detaching it again failed too: controller unreachable")
+
+    def refuse(profile: str) -> None:
+        raise error
+
+    harness.disks.capacity = refuse  # type: ignore[method-assign,assignment]
+    assert call(harness, ["ds", "monitor", "100"], MONITOR) == (
+        1, "", "ds monitor: disk gone; detaching it again failed too: controller unreachable\n")
+
+
 def test_an_unexpected_exception_is_reported_without_traceback(harness: Harness) -> None:
     def boom(profile: str) -> None:
         raise KeyError("surprise")

@@ -385,9 +385,10 @@ def context(env: Env, args: Sequence[str]) -> str:
         iso = contextiso.build_iso(files, Path(workdir), env.hosts.runner)
         # The last context disk goes, found by its owner props: after a rename it is named
         # after the old name, and left beside the new one a migration could link either.
-        for old in service.list(names.vm_disk_filter(call.vm_id, call.disk_id), placement=False):
-            service.delete(old.name, with_snapshots=True)
-        service.delete(name, with_snapshots=True)
+        previous = {disk.name for disk in service.list(names.vm_disk_filter(call.vm_id, call.disk_id),
+                                                       placement=False)}
+        for old in sorted(previous | {name}):
+            service.delete(old, with_snapshots=True)
         size_kib = max(datacopy.size_of(iso) // 1024 + 1024, 1024)
         service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind=names.CONTEXT))
         node = env.frontend_node(datastore)
@@ -499,12 +500,11 @@ def _migrate(env: Env, action: str, args: Sequence[str], step: Step, *,
         failed: LinstorError | None = None
         for disk in disks:
             begun.append(disk)
-            if undo is not None:
-                step(service, migration, disk)
-                continue
             try:
                 step(service, migration, disk)
             except LinstorError as error:
+                if undo is not None:  # premigrate: what it did is undone below
+                    raise
                 if failed is None:
                     failed = error
                 else:

@@ -316,13 +316,7 @@ class Satellite:
             except BaseException:
                 kept.unlink(missing_ok=True)
                 raise
-            if not self.use_loop:
-                return str(image)
-            if not devices:
-                return self._expose(image, created=False)
-            for extra in devices[1:]:
-                self.loops.detach(extra.name)
-            return self._repoint(devices[0].name, image)
+            return self._reattached(image, devices)
 
     def undo_rollback(self, pool: PoolSpec, vol_name: str) -> str:
         """Give the volume back the data ``rollback_volume`` replaced, and return its device
@@ -339,15 +333,9 @@ class Satellite:
                 return self._expose(image, created=False)
             with self._os_errors(pool, ["rename", str(kept), str(image)]):
                 os.replace(kept, image)
-            if not self.use_loop:
-                return str(image)
             # Every device over this path now serves the rolled-back data, which no path reaches.
-            stale = [d for d in self.loops.attached() if d.back_file == str(image)]
-            if not stale:
-                return self._expose(image, created=False)
-            for extra in stale[1:]:
-                self.loops.detach(extra.name)
-            return self._repoint(stale[0].name, image)
+            stale = [d for d in self.loops.attached() if d.back_file == str(image)] if self.use_loop else []
+            return self._reattached(image, stale)
 
     def commit_rollback(self, pool: PoolSpec, vol_name: str) -> None:
         """Drop the data ``rollback_volume`` replaced: the rollback stands on every replica."""
@@ -552,6 +540,18 @@ class Satellite:
             if created:
                 self._remove_made(image)
             raise
+
+    def _reattached(self, image: Path, devices: list[LoopDevice]) -> str:
+        """``image``'s device once its data was switched under ``devices`` (the loop devices over
+        its path): the first re-pointed at the new file, the others detached; a new one without
+        any; the file itself without loop devices."""
+        if not self.use_loop:
+            return str(image)
+        if not devices:
+            return self._expose(image, created=False)
+        for extra in devices[1:]:
+            self.loops.detach(extra.name)
+        return self._repoint(devices[0].name, image)
 
     def _repoint(self, device: str, image: Path) -> str:
         """Detach ``device`` and attach ``image`` at the same path (another if it was taken)."""

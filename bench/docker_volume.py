@@ -1,6 +1,7 @@
 """Docker plugin vs the raw steps: Create + Mount + Unmount + Remove of one volume.
 
-Ours: the four Docker calls over the plugin's unix socket, as dockerd makes them, with the plugin
+Ours: the four Docker calls over the plugin's unix socket, as dockerd makes them (on one kept
+connection: Go's HTTP transport keeps the one to a plugin's socket between calls), with the plugin
 backed by an embedded controller in the same process (spawn with its loop device, the lookups,
 mkfs, recording that the filesystem is made, mount, umount, delete). Raw: the same storage work by hand with no LINSTOR at all (truncate, losetup,
 mkfs, mount, umount, losetup -d, rm). Same size, same filesystem, same run. The ratio is the
@@ -70,7 +71,7 @@ def raw_round(directory: Path, i: int) -> None:
     target.rmdir()
 
 
-def plugin_round(socket: Path, i: int, per_call: dict[str, list[float]]) -> None:
+def plugin_round(docker: probe.PluginClient, i: int, per_call: dict[str, list[float]]) -> None:
     """The four calls dockerd makes for one short-lived volume; each call's time is recorded."""
     name = f"bench{i}"
     for endpoint, body in (
@@ -80,15 +81,16 @@ def plugin_round(socket: Path, i: int, per_call: dict[str, list[float]]) -> None
         ("/VolumeDriver.Remove", {"Name": name}),
     ):
         began = time.perf_counter()
-        status, answer = probe.call(socket, endpoint, body)
+        status, answer = docker.call(endpoint, body)
         per_call.setdefault(endpoint, []).append(time.perf_counter() - began)
         if status != 200 or answer.get("Err"):
             raise RuntimeError(f"{endpoint} {name}: {answer}")
 
 
 @contextmanager
-def plugin(tmp: Path) -> Iterator[Path]:
-    """An embedded controller with one node and pool, and the plugin on a socket in ``tmp``."""
+def plugin(tmp: Path) -> Iterator[probe.PluginClient]:
+    """An embedded controller with one node and pool, the plugin on a socket in ``tmp``, and a
+    client to it as dockerd's."""
     server = ControllerServer(tmp / "controller", port=0)
     server.start()
     try:
@@ -100,8 +102,9 @@ def plugin(tmp: Path) -> Iterator[Path]:
         setup.resource_groups.create(GROUP, select_filter=select)
         mounts = MountTable(tmp / "mounts.json", tmp / "volumes")
         driver = VolumeDriver(DiskService.from_config(config), mounts, node=NODE, default_profile=GROUP)
-        with PluginServer(create_app(driver), tmp / "linstor.sock") as served:
-            yield served.socket_path
+        with PluginServer(create_app(driver), tmp / "linstor.sock") as served, \
+                probe.PluginClient(served.socket_path) as docker:
+            yield docker
     finally:
         server.stop()
 
@@ -129,11 +132,11 @@ def measure(rounds: int) -> Figures:
     raw, ours = [], []
     with tempfile.TemporaryDirectory(prefix="bench-docker-") as directory:
         tmp = Path(directory)
-        with plugin(tmp) as socket:
-            plugin_round(socket, -1, {})  # warm up: first spawn, imports, connection set-up
+        with plugin(tmp) as docker:
+            plugin_round(docker, -1, {})  # warm up: first spawn, imports, connection set-up
             for i in range(rounds):  # alternate, so a busy moment hits both sides alike
                 raw.append(seconds(partial(raw_round, tmp, i)))
-                ours.append(seconds(partial(plugin_round, socket, i, per_call)))
+                ours.append(seconds(partial(plugin_round, docker, i, per_call)))
     return Figures(rounds, ours, raw, per_call)
 
 

@@ -13,6 +13,7 @@ import pytest
 from device_io import write_synced
 from linstor_core import filesystems
 from linstor_core.models import SelectFilter
+from docker_volume import probe
 
 if TYPE_CHECKING:
     from conftest import Plugin
@@ -49,6 +50,33 @@ def test_full_lifecycle_two_containers_share_one_mount(plugin: Plugin, client: A
     plugin.ok("/VolumeDriver.Remove", {"Name": "web"})
     assert "docker-web" not in rd_names(client)
     assert not target.exists()
+
+
+def test_dockerds_kept_connection_carries_every_call(plugin: Plugin, client: Any) -> None:
+    """dockerd's Go transport keeps its connection to a plugin between calls: every call, an
+    answer with an Err among them, is answered on the one connection."""
+    calls = [
+        ("/Plugin.Activate", {}),
+        ("/VolumeDriver.Capabilities", {}),
+        ("/VolumeDriver.Create", {"Name": "kept", "Opts": {"size": "8M"}}),
+        ("/VolumeDriver.Get", {"Name": "not-there"}),
+        ("/VolumeDriver.Get", {"Name": "kept"}),
+        ("/VolumeDriver.List", {}),
+        ("/VolumeDriver.Remove", {"Name": "kept"}),
+    ]
+    with probe.PluginClient(plugin.socket) as docker:
+        answers, sockets = [], []  # the objects themselves: an id may be reused
+        for endpoint, body in calls:
+            status, answer = docker.call(endpoint, body)
+            assert status == 200, answer
+            answers.append(answer)
+            sockets.append(docker.current_socket)
+    assert sockets[0] is not None and all(kept is sockets[0] for kept in sockets)
+    assert answers[0] == {"Implements": ["VolumeDriver"]}
+    assert "does not exist" in answers[3]["Err"] and answers[4]["Volume"]["Name"] == "kept"
+    assert [v["Name"] for v in answers[5]["Volumes"]] == ["kept"]
+    assert all(not a.get("Err") for i, a in enumerate(answers) if i != 3)
+    assert "docker-kept" not in rd_names(client)
 
 
 @pytest.mark.root

@@ -22,7 +22,7 @@ from linstor_core.errors import InvalidInput, LinstorError, Stopped
 from linstor_core.stopsignals import defer, handled
 from opennebula_driver import ds, tm
 from opennebula_driver.args import object_id
-from opennebula_driver.env import Env
+from opennebula_driver.env import Env, oned_own_directories
 from opennebula_driver.hosts import Hosts
 from opennebula_driver.oned import Oned, load_oned_config
 from opennebula_driver.xmldoc import parse_driver_action
@@ -192,6 +192,7 @@ def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os
         remotes=remotes,
         read_stdin=stdin.read,
         progress=_progress_to(stderr),
+        restricted_dirs=oned_own_directories(environ),
     )
 
 

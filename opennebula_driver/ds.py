@@ -54,9 +54,10 @@ def _under(path: str, directories: str) -> bool:
     return any(path == d.rstrip("/") or path.startswith(d.rstrip("/") + "/") for d in directories.split() if d)
 
 
-def _local_image_file(datastore: Datastore, path: str) -> str:
-    """The image file to read, refused when oned's RESTRICTED_DIRS/SAFE_DIRS say so or when it
-    is not raw disk data (see ``_NOT_RAW``)."""
+def _local_image_file(env: Env, datastore: Datastore, path: str) -> str:
+    """The image file to read, refused when it is in a restricted directory (the datastore's
+    RESTRICTED_DIRS and, as OpenNebula's own drivers add, oned's own: ``Env.restricted_dirs``)
+    outside its SAFE_DIRS, when it is empty, or when it is not raw disk data (see ``_NOT_RAW``)."""
     if "://" in path:
         raise InvalidInput(
             "PATH", path, "only files on the front-end can be copied into LINSTOR",
@@ -64,13 +65,19 @@ def _local_image_file(datastore: Datastore, path: str) -> str:
         )
     real = os.path.realpath(path)
     template = datastore.template
-    if _under(real, template.get("RESTRICTED_DIRS", "")) and not _under(real, template.get("SAFE_DIRS", "")):
-        raise InvalidInput("PATH", path, "is in the datastore's RESTRICTED_DIRS", correction="add it to SAFE_DIRS")
+    restricted = " ".join([*env.restricted_dirs, template.get("RESTRICTED_DIRS", "")])
+    if _under(real, restricted) and not _under(real, template.get("SAFE_DIRS", "")):
+        raise InvalidInput("PATH", path, "is in a restricted directory (the datastore's RESTRICTED_DIRS, or "
+                           f"oned's own: {', '.join(env.restricted_dirs) or 'none'})",
+                           correction="register a copy from another directory, or add the directory to SAFE_DIRS")
     try:
         with open(real, "rb") as handle:
             head = handle.read(512)
     except OSError as error:
         raise InvalidInput("PATH", path, error.strerror or str(error)) from None
+    if not head:
+        raise InvalidInput("PATH", path, "is empty: there is no image to register",
+                           correction="upload the file again (it may not have arrived)")
     for offset, magic, what, command in _NOT_RAW:
         if head[offset:offset + len(magic)] == magic:
             raise InvalidInput("PATH", path, f"is {what}; LINSTOR disks hold raw data",
@@ -100,13 +107,13 @@ def _made_or_nothing(service: DiskService, name: str, props: Mapping[str, str], 
         made = True
         if fill is not None:
             fill(disk)
-    except (LinstorError, OSError) as error:
+    except BaseException as error:  # a bug's exception as much as a LinstorError: oned would never ask
         if made or not isinstance(error, _REFUSED):
             _delete_if_the_images(service, name, props, error)
         raise
 
 
-def _delete_if_the_images(service: DiskService, name: str, props: Mapping[str, str], error: Exception) -> None:
+def _delete_if_the_images(service: DiskService, name: str, props: Mapping[str, str], error: BaseException) -> None:
     with noted_on(error, f"removing the partial {name}"):
         disk = service.definition(name)
         if disk is not None and naming.carries(disk.props, props):
@@ -154,9 +161,9 @@ def _fill_on_frontend(env: Env, service: DiskService, datastore: Datastore, name
 def cp(env: Env, action: DriverAction) -> str:
     """Copy a local image file into a new disk of the image's profile."""
     image = _image(action)
-    path = _local_image_file(action.datastore, image.path)
+    path = _local_image_file(env, action.datastore, image.path)
     _check_digests(image, path)
-    size_kib = units.bytes_to_kib(max(datacopy.size_of(path), 1))
+    size_kib = units.bytes_to_kib(datacopy.size_of(path))
     if image.size_mib:
         size_kib = max(size_kib, size_mib_to_kib(image.size_mib, "IMAGE/SIZE"))
     name = _new_disk_written(env, action, size_kib, lambda device, zeroed: datacopy.copy_into_device(
@@ -180,6 +187,9 @@ def mkfs(env: Env, action: DriverAction) -> str:
     image = _image(action)
     if SAVE_AS in (image.format, image.fstype):
         return _image_disk(image)[0]
+    if image.format not in ("", FORMAT):  # oned would set the VM disks' DRIVER to it: qemu reads a raw device as that
+        raise InvalidInput("IMAGE/FORMAT", image.format, "LINSTOR disks are raw block devices",
+                           correction="create the image with FORMAT=raw, or without FORMAT")
     size_kib = size_mib_to_kib(image.size_mib or "", "IMAGE/SIZE")
     fstype = image.fstype if image.fstype not in ("", FORMAT) else ""
     if fstype:
@@ -228,7 +238,7 @@ def monitor(env: Env, action: DriverAction) -> str:
 
 def stat(env: Env, action: DriverAction) -> str:
     """Size in MiB (rounded up) of a file about to be registered."""
-    path = _local_image_file(action.datastore, _image(action).path)
+    path = _local_image_file(env, action.datastore, _image(action).path)
     return str(-(-datacopy.size_of(path) // _MIB))
 
 

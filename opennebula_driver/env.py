@@ -13,7 +13,7 @@ Datastore template attributes (image and system datastores alike):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +51,9 @@ class Env:
     read_stdin: Callable[[], bytes]
     progress: Callable[[str], None]
     service_factory: Callable[[tuple[str, ...]], DiskService] = make_service
+    restricted_dirs: tuple[str, ...] = ()
+    """Directories no image is read from whatever the datastore's SAFE_DIRS/RESTRICTED_DIRS say
+    otherwise (see :func:`oned_own_directories`); tests build Envs without them."""
     _services: dict[tuple[str, ...], DiskService] = field(default_factory=dict, init=False)
 
     def service(self, datastore: Datastore) -> DiskService:
@@ -62,6 +65,20 @@ class Env:
 
     def frontend_node(self, datastore: Datastore) -> str:
         return datastore.template.get("LINSTOR_FRONTEND_NODE") or self.hostname
+
+
+def oned_own_directories(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """What OpenNebula's own datastore drivers add to every datastore's RESTRICTED_DIRS
+    (``libfs.sh``): its var and etc directories and the home of the user oned runs as, which
+    hold oned's configuration and ``one_auth``. Without them any user could register oneadmin's
+    credentials as an image and read them in a VM. A home of ``/`` is left out (it would
+    restrict every path)."""
+    location = environ.get("ONE_LOCATION")
+    directories = [f"{location}/var", f"{location}/etc"] if location else ["/var/lib/one", "/etc/one"]
+    home = environ.get("HOME", "")
+    if home.strip("/"):
+        directories.append(home)
+    return tuple(directories)
 
 
 def controllers_of(datastore: Datastore) -> tuple[str, ...]:

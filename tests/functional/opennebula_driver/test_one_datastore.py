@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -201,3 +202,35 @@ def test_cp_stopped_while_the_controller_spawns_its_disk_leaves_no_disk(one: One
     assert spawned.wait(30)  # the controller has stored whatever it was going to
     assert "one-img51-small" not in one.resource_names()
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_oneds_own_directories_empty_files_and_qcow2_datablocks_are_refused(one: One, tmp_path: Any) -> None:
+    """As OpenNebula's own drivers do, oned's var and etc directories and its user's home are
+    restricted whatever the datastore's RESTRICTED_DIRS says (one_auth must never become an
+    image a VM can read); SAFE_DIRS still opens them. An empty file has no image in it, and a
+    datablock asked as qcow2 would have oned tell qemu that a raw device is qcow2."""
+    home = tmp_path / "oneadmin"
+    (home / ".one").mkdir(parents=True)
+    (home / ".one" / "one_auth").write_text("oneadmin:secret\n")
+    location = tmp_path / "one"
+    (location / "etc").mkdir(parents=True)
+    (location / "etc" / "oned.conf").write_text("DB = []\n")
+    (one.safe_dir / "empty.img").touch()
+    open_ds = datastore_xml(100, {**one.template, "RESTRICTED_DIRS": "", "SAFE_DIRS": ""})
+    oned_like = replace(one, env={**one.env, "HOME": str(home), "ONE_LOCATION": str(location)})
+    before = one.state()
+    for path, message in ((home / ".one" / "one_auth", f"oned's own: {location}/var, {location}/etc, {home}"),
+                          (location / "etc" / "oned.conf", "is in a restricted directory"),
+                          (one.safe_dir / "empty.img", "is empty")):
+        for action in ("stat", "cp"):
+            document = driver_action(image_xml(9, "leak", PATH=path, SIZE=1, FORMAT="raw"), open_ds)
+            done = oned_like.run("ds", action, "9", stdin=document)
+            assert done.returncode == 1 and message in done.stderr, done.stderr
+    qcow2 = driver_action(image_xml(9, "data", SIZE=8, FORMAT="qcow2"), image_ds(one))
+    done = one.run("ds", "mkfs", "9", stdin=qcow2)
+    assert done.returncode == 1 and "IMAGE/FORMAT" in done.stderr and "raw block devices" in done.stderr
+    assert one.state() == before
+    safe_home = datastore_xml(100, {**one.template, "RESTRICTED_DIRS": "", "SAFE_DIRS": str(home)})
+    stat = oned_like.run("ds", "stat", "9", stdin=driver_action(
+        image_xml(9, "mine", PATH=home / ".one" / "one_auth"), safe_home))
+    assert (stat.returncode, stat.stdout) == (0, "1\n"), stat.stderr

@@ -148,6 +148,21 @@ def test_cp_failure_removes_the_new_disk(harness: Harness, tmp_path: Path) -> No
     assert IMAGE_RD not in harness.disks.disks
 
 
+def test_an_unexpected_error_during_the_copy_removes_the_new_disk(
+        harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """oned never asks to remove an image that got no SOURCE: whatever the error, even a bug's,
+    the new disk goes."""
+    path = image_file(tmp_path, b"x", 4096)
+
+    def bug(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(ds.datacopy, "copy_into_device", bug)
+    with pytest.raises(ValueError, match="a bug"):
+        ds.cp(harness.env, action(tmp_path, path=str(path), size_mib=1))
+    assert IMAGE_RD not in harness.disks.disks
+
+
 def test_a_stop_signal_during_the_copy_removes_the_new_disk(harness: Harness, tmp_path: Path) -> None:
     """oned's action timeout: the copy stops where it is and the disk goes (no rm would come)."""
     path = image_file(tmp_path, b"x", 4096)

@@ -137,6 +137,10 @@ def restore_resources(ctl: Controller, change: Change, rd_name: str, name: str, 
     if repo.find_rd(target) is None or not repo.vds(target):
         restore_volume_definitions(ctl, change, snap.rd, snap.name, target)
     to_rd = repo.rd(target)
+    if repo.rscs(rd=to_rd.name):  # a replica of the snapshot's data beside one of other data
+        raise refuse(rc.FAIL_EXISTS_RSC, "Cannot restore to resource definition which already "
+                     "has resources", cause=f"Resource definition '{to_rd.name}' has resources.",
+                     correction="Restore into a resource definition without resources.")
     for node in wanted:
         real_node, pool = pools[node.lower()]
 

@@ -129,6 +129,17 @@ def test_restore_volume_definitions_then_resources(rest):
     assert len(rest.call("GET", "/v1/resource-definitions/dst/resources", status=200)) == 1
 
 
+def test_restore_into_a_definition_with_resources_is_refused_and_changes_nothing(rest):
+    """LINSTOR refuses it: a replica of the snapshot's data would join one holding other data."""
+    make_rd(rest, "src2", "alpha")
+    rest.ok("POST", "/v1/resource-definitions/src2/snapshots", {"name": "s0"}, status=201)
+    make_rd(rest, "live", "bravo")
+    rest.error("POST", "/v1/resource-definitions/src2/snapshot-restore-resource/s0",
+               {"to_resource": "live", "nodes": ["alpha"]}, status=500, code=rc.FAIL_EXISTS_RSC)
+    assert [r["node_name"] for r in rest.call("GET", "/v1/resource-definitions/live/resources",
+                                              status=200)] == ["bravo"]
+
+
 def test_rollback(rest):
     make_rd(rest, "rb", "alpha", "bravo")
     devices = [rest.call("GET", f"/v1/resource-definitions/rb/resources/{n}",

@@ -179,8 +179,10 @@ class MadeFiles:
         return live
 
     def _append(self, op: str, file: Path) -> None:
+        """One entry, after a newline of its own: an entry a power cut left without its end
+        would otherwise run into this one, and both be unreadable (blank lines are skipped)."""
         with open_append(self.path) as log:
-            log.write((json.dumps([op, str(file)]) + "\n").encode())
+            log.write(("\n" + json.dumps([op, str(file)]) + "\n").encode())
 
     def _compact(self) -> None:
         """Rewrite the log with only the noted files that exist (atomically: ``staged``)."""

@@ -69,6 +69,8 @@ def test_a_line_a_crash_cut_short_is_skipped(tmp_path: Path) -> None:
     with open(log.path, "a") as handle:
         handle.write('["+", "/pool/b_000')
     assert log.made_in(tmp_path) == {"a_00000.img"}
+    log.made(tmp_path / "c_00000.img")  # the entry after the cut one is still read
+    assert log.made_in(tmp_path) == {"a_00000.img", "c_00000.img"}
 
 
 def test_a_long_log_keeps_only_files_that_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

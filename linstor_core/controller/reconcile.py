@@ -4,7 +4,8 @@ The database is the truth. A rollback recorded but not finished on every replica
 first. Per storage pool the satellite removes what no record knows (files
 and loop devices a killed request left behind) and re-attaches known volumes that lost their
 loop device (reboot); device paths that changed are written back, the DRBD configs of every
-DRBD resource are rendered again and configs of resources no record knows are removed. Where
+DRBD resource are rendered again and configs of resources no record knows are removed. A
+volume file larger than its definition (a resize a crash cut off before its commit) is cut back. Where
 DRBD is real (this host's node, module loaded; see ``deploy.py``) every resource the records
 know is ``adjust``ed (up again after a reboot), and a stray one is taken ``down`` before the
 orphan volumes it may hold are removed.
@@ -22,6 +23,7 @@ from linstor_core.controller import drbd
 from linstor_core.controller.core import Controller
 from linstor_core.controller.deploy import real_drbd, volume_name, write_configs
 from linstor_core.controller.model import Repo, VolRec
+from linstor_core.controller.satellite import PoolSpec
 from linstor_core.controller.ops.snapshots import finish_rollback, pending_rollbacks
 from linstor_core.errors import LinstorError
 
@@ -39,6 +41,7 @@ def reconcile(ctl: Controller) -> list[str]:
                                   if (path.parent.parent.name.lower(), path.stem.lower())
                                   not in known])
         pool_of = {(r.rd.lower(), r.node.lower()): (r.pool or "").lower() for r in repo.rscs()}
+        sizes = {(vd.rd.lower(), vd.vlmnr): vd.size_kib for vd in repo.vds()}
         volumes: dict[tuple[str, str], list[VolRec]] = {}
         for vol in repo.volumes():
             if vol.backing:
@@ -63,6 +66,8 @@ def reconcile(ctl: Controller) -> list[str]:
             lines += [f"{pool.node}/{pool.name}: {line}" for line in repairs]
             for vol in mine:
                 name = volume_name(vol.rd, vol.vlmnr)
+                lines += _cut_back_uncommitted_grow(ctl, spec, name, sizes[(vol.rd.lower(), vol.vlmnr)],
+                                                    rds[vol.rd.lower()].drbd)
                 try:
                     device = ctl.satellite.device_path(spec, name)
                 except (LinstorError, OSError) as error:
@@ -82,6 +87,22 @@ def reconcile(ctl: Controller) -> list[str]:
             stray.unlink()
             lines.append(f"removed DRBD config {stray} of no known resource")
     return lines
+
+
+def _cut_back_uncommitted_grow(ctl: Controller, spec: PoolSpec, name: str, size_kib: int,
+                               drbd_layer: bool) -> list[str]:
+    """A volume larger than its definition is a resize a crash cut off between the grow and
+    the commit: nobody was told of the larger size, so it is cut back, and a later grow to any
+    size is not refused as a shrink. Where DRBD is real it may have moved its metadata to the
+    new end already, which cutting would destroy: that is reported and left as it is."""
+    if drbd_layer and real_drbd(ctl, spec.node):
+        return []
+    try:
+        cut = ctl.satellite.undo_grow(spec, name, size_kib)
+    except (LinstorError, OSError) as error:
+        return [f"{spec.node}/{spec.name}: could not cut volume {name} back to its {size_kib} KiB: {error}"]
+    return [f"{spec.node}/{spec.name}: cut volume {name} back to its {size_kib} KiB (a resize a crash "
+            "cut off)"] if cut else []
 
 
 def _take_down(ctl: Controller, strays: list[Path]) -> list[str]:

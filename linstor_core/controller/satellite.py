@@ -236,22 +236,26 @@ class Satellite:
                     raise
             self._refresh_size(image)
 
-    def undo_grow(self, pool: PoolSpec, vol_name: str, old_size_kib: int) -> None:
+    def undo_grow(self, pool: PoolSpec, vol_name: str, old_size_kib: int) -> bool:
         """Cut the volume back to ``old_size_kib``, the size it had before a ``resize_volume``
-        of the same change: the undo when another replica could not grow.
+        whose change was not committed: the undo when another replica could not grow, and at
+        start-up after a crash between the grow and the commit. True if it was larger.
 
         Only for that: no one has written past the old end yet, since the larger size was never
-        committed, so nothing is lost; as a general shrink it would cut off data.
+        committed (the resize never answered), so nothing is lost; as a general shrink it would
+        cut off data.
         """
         if not isinstance(provider_for(pool.kind), SupportsBackingFile):
-            return
+            return False
         size = _positive_kib(old_size_kib) * 1024
         with self._lock:
             image = self._existing_image(pool, vol_name)
-            if image.stat().st_size > size:
+            larger = image.stat().st_size > size
+            if larger:
                 with self._os_errors(pool, ["truncate", str(image), str(size)]):
                     os.truncate(image, size)
             self._refresh_size(image)
+            return larger
 
     def _refresh_size(self, image: Path) -> None:
         for device in self._loops_of(image):

@@ -13,7 +13,7 @@ from linstor_core import naming
 from linstor_core import retcodes as rc
 from linstor_core.controller import drbd
 from linstor_core.controller.allocation import allocate_minors, allocate_port
-from linstor_core.controller.core import Change, Controller
+from linstor_core.controller.core import Change, Controller, crash_test_pause
 from linstor_core.controller.deploy import (ensure_not_in_use, make_volumes, real_drbd,
                                             remove_volumes_later, sync_drbd, volume_name)
 from linstor_core.controller.model import RdRec, Repo, VdRec, dump
@@ -179,6 +179,7 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
             change.on_undo(f"cutting volume {name} on {rsc.node} back to {vd.size_kib} KiB",
                            _grow_undoer(ctl, spec, name, vd.size_kib))
             grown.append(rsc.node)
+        crash_test_pause("resize")
         for node in grown:
             if rd.drbd and real_drbd(ctl, node):
                 drbd.resize(ctl.state_dir, node, rd.name, vd.vlmnr, runner=ctl.runner)

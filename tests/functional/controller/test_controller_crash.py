@@ -161,3 +161,32 @@ def test_restart_removes_stray_drbd_configs(server_process, pool_root: Path, tmp
     server_process.start(None)
     assert not stray.exists()
     assert (drbd_dir / "kept.res").exists()
+
+
+@pytest.mark.root
+def test_sigkill_during_resize_cuts_the_volume_back_at_restart(server_process, pool_root: Path, tmp_path: Path):
+    """The grow happened, its commit did not: the file is cut back to the recorded size, so a
+    later grow to a size in between is not refused as a shrink, and the data stays."""
+    url = server_process.start("resize")
+    populate(url, pool_root)
+    requests.post(url + "/v1/resource-groups", json={"name": "pair", "select_filter": {
+        "place_count": 2, "layer_stack": ["storage"]}}, timeout=10).raise_for_status()
+    requests.post(url + "/v1/resource-groups/pair/spawn", json={
+        "resource_definition_name": "growing", "volume_sizes": [4096]}, timeout=30).raise_for_status()
+    images = [pool_root / n / "growing_00000.img" for n in ("alpha", "bravo")]
+    for image in images:
+        with open(image, "r+b") as handle:
+            handle.write(b"kept")
+    kill_during(server_process, "PUT", "/v1/resource-definitions/growing/volume-definitions/0",
+                {"size_kib": 16384}, lambda: all(p.stat().st_size == 16384 * 1024 for p in images))
+
+    url = server_process.start(None)
+    assert integrity(tmp_path / "state") == "ok"
+    assert [p.stat().st_size for p in images] == [4096 * 1024] * 2
+    vds = requests.get(url + "/v1/resource-definitions/growing/volume-definitions", timeout=10).json()
+    assert vds[0]["size_kib"] == 4096
+    answer = requests.put(url + "/v1/resource-definitions/growing/volume-definitions/0",
+                          json={"size_kib": 8192}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    assert [p.stat().st_size for p in images] == [8192 * 1024] * 2
+    assert all(p.read_bytes()[:4] == b"kept" for p in images)

@@ -528,23 +528,24 @@ class DiskService:
         except NotFound:
             return
         if snapshots:
-            self._refuse_if_in_use(name)
+            self.refuse_if_in_use(name, correction="stop the guest or container that uses it, then delete it; "
+                                                   "its snapshots are kept")
         for snap in snapshots:
             self.delete_snapshot(name, snap.name)
         self._discard(name)
 
-    def _refuse_if_in_use(self, name: str) -> None:
-        """Refuse (InUse) while a resource of ``name`` is in use, before its snapshots go:
-        LINSTOR checks for snapshots before use when it deletes a definition, so the refusal
-        would otherwise come only once they are deleted, with the disk still there. LINSTOR
-        knows a DRBD resource's use (its Primary); a storage-only one is found in use by the
-        delete itself."""
+    def refuse_if_in_use(self, name: str, *, correction: str) -> None:
+        """Refuse (InUse, with ``correction``) while a resource of ``name`` is in use: for a
+        caller about to delete snapshots before a step LINSTOR refuses for a disk in use (it
+        checks snapshots before use when it deletes a definition; a rollback needs the newer
+        snapshots gone first), so the refusal comes before any snapshot is lost. LINSTOR knows
+        a DRBD resource's use (its Primary); a storage-only one is found in use by the step
+        itself."""
+        validate_resource_name(name)
         busy = sorted(r.node_name for r in self.client.resources.list(name) if r.in_use)
         if busy:
-            raise _refusal(
-                InUse, retcodes.FAIL_IN_USE, f"disk {name} is in use on {', '.join(busy)}",
-                correction="stop the guest or container that uses it, then delete it; its snapshots are kept",
-            )
+            raise _refusal(InUse, retcodes.FAIL_IN_USE, f"disk {name} is in use on {', '.join(busy)}",
+                           correction=correction)
 
     def set_props(self, name: str, override: Mapping[str, str] = {}, delete: Sequence[str] = ()) -> None:
         """Set and remove properties on disk ``name``'s resource definition."""

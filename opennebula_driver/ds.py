@@ -292,6 +292,9 @@ def snap_flatten(env: Env, action: DriverAction) -> str:
                   "after it was not made by OpenNebula",
             correction=f"delete or move {', '.join(foreign)} (linstor snapshot delete {source} <name>), then retry",
         )
+    if newer:  # the rollback would refuse a disk in use only once they are gone
+        service.refuse_if_in_use(source, correction="stop the VMs that use the image, then flatten again; "
+                                                    "its snapshots are kept")
     for name in newer:
         service.delete_snapshot(source, name)
     service.rollback(source, snapshot)

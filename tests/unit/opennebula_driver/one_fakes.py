@@ -36,6 +36,8 @@ class FakeDisks:
     """What starts_zeroed answers: whether new disks read as zeros (thin storage)."""
     diskless: bool = True
     """What attachment answers: whether the node's resource is a diskless client."""
+    in_use: set[str] = field(default_factory=set)
+    """Disks a guest uses: refuse_if_in_use and rollback refuse them, as LINSTOR does."""
 
     def _get(self, name: str) -> Disk:
         if name not in self.disks:
@@ -97,9 +99,14 @@ class FakeDisks:
         taken = self._get(name).snapshots
         return None if snapshot not in taken else list(taken[taken.index(snapshot) + 1:])
 
+    def refuse_if_in_use(self, name, *, correction):
+        if name in self.in_use:
+            raise InUse([ApiReply(ret_code=-1, message=f"disk {name} is in use", correction=correction)])
+
     def rollback(self, name, snapshot):
-        """Refused unless ``snapshot`` is the most recent one, as LINSTOR does."""
+        """Refused unless ``snapshot`` is the most recent one and the disk unused, as LINSTOR does."""
         self.calls.append(("rollback", name, snapshot))
+        self.refuse_if_in_use(name, correction="")
         taken = self._get(name).snapshots
         if snapshot not in taken:
             raise _missing(snapshot)

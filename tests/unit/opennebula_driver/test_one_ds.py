@@ -273,6 +273,18 @@ def test_flatten_to_an_older_snapshot_drops_the_newer_ones_first(harness: Harnes
     assert harness.disks.disks[IMAGE_RD].snapshots == ("backup",)  # an operator's snapshot stays
 
 
+def test_flatten_of_an_image_in_use_is_refused_before_any_snapshot_goes(harness: Harness, tmp_path: Path) -> None:
+    """The rollback would refuse it, but only after the newer snapshots were deleted for it."""
+    harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=1024, profile="gold",
+                                         snapshots=("snap-0", "snap-1", "snap-2"))
+    harness.disks.in_use.add(IMAGE_RD)
+    with pytest.raises(LinstorError, match="in use") as refused:
+        ds.snap_flatten(harness.env, action(tmp_path, source=IMAGE_RD, target_snapshot=0))
+    assert "its snapshots are kept" in refused.value.correction
+    assert harness.disks.disks[IMAGE_RD].snapshots == ("snap-0", "snap-1", "snap-2")
+    assert harness.disks.mutations() == []
+
+
 def test_flatten_refused_by_a_newer_foreign_snapshot_changes_nothing(harness: Harness, tmp_path: Path) -> None:
     harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=1024, profile="gold",
                                          snapshots=("snap-0", "snap-1", "nightly"))

@@ -247,10 +247,13 @@ class DiskService:
         target: str,
         props: Mapping[str, str] = {},
         *,
+        profile: str | None = None,
         progress: Callable[[str], None] | None = None,
         timeout: float | None = None,
     ) -> Disk:
-        """Clone ``source`` into the new disk ``target`` through LINSTOR's clone API.
+        """Clone ``source`` into the new disk ``target`` through LINSTOR's clone API; with
+        ``profile``, into that profile's resource group (LINSTOR then uses its pools), else the
+        source's.
 
         Polls the clone status (``progress`` hears each state while waiting) until COMPLETE,
         for ``timeout`` seconds (default: scaled to the source's size, see ``full_write_timeout``).
@@ -262,10 +265,13 @@ class DiskService:
         """
         validate_resource_name(source)
         validate_resource_name(target)
+        if profile is not None:
+            validate_resource_group_name(profile)
         original = self.client.resource_definitions.get(source)
         stale = [key for key in original.props if props and key.startswith(PROP_PREFIX) and key not in props]
         wait = full_write_timeout(_size_kib(original)) if timeout is None else timeout
-        self.client.resource_definitions.clone(source, target, override_props=props, delete_props=stale)
+        self.client.resource_definitions.clone(source, target, resource_group=profile, override_props=props,
+                                               delete_props=stale)
         with self._discarded_on_error(target):
             self._await_clone(source, target, progress, wait)
             return self.get(target)

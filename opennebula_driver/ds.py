@@ -205,11 +205,13 @@ def _formatted(fstype: str, device: str, zeroed: bool) -> None:
 
 
 def clone(env: Env, action: DriverAction) -> str:
-    """A new image from an existing one (IMAGE/PATH holds the source's SOURCE), grown to SIZE."""
+    """A new image from an existing one (IMAGE/PATH holds the source's SOURCE), grown to SIZE,
+    in this datastore's profile (the source may be in another LINSTOR datastore's)."""
     image = _image(action)
     source = image.path or ""
     if not source:
         raise InvalidInput("IMAGE/PATH", "", "names no source image to clone")
+    profile = profile_of(action.datastore)
     wanted = size_mib_to_kib(image.size_mib, "IMAGE/SIZE") if image.size_mib else 0
     service = env.service(action.datastore)
     name, props = _image_disk(image)
@@ -218,7 +220,8 @@ def clone(env: Env, action: DriverAction) -> str:
         if wanted > disk.size_kib:
             service.resize(name, wanted)
 
-    _made_or_nothing(service, name, props, lambda: service.clone(source, name, props, progress=env.progress), grow)
+    _made_or_nothing(service, name, props, lambda: service.clone(source, name, props, profile=profile,
+                                                                 progress=env.progress), grow)
     return f"{name} {FORMAT}"
 
 

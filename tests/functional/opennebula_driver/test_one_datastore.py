@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+import requests
 
 from linstor_core.controller.ops import groups as groups_ops
 from linstor_core.controller.routes import groups as group_routes
@@ -234,3 +235,18 @@ def test_oneds_own_directories_empty_files_and_qcow2_datablocks_are_refused(one:
     stat = oned_like.run("ds", "stat", "9", stdin=driver_action(
         image_xml(9, "mine", PATH=home / ".one" / "one_auth"), safe_home))
     assert (stat.returncode, stat.stdout) == (0, "1\n"), stat.stderr
+
+
+def test_clone_lands_in_the_target_datastores_profile(one: One) -> None:
+    """An image cloned into another LINSTOR image datastore belongs to that datastore's profile
+    (its resource group), not the source's."""
+    gold = one.get("/v1/resource-groups/gold")
+    requests.post(f"{one.url}/v1/resource-groups", json={"name": "silver", "select_filter": gold["select_filter"]},
+                  timeout=30).raise_for_status()
+    source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"HELLO"}))
+    silver = datastore_xml(101, {**one.template, "LINSTOR_RESOURCE_GROUP": "silver"})
+    answer = one.ds("clone", 8, driver_action(image_xml(8, "copy", PATH=source, SIZE=1, CLONING_ID=7), silver))
+    assert answer.split() == ["one-img8-copy", "raw"]
+    assert one.get("/v1/resource-definitions/one-img8-copy")["resource_group_name"] == "silver"
+    assert one.get(f"/v1/resource-definitions/{source}")["resource_group_name"] == "gold"
+    assert one.read("one-img8-copy", 5) == b"HELLO"

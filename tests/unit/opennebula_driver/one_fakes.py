@@ -76,12 +76,13 @@ class FakeDisks:
         self.calls.append(("list", dict(owner_props)))
         return [d for d in self.disks.values() if all(d.props.get(k) == v for k, v in owner_props.items())]
 
-    def clone(self, source, target, props={}, *, progress=None, timeout=300):
+    def clone(self, source, target, props={}, *, profile=None, progress=None, timeout=300):
         self.calls.append(("clone", source, target, dict(props)))
         src = self._get(source)
         if target in self.disks:
             raise AlreadyExists([ApiReply(ret_code=-1, message=f"{target} exists")])
-        self.disks[target] = Disk(name=target, size_kib=src.size_kib, profile=src.profile, props=dict(props))
+        self.disks[target] = Disk(name=target, size_kib=src.size_kib, profile=profile or src.profile,
+                                  props=dict(props))
         return self.disks[target]
 
     def snapshot(self, name, snapshot, nodes=()):

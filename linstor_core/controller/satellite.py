@@ -307,12 +307,15 @@ class Satellite:
             return DISKLESS_DEVICE
         with self._lock:
             image = self._existing_image(pool, vol_name)
-            source = self._existing_snapshot(pool, vol_name, snapshot)
             kept = replaced_of(image)
+            # One found now is an earlier rollback's whose clean-up failed: removed before anything
+            # here can fail, so that undoing this rollback never puts that older data back.
+            with self._os_errors(pool, ["unlink", str(kept)]):
+                kept.unlink(missing_ok=True)
+            source = self._existing_snapshot(pool, vol_name, snapshot)
             devices = self._loops_of(image)
             self._refuse_busy(devices, vol_name, "rolled back")
             with self._os_errors(pool, ["link", str(image), str(kept)]):
-                kept.unlink(missing_ok=True)
                 os.link(image, kept)
             try:
                 with self._os_errors(pool, ["copy", str(source), str(image)]), staged(image) as temp:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from linstor_core.controller.loopdev import LoopDevice
+from linstor_core.controller.providers.layout import replaced_of
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.errors import InvalidInput, StorageError
 from linstor_core.runner import next_expected
@@ -322,6 +323,21 @@ def test_missing_volume_or_snapshot_is_invalid_input(file_pool: tuple[Satellite,
     sat.create_volume(pool, VolumeSpec("rsc", 0, MIB_KIB))
     with pytest.raises(InvalidInput, match="no such snapshot"):
         sat.rollback_volume(pool, "rsc_00000", "snap1")
+
+
+def test_undoing_a_refused_rollback_never_puts_back_an_earlier_rollbacks_leftover(
+        file_pool: tuple[Satellite, PoolSpec]) -> None:
+    """The data an earlier rollback replaced stays when its clean-up failed; a later rollback
+    refused before it kept anything of its own must leave the volume as it is when undone."""
+    sat, pool = file_pool
+    device = sat.create_volume(pool, VolumeSpec("rsc", 0, MIB_KIB))
+    leftover = replaced_of(sat.pool_directory(pool) / "rsc_00000.img")
+    leftover.write_bytes(b"ancient")
+    write(device, b"current")
+    with pytest.raises(InvalidInput, match="no such snapshot"):
+        sat.rollback_volume(pool, "rsc_00000", "snap1")
+    assert sat.undo_rollback(pool, "rsc_00000") == device
+    assert read(device, 7) == b"current" and not leftover.exists()
 
 
 def test_failed_copy_leaves_no_temp_file(sat: Satellite, loops: FakeLoops, pool: PoolSpec,

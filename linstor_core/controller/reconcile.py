@@ -11,8 +11,8 @@ know is ``adjust``ed (up again after a reboot), and a stray one is taken ``down`
 orphan volumes it may hold are removed.
 
 What cannot be repaired (a pool whose directory is not mounted, a volume whose backing file is
-gone, a rollback that fails again) is reported and left as recorded, and the rest is
-reconciled: one broken pool must not keep the controller, and every other pool, down.
+gone) is reported and left as recorded, a rollback that fails again is reported and dropped,
+and the rest is reconciled: one broken pool must not keep the controller, and every other pool, down.
 """
 
 from __future__ import annotations
@@ -132,9 +132,9 @@ def _bring_up(ctl: Controller, name: str, nodes: list[str]) -> list[str]:
 
 
 def _finish_rollbacks(ctl: Controller) -> list[str]:
-    """Rollbacks a crash cut off are finished on every replica (see ``finish_rollback``); one
-    that fails again (a refusal, or the OS: a full disk) stays recorded for the next start
-    rather than keeping the controller down."""
+    """Rollbacks a crash cut off are finished on every replica (see ``finish_rollback``). One
+    that fails (a refusal, or the OS: a full disk) is reported and dropped rather than keeping
+    the controller down or being finished at a later start, over what is written meanwhile."""
     with ctl.store.read() as tx:
         pending = pending_rollbacks(Repo(tx))
     lines = []
@@ -142,7 +142,9 @@ def _finish_rollbacks(ctl: Controller) -> list[str]:
         try:
             finish_rollback(ctl, rd)
         except (LinstorError, OSError) as error:
-            lines.append(f"rollback of {rd} is still unfinished: {error}")
+            lines.append(f"rollback of {rd}, cut off by a crash, could not be finished: {error}; it is dropped, "
+                         "not finished at a later start over what is written meanwhile: repeat it (a replica "
+                         "switched before the crash holds the snapshot's data until then)")
         else:
             lines.append(f"finished the rollback of {rd} a crash had cut off")
     return lines

@@ -189,8 +189,7 @@ def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
 
     def switch() -> None:
         try:
-            leftovers = finish_rollback(ctl, snap.rd, rolled, forget_if_failed=True,
-                                        snapshot=snap.name)
+            leftovers = finish_rollback(ctl, snap.rd, rolled, snapshot=snap.name)
         except _RollbackGone:
             raise
         except LinstorError as error:
@@ -217,7 +216,7 @@ class _RollbackGone(NotFound):
 
 def finish_rollback(ctl: Controller, rd_name: str,
                     rolled: Callable[[str, str], None] = lambda rd, node: None, *,
-                    forget_if_failed: bool = False, snapshot: str | None = None) -> list[str]:
+                    snapshot: str | None = None) -> list[str]:
     """Switch every diskful replica of ``rd_name`` to the snapshot its recorded rollback names,
     and drop the record, in one transaction; ``rolled(rd, node)`` hears each replica. Returns
     the clean-ups that failed (data a replica no longer needs, removed at the next start).
@@ -232,9 +231,11 @@ def finish_rollback(ctl: Controller, rd_name: str,
 
     When a replica fails, the ones already switched get their data back (the satellite keeps
     it until every replica is switched) and the error is raised with a note for each replica
-    that could not be put back. The record is then dropped if ``forget_if_failed`` (the
-    request: its client hears the failure, see ``rollback``) and kept otherwise (start-up:
-    a crash may have switched replicas before, and only finishing makes them equal again).
+    that could not be put back. The record is dropped then too, by the request (its client
+    hears the failure, see ``rollback``) and at start-up alike: the disks are served again as
+    they are, so a rollback finished at a later start would overwrite what was written to
+    them meanwhile. After a crash, replicas switched before it keep the snapshot's data until
+    the rollback is repeated (start-up says so).
 
     A replica whose DRBD device is real goes ``down`` before its volumes are switched and is
     ``adjust``ed back once the configs name the new backing devices (start-up reconciliation
@@ -264,8 +265,7 @@ def finish_rollback(ctl: Controller, rd_name: str,
         except (LinstorError, OSError) as error:
             _put_back(ctl, repo, snap, rd, switched, down, error)
             failure = error
-        if failure is None or forget_if_failed:
-            tx.run("DELETE FROM rollbacks WHERE rd = ?", snap.rd)
+        tx.run("DELETE FROM rollbacks WHERE rd = ?", snap.rd)
     if failure is not None:
         raise failure
     leftovers = []

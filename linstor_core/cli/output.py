@@ -90,6 +90,10 @@ class Output:
         else:
             print(f"SUCCESS: {message}", file=self.stdout)
 
+    def warning(self, message: str) -> None:
+        """Something asked for that did not need doing (LINSTOR's warnings); not a failure."""
+        print(f"WARNING: {message}", file=self.stderr if self.machine_readable else self.stdout)
+
     def note(self, message: str) -> None:
         """An informational line for people (stderr with ``-m`` so stdout stays pure JSON)."""
         print(f"INFO: {message}", file=self.stderr if self.machine_readable else self.stdout)

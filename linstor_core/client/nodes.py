@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from linstor_core.client.area import Area, path
+from linstor_core.client.replies import found
 from linstor_core.errors import InvalidInput
 from linstor_core.models import Node
 
@@ -34,5 +35,6 @@ class NodesApi(Area):
         """The node; NotFound when there is none of that name."""
         return Node.from_json(self._get(path("/v1/nodes/{}", name)))
 
-    def delete(self, name: str) -> None:
-        self._mutate("DELETE", path("/v1/nodes/{}", name))
+    def delete(self, name: str) -> bool:
+        """Remove the node; False when there was none (LINSTOR's warning, not an error)."""
+        return found(self._mutate("DELETE", path("/v1/nodes/{}", name)))

@@ -59,6 +59,12 @@ def check_status(response: requests.Response) -> None:
         raise error_for(parsed or [_status_reply(response)], response.status_code)
 
 
+def found(replies: Sequence[ApiReply]) -> bool:
+    """False when a delete's answer is LINSTOR's "not found" warning: there was nothing to
+    delete (LINSTOR answers that with HTTP 200, not an error)."""
+    return not any(retcodes.code_of(r.ret_code) == retcodes.WARN_NOT_FOUND for r in replies)
+
+
 def raise_errors(replies: Sequence[ApiReply], status: int) -> None:
     """Raise the matching ApiError when ``replies`` (nested in a larger answer) hold an error."""
     if any(r.is_error for r in replies):

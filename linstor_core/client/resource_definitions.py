@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from linstor_core.client.area import Area, path, query
-from linstor_core.client.replies import raise_errors
+from linstor_core.client.replies import found, raise_errors
 from linstor_core import retcodes
 from linstor_core.errors import ApiReply, NotFound
 from linstor_core.models import ResourceDefinition
@@ -50,9 +50,10 @@ class ResourceDefinitionsApi(Area):
         params = query(resource_definitions=names, props=props) | WITH_VOLUMES
         return [ResourceDefinition.from_json(d) for d in self._get("/v1/resource-definitions", params)]
 
-    def delete(self, name: str) -> None:
-        """Delete the definition with all its resources; InUse while snapshots exist."""
-        self._mutate("DELETE", path("/v1/resource-definitions/{}", name))
+    def delete(self, name: str) -> bool:
+        """Delete the definition with all its resources; InUse while snapshots exist. False
+        when there was none (LINSTOR's warning, not an error)."""
+        return found(self._mutate("DELETE", path("/v1/resource-definitions/{}", name)))
 
     def set_props(self, name: str, override: Mapping[str, str] | None = None,
                   delete: Iterable[str] = ()) -> None:

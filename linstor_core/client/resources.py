@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from linstor_core.client.area import Area, path, query
+from linstor_core.client.replies import found
 from linstor_core.models import Resource, SelectFilter
 
 DISKLESS_FLAG = "DRBD_DISKLESS"
@@ -47,12 +48,13 @@ class ResourcesApi(Area):
                           query(resources=resources, nodes=nodes, props=props))
         return [Resource.from_json(r) for r in found]
 
-    def delete(self, resource: str, node: str, *, keep_tiebreaker: bool = False) -> None:
+    def delete(self, resource: str, node: str, *, keep_tiebreaker: bool = False) -> bool:
         """Remove the resource from ``node``; ``keep_tiebreaker`` lets LINSTOR turn it into a
-        diskless tiebreaker instead when quorum needs one."""
+        diskless tiebreaker instead when quorum needs one. False when ``node`` had none
+        (LINSTOR's warning, not an error; a missing definition or node is NotFound)."""
         params = {"keep_tiebreaker": "true"} if keep_tiebreaker else None
-        self._mutate("DELETE", path("/v1/resource-definitions/{}/resources/{}", resource, node),
-                     params=params)
+        return found(self._mutate(
+            "DELETE", path("/v1/resource-definitions/{}/resources/{}", resource, node), params=params))
 
     def make_available(self, resource: str, node: str, *, diskful: bool = False) -> None:
         """Make the resource usable on ``node``: nothing if it is there, else a diskless client

@@ -287,12 +287,20 @@ def test_storage_pool_create_sends_kind_and_directory(monkeypatch: pytest.Monkey
 
 
 def test_machine_readable_changes_are_one_json_array(monkeypatch: pytest.MonkeyPatch) -> None:
-    status, out, _ = run(monkeypatch, FakeClient(), "-m resource delete vulcan kronos LocalData")
+    status, out, _ = run(monkeypatch, FakeClient(resources__delete=True), "-m resource delete vulcan kronos LocalData")
     assert status == 0
     assert json.loads(out) == [
         {"message": "resource LocalData deleted from node vulcan", "obj_refs": {"resource": "LocalData", "node": "vulcan"}},
         {"message": "resource LocalData deleted from node kronos", "obj_refs": {"resource": "LocalData", "node": "kronos"}},
     ]
+
+
+def test_deleting_what_is_not_there_warns_and_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LINSTOR answers a delete of a missing definition, node or resource with a warning."""
+    status, out, err = run(monkeypatch, FakeClient(resource_definitions__delete=False), "rd d Missing")
+    assert (status, out, err) == (0, "WARNING: resource definition Missing not found: nothing deleted\n", "")
+    status, out, err = run(monkeypatch, FakeClient(nodes__delete=False), "-m node delete nowhere")
+    assert (status, out, err) == (0, "", "WARNING: node nowhere not found: nothing deleted\n")
 
 
 def test_an_api_error_exits_1_with_its_message_and_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,8 +23,10 @@ def list_nodes(args: argparse.Namespace, ctx: Context) -> None:
 
 
 def delete(args: argparse.Namespace, ctx: Context) -> None:
-    ctx.client.nodes.delete(args.name)
-    ctx.out.success(f"node {args.name} deleted", node=args.name)
+    if ctx.client.nodes.delete(args.name):
+        ctx.out.success(f"node {args.name} deleted", node=args.name)
+    else:
+        ctx.out.warning(f"node {args.name} not found: nothing deleted")
 
 
 def register(commands: Subparsers) -> None:
@@ -60,6 +62,6 @@ def register(commands: Subparsers) -> None:
         group, "delete", aliases=("d",), summary="remove a node",
         description="Remove the node NAME. LINSTOR refuses while resources are deployed on it.",
         examples=("node delete romulus",),
-        idempotent="no: deleting an unknown node fails with 'not found' (exit 1).", handler=delete,
+        idempotent="yes: an unknown node is a warning, nothing changes (exit 0), as in LINSTOR.", handler=delete,
     )
     parser.add_argument("name", metavar="NAME", type=validate_node_name, help="node to remove")

@@ -52,8 +52,10 @@ def create(args: argparse.Namespace, ctx: Context) -> None:
 
 def delete(args: argparse.Namespace, ctx: Context) -> None:
     for node in args.nodes:
-        ctx.client.resources.delete(args.resource, node, keep_tiebreaker=args.keep_tiebreaker)
-        ctx.out.success(f"resource {args.resource} deleted from node {node}", resource=args.resource, node=node)
+        if ctx.client.resources.delete(args.resource, node, keep_tiebreaker=args.keep_tiebreaker):
+            ctx.out.success(f"resource {args.resource} deleted from node {node}", resource=args.resource, node=node)
+        else:
+            ctx.out.warning(f"resource {args.resource} not found on node {node}: nothing deleted")
 
 
 def list_resources(args: argparse.Namespace, ctx: Context) -> None:
@@ -102,7 +104,8 @@ def register(commands: Subparsers) -> None:
         description="Remove RESOURCE from each NODE (its volumes there are deleted). The resource\n"
         "definition, its other replicas and its snapshots stay.",
         examples=("resource delete kronos SharedData", "r d vulcan kronos LocalData"),
-        idempotent="no: a node without the resource fails with 'not found' (exit 1).", handler=delete,
+        idempotent="yes: a node without the resource is a warning, nothing changes (exit 0); an unknown "
+        "resource definition or node fails with 'not found' (exit 1).", handler=delete,
     )
     parser.add_argument("nodes", metavar="NODE", nargs="+", type=validate_node_name, help="nodes to remove from")
     parser.add_argument("resource", metavar="RESOURCE", type=validate_resource_name, help="resource name")

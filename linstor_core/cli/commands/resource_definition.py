@@ -28,8 +28,10 @@ def list_definitions(args: argparse.Namespace, ctx: Context) -> None:
 
 
 def delete(args: argparse.Namespace, ctx: Context) -> None:
-    ctx.client.resource_definitions.delete(args.name)
-    ctx.out.success(f"resource definition {args.name} and its resources deleted", resource=args.name)
+    if ctx.client.resource_definitions.delete(args.name):
+        ctx.out.success(f"resource definition {args.name} and its resources deleted", resource=args.name)
+    else:
+        ctx.out.warning(f"resource definition {args.name} not found: nothing deleted")
 
 
 def register(commands: Subparsers) -> None:
@@ -65,6 +67,6 @@ def register(commands: Subparsers) -> None:
         description="Delete resource definition NAME together with its volume definitions and its\n"
         "resources on every node. LINSTOR refuses while snapshots of it exist: delete those first.",
         examples=("resource-definition delete LocalData",),
-        idempotent="no: an unknown name fails with 'not found' (exit 1).", handler=delete,
+        idempotent="yes: an unknown name is a warning, nothing changes (exit 0), as in LINSTOR.", handler=delete,
     )
     parser.add_argument("name", metavar="NAME", type=validate_resource_name, help="resource name")

@@ -76,9 +76,13 @@ def modify_rd(ctl: Controller, change: Change, name: str, *, override: Mapping[s
 
 def delete_rd(ctl: Controller, change: Change, name: str) -> None:
     """Delete a definition with its resources (storage removed after commit); refused with
-    LINSTOR's message while snapshots exist, or while a volume is in use."""
+    LINSTOR's message while snapshots exist, or while a volume is in use. A definition that is
+    not there is LINSTOR's warning, not an error: the delete is done."""
     repo = change.repo
-    rd = repo.rd(name)
+    rd = repo.find_rd(naming.validate_resource_name(name))
+    if rd is None:
+        change.reply(rc.WARN_NOT_FOUND, f"Resource definition '{name}' not found.")
+        return
     if repo.snapshots(rd.name):
         raise refuse(rc.FAIL_EXISTS_SNAPSHOT_DFN,
                      f"Cannot delete resource definition '{rd.name}' because it has snapshots.",

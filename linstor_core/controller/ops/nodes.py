@@ -46,9 +46,14 @@ def create_node(ctl: Controller, change: Change, name: str, node_type: str, addr
 
 
 def delete_node(ctl: Controller, change: Change, name: str) -> None:
-    """Remove a node; refused while it holds resources or snapshots."""
+    """Remove a node; refused while it holds resources or snapshots. A node that is not there
+    is LINSTOR's warning, not an error."""
     repo = change.repo
-    node = repo.node(name)
+    node = repo.find_node(naming.validate_node_name(name))
+    if node is None:
+        change.reply(rc.WARN_NOT_FOUND, f"Deletion of node '{name}' had no effect.",
+                     details=f"Node '{name}' does not exist.")
+        return
     if repo.rscs(node=node.name):
         raise refuse(rc.FAIL_IN_USE, f"Node '{node.name}' still has resources deployed.",
                      correction="Delete the node's resources first.")

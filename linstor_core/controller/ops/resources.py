@@ -385,8 +385,12 @@ def delete_resource(ctl: Controller, change: Change, rd_name: str, node: str,
     and, for the last diskful replica, while diskless peers remain; a diskless one that quorum
     needs stays as tiebreaker when ``keep_tiebreaker``."""
     repo = change.repo
-    rsc = repo.rsc(rd_name, node)
-    rd = repo.rd(rsc.rd)
+    rd = repo.rd(rd_name)
+    repo.node(node)
+    rsc = repo.find_rsc(rd.name, node)
+    if rsc is None:  # LINSTOR's warning: definition and node exist, the resource is gone already
+        change.reply(rc.WARN_NOT_FOUND, f"Resource '{rd.name}' on node '{node}' not found.")
+        return
     ensure_not_in_use(ctl, change, rsc)
     _ensure_not_last_disk(repo, rsc)
     if rsc.diskless and not rsc.tiebreaker and keep_tiebreaker and _quorum_needs(repo, rsc):

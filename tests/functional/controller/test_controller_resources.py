@@ -72,8 +72,12 @@ def test_delete_resource_removes_volume(rest, pool_root: Path):
     replies = rest.ok("DELETE", "/v1/resource-definitions/temp/resources/alpha")
     assert replies[0]["message"] == "Resource 'temp' on node 'alpha' deleted."
     assert not (pool_root / "alpha" / "temp_00000.img").exists()
-    rest.error("DELETE", "/v1/resource-definitions/temp/resources/alpha", status=404,
-               code=rc.FAIL_NOT_FOUND_RSC)
+    (again,) = rest.call("DELETE", "/v1/resource-definitions/temp/resources/alpha", status=200)
+    assert rc.code_of(again["ret_code"]) == rc.WARN_NOT_FOUND
+    rest.error("DELETE", "/v1/resource-definitions/temp/resources/nowhere", status=404,
+               code=rc.FAIL_NOT_FOUND_NODE)
+    rest.error("DELETE", "/v1/resource-definitions/untemp/resources/alpha", status=404,
+               code=rc.FAIL_NOT_FOUND_RSC_DFN)
 
 
 def test_drbd_resource_layers_and_honest_state(rest, controller):

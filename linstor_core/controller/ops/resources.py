@@ -493,8 +493,20 @@ def make_available(ctl: Controller, change: Change, rd_name: str, node: str,
 
 
 def create_many(ctl: Controller, change: Change, rd_name: str,
-                wanted: Sequence[tuple[str, str | None, bool]]) -> None:
-    """``(node, pool, diskless)`` resources of one definition, created together."""
+                wanted: Sequence[tuple[str, str | None, bool]],
+                layer_lists: Sequence[Sequence[str]] = ()) -> None:
+    """``(node, pool, diskless)`` resources of one definition, created together.
+
+    ``layer_lists``: the ``layer_list`` each request item asked for (empty: the definition's).
+    A resource here has its definition's layers, so one asking for others is refused rather
+    than made with layers it did not ask for."""
+    layers = change.repo.rd(rd_name).layers
+    for asked in layer_lists:
+        if asked and layer_stack(asked) != tuple(layers):
+            raise refuse(rc.FAIL_INVLD_LAYER_STACK,
+                         f"The layer list {','.join(asked).lower()} differs from resource definition "
+                         f"'{rd_name}''s {','.join(layers).lower()}.",
+                         correction="Leave layer_list out, or create the resource definition with that layer stack.")
     for node, pool, diskless in wanted:
         existing = change.repo.find_rsc(rd_name, node)
         if existing is not None and existing.tiebreaker and diskless:

@@ -61,9 +61,18 @@ def get_rd(rd: str) -> Response:
         return json_response(rd_json(repo.rd(rd)))
 
 
+_ALLOCATED_FIELDS = ("drbd_port", "drbd_secret", "drbd_peer_slots", "drbd_transport_type")
+"""ResourceDefinitionCreate fields LINSTOR honours and this controller does not."""
+
+
 @blueprint.post("/v1/resource-definitions")
 def create_rd() -> Response:
-    data = field(body(), "resource_definition", dict, required=True)
+    request_body = body()
+    data = field(request_body, "resource_definition", dict, required=True)
+    for name in _ALLOCATED_FIELDS:  # dropping one would answer success for something not done
+        if request_body.get(name) is not None:
+            raise refuse(rc.FAIL_INVLD_REQUEST, f"The field '{name}' is not supported by this controller.",
+                         correction="Leave it out: the controller allocates DRBD ports and secrets itself.")
     layers = [str(layer.get("type", "")) for layer in field(data, "layer_data", list, [])
               if isinstance(layer, dict)]
     return mutate(RD | rc.MASK_CRT, ops.create_rd, field(data, "name", str, required=True),

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, request
 
 from linstor_core import retcodes as rc
 from linstor_core.controller.api import (body, body_list, controller, field, json_list_response,
-                                         json_text_response, mutate, names_arg, paginate)
+                                         json_text_response, mutate, names_arg, paginate, strings)
 from linstor_core.controller.core import Change, Controller
 from linstor_core.controller.ops import resources as ops
 from linstor_core.controller.ops.common import names_filter, props_match
@@ -82,8 +82,13 @@ def _create_item(item: Any, node: str | None = None) -> tuple[str, str | None, b
     node_name = node or field(rsc, "node_name", str, required=True)
     flags = {str(f).upper() for f in field(rsc, "flags", list, [])}
     diskless = bool(flags & DISKLESS_FLAGS) or bool(field(item, "drbd_client", bool, False))
-    pool = field(rsc, "props", dict, {}).get("StorPoolName")
-    return node_name, (str(pool) if pool else None), diskless
+    pool = field(field(rsc, "props", dict, {}), "StorPoolName", str, None)
+    return node_name, pool or None, diskless
+
+
+def _layer_list(item: Any) -> list[str]:
+    """The item's ``layer_list`` (ResourceCreate), checked by ``create_many``."""
+    return strings(item, "layer_list") if isinstance(item, dict) else []
 
 
 @blueprint.post("/v1/resource-definitions/<rd>/resources")
@@ -92,13 +97,14 @@ def create_resources(rd: str) -> Response:
     if not items:
         raise refuse(rc.FAIL_INVLD_REQUEST, "Send a non-empty list of ResourceCreate objects.")
     return mutate(RSC | rc.MASK_CRT, ops.create_many, rd, [_create_item(i) for i in items],
-                  status=201)
+                  [_layer_list(i) for i in items], status=201)
 
 
 @blueprint.post("/v1/resource-definitions/<rd>/resources/<node>")
 def create_resource(rd: str, node: str) -> Response:
-    return mutate(RSC | rc.MASK_CRT, ops.create_many, rd, [_create_item(body(), node)],
-                  status=201)
+    item = body()
+    return mutate(RSC | rc.MASK_CRT, ops.create_many, rd, [_create_item(item, node)],
+                  [_layer_list(item)], status=201)
 
 
 @blueprint.delete("/v1/resource-definitions/<rd>/resources/<node>")

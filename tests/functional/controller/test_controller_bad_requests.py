@@ -51,3 +51,29 @@ def test_a_body_nested_too_deeply_is_a_parse_error(rest, path: str, text: str):
     assert replies[0]["ret_code"] == rc.API_CALL_PARSE_ERROR
     assert replies[0]["message"] == "The request body is not valid JSON: it is nested too deeply."
     rest.call("GET", "/v1/resource-groups", status=200)
+
+
+@pytest.mark.usefixtures("vm1")
+def test_fields_linstor_honours_and_this_controller_would_drop_are_refused(rest):
+    """Another layer list than the definition's, a StorPoolName that is no string, DRBD settings
+    for a new definition: answering success without doing them would be a lie."""
+    layers = [layer["type"] for layer in rest.call("GET", "/v1/resource-definitions/vm1", status=200)["layer_data"]]
+    other = ["STORAGE"] if "DRBD" in layers else ["DRBD", "STORAGE"]
+    before = sorted(r["node_name"] for r in rest.call("GET", "/v1/resource-definitions/vm1/resources", status=200))
+    node = sorted({"alpha", "bravo", "charlie"} - set(before))[0]
+    item = {"resource": {"node_name": node, "props": {"StorPoolName": "thinpool"}}}
+    refused = rest.error("POST", "/v1/resource-definitions/vm1/resources", [{**item, "layer_list": other}],
+                         status=400, code=rc.FAIL_INVLD_LAYER_STACK)
+    assert "differs from resource definition 'vm1'" in refused["message"]
+    rest.error("POST", f"/v1/resource-definitions/vm1/resources/{node}", {**item, "layer_list": other},
+               status=400, code=rc.FAIL_INVLD_LAYER_STACK)
+    rest.error("POST", "/v1/resource-definitions/vm1/resources",
+               [{"resource": {"node_name": node, "props": {"StorPoolName": 5}}}], status=400,
+               code=rc.FAIL_INVLD_REQUEST)
+    refused = rest.error("POST", "/v1/resource-definitions", {"resource_definition": {"name": "rd7"}, "drbd_port": 7999},
+                         status=400, code=rc.FAIL_INVLD_REQUEST)
+    assert "drbd_port" in refused["message"]
+    assert sorted(r["node_name"] for r in rest.call("GET", "/v1/resource-definitions/vm1/resources", status=200)) == before
+    assert "rd7" not in [rd["name"] for rd in rest.call("GET", "/v1/resource-definitions", status=200)]
+    rest.ok("POST", "/v1/resource-definitions/vm1/resources", [{**item, "layer_list": [x.lower() for x in layers]}],
+            status=201)

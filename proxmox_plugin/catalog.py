@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from linstor_core import naming
-from linstor_core.errors import ApiReply, InvalidInput, NotFound
+from linstor_core.errors import ApiReply, InvalidInput, LinstorError, NotFound
 from linstor_core.models import Disk
 from linstor_core.retcodes import FAIL_NOT_FOUND_RSC_DFN
 
@@ -75,6 +75,13 @@ class Catalog:
         found = self.disks.list(self._filter(**{VOLNAME: volname.name}), placement=snapshots)
         if not found:
             return None
+        if len(found) > 1:  # two nodes' alloc of one name (PVE locks per node without `shared`)
+            names = ", ".join(d.name for d in found)
+            raise LinstorError(
+                f"volume {self.storeid}:{volname.volname} is recorded on {len(found)} disks: {names}",
+                cause="two disks carry the same PVE volume name, so either could be the guest's",
+                correction="check which one the guest uses (qm config), then remove the other with "
+                           "linstor-core resource-definition delete NAME")
         disk = found[0]
         recorded = volname_of(disk)
         if recorded.volname != volname.volname:

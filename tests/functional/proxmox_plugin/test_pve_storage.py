@@ -23,7 +23,7 @@ from device_io import write_synced
 from linstor_core.client import LinstorClient
 from linstor_core.config import load_client_config
 from linstor_core.disks import DiskService
-from linstor_core.errors import InUse, InvalidInput, NotFound
+from linstor_core.errors import InUse, InvalidInput, LinstorError, NotFound
 from linstor_core.models import SelectFilter
 from proxmox_plugin.options import parse_options
 from proxmox_plugin.plugin import LinstorStorage
@@ -107,6 +107,19 @@ def test_disk_life_cycle_with_snapshot_rollback(storage: LinstorStorage, client:
     storage.free_image("vm-101-disk-0")
     storage.free_image("vm-101-cloudinit")
     assert _volids(storage) == []
+
+
+def test_a_volume_name_two_disks_carry_is_refused_not_guessed(storage: LinstorStorage, client: Any) -> None:
+    """Two nodes' allocs of one name (PVE locks per node without `shared`): either disk could
+    be the guest's, so no call picks one, and free_image deletes neither."""
+    storage.alloc_image(101, "raw", None, 4096)
+    props = client.resource_definitions.get("pve-101-web01-disk-0").props
+    client.resource_definitions.create("pve-101-twin-disk-0", resource_group=GROUP,
+                                       props={k: v for k, v in props.items() if k.startswith("Aux/")})
+    for call in (lambda: storage.free_image("vm-101-disk-0"), lambda: storage.path("vm-101-disk-0")):
+        with pytest.raises(LinstorError, match="recorded on 2 disks: pve-101-twin-disk-0, pve-101-web01-disk-0"):
+            call()
+    assert {"pve-101-web01-disk-0", "pve-101-twin-disk-0"} <= {rd.name for rd in client.resource_definitions.list()}
 
 
 def test_create_base_retried_after_its_snapshot_was_taken(storage: LinstorStorage) -> None:

@@ -140,6 +140,10 @@ sub _run {
     my $input = $json->encode($request);
     my ($to_child, $from_child);
     my $command = _command();
+    # A command that exits before reading its request (a broken install) must not kill the
+    # PVE daemon calling us with SIGPIPE: the write fails instead, and the missing answer
+    # below says so.
+    local $SIG{PIPE} = 'IGNORE';
     my $pid = eval { open3($to_child, $from_child, '>&STDERR', $command, $method) };
     die "cannot run $command: $@" if $@;
     print {$to_child} $input;

@@ -42,4 +42,12 @@ my @parsed = $plugin->parse_volname($volname);
 is_deeply(\@parsed, ['images', 'vm-101-disk-2', 101, 'base-100-disk-0', 100, 0, 'raw'], 'parsed');
 ok(!grep({ defined($_) && tainted($_) } @parsed), 'parse_volname answers untainted strings');
 
+# A command gone before it read the request: the write fails (no SIGPIPE kills the daemon)
+# and the call dies with the usual message. 1 MiB: more than a pipe holds.
+for my $size (10, 1 << 20) {
+    my $answer = eval { PVE::Storage::Custom::LINSTORPlugin::_run('exit-early', { pad => 'x' x $size }); 1 };
+    ok(!$answer, "a $size-byte request to a command that exits at once fails");
+    like($@, qr/linstor-pve exit-early failed \(exit status 3\) without an answer/, 'and says so');
+}
+
 done_testing();

@@ -2,10 +2,13 @@
 
 PVE hands the plugin volume names, never LINSTOR names, and ``parse_volname`` gets no storage
 configuration: everything PVE needs (vmid, base, isBase) must therefore be readable from the
-volume name alone. The names we accept are the ones PVE itself generates:
+volume name alone. The names we accept are the ones PVE itself generates,
 
 ``vm-<vmid>-disk-<n>``, ``vm-<vmid>-cloudinit``, ``vm-<vmid>-state-<snap>``,
-``vm-<vmid>-fleece-<n>``, ``vm-<vmid>-pvc-<name>``, their ``base-`` forms after ``create_base``,
+``vm-<vmid>-fleece-<n>``, ``vm-<vmid>-pvc-<name>``, and any other ``vm-<vmid>-<name>`` PVE's
+content API lets a user allocate (``pvesm alloc STORE 100 vm-100-data 4G``; PVE only asks for
+the ``vm-<vmid>-`` start, the name here is up to 64 letters, digits, ``_`` and ``-``, no dots),
+their ``base-`` forms after ``create_base``,
 ``base-<X>-disk-<n>/vm-<Y>-disk-<m>`` for a linked clone of a template disk, and
 ``base-<X>-disk-<n>/base-<Y>-disk-<m>`` once such a clone is made a template itself (as RBD
 and ZFS name it).
@@ -21,8 +24,7 @@ from linstor_core.errors import InvalidInput
 
 _NAME = re.compile(
     r"^(?P<prefix>vm|base)-(?P<vmid>[1-9][0-9]{0,8})-"
-    r"(?P<disk>disk-[0-9]{1,4}|cloudinit|state-[A-Za-z0-9_-]{1,60}|fleece-[0-9]{1,4}"
-    r"|pvc-[A-Za-z0-9_-]{1,60})$"
+    r"(?P<disk>[A-Za-z0-9][A-Za-z0-9_-]{0,63})$"
 )
 
 BASE_SNAPSHOT = "__base__"
@@ -71,8 +73,8 @@ def _parse_one(text: str, field: str, whole: str | None = None) -> VolName:
     if not match:
         raise InvalidInput(
             field, whole or text, "not a volume name this storage uses",
-            correction="expected vm-<vmid>-disk-<n>, vm-<vmid>-cloudinit, vm-<vmid>-state-<snap>, "
-            "vm-<vmid>-fleece-<n>, vm-<vmid>-pvc-<name> or base-<vmid>-disk-<n>/vm-<vmid>-disk-<n>",
+            correction="expected vm-<vmid>-<name> (disk-<n>, cloudinit, state-<snap> or up to 64 letters, "
+            "digits, _ and -), base-<vmid>-<name>, or base-<vmid>-<name>/vm-<vmid>-<name>",
         )
     return VolName(int(match["vmid"]), match["disk"], match["prefix"] == "base")
 

@@ -186,7 +186,7 @@ sub _storage_call {
 # linstor-pve process per name (about 0.2 s) would not fit a few hundred images.
 # So names are parsed here, by the rules of proxmox_plugin/volnames.py; t/api.t
 # holds this parser to linstor-pve's name by name. The captures are untainted.
-my $DISK = qr/(?:disk-[0-9]{1,4}|cloudinit|state-[A-Za-z0-9_-]{1,60}|fleece-[0-9]{1,4}|pvc-[A-Za-z0-9_-]{1,60})/;
+my $DISK = qr/[A-Za-z0-9][A-Za-z0-9_-]{0,63}/;    # disk-<n>, cloudinit, state-<snap>, any vm-<vmid>-<name>
 my $VMID = qr/[1-9][0-9]{0,8}/;
 
 sub parse_volname {
@@ -199,8 +199,8 @@ sub parse_volname {
         return ('images', $1, $3 + 0, undef, undef, $2 eq 'base' ? 1 : 0, 'raw');
     }
     die "invalid volname '$volname': not a volume name this storage uses; correction: expected "
-        . "vm-<vmid>-disk-<n>, vm-<vmid>-cloudinit, vm-<vmid>-state-<snap>, vm-<vmid>-fleece-<n>, "
-        . "vm-<vmid>-pvc-<name> or base-<vmid>-disk-<n>/vm-<vmid>-disk-<n>\n";
+        . "vm-<vmid>-<name> (disk-<n>, cloudinit, state-<snap> or up to 64 letters, digits, _ and -), "
+        . "base-<vmid>-<name>, or base-<vmid>-<name>/vm-<vmid>-<name>\n";
 }
 
 # sparseinit (qemu-img then skips writing zeros) also needs storage whose new

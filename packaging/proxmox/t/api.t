@@ -66,7 +66,9 @@ for my $name ('vm-100-disk-0', 'vm-999999999-disk-9999', 'base-7-cloudinit', 'vm
     'vm-5-fleece-0', 'vm-5-pvc-x_y-z', 'base-100-disk-0/vm-101-disk-2', 'base-100-disk-0/base-101-disk-2',
     'vm-0-disk-0', 'vm-1000000000-disk-0', 'vm-1-disk-12345', 'vm-1-disk-0/vm-2-disk-0',
     'vm-1-disk-0/base-2-disk-0', 'base-1-disk-0/base-2-disk-0/vm-3-disk-0', "vm-1-disk-0\n", '', 'vm-1-state-',
-    'vm-1-pvc-' . ('x' x 61), 'VM-1-disk-0', 'vm-01-disk-0', 'vm-1-disk-0 ', '/vm-1-disk-0') {
+    'vm-1-pvc-' . ('x' x 61), 'VM-1-disk-0', 'vm-01-disk-0', 'vm-1-disk-0 ', '/vm-1-disk-0',
+    'vm-100-data', 'base-100-data/vm-101-my_disk-2', 'vm-1-' . ('x' x 64), 'vm-1-' . ('x' x 65), 'vm-1-disk-0.raw',
+    'vm-1--x', 'vm-1-a/b') {
     my @here = eval { $plugin->parse_volname($name) };
     my $error_here = $@;
     my $there = eval { PVE::Storage::Custom::LINSTORPlugin::_run('parse_volname', { args => { volname => $name } }) };

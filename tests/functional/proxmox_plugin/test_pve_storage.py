@@ -201,6 +201,20 @@ def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: Linst
     assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False}
 
 
+def test_a_name_the_user_chose_through_pves_content_api(storage: LinstorStorage, client: Any) -> None:
+    """pvesm alloc ls 101 vm-101-data 4G: PVE only asks for the vm-<vmid>- start."""
+    assert storage.alloc_image(101, "raw", "vm-101-data", 4096) == "vm-101-data"
+    assert storage.alloc_image(101, "raw", None, 4096) == "vm-101-disk-0"  # numbering is untouched
+    assert _volids(storage, 101) == ["ls:vm-101-data", "ls:vm-101-disk-0"]
+    assert "pve-101-web01-data" in {rd.name for rd in client.resource_definitions.list()}
+    storage.volume_resize("vm-101-data", 8 * MiB)
+    assert storage.volume_size_info("vm-101-data")["size"] == 8 * MiB
+    with pytest.raises(InvalidInput, match="not a volume name this storage uses"):
+        storage.alloc_image(101, "raw", "vm-101-da.ta", 4096)
+    storage.free_image("vm-101-data")
+    assert _volids(storage, 101) == ["ls:vm-101-disk-0"]
+
+
 def test_bad_input_changes_nothing(storage: LinstorStorage) -> None:
     storage.alloc_image(101, "raw", None, 4096)
     before = storage.list_images()

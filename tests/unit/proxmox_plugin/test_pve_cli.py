@@ -161,7 +161,7 @@ def test_cause_and_correction_are_rendered_once() -> None:
     _, body, _ = _run("parse_volname", {"args": {"volname": "vm-x"}})
     message = body["error"]["message"]
     assert message.count("not a volume name this storage uses") == 1
-    assert "correction: expected vm-<vmid>-disk-<n>" in message
+    assert "correction: expected vm-<vmid>-<name> (disk-<n>" in message
 
 
 def test_a_linstor_error_is_rendered_as_str_gives_it() -> None:

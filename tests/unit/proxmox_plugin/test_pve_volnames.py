@@ -31,8 +31,15 @@ def test_linked_clone_names_its_base() -> None:
     assert parse_volname("base-100-disk-0/base-101-disk-2") == vol.as_base()  # read back
 
 
+def test_any_name_pves_content_api_allocates_is_a_volume_name() -> None:
+    """PVE only asks for the vm-<vmid>- start (pvesm alloc STORE 100 vm-100-data 4G)."""
+    assert parse_volname("vm-100-data") == VolName(100, "data")
+    assert parse_volname("base-100-data/vm-101-my_disk-2") == VolName(101, "my_disk-2", False, VolName(100, "data", True))
+    assert parse_volname("vm-1-" + "x" * 64).disk == "x" * 64
+
+
 @pytest.mark.parametrize("text", [
-    "", "vm-100", "vm-0-disk-0", "vm-100-disk-x", "vm-100-disk-0.raw", "100/vm-100-disk-0.raw",
+    "", "vm-100", "vm-0-disk-0", "vm-100-disk-0.raw", "100/vm-100-disk-0.raw", "vm-100--x", "vm-100-" + "x" * 65,
     "vm-100-disk-0/vm-101-disk-0", "base-100-disk-0/base-101-disk-0/vm-1-disk-0",
     "vm-100-disk-0/base-101-disk-0", "../etc/passwd", "vm-100-disk-0 ", "vm-100-state-a;b",
 ])

@@ -13,7 +13,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 from typing import BinaryIO, NoReturn, TextIO
 
@@ -22,7 +21,7 @@ from linstor_core.errors import InvalidInput, LinstorError, Stopped
 from linstor_core.stopsignals import defer, handled
 from opennebula_driver import ds, tm
 from opennebula_driver.args import object_id
-from opennebula_driver.env import Env, oned_own_directories
+from opennebula_driver.env import Env, one_directories, oned_own_directories
 from opennebula_driver.hosts import Hosts
 from opennebula_driver.oned import Oned, load_oned_config
 from opennebula_driver.xmldoc import parse_driver_action
@@ -182,14 +181,13 @@ def _progress_to(stderr: TextIO) -> Callable[[str], None]:
 def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os.environ) -> Env:
     """The production wiring: oned from ONE_XMLRPC/ONE_AUTH, hosts over ssh, progress on a
     terminal's stderr."""
-    location = environ.get("ONE_LOCATION")
-    remotes = Path(location, "var", "remotes") if location else Path("/var/lib/one/remotes")
+    var, _etc = one_directories(environ)
     node = local_node_name(environ)
     return Env(
         oned=Oned(load_oned_config(environ)),
         hosts=Hosts(this_node=node),
         hostname=node,
-        remotes=remotes,
+        remotes=var / "remotes",
         read_stdin=stdin.read,
         progress=_progress_to(stderr),
         restricted_dirs=oned_own_directories(environ),

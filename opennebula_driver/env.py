@@ -67,14 +67,22 @@ class Env:
         return datastore.template.get("LINSTOR_FRONTEND_NODE") or self.hostname
 
 
+def one_directories(environ: Mapping[str, str]) -> tuple[Path, Path]:
+    """OpenNebula's var and etc directories: under ``ONE_LOCATION`` for a self-contained
+    install, else the system ones (the driver remotes live in ``<var>/remotes``)."""
+    location = environ.get("ONE_LOCATION")
+    if location:
+        return Path(location, "var"), Path(location, "etc")
+    return Path("/var/lib/one"), Path("/etc/one")
+
+
 def oned_own_directories(environ: Mapping[str, str]) -> tuple[str, ...]:
     """What OpenNebula's own datastore drivers add to every datastore's RESTRICTED_DIRS
     (``libfs.sh``): its var and etc directories and the home of the user oned runs as, which
     hold oned's configuration and ``one_auth``. Without them any user could register oneadmin's
     credentials as an image and read them in a VM. A home of ``/`` is left out (it would
     restrict every path)."""
-    location = environ.get("ONE_LOCATION")
-    directories = [f"{location}/var", f"{location}/etc"] if location else ["/var/lib/one", "/etc/one"]
+    directories = [str(directory) for directory in one_directories(environ)]
     home = environ.get("HOME", "")
     if home.strip("/"):
         directories.append(home)

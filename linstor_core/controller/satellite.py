@@ -250,12 +250,12 @@ class Satellite:
         size = _positive_kib(old_size_kib) * 1024
         with self._lock:
             image = self._existing_image(pool, vol_name)
-            larger = image.stat().st_size > size
-            if larger:
-                with self._os_errors(pool, ["truncate", str(image), str(size)]):
-                    os.truncate(image, size)
+            if image.stat().st_size <= size:
+                return False  # start-up asks this of every volume: no loop device look-up then
+            with self._os_errors(pool, ["truncate", str(image), str(size)]):
+                os.truncate(image, size)
             self._refresh_size(image)
-            return larger
+            return True
 
     def _refresh_size(self, image: Path) -> None:
         for device in self._loops_of(image):

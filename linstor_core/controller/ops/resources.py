@@ -500,9 +500,10 @@ def create_many(ctl: Controller, change: Change, rd_name: str,
     ``layer_lists``: the ``layer_list`` each request item asked for (empty: the definition's).
     A resource here has its definition's layers, so one asking for others is refused rather
     than made with layers it did not ask for."""
-    layers = change.repo.rd(rd_name).layers
-    for asked in layer_lists:
-        if asked and layer_stack(asked) != tuple(layers):
+    asked_for = [asked for asked in layer_lists if asked]
+    layers = change.repo.rd(rd_name).layers if asked_for else ()
+    for asked in asked_for:
+        if layer_stack(asked) != tuple(layers):
             raise refuse(rc.FAIL_INVLD_LAYER_STACK,
                          f"The layer list {','.join(asked).lower()} differs from resource definition "
                          f"'{rd_name}''s {','.join(layers).lower()}.",

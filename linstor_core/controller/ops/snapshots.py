@@ -107,12 +107,9 @@ def restore_volume_definitions(ctl: Controller, change: Change, rd_name: str, na
     repo = change.repo
     snap = repo.snapshot(rd_name, name)
     source = repo.rd(snap.rd)
+    _refuse_a_target_with_resources(repo, target)
     to_rd = repo.find_rd(target) or create_rd(ctl, change, target, group=source.resource_group,
                                               layers=source.layers, props=source.props)
-    if repo.rscs(rd=to_rd.name):
-        raise refuse(rc.FAIL_EXISTS_RSC, "Cannot restore to resource definition which already "
-                     "has resources", cause=f"Resource definition '{to_rd.name}' has resources.",
-                     correction="Restore into a resource definition without resources.")
     if repo.vds(to_rd.name):
         raise refuse(rc.FAIL_EXISTS_VLM_DFN, f"Resource definition '{to_rd.name}' already has "
                      "volume definitions.", correction="Restore into an empty resource definition.")
@@ -120,6 +117,16 @@ def restore_volume_definitions(ctl: Controller, change: Change, rd_name: str, na
     change.reply(rc.CREATED, f"Volume definitions of resource definition '{to_rd.name}' "
                  f"restored from snapshot '{snap.name}' of resource '{snap.rd}'.",
                  obj_refs={"RscDfn": to_rd.name, "Snapshot": snap.name})
+
+
+def _refuse_a_target_with_resources(repo: Repo, target: str) -> None:
+    """Refused as LINSTOR does: a restored replica would sit beside one holding other data,
+    and volume definitions restored under existing resources would have no storage."""
+    existing = repo.find_rd(target)
+    if existing is not None and repo.rscs(rd=existing.name):
+        raise refuse(rc.FAIL_EXISTS_RSC, "Cannot restore to resource definition which already "
+                     "has resources", cause=f"Resource definition '{existing.name}' has resources.",
+                     correction="Restore into a resource definition without resources.")
 
 
 def restore_resources(ctl: Controller, change: Change, rd_name: str, name: str, target: str,
@@ -134,13 +141,10 @@ def restore_resources(ctl: Controller, change: Change, rd_name: str, name: str, 
         if node.lower() not in pools:
             raise refuse(rc.FAIL_NOT_FOUND_SNAPSHOT, f"Snapshot '{snap.name}' of resource "
                          f"'{snap.rd}' on node '{node}' not found.")
+    _refuse_a_target_with_resources(repo, target)  # also when its volume definitions exist
     if repo.find_rd(target) is None or not repo.vds(target):
         restore_volume_definitions(ctl, change, snap.rd, snap.name, target)
     to_rd = repo.rd(target)
-    if repo.rscs(rd=to_rd.name):  # a replica of the snapshot's data beside one of other data
-        raise refuse(rc.FAIL_EXISTS_RSC, "Cannot restore to resource definition which already "
-                     "has resources", cause=f"Resource definition '{to_rd.name}' has resources.",
-                     correction="Restore into a resource definition without resources.")
     for node in wanted:
         real_node, pool = pools[node.lower()]
 

@@ -26,7 +26,9 @@ from linstor_core import retcodes
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
 from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound, noted_on
-from linstor_core.models import Attachment, Capacity, Disk, Resource, ResourceDefinition, SelectFilter, Snapshot
+from linstor_core.models import (
+    TWO_PRIMARIES, Attachment, Capacity, Disk, Resource, ResourceDefinition, SelectFilter, Snapshot,
+)
 from linstor_core.naming import (
     PROP_PREFIX, validate_node_name, validate_resource_group_name, validate_resource_name, validate_snapshot_name,
 )
@@ -45,9 +47,6 @@ clone of a large image, and every retry of it the same way."""
 VIEW_FILTER_MAX = 40
 """Up to this many disks, views ask for them by name; beyond, one unfiltered view is cheaper
 than a URL long enough to hit the controller's header limits."""
-TWO_PRIMARIES = "DrbdOptions/Net/allow-two-primaries"
-"""Set on a disk's resource definition during a live migration: DRBD lets the source and the
-destination both be primary while the hypervisors hand the running guest over."""
 UNFIT_NODE_CODES = frozenset(
     {retcodes.FAIL_NOT_ENOUGH_NODES, retcodes.FAIL_NOT_FOUND_NODE, retcodes.FAIL_NOT_FOUND_STOR_POOL}
 )
@@ -400,9 +399,29 @@ class DiskService:
         validate_node_name(node)
         if not migrating:
             return self._attach(name, node).device
+        return self._attach_with_two_primaries(name, node)
+
+    def attach_handing_over(self, name: str, node: str) -> str:
+        """:meth:`attach` for a platform that does not say when a live migration begins.
+
+        PVE activates a running guest's disks on the destination before its QEMU opens them,
+        and says no more. A disk that is in use on another node while it is activated here can
+        only be such a hand-over, which DRBD refuses with one primary: then two are allowed,
+        as for ``migrating``, until :meth:`end_migration`. A disk in use nowhere else is
+        attached as :meth:`attach` does it, with no extra call.
+        """
+        validate_resource_name(name)
+        validate_node_name(node)
+        resources = self.client.resources.list(name)
+        if not any(r.in_use and r.replicated and r.node_name.lower() != node.lower() for r in resources):
+            return self._attach(name, node, resources).device
+        return self._attach_with_two_primaries(name, node, resources)
+
+    def _attach_with_two_primaries(self, name: str, node: str, resources: Sequence[Resource] | None = None) -> str:
+        """Allow two primaries, then attach; withdrawn again if the attach fails."""
         self.client.resource_definitions.set_props(name, override={TWO_PRIMARIES: "yes"})
         try:
-            return self._attach(name, node).device
+            return self._attach(name, node, resources).device
         except LinstorError as error:
             self._end_two_primaries_after(name, error)
             raise
@@ -418,8 +437,10 @@ class DiskService:
         validate_node_name(node)
         return self._attach(name, node)
 
-    def _attach(self, name: str, node: str) -> Attachment:
-        resources = self.client.resources.list(name)
+    def _attach(self, name: str, node: str, resources: Sequence[Resource] | None = None) -> Attachment:
+        """``resources``: the disk's, when the caller just listed them."""
+        if resources is None:
+            resources = self.client.resources.list(name)
         resource = next((r for r in resources if r.node_name == node), None)
         if resource is not None and resource.tiebreaker:
             # LINSTOR's own quorum helper, which it may remove or move: make-available turns it

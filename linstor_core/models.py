@@ -291,6 +291,11 @@ class Capacity:
     capacity_kib: int
 
 
+TWO_PRIMARIES = "DrbdOptions/Net/allow-two-primaries"
+"""Set on a disk's resource definition during a live migration: DRBD lets the source and the
+destination both be primary while the hypervisors hand the running guest over."""
+
+
 @dataclass(frozen=True)
 class Disk:
     """One platform disk as the adapters see it: a resource definition with one volume."""
@@ -302,6 +307,11 @@ class Disk:
     nodes: tuple[str, ...] = ()
     diskless_nodes: tuple[str, ...] = ()
     snapshots: tuple[str, ...] = ()
+
+    @property
+    def two_primaries(self) -> bool:
+        """Whether DRBD lets a second node be primary: a live migration's hand-over is on."""
+        return self.props.get(TWO_PRIMARIES) == "yes"
 
 
 @dataclass(frozen=True)

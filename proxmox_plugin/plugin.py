@@ -281,20 +281,31 @@ class LinstorStorage:
         return [self.disks.attach(disk.name, self.node), vol.vmid, "images"]
 
     def activate_volume(self, volname: str, snapname: str | None = None) -> int:
-        """Make the device exist on this node (a diskless client when no replica is here)."""
+        """Make the device exist on this node (a diskless client when no replica is here).
+
+        A disk in use on another node is a live migration arriving here (PVE activates the
+        destination's disks before its QEMU opens them): DRBD then allows two primaries until
+        the deactivation that ends the migration, on the source after success or here after
+        a failure.
+        """
         if snapname:
             raise InvalidInput("snapname", snapname, "snapshots of this storage cannot be activated",
                                correction="back up with mode 'stop' or 'suspend'")
         _, disk = self._disk(volname)
-        self.disks.attach(disk.name, self.node)
+        self.disks.attach_handing_over(disk.name, self.node)
         return 1
 
     def deactivate_volume(self, volname: str, snapname: str | None = None) -> int:
-        """Remove this node's diskless client, if any; replicas and tie-breakers stay."""
+        """Remove this node's diskless client, if any; replicas and tie-breakers stay. A live
+        migration's two primaries end here: this node's QEMU has let go of the disk."""
         if snapname:
             return 1
         disk = self.catalog.find(parse_volname(volname))
-        if disk is not None:
+        if disk is None:
+            return 1
+        if disk.two_primaries:
+            self.disks.end_migration(disk.name, self.node)
+        else:
             self.disks.detach(disk.name, self.node)
         return 1
 

@@ -13,9 +13,9 @@ package PVE::Storage::Custom::LINSTORPlugin;
 # shared when its resource group replicates with DRBD across the nodes; the
 # embedded single-machine controller is local. So `shared` is an ordinary
 # option: set `shared 1` for DRBD-backed multi-node storage (a migration then
-# moves no data), leave it unset otherwise. Live migration also needs DRBD's
-# two primaries during the hand-over, which this shim does not switch on yet
-# (see the README's "Tested API version").
+# moves no data), leave it unset otherwise. A live migration's two DRBD
+# primaries are switched on by activate_volume on the destination (the disk is
+# in use on the source) and off by the next deactivate_volume (see the README).
 
 use strict;
 use warnings;

@@ -14,9 +14,9 @@ import requests
 
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
-from linstor_core.disks import TWO_PRIMARIES, DiskService
+from linstor_core.disks import DiskService
 from linstor_core.errors import AlreadyExists, ApiError, InUse, InvalidInput, NotFound
-from linstor_core.models import Attachment, SelectFilter
+from linstor_core.models import TWO_PRIMARIES, Attachment, SelectFilter
 from linstor_core.naming import owner_filter, owner_props
 from linstor_core.profiles import apply_profiles, parse_profiles
 

@@ -530,6 +530,71 @@ def test_a_failed_migration_attach_withdraws_two_primaries(http: responses.Reque
     assert body(puts[1])["delete_props"] == ["DrbdOptions/Net/allow-two-primaries"]
 
 
+def in_use(resource: dict[str, Any]) -> dict[str, Any]:
+    return {**resource, "state": {"in_use": True}}
+
+
+def test_attach_handing_over_a_disk_a_guest_uses_elsewhere_allows_two_primaries(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    """PVE's live migration: the destination activates while the source's QEMU holds the disk."""
+    http.get(f"{BASE}/v1/view/resources", json=[in_use(rsc_json("d1", "n1"))])
+    http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
+    http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
+    http.get(f"{BASE}/v1/view/resources", json=[in_use(rsc_json("d1", "n1")),
+                                                rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
+    assert service.attach_handing_over("d1", "n9") == "/dev/drbd1002"
+    assert [(c.request.method, urlsplit(c.request.url).path) for c in http.calls] == [
+        ("GET", "/v1/view/resources"), ("PUT", "/v1/resource-definitions/d1"),
+        ("POST", "/v1/resource-definitions/d1/resources/n9/make-available"), ("GET", "/v1/view/resources"),
+    ]
+    assert body(http.calls[1])["override_props"] == {"DrbdOptions/Net/allow-two-primaries": "yes"}
+
+
+def test_attach_handing_over_where_the_client_already_is_still_allows_two_primaries(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    """qemu-server asks for the path (which attaches) before it activates."""
+    http.get(f"{BASE}/v1/view/resources", json=[in_use(rsc_json("d1", "n1")),
+                                                rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
+    http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
+    assert service.attach_handing_over("d1", "n9") == "/dev/drbd1002"
+    assert [c.request.method for c in http.calls] == ["GET", "PUT"]
+
+
+@pytest.mark.parametrize("resources", [
+    [rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")],  # in use nowhere
+    [rsc_json("d1", "n1"), in_use(rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002"))],  # in use here
+    [{**rsc_json("d1", "n1"), "state": {"in_use": False}}, rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")],
+], ids=["nowhere", "here", "said-not"])
+def test_attach_handing_over_a_disk_no_other_node_uses_is_a_plain_attach(
+    http: responses.RequestsMock, service: DiskService, resources: list[dict[str, Any]]
+) -> None:
+    http.get(f"{BASE}/v1/view/resources", json=resources)
+    assert service.attach_handing_over("d1", "n9") == "/dev/drbd1002"
+    assert [c.request.method for c in http.calls] == ["GET"]
+
+
+def test_attach_handing_over_a_storage_only_disk_in_use_elsewhere_is_refused_unchanged(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    """No DRBD, no second primary to allow: refused as attach refuses it, nothing set."""
+    http.get(f"{BASE}/v1/view/resources", json=[in_use(rsc_json("d1", "n1", device="/dev/loop3", drbd=False))])
+    with pytest.raises(InUse, match="no DRBD layer"):
+        service.attach_handing_over("d1", "n9")
+    assert [c.request.method for c in http.calls] == ["GET"]
+
+
+def test_a_failed_hand_over_attach_withdraws_two_primaries(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(f"{BASE}/v1/view/resources", json=[in_use(rsc_json("d1", "n1"))])
+    http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
+    http.post(f"{RD}/d1/resources/n9/make-available", status=404, json=failure(retcodes.FAIL_NOT_FOUND_NODE, "no n9"))
+    with pytest.raises(NotFound, match="no n9"):
+        service.attach_handing_over("d1", "n9")
+    puts = calls(http, "PUT", "/v1/resource-definitions/d1")
+    assert [body(put).get("delete_props") for put in puts] == [None, ["DrbdOptions/Net/allow-two-primaries"]]
+
+
 def test_end_migration_detaches_the_left_node_then_ends_two_primaries(
     http: responses.RequestsMock, service: DiskService
 ) -> None:

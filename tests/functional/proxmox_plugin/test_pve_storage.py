@@ -24,7 +24,7 @@ from linstor_core.client import LinstorClient
 from linstor_core.config import load_client_config
 from linstor_core.disks import DiskService
 from linstor_core.errors import InUse, InvalidInput, LinstorError, NotFound
-from linstor_core.models import SelectFilter
+from linstor_core.models import TWO_PRIMARIES, SelectFilter
 from proxmox_plugin.options import parse_options
 from proxmox_plugin.plugin import LinstorStorage
 from proxmox_plugin.statuscache import StatusCache
@@ -195,9 +195,31 @@ def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: Linst
     assert device == storage.path("vm-101-disk-0")[0]  # one DRBD minor on every node
     assert elsewhere.activate_volume("vm-101-disk-0") == 1
     assert {r.node_name: r.diskless for r in client.resources.list(rd)} == placed
+    assert TWO_PRIMARIES not in client.resource_definitions.get(rd).props  # in use nowhere else
     elsewhere.deactivate_volume("vm-101-disk-0")
     elsewhere.deactivate_volume("vm-101-disk-0")
     storage.deactivate_volume("vm-101-disk-0")
+    assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False}
+
+
+def test_the_deactivation_after_a_live_migration_ends_its_two_primaries(storage: LinstorStorage, client: Any) -> None:
+    """The destination's activation allowed two primaries (the source's QEMU held the disk;
+    only real DRBD says so, see the unit tests); the source's deactivation, once its QEMU is
+    gone, ends them. The replica on the source stays, the destination's client too: the guest
+    runs there now."""
+    client.resource_groups.create("replicated", select_filter=SelectFilter(
+        place_count=1, storage_pool=POOL, node_name_list=(NODE,), layer_stack=("drbd", "storage")))
+    source = dataclasses.replace(storage, options=dataclasses.replace(storage.options, profile="replicated"))
+    source.alloc_image(101, "raw", None, 4096)
+    (rd,) = [d.name for d in source.disks.list({"Aux/bundle/pve-volname": "vm-101-disk-0"})]
+    destination = dataclasses.replace(source, node="bravo")
+    source.activate_volume("vm-101-disk-0")
+    destination.activate_volume("vm-101-disk-0")
+    client.resource_definitions.set_props(rd, override={TWO_PRIMARIES: "yes"})  # as the hand-over left it
+    source.deactivate_volume("vm-101-disk-0")
+    assert TWO_PRIMARIES not in client.resource_definitions.get(rd).props
+    assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False, "bravo": True}
+    destination.deactivate_volume("vm-101-disk-0")
     assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False}
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, NotFound
-from linstor_core.models import Capacity, Disk
+from linstor_core.models import TWO_PRIMARIES, Capacity, Disk
 from linstor_core.naming import validate_resource_name, validate_snapshot_name
 
 
@@ -29,6 +29,8 @@ class FakeDisks:
         self.preferred: dict[str, str | None] = {}
         self.capacity_kib = Capacity(max_volume_size_kib=1 << 20, available_size_kib=1 << 20,
                                      capacity_kib=4 << 20)
+        self.in_use_on: dict[str, str] = {}
+        """The node where a guest uses each disk, for those in use."""
 
     def _get(self, name: str) -> Disk:
         if name not in self.disks:
@@ -141,6 +143,18 @@ class FakeDisks:
         if node not in disk.nodes and node not in disk.diskless_nodes:
             self._put(dataclasses.replace(disk, diskless_nodes=(*disk.diskless_nodes, node)))
         return f"/dev/fake/{name}"
+
+    def attach_handing_over(self, name: str, node: str) -> str:
+        """As DiskService's: two primaries while another node uses the disk (``in_use_on``)."""
+        if self.in_use_on.get(name, node) != node:
+            self.set_props(name, override={TWO_PRIMARIES: "yes"})
+        return self.attach(name, node)
+
+    def end_migration(self, name: str, node: str) -> None:
+        self.calls["end_migration"] += 1
+        self.detach(name, node)
+        if name in self.disks:
+            self.set_props(name, delete=[TWO_PRIMARIES])
 
     def detach(self, name: str, node: str) -> None:
         self.calls["detach"] += 1

@@ -151,6 +151,40 @@ def test_activate_path_deactivate(storage: LinstorStorage, disks: FakeDisks) -> 
         storage.path("vm-101-disk-0", "snap1")
 
 
+def test_a_live_migration_hands_over_with_two_primaries_until_the_source_lets_go(
+    storage: LinstorStorage, disks: FakeDisks
+) -> None:
+    """qm migrate --online: the destination (n3) activates while the source's QEMU (n1) holds
+    the disk; the source deactivates once its QEMU is gone, and the two primaries end there."""
+    storage.alloc_image(101, "raw", None, 4096)
+    rd = "pve-101-web01-disk-0"
+    disks.in_use_on[rd] = "n1"
+    storage.activate_volume("vm-101-disk-0")
+    assert disks.disks[rd].two_primaries and disks.disks[rd].diskless_nodes == ("n3",)
+    source = dataclasses.replace(storage, node="n1")
+    source.deactivate_volume("vm-101-disk-0")
+    assert not disks.disks[rd].two_primaries and disks.disks[rd].diskless_nodes == ("n3",)
+    assert disks.calls["end_migration"] == 1
+
+
+def test_a_failed_live_migration_ends_two_primaries_on_the_destination(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    rd = "pve-101-web01-disk-0"
+    disks.in_use_on[rd] = "n1"
+    storage.activate_volume("vm-101-disk-0")
+    assert disks.disks[rd].two_primaries
+    storage.deactivate_volume("vm-101-disk-0")  # qm stop --migratedfrom n1 on the destination
+    assert not disks.disks[rd].two_primaries and disks.disks[rd].diskless_nodes == ()
+
+
+def test_activating_a_disk_no_other_node_uses_allows_one_primary(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    storage.activate_volume("vm-101-disk-0")
+    storage.deactivate_volume("vm-101-disk-0")
+    assert not disks.disks["pve-101-web01-disk-0"].two_primaries
+    assert disks.calls["set_props"] == 0 and disks.calls["end_migration"] == 0
+
+
 def test_path_before_activation_attaches(storage: LinstorStorage, disks: FakeDisks) -> None:
     """qemu-server asks for the path of every disk before it activates them."""
     storage.alloc_image(101, "raw", None, 4096)

@@ -21,6 +21,7 @@ from linstor_core.units import bytes_to_kib, kib_to_bytes, mib_to_kib
 
 from proxmox_plugin.catalog import PLATFORM, VOLNAME, Catalog, key, owner_props, volname_of
 from proxmox_plugin.options import StorageOptions
+from proxmox_plugin.snapviews import SnapshotViews
 from proxmox_plugin.statuscache import StatusCache
 from proxmox_plugin.vmnames import VmNames
 from proxmox_plugin.volnames import (
@@ -46,8 +47,11 @@ _FEATURES = {
     "sparseinit": {"base", "current"},
     "rename": {"current"},
 }
-"""Snapshots have no device path here, so a copy *from* a snapshot (``copy``/``snap``) is not
-offered; a clone from one is (``clone_image`` restores it into a new disk). ``sparseinit`` is
+"""A copy *from* a snapshot (``copy``/``snap``, qemu-img reading the snapshot's path) is not
+offered: that path is a restored view (:mod:`proxmox_plugin.snapviews`), a whole second disk,
+which PVE would leave behind (it deactivates a cloned snapshot only when the clone goes to
+another node). A clone from one is offered (``clone_image`` restores it into the new disk
+directly). ``sparseinit`` is
 only where the volume also started zeroed (``volume_starts_zeroed``): with it qemu-img skips
 writing zero blocks (its ``zeroinit`` filter), so elsewhere a copy would show old data where
 the source had zeros."""
@@ -107,6 +111,10 @@ class LinstorStorage:
     @property
     def catalog(self) -> Catalog:
         return Catalog(self.disks, self.storeid)
+
+    @property
+    def views(self) -> SnapshotViews:
+        return SnapshotViews(self.disks)
 
     def _disk(self, volname: str, *, snapshots: bool = False) -> tuple[VolName, Disk]:
         vol = parse_volname(volname)
@@ -230,6 +238,7 @@ class LinstorStorage:
                     message=f"base volume {self.storeid}:{vol.volname} has linked clones: "
                     + ", ".join(clones),
                     correction="remove the linked clones (or the VMs using them) first")])
+        self.views.remove(disk.name)
         self.disks.delete(disk.name, with_snapshots=True)
 
     def list_images(self, vmid: Any = None, vollist: list[str] | None = None) -> list[dict[str, Any]]:
@@ -272,12 +281,13 @@ class LinstorStorage:
         (one ``path`` per disk) and only then calls ``activate_volume``. A disk's device path is
         known only once the node has a resource of it, so ``path`` attaches as
         ``activate_volume`` does (a diskless client where the node has no replica);
-        ``deactivate_volume`` removes that client again.
+        ``deactivate_volume`` removes that client again. A snapshot's path is its view's
+        device (see :mod:`proxmox_plugin.snapviews`): vzdump mounts it to back up a container.
         """
-        if snapname:
-            raise InvalidInput("snapname", snapname, "snapshots of this storage have no device path",
-                               correction="roll back or clone the snapshot to read it")
         vol, disk = self._disk(volname)
+        if snapname:
+            device = self.views.expose(disk, vol.vmid, check_snapshot_name(snapname), self.node)
+            return [device, vol.vmid, "images"]
         return [self.disks.attach(disk.name, self.node), vol.vmid, "images"]
 
     def activate_volume(self, volname: str, snapname: str | None = None) -> int:
@@ -287,21 +297,28 @@ class LinstorStorage:
         destination's disks before its QEMU opens them): DRBD then allows two primaries until
         the deactivation that ends the migration, on the source after success or here after
         a failure.
+
+        A snapshot needs no activation, and gets none (no REST call): PVE activates the
+        snapshot before ``qm clone --snapname`` clones it, which restores it without a device,
+        and before vzdump mounts it, whose ``path`` makes the device.
         """
         if snapname:
-            raise InvalidInput("snapname", snapname, "snapshots of this storage cannot be activated",
-                               correction="back up with mode 'stop' or 'suspend'")
+            parse_volname(volname)
+            check_snapshot_name(snapname)
+            return 1
         _, disk = self._disk(volname)
         self.disks.attach_handing_over(disk.name, self.node)
         return 1
 
     def deactivate_volume(self, volname: str, snapname: str | None = None) -> int:
         """Remove this node's diskless client, if any; replicas and tie-breakers stay. A live
-        migration's two primaries end here: this node's QEMU has let go of the disk."""
-        if snapname:
-            return 1
+        migration's two primaries end here: this node's QEMU has let go of the disk. For a
+        snapshot, its view goes (if ``path`` made one)."""
         disk = self.catalog.find(parse_volname(volname))
         if disk is None:
+            return 1
+        if snapname:
+            self.views.remove(disk.name, check_snapshot_name(snapname))
             return 1
         if disk.two_primaries:
             self.disks.end_migration(disk.name, self.node)
@@ -349,9 +366,11 @@ class LinstorStorage:
         self.disks.rollback(disk.name, snap)
 
     def volume_snapshot_delete(self, volname: str, snap: str) -> None:
-        """Idempotent; ``__base__`` cannot be deleted this way, it belongs to a template."""
+        """Idempotent; ``__base__`` cannot be deleted this way, it belongs to a template. The
+        snapshot's view goes first (vzdump deletes its snapshot without deactivating it)."""
         check_snapshot_name(snap)
         _, disk = self._disk(volname)
+        self.views.remove(disk.name, snap)
         self.disks.delete_snapshot(disk.name, snap)
 
     def volume_size_info(self, volname: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ _NAME = re.compile(
 BASE_SNAPSHOT = "__base__"
 """The snapshot ``create_base`` takes; linked clones are restored from it (RBD's convention)."""
 
-_RESERVED_SNAPSHOTS = frozenset({"current", "vzdump", BASE_SNAPSHOT, "__migration__"})
+_RESERVED_SNAPSHOTS = frozenset({"current", BASE_SNAPSHOT, "__migration__"})
 _REPLICATION_SNAPSHOT = re.compile(r"^__replicate_.*__$")
 
 
@@ -114,9 +114,10 @@ def new_volname(text: str | None, vmid: int) -> VolName | None:
 def check_snapshot_name(snapshot: str) -> str:
     """Refuse the snapshot names PVE reserves for itself; return the name unchanged otherwise.
 
-    ``current`` is the running state, ``__base__`` holds a template's content, ``vzdump``,
-    ``__migration__`` and ``__replicate_*__`` are taken by PVE's own backup, migration and
-    replication jobs, which need file-level snapshot access this storage does not offer.
+    ``current`` is the running state, ``__base__`` holds a template's content, and
+    ``__migration__`` and ``__replicate_*__`` are taken by PVE's storage migration and
+    replication, which send snapshots with ``volume_export`` (ZFS only). ``vzdump`` is
+    allowed: vzdump takes it to back up a container (see :mod:`proxmox_plugin.snapviews`).
     """
     if not isinstance(snapshot, str) or not snapshot:
         raise InvalidInput("snapshot", snapshot, "a snapshot name is required")

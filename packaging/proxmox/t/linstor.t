@@ -2,7 +2,7 @@
 # Every storage method through the shim, linstor-pve and the real embedded
 # controller: allocate, list, activate, path, write, snapshot, write more,
 # roll back (the data is the snapshot's), clones of a snapshot and of a disk
-# (progress on stderr), bad input changing nothing, template + two linked
+# (progress on stderr), a snapshot's own device (vzdump), bad input changing nothing, template + two linked
 # clones, free refusing the base, resize, rename, status (and its cache shared
 # between processes), free.
 
@@ -138,6 +138,20 @@ for ([ 'vm-103-disk-0', 'first' ], [ 'vm-103-disk-1', 'third' ]) {
 }
 $plugin->volume_snapshot_delete($scfg, $storeid, 'vm-100-disk-0', 'snap2');
 
+# a container backup in snapshot mode (vzdump): the 'vzdump' snapshot, activated with its name,
+# has a path of its own showing the snapshot's data; deleting the snapshot removes that view
+$plugin->volume_snapshot($scfg, $storeid, 'vm-100-disk-0', 'vzdump');
+write_at($path, 'fourth');
+ok($plugin->activate_volume($storeid, $scfg, 'vm-100-disk-0', 'vzdump'), 'activate the vzdump snapshot');
+my ($view) = $plugin->path($scfg, 'vm-100-disk-0', $storeid, 'vzdump');
+isnt($view, $path, 'the snapshot has a device of its own');
+is(read_at($view, 5), 'third', 'it shows the snapshot\'s data');
+is(read_at($path, 6), 'fourth', 'the disk keeps its own');
+$plugin->volume_snapshot_delete($scfg, $storeid, 'vm-100-disk-0', 'vzdump');
+is_deeply(snapshots(), [], 'the vzdump snapshot deleted');
+is_deeply([ grep { $_->{name} =~ /^pvesnap-/ } @{ $controller->request('GET', '/v1/resource-definitions') } ], [],
+    'and its view');
+
 # bad input: a clear die, nothing changed
 my ($before, $snapshots_before) = (volids(), snapshots());
 dies_like { $plugin->alloc_image($storeid, $scfg, 100, 'raw', 'vm-999-disk-0', 4096) }
@@ -148,7 +162,7 @@ dies_like { $plugin->alloc_image($storeid, $scfg, 100, 'qcow2', undef, 4096) }
     qr/invalid format 'qcow2'/, 'qcow2 refused';
 dies_like { $plugin->rename_volume($scfg, $storeid, 'vm-100-disk-0', 102, 'vm-103-disk-5') }
     qr/belongs to VM 103, not to VM 102/, 'rename: vmid mismatch';
-for my $snap (qw(vzdump __base__ current __migration__ __replicate_100-0_1700000000__)) {
+for my $snap (qw(__base__ current __migration__ __replicate_100-0_1700000000__)) {
     dies_like { $plugin->volume_snapshot($scfg, $storeid, 'vm-100-disk-0', $snap) }
         qr/reserved by Proxmox VE/, "snapshot name $snap refused";
     dies_like { $plugin->volume_snapshot_rollback($scfg, $storeid, 'vm-100-disk-0', $snap) }
@@ -177,7 +191,7 @@ is_deeply(volids(101), ['ls:base-100-disk-0/vm-101-disk-0', 'ls:base-100-disk-0/
     'clones listed with their base');
 $plugin->activate_volume($storeid, $scfg, 'base-100-disk-0/vm-101-disk-1');
 my ($clone_path) = $plugin->path($scfg, 'base-100-disk-0/vm-101-disk-1', $storeid);
-is(read_at($clone_path, 5), 'third', 'the clone holds the template\'s data');
+is(read_at($clone_path, 6), 'fourth', 'the clone holds the template\'s data');
 dies_like { $plugin->free_image($storeid, $scfg, 'base-100-disk-0', 1) }
     qr/base volume ls:base-100-disk-0 has linked clones/, 'free refuses the base';
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +168,7 @@ def test_clones_of_a_snapshot_and_of_a_disk(storage: LinstorStorage) -> None:
     write_synced(source, b"v1")
     storage.volume_snapshot("vm-100-disk-0", "snap1")
     write_synced(source, b"v2")
+    assert storage.activate_volume("vm-100-disk-0", "snap1") == 1  # qm clone --snapname does, first
     assert storage.clone_image("vm-100-disk-0", 101, "snap1") == "vm-101-disk-0"
     assert storage.clone_image("vm-100-disk-0", 101) == "vm-101-disk-1"
     assert reported[-1] == "cloned ls:vm-100-disk-0 to ls:vm-101-disk-1 (pve-101-web01-disk-1)"
@@ -176,6 +179,65 @@ def test_clones_of_a_snapshot_and_of_a_disk(storage: LinstorStorage) -> None:
     storage.volume_snapshot_delete("vm-100-disk-0", "snap1")
     storage.free_image("vm-100-disk-0")
     assert _volids(storage) == ["ls:vm-101-disk-0", "ls:vm-101-disk-1"]
+
+
+@contextmanager
+def mounted(device: str, target: Path, *options: str) -> Iterator[Path]:
+    """``device`` mounted on ``target`` for the block; unmounted as vzdump does (lazily, ``-l``),
+    also when the block fails."""
+    target.mkdir(exist_ok=True)
+    subprocess.run(["mount", *(["-o", ",".join(options)] if options else []), device, str(target)], check=True)
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=True)
+
+
+@pytest.mark.root
+def test_a_container_backup_in_snapshot_mode_reads_the_snapshot(storage: LinstorStorage, client: Any,
+                                                                tmp_path: Path) -> None:
+    """vzdump --mode snapshot of a container: the 'vzdump' snapshot, activated with its name, its
+    path mounted read-only (ro,noload as PVE mounts it) shows the files as they were when it was
+    taken; vzdump's umount -l and snapshot deletion leave neither the snapshot nor its view."""
+    storage.alloc_image(101, "raw", None, 16 * 1024)
+    storage.activate_volume("vm-101-disk-0")
+    device = storage.path("vm-101-disk-0")[0]
+    subprocess.run(["mkfs.ext4", "-q", device], check=True)
+    with mounted(device, tmp_path / "ct") as root:
+        (root / "state").write_text("at backup")
+    storage.volume_snapshot("vm-101-disk-0", "vzdump")
+    with mounted(device, tmp_path / "ct") as root:
+        (root / "state").write_text("after the backup began")
+
+    assert storage.activate_volume("vm-101-disk-0", "vzdump") == 1
+    view = storage.path("vm-101-disk-0", "vzdump")[0]
+    assert view != device and storage.path("vm-101-disk-0", "vzdump")[0] == view
+    with mounted(view, tmp_path / "snap", "ro", "noload") as snap:
+        assert (snap / "state").read_text() == "at backup"
+    assert _volids(storage) == ["ls:vm-101-disk-0"]  # the view is no image
+
+    storage.volume_snapshot_delete("vm-101-disk-0", "vzdump")
+    assert [rd.name for rd in client.resource_definitions.list() if rd.name.startswith("pvesnap-")] == []
+    assert storage.disks.get("pve-101-web01-disk-0").snapshots == ()
+    with mounted(device, tmp_path / "ct") as root:
+        assert (root / "state").read_text() == "after the backup began"
+    storage.deactivate_volume("vm-101-disk-0")
+    storage.free_image("vm-101-disk-0")
+
+
+@pytest.mark.root
+def test_free_image_removes_the_views_of_its_snapshots(storage: LinstorStorage, client: Any) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    storage.volume_snapshot("vm-101-disk-0", "snap1")
+    storage.path("vm-101-disk-0", "snap1")
+    storage.deactivate_volume("vm-101-disk-0", "snap1")
+    assert not [rd.name for rd in client.resource_definitions.list() if rd.name.startswith("pvesnap-")]
+    with pytest.raises(NotFound, match="nosuch"):
+        storage.path("vm-101-disk-0", "nosuch")
+    assert not [rd.name for rd in client.resource_definitions.list() if rd.name.startswith("pvesnap-")]
+    storage.path("vm-101-disk-0", "snap1")
+    storage.free_image("vm-101-disk-0")
+    assert [rd.name for rd in client.resource_definitions.list() if rd.name.startswith("pve")] == []
 
 
 def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: LinstorStorage, client: Any) -> None:

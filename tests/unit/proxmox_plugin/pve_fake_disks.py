@@ -58,6 +58,11 @@ class FakeDisks:
         self.calls["get"] += 1
         return self._get(name)
 
+    def definition(self, name: str) -> Disk | None:
+        self.calls["definition"] += 1
+        disk = self.disks.get(name)
+        return dataclasses.replace(disk, nodes=(), diskless_nodes=(), snapshots=()) if disk else None
+
     def exists(self, name: str) -> bool:
         self.calls["exists"] += 1
         return name in self.disks

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from linstor_core.errors import AlreadyExists, InUse, InvalidInput, NotFound
+from linstor_core.errors import AlreadyExists, InUse, InvalidInput, LinstorError, NotFound
 from proxmox_plugin.catalog import key
 from proxmox_plugin.plugin import LinstorStorage, pve_parse_volname, volume_has_feature
 from proxmox_plugin.statuscache import StatusCache
@@ -145,10 +145,6 @@ def test_activate_path_deactivate(storage: LinstorStorage, disks: FakeDisks) -> 
     storage.deactivate_volume("vm-101-disk-0")
     assert disks.disks["pve-101-web01-disk-0"].diskless_nodes == ()
     storage.deactivate_volume("vm-101-disk-9")
-    with pytest.raises(InvalidInput, match="cannot be activated"):
-        storage.activate_volume("vm-101-disk-0", "snap1")
-    with pytest.raises(InvalidInput, match="have no device path"):
-        storage.path("vm-101-disk-0", "snap1")
 
 
 def test_a_live_migration_hands_over_with_two_primaries_until_the_source_lets_go(
@@ -183,6 +179,55 @@ def test_activating_a_disk_no_other_node_uses_allows_one_primary(storage: Linsto
     storage.deactivate_volume("vm-101-disk-0")
     assert not disks.disks["pve-101-web01-disk-0"].two_primaries
     assert disks.calls["set_props"] == 0 and disks.calls["end_migration"] == 0
+
+
+def test_a_snapshots_path_is_its_view_restored_on_first_use(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """vzdump's snapshot mode: snapshot 'vzdump', activate it, path (twice: map_volume, path),
+    mount it, then delete the snapshot (vzdump never deactivates it): the view goes first."""
+    storage.alloc_image(101, "raw", None, 4096)
+    rd = "pve-101-web01-disk-0"
+    disks.data[rd] = "at backup"
+    storage.volume_snapshot("vm-101-disk-0", "vzdump")
+    disks.data[rd] = "after"
+    disks.calls.clear()
+    assert storage.activate_volume("vm-101-disk-0", "vzdump") == 1
+    assert disks.calls == {}
+    view = "pvesnap-pve-101-web01-disk-0-vzdump"
+    assert storage.path("vm-101-disk-0", "vzdump") == [f"/dev/fake/{view}", 101, "images"]
+    assert storage.path("vm-101-disk-0", "vzdump")[0] == f"/dev/fake/{view}"
+    assert disks.calls["restore"] == 2 and disks.data[view] == "at backup"
+    assert [image["volid"] for image in storage.list_images()] == ["ls:vm-101-disk-0"]  # no view
+    storage.volume_snapshot_delete("vm-101-disk-0", "vzdump")
+    assert view not in disks.disks and disks.disks[rd].snapshots == ()
+
+
+def test_deactivating_a_snapshot_removes_its_view(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    storage.volume_snapshot("vm-101-disk-0", "snap1")
+    storage.volume_snapshot("vm-101-disk-0", "snap2")
+    storage.path("vm-101-disk-0", "snap1")
+    storage.path("vm-101-disk-0", "snap2")
+    storage.deactivate_volume("vm-101-disk-0", "snap1")
+    assert sorted(n for n in disks.disks if n.startswith("pvesnap-")) == ["pvesnap-pve-101-web01-disk-0-snap2"]
+    storage.deactivate_volume("vm-101-disk-0", "snap1")  # again: nothing left to do
+    storage.free_image("vm-101-disk-0")
+    assert disks.disks == {}
+
+
+def test_a_name_taken_by_something_else_is_not_shown_as_the_snapshot(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    storage.volume_snapshot("vm-101-disk-0", "snap1")
+    disks.create("other", "pvesnap-pve-101-web01-disk-0-snap1", 4096, {"Aux/x": "y"})
+    with pytest.raises(LinstorError, match="exists and is not its view"):
+        storage.path("vm-101-disk-0", "snap1")
+    assert disks.disks["pvesnap-pve-101-web01-disk-0-snap1"].props == {"Aux/x": "y"}
+
+
+def test_a_missing_snapshot_has_no_path_and_leaves_nothing(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    with pytest.raises(NotFound, match="snapshot nosuch not found"):
+        storage.path("vm-101-disk-0", "nosuch")
+    assert list(disks.disks) == ["pve-101-web01-disk-0"]
 
 
 def test_path_before_activation_attaches(storage: LinstorStorage, disks: FakeDisks) -> None:
@@ -231,7 +276,7 @@ def test_rollback_is_blocked_by_newer_snapshots(storage: LinstorStorage, disks: 
     assert storage.volume_rollback_is_possible("vm-101-disk-0", "c-third") == []
 
 
-@pytest.mark.parametrize("snap", ["current", "vzdump", "__base__", "__migration__", "__replicate_1_2__"])
+@pytest.mark.parametrize("snap", ["current", "__base__", "__migration__", "__replicate_1_2__"])
 def test_reserved_snapshot_names_change_nothing(storage: LinstorStorage, disks: FakeDisks, snap: str) -> None:
     storage.alloc_image(101, "raw", None, 4096)
     disks.calls.clear()

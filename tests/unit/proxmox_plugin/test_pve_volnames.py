@@ -67,7 +67,7 @@ def test_new_name_must_belong_to_the_guest() -> None:
         new_volname("base-5-disk-1", 5)
 
 
-@pytest.mark.parametrize("name", ["current", "vzdump", "__base__", "__migration__",
+@pytest.mark.parametrize("name", ["current", "__base__", "__migration__",
                                   "__replicate_101-0_1700000000__"])
 def test_reserved_snapshot_names_are_refused(name: str) -> None:
     with pytest.raises(InvalidInput, match="reserved by Proxmox VE"):

@@ -18,6 +18,7 @@ Sizes are KiB.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -353,10 +354,14 @@ class DiskService:
     def restore(
         self, name: str, snapshot: str, target: str, props: Mapping[str, str] = {}, nodes: Sequence[str] = ()
     ) -> Disk:
-        """Make the new disk ``target`` from ``name``'s ``snapshot``, in the source's profile.
+        """Make the new disk ``target`` from ``name``'s ``snapshot``, in the source's profile,
+        carrying ``props``.
 
         Deploys on ``nodes`` (default: the snapshot's nodes). If any step fails, the target is
-        deleted again and the error raised.
+        deleted again and the error raised. LINSTOR's restore copies the source's definition
+        props over the target's, owner props too: ``props`` are set again afterwards and the
+        copied owner props (``Aux/bundle/``) they do not name are removed, so the new disk is
+        never taken for its source (one more call, only when something was copied over).
         """
         validate_resource_name(name)
         validate_snapshot_name(snapshot)
@@ -370,7 +375,14 @@ class DiskService:
         with self._discarded_on_error(target):
             self.client.snapshots.restore_volume_definitions(name, snapshot, target)
             self.client.snapshots.restore_resources(name, snapshot, target, nodes=nodes)
-            return self.get(target)
+            made = self.get(target)
+            override = {key: value for key, value in props.items() if made.props.get(key) != value}
+            stale = sorted(key for key in made.props if key.startswith(PROP_PREFIX) and key not in props)
+            if not override and not stale:
+                return made
+            self.client.resource_definitions.set_props(target, override=override, delete=stale)
+            kept = {key: value for key, value in made.props.items() if key not in stale}
+            return dataclasses.replace(made, props={**kept, **override})
 
     def resize(self, name: str, size_kib: int) -> None:
         """Grow disk ``name`` to ``size_kib``; the same size is a no-op, shrinking InvalidInput."""

@@ -407,9 +407,13 @@ def test_restore_makes_a_new_disk_in_the_source_profile(http: responses.Requests
     http.post(RD, json=ok(), status=201)
     http.post(f"{RD}/src/snapshot-restore-volume-definition/s1", json=ok())
     http.post(f"{RD}/src/snapshot-restore-resource/s1", json=ok())
-    given_disk(http, "dst")
+    copied = {"Aux/bundle/owner-id": "9"}
+    http.get(RD, json=[rd_json("dst", props=copied)])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("dst", "n1")])
+    http.get(f"{RD}/dst/snapshots", json=[])
     disk = service.restore("src", "s1", "dst", {"Aux/bundle/owner-id": "9"}, nodes=["n1"])
     assert disk.name == "dst"
+    assert calls(http, "PUT", "/v1/resource-definitions/dst") == []  # nothing copied over ours
     created = body(calls(http, "POST", "/v1/resource-definitions")[0])
     assert created["resource_definition"]["name"] == "dst"
     assert created["resource_definition"]["resource_group_name"] == "silver"
@@ -418,6 +422,24 @@ def test_restore_makes_a_new_disk_in_the_source_profile(http: responses.Requests
         "to_resource"] == "dst"
     restored = body(calls(http, "POST", "/v1/resource-definitions/src/snapshot-restore-resource/s1")[0])
     assert restored["to_resource"] == "dst" and restored["nodes"] == ["n1"]
+
+
+def test_a_restore_puts_back_the_props_linstor_copied_over(http: responses.RequestsMock, service: DiskService) -> None:
+    """LINSTOR's restore copies the snapshot's definition props over the target's: the owner
+    props asked for are set again, the source's other owner props removed, the rest kept."""
+    http.get(RD, json=[rd_json("src")])
+    http.post(RD, json=ok(), status=201)
+    http.post(f"{RD}/src/snapshot-restore-volume-definition/s1", json=ok())
+    http.post(f"{RD}/src/snapshot-restore-resource/s1", json=ok())
+    copied = {"Aux/bundle/owner-id": "1", "Aux/bundle/pve-volname": "vm-1-disk-0", "DrbdOptions/Net/protocol": "C"}
+    http.get(RD, json=[rd_json("dst", props=copied)])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("dst", "n1")])
+    http.get(f"{RD}/dst/snapshots", json=[])
+    http.put(f"{RD}/dst", json=ok(retcodes.MODIFIED))
+    disk = service.restore("src", "s1", "dst", {"Aux/bundle/owner-id": "9"})
+    assert body(calls(http, "PUT", "/v1/resource-definitions/dst")[0]) == {
+        "override_props": {"Aux/bundle/owner-id": "9"}, "delete_props": ["Aux/bundle/pve-volname"]}
+    assert disk.props == {"Aux/bundle/owner-id": "9", "DrbdOptions/Net/protocol": "C"}
 
 
 def test_a_failed_restore_removes_the_target(http: responses.RequestsMock, service: DiskService) -> None:

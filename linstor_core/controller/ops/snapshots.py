@@ -132,7 +132,12 @@ def _refuse_a_target_with_resources(repo: Repo, target: str) -> None:
 def restore_resources(ctl: Controller, change: Change, rd_name: str, name: str, target: str,
                       nodes: Sequence[str]) -> None:
     """Resources of ``target`` on ``nodes`` (a subset of the snapshot's; all when empty), each
-    made from that node's snapshot copy, in the same pool."""
+    made from that node's snapshot copy, in the same pool.
+
+    The source's definition props are copied onto the target's, over the ones it was made
+    with, as LINSTOR copies them (it copies those the definition had when the snapshot was
+    taken; this controller keeps no copy and takes the current ones): a client that wants its
+    own props on a restored disk sets them again afterwards."""
     repo = change.repo
     snap = repo.snapshot(rd_name, name)
     pools = {node.lower(): (node, pool) for node, pool in snap.nodes}
@@ -145,6 +150,9 @@ def restore_resources(ctl: Controller, change: Change, rd_name: str, name: str, 
     if repo.find_rd(target) is None or not repo.vds(target):
         restore_volume_definitions(ctl, change, snap.rd, snap.name, target)
     to_rd = repo.rd(target)
+    copied = {**to_rd.props, **repo.rd(snap.rd).props}
+    if copied != to_rd.props:
+        repo.set_rd_props(to_rd.name, copied)
     for node in wanted:
         real_node, pool = pools[node.lower()]
 

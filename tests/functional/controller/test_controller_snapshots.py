@@ -129,6 +129,22 @@ def test_restore_volume_definitions_then_resources(rest):
     assert len(rest.call("GET", "/v1/resource-definitions/dst/resources", status=200)) == 1
 
 
+def test_restore_copies_the_source_definitions_props_over_the_targets(rest):
+    """As LINSTOR's snapshot-restore-resource: the target made with props of its own carries
+    the source's afterwards where both name a key, and keeps its own other keys."""
+    make_rd(rest, "psrc", "alpha")
+    rest.ok("PUT", "/v1/resource-definitions/psrc", {"override_props": {
+        "Aux/owner": "source", "Aux/only-source": "x"}})
+    rest.ok("POST", "/v1/resource-definitions/psrc/snapshots", {"name": "s0"}, status=201)
+    rest.ok("POST", "/v1/resource-definitions", {"resource_definition": {
+        "name": "pdst", "layer_data": [{"type": "STORAGE"}],
+        "props": {"Aux/owner": "target", "Aux/only-target": "y"}}}, status=201)
+    rest.ok("POST", "/v1/resource-definitions/psrc/snapshot-restore-resource/s0", {"to_resource": "pdst"})
+    props = rest.call("GET", "/v1/resource-definitions/pdst", status=200)["props"]
+    assert {k: v for k, v in props.items() if k.startswith("Aux/")} == {
+        "Aux/owner": "source", "Aux/only-source": "x", "Aux/only-target": "y"}
+
+
 def test_restore_into_a_definition_with_resources_is_refused_and_changes_nothing(rest):
     """LINSTOR refuses it: a replica of the snapshot's data would join one holding other data."""
     make_rd(rest, "src2", "alpha")

@@ -1,8 +1,10 @@
-"""Copy an image file into a disk device: chunked, sparse-aware, flushed, with progress lines.
+"""Copy an image file or a stream into a disk device, or a device into a stream: chunked,
+sparse-aware, flushed, with progress lines.
 
-Platform-neutral: OpenNebula's ``ds cp`` fills a fresh LINSTOR disk from an uploaded image, and
-the PVE adapter can do the same on import. Only local paths are read here (no URLs, no image
-format conversion): callers refuse what this module cannot copy before they create a disk.
+Platform-neutral: OpenNebula's ``ds cp`` fills a fresh LINSTOR disk from an uploaded image; PVE's
+``volume_export``/``volume_import`` send a disk through a pipe or socket. Only local paths and
+open streams are read here (no URLs, no image format conversion): callers refuse what this
+module cannot copy before they create a disk.
 
 What is promised: every byte of the source ends up at the same offset of the device (holes and
 all-zero chunks are skipped only when the caller says the device already reads as zeros, as a
@@ -96,9 +98,7 @@ def copy_into_device(
     except OSError as error:
         os.close(src_fd)
         raise StorageError(["open", device], 1, error.strerror or str(error)) from None
-    copied = 0
-    last_report = clock()
-    zero = bytes(CHUNK_BYTES)
+    report = _Reporter(total, progress, clock)
     try:
         if not device_is_zeroed:
             _zero_from(dst_fd, device, total)  # past the image: the copy writes all before it
@@ -106,29 +106,137 @@ def copy_into_device(
         for start, end in ranges:
             offset = start
             while offset < end:
-                length = min(CHUNK_BYTES, end - offset)
-                chunk = os.pread(src_fd, length, offset)
+                chunk = os.pread(src_fd, min(CHUNK_BYTES, end - offset), offset)
                 if not chunk:  # the file shrank under the copy: the rest would be left unwritten
                     raise InvalidInput(
                         "image", src_path, f"ended at {offset} of its {total} bytes while it was copied",
                         correction="copy it again once nothing writes to it",
                     )
-                if not (device_is_zeroed and chunk == zero[: len(chunk)]):
-                    _write_all(dst_fd, chunk, offset)
+                _write_unless_zero(dst_fd, chunk, offset, device_is_zeroed)
                 offset += len(chunk)
-                copied = offset
-                if progress is not None and clock() - last_report >= PROGRESS_SECONDS:
-                    last_report = clock()
-                    progress(_progress_line(copied, total))
+                report.at(offset)
         os.fsync(dst_fd)
     except OSError as error:
         raise StorageError(["write", device], 1, error.strerror or str(error)) from None
     finally:
         os.close(dst_fd)
         os.close(src_fd)
-    if progress is not None:
-        progress(_progress_line(total, total))
+    report.done()
     return total
+
+
+def copy_device_to_stream(
+    device: str, out_fd: int, *, progress: Progress | None = None, clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Write every byte of ``device`` to ``out_fd`` (a pipe or socket: written in order, never
+    seeked); return how many. ``progress`` as for :func:`copy_into_device`."""
+    try:
+        total = size_of(device)
+        src_fd = os.open(device, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as error:
+        raise StorageError(["open", device], error.errno or 1, error.strerror or str(error)) from None
+    report = _Reporter(total, progress, clock)
+    offset = 0
+    try:
+        while offset < total:
+            chunk = os.pread(src_fd, min(CHUNK_BYTES, total - offset), offset)
+            if not chunk:
+                raise StorageError(["read", device], 1, f"the device ended at {offset} of its {total} bytes")
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(out_fd, view):]
+            offset += len(chunk)
+            report.at(offset)
+    except OSError as error:
+        raise StorageError(["copy", device, "to the stream"], error.errno or 1,
+                           f"{error.strerror or error} after {offset} of {total} bytes") from None
+    finally:
+        os.close(src_fd)
+    report.done()
+    return total
+
+
+def copy_stream_into_device(
+    in_fd: int,
+    size: int,
+    device: str,
+    *,
+    device_is_zeroed: bool = False,
+    progress: Progress | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """Read exactly ``size`` bytes from ``in_fd`` (a pipe or socket) onto the start of ``device``;
+    return ``size``. Zeros are skipped and the rest of the device zeroed as by
+    :func:`copy_into_device`; a stream that ends early is an InvalidInput naming where (what it
+    carried is on the device, which the caller then deletes)."""
+    try:
+        capacity = size_of(device)
+        dst_fd = os.open(device, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as error:
+        raise StorageError(["open", device], error.errno or 1, error.strerror or str(error)) from None
+    report = _Reporter(size, progress, clock)
+    try:
+        if size > capacity:
+            raise InvalidInput("size", size, f"the stream's {size} bytes do not fit the {capacity} byte disk {device}")
+        if not device_is_zeroed:
+            _zero_from(dst_fd, device, size)
+        offset = 0
+        while offset < size:
+            chunk = read_exactly(in_fd, min(CHUNK_BYTES, size - offset))
+            if not chunk:
+                raise InvalidInput("stream", f"{offset} bytes", f"ended before the {size} bytes its header announced",
+                                   correction="send the volume again (the sending side may have failed)")
+            _write_unless_zero(dst_fd, chunk, offset, device_is_zeroed)
+            offset += len(chunk)
+            report.at(offset)
+        os.fsync(dst_fd)
+    except OSError as error:
+        raise StorageError(["copy", "the stream", "to", device], error.errno or 1, error.strerror or str(error)) from None
+    finally:
+        os.close(dst_fd)
+    report.done()
+    return size
+
+
+def read_exactly(fd: int, length: int) -> bytes:
+    """``length`` bytes from the stream ``fd``, fewer only where it ended (pipes and sockets
+    hand out less than asked, and a chunk of zeros is only skipped whole)."""
+    parts = []
+    left = length
+    while left:
+        part = os.read(fd, left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+class _Reporter:
+    """A progress line about every ``PROGRESS_SECONDS`` of a copy, and one at its end."""
+
+    def __init__(self, total: int, progress: Progress | None, clock: Callable[[], float]) -> None:
+        self._total, self._progress, self._clock = total, progress, clock
+        self._last = clock()
+
+    def at(self, done: int) -> None:
+        if self._progress is not None and self._clock() - self._last >= PROGRESS_SECONDS:
+            self._last = self._clock()
+            self._progress(_progress_line(done, self._total))
+
+    def done(self) -> None:
+        if self._progress is not None:
+            self._progress(_progress_line(self._total, self._total))
+
+
+_ZEROS = bytes(CHUNK_BYTES)
+
+
+def _write_unless_zero(fd: int, chunk: bytes, offset: int, device_is_zeroed: bool) -> None:
+    """Write ``chunk`` at ``offset``; on a device that reads as zeros, an all-zero chunk is left
+    unwritten (a thin volume stays thin)."""
+    if not (device_is_zeroed and chunk == _ZEROS[: len(chunk)]):
+        _write_all(fd, chunk, offset)
 
 
 def zero_device(device: str) -> None:
@@ -189,4 +297,7 @@ def hexdigest_of(path: str | Path, algorithm: str = "md5", length: int | None = 
     return digest.hexdigest()
 
 
-__all__ = ["CHUNK_BYTES", "copy_into_device", "hexdigest_of", "size_of", "zero_device"]
+__all__ = [
+    "CHUNK_BYTES", "copy_device_to_stream", "copy_into_device", "copy_stream_into_device", "hexdigest_of",
+    "read_exactly", "size_of", "zero_device",
+]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from linstor_core.errors import ConfigError, InvalidInput, LinstorError
 
+from proxmox_plugin import transfer
 from proxmox_plugin.options import OPTION_HELP, StorageOptions, parse_options
 from proxmox_plugin.plugin import LinstorStorage, pve_parse_volname, volume_has_feature
 from proxmox_plugin.statuscache import StatusCache
@@ -42,13 +43,19 @@ call with a LINSTOR error first."""
 _PURE: Mapping[str, Callable[..., Any]] = {
     "parse_volname": pve_parse_volname,
     "volume_has_feature": volume_has_feature,
+    "volume_export_formats": transfer.formats,
+    "volume_import_formats": transfer.formats,
 }
 _STORAGE_METHODS = frozenset({
     "alloc_image", "free_image", "list_images", "status", "check_connection", "path",
     "activate_volume", "deactivate_volume", "volume_resize", "volume_snapshot",
     "volume_rollback_is_possible", "volume_snapshot_rollback", "volume_snapshot_delete",
     "volume_size_info", "rename_volume", "create_base", "clone_image", "volume_starts_zeroed",
+    "volume_export", "volume_import",
 })
+_UNLOCKED_METHODS = frozenset({"volume_export", "volume_import"})
+"""PVE streams a disk through these without holding its storage lock (only ``alloc_image``
+takes it, inside), for as long as the copy takes."""
 
 
 def _token(path: str | None) -> str | None:
@@ -77,11 +84,13 @@ def _tls_file(option: str, path: str | None) -> str | None:
     return path
 
 
-def connect(options: StorageOptions) -> DiskService:
+def connect(options: StorageOptions, *, budget: float | None = REQUEST_BUDGET) -> DiskService:
     """The disk service for the storage's controllers, TLS files and token, with short timeouts.
 
     The HTTP stack is imported here, not at the top: PVE runs ``parse_volname`` many times per
-    operation, and those processes never talk to a controller.
+    operation, and those processes never talk to a controller. ``budget`` None: no limit on all
+    requests together, for the calls PVE makes outside its storage lock that stream a whole
+    disk (``_UNLOCKED_METHODS``), whose clean-up after a long copy must still be sent.
     """
     from linstor_core.config import load_client_config
     from linstor_core.disks import DiskService
@@ -95,7 +104,7 @@ def connect(options: StorageOptions) -> DiskService:
         client_key=_tls_file("apikey", options.client_key) or config.client_key,
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        budget=REQUEST_BUDGET,
+        budget=budget,
     )
     return DiskService.from_config(config)
 
@@ -111,7 +120,8 @@ def _progress(stderr: TextIO) -> Callable[[str], None]:
     return report
 
 
-def _storage(request: Mapping[str, Any], environ: Mapping[str, str], stderr: TextIO) -> LinstorStorage:
+def _storage(request: Mapping[str, Any], environ: Mapping[str, str], stderr: TextIO, *,
+             budget: float | None) -> LinstorStorage:
     storeid = request.get("storeid")
     if not isinstance(storeid, str) or not storeid:
         raise InvalidInput("storeid", storeid, "the storage id is required")
@@ -120,7 +130,7 @@ def _storage(request: Mapping[str, Any], environ: Mapping[str, str], stderr: Tex
         raise InvalidInput("node", node, "the local node name is required")
     options = parse_options(storeid, request.get("scfg") or {})
     cache = StatusCache(Path(environ.get(CACHE_DIR_ENV, DEFAULT_CACHE_DIR)), options.status_cache_seconds)
-    return LinstorStorage(connect(options), options, node, _vm_names(), cache, _progress(stderr))
+    return LinstorStorage(connect(options, budget=budget), options, node, _vm_names(), cache, _progress(stderr))
 
 
 def _call(function: Callable[..., Any], method: str, args: Any) -> Any:
@@ -143,7 +153,7 @@ def dispatch(method: str, request: Any, environ: Mapping[str, str], stderr: Text
     if method not in _STORAGE_METHODS:
         raise InvalidInput("method", method, "not a storage plugin method",
                            correction="one of " + ", ".join(sorted({*_PURE, *_STORAGE_METHODS})))
-    storage = _storage(request, environ, stderr)
+    storage = _storage(request, environ, stderr, budget=None if method in _UNLOCKED_METHODS else REQUEST_BUDGET)
     return _call(getattr(storage, method), method, args)
 
 
@@ -171,7 +181,9 @@ def usage() -> str:
         "stderr: progress lines for the PVE task log.\n"
         f"Controller requests: {CONNECT_TIMEOUT:g} s to connect, {READ_TIMEOUT:g} s for an answer, "
         f"{REQUEST_BUDGET:g} s for all of one call\n"
-        "together, so a call ends with a LINSTOR error inside PVE's 60 s storage lock.\n\n"
+        "together, so a call ends with a LINSTOR error inside PVE's 60 s storage lock (not for\n"
+        "volume_export and volume_import, which stream the raw+size format on the descriptor\n"
+        "args.data_fd for as long as the copy takes).\n\n"
         f"{methods}\n\n"
         f"storage.cfg options (besides PVE's content, nodes, shared, disable, bwlimit):\n{options}\n\n"
         f"environment: {CACHE_DIR_ENV} (status cache directory, default {DEFAULT_CACHE_DIR})\n"

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from linstor_core import naming
-from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, LinstorError
+from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, LinstorError, noted_on
 from linstor_core.models import Disk
 from linstor_core.retcodes import FAIL_EXISTS_RSC_DFN, FAIL_IN_USE
 from linstor_core.units import bytes_to_kib, kib_to_bytes, mib_to_kib
 
 from proxmox_plugin.catalog import PLATFORM, VOLNAME, Catalog, key, owner_props, volname_of
 from proxmox_plugin.options import StorageOptions
+from proxmox_plugin import transfer
 from proxmox_plugin.snapviews import SnapshotViews
 from proxmox_plugin.statuscache import StatusCache
 from proxmox_plugin.vmnames import VmNames
@@ -395,6 +396,50 @@ class LinstorStorage:
         stale = () if vm_name else (naming.PROP_OWNER_NAME,)
         self.disks.set_props(disk.name, override=owner_props(self.storeid, target, vm_name), delete=stale)
         return f"{self.storeid}:{target.volname}"
+
+    def volume_export(self, volname: str, format: str, snapshot: str | None = None,
+                      base_snapshot: str | None = None, with_snapshots: Any = None, data_fd: Any = None) -> None:
+        """Send the disk as PVE's ``raw+size`` stream on ``data_fd`` (see :mod:`proxmox_plugin.transfer`),
+        attached here to be read; progress lines go to PVE's task log."""
+        transfer.check_request(format, snapshot, base_snapshot, with_snapshots)
+        fd = transfer.data_fd(data_fd, reading=False)
+        _, disk = self._disk(volname)
+        transfer.send(self.disks.attach(disk.name, self.node), fd, self.progress)
+        self.progress(f"exported {self.storeid}:{volname}")
+
+    def volume_import(self, volname: str, format: str, snapshot: str | None = None,
+                      base_snapshot: str | None = None, with_snapshots: Any = None, allow_rename: Any = False,
+                      data_fd: Any = None) -> str:
+        """A new disk named ``volname`` (the next free ``vm-<vmid>-disk-<n>`` when that is taken
+        and ``allow_rename``) filled from the ``raw+size`` stream on ``data_fd``; its volume id.
+
+        The header is read before anything is made; a stream that fails after that deletes the
+        new disk again, so nothing is left half-filled.
+        """
+        transfer.check_request(format, snapshot, base_snapshot, with_snapshots)
+        fd = transfer.data_fd(data_fd, reading=True)
+        vol = parse_volname(volname)
+        if vol.is_base or vol.base:
+            raise InvalidInput("volname", volname, "template disks and linked clones cannot be imported",
+                               correction="move the guest without its template, or convert it after the move")
+        size = transfer.received_size(fd)
+        name: str | None = vol.name
+        if self.catalog.find(vol) is not None:
+            if not allow_rename:
+                raise self._exists(vol)
+            name = None
+        imported = self.alloc_image(vol.vmid, "raw", name, math.ceil(size / 1024))
+        try:
+            _, disk = self._disk(imported)
+            attachment = self.disks.attachment(disk.name, self.node)
+            transfer.receive(fd, size, attachment.device, device_is_zeroed=attachment.starts_zeroed,
+                             progress=self.progress)
+        except BaseException as error:
+            with noted_on(error, f"deleting the half-imported {self.storeid}:{imported}"):
+                self.free_image(imported)
+            raise
+        self.progress(f"imported {self.storeid}:{imported}")
+        return f"{self.storeid}:{imported}"
 
     def create_base(self, volname: str) -> str:
         """Turn a disk into a template disk: a ``__base__`` snapshot and the ``base-`` name."""

@@ -20,6 +20,8 @@ package PVE::Storage::Custom::LINSTORPlugin;
 use strict;
 use warnings;
 
+use Fcntl qw(F_GETFD F_SETFD FD_CLOEXEC);
+use IO::Handle;
 use IPC::Open3 qw(open3);
 use JSON::PP;
 use Sys::Hostname qw(hostname);
@@ -334,6 +336,58 @@ sub rename_volume {
     my ($class, $scfg, $storeid, $source_volname, $target_vmid, $target_volname) = @_;
     return _storage_call('rename_volume', $storeid, $scfg, source_volname => $source_volname,
         target_vmid => $target_vmid, target_volname => $target_volname);
+}
+
+# Moving a disk between storages that share nothing (an offline migration, qm
+# remote-migrate, pvesm export/import): PVE's raw+size stream, written and read
+# by linstor-pve (proxmox_plugin/transfer.py), which also says what it offers.
+sub volume_export_formats {
+    my ($class, $scfg, $storeid, $volname, $snapshot, $base_snapshot, $with_snapshots) = @_;
+    return @{ _run('volume_export_formats', { args => { volname => $volname, snapshot => $snapshot,
+        base_snapshot => $base_snapshot, with_snapshots => $with_snapshots } }) };
+}
+
+sub volume_import_formats {
+    my ($class, $scfg, $storeid, $volname, $snapshot, $base_snapshot, $with_snapshots) = @_;
+    return @{ _run('volume_import_formats', { args => { volname => $volname, snapshot => $snapshot,
+        base_snapshot => $base_snapshot, with_snapshots => $with_snapshots } }) };
+}
+
+sub volume_export {
+    my ($class, $scfg, $storeid, $fh, $volname, $format, $snapshot, $base_snapshot, $with_snapshots) = @_;
+    _with_data_fd($fh, '>&', sub {
+        _storage_call('volume_export', $storeid, $scfg, volname => $volname, format => $format,
+            snapshot => $snapshot, base_snapshot => $base_snapshot, with_snapshots => $with_snapshots,
+            data_fd => $_[0]);
+    });
+    return undef;
+}
+
+sub volume_import {
+    my ($class, $scfg, $storeid, $fh, $volname, $format, $snapshot, $base_snapshot, $with_snapshots,
+        $allow_rename) = @_;
+    return _with_data_fd($fh, '<&', sub {
+        _storage_call('volume_import', $storeid, $scfg, volname => $volname, format => $format,
+            snapshot => $snapshot, base_snapshot => $base_snapshot, with_snapshots => $with_snapshots,
+            allow_rename => $allow_rename ? JSON::PP::true : JSON::PP::false, data_fd => $_[0]);
+    });
+}
+
+# linstor-pve's stdin and stdout carry the request and the answer, and PVE's
+# handle may be either of them (pvesm export/import -), so the stream goes on a
+# duplicate, kept open across exec (Perl opens descriptors close-on-exec).
+sub _with_data_fd {
+    my ($fh, $mode, $code) = @_;
+    $fh->flush() if $mode eq '>&';  # what Perl buffered goes first
+    open(my $data, $mode, $fh) or die "cannot pass the data stream to " . COMMAND . ": $!\n";
+    my $flags = fcntl($data, F_GETFD, 0);
+    fcntl($data, F_SETFD, ($flags // 0) & ~FD_CLOEXEC)
+        or die "cannot pass the data stream to " . COMMAND . ": $!\n";
+    my $result = eval { $code->(fileno($data)) };
+    my $error = $@;
+    close($data);
+    die $error if $error;
+    return $result;
 }
 
 sub create_base {

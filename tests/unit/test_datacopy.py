@@ -86,3 +86,64 @@ def test_a_source_that_shrinks_under_the_copy_fails_it(tmp_path: Path, zeroed: b
         datacopy.copy_into_device(source, str(device), device_is_zeroed=zeroed,
                                   progress=shrink_after_the_first_chunk, clock=lambda: float(next(ticks)))
     assert not any("(100%)" in line for line in lines)
+
+
+def test_a_device_goes_into_a_stream_whole_and_in_order(tmp_path: Path) -> None:
+    """A pipe is written in order and never seeked: every byte, holes as zeros."""
+    device = sparse(tmp_path / "dev", 9 * MIB + 5, {0: b"head", 5 * MIB: b"middle", 9 * MIB: b"tail!"})
+    lines: list[str] = []
+    with open(tmp_path / "stream", "wb") as stream:
+        assert datacopy.copy_device_to_stream(str(device), stream.fileno(), progress=lines.append) == 9 * MIB + 5
+    assert (tmp_path / "stream").read_bytes() == device.read_bytes()
+    assert lines == ["copied 9 MiB of 9 MiB (100%)"]
+
+
+@pytest.mark.parametrize("zeroed", [True, False])
+def test_a_stream_lands_on_the_device_and_the_rest_reads_as_zeros(tmp_path: Path, zeroed: bool) -> None:
+    data = b"a" * 3 + bytes(5 * MIB) + b"b" * 7
+    device = sparse(tmp_path / "dev", 8 * MIB, {} if zeroed else {7 * MIB: b"old data"})
+    (tmp_path / "stream").write_bytes(data + b"trailing bytes are not read")
+    with open(tmp_path / "stream", "rb", buffering=0) as stream:
+        assert datacopy.copy_stream_into_device(stream.fileno(), len(data), str(device),
+                                                device_is_zeroed=zeroed) == len(data)
+        assert stream.read() == b"trailing bytes are not read"
+    assert device.read_bytes() == data + bytes(8 * MIB - len(data))
+
+
+def test_a_stream_that_ends_early_says_where(tmp_path: Path) -> None:
+    device = sparse(tmp_path / "dev", 8 * MIB, {})
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"x" * 1000)
+    os.close(write_fd)
+    try:
+        with pytest.raises(InvalidInput, match="ended before the 4096 bytes its header announced") as ended:
+            datacopy.copy_stream_into_device(read_fd, 4096, str(device))
+    finally:
+        os.close(read_fd)
+    assert ended.value.value == "1000 bytes"
+
+
+def test_a_stream_larger_than_the_device_is_refused_before_writing(tmp_path: Path) -> None:
+    device = sparse(tmp_path / "dev", MIB, {0: b"keep"})
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"x" * 100)
+    os.close(write_fd)
+    try:
+        with pytest.raises(InvalidInput, match="do not fit"):
+            datacopy.copy_stream_into_device(read_fd, 2 * MIB, str(device))
+        assert os.read(read_fd, 100) == b"x" * 100  # nothing read either
+    finally:
+        os.close(read_fd)
+    assert device.read_bytes()[:4] == b"keep"
+
+
+def test_read_exactly_gathers_what_a_pipe_hands_out_in_pieces() -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, b"abc")
+        os.write(write_fd, b"def")
+        os.close(write_fd)
+        assert datacopy.read_exactly(read_fd, 5) == b"abcde"
+        assert datacopy.read_exactly(read_fd, 5) == b"f"
+    finally:
+        os.close(read_fd)

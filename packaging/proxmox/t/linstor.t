@@ -2,7 +2,8 @@
 # Every storage method through the shim, linstor-pve and the real embedded
 # controller: allocate, list, activate, path, write, snapshot, write more,
 # roll back (the data is the snapshot's), clones of a snapshot and of a disk
-# (progress on stderr), a snapshot's own device (vzdump), bad input changing nothing, template + two linked
+# (progress on stderr), a snapshot's own device (vzdump), export and import (raw+size),
+# bad input changing nothing, template + two linked
 # clones, free refusing the base, resize, rename, status (and its cache shared
 # between processes), free.
 
@@ -214,6 +215,37 @@ is($plugin->alloc_image($storeid, $scfg, 104, 'raw', undef, $odd / 1024), 'vm-10
 is(scalar($plugin->volume_size_info($scfg, $storeid, 'vm-104-disk-0')), 10 * 1024 * 1024 + 1024,
     'rounded up to the next KiB: the image fits');
 $plugin->free_image($storeid, $scfg, 'vm-104-disk-0', 0);
+
+# export and import (an offline migration off a storage that is not shared): raw+size through
+# a handle PVE opened, which Perl opens close-on-exec; and through pvesm's own STDOUT/STDIN
+is_deeply([ $plugin->volume_export_formats($scfg, $storeid, 'vm-103-disk-1', undef, undef, 0) ], ['raw+size'],
+    'export formats');
+is_deeply([ $plugin->volume_import_formats($scfg, $storeid, 'vm-105-disk-0', undef, undef, 1) ], [],
+    'no import format with snapshots');
+my $stream = $controller->dir() . '/stream';
+open(my $out, '>', $stream) or die "open $stream: $!";
+is($plugin->volume_export($scfg, $storeid, $out, 'vm-103-disk-1', 'raw+size', undef, undef, 0), undef, 'export');
+close($out);
+is(-s $stream, 8 + scalar($plugin->volume_size_info($scfg, $storeid, 'vm-103-disk-1')), 'the size, then the disk');
+open(my $in, '<', $stream) or die "open $stream: $!";
+is($plugin->volume_import($scfg, $storeid, $in, 'vm-105-disk-0', 'raw+size', undef, undef, 0, 0),
+    "$storeid:vm-105-disk-0", 'import');
+close($in);
+my ($imported) = $plugin->path($scfg, 'vm-105-disk-0', $storeid);
+is(read_at($imported, 5), 'third', 'the imported disk holds the exported data');
+{
+    open(my $saved, '<&', \*STDIN) or die "dup STDIN: $!";
+    open(STDIN, '<', $stream) or die "open $stream: $!";
+    my $volid = eval { $plugin->volume_import($scfg, $storeid, \*STDIN, 'vm-105-disk-0', 'raw+size', undef, undef, 0, 1) };
+    my $error = $@;
+    open(STDIN, '<&', $saved) or die "restore STDIN: $!";
+    is($volid, "$storeid:vm-105-disk-1", "from pvesm's STDIN, renamed as allowed") or diag($error);
+}
+open(my $null, '>', '/dev/null') or die "open /dev/null: $!";
+dies_like { $plugin->volume_export($scfg, $storeid, $null, 'vm-103-disk-1', 'zfs', undef, undef, 0) }
+    qr/this storage sends and receives raw\+size only/, 'another format refused';
+close($null);
+$plugin->free_image($storeid, $scfg, $_, 0) for ('vm-105-disk-0', 'vm-105-disk-1');
 
 # free everything
 $plugin->deactivate_volume($storeid, $scfg, 'base-100-disk-0/vm-101-disk-1');

@@ -240,6 +240,47 @@ def test_free_image_removes_the_views_of_its_snapshots(storage: LinstorStorage, 
     assert [rd.name for rd in client.resource_definitions.list() if rd.name.startswith("pve")] == []
 
 
+def test_export_then_import_moves_a_disk_through_a_raw_size_stream(storage: LinstorStorage, tmp_path: Path) -> None:
+    """An offline migration off a storage without `shared`: the source exports, the destination
+    imports; as another guest's disk, the data the same, the size at least the same."""
+    storage.alloc_image(101, "raw", None, 8 * 1024)
+    storage.activate_volume("vm-101-disk-0")
+    write_synced(storage.path("vm-101-disk-0")[0], b"guest data", 3 * MiB)
+    with open(tmp_path / "stream", "wb") as stream:
+        storage.volume_export("vm-101-disk-0", "raw+size", data_fd=stream.fileno())
+    sent = (tmp_path / "stream").read_bytes()
+    assert int.from_bytes(sent[:8], "little") == 8 * MiB == len(sent) - 8
+
+    with open(tmp_path / "stream", "rb", buffering=0) as stream:
+        assert storage.volume_import("vm-102-disk-0", "raw+size", data_fd=stream.fileno()) == "ls:vm-102-disk-0"
+    assert storage.volume_size_info("vm-102-disk-0")["size"] == 8 * MiB
+    storage.activate_volume("vm-102-disk-0")
+    assert _read(storage.path("vm-102-disk-0")[0], 8 * MiB)[3 * MiB:3 * MiB + 10] == b"guest data"
+
+    with open(tmp_path / "stream", "rb", buffering=0) as stream:  # taken: refused, nothing made
+        with pytest.raises(LinstorError, match="already exists"):
+            storage.volume_import("vm-102-disk-0", "raw+size", data_fd=stream.fileno())
+    assert _volids(storage, 102) == ["ls:vm-102-disk-0"]
+    with open(tmp_path / "stream", "rb", buffering=0) as stream:
+        assert storage.volume_import("vm-102-disk-0", "raw+size", allow_rename=True,
+                                     data_fd=stream.fileno()) == "ls:vm-102-disk-1"
+
+
+def test_an_import_whose_stream_breaks_leaves_no_disk(storage: LinstorStorage, tmp_path: Path) -> None:
+    (tmp_path / "cut").write_bytes((8 * MiB).to_bytes(8, "little") + b"only a little")
+    with open(tmp_path / "cut", "rb", buffering=0) as stream:
+        with pytest.raises(InvalidInput, match="ended before the 8388608 bytes"):
+            storage.volume_import("vm-102-disk-0", "raw+size", data_fd=stream.fileno())
+    assert _volids(storage) == []
+    (tmp_path / "empty").write_bytes(b"")
+    with open(tmp_path / "empty", "rb", buffering=0) as stream:
+        with pytest.raises(InvalidInput, match="too short for the raw"):
+            storage.volume_import("vm-102-disk-0", "raw+size", data_fd=stream.fileno())
+        with pytest.raises(InvalidInput, match="no snapshots"):
+            storage.volume_import("vm-102-disk-0", "raw+size", with_snapshots=["snap1"], data_fd=stream.fileno())
+    assert _volids(storage) == []
+
+
 def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: LinstorStorage, client: Any) -> None:
     """PVE asks for the path and activates on the node that runs the guest; with a DRBD profile
     the disk gets a diskless DRBD client there, never a new replica, and deactivating (twice,

@@ -27,7 +27,13 @@ def _run(method: str, request: Any, environ: dict[str, str] | None = None) -> tu
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> FakeDisks:
     disks = FakeDisks()
-    monkeypatch.setattr(cli, "connect", lambda options: disks)
+    disks.budgets = []  # type: ignore[attr-defined]
+
+    def connect(options: Any, *, budget: float | None) -> FakeDisks:
+        disks.budgets.append(budget)  # type: ignore[attr-defined]
+        return disks
+
+    monkeypatch.setattr(cli, "connect", connect)
     monkeypatch.setattr(cli, "_vm_names", lambda: type("NoNames", (), {"name_of": lambda s, v: None})())
     return disks
 
@@ -173,3 +179,15 @@ def test_a_linstor_error_is_rendered_as_str_gives_it() -> None:
     noted = LinstorError("clone failed")
     noted.add_note("removing the partial pve-102-disk-0 failed too: no answer")
     assert cli._render(noted)["message"] == "clone failed; removing the partial pve-102-disk-0 failed too: no answer"
+
+
+def test_only_the_streaming_methods_have_no_request_budget(fake: FakeDisks, tmp_path: Any) -> None:
+    """PVE holds its 60 s storage lock around most calls, not around a disk's stream, whose
+    clean-up after a long copy must still reach the controller."""
+    _run("alloc_image", _request(vmid=7, fmt="raw", name=None, size=4096))
+    (tmp_path / "empty").write_bytes(b"")
+    with open(tmp_path / "empty", "rb") as stream:
+        status, body, _ = _run("volume_import", _request(volname="vm-8-disk-0", format="raw+size",
+                                                         data_fd=stream.fileno()))
+    assert status == 1 and "too short for the raw+size header" in body["error"]["message"]
+    assert fake.budgets == [cli.REQUEST_BUDGET, None]  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@ from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
 from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound, noted_on
 from linstor_core.models import (
-    TWO_PRIMARIES, Attachment, Capacity, Disk, Resource, ResourceDefinition, SelectFilter, Snapshot,
+    HAND_OVER, TWO_PRIMARIES, Attachment, Capacity, Disk, Resource, ResourceDefinition, SelectFilter, Snapshot,
 )
 from linstor_core.naming import (
     PROP_PREFIX, validate_node_name, validate_resource_group_name, validate_resource_name, validate_snapshot_name,
@@ -414,24 +414,26 @@ class DiskService:
         return self._attach_with_two_primaries(name, node)
 
     def attach_handing_over(self, name: str, node: str) -> str:
-        """:meth:`attach` for a platform that does not say when a live migration begins.
+        """:meth:`attach` on the destination of a live migration the platform says is under way.
 
-        PVE activates a running guest's disks on the destination before its QEMU opens them,
-        and says no more. A disk that is in use on another node while it is activated here can
-        only be such a hand-over, which DRBD refuses with one primary: then two are allowed,
-        as for ``migrating``, until :meth:`end_migration`. A disk in use nowhere else is
-        attached as :meth:`attach` does it, with no extra call.
+        The guest still runs on the source, whose DRBD resource is in use: then two primaries
+        are allowed, as for ``migrating``, and the pair recorded (``HAND_OVER``), until
+        :meth:`end_migration`. A disk in use on no other node (the guest is not running, or
+        the disk is not replicated) is attached as :meth:`attach` does it, with no extra call.
         """
         validate_resource_name(name)
         validate_node_name(node)
         resources = self.client.resources.list(name)
-        if not any(r.in_use and r.replicated and r.node_name.lower() != node.lower() for r in resources):
+        users = [r.node_name for r in resources if r.in_use and r.replicated and r.node_name.lower() != node.lower()]
+        if not users:
             return self._attach(name, node, resources).device
-        return self._attach_with_two_primaries(name, node, resources)
+        return self._attach_with_two_primaries(name, node, resources, hand_over=f"{users[0]} {node}")
 
-    def _attach_with_two_primaries(self, name: str, node: str, resources: Sequence[Resource] | None = None) -> str:
+    def _attach_with_two_primaries(self, name: str, node: str, resources: Sequence[Resource] | None = None, *,
+                                   hand_over: str | None = None) -> str:
         """Allow two primaries, then attach; withdrawn again if the attach fails."""
-        self.client.resource_definitions.set_props(name, override={TWO_PRIMARIES: "yes"})
+        self.client.resource_definitions.set_props(
+            name, override={TWO_PRIMARIES: "yes", **({HAND_OVER: hand_over} if hand_over else {})})
         try:
             return self._attach(name, node, resources).device
         except LinstorError as error:
@@ -497,9 +499,15 @@ class DiskService:
         with noted_on(error, f"withdrawing two primaries from {name}"):
             self._end_two_primaries(name)
 
+    def end_two_primaries(self, name: str) -> None:
+        """Withdraw two primaries (and the hand-over record) from disk ``name``; a missing disk
+        counts as done."""
+        validate_resource_name(name)
+        self._end_two_primaries(name)
+
     def _end_two_primaries(self, name: str) -> None:
         try:
-            self.client.resource_definitions.set_props(name, delete=[TWO_PRIMARIES])
+            self.client.resource_definitions.set_props(name, delete=[TWO_PRIMARIES, HAND_OVER])
         except NotFound:
             pass
 

@@ -294,6 +294,9 @@ class Capacity:
 TWO_PRIMARIES = "DrbdOptions/Net/allow-two-primaries"
 """Set on a disk's resource definition during a live migration: DRBD lets the source and the
 destination both be primary while the hypervisors hand the running guest over."""
+HAND_OVER = "Aux/bundle/hand-over"
+"""Beside ``TWO_PRIMARIES`` when a hand-over the bundle saw begin set it: ``<source> <destination>``,
+the only nodes whose deactivation ends it (an admin's own setting has no such record)."""
 
 
 @dataclass(frozen=True)
@@ -312,6 +315,11 @@ class Disk:
     def two_primaries(self) -> bool:
         """Whether DRBD lets a second node be primary: a live migration's hand-over is on."""
         return self.props.get(TWO_PRIMARIES) == "yes"
+
+    @property
+    def hand_over_nodes(self) -> tuple[str, ...]:
+        """The source and destination of the hand-over that allowed two primaries, if one did."""
+        return tuple(self.props.get(HAND_OVER, "").split()) if self.two_primaries else ()
 
 
 @dataclass(frozen=True)

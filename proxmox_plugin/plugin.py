@@ -22,6 +22,7 @@ from linstor_core.units import bytes_to_kib, kib_to_bytes, mib_to_kib
 from proxmox_plugin.catalog import PLATFORM, VOLNAME, Catalog, key, owner_props, volname_of
 from proxmox_plugin.options import StorageOptions
 from proxmox_plugin import transfer
+from proxmox_plugin.guests import Guests, PveGuestConfigs
 from proxmox_plugin.snapviews import SnapshotViews
 from proxmox_plugin.statuscache import StatusCache
 from proxmox_plugin.vmnames import VmNames
@@ -104,6 +105,7 @@ class LinstorStorage:
     vm_names: VmNames
     status_cache: StatusCache
     progress: Callable[[str], None]
+    guests: Guests = PveGuestConfigs()
 
     @property
     def storeid(self) -> str:
@@ -294,34 +296,42 @@ class LinstorStorage:
     def activate_volume(self, volname: str, snapname: str | None = None) -> int:
         """Make the device exist on this node (a diskless client when no replica is here).
 
-        A disk in use on another node is a live migration arriving here (PVE activates the
-        destination's disks before its QEMU opens them): DRBD then allows two primaries until
-        the deactivation that ends the migration, on the source after success or here after
-        a failure.
+        While the disk's VM is locked for a live migration from another node (see
+        :mod:`proxmox_plugin.guests`) and its disk is in use there, this is the migration
+        arriving: DRBD allows two primaries until the deactivation that ends the migration, on
+        the source after success or here after a failure. Two primaries a hand-over left on
+        (its end never came) are withdrawn at the next activation outside a migration.
 
-        A snapshot needs no activation, and gets none (no REST call): PVE activates the
-        snapshot before ``qm clone --snapname`` clones it, which restores it without a device,
-        and before vzdump mounts it, whose ``path`` makes the device.
+        A snapshot needs no activation, and gets none (no REST call): PVE activates a
+        snapshot before it clones from it (``clone_image`` restores it without a device) and
+        before vzdump mounts it (``path`` makes the device).
         """
         if snapname:
             parse_volname(volname)
             check_snapshot_name(snapname)
             return 1
-        _, disk = self._disk(volname)
-        self.disks.attach_handing_over(disk.name, self.node)
+        vol, disk = self._disk(volname)
+        source = self.guests.migrating_from(vol.vmid)
+        if source is not None and source.lower() != self.node.lower():
+            self.disks.attach_handing_over(disk.name, self.node)
+            return 1
+        self.disks.attach(disk.name, self.node)
+        if disk.hand_over_nodes:
+            self.disks.end_two_primaries(disk.name)
         return 1
 
     def deactivate_volume(self, volname: str, snapname: str | None = None) -> int:
         """Remove this node's diskless client, if any; replicas and tie-breakers stay. A live
-        migration's two primaries end here: this node's QEMU has let go of the disk. For a
-        snapshot, its view goes (if ``path`` made one)."""
+        migration's two primaries end here when this node is its source or destination: its
+        QEMU has let go of the disk (another node's deactivation leaves them, and so does any
+        for two primaries an admin set). For a snapshot, its view goes (if ``path`` made one)."""
         disk = self.catalog.find(parse_volname(volname))
         if disk is None:
             return 1
         if snapname:
             self.views.remove(disk.name, check_snapshot_name(snapname))
             return 1
-        if disk.two_primaries:
+        if self.node.lower() in (n.lower() for n in disk.hand_over_nodes):
             self.disks.end_migration(disk.name, self.node)
         else:
             self.disks.detach(disk.name, self.node)

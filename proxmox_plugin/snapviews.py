@@ -2,8 +2,7 @@
 
 LINSTOR gives a snapshot no device. vzdump's ``snapshot`` mode (the default of PVE's backup
 jobs) takes the ``vzdump`` snapshot of every container volume, asks for its path, mounts it
-read-only and archives it; a full clone of a container from a snapshot mounts it the same way.
-So the path of a snapshot is a *view*: a resource definition restored from the snapshot (cheap
+read-only and archives it. So the path of a snapshot is a *view*: a resource definition restored from the snapshot (cheap
 where the pool shares extents: LVM_THIN, ZFS, FILE_THIN), attached on the asking node.
 
 A view is named after its disk and snapshot, and its owner props say both, but no storage id:
@@ -44,19 +43,29 @@ class SnapshotViews:
     disks: DiskService
 
     def expose(self, disk: Disk, vmid: int, snapshot: str, node: str) -> str:
-        """The device of ``disk``'s ``snapshot`` on ``node``: its view, restored on first use."""
+        """The device of ``disk``'s ``snapshot`` on ``node``: its view, restored on first use.
+
+        Asked again (PVE asks for a path more than once), the view is reused; one a killed
+        call left half-made (no replica holds the data yet) is made again, never attached
+        empty. The view is recognised by what it shows (disk and snapshot), not by the
+        guest's id, which ``rename_volume`` may have changed since.
+        """
         name = view_name(disk.name, snapshot)
-        props = naming.owner_props(PLATFORM, vmid, **{VIEW_OF: disk.name, VIEW_SNAPSHOT: snapshot})
+        identity = {**naming.owner_filter(PLATFORM), key(VIEW_OF): disk.name, key(VIEW_SNAPSHOT): snapshot}
+        props = {**naming.owner_props(PLATFORM, vmid), **identity}
         try:
             self.disks.restore(disk.name, snapshot, name, props)
         except AlreadyExists:
-            existing = self.disks.definition(name)  # asked again: PVE asks for a path more than once
-            if existing is None or not naming.carries(existing.props, props):
+            existing = self.disks.get(name)
+            if not naming.carries(existing.props, identity):
                 raise LinstorError(
                     f"cannot show snapshot {snapshot} of {disk.name}: resource definition {name} "
                     "exists and is not its view",
                     correction=f"remove {name} if nothing uses it (linstor resource-definition delete {name})",
                 ) from None
+            if not existing.nodes:
+                self.disks.delete(name)
+                self.disks.restore(disk.name, snapshot, name, props)
         return self.disks.attach(name, node)
 
     def remove(self, disk: str, snapshot: str | None = None) -> None:

@@ -14,8 +14,9 @@ package PVE::Storage::Custom::LINSTORPlugin;
 # embedded single-machine controller is local. So `shared` is an ordinary
 # option: set `shared 1` for DRBD-backed multi-node storage (a migration then
 # moves no data), leave it unset otherwise. A live migration's two DRBD
-# primaries are switched on by activate_volume on the destination (the disk is
-# in use on the source) and off by the next deactivate_volume (see the README).
+# primaries are switched on by activate_volume on the destination (the VM locked
+# for the move, its disk in use on the source) and off by the deactivate_volume
+# on the source or the destination (see the README).
 
 use strict;
 use warnings;

@@ -549,7 +549,7 @@ def test_a_failed_migration_attach_withdraws_two_primaries(http: responses.Reque
         service.attach("d1", "n9", migrating=True)
     puts = calls(http, "PUT", "/v1/resource-definitions/d1")
     assert len(puts) == 2
-    assert body(puts[1])["delete_props"] == ["DrbdOptions/Net/allow-two-primaries"]
+    assert body(puts[1])["delete_props"] == ["DrbdOptions/Net/allow-two-primaries", "Aux/bundle/hand-over"]
 
 
 def in_use(resource: dict[str, Any]) -> dict[str, Any]:
@@ -570,7 +570,8 @@ def test_attach_handing_over_a_disk_a_guest_uses_elsewhere_allows_two_primaries(
         ("GET", "/v1/view/resources"), ("PUT", "/v1/resource-definitions/d1"),
         ("POST", "/v1/resource-definitions/d1/resources/n9/make-available"), ("GET", "/v1/view/resources"),
     ]
-    assert body(http.calls[1])["override_props"] == {"DrbdOptions/Net/allow-two-primaries": "yes"}
+    assert body(http.calls[1])["override_props"] == {"DrbdOptions/Net/allow-two-primaries": "yes",
+                                                     "Aux/bundle/hand-over": "n1 n9"}
 
 
 def test_attach_handing_over_where_the_client_already_is_still_allows_two_primaries(
@@ -614,7 +615,7 @@ def test_a_failed_hand_over_attach_withdraws_two_primaries(http: responses.Reque
     with pytest.raises(NotFound, match="no n9"):
         service.attach_handing_over("d1", "n9")
     puts = calls(http, "PUT", "/v1/resource-definitions/d1")
-    assert [body(put).get("delete_props") for put in puts] == [None, ["DrbdOptions/Net/allow-two-primaries"]]
+    assert [body(put).get("delete_props") for put in puts] == [None, ["DrbdOptions/Net/allow-two-primaries", "Aux/bundle/hand-over"]]
 
 
 def test_end_migration_detaches_the_left_node_then_ends_two_primaries(
@@ -629,7 +630,7 @@ def test_end_migration_detaches_the_left_node_then_ends_two_primaries(
         ("PUT", "/v1/resource-definitions/d1"),
     ]
     assert query(http.calls[1]) == {"keep_tiebreaker": ["true"]}
-    assert body(http.calls[2]) == {"override_props": {}, "delete_props": ["DrbdOptions/Net/allow-two-primaries"]}
+    assert body(http.calls[2]) == {"override_props": {}, "delete_props": ["DrbdOptions/Net/allow-two-primaries", "Aux/bundle/hand-over"]}
     http.calls.reset()
     service.end_migration("d1", "n1")
     assert calls(http, "DELETE", "/v1/resource-definitions/d1/resources/n1") == []
@@ -645,7 +646,7 @@ def test_end_migration_ends_two_primaries_also_when_the_detach_is_refused_in_use
     http.put(f"{RD}/iso", json=ok(retcodes.MODIFIED))
     with pytest.raises(InUse):
         service.end_migration("iso", "n9")
-    assert body(calls(http, "PUT", "/v1/resource-definitions/iso")[0])["delete_props"] == ["DrbdOptions/Net/allow-two-primaries"]
+    assert body(calls(http, "PUT", "/v1/resource-definitions/iso")[0])["delete_props"] == ["DrbdOptions/Net/allow-two-primaries", "Aux/bundle/hand-over"]
 
 
 def test_end_migration_ends_two_primaries_after_any_failed_detach(

@@ -9,6 +9,7 @@ where snapshots are impossible, so the tests that take them are marked ``root``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -26,7 +27,8 @@ from linstor_core.client import LinstorClient
 from linstor_core.config import load_client_config
 from linstor_core.disks import DiskService
 from linstor_core.errors import InUse, InvalidInput, LinstorError, NotFound
-from linstor_core.models import TWO_PRIMARIES, SelectFilter
+from linstor_core.models import HAND_OVER, TWO_PRIMARIES, SelectFilter
+from proxmox_plugin.guests import PveGuestConfigs
 from proxmox_plugin.options import parse_options
 from proxmox_plugin.plugin import LinstorStorage
 from proxmox_plugin.statuscache import StatusCache
@@ -281,6 +283,27 @@ def test_an_import_whose_stream_breaks_leaves_no_disk(storage: LinstorStorage, t
     assert _volids(storage) == []
 
 
+def test_a_vm_locked_for_a_move_but_not_running_gets_one_primary(storage: LinstorStorage, client: Any,
+                                                                tmp_path: Path) -> None:
+    """pmxcfs says VM 101 is being migrated from alpha, but no QEMU holds its disk there (an
+    offline migration): the destination's activation allows no second primary."""
+    client.resource_groups.create("replicated", select_filter=SelectFilter(
+        place_count=1, storage_pool=POOL, node_name_list=(NODE,), layer_stack=("drbd", "storage")))
+    root = tmp_path / "pve"
+    (root / "nodes" / NODE / "qemu-server").mkdir(parents=True)
+    (root / ".vmlist").write_text(json.dumps({"ids": {"101": {"node": NODE, "type": "qemu"}}}))
+    (root / "nodes" / NODE / "qemu-server" / "101.conf").write_text("lock: migrate\nname: web01\n")
+    storage = dataclasses.replace(storage, options=dataclasses.replace(storage.options, profile="replicated"),
+                                  guests=PveGuestConfigs(root))
+    storage.alloc_image(101, "raw", None, 4096)
+    (rd,) = [d.name for d in storage.disks.list({"Aux/bundle/pve-volname": "vm-101-disk-0"})]
+    destination = dataclasses.replace(storage, node="bravo")
+    assert destination.activate_volume("vm-101-disk-0") == 1
+    assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False, "bravo": True}
+    assert TWO_PRIMARIES not in client.resource_definitions.get(rd).props
+    destination.deactivate_volume("vm-101-disk-0")
+
+
 def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: LinstorStorage, client: Any) -> None:
     """PVE asks for the path and activates on the node that runs the guest; with a DRBD profile
     the disk gets a diskless DRBD client there, never a new replica, and deactivating (twice,
@@ -298,7 +321,6 @@ def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: Linst
     assert device == storage.path("vm-101-disk-0")[0]  # one DRBD minor on every node
     assert elsewhere.activate_volume("vm-101-disk-0") == 1
     assert {r.node_name: r.diskless for r in client.resources.list(rd)} == placed
-    assert TWO_PRIMARIES not in client.resource_definitions.get(rd).props  # in use nowhere else
     elsewhere.deactivate_volume("vm-101-disk-0")
     elsewhere.deactivate_volume("vm-101-disk-0")
     storage.deactivate_volume("vm-101-disk-0")
@@ -306,10 +328,10 @@ def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: Linst
 
 
 def test_the_deactivation_after_a_live_migration_ends_its_two_primaries(storage: LinstorStorage, client: Any) -> None:
-    """The destination's activation allowed two primaries (the source's QEMU held the disk;
-    only real DRBD says so, see the unit tests); the source's deactivation, once its QEMU is
-    gone, ends them. The replica on the source stays, the destination's client too: the guest
-    runs there now."""
+    """The destination's activation allowed two primaries (the VM locked for the move, the
+    source's QEMU holding the disk: only real DRBD says so, see the unit tests); the source's
+    deactivation, once its QEMU is gone, ends them, and no other node's does. The replica on
+    the source stays, the destination's client too: the guest runs there now."""
     client.resource_groups.create("replicated", select_filter=SelectFilter(
         place_count=1, storage_pool=POOL, node_name_list=(NODE,), layer_stack=("drbd", "storage")))
     source = dataclasses.replace(storage, options=dataclasses.replace(storage.options, profile="replicated"))
@@ -318,9 +340,11 @@ def test_the_deactivation_after_a_live_migration_ends_its_two_primaries(storage:
     destination = dataclasses.replace(source, node="bravo")
     source.activate_volume("vm-101-disk-0")
     destination.activate_volume("vm-101-disk-0")
-    client.resource_definitions.set_props(rd, override={TWO_PRIMARIES: "yes"})  # as the hand-over left it
+    client.resource_definitions.set_props(rd, override={TWO_PRIMARIES: "yes", HAND_OVER: f"{NODE} bravo"})
+    dataclasses.replace(source, node="charlie").deactivate_volume("vm-101-disk-0")  # not in the move
+    assert client.resource_definitions.get(rd).props[TWO_PRIMARIES] == "yes"
     source.deactivate_volume("vm-101-disk-0")
-    assert TWO_PRIMARIES not in client.resource_definitions.get(rd).props
+    assert {TWO_PRIMARIES, HAND_OVER}.isdisjoint(client.resource_definitions.get(rd).props)
     assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False, "bravo": True}
     destination.deactivate_volume("vm-101-disk-0")
     assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False}

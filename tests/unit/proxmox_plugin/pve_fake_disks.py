@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, NotFound
-from linstor_core.models import TWO_PRIMARIES, Capacity, Disk
+from linstor_core.models import HAND_OVER, TWO_PRIMARIES, Capacity, Disk
 from linstor_core.naming import validate_resource_name, validate_snapshot_name
 
 
@@ -150,16 +150,22 @@ class FakeDisks:
         return f"/dev/fake/{name}"
 
     def attach_handing_over(self, name: str, node: str) -> str:
-        """As DiskService's: two primaries while another node uses the disk (``in_use_on``)."""
-        if self.in_use_on.get(name, node) != node:
-            self.set_props(name, override={TWO_PRIMARIES: "yes"})
+        """As DiskService's: two primaries and the pair recorded while another node uses the
+        disk (``in_use_on``)."""
+        self.calls["attach_handing_over"] += 1
+        user = self.in_use_on.get(name, node)
+        if user != node:
+            self.set_props(name, override={TWO_PRIMARIES: "yes", HAND_OVER: f"{user} {node}"})
         return self.attach(name, node)
 
     def end_migration(self, name: str, node: str) -> None:
         self.calls["end_migration"] += 1
         self.detach(name, node)
+        self.end_two_primaries(name)
+
+    def end_two_primaries(self, name: str) -> None:
         if name in self.disks:
-            self.set_props(name, delete=[TWO_PRIMARIES])
+            self.set_props(name, delete=[TWO_PRIMARIES, HAND_OVER])
 
     def detach(self, name: str, node: str) -> None:
         self.calls["detach"] += 1

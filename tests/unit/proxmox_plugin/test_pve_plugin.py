@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from linstor_core.errors import AlreadyExists, InUse, InvalidInput, LinstorError, NotFound
+from linstor_core.models import HAND_OVER, TWO_PRIMARIES, Disk
 from proxmox_plugin.catalog import key
 from proxmox_plugin.plugin import LinstorStorage, pve_parse_volname, volume_has_feature
 from proxmox_plugin.statuscache import StatusCache
@@ -147,30 +148,79 @@ def test_activate_path_deactivate(storage: LinstorStorage, disks: FakeDisks) -> 
     storage.deactivate_volume("vm-101-disk-9")
 
 
+class FakeGuests:
+    """The VMs locked for a live migration, by the node they leave."""
+
+    def __init__(self) -> None:
+        self.migrating: dict[int, str] = {}
+
+    def migrating_from(self, vmid: int) -> str | None:
+        return self.migrating.get(vmid)
+
+
+def _migration(storage: LinstorStorage, disks: FakeDisks) -> tuple[LinstorStorage, FakeGuests, str]:
+    """VM 101 runs on n1 and is being live-migrated to n3 (this storage's node)."""
+    guests = FakeGuests()
+    storage = dataclasses.replace(storage, guests=guests)
+    storage.alloc_image(101, "raw", None, 4096)
+    rd = "pve-101-web01-disk-0"
+    disks.in_use_on[rd] = "n1"
+    guests.migrating[101] = "n1"
+    return storage, guests, rd
+
+
 def test_a_live_migration_hands_over_with_two_primaries_until_the_source_lets_go(
     storage: LinstorStorage, disks: FakeDisks
 ) -> None:
     """qm migrate --online: the destination (n3) activates while the source's QEMU (n1) holds
-    the disk; the source deactivates once its QEMU is gone, and the two primaries end there."""
-    storage.alloc_image(101, "raw", None, 4096)
-    rd = "pve-101-web01-disk-0"
-    disks.in_use_on[rd] = "n1"
+    the disk and the VM is locked for the move; another node's deactivation leaves the two
+    primaries, the source's (its QEMU gone) ends them."""
+    storage, _, rd = _migration(storage, disks)
     storage.activate_volume("vm-101-disk-0")
-    assert disks.disks[rd].two_primaries and disks.disks[rd].diskless_nodes == ("n3",)
-    source = dataclasses.replace(storage, node="n1")
-    source.deactivate_volume("vm-101-disk-0")
+    assert disks.disks[rd].hand_over_nodes == ("n1", "n3") and disks.disks[rd].diskless_nodes == ("n3",)
+    dataclasses.replace(storage, node="n2").deactivate_volume("vm-101-disk-0")
+    assert disks.disks[rd].two_primaries and disks.calls["end_migration"] == 0
+    dataclasses.replace(storage, node="n1").deactivate_volume("vm-101-disk-0")
     assert not disks.disks[rd].two_primaries and disks.disks[rd].diskless_nodes == ("n3",)
-    assert disks.calls["end_migration"] == 1
+    assert HAND_OVER not in disks.disks[rd].props and disks.calls["end_migration"] == 1
 
 
 def test_a_failed_live_migration_ends_two_primaries_on_the_destination(storage: LinstorStorage, disks: FakeDisks) -> None:
-    storage.alloc_image(101, "raw", None, 4096)
-    rd = "pve-101-web01-disk-0"
-    disks.in_use_on[rd] = "n1"
+    storage, _, rd = _migration(storage, disks)
     storage.activate_volume("vm-101-disk-0")
     assert disks.disks[rd].two_primaries
     storage.deactivate_volume("vm-101-disk-0")  # qm stop --migratedfrom n1 on the destination
     assert not disks.disks[rd].two_primaries and disks.disks[rd].diskless_nodes == ()
+
+
+def test_a_disk_in_use_elsewhere_without_a_migration_keeps_one_primary(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """A second VM given the same disk, a container, a guest started after a crash elsewhere:
+    DRBD's refusal of a second primary stands."""
+    storage, guests, rd = _migration(storage, disks)
+    del guests.migrating[101]
+    storage.activate_volume("vm-101-disk-0")
+    assert not disks.disks[rd].two_primaries and disks.calls["attach_handing_over"] == 0
+    guests.migrating[101] = "n3"  # locked for a move away from this node: nothing arrives here
+    storage.activate_volume("vm-101-disk-0")
+    assert not disks.disks[rd].two_primaries and disks.calls["attach_handing_over"] == 0
+
+
+def test_two_primaries_a_hand_over_left_end_at_the_next_activation(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """The source's deactivation failed (PVE only logs it): the guest's next start ends them."""
+    storage, guests, rd = _migration(storage, disks)
+    storage.activate_volume("vm-101-disk-0")
+    del guests.migrating[101]
+    storage.activate_volume("vm-101-disk-0")
+    assert not disks.disks[rd].two_primaries and HAND_OVER not in disks.disks[rd].props
+
+
+def test_an_admins_two_primaries_are_left_alone(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    rd = "pve-101-web01-disk-0"
+    disks.set_props(rd, override={TWO_PRIMARIES: "yes"})
+    storage.activate_volume("vm-101-disk-0")
+    storage.deactivate_volume("vm-101-disk-0")
+    assert disks.disks[rd].two_primaries and disks.calls["end_migration"] == 0
 
 
 def test_activating_a_disk_no_other_node_uses_allows_one_primary(storage: LinstorStorage, disks: FakeDisks) -> None:
@@ -221,6 +271,28 @@ def test_a_name_taken_by_something_else_is_not_shown_as_the_snapshot(storage: Li
     with pytest.raises(LinstorError, match="exists and is not its view"):
         storage.path("vm-101-disk-0", "snap1")
     assert disks.disks["pvesnap-pve-101-web01-disk-0-snap1"].props == {"Aux/x": "y"}
+
+
+def test_a_half_made_view_is_made_again_not_attached_empty(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """A call killed between the view's definition and its restore left a definition without
+    replicas: the next path restores it again instead of handing out an empty volume."""
+    storage.alloc_image(101, "raw", None, 4096)
+    rd, view = "pve-101-web01-disk-0", "pvesnap-pve-101-web01-disk-0-vzdump"
+    disks.data[rd] = "at backup"
+    storage.volume_snapshot("vm-101-disk-0", "vzdump")
+    disks._put(Disk(view, 4096, "gold", {"Aux/bundle/platform": "pve", "Aux/bundle/pve-view-of": rd,
+                                         "Aux/bundle/pve-view-snapshot": "vzdump"}))
+    disks.data[view] = ""
+    assert storage.path("vm-101-disk-0", "vzdump")[0] == f"/dev/fake/{view}"
+    assert disks.data[view] == "at backup" and disks.disks[view].nodes == disks.disks[rd].nodes
+
+
+def test_a_view_made_before_a_rename_is_still_the_snapshots(storage: LinstorStorage, disks: FakeDisks) -> None:
+    storage.alloc_image(101, "raw", None, 4096)
+    storage.volume_snapshot("vm-101-disk-0", "snap1")
+    first = storage.path("vm-101-disk-0", "snap1")[0]
+    assert storage.rename_volume("vm-101-disk-0", 102) == "ls:vm-102-disk-0"
+    assert storage.path("vm-102-disk-0", "snap1")[0] == first
 
 
 def test_a_missing_snapshot_has_no_path_and_leaves_nothing(storage: LinstorStorage, disks: FakeDisks) -> None:

@@ -1,0 +1,51 @@
+"""Whether a guest is being live-migrated: the one signal PVE gives a storage plugin.
+
+PVE tells a plugin nothing when a live migration begins; it activates the guest's disks on the
+destination before the destination's QEMU opens them. What it does do is lock the guest for
+the move: ``lock: migrate`` in the VM's configuration, which stays in the source node's
+directory of the cluster file system (``/etc/pve/nodes/<source>/qemu-server/<vmid>.conf``)
+until the move is done. Only that, read at activation, lets DRBD allow two primaries; a disk
+merely in use on another node (a second VM given the same disk, a container, a guest started
+elsewhere after a crash) keeps DRBD's refusal. Containers are never live-migrated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class Guests(Protocol):
+    def migrating_from(self, vmid: int) -> str | None:
+        """The node VM ``vmid`` is being live-migrated from, or ``None``."""
+
+
+@dataclass(frozen=True)
+class PveGuestConfigs:
+    """``.vmlist`` says where the guest's config lives and whether it is a VM; the config's own
+    section (before its snapshots) says whether it is locked for a migration. Anything that
+    cannot be read answers ``None``: no migration, so no second primary."""
+
+    root: Path = Path("/etc/pve")
+
+    def migrating_from(self, vmid: int) -> str | None:
+        try:
+            entry = json.loads((self.root / ".vmlist").read_text())["ids"][str(vmid)]
+            if entry.get("type", "qemu") != "qemu":
+                return None
+            node = str(entry["node"])
+            lines = (self.root / "nodes" / node / "qemu-server" / f"{vmid}.conf").read_text().splitlines()
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        for line in lines:
+            if line.startswith("["):
+                break
+            key, _, value = line.partition(":")
+            if key.strip() == "lock":
+                return node if value.strip() == "migrate" else None
+        return None
+
+
+__all__ = ["Guests", "PveGuestConfigs"]

@@ -56,7 +56,8 @@ volume options (docker volume create -o KEY=VALUE):
 
 behaviour:
 {_wrapped("Create with the same name and options is a no-op; with other options it is an error "
-          "naming each difference. Mounts are counted per container ID: the first Mount attaches "
+          "naming each difference. Mounts are counted per mount ID (each Mount one hold, each Unmount "
+          "one release; docker cp into a running container Mounts its ID again): the first Mount attaches "
           "the disk on this node (diskless when no replica is here), makes the filesystem unless "
           "the volume records it as made (Aux/bundle/filesystem; a volume without the record is "
           "formatted only when blank) and mounts it. mkfs gets " + f"{MKFS_TIMEOUT:g}" + " s (Docker waits 2 minutes for a "

@@ -1,7 +1,12 @@
-"""Who holds which volume mounted: Docker caller IDs per volume, kept across plugin restarts.
+"""Who holds which volume mounted: Docker's mount IDs per volume, each with a count, kept across
+plugin restarts.
 
-Docker sends one Mount and one Unmount per container, each with the container's ID, and does
-not repeat them after a plugin restart. So the holders are written to a small JSON file after
+Docker sends a Mount with an ID when a container's mount point is set up, and the same ID again
+while the container runs for every ``docker cp`` into or out of it (it keeps a count per mount
+point, and sends one Unmount per Mount). So each Mount with an ID counts one hold, each Unmount
+with it releases one, and the volume is unmounted when no hold is left; a set of IDs would let
+the ``docker cp``'s Unmount unmount the running container's volume. Docker does not repeat
+Mounts after a plugin restart, so the holds are written to a small JSON file after
 every change (a temporary file renamed over the old one: a killed plugin leaves the old or the
 new file, never half of one), and on start the file is checked against what the kernel says is
 mounted (``/proc/self/mountinfo``): holders of a volume that is no longer mounted (the host
@@ -38,11 +43,15 @@ from linstor_core.filesystems import MOUNTINFO, is_mounted, read_mounts
 
 log = logging.getLogger(__name__)
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+"""Version 2 counts the holds of each ID (``{"web": {"A": 2}}``); version 1, a list of IDs
+(``{"web": ["A"]}``, one hold each), is still read."""
+_READABLE_VERSIONS = (1, 2)
 
 
 class MountTable:
-    """Holders (caller IDs) per volume name, persisted in ``state_file`` after every change.
+    """Holds (Docker's mount IDs, each with a count) per volume name, persisted in
+    ``state_file`` after every change.
 
     The constructor does no I/O; call :meth:`load` once at start. Thread-safe: Docker calls
     Mount and Unmount for different volumes concurrently.
@@ -52,7 +61,7 @@ class MountTable:
         self.state_file = state_file
         self.mount_root = mount_root
         self.mountinfo = mountinfo
-        self._holders: dict[str, set[str]] = {}
+        self._holders: dict[str, dict[str, int]] = {}
         self._keeps_attached: set[str] = set()
         self._lock = threading.Lock()
 
@@ -94,7 +103,7 @@ class MountTable:
             return changes
 
     def holders(self, volume: str) -> frozenset[str]:
-        """The caller IDs that hold ``volume`` mounted now."""
+        """The mount IDs that hold ``volume`` mounted now (each at least once)."""
         with self._lock:
             return frozenset(self._holders.get(volume, ()))
 
@@ -104,38 +113,42 @@ class MountTable:
             return volume in self._keeps_attached
 
     def add(self, volume: str, caller: str, *, keeps_attached: bool | None = None) -> None:
-        """Record that ``caller`` holds ``volume`` mounted (idempotent), then persist.
+        """Record one more hold of ``volume`` by ``caller``, then persist.
 
         ``keeps_attached`` is said by the Mount that attached the volume (None: unchanged).
         """
         with self._lock, self._unchanged_unless_saved(volume):
-            self._holders.setdefault(volume, set()).add(caller)
+            counts = self._holders.setdefault(volume, {})
+            counts[caller] = counts.get(caller, 0) + 1
             if keeps_attached is not None:
                 (self._keeps_attached.add if keeps_attached else self._keeps_attached.discard)(volume)
             self._save()
 
     def remove(self, volume: str, caller: str) -> frozenset[str]:
-        """Drop ``caller``'s hold on ``volume``, persist, and return the holders left.
+        """Release one of ``caller``'s holds on ``volume``, persist, and return the holders left.
 
         An unknown caller is not an error (Docker may repeat an Unmount after a timeout); it
         changes nothing.
         """
         with self._lock, self._unchanged_unless_saved(volume):
-            holders = self._holders.get(volume, set())
-            if caller not in holders:
+            counts = self._holders.get(volume, {})
+            if caller not in counts:
                 log.warning("unmount of %s by %s, which does not hold it", volume, caller)
-            holders.discard(caller)
-            if not holders:
+            elif counts[caller] > 1:
+                counts[caller] -= 1
+            else:
+                del counts[caller]
+            if not counts:
                 self._holders.pop(volume, None)
                 self._keeps_attached.discard(volume)
             self._save()
-            return frozenset(holders)
+            return frozenset(counts)
 
     @contextmanager
     def _unchanged_unless_saved(self, volume: str) -> Iterator[None]:
         """Put ``volume``'s record back as it was when the block fails (its save, typically: a
         full disk), so memory and the file keep saying the same and the caller can undo."""
-        holders = set(self._holders.get(volume, ()))
+        holders = dict(self._holders.get(volume, {}))
         kept = volume in self._keeps_attached
         try:
             yield
@@ -156,8 +169,8 @@ class MountTable:
             and os.path.basename(entry.mount_point) not in self._holders
         )
 
-    def _read(self) -> tuple[dict[str, set[str]], set[str]]:
-        """Holders per volume, and the volumes that keep their resource attached."""
+    def _read(self) -> tuple[dict[str, dict[str, int]], set[str]]:
+        """Holds per ID per volume, and the volumes that keep their resource attached."""
         try:
             body = json.loads(self.state_file.read_text())
         except FileNotFoundError:
@@ -168,20 +181,28 @@ class MountTable:
                 cause=str(error),
                 correction="check the file; removing it makes the plugin rebuild it from what is mounted",
             ) from error
-        if not isinstance(body, dict) or body.get("version") != _FORMAT_VERSION or not isinstance(
+        unreadable = ConfigError(
+            f"the mount state file {self.state_file} is not in format version {_FORMAT_VERSION}",
+            correction="removing it makes the plugin rebuild it from what is mounted",
+        )
+        if not isinstance(body, dict) or body.get("version") not in _READABLE_VERSIONS or not isinstance(
             body.get("volumes"), dict
         ) or not isinstance(body.get("keeps_attached", []), list):
-            raise ConfigError(
-                f"the mount state file {self.state_file} is not in format version {_FORMAT_VERSION}",
-                correction="removing it makes the plugin rebuild it from what is mounted",
-            )
-        holders = {str(name): {str(caller) for caller in callers} for name, callers in body["volumes"].items()}
+            raise unreadable
+        holders: dict[str, dict[str, int]] = {}
+        for name, callers in body["volumes"].items():
+            if isinstance(callers, list):  # version 1: one hold per ID
+                callers = {caller: 1 for caller in callers}
+            if not isinstance(callers, dict) or not all(
+                    isinstance(count, int) and not isinstance(count, bool) and count > 0 for count in callers.values()):
+                raise unreadable
+            holders[str(name)] = {str(caller): count for caller, count in callers.items()}
         return holders, {str(name) for name in body.get("keeps_attached", [])}
 
     def _save(self) -> None:
         body = {
             "version": _FORMAT_VERSION,
-            "volumes": {name: sorted(callers) for name, callers in sorted(self._holders.items())},
+            "volumes": {name: dict(sorted(counts.items())) for name, counts in sorted(self._holders.items())},
             "keeps_attached": sorted(self._keeps_attached),
         }
         directory = self.state_file.parent

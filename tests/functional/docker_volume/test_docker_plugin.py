@@ -52,6 +52,25 @@ def test_full_lifecycle_two_containers_share_one_mount(plugin: Plugin, client: A
     assert not target.exists()
 
 
+@pytest.mark.root
+def test_docker_cp_into_a_running_container_leaves_its_volume_mounted(plugin: Plugin, client: Any) -> None:
+    """dockerd Mounts with the running container's mount ID again for docker cp and Unmounts
+    it afterwards: the container's own hold stays, so nothing is unmounted and Remove is
+    refused until the container's Unmount."""
+    target = plugin.mount_root / "cp"
+    plugin.ok("/VolumeDriver.Create", {"Name": "cp", "Opts": {"size": "16M"}})
+    plugin.ok("/VolumeDriver.Mount", {"Name": "cp", "ID": "A"})  # the container starts
+    plugin.ok("/VolumeDriver.Mount", {"Name": "cp", "ID": "A"})  # docker cp
+    (target / "copied").write_text("in")
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "cp", "ID": "A"})  # docker cp done
+    assert filesystems.is_mounted(str(target)) and (target / "copied").read_text() == "in"
+    refused = plugin.call("/VolumeDriver.Remove", {"Name": "cp"})
+    assert "in use by 1 container" in refused["Err"] and "docker-cp" in rd_names(client)
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "cp", "ID": "A"})  # the container stops
+    assert not filesystems.is_mounted(str(target))
+    plugin.ok("/VolumeDriver.Remove", {"Name": "cp"})
+
+
 def test_dockerds_kept_connection_carries_every_call(plugin: Plugin, client: Any) -> None:
     """dockerd's Go transport keeps its connection to a plugin between calls: every call, an
     answer with an Err among them, is answered on the one connection."""
@@ -336,7 +355,7 @@ def test_settings_come_from_the_config_file_under_ls_variables_and_flags(plugin:
     target = plugin.mount_root / "conf"
     assert plugin.ok("/VolumeDriver.Mount", {"Name": "conf", "ID": "A"})["Mountpoint"] == str(target)
     assert any(r.node_name == plugin.node for r in client.resources.list("docker-conf"))
-    assert json.loads(plugin.state_file.read_text())["volumes"] == {"conf": ["A"]}
+    assert json.loads(plugin.state_file.read_text())["volumes"] == {"conf": {"A": 1}}
     plugin.ok("/VolumeDriver.Unmount", {"Name": "conf", "ID": "A"})
     plugin.ok("/VolumeDriver.Remove", {"Name": "conf"})
 

@@ -30,12 +30,37 @@ def test_holders_are_written_after_every_change(tmp_path: Path, host: FakeHost) 
     mounts.add("web", "A")
     mounts.add("web", "B")
     assert json.loads(mounts.state_file.read_text()) == {
-        "version": 1, "volumes": {"web": ["A", "B"]}, "keeps_attached": [],
+        "version": 2, "volumes": {"web": {"A": 1, "B": 1}}, "keeps_attached": [],
     }
     assert mounts.remove("web", "A") == frozenset({"B"})
     assert mounts.remove("web", "B") == frozenset()
     assert json.loads(mounts.state_file.read_text())["volumes"] == {}
     assert [p.name for p in mounts.state_file.parent.iterdir()] == ["mounts.json"]
+
+
+def test_each_mount_with_an_id_is_one_hold_as_docker_counts_them(tmp_path: Path, host: FakeHost) -> None:
+    """docker cp into a running container Mounts with the container's mount ID again and
+    Unmounts it after: the container's hold stays, and stays across a restart."""
+    mounts = table(tmp_path, host)
+    mounts.add("web", "A")
+    mounts.add("web", "A")
+    assert json.loads(mounts.state_file.read_text())["volumes"] == {"web": {"A": 2}}
+    assert mounts.remove("web", "A") == frozenset({"A"})
+    host.add_mount("/dev/loop1", str(tmp_path / "root" / "web"))
+    mounts.add("web", "A")
+    restarted = table(tmp_path, host)
+    assert restarted.load() == []
+    assert restarted.remove("web", "A") == frozenset({"A"})
+    assert restarted.remove("web", "A") == frozenset()
+    assert restarted.remove("web", "A") == frozenset()  # one too many: changes nothing
+
+
+def test_a_state_file_of_format_1_counts_one_hold_per_id(tmp_path: Path, host: FakeHost) -> None:
+    mounts = table(tmp_path, host, json.dumps({"version": 1, "volumes": {"web": ["A", "B"]}, "keeps_attached": []}))
+    host.add_mount("/dev/loop1", str(tmp_path / "root" / "web"))
+    assert mounts.load() == []
+    assert mounts.remove("web", "A") == frozenset({"B"})
+    assert json.loads(mounts.state_file.read_text()) == {"version": 2, "volumes": {"web": {"B": 1}}, "keeps_attached": []}
 
 
 def test_load_keeps_holders_of_mounted_volumes_and_drops_the_rest(tmp_path: Path, host: FakeHost) -> None:
@@ -51,7 +76,7 @@ def test_load_keeps_holders_of_mounted_volumes_and_drops_the_rest(tmp_path: Path
         "orphan: mounted without a record; the next Unmount or Remove unmounts it",
     ]
     assert after.holders("web") == frozenset({"A"}) and after.holders("db") == frozenset()
-    assert json.loads(after.state_file.read_text())["volumes"] == {"web": ["A"]}
+    assert json.loads(after.state_file.read_text())["volumes"] == {"web": {"A": 1}}
 
 
 def test_keeps_attached_is_kept_while_mounted_across_a_restart_and_dropped_with_the_last_holder(
@@ -86,8 +111,11 @@ def test_load_without_a_state_file_starts_empty(tmp_path: Path, host: FakeHost) 
     assert mounts.load() == [] and not mounts.state_file.exists()
 
 
-@pytest.mark.parametrize("text", ["{not json", '{"version": 2, "volumes": {}}', "[]",
-                                  '{"version": 1, "volumes": {}, "keeps_attached": "web"}'])
+@pytest.mark.parametrize("text", ["{not json", '{"version": 3, "volumes": {}}', "[]",
+                                  '{"version": 1, "volumes": {}, "keeps_attached": "web"}',
+                                  '{"version": 2, "volumes": {"web": {"A": 0}}}',
+                                  '{"version": 2, "volumes": {"web": {"A": true}}}',
+                                  '{"version": 2, "volumes": {"web": "A"}}'])
 def test_a_broken_state_file_stops_the_start_with_the_fix_while_volumes_are_mounted(
     tmp_path: Path, host: FakeHost, text: str
 ) -> None:
@@ -128,4 +156,4 @@ def test_a_change_that_cannot_be_saved_is_not_kept_in_memory(tmp_path: Path, hos
         mounts.remove("web", "A")
     assert mounts.holders("web") == frozenset({"A"}) and mounts.keeps_attached("web")
     assert mounts.holders("db") == frozenset() and not mounts.keeps_attached("db")
-    assert json.loads(mounts.state_file.read_text())["volumes"] == {"web": ["A"]}
+    assert json.loads(mounts.state_file.read_text())["volumes"] == {"web": {"A": 1}}

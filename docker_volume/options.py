@@ -122,7 +122,7 @@ def parse_options(opts: object, *, default_profile: str) -> VolumeOptions:
         size_kib=size_kib,
         profile=naming.validate_resource_group_name(profile),
         fs=fs,
-        fsopts=_split_words("fsopts", opts.get("fsopts", "")),
+        fsopts=tuple(filesystems.check_mkfs_options(fs, _split_words("fsopts", opts.get("fsopts", "")))),
         mountopts=_split_list(opts.get("mountopts", "")),
         replicas=_replicas(opts.get("replicas", "")),
         storagepool=None if storagepool is None else naming.validate_storage_pool_name(storagepool),

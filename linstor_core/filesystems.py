@@ -21,7 +21,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from linstor_core import libmount
 from linstor_core.errors import InvalidInput, StorageError
@@ -85,6 +85,67 @@ def _check_options(field: str, options: Sequence[str]) -> list[str]:
     return checked
 
 
+_EXT = {
+    "value_options": frozenset("bCdeEgGiIJlLmMNoOrtTUz"),
+    "refused": {"d": "copies a host directory into the filesystem", "z": "writes an undo file on the host"},
+    "refused_values": {"J": ("device=",)},
+}
+_MKFS_GRAMMAR: dict[str, dict[str, Any]] = {
+    "ext4": _EXT,
+    "ext3": _EXT,
+    "xfs": {
+        "value_options": frozenset("bcdilLmnprs"),
+        "refused": {"p": "copies host files into the filesystem", "c": "reads a configuration file of the host"},
+        "refused_values": {"l": ("logdev=",), "r": ("rtdev=",), "d": ("name=", "file")},
+    },
+}
+"""What of mkfs's options takes a value, and what reaches beyond the device being made: an
+option that names another device (an external log or journal, which mkfs would overwrite) or a
+file of the host (read into the filesystem, or written)."""
+
+
+def check_mkfs_options(fstype: str, options: Sequence[str]) -> list[str]:
+    """Refuse mkfs options that reach beyond the device: another device, a host file, or a
+    word that is no option at all (mkfs would take it for the device). The rest is passed on
+    verbatim."""
+    grammar = _MKFS_GRAMMAR[check_filesystem_type(fstype)]
+    checked = _check_options("fsopts", options)
+    expects_value: str | None = None
+    for word in checked:
+        if expects_value is not None:
+            _check_option_value(fstype, grammar, expects_value, word)
+            expects_value = None
+            continue
+        if not word.startswith("-") or word == "-":
+            raise InvalidInput("fsopts", word, "is not an option: mkfs would take it for the device",
+                               correction="give options only (-L label, -E nodiscard, ...); the plugin names the device")
+        letters = word[1:]
+        for index, letter in enumerate(letters):
+            if letter in grammar["refused"]:
+                raise InvalidInput("fsopts", word, f"-{letter} {grammar['refused'][letter]}",
+                                   correction=f"leave -{letter} out")
+            if letter in grammar["value_options"]:
+                value = letters[index + 1:]
+                if value:
+                    _check_option_value(fstype, grammar, letter, value)
+                else:
+                    expects_value = letter
+                break
+    if expects_value is not None:
+        raise InvalidInput("fsopts", f"-{expects_value}", "needs a value after it")
+    return checked
+
+
+def _check_option_value(fstype: str, grammar: dict[str, Any], letter: str, value: str) -> None:
+    """Refuse a value of option ``letter`` naming something beside the device (``logdev=``)."""
+    for refused in grammar["refused_values"].get(letter, ()):
+        if any(part == refused or (refused.endswith("=") and part.startswith(refused)) for part in value.split(",")):
+            raise InvalidInput("fsopts", f"-{letter} {value}",
+                               f"'{refused}' names a device or file beside the volume, which "
+                               f"mkfs.{fstype} would write to",
+                               correction="leave it out: the whole filesystem stays on the volume")
+
+
 def make_filesystem(device: str, fstype: str, options: Sequence[str] = (), *, runner: Runner = run,
                     overwrite: bool = False, timeout: float = MKFS_TIMEOUT) -> None:
     """Create a ``fstype`` filesystem on ``device``, passing ``options`` to mkfs verbatim.
@@ -96,7 +157,7 @@ def make_filesystem(device: str, fstype: str, options: Sequence[str] = (), *, ru
     """
     fstype = check_filesystem_type(fstype)
     forced = _OVERWRITE.get(fstype, ()) if overwrite else ()
-    argv = [*_MKFS[fstype], *forced, *_check_options("fsopts", options), device]
+    argv = [*_MKFS[fstype], *forced, *check_mkfs_options(fstype, options), device]
     runner(argv, timeout=timeout)
 
 
@@ -236,6 +297,7 @@ __all__ = [
     "MINIMUM_SIZE_KIB",
     "MountEntry",
     "check_filesystem_type",
+    "check_mkfs_options",
     "check_size",
     "make_filesystem",
     "has_filesystem",

@@ -164,3 +164,40 @@ def test_mountpoints_of_a_block_device_matches_by_device_number_not_name(
     assert filesystems.mountpoints_of("/dev/drbd/by-res/web/0", mountinfo=mountinfo) == [
         "/var/lib/docker-volumes/linstor/web"
     ]
+
+
+@pytest.mark.parametrize(("fstype", "options"), [
+    ("ext4", ["-E", "nodiscard", "-L", "data"]), ("ext4", ["-Enodiscard", "-m", "0", "-O", "^has_journal"]),
+    ("ext4", ["-J", "size=16"]), ("xfs", ["-K", "-L", "x"]), ("xfs", ["-l", "size=16m", "-d", "agcount=4"]),
+])
+def test_mkfs_options_on_the_volume_itself_pass_verbatim(fstype: str, options: list[str]) -> None:
+    assert filesystems.check_mkfs_options(fstype, options) == options
+
+
+@pytest.mark.parametrize(("fstype", "options", "message"), [
+    ("xfs", ["-l", "logdev=/dev/sdb"], "'logdev=' names a device"),
+    ("xfs", ["-llogdev=/dev/sdb"], "'logdev=' names a device"),
+    ("xfs", ["-r", "rtdev=/dev/sdc"], "'rtdev=' names a device"),
+    ("xfs", ["-d", "file,name=/srv/x"], "names a device or file"),
+    ("xfs", ["-p", "/etc/proto"], "-p copies host files"),
+    ("xfs", ["-c", "options=/etc/x"], "-c reads a configuration file"),
+    ("ext4", ["-d", "/etc"], "-d copies a host directory"),
+    ("ext4", ["-Fd", "/etc"], "-d copies a host directory"),
+    ("ext4", ["-J", "device=/dev/sdb"], "'device=' names a device"),
+    ("ext4", ["-z", "/etc/passwd"], "-z writes an undo file"),
+    ("ext4", ["/dev/sdb"], "mkfs would take it for the device"),
+    ("ext4", ["-L"], "needs a value"),
+])
+def test_mkfs_options_reaching_beyond_the_volume_are_refused(fstype: str, options: list[str], message: str) -> None:
+    """Passed as arguments, never through a shell, but mkfs's own options name devices and
+    host files: an external log would overwrite another disk, -d would copy /etc in."""
+    with pytest.raises(InvalidInput, match=message):
+        filesystems.check_mkfs_options(fstype, options)
+
+
+def test_make_filesystem_refuses_them_before_running_anything() -> None:
+    ran: list[list[str]] = []
+    with pytest.raises(InvalidInput, match="logdev"):
+        filesystems.make_filesystem("/dev/loop9", "xfs", ["-l", "logdev=/dev/sdb"],
+                                    runner=lambda argv, **kw: ran.append(list(argv)) or "")
+    assert ran == []

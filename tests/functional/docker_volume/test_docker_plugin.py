@@ -202,6 +202,10 @@ BAD_CREATES = [
     pytest.param(b'{"Name": "web", "Opts": {"size": "0"}}', "greater than zero", id="size-0"),
     pytest.param(b'{"Name": "web", "Opts": {"size": "-1"}}', "greater than zero", id="size-negative"),
     pytest.param(b'{"Name": "web", "Opts": {"size": "abc"}}', "not a number", id="size-abc"),
+    pytest.param(b'{"Name": "other", "Opts": {"size": "400M", "fs": "xfs", "fsopts": "-l logdev=/dev/sda"}}',
+                 "'logdev=' names a device or file beside the volume", id="fsopts-other-device"),
+    pytest.param(b'{"Name": "other", "Opts": {"fsopts": "-d /etc"}}', "-d copies a host directory", id="fsopts-host-dir"),
+    pytest.param(b'{"Name": "other", "Opts": {"fsopts": "/dev/sda"}}', "is not an option", id="fsopts-a-device"),
 ]
 
 

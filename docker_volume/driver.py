@@ -270,9 +270,9 @@ class VolumeDriver:
     def _mount_here(self, name: str, rd: str, props: Mapping[str, str]) -> Attachment:
         """Attach, make the filesystem if it is not made yet, mount; detach again if any step fails."""
         options = VolumeOptions.from_props(props)
-        attachment = self._disks.attachment(rd, self._node)
-        device = attachment.device
         try:
+            attachment = self._disks.attachment(rd, self._node)
+            device = attachment.device
             recording = None
             recorded = props.get(PROP_FILESYSTEM)
             if self._needs_filesystem(device, recorded):
@@ -318,6 +318,12 @@ class VolumeDriver:
         target = str(self._mounts.mountpoint(name))
         try:
             filesystems.mount(device, target, options.mountopts, fstype=options.fs, mounter=self._mounter)
+        except StorageError as error:
+            if options.mountopts:
+                error.add_note(f"the mount options {','.join(options.mountopts)} are this volume's -o mountopts, "
+                               "fixed at its Create: if they are wrong, remove the volume and create it again "
+                               "with the right ones")
+            raise
         finally:
             failed = recording.exception() if recording is not None else None
         if failed is not None:

@@ -73,7 +73,7 @@ class VolumeOptions:
         return [
             f"{key}: {mine.get(key, 'unset')}, asked {theirs.get(key, 'unset')}"
             for key in VALID_OPTIONS
-            if mine.get(key) != theirs.get(key)
+            if _comparable(key, mine.get(key)) != _comparable(key, theirs.get(key))
         ]
 
     def to_docker_opts(self) -> dict[str, str]:
@@ -128,6 +128,14 @@ def parse_options(opts: object, *, default_profile: str) -> VolumeOptions:
         storagepool=None if storagepool is None else naming.validate_storage_pool_name(storagepool),
         nodes=_nodes(opts.get("nodes", "")),
     )
+
+
+_NAMES_IGNORING_CASE = frozenset({"profile", "storagepool", "nodes"})
+"""Options holding LINSTOR names, which ignore case: ``profile=Gold`` asks for the same as ``gold``."""
+
+
+def _comparable(key: str, value: str | None) -> str | None:
+    return value.casefold() if value is not None and key in _NAMES_IGNORING_CASE else value
 
 
 def _split_words(field: str, text: str) -> tuple[str, ...]:

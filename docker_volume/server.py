@@ -45,7 +45,16 @@ def inherited_socket(environ: dict[str, str] | os._Environ[str] = os.environ) ->
         return None
     if count != "1":
         raise ConfigError(f"systemd passed {count} sockets", correction="give the .socket unit one ListenStream")
-    return socket.socket(fileno=_SYSTEMD_FIRST_FD)
+    inherited = socket.socket(fileno=_SYSTEMD_FIRST_FD)
+    if inherited.family != socket.AF_UNIX or inherited.type != socket.SOCK_STREAM:
+        where = inherited.getsockname()
+        inherited.detach()  # systemd's descriptor: not ours to close
+        raise ConfigError(
+            f"systemd passed a socket that is not a unix stream socket ({where})",
+            cause="Mount and Remove would be served to whoever reaches it",
+            correction="set ListenStream= in the .socket unit to a path, e.g. /run/docker/plugins/linstor.sock",
+        )
+    return inherited
 
 
 def _refuse_if_served(path: str) -> None:

@@ -241,6 +241,39 @@ def test_a_failed_mkfs_detaches_again_and_records_no_holder(
     assert disks.attached == set() and driver._mounts.holders("web") == frozenset()
 
 
+def test_a_mount_refused_for_its_options_says_where_they_come_from(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    """A typo in -o mountopts passes Create (only the kernel knows its options); every Mount
+    then fails, and the Err says the options are the volume's and how to get other ones."""
+    driver.create("typo", {"mountopts": "noatim"})
+    device, target = disks.device("docker-typo"), str(mount_root / "typo")
+    mount = ["mount", "-t", "ext4", "-o", "noatim", device, target]
+    host.runner.expect(["mkfs.ext4", "-q", "-F", device]).expect(
+        mount, StorageError(mount, 32, "wrong fs type, bad option, bad superblock"))
+    with pytest.raises(StorageError, match="bad option") as refused:
+        driver.mount("typo", "A")
+    assert "noatim are this volume's -o mountopts" in refused.value.one_line()
+    assert "create it again" in refused.value.one_line() and disks.attached == set()
+
+
+def test_an_attachment_that_fails_after_the_attach_detaches_again(
+    driver: VolumeDriver, disks: FakeDisks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """make-available made the diskless resource, then its device could not be found."""
+    driver.create("web", {})
+    attach = disks.attachment
+
+    def attached_without_device(name: str, node: str) -> object:
+        attach(name, node)
+        raise LinstorError(f"disk {name} has no device on node {node}")
+
+    monkeypatch.setattr(disks, "attachment", attached_without_device)
+    with pytest.raises(LinstorError, match="has no device"):
+        driver.mount("web", "A")
+    assert disks.attached == set() and driver._mounts.holders("web") == frozenset()
+
+
 def test_mount_of_a_missing_volume_says_so(driver: VolumeDriver) -> None:
     with pytest.raises(LinstorError, match="volume ghost does not exist"):
         driver.mount("ghost", "A")

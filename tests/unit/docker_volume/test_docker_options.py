@@ -32,6 +32,16 @@ def test_differences_name_each_option() -> None:
     assert old.differences(new) == ["profile: gold, asked silver", "mountopts: unset, asked ro"]
 
 
+def test_linstor_names_differing_only_in_case_are_the_same_options() -> None:
+    """LINSTOR names ignore case: asking again with profile=DockerTest is the same volume."""
+    old = parse_options({"storagepool": "thin1", "nodes": "a1"}, default_profile="dockertest")
+    again = parse_options({"profile": "DockerTest", "storagepool": "THIN1", "nodes": "A1"}, default_profile="x")
+    assert old.differences(again) == []
+    label = parse_options({"fsopts": "-L data"}, default_profile="dockertest")
+    assert label.differences(parse_options({"fsopts": "-L Data"}, default_profile="dockertest")) == [
+        "fsopts: -L data, asked -L Data"]  # a label is no LINSTOR name
+
+
 def test_nodes_in_another_order_are_the_same_volume_and_a_node_twice_is_refused() -> None:
     assert parse_options({"nodes": "b1, A1"}, default_profile="gold") == parse_options({"nodes": "A1,b1"}, default_profile="gold")
     with pytest.raises(InvalidInput, match="names node a1 twice"):

@@ -75,6 +75,28 @@ def test_more_than_one_inherited_socket_is_a_config_error() -> None:
         inherited_socket({"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "2"})
 
 
+def test_a_tcp_socket_passed_by_systemd_is_refused() -> None:
+    """A .socket unit edited to ListenStream=3370 would serve Mount and Remove to the network."""
+    child = textwrap.dedent(
+        """
+        import os, socket
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen()
+        os.dup2(tcp.fileno(), 3)
+        from docker_volume.server import inherited_socket
+        try:
+            inherited_socket({"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "1"})
+        except Exception as error:
+            print(type(error).__name__, error)
+        os.fstat(3)  # systemd's descriptor is left open
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=30, check=True)
+    assert done.stdout.startswith("ConfigError systemd passed a socket that is not a unix stream socket")
+    assert "ListenStream=" in done.stdout
+
+
 def test_a_socket_passed_by_systemd_is_served_and_left_in_place(short_dir: Path) -> None:
     path = short_dir / "activated.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

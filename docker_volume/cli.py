@@ -131,6 +131,7 @@ def _serve(settings: config.PluginConfig) -> None:
     driver = VolumeDriver(
         DiskService.from_config(settings.client), mounts, node=settings.node, default_profile=settings.profile
     )
+    driver.detach_released(mounts.released)
     server = PluginServer(create_app(driver), settings.socket, inherited=inherited_socket())
     log.info("node %s, profile %s, controllers %s, mount root %s", settings.node, settings.profile,
              ", ".join(settings.client.controllers), settings.mount_root)

@@ -206,6 +206,19 @@ class VolumeDriver:
             if not self._mounts.remove(name, caller):
                 self._release(name, rd, detach=not keeps_attached)
 
+    def detach_released(self, names: list[str]) -> None:
+        """At start: detach the volumes :meth:`MountTable.load` forgot (see ``released``), each
+        under its lock; a refusal or an unreachable controller is logged, not fatal (the next
+        Mount and Unmount of the volume detach it then)."""
+        for name in names:
+            with self._locks.hold(name):
+                if self._mounts.holders(name):
+                    continue  # Mounted again since start
+                try:
+                    self._disks.detach(resource_name(name), self._node)
+                except LinstorError as error:
+                    log.warning("volume %s: could not detach it after the restart: %s", name, error.one_line())
+
     def path(self, name: str) -> str:
         """The mount point while ``name`` is mounted here, else an empty string."""
         return self._mountpoint_if_mounted(check_volume_name(name))

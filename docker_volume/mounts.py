@@ -64,6 +64,9 @@ class MountTable:
         self._holders: dict[str, dict[str, int]] = {}
         self._keeps_attached: set[str] = set()
         self._lock = threading.Lock()
+        self.released: list[str] = []
+        """Volumes :meth:`load` found no longer mounted whose resource here may be a diskless
+        client left attached (the host rebooted): nobody holds them, so it can go."""
 
     def mountpoint(self, volume: str) -> Path:
         """Where ``volume`` is mounted: ``<mount root>/<volume name>`` (names are validated)."""
@@ -96,6 +99,8 @@ class MountTable:
                         self._keeps_attached.add(volume)
                 else:
                     changes.append(f"{volume}: not mounted any more, forgot holders {', '.join(sorted(holders))}")
+                    if volume not in keeps_attached:
+                        self.released.append(volume)
             for orphan in self._unrecorded_mounts():
                 changes.append(f"{orphan}: mounted without a record; the next Unmount or Remove unmounts it")
             if changes:

@@ -274,6 +274,18 @@ def test_an_attachment_that_fails_after_the_attach_detaches_again(
     assert disks.attached == set() and driver._mounts.holders("web") == frozenset()
 
 
+def test_volumes_forgotten_at_start_are_detached_unless_mounted_again(
+    driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path
+) -> None:
+    driver.create("web", {})
+    driver.create("db", {})
+    disks.attached.update({"docker-web", "docker-db"})  # diskless clients a reboot left
+    driver._mounts.add("db", "A")
+    driver.detach_released(["web", "db"])
+    assert disks.attached == {"docker-db"}
+    assert [c for c in disks.calls if c.startswith("detach")] == ["detach docker-web node-a"]
+
+
 def test_mount_of_a_missing_volume_says_so(driver: VolumeDriver) -> None:
     with pytest.raises(LinstorError, match="volume ghost does not exist"):
         driver.mount("ghost", "A")

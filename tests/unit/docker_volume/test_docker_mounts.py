@@ -77,6 +77,7 @@ def test_load_keeps_holders_of_mounted_volumes_and_drops_the_rest(tmp_path: Path
     ]
     assert after.holders("web") == frozenset({"A"}) and after.holders("db") == frozenset()
     assert json.loads(after.state_file.read_text())["volumes"] == {"web": {"A": 1}}
+    assert after.released == ["db"]  # its diskless client, if it had one, can go
 
 
 def test_keeps_attached_is_kept_while_mounted_across_a_restart_and_dropped_with_the_last_holder(

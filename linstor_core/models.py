@@ -62,6 +62,10 @@ class StoragePool:
         )
 
 
+MAX_PLACE_COUNT = 32
+"""The most diskful replicas a select filter may ask for (DRBD connects at most 32 peers)."""
+
+
 @dataclass(frozen=True)
 class SelectFilter:
     """The autoplacer's constraints (OpenAPI ``AutoSelectFilter``)."""

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from linstor_core.errors import InvalidInput
 
@@ -105,6 +105,18 @@ def validate_snapshot_name(name: str) -> str:
 def validate_storage_pool_name(name: str) -> str:
     """Return ``name`` if it is a valid storage pool name (``StorPoolName``: 3..48)."""
     return _name_check("storage pool name", name, 3, NAME_MAX)
+
+
+_PROP_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_.-]+)*")
+
+
+def validate_prop_key(key: object, field: str = "property key") -> str:
+    """Return ``key`` if it is a LINSTOR property key: namespaces and a name joined by ``/``
+    (``Aux/site``, ``DrbdOptions/Net/protocol``), none of them empty."""
+    if not isinstance(key, str) or not _PROP_KEY.fullmatch(key):
+        raise InvalidInput(field, key, "must be names of letters, digits, '_', '.' and '-' joined by '/', "
+                           "none empty (Aux/site)", correction="remove empty parts, spaces and trailing '/'")
+    return key
 
 
 def validate_node_name(name: str) -> str:
@@ -212,6 +224,11 @@ def owner_props(platform: str, owner_id: str | int | None, owner_name: str = "",
     return props
 
 
+def among(name: str, names: Iterable[str]) -> bool:
+    """Whether ``name`` is one of ``names`` as LINSTOR compares names: ignoring case."""
+    return name.casefold() in {other.casefold() for other in names}
+
+
 def carries(props: Mapping[str, str], owner: Mapping[str, str]) -> bool:
     """Whether ``props`` (a disk's) hold every key of ``owner`` with its value: whether the disk
     is the one those owner props were given to."""
@@ -227,6 +244,8 @@ def owner_filter(platform: str, owner_id: str | int | None = None) -> dict[str, 
 
 
 __all__ = [
+    "among",
+    "validate_prop_key",
     "NAME_MAX", "PROP_PREFIX", "PROP_PLATFORM", "PROP_OWNER_ID", "PROP_OWNER_NAME",
     "validate_resource_name", "validate_resource_group_name", "validate_snapshot_name",
     "validate_storage_pool_name", "validate_node_name", "disk_resource_name", "owner_id_from_name", "carries",

@@ -25,7 +25,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from linstor_core.client import LinstorClient
-from linstor_core.errors import ConfigError, InvalidInput, LinstorError, NotFound
+from linstor_core.errors import ConfigError, ControllerUnreachable, InvalidInput, LinstorError, NotFound
 from linstor_core.models import ResourceGroup, SelectFilter
 from linstor_core.naming import validate_resource_group_name, validate_storage_pool_name
 
@@ -184,11 +184,19 @@ def _profile(name: str, body: Mapping[str, Any], source: str) -> Profile:
             correction=f"write layers = {json.dumps([*(l for l in layers if l != 'storage'), 'storage'])}",
         )
     props = {DRBD_OPTIONS_PREFIX + key: value for key, value in _strings(body.get("drbd_options", {})).items()}
-    props.update(_strings(body.get("props", {})))
+    own = _strings(body.get("props", {}))
+    twice = sorted(set(props) & set(own))
+    if twice:
+        raise InvalidInput(
+            f"{where} field props", twice[0], f"is also drbd_options {twice[0][len(DRBD_OPTIONS_PREFIX):]!r}",
+            correction="set it in one place (drbd_options, or props with the DrbdOptions/ key)",
+        )
+    props.update(own)
+    place_count = body.get("place_count")  # the schema's integer: 2.0 in TOML is one too
     return Profile(
         name=name,
         description=body.get("description", ""),
-        place_count=body.get("place_count"),
+        place_count=None if place_count is None else int(place_count),
         storage_pools=pools,
         layers=layers,
         replicas_on_different=tuple(body.get("replicas_on_different", ())),
@@ -226,48 +234,69 @@ def _changes(profile: Profile, group: ResourceGroup) -> list[str]:
     return changes
 
 
+class ProfilesNotApplied(LinstorError):
+    """The controller refused some profiles; the others were applied. ``lines`` says what
+    happened to every profile, a refused one as ``failed <name>: <reason>``."""
+
+    def __init__(self, lines: list[str], failed: list[str], total: int) -> None:
+        super().__init__(
+            f"{len(failed)} of {total} profiles could not be applied: {', '.join(failed)}",
+            cause="the controller refused them (see each failed line); the others are applied",
+            correction="fix those profiles and apply the file again (applied ones stay unchanged)",
+        )
+        self.lines = lines
+
+
 def apply_profiles(client: LinstorClient, profiles: Mapping[str, Profile] | Iterable[Profile]) -> list[str]:
     """Create or update one resource group per profile; return one human line per profile.
 
     Idempotent: applying the same profiles twice changes nothing the second time and says
-    ``unchanged <name>``. One GET per profile, plus one create or modify when needed.
+    ``unchanged <name>``. One GET per profile, plus one create or modify when needed. Each
+    profile is applied on its own: one the controller refuses does not stop the others, and
+    :class:`ProfilesNotApplied` at the end names the refused ones. A controller that cannot be
+    reached stops the apply where it is (every other profile would only wait for it too).
     """
+    wanted = list(profiles.values() if isinstance(profiles, Mapping) else profiles)
     lines: list[str] = []
-    try:
-        _apply_each(client, profiles.values() if isinstance(profiles, Mapping) else profiles, lines)
-    except LinstorError as error:  # the profiles before the failing one are applied: say which
-        if lines:
-            error.add_note("done before this: " + "; ".join(lines))
-        raise
+    failed: list[str] = []
+    for profile in wanted:
+        try:
+            lines.append(_apply_one(client, profile))
+        except ControllerUnreachable as error:
+            if lines:
+                error.add_note("done before this: " + "; ".join(lines))
+            raise
+        except LinstorError as error:
+            lines.append(f"failed {profile.name}: {error.one_line()}")
+            failed.append(profile.name)
+    if failed:
+        raise ProfilesNotApplied(lines, failed, len(wanted))
     return lines
 
 
-def _apply_each(client: LinstorClient, profiles: Iterable[Profile], lines: list[str]) -> None:
-    """Apply ``profiles`` one by one, appending what each did to ``lines`` as it is done."""
+def _apply_one(client: LinstorClient, profile: Profile) -> str:
+    """Create or update ``profile``'s resource group; what was done, as one line."""
     groups = client.resource_groups
-    for profile in profiles:
-        try:
-            group = groups.get(profile.resource_group_name)
-        except NotFound:
-            groups.create(
-                profile.resource_group_name,
-                select_filter=profile.select_filter,
-                description=profile.description,
-                props=profile.props,
-            )
-            lines.append(f"created {profile.name}")
-            continue
-        changes = _changes(profile, group)
-        if not changes:
-            lines.append(f"unchanged {profile.name}")
-            continue
-        groups.modify(
+    try:
+        group = groups.get(profile.resource_group_name)
+    except NotFound:
+        groups.create(
             profile.resource_group_name,
             select_filter=profile.select_filter,
-            description=profile.description or None,
-            override_props={k: v for k, v in profile.props.items() if group.props.get(k) != v},
+            description=profile.description,
+            props=profile.props,
         )
-        lines.append(f"updated {profile.name}: {', '.join(changes)}")
+        return f"created {profile.name}"
+    changes = _changes(profile, group)
+    if not changes:
+        return f"unchanged {profile.name}"
+    groups.modify(
+        profile.resource_group_name,
+        select_filter=profile.select_filter,
+        description=profile.description or None,
+        override_props={k: v for k, v in profile.props.items() if group.props.get(k) != v},
+    )
+    return f"updated {profile.name}: {', '.join(changes)}"
 
 
-__all__ = ["Profile", "DRBD_OPTIONS_PREFIX", "load_profiles", "parse_profiles", "apply_profiles"]
+__all__ = ["Profile", "ProfilesNotApplied", "DRBD_OPTIONS_PREFIX", "load_profiles", "parse_profiles", "apply_profiles"]

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from linstor_core.cli.output import Output
+from linstor_core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from linstor_core.client import LinstorClient
@@ -30,6 +31,9 @@ class Context:
         from linstor_core.config import load_client_config
 
         explicit = self.args.controllers.split(",") if self.args.controllers else None
+        if explicit is not None and not all(url.strip() for url in explicit):
+            raise InvalidInput("--controllers", self.args.controllers, "has an empty item",
+                               correction="give controller URLs separated by commas, e.g. linstor://ctrl1,linstor://ctrl2")
         config = load_client_config(explicit)
         if self.args.client_token:
             config = dataclasses.replace(config, token=self.args.client_token)

@@ -71,9 +71,11 @@ class Output:
         self.machine_readable = machine_readable
         self.ascii = ascii
         self._changes: list[dict[str, Any]] = []
+        self._answered = False
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Cell]], records: Sequence[Any]) -> None:
         """Print ``rows`` as a table, or ``records`` (the full objects) as a JSON array."""
+        self._answered = True
         if self.machine_readable:
             print(to_json(list(records)), file=self.stdout)
         else:
@@ -81,6 +83,7 @@ class Output:
 
     def data(self, value: Any, text: str) -> None:
         """Print ``value`` as JSON with ``-m``, else the human ``text``."""
+        self._answered = True
         print(to_json(value) if self.machine_readable else text, file=self.stdout)
 
     def success(self, message: str, **obj_refs: str) -> None:
@@ -103,7 +106,10 @@ class Output:
               file=self.stderr)
 
     def finish(self) -> None:
-        """Flush the collected changes as one JSON array (``-m`` only; text went out already)."""
-        if self.machine_readable and self._changes:
+        """Flush the collected changes as one JSON array (``-m`` only; text went out already):
+        ``[]`` when a command that answers with its changes made none (a delete of something
+        already gone), so stdout is always JSON for a reader such as ``jq``."""
+        if self.machine_readable and (self._changes or not self._answered):
             print(to_json(self._changes), file=self.stdout)
         self._changes = []
+        self._answered = True

@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 
 from linstor_core.cli.parser import comma_list
-from linstor_core.models import SelectFilter
-from linstor_core.naming import validate_resource_name
+from linstor_core.errors import InvalidInput
+from linstor_core.models import MAX_PLACE_COUNT, SelectFilter
+from linstor_core.naming import validate_prop_key, validate_resource_name
 
 LAYERS = ("drbd", "storage", "luks", "nvme", "writecache", "cache", "bcache")
 
@@ -51,8 +52,16 @@ def add_placement_options(parser: argparse.ArgumentParser) -> None:
 
 def select_filter(args: argparse.Namespace, *, place_count: int | None,
                   storage_pools: list[str] | None) -> SelectFilter:
-    """The ``SelectFilter`` these options describe; one pool goes in ``storage_pool``."""
+    """The ``SelectFilter`` these options describe; one pool goes in ``storage_pool``. Checked
+    as the profiles file is: at most ``MAX_PLACE_COUNT`` replicas, each pool once (names ignore
+    case), property keys that are keys."""
     pools = storage_pools or []
+    if place_count is not None and place_count > MAX_PLACE_COUNT:
+        raise InvalidInput("place count", place_count, f"must be at most {MAX_PLACE_COUNT}")
+    if len({pool.casefold() for pool in pools}) != len(pools):
+        raise InvalidInput("storage pool", ",".join(pools), "names a pool twice", correction="name each pool once")
+    for key in (*(args.replicas_on_same or ()), *(args.replicas_on_different or ())):
+        validate_prop_key(key, "replicas-on property")
     return SelectFilter(
         place_count=place_count,
         storage_pool=pools[0] if len(pools) == 1 else None,

@@ -300,7 +300,7 @@ def test_deleting_what_is_not_there_warns_and_succeeds(monkeypatch: pytest.Monke
     status, out, err = run(monkeypatch, FakeClient(resource_definitions__delete=False), "rd d Missing")
     assert (status, out, err) == (0, "WARNING: resource definition Missing not found: nothing deleted\n", "")
     status, out, err = run(monkeypatch, FakeClient(nodes__delete=False), "-m node delete nowhere")
-    assert (status, out, err) == (0, "", "WARNING: node nowhere not found: nothing deleted\n")
+    assert (status, out, err) == (0, "[]\n", "WARNING: node nowhere not found: nothing deleted\n")  # stdout stays JSON
 
 
 def test_an_api_error_exits_1_with_its_message_and_no_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -334,3 +334,42 @@ def test_a_reader_that_left_ends_the_command_quietly(tmp_path: Path) -> None:
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (1, "")
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("rg c --place-count 99 r6", "must be at most 32"),
+    ("rg c -s thinpool,ThinPool r8", "names a pool twice"),
+    ("rg c --replicas-on-same Aux/ r3", "none empty"),
+    ("r c --auto-place 40 SharedData", "must be at most 32"),
+])
+def test_placement_is_checked_as_the_profiles_file_is(monkeypatch: pytest.MonkeyPatch, line: str, message: str) -> None:
+    client = FakeClient()
+    status, _, err = run(monkeypatch, client, line)
+    assert status == 1 and message in err and client.calls == []
+
+
+def test_list_filters_ignore_case_as_linstor_names_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    from linstor_core.models import Node, ResourceGroup
+
+    client = FakeClient(nodes__list=[Node("nodeC", "SATELLITE", "10.0.0.3", "ONLINE")],
+                        resource_groups__list=[ResourceGroup("gold")])
+    assert "nodeC" in run(monkeypatch, client, "n l -n NODEC")[1]
+    assert "gold" in run(monkeypatch, client, "rg l -r GOLD")[1]
+
+
+def test_an_empty_controller_in_the_list_is_named() -> None:
+    err = io.StringIO()
+    assert main(["--controllers", "linstor://a,,linstor://b", "n", "l"], stdout=io.StringIO(), stderr=err) == 1
+    assert "--controllers" in err.getvalue() and "empty item" in err.getvalue()
+
+
+def test_volume_list_by_pool_gives_the_same_volumes_with_and_without_m(monkeypatch: pytest.MonkeyPatch) -> None:
+    from linstor_core.models import Resource, Volume
+
+    resources = [Resource("ResA", "n1", volumes=(Volume(0, "/dev/loop1", storage_pool_name="poolaa"),)),
+                 Resource("ResB", "n1", volumes=(Volume(0, "/dev/loop2", storage_pool_name="poolbb"),))]
+    client = FakeClient(resources__view=resources)
+    status, text, _ = run(monkeypatch, client, "v l -s POOLAA")
+    assert status == 0 and "ResA" in text and "ResB" not in text
+    status, out, _ = run(monkeypatch, client, "-m v l -s POOLAA")
+    assert status == 0 and [r["name"] for r in json.loads(out)] == ["ResA"]

@@ -8,14 +8,15 @@ from typing import Any
 
 import jsonschema
 import pytest
+import requests
 import responses
 
 from linstor_core import retcodes
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
-from linstor_core.errors import ConfigError, InvalidInput, LinstorError
+from linstor_core.errors import ConfigError, ControllerUnreachable, InvalidInput, LinstorError
 from linstor_core.models import SelectFilter
-from linstor_core.profiles import Profile, apply_profiles, load_profiles, parse_profiles
+from linstor_core.profiles import Profile, ProfilesNotApplied, apply_profiles, load_profiles, parse_profiles
 
 GOLD = """
 [profiles.gold]
@@ -189,15 +190,50 @@ def test_the_shipped_schema_is_a_valid_json_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(schema)
 
 
-def test_a_failed_apply_says_what_was_done_before(http: responses.RequestsMock, client: LinstorClient) -> None:
-    """Profiles are applied one by one: a refusal of the second leaves the first applied, and
-    the error says so, for the operator and for a script reading -m."""
+def test_a_refused_profile_does_not_stop_the_others(http: responses.RequestsMock, client: LinstorClient) -> None:
+    """Profiles are applied one by one: a refusal of the second leaves the first applied, the
+    third is still applied, and the error names the refused one, with every profile's line
+    for the operator and for a script reading -m."""
+    text = "[profiles.gold]\nplace_count = 1\n[profiles.silver]\nplace_count = 2\n[profiles.bronze]\nplace_count = 1\n"
+    for name in ("gold", "silver", "bronze"):
+        http.get(f"{RG}/{name}", status=404, json=MISSING)
+    http.post(RG, status=201, json=OK)
+    http.post(RG, status=500, json=[{"ret_code": retcodes.MASK_ERROR | 1, "message": "Access denied"}])
+    http.post(RG, status=201, json=OK)
+    with pytest.raises(ProfilesNotApplied, match="1 of 3 profiles could not be applied: silver") as raised:
+        apply_profiles(client, parse_profiles(text))
+    assert raised.value.lines == ["created gold", "failed silver: Access denied", "created bronze"]
+
+
+def test_an_unreachable_controller_stops_the_apply(http: responses.RequestsMock, client: LinstorClient) -> None:
     text = "[profiles.gold]\nplace_count = 1\n[profiles.silver]\nplace_count = 2\n"
     http.get(f"{RG}/gold", status=404, json=MISSING)
-    http.get(f"{RG}/silver", status=404, json=MISSING)
     http.post(RG, status=201, json=OK)
-    http.post(RG, status=500, json=[{"ret_code": retcodes.MASK_ERROR | 1,
-                                     "message": "Access denied"}])
-    with pytest.raises(LinstorError, match="Access denied") as raised:
+    http.get(f"{RG}/silver", body=requests.ConnectionError("refused"))
+    with pytest.raises(ControllerUnreachable) as raised:
         apply_profiles(client, parse_profiles(text))
     assert raised.value.__notes__ == ["done before this: created gold"]
+
+
+def test_a_whole_float_place_count_is_that_number() -> None:
+    assert parse_profiles("[profiles.flt]\nplace_count = 2.0\n")["flt"].place_count == 2
+    assert parse_profiles("[profiles.flt]\nplace_count = 2.0\n")["flt"].select_filter.place_count == 2
+
+
+def test_a_drbd_option_set_twice_is_refused() -> None:
+    text = '[profiles.ord]\ndrbd_options = {"Net/protocol" = "C"}\nprops = {"DrbdOptions/Net/protocol" = "A"}\n'
+    with pytest.raises(InvalidInput, match="also drbd_options 'Net/protocol'"):
+        parse_profiles(text)
+
+
+@pytest.mark.parametrize("key", ["Aux/", "a//b", "/Aux", "Aux/si te"])
+def test_a_property_key_with_an_empty_part_is_refused(key: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_profiles(f'[profiles.keys]\nprops = {{"{key}" = "x"}}\n')
+
+
+def test_the_schemas_place_count_limit_is_the_clis() -> None:
+    from linstor_core.models import MAX_PLACE_COUNT
+
+    schema = json.loads(resources.files("linstor_core").joinpath("schemas/profiles.schema.json").read_text())
+    assert schema["$defs"]["profile"]["properties"]["place_count"]["maximum"] == MAX_PLACE_COUNT

@@ -6,7 +6,7 @@ import argparse
 
 from linstor_core.cli.context import Context
 from linstor_core.cli.parser import Subparsers, add_command, add_group
-from linstor_core.naming import validate_node_name
+from linstor_core.naming import among, validate_node_name
 
 NODE_TYPES = ("SATELLITE", "COMBINED", "CONTROLLER")
 
@@ -17,7 +17,7 @@ def create(args: argparse.Namespace, ctx: Context) -> None:
 
 
 def list_nodes(args: argparse.Namespace, ctx: Context) -> None:
-    nodes = [n for n in ctx.client.nodes.list() if not args.nodes or n.name in args.nodes]
+    nodes = [n for n in ctx.client.nodes.list() if not args.nodes or among(n.name, args.nodes)]
     rows = [[n.name, n.type, n.address, n.connection_status] for n in nodes]
     ctx.out.table(["Node", "NodeType", "Addresses", "State"], rows, nodes)
 

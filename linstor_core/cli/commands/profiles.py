@@ -7,13 +7,17 @@ import argparse
 from linstor_core.cli import placement
 from linstor_core.cli.context import Context
 from linstor_core.cli.parser import Subparsers, add_command, add_group
-from linstor_core.profiles import apply_profiles, load_profiles
+from linstor_core.profiles import ProfilesNotApplied, apply_profiles, load_profiles
 
 _FILE_HELP = "TOML profiles file, e.g. /etc/linstor-bundle/profiles.toml"
 
 
 def apply(args: argparse.Namespace, ctx: Context) -> None:
-    lines = apply_profiles(ctx.client, load_profiles(args.file))
+    try:
+        lines = apply_profiles(ctx.client, load_profiles(args.file))
+    except ProfilesNotApplied as failed:  # what did happen goes out first, then the error
+        ctx.out.data({"changes": failed.lines}, "\n".join(failed.lines))
+        raise
     ctx.out.data({"changes": lines}, "\n".join(lines))
 
 
@@ -38,7 +42,9 @@ def register(commands: Subparsers) -> None:
         group, "apply", summary="create or update one resource group per profile",
         description="Validate FILE, then create missing resource groups and update changed ones on the\n"
         "configured controller. Prints one line per profile: created, updated (with what changed)\n"
-        "or unchanged. Resource groups that are not in FILE are left alone.",
+        "or unchanged. Resource groups that are not in FILE are left alone. A profile the\n"
+        "controller refuses is printed as failed, the others are still applied, and the exit status\n"
+        "is 1; settings a profile does not name are kept on an existing group.",
         examples=("profiles apply /etc/linstor-bundle/profiles.toml",
                   "--controllers linstor://10.43.70.1 profiles apply profiles.toml"),
         idempotent="yes: a second apply of the same file prints 'unchanged' for every profile.",

@@ -25,10 +25,10 @@ def state(resource: Resource) -> str:
 def _auto_place(args: argparse.Namespace, ctx: Context) -> None:
     if args.nodes:
         raise UsageError("give either NODE names or --auto-place, not both")
-    before = {r.node_name for r in ctx.client.resources.list(args.resource)}
     pools = [args.storage_pool] if args.storage_pool else None
-    ctx.client.resources.autoplace(
-        args.resource, placement.select_filter(args, place_count=args.auto_place, storage_pools=pools))
+    selection = placement.select_filter(args, place_count=args.auto_place, storage_pools=pools)
+    before = {r.node_name for r in ctx.client.resources.list(args.resource)}
+    ctx.client.resources.autoplace(args.resource, selection)
     placed = sorted(r.node_name for r in ctx.client.resources.list(args.resource)
                     if r.node_name not in before and not r.diskless)
     ctx.out.success(f"resource {args.resource} auto-placed on {', '.join(placed) or 'no new node'}",

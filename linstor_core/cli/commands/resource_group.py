@@ -7,7 +7,7 @@ import argparse
 from linstor_core.cli import placement
 from linstor_core.cli.context import Context
 from linstor_core.cli.parser import Subparsers, add_command, add_group, comma_list, positive_int, size_kib
-from linstor_core.naming import validate_resource_group_name, validate_resource_name, validate_storage_pool_name
+from linstor_core.naming import among, validate_resource_group_name, validate_resource_name, validate_storage_pool_name
 from linstor_core.units import format_kib
 
 
@@ -23,7 +23,7 @@ def create(args: argparse.Namespace, ctx: Context) -> None:
 
 def list_groups(args: argparse.Namespace, ctx: Context) -> None:
     groups = [g for g in ctx.client.resource_groups.list()
-              if not args.resource_groups or g.name in args.resource_groups]
+              if not args.resource_groups or among(g.name, args.resource_groups)]
     rows = [[g.name, placement.describe(g.select_filter), g.description] for g in groups]
     ctx.out.table(["ResourceGroup", "SelectFilter", "Description"], rows, groups)
 

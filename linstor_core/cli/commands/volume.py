@@ -7,11 +7,12 @@ minor and port, the device path, sizes, whether it is in use, and its disk state
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from linstor_core.cli.context import Context
 from linstor_core.cli.parser import Subparsers, add_command, add_group
 from linstor_core.models import Resource
-from linstor_core.naming import validate_node_name, validate_resource_name, validate_storage_pool_name
+from linstor_core.naming import among, validate_node_name, validate_resource_name, validate_storage_pool_name
 from linstor_core.units import format_kib
 
 HEADERS = ["Node", "Resource", "StoragePool", "VolNr", "MinorNr", "Port", "DeviceName", "Allocated",
@@ -29,12 +30,17 @@ def usage(resource: Resource) -> str:
 
 def list_volumes(args: argparse.Namespace, ctx: Context) -> None:
     resources = ctx.client.resources.view(resources=args.resources or (), nodes=args.nodes or ())
+    if args.storage_pools:  # -m shows what the table shows
+        resources = [
+            dataclasses.replace(r, volumes=tuple(v for v in r.volumes if among(v.storage_pool_name, args.storage_pools)))
+            for r in resources
+        ]
+        resources = [r for r in resources if r.volumes]
     rows = [
         [r.node_name, r.name, v.storage_pool_name, v.volume_number, v.drbd_minor, r.drbd_port,
          v.device_path, _size(v.allocated_size_kib), _size(v.usable_size_kib), usage(r), v.disk_state]
         for r in resources
         for v in r.volumes
-        if not args.storage_pools or v.storage_pool_name in args.storage_pools
     ]
     ctx.out.table(HEADERS, rows, resources)
 

@@ -44,7 +44,7 @@ class LinstorError(Exception):
         """``str()`` and the notes on the error (a clean-up that failed too, the disks a
         migration step failed on as well), for the edges that answer with one line: Docker's
         ``Err``, OpenNebula's stderr, the PVE shim's ``die``."""
-        return "; ".join([str(self), *getattr(self, "__notes__", ())])
+        return _joined([str(self), *getattr(self, "__notes__", ())])
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -52,7 +52,13 @@ class LinstorError(Exception):
             parts.append(f"cause: {self.new_cause}")
         if self.correction:
             parts.append(f"correction: {self.correction}")
-        return "; ".join(parts)
+        return _joined(parts)
+
+
+def _joined(parts: list[str]) -> str:
+    """Parts on one line joined by ``; ``, without the full stop LINSTOR ends its messages with
+    before each joint (``not found; correction: ...``, never ``not found.; correction``)."""
+    return "; ".join([part.removesuffix(".") for part in parts[:-1]] + parts[-1:])
 
 
 class ConfigError(LinstorError):

@@ -88,7 +88,7 @@ def test_linstor_messages_reach_docker_intact(client: FlaskClient, disks: FakeDi
 
     disks.create = refuse  # type: ignore[method-assign]
     answer = post(client, "/VolumeDriver.Create", {"Name": "web"})
-    assert answer == {"Err": "Resource group 'gold' not found.; correction: apply the profiles"}
+    assert answer == {"Err": "Resource group 'gold' not found; correction: apply the profiles"}
 
 
 def test_a_failed_clean_up_noted_on_the_error_reaches_docker(

@@ -174,7 +174,7 @@ def test_a_linstor_error_is_rendered_as_str_gives_it() -> None:
     refused = ApiError([ApiReply(ret_code=-1, message="Resource 'x' is in use.", cause="open on n1",
                                  correction="stop the VM")])
     assert cli._render(refused) == {
-        "type": "ApiError", "message": "Resource 'x' is in use.; cause: open on n1; correction: stop the VM"}
+        "type": "ApiError", "message": "Resource 'x' is in use; cause: open on n1; correction: stop the VM"}
     assert cli._render(LinstorError("pool full: no space", cause="no space"))["message"] == "pool full: no space"
     noted = LinstorError("clone failed")
     noted.add_note("removing the partial pve-102-disk-0 failed too: no answer")

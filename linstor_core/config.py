@@ -26,7 +26,7 @@ import configparser
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -67,7 +67,7 @@ class ClientConfig:
     """
 
     controllers: tuple[str, ...]
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     ca_file: str | None = None
     client_cert: str | None = None
     client_key: str | None = None
@@ -98,23 +98,38 @@ def normalize_controller_url(uri: str) -> str:
         raise ConfigError("empty controller URI", correction="give linstor://HOST[:PORT]")
     if "://" not in text:
         text = f"linstor://{text}"
+    shown = _without_credentials(uri)
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise ConfigError(f"invalid controller URI {uri!r}", cause=str(exc),
-                          correction="give linstor://HOST[:PORT]") from None
+        ipv6 = text.split("://", 1)[-1].count(":") > 1 and "[" not in text
+        raise ConfigError(f"invalid controller URI {shown!r}", cause=str(exc),
+                          correction="an IPv6 address goes in brackets: linstor://[fd00::1]" if ipv6
+                          else "give linstor://HOST[:PORT]") from None
     scheme = _SCHEMES.get(parts.scheme.lower())
     if scheme is None:
-        raise ConfigError(f"unknown scheme {parts.scheme!r} in controller URI {uri!r}",
+        raise ConfigError(f"unknown scheme {parts.scheme!r} in controller URI {shown!r}",
                           correction="use linstor://, linstor+ssl://, http:// or https://")
     if (not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment
             or port == 0 or "@" in parts.netloc):
-        raise ConfigError(f"invalid controller URI {uri!r}",
+        raise ConfigError(f"invalid controller URI {shown!r}",
                           cause="expected only a host and an optional port from 1 to 65535",
                           correction="give linstor://HOST[:PORT] (a token goes in LS_TOKEN, not the URI)")
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{scheme[0]}://{host}:{port or scheme[1]}"
+
+
+def _without_credentials(uri: str) -> str:
+    """``uri`` as an error may show it: a user and password before ``@`` become ``***``."""
+    scheme, separator, rest = uri.partition("://")
+    if not separator:
+        scheme, rest = "", uri
+    netloc, slash, tail = rest.partition("/")
+    if "@" not in netloc:
+        return uri
+    hidden = "***@" + netloc.rsplit("@", 1)[1]
+    return f"{scheme}{separator}{hidden}{slash}{tail}"
 
 
 def load_client_config(
@@ -130,7 +145,7 @@ def load_client_config(
     """
     files = _read_config_files(config_paths)
     controllers = _controllers(explicit, environ, files)
-    token = environ.get("LS_TOKEN") or None
+    token = checked_token(environ["LS_TOKEN"], "LS_TOKEN") if environ.get("LS_TOKEN", "").strip() else None
     if token is None:
         token_file = _file_setting(_TOKEN_FILE, environ, files)
         token = _read_token(token_file) if token_file else None
@@ -226,10 +241,21 @@ def _read_token(path: str) -> str:
     except (OSError, ValueError, AttributeError) as exc:
         raise ConfigError(f"cannot read a token from {path}", cause=str(exc),
                           correction='the token file holds JSON: {"token": "..."}') from None
-    if not isinstance(token, str) or not token:
+    if not isinstance(token, str) or not token.strip():
         raise ConfigError(f"no token in {path}",
                           correction='the token file holds JSON: {"token": "..."}')
-    return token
+    return checked_token(token, path)
+
+
+def checked_token(token: str, source: str) -> str:
+    """``token`` without the line end a file or ``echo`` adds; any other control character or
+    space inside is refused, naming ``source``, never the token (errors are logged)."""
+    stripped = token.strip()
+    if not stripped.isprintable() or any(char.isspace() for char in stripped):
+        raise ConfigError(f"the token from {source} holds spaces or control characters",
+                          cause="an HTTP Authorization header cannot carry them",
+                          correction="write the token alone, on one line")
+    return stripped
 
 
 __all__ = [

@@ -88,10 +88,12 @@ class ControllerUnreachable(LinstorError):
 
     def __init__(self, tried: Sequence[tuple[str, str]]) -> None:
         listing = ", ".join(f"{url} ({why})" for url, why in tried) or "none configured"
+        untrusted = any("CERTIFICATE_VERIFY_FAILED" in why for _, why in tried)
         super().__init__(
             f"no LINSTOR controller reachable; tried {listing}",
-            correction="start the controller (linstor-core controller) or fix LS_CONTROLLERS "
-            "/ the controllers setting",
+            correction=("trust the controller's certificate: set LS_ROOT_CA (cafile= in linstor-client.conf) "
+                        "to the CA that signed it, or add that CA to the system's") if untrusted else
+            "start the controller (linstor-core controller) or fix LS_CONTROLLERS / the controllers setting",
         )
         self.tried = list(tried)
 
@@ -106,6 +108,8 @@ class ApiReply:
     details: str = ""
     correction: str = ""
     obj_refs: Mapping[str, str] = field(default_factory=dict)
+    error_report_ids: tuple[str, ...] = ()
+    """The controller's error reports about this reply (``linstor error-reports show ID``)."""
 
     @property
     def is_error(self) -> bool:
@@ -121,6 +125,7 @@ class ApiReply:
             details=str(entry.get("details", "") or ""),
             correction=str(entry.get("correction", "") or ""),
             obj_refs=dict(entry.get("obj_refs") or {}),
+            error_report_ids=tuple(str(i) for i in entry.get("error_report_ids") or () if i),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -131,6 +136,8 @@ class ApiReply:
                 body[key] = value
         if self.obj_refs:
             body["obj_refs"] = dict(self.obj_refs)
+        if self.error_report_ids:
+            body["error_report_ids"] = list(self.error_report_ids)
         return body
 
 
@@ -140,7 +147,11 @@ class ApiError(LinstorError):
     def __init__(self, replies: Sequence[ApiReply], *, status: int = 0) -> None:
         errors = [r for r in replies if r.is_error] or list(replies)
         first = errors[0] if errors else ApiReply(ret_code=-1, message="unknown API error")
-        super().__init__(first.message, cause=first.cause, correction=first.correction)
+        correction = first.correction
+        if first.error_report_ids:  # the only lead for an internal error (FAIL_IMPL_ERROR)
+            reports = "; ".join(f"linstor error-reports show {report}" for report in first.error_report_ids)
+            correction = f"{correction.removesuffix('.')}; details: {reports}" if correction else f"details: {reports}"
+        super().__init__(first.message, cause=first.cause, correction=correction)
         self.replies = list(replies)
         self.status = status
 

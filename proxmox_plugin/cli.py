@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from linstor_core.config import checked_token
 from linstor_core.errors import ConfigError, InvalidInput, LinstorError
 
 from proxmox_plugin import transfer
@@ -69,10 +70,10 @@ def _token(path: str | None) -> str | None:
                           correction="fix the storage's apitoken option") from None
     if text.startswith("{"):
         try:
-            return str(json.loads(text)["token"])
+            text = str(json.loads(text)["token"])
         except (ValueError, KeyError, TypeError):
             raise ConfigError(f"API token file {path} is not {{\"token\": ...}}") from None
-    return text or None
+    return checked_token(text, path) if text.strip() else None
 
 
 def _tls_file(option: str, path: str | None) -> str | None:

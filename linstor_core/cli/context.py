@@ -28,7 +28,7 @@ class Context:
         """A client for ``--controllers`` (else LS_CONTROLLERS / config file), with ``--token``."""
         # Imported on first use: --help, 'controller' and 'demo' need neither requests nor config.
         from linstor_core.client import LinstorClient
-        from linstor_core.config import load_client_config
+        from linstor_core.config import checked_token, load_client_config
 
         explicit = self.args.controllers.split(",") if self.args.controllers else None
         if explicit is not None and not all(url.strip() for url in explicit):
@@ -36,5 +36,5 @@ class Context:
                                correction="give controller URLs separated by commas, e.g. linstor://ctrl1,linstor://ctrl2")
         config = load_client_config(explicit)
         if self.args.client_token:
-            config = dataclasses.replace(config, token=self.args.client_token)
+            config = dataclasses.replace(config, token=checked_token(self.args.client_token, "--token"))
         return LinstorClient(config)

@@ -23,16 +23,23 @@ Promises:
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from linstor_core.config import ClientConfig
-from linstor_core.errors import ControllerUnreachable, LinstorError
+from linstor_core.errors import ConfigError, ControllerUnreachable, LinstorError
 from linstor_core.stopsignals import uninterrupted
+
+log = logging.getLogger(__name__)
 
 GET_ATTEMPTS = 2
 Params = Mapping[str, str | Sequence[str]]
@@ -58,6 +65,10 @@ class Session:
         self._headers = {"Accept": "application/json"}
         if config.token:
             self._headers["Authorization"] = f"Bearer {config.token}"
+            for url in config.controllers:
+                if _sends_in_clear(url):
+                    log.warning("the LINSTOR token goes to %s unencrypted: use linstor+ssl:// (https) for a "
+                                "controller that is not on this host", url)
 
     @property
     def controller(self) -> str:
@@ -100,6 +111,8 @@ class Session:
                         ) from None
                     tried.append((controllers[index], why))
                     break
+                if response.is_redirect:
+                    raise _redirected(controllers[index], response)
                 self._first = index
                 return response
         raise ControllerUnreachable(tried)
@@ -124,14 +137,53 @@ class Session:
               timeouts: tuple[float, float]) -> requests.Response:
         config = self.config
         verify: bool | str = config.ca_file if config.ca_file and config.verify else config.verify
+        if verify is True:
+            verify = system_trust()
         cert: str | tuple[str, str] | None = config.client_cert
         if config.client_cert and config.client_key:
             cert = (config.client_cert, config.client_key)
         with uninterrupted():  # a stop signal waits for the answer (see stopsignals)
             return self.http.request(
                 method, url, params=params, json=body, headers=self._headers, verify=verify,
-                cert=cert, timeout=timeouts,
+                cert=cert, timeout=timeouts, allow_redirects=False,
             )
+
+
+def _sends_in_clear(url: str) -> bool:
+    """Whether a token sent to ``url`` crosses a network unencrypted (http to another host)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname in (None, "localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return True
+
+
+@functools.cache
+def system_trust() -> str | bool:
+    """The system's CA certificates (``SSL_CERT_FILE``/``SSL_CERT_DIR``, else OpenSSL's default
+    file or directory, ``/etc/ssl/certs`` on Debian), which requests would otherwise replace
+    with its own bundle (certifi): a CA an admin added to the system is trusted, as by curl
+    and LINBIT's client. True (requests' bundle) only when the system has none."""
+    paths = ssl.get_default_verify_paths()
+    return paths.cafile or paths.capath or True
+
+
+def _redirected(controller: str, response: requests.Response) -> ConfigError:
+    """A controller that redirects serves its API elsewhere, typically HTTPS only (LINSTOR
+    answers plain HTTP with a redirect then). Followed, requests would turn a POST into a GET
+    without its body and drop the token on the way, so it is reported instead; the request
+    itself was not carried out."""
+    location = response.headers.get("Location", "")
+    https = location.startswith("https://")
+    return ConfigError(
+        f"controller {controller} redirects {response.request.method} {urlsplit(response.url).path} "
+        f"to {location or 'nowhere'} (HTTP {response.status_code}); nothing was done",
+        cause="it serves the REST API over HTTPS" if https else "its REST API is at another address",
+        correction=("use linstor+ssl://HOST (https://HOST:3371) in LS_CONTROLLERS / controllers=, with cafile= "
+                    "for its certificate") if https else "point LS_CONTROLLERS / controllers= at that address",
+    )
 
 
 def _not_sent(exc: requests.RequestException) -> bool:

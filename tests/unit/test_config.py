@@ -190,6 +190,22 @@ def test_token_from_env_then_token_file(tmp_path: Path, system: Path) -> None:
     assert load_client_config(environ=env, config_paths=(system,)).token == "from-env"
 
 
+def test_a_token_loses_its_line_end_and_never_shows(tmp_path: Path) -> None:
+    """A Kubernetes secret made --from-file, or echo, ends the token with a newline."""
+    assert load_client_config(environ={"LS_TOKEN": "s3cret\n"}, config_paths=()).token == "s3cret"
+    token_file = tmp_path / "token.json"
+    token_file.write_text(json.dumps({"token": " s3cret\n"}))
+    config = load_client_config(environ={"LS_TOKEN_FILE": str(token_file)}, config_paths=())
+    assert config.token == "s3cret" and "s3cret" not in repr(config)
+
+
+@pytest.mark.parametrize("token", ["s3c ret", "s3c\tret", "s3\x07cret"])
+def test_a_token_with_spaces_or_control_characters_is_refused_without_showing_it(token: str) -> None:
+    with pytest.raises(ConfigError, match="the token from LS_TOKEN holds spaces or control characters") as info:
+        load_client_config(environ={"LS_TOKEN": token}, config_paths=())
+    assert "s3" not in str(info.value)
+
+
 @pytest.mark.parametrize("content", ["not json", "[]", "{}", '{"token": ""}', '{"token": 5}'])
 def test_a_bad_token_file_says_what_it_should_hold(tmp_path: Path, content: str) -> None:
     token_file = tmp_path / "token.json"
@@ -237,3 +253,15 @@ def test_a_config_path_that_cannot_be_read_counts_as_absent(tmp_path) -> None:
     assert config.controllers == ("http://ctrl9:3370",)
     assert load_client_config(environ={}, config_paths=[tmp_path / "missing.conf"]).controllers == (
         "http://localhost:3370",)
+
+
+def test_a_bare_ipv6_address_is_told_to_use_brackets() -> None:
+    with pytest.raises(ConfigError) as info:
+        normalize_controller_url("fd00::1")
+    assert "linstor://[fd00::1]" in info.value.correction
+
+
+def test_a_password_in_a_uri_is_not_echoed() -> None:
+    with pytest.raises(ConfigError) as info:
+        normalize_controller_url("http://admin:hunter2@ctl:3370")
+    assert "hunter2" not in str(info.value) and "***@ctl:3370" in str(info.value)

@@ -66,3 +66,11 @@ def test_storage_error_keeps_a_first_line_reason_and_shortens_long_output() -> N
     stderr = "agsize (1 blocks) too small, need at least 4096 blocks\n" + "usage: mkfs.xfs ...\n" * 100
     error = StorageError(["mkfs.xfs", "/dev/loop0"], 1, stderr)
     assert "too small" in error.message and len(error.message) < 400
+
+
+def test_the_controllers_error_reports_are_named_in_the_correction() -> None:
+    reply = ApiReply.from_json({"ret_code": -4611686018427387904 | 1, "message": "Internal error",
+                                "correction": "Contact support.", "error_report_ids": ["5F2A-000001"]})
+    assert reply.error_report_ids == ("5F2A-000001",) and reply.to_json()["error_report_ids"] == ["5F2A-000001"]
+    error = ApiError([reply])
+    assert error.correction == "Contact support; details: linstor error-reports show 5F2A-000001"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 import requests
@@ -12,7 +13,7 @@ from urllib3.exceptions import ProtocolError
 
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
-from linstor_core.client.session import Session
+from linstor_core.client.session import Session, system_trust
 from linstor_core.errors import ConfigError, ControllerUnreachable, LinstorError
 
 VERSION = "/v1/controller/version"
@@ -133,8 +134,49 @@ def test_without_token_no_authorization_and_system_cas(
     LinstorClient(ClientConfig(controllers=(BASE,), client_cert="/both.pem")).controller.version()
     request = http.calls[0].request
     assert "Authorization" not in request.headers
-    assert request.req_kwargs["verify"] is True  # type: ignore[attr-defined]
+    assert request.req_kwargs["verify"] == system_trust()  # type: ignore[attr-defined]
     assert request.req_kwargs["cert"] == "/both.pem"  # type: ignore[attr-defined]
+
+
+def test_the_system_cas_are_trusted_not_requests_own_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """A CA an admin adds to the system (or names in SSL_CERT_FILE) is trusted, as by curl."""
+    bundle = tmp_path / "site-ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    system_trust.cache_clear()
+    try:
+        assert system_trust() == str(bundle)
+    finally:
+        system_trust.cache_clear()
+
+
+def test_a_redirect_is_reported_not_followed(http: responses.RequestsMock, client: LinstorClient) -> None:
+    """An HTTPS-only LINSTOR redirects plain HTTP: followed, the POST would become a bodiless
+    GET without the token. Nothing was done, and the fix is named."""
+    http.post(f"{BASE}/v1/resource-definitions", status=302,
+              headers={"Location": "https://ctl.test:3371/v1/resource-definitions"})
+    with pytest.raises(ConfigError, match="redirects POST /v1/resource-definitions to https://ctl.test:3371") as info:
+        client.resource_definitions.create("d1")
+    assert "linstor+ssl://" in info.value.correction and "nothing was done" in str(info.value)
+    assert len(http.calls) == 1
+
+
+def test_an_untrusted_certificate_names_the_ca_setting(http: responses.RequestsMock, client: LinstorClient) -> None:
+    failure = requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    http.get(f"{BASE}{VERSION}", body=failure)
+    http.get(f"{OTHER}{VERSION}", body=failure)
+    with pytest.raises(ControllerUnreachable) as info:
+        client.controller.version()
+    assert "LS_ROOT_CA" in info.value.correction
+
+
+def test_a_token_to_another_host_over_http_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING"):
+        Session(ClientConfig(controllers=("http://127.0.0.1:3370", "http://[::1]:3370"), token="t"))
+    assert not caplog.records
+    with caplog.at_level("WARNING"):
+        Session(ClientConfig(controllers=("http://ctl.test:3370",), token="s3cret"))
+    assert "unencrypted" in caplog.text and "s3cret" not in caplog.text
 
 
 def test_verify_off_ignores_the_ca_file(http: responses.RequestsMock) -> None:

@@ -15,6 +15,7 @@ Crash-safety rule, applied by ``Controller.change()`` to every mutating request:
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import time
@@ -27,12 +28,13 @@ from typing import Any
 from linstor_core import retcodes as rc
 from linstor_core.controller import drbd
 from linstor_core.controller.capacity import DiskfulPools, FreeSpace
+from linstor_core.controller.providers.modes import make_dirs
 from linstor_core.controller.model import PoolRec, Repo
 from linstor_core.controller.replies import entry
 from linstor_core.controller.satellite import PoolSpec, Satellite
 from linstor_core.controller.store import Store
 from linstor_core.controller.views import ResourceRenderer
-from linstor_core.errors import LinstorError
+from linstor_core.errors import ConfigError, LinstorError
 from linstor_core.runner import Runner, run
 
 log = logging.getLogger(__name__)
@@ -93,12 +95,14 @@ class Controller:
                                          lambda: drbd.read_status(runner=self.runner))
         self._drbd_given = drbd_loaded
         self.drbd_loaded = bool(drbd_loaded)
+        self._state_lock: int | None = None
 
     def open(self) -> list[str]:
         """Create/open the database and reconcile storage with it; returns what was repaired."""
         # reconcile works on a Controller, so it is imported here, not at module level.
         from linstor_core.controller.reconcile import reconcile
 
+        self._state_lock = _lock_state_dir(self.state_dir)
         self.store.open()
         self.drbd_loaded = (drbd.drbd_module_loaded() if self._drbd_given is None
                             else self._drbd_given)
@@ -106,6 +110,9 @@ class Controller:
 
     def close(self) -> None:
         self.store.close()
+        if self._state_lock is not None:
+            os.close(self._state_lock)  # the lock goes with it
+            self._state_lock = None
 
     def pool_spec(self, pool: PoolRec) -> PoolSpec:
         directory = Path(pool.directory) if pool.directory else None
@@ -143,6 +150,31 @@ class Controller:
         """A consistent read-only view of the state."""
         with self.store.read() as tx:
             yield Repo(tx)
+
+
+STATE_LOCK = "controller.lock"
+
+
+def _lock_state_dir(state_dir: Path) -> int:
+    """Hold ``state_dir`` for this controller alone (an exclusive ``flock`` on its lock file,
+    released by the kernel when the process ends, even by SIGKILL) and return the descriptor.
+
+    Two controllers on one state directory would each reconcile and remove the storage the
+    other just made (its write lock is only in-process), so a second one is refused before
+    it touches anything, naming the first one's pid."""
+    make_dirs(state_dir)
+    path = state_dir / STATE_LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise ConfigError(f"another controller (pid {holder}) uses the state directory {state_dir}",
+                          correction="stop it, or give this controller a --state-dir of its own") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 def _run_steps(steps: list[tuple[str, Step]], kind: str) -> list[str]:

@@ -36,6 +36,7 @@ def reconcile(ctl: Controller) -> list[str]:
         rds = {rd.name.lower(): rd for rd in repo.rds()}
         known = {(r.node.lower(), r.rd.lower()) for r in repo.rscs() if rds[r.rd.lower()].drbd}
         configs = sorted((ctl.state_dir / "nodes").glob("*/drbd.d/*.res"))
+        lines += _remove_drbd_temp_files(ctl)
         # A device a killed request left up holds its backing volume: down before the orphans go.
         lines += _take_down(ctl, [path for path in configs
                                   if (path.parent.parent.name.lower(), path.stem.lower())
@@ -103,6 +104,18 @@ def _cut_back_uncommitted_grow(ctl: Controller, spec: PoolSpec, name: str, size_
         return [f"{spec.node}/{spec.name}: could not cut volume {name} back to its {size_kib} KiB: {error}"]
     return [f"{spec.node}/{spec.name}: cut volume {name} back to its {size_kib} KiB (a resize a crash "
             "cut off)"] if cut else []
+
+
+def _remove_drbd_temp_files(ctl: Controller) -> list[str]:
+    """The private copies ``drbd`` writes beside a ``.res`` (``.res.tmp`` before its rename,
+    ``.res.md`` for create-md) outlive a kill between writing and removing them: no drbdadm
+    reads them, so they go."""
+    lines = []
+    for temp in sorted((ctl.state_dir / "nodes").glob("*/drbd.d/*.res.*")):
+        if temp.suffix in (".tmp", ".md"):
+            temp.unlink(missing_ok=True)
+            lines.append(f"removed {temp.name}, a DRBD configuration copy a stopped request left")
+    return lines
 
 
 def _take_down(ctl: Controller, strays: list[Path]) -> list[str]:

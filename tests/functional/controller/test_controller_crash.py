@@ -157,9 +157,12 @@ def test_restart_removes_stray_drbd_configs(server_process, pool_root: Path, tmp
     drbd_dir = tmp_path / "state" / "nodes" / "alpha" / "drbd.d"
     stray = drbd_dir / "gone.res"
     stray.write_text("resource gone {}\n")
+    copies = [drbd_dir / "kept.res.tmp", drbd_dir / "kept.res.md"]  # a kill before their removal
+    for copy in copies:
+        copy.write_text("resource kept {}\n")
     server_process.kill()
     server_process.start(None)
-    assert not stray.exists()
+    assert not stray.exists() and not any(copy.exists() for copy in copies)
     assert (drbd_dir / "kept.res").exists()
 
 

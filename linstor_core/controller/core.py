@@ -130,13 +130,15 @@ class Controller:
         anyway), so this serialises no more than the writes already are.
         """
         with self.store.locked():
-            with self.store.write() as tx:
-                change = Change(Repo(tx), mask)
-                try:
+            undo: list[tuple[str, Step]] = []
+            try:
+                with self.store.write() as tx:
+                    change = Change(Repo(tx), mask)
+                    undo = change.undo
                     yield change
-                except BaseException:
-                    _run_steps(change.undo[::-1], "undo")
-                    raise
+            except BaseException:  # the request failed, or its commit did (a full disk)
+                _run_steps(undo[::-1], "undo")
+                raise
             warnings = _run_steps(change.after_commit, "clean-up")
             for what in warnings:
                 change.reply(rc.WARN_STORAGE_ERROR,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from linstor_core.controller.providers.modes import create_file, make_dirs
+from linstor_core.errors import StorageError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -184,7 +185,14 @@ class Store:
                 raise
             finally:
                 self._local.writing = False
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as error:  # a full disk (SQLITE_FULL), an I/O error
+                if conn.in_transaction:  # SQLite leaves some failed commits open: never reuse it
+                    conn.execute("ROLLBACK")
+                raise StorageError(["sqlite3", "COMMIT", str(self.path)], getattr(error, "sqlite_errorcode", 1),
+                                   str(error), correction="free space where the state directory is, then "
+                                   "repeat the request (nothing of it was kept)") from None
             for table in touched:
                 self._versions[table] = self.version(table) + 1
 

@@ -32,9 +32,11 @@ if TYPE_CHECKING:
 _NO_FILESYSTEM = ("", "raw", "qcow2")
 
 
-LCM_TO_RUN = frozenset({8, 9})
-"""oned's ``LCM_STATE`` values PROLOG_MIGRATE and PROLOG_RESUME: an MV then brings the disks to
-the host the VM runs on next (for a stop or an undeploy it takes them off the host)."""
+LCM_LEAVING = frozenset({10, 30, 41, 42})
+"""oned's ``LCM_STATE`` values EPILOG_STOP and EPILOG_UNDEPLOY (and their ``_FAILURE`` forms):
+an MV then only takes the disks off the host. In every other state (PROLOG_MIGRATE,
+PROLOG_RESUME, PROLOG_UNDEPLOY, PROLOG_MIGRATE_POWEROFF/_SUSPEND/_UNKNOWN, ...) it brings them to
+the host the VM runs on next."""
 
 
 @dataclass(frozen=True)
@@ -250,9 +252,10 @@ def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: Ho
     also a hypervisor may resume or receive the VM, by the same MV (src and dst the same host
     when the VM is resumed where it was undeployed to). A refusal of that attach (not a node,
     satellite offline, a disk without DRBD) is no error for an undeploy or stop, where the disk
-    only leaves the host. Only then is oned asked what the MV is for: when the VM is to run
-    there next (a cold migration or a resume: ``PROLOG_MIGRATE``, ``PROLOG_RESUME``), the
-    refusal is the action's error. A link that cannot be made is an error.
+    only leaves the host. Only then is oned asked what the MV is for: unless the VM is being
+    stopped or undeployed (``LCM_LEAVING``), it is to run there next (a cold migration, a
+    resume, a resume of an undeployed VM), and the refusal is the action's error. A link that
+    cannot be made is an error.
     """
     if env.hosts.is_local(dst.host):
         try:
@@ -260,7 +263,7 @@ def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: Ho
         except Stopped:
             raise
         except LinstorError:
-            if env.oned.vm(vm_id).lcm_state in LCM_TO_RUN:
+            if env.oned.vm(vm_id).lcm_state not in LCM_LEAVING:
                 raise
             device = None
         if device is not None:

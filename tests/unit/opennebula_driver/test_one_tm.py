@@ -290,15 +290,17 @@ def test_mv_moves_a_disk_between_hosts(harness: Harness, vm: Vm) -> None:
     assert harness.disks.mutations() == [("attach", OWN, "node2"), ("detach", OWN, "node1")]
 
 
+@pytest.mark.parametrize("lcm_state", [10, 30], ids=["EPILOG_STOP", "EPILOG_UNDEPLOY"])
 @pytest.mark.parametrize("refusal", [
     NotFound([ApiReply(ret_code=-1, message="Node 'fe' not found.")]),  # the front-end is no LINSTOR node
     InUse([ApiReply(ret_code=-1, message="no DRBD layer, data only on node1")]),
     LinstorError("Satellite 'fe' is offline"),
 ])
 def test_mv_to_a_frontend_that_cannot_reach_the_disk_only_leaves_the_host(
-        harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch, refusal: LinstorError) -> None:
+        harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch, refusal: LinstorError, lcm_state: int) -> None:
     """Undeploy and stop move disks to the front-end, which need not be a LINSTOR node."""
     add(harness, OWN, **OWN_PROPS)
+    harness.oned.vms[22] = replace(VM, lcm_state=lcm_state)
 
     def refused(name: str, node: str, *, migrating: bool = False) -> str:
         raise refusal
@@ -309,7 +311,9 @@ def test_mv_to_a_frontend_that_cannot_reach_the_disk_only_leaves_the_host(
     assert harness.disks.mutations() == [("detach", OWN, "node1")]
 
 
-@pytest.mark.parametrize("lcm_state", [8, 9], ids=["PROLOG_MIGRATE", "PROLOG_RESUME"])
+@pytest.mark.parametrize("lcm_state", [8, 9, 31, 43, 45, 60], ids=[
+    "PROLOG_MIGRATE", "PROLOG_RESUME", "PROLOG_UNDEPLOY", "PROLOG_MIGRATE_POWEROFF", "PROLOG_MIGRATE_SUSPEND",
+    "PROLOG_MIGRATE_UNKNOWN"])
 def test_mv_to_a_frontend_the_vm_is_to_run_on_fails_with_linstors_refusal(
         harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch, lcm_state: int) -> None:
     """A cold migration or a resume onto a front-end that is also a hypervisor needs the disk

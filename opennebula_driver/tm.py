@@ -9,6 +9,7 @@ volatile and context disks are the VM's own resources (see ``names``).
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from linstor_core import datacopy, filesystems, naming
-from linstor_core.errors import AlreadyExists, InUse, InvalidInput, LinstorError, NotFound, Stopped, noted_on
+from linstor_core.errors import (
+    AlreadyExists, InUse, InvalidInput, LinstorError, NotFound, Stopped, StorageError, noted_on,
+)
 from opennebula_driver import contextiso, names
 from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
@@ -28,6 +31,8 @@ from opennebula_driver.xmldoc import parse_vm
 if TYPE_CHECKING:
     from linstor_core.disks import DiskService
     from linstor_core.models import Disk
+
+log = logging.getLogger(__name__)
 
 _NO_FILESYSTEM = ("", "raw", "qcow2")
 
@@ -64,9 +69,24 @@ def _find_disk(env: Env, service: DiskService, vm_id: int, disk_id: int) -> tupl
     """
     own = service.list(names.vm_disk_filter(vm_id, disk_id), placement=False)
     if own:
-        return own[0].name, True
+        return _only_one(own, vm_id, disk_id).name, True
     source = _image_in_place(env, vm_id, disk_id)
     return (source, False) if source else None
+
+
+def _only_one(disks: Sequence[Disk], vm_id: int, disk_id: int) -> Disk:
+    """The one resource of VM ``vm_id``'s disk ``disk_id``; two are refused, never guessed
+    between: a deploy retried after the VM was renamed (``onevm rename``, then ``onevm
+    recover --retry``) makes a second one under the new name."""
+    if len(disks) > 1:
+        listed = ", ".join(sorted(d.name for d in disks))
+        raise LinstorError(
+            f"VM {vm_id} disk {disk_id} has {len(disks)} LINSTOR resources: {listed}",
+            cause="a deploy retried after the VM was renamed makes a second one under the new name",
+            correction="keep the one the VM's disk.<i> links to (ls -l in the VM directory) and delete the "
+                       "other (linstor-core resource-definition delete NAME)",
+        )
+    return disks[0]
 
 
 def _image_in_place(env: Env, vm_id: int, disk_id: int) -> str | None:
@@ -199,10 +219,10 @@ def delete(env: Env, args: Sequence[str]) -> str:
     where = host_path(args[0])
     vm_id, ds_id = object_id(args[1], "vmid"), object_id(args[2], "dsid")
     if where.disk_id is None:
-        env.hosts.remove_vm_directory(where.host, where.path, vm_id)
         service = env.service(env.oned.datastore(ds_id))
         for disk in _context_disks(service, vm_id):
             service.delete(disk.name, with_snapshots=True)
+        _unless_host_down(where.host, lambda: env.hosts.remove_vm_directory(where.host, where.path, vm_id))
         return ""
     service = env.service(env.oned.datastore(ds_id))
     own = service.list(names.vm_disk_filter(vm_id, where.disk_id), placement=False)
@@ -211,8 +231,25 @@ def delete(env: Env, args: Sequence[str]) -> str:
     source = None if own else _image_in_place(env, vm_id, where.disk_id)
     if source:
         _leave_image(service, source, where.host)
-    env.hosts.unlink(where.host, where.path)
+    _unless_host_down(where.host, lambda: env.hosts.unlink(where.host, where.path))
     return ""
+
+
+SSH_UNREACHABLE = 255
+"""ssh's exit status when it could not reach the host (rather than the command's own)."""
+
+
+def _unless_host_down(host: str, remove: Callable[[], None]) -> None:
+    """``remove`` what a deleted VM left on ``host`` (a link, its directory); a host that ssh
+    cannot reach (down for good, the reason the VM is being deleted) is no error: what is in
+    LINSTOR is gone already, and what is on that host is a dead VM's directory. Every other
+    failure is the action's error."""
+    try:
+        remove()
+    except StorageError as error:
+        if not (error.argv[:1] == ["ssh"] and error.returncode == SSH_UNREACHABLE):
+            raise
+        log.warning("delete: %s cannot be reached; its copy of the VM directory stays: %s", host, error.one_line())
 
 
 def mv(env: Env, args: Sequence[str]) -> str:
@@ -465,10 +502,13 @@ def _migrating_disks(env: Env, migration: _Migration, vm: Vm) -> tuple[DiskServi
     ds_id = migration.ds_id if migration.caller is None or not ours else (ours[0].datastore_id or migration.ds_id)
     service = env.service(env.oned.datastore(ds_id))
     disks = [_MigratingDisk(d.disk_id, d.source, shared=True) for d in ours if not d.clone and d.source]
+    own: dict[int, list[Disk]] = {}
     for disk in service.list(names.vm_filter(vm.id)):
         disk_id = disk.props.get(names.PROP_DISK, "")
         if disk_id.isdigit():
-            disks.append(_MigratingDisk(int(disk_id), disk.name, shared=False))
+            own.setdefault(int(disk_id), []).append(disk)
+    for disk_id, found in sorted(own.items()):
+        disks.append(_MigratingDisk(disk_id, _only_one(found, vm.id, disk_id).name, shared=False))
     return service, sorted(disks)
 
 

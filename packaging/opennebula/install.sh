@@ -58,3 +58,7 @@ echo
 echo "Now register the driver in /etc/one/oned.conf:"
 echo
 cat "$here/oned-linstor.conf"
+echo
+echo "For disk snapshots of running VMs (snap_create_live), add kvm-linstor to LIVE_DISK_SNAPSHOTS"
+echo "in /etc/one/vmm_exec/vmm_execrc on the front-end (oned refuses them otherwise), e.g.:"
+echo '    LIVE_DISK_SNAPSHOTS="kvm-qcow2 kvm-shared kvm-ceph kvm-linstor"'

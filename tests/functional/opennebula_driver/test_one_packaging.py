@@ -30,7 +30,8 @@ def test_install_writes_the_scripts_and_prints_the_registration(tmp_path: Path) 
     installed = (tmp_path / "remotes" / "tm" / "linstor" / "clone").read_text()
     assert installed == f'#!/bin/sh\nexec {exe} tm clone "$@"\n'
     assert (tmp_path / "remotes" / "datastore" / "linstor" / "cp").stat().st_mode & 0o111
-    for snippet in ("TM_MAD_CONF", 'NAME = "linstor"', 'DISK_TYPE = "BLOCK"', "DS_MAD_CONF", "onehost sync"):
+    for snippet in ("TM_MAD_CONF", 'NAME = "linstor"', 'DISK_TYPE = "BLOCK"', "DS_MAD_CONF", "onehost sync",
+                    "kvm-linstor", "LIVE_DISK_SNAPSHOTS"):
         assert snippet in done.stdout
 
 

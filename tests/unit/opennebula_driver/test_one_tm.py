@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound, Stopped
+from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound, Stopped, StorageError
 from linstor_core.models import Disk
 from opennebula_driver import tm
 from opennebula_driver.hosts import _COPY_SCRIPT
@@ -157,6 +157,24 @@ def test_delete_own_disk_persistent_disk_and_directory(harness: Harness, vm: Vm)
     assert ("detach", "one-img9-data", "node1") in harness.disks.calls
 
 
+def test_delete_on_a_host_that_is_down_still_leaves_nothing_in_linstor(harness: Harness, vm: Vm) -> None:
+    """onevm recover --delete of a VM whose host died: ssh cannot reach it (exit 255). The
+    disks and the context CD-ROM are deleted in LINSTOR first; the dead host's files are no
+    error. Any other failure there still is."""
+    add(harness, OWN, **OWN_PROPS)
+    add(harness, "one-vm22-web-disk-3", **{**OWN_PROPS, "Aux/bundle/disk": "3", "Aux/bundle/kind": "context"})
+    down = StorageError(["ssh", "-o", "BatchMode=yes", "node1", "rm"], 255, "ssh: connect to host node1: No route")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"], down)
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"], down)
+    tm.delete(harness.env, [f"node1:{DIR}/disk.0", "22", "100"])
+    tm.delete(harness.env, [f"node1:{DIR}", "22", "100"])
+    assert harness.disks.disks == {}
+    denied = StorageError(["ssh", "-o", "BatchMode=yes", "node1", "rm"], 1, "rm: Permission denied")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"], denied)
+    with pytest.raises(StorageError, match="Permission denied"):
+        tm.delete(harness.env, [f"node1:{DIR}", "22", "100"])
+
+
 def test_delete_removes_every_copy_of_the_disk_a_rename_left(harness: Harness, vm: Vm) -> None:
     """A mkimage or clone retried after the VM was renamed names its copy anew: both carry the
     disk's owner props, and deleting the disk must not leak the first one."""
@@ -231,6 +249,21 @@ def test_renamed_vm_disk_found_by_owner_props(harness: Harness) -> None:
     add(harness, OWN, **OWN_PROPS)
     tm.snap_create(harness.env, [f"node1:{DIR}/disk.0", "4", "22", "100"])
     assert harness.disks.disks[OWN].snapshots == ("snap-4",)
+
+
+def test_two_resources_for_one_vm_disk_are_refused_not_guessed_between(harness: Harness, tmp_path: Path) -> None:
+    """A deploy retried after onevm rename made a second resource under the new name: a
+    snapshot or a migration picking either could act on the copy the VM does not use."""
+    add(harness, OWN, **OWN_PROPS)
+    add(harness, "one-vm22-renamed-disk-0", **OWN_PROPS)
+    with pytest.raises(LinstorError, match="VM 22 disk 0 has 2 LINSTOR resources: one-vm22-renamed-disk-0, "
+                                           "one-vm22-web-disk-0") as refused:
+        tm.snap_create(harness.env, [f"node1:{DIR}/disk.0", "4", "22", "100"])
+    assert "disk.<i> links to" in refused.value.correction
+    harness.env.read_stdin = lambda: vm_template()
+    with pytest.raises(LinstorError, match="VM 22 disk 0 has 2 LINSTOR resources"):
+        tm.premigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
+    assert harness.disks.mutations() == []  # refused before anything moved, the directory too
 
 
 def test_snapshots_and_resize(harness: Harness, vm: Vm) -> None:

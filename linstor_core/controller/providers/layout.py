@@ -206,16 +206,29 @@ def replaced_of(image: Path) -> Path:
 def staged(final: Path) -> Iterator[Path]:
     """Yield a temp path next to ``final``; rename it into place on success, remove it on error.
 
-    The rename is atomic, so ``final`` is either absent (or the old file) or complete.
+    The rename is atomic, so ``final`` is either absent (or the old file) or complete. Both
+    the file and the rename are on stable storage before this returns (``fsync`` of the file,
+    then of its directory): the database records the volume right after, durably, and a
+    power cut must not leave the record without its file, or a snapshot's file empty.
     """
     temp = temp_of(final)
     temp.unlink(missing_ok=True)
     try:
         yield temp
+        _fsync(temp, os.O_RDONLY)
         os.replace(temp, final)
+        _fsync(final.parent, os.O_RDONLY | os.O_DIRECTORY)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 __all__ = [

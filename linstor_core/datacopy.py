@@ -130,11 +130,7 @@ def copy_device_to_stream(
 ) -> int:
     """Write every byte of ``device`` to ``out_fd`` (a pipe or socket: written in order, never
     seeked); return how many. ``progress`` as for :func:`copy_into_device`."""
-    try:
-        total = size_of(device)
-        src_fd = os.open(device, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as error:
-        raise StorageError(["open", device], error.errno or 1, error.strerror or str(error)) from None
+    total, src_fd = _opened(device, os.O_RDONLY)
     report = _Reporter(total, progress, clock)
     offset = 0
     try:
@@ -169,11 +165,7 @@ def copy_stream_into_device(
     return ``size``. Zeros are skipped and the rest of the device zeroed as by
     :func:`copy_into_device`; a stream that ends early is an InvalidInput naming where (what it
     carried is on the device, which the caller then deletes)."""
-    try:
-        capacity = size_of(device)
-        dst_fd = os.open(device, os.O_WRONLY | os.O_CLOEXEC)
-    except OSError as error:
-        raise StorageError(["open", device], error.errno or 1, error.strerror or str(error)) from None
+    capacity, dst_fd = _opened(device, os.O_WRONLY)
     report = _Reporter(size, progress, clock)
     try:
         if size > capacity:
@@ -196,6 +188,15 @@ def copy_stream_into_device(
         os.close(dst_fd)
     report.done()
     return size
+
+
+def _opened(device: str, flags: int) -> tuple[int, int]:
+    """``device``'s size in bytes and a descriptor of it opened with ``flags``."""
+    try:
+        size = size_of(device)
+        return size, os.open(device, flags | os.O_CLOEXEC)
+    except OSError as error:
+        raise StorageError(["open", device], error.errno or 1, error.strerror or str(error)) from None
 
 
 def read_exactly(fd: int, length: int) -> bytes:

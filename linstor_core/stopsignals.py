@@ -68,4 +68,30 @@ def defer(signum: int) -> bool:
     return True
 
 
-__all__ = ["Handler", "defer", "handled", "uninterrupted"]
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+"""SIGTERM: a service stopping (systemd signals every process of it) or an admin; SIGHUP: the
+terminal or the tunnel gone; SIGINT: Ctrl-C."""
+
+
+@contextmanager
+def stops_raise(correction: str) -> Iterator[None]:
+    """Inside the block, a stop signal raises ``Stopped`` where the main thread is, instead of
+    ending the process there: the block's clean-up runs (a half-made disk is deleted) and the
+    caller still hears why. While a controller request is in flight the signal waits for its
+    answer (``defer``). Outside the main thread (a test's) nothing is installed."""
+    from linstor_core.errors import Stopped  # errors imports nothing of this module's
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        if defer(signum):
+            return
+        raise Stopped(f"stopped by {signal.Signals(signum).name}", correction=correction)
+
+    with handled(STOP_SIGNALS, stop):
+        yield
+
+
+__all__ = ["Handler", "STOP_SIGNALS", "defer", "handled", "stops_raise", "uninterrupted"]

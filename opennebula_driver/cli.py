@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from types import FrameType
+from collections.abc import Callable, Mapping, Sequence
 from typing import BinaryIO, NoReturn, TextIO
 
 from linstor_core.config import local_node_name
-from linstor_core.errors import InvalidInput, LinstorError, Stopped
-from linstor_core.stopsignals import defer, handled
+from linstor_core.errors import InvalidInput, LinstorError
+from linstor_core.stopsignals import stops_raise
 from opennebula_driver import ds, tm
 from opennebula_driver.args import object_id
 from opennebula_driver.env import Env, one_directories, oned_own_directories
@@ -194,32 +190,6 @@ def default_env(stdin: BinaryIO, stderr: TextIO, environ: Mapping[str, str] = os
     )
 
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-"""SIGTERM: oned's service stopping (systemd signals every process of it) or an admin; SIGHUP:
-the terminal gone; SIGINT: Ctrl-C."""
-
-
-@contextmanager
-def _signals_stop_the_action() -> Iterator[None]:
-    """While the action runs, a stop signal raises ``Stopped`` where it is, instead of ending the
-    process there: the action's clean-up runs (a half-copied image's disk is deleted, which no
-    later call would do: oned drops an image whose SOURCE it never got without asking the
-    driver), and oned still gets exit status 1 with the reason. Outside the main thread (a
-    test's) nothing is installed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        if defer(signum):
-            return  # a request to the controller is in flight: raised again once it is answered
-        raise Stopped(f"stopped by {signal.Signals(signum).name}",
-                      correction="run the action again: its clean-up has run")
-
-    with handled(STOP_SIGNALS, stop):
-        yield
-
-
 def render_error(kind: str, action: str, error: BaseException) -> str:
     """The one line oned shows the user: what failed, why, and what to do (``str()`` of a
     LINSTOR error), after the action it happened in."""
@@ -241,7 +211,10 @@ def main(
     err = stderr or sys.stderr
     kind, action, args = _parse(list(sys.argv[1:] if argv is None else argv))
     try:
-        with _signals_stop_the_action():
+        # A stop signal raises where the action is: its clean-up runs (a half-copied image's disk
+        # is deleted, which no later call would do: oned drops an image whose SOURCE it never got
+        # without asking the driver), and oned still gets exit status 1 with the reason.
+        with stops_raise(correction="run the action again: its clean-up has run"):
             environment = env or default_env(stdin or sys.stdin.buffer, err)
             answer = run_action(environment, kind, action, args)
     except Exception as error:  # the one place errors become oned's answer; no traceback leaks

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from linstor_core.config import checked_token
 from linstor_core.errors import ConfigError, InvalidInput, LinstorError
+from linstor_core.stopsignals import stops_raise
 
 from proxmox_plugin import transfer
 from proxmox_plugin.options import OPTION_HELP, StorageOptions, parse_options
@@ -44,8 +45,8 @@ call with a LINSTOR error first."""
 _PURE: Mapping[str, Callable[..., Any]] = {
     "parse_volname": pve_parse_volname,
     "volume_has_feature": volume_has_feature,
-    "volume_export_formats": transfer.formats,
-    "volume_import_formats": transfer.formats,
+    "volume_export_formats": transfer.export_formats,
+    "volume_import_formats": transfer.import_formats,
 }
 _STORAGE_METHODS = frozenset({
     "alloc_image", "free_image", "list_images", "status", "check_connection", "path",
@@ -55,8 +56,8 @@ _STORAGE_METHODS = frozenset({
     "volume_export", "volume_import",
 })
 _UNLOCKED_METHODS = frozenset({"volume_export", "volume_import"})
-"""PVE streams a disk through these without holding its storage lock (only ``alloc_image``
-takes it, inside), for as long as the copy takes."""
+"""PVE streams a disk through these without holding its storage lock, for as long as the copy
+takes (this plugin takes none either: allocation copes with a racing one, see ``_place``)."""
 
 
 def _token(path: str | None) -> str | None:
@@ -154,8 +155,12 @@ def dispatch(method: str, request: Any, environ: Mapping[str, str], stderr: Text
     if method not in _STORAGE_METHODS:
         raise InvalidInput("method", method, "not a storage plugin method",
                            correction="one of " + ", ".join(sorted({*_PURE, *_STORAGE_METHODS})))
-    storage = _storage(request, environ, stderr, budget=None if method in _UNLOCKED_METHODS else REQUEST_BUDGET)
-    return _call(getattr(storage, method), method, args)
+    if method not in _UNLOCKED_METHODS:
+        return _call(getattr(_storage(request, environ, stderr, budget=REQUEST_BUDGET), method), method, args)
+    # A task abort or a tunnel torn down stops a long copy: the signal raises where the copy
+    # is, so the half-imported disk is deleted, instead of ending the process there.
+    with stops_raise(correction="move the disk again: the half-imported one was deleted"):
+        return _call(getattr(_storage(request, environ, stderr, budget=None), method), method, args)
 
 
 def _render(error: BaseException) -> dict[str, str]:

@@ -442,8 +442,11 @@ class LinstorStorage:
         try:
             _, disk = self._disk(imported)
             attachment = self.disks.attachment(disk.name, self.node)
+            # No progress lines while it runs: a remote migration's tunnel reads the importer's
+            # output only once the export is done, and enough lines would fill the pipe and stall
+            # both ends.
             transfer.receive(fd, size, attachment.device, device_is_zeroed=attachment.starts_zeroed,
-                             progress=self.progress)
+                             progress=lambda line: None)
         except BaseException as error:
             with noted_on(error, f"deleting the half-imported {self.storeid}:{imported}"):
                 self.free_image(imported)

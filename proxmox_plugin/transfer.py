@@ -31,22 +31,37 @@ _HEADER = struct.Struct("<Q")
 _FIRST_FREE_FD = 3
 
 
-def formats(volname: str, snapshot: str | None = None, base_snapshot: str | None = None,
-            with_snapshots: Any = None) -> list[str]:
-    """``volume_export_formats`` and ``volume_import_formats``: ``raw+size`` for the volume as
-    it is now, nothing for a snapshot or with snapshots (``with_snapshots`` is a flag or PVE's
-    list of snapshot names)."""
+def _set(value: Any) -> bool:
+    """A flag or list as PVE passes it: ``"0"`` and ``""`` (what an older Perl's string flags
+    become in JSON) are no more set than 0, None or an empty list."""
+    return value not in ("0", "") and bool(value)
+
+
+def export_formats(volname: str, snapshot: str | None = None, base_snapshot: str | None = None,
+                   with_snapshots: Any = None) -> list[str]:
+    """``volume_export_formats``: ``raw+size`` for the volume as it is now, nothing for a
+    snapshot or with snapshots (``with_snapshots`` is a flag or PVE's list of snapshot names)."""
     parse_volname(volname)
-    return [] if snapshot or base_snapshot or with_snapshots else [RAW_SIZE]
+    return [] if _set(snapshot) or _set(base_snapshot) or _set(with_snapshots) else [RAW_SIZE]
+
+
+def import_formats(volname: str, snapshot: str | None = None, base_snapshot: str | None = None,
+                   with_snapshots: Any = None) -> list[str]:
+    """``volume_import_formats``: as for export, but none for a template disk or a linked
+    clone, which an import cannot make (PVE then looks for another way, or says why)."""
+    vol = parse_volname(volname)
+    if vol.is_base or vol.base:
+        return []
+    return export_formats(volname, snapshot, base_snapshot, with_snapshots)
 
 
 def check_request(format: str, snapshot: str | None, base_snapshot: str | None, with_snapshots: Any) -> None:
-    """Refuse what :func:`formats` does not offer, naming the argument."""
+    """Refuse what :func:`export_formats` does not offer, naming the argument."""
     if format != RAW_SIZE:
         raise InvalidInput("format", format, f"this storage sends and receives {RAW_SIZE} only")
     for field, value in (("snapshot", snapshot), ("base_snapshot", base_snapshot),
                          ("with_snapshots", with_snapshots)):
-        if value:
+        if _set(value):
             raise InvalidInput(field, value, f"{RAW_SIZE} carries the volume as it is, no snapshots",
                                correction="migrate without snapshots, or delete them first")
 
@@ -96,4 +111,5 @@ def receive(fd: int, size: int, device: str, *, device_is_zeroed: bool, progress
     datacopy.copy_stream_into_device(fd, size, device, device_is_zeroed=device_is_zeroed, progress=progress)
 
 
-__all__ = ["RAW_SIZE", "check_request", "data_fd", "formats", "received_size", "receive", "send"]
+__all__ = ["RAW_SIZE", "check_request", "data_fd", "export_formats", "import_formats", "received_size", "receive",
+           "send"]

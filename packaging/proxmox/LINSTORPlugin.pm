@@ -345,20 +345,20 @@ sub rename_volume {
 sub volume_export_formats {
     my ($class, $scfg, $storeid, $volname, $snapshot, $base_snapshot, $with_snapshots) = @_;
     return @{ _run('volume_export_formats', { args => { volname => $volname, snapshot => $snapshot,
-        base_snapshot => $base_snapshot, with_snapshots => $with_snapshots } }) };
+        base_snapshot => $base_snapshot, with_snapshots => _flag_or_list($with_snapshots) } }) };
 }
 
 sub volume_import_formats {
     my ($class, $scfg, $storeid, $volname, $snapshot, $base_snapshot, $with_snapshots) = @_;
     return @{ _run('volume_import_formats', { args => { volname => $volname, snapshot => $snapshot,
-        base_snapshot => $base_snapshot, with_snapshots => $with_snapshots } }) };
+        base_snapshot => $base_snapshot, with_snapshots => _flag_or_list($with_snapshots) } }) };
 }
 
 sub volume_export {
     my ($class, $scfg, $storeid, $fh, $volname, $format, $snapshot, $base_snapshot, $with_snapshots) = @_;
     _with_data_fd($fh, '>&', sub {
         _storage_call('volume_export', $storeid, $scfg, volname => $volname, format => $format,
-            snapshot => $snapshot, base_snapshot => $base_snapshot, with_snapshots => $with_snapshots,
+            snapshot => $snapshot, base_snapshot => $base_snapshot, with_snapshots => _flag_or_list($with_snapshots),
             data_fd => $_[0]);
     });
     return undef;
@@ -369,9 +369,17 @@ sub volume_import {
         $allow_rename) = @_;
     return _with_data_fd($fh, '<&', sub {
         _storage_call('volume_import', $storeid, $scfg, volname => $volname, format => $format,
-            snapshot => $snapshot, base_snapshot => $base_snapshot, with_snapshots => $with_snapshots,
+            snapshot => $snapshot, base_snapshot => $base_snapshot, with_snapshots => _flag_or_list($with_snapshots),
             allow_rename => $allow_rename ? JSON::PP::true : JSON::PP::false, data_fd => $_[0]);
     });
+}
+
+# PVE's $with_snapshots is a flag or a list of snapshot names; an older Perl keeps
+# storage_migrate's '-with-snapshots 0' a string, which JSON would send as "0".
+sub _flag_or_list {
+    my ($value) = @_;
+    return $value if ref($value) eq 'ARRAY';
+    return $value ? JSON::PP::true : JSON::PP::false;
 }
 
 # linstor-pve's stdin and stdout carry the request and the answer, and PVE's

@@ -11,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -294,7 +297,7 @@ def test_a_vm_locked_for_a_move_but_not_running_gets_one_primary(storage: Linsto
     (root / ".vmlist").write_text(json.dumps({"ids": {"101": {"node": NODE, "type": "qemu"}}}))
     (root / "nodes" / NODE / "qemu-server" / "101.conf").write_text("lock: migrate\nname: web01\n")
     storage = dataclasses.replace(storage, options=dataclasses.replace(storage.options, profile="replicated"),
-                                  guests=PveGuestConfigs(root))
+                                  guests=PveGuestConfigs(root, {"PVE_MIGRATED_FROM": NODE}))
     storage.alloc_image(101, "raw", None, 4096)
     (rd,) = [d.name for d in storage.disks.list({"Aux/bundle/pve-volname": "vm-101-disk-0"})]
     destination = dataclasses.replace(storage, node="bravo")
@@ -302,6 +305,38 @@ def test_a_vm_locked_for_a_move_but_not_running_gets_one_primary(storage: Linsto
     assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False, "bravo": True}
     assert TWO_PRIMARIES not in client.resource_definitions.get(rd).props
     destination.deactivate_volume("vm-101-disk-0")
+
+
+def test_an_import_stopped_by_a_signal_deletes_the_half_imported_disk(storage: LinstorStorage, controller: Any) -> None:
+    """A task abort or a tunnel torn down sends SIGTERM mid-copy: the clean-up runs, and PVE
+    hears why (Python's default would end the process with the disk half-filled)."""
+    read_fd, write_fd = os.pipe()
+    request = {"storeid": "ls", "node": NODE, "args": {"volname": "vm-102-disk-0", "format": "raw+size",
+                                                       "data_fd": read_fd},
+               "scfg": {"type": "linstor", "resourcegroup": GROUP, "controller": controller.url}}
+    importer = subprocess.Popen([str(Path(sys.executable).parent / "linstor-pve"), "volume_import"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                pass_fds=(read_fd,), text=True)
+    os.close(read_fd)
+    try:
+        assert importer.stdin is not None
+        importer.stdin.write(json.dumps(request))
+        importer.stdin.close()
+        os.write(write_fd, (8 * MiB).to_bytes(8, "little") + b"x" * MiB)  # the header, an eighth
+        deadline = time.monotonic() + 30
+        while not _volids(storage, 102) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _volids(storage, 102) == ["ls:vm-102-disk-0"]  # made, and being filled
+        importer.send_signal(signal.SIGTERM)
+        importer.wait(timeout=30)
+        assert importer.stdout is not None
+        out = importer.stdout.read()
+    finally:
+        os.close(write_fd)
+        importer.kill()
+    assert importer.returncode == 1
+    assert json.loads(out)["error"]["message"].startswith("stopped by SIGTERM")
+    assert _volids(storage) == []
 
 
 def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: LinstorStorage, client: Any) -> None:

@@ -10,12 +10,12 @@ import pytest
 from proxmox_plugin.guests import PveGuestConfigs
 
 
-def pmxcfs(root: Path, vmid: int, node: str, kind: str, config: str) -> PveGuestConfigs:
+def pmxcfs(root: Path, vmid: int, node: str, kind: str, config: str, migrated_from: str = "n1") -> PveGuestConfigs:
     (root / ".vmlist").write_text(json.dumps({"version": 3, "ids": {str(vmid): {"node": node, "type": kind}}}))
     directory = root / "nodes" / node / ("qemu-server" if kind == "qemu" else "lxc")
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{vmid}.conf").write_text(config)
-    return PveGuestConfigs(root)
+    return PveGuestConfigs(root, {"PVE_MIGRATED_FROM": migrated_from} if migrated_from else {})
 
 
 def test_a_vm_locked_for_a_migration_names_its_source(tmp_path: Path) -> None:
@@ -34,9 +34,18 @@ def test_anything_else_is_no_migration(tmp_path: Path, kind: str, config: str) -
     assert pmxcfs(tmp_path, 101, "n1", kind, config).migrating_from(101) is None
 
 
+def test_a_lock_without_qm_start_migratedfrom_is_no_migration_here(tmp_path: Path) -> None:
+    """A lock a failed migration left (its qm unlock failed), or another node's start: the
+    process activating is no destination started by the migration from that node."""
+    config = "lock: migrate\nname: web01\n"
+    assert pmxcfs(tmp_path, 101, "n1", "qemu", config, migrated_from="").migrating_from(101) is None
+    assert pmxcfs(tmp_path, 101, "n1", "qemu", config, migrated_from="n2").migrating_from(101) is None
+
+
 def test_an_unreadable_cluster_file_system_is_no_migration(tmp_path: Path) -> None:
-    assert PveGuestConfigs(tmp_path / "missing").migrating_from(101) is None
+    started = {"PVE_MIGRATED_FROM": "n1"}
+    assert PveGuestConfigs(tmp_path / "missing", started).migrating_from(101) is None
     (tmp_path / ".vmlist").write_text("{not json")
-    assert PveGuestConfigs(tmp_path).migrating_from(101) is None
+    assert PveGuestConfigs(tmp_path, started).migrating_from(101) is None
     (tmp_path / ".vmlist").write_text(json.dumps({"ids": {"101": {"node": "n1", "type": "qemu"}}}))
-    assert PveGuestConfigs(tmp_path).migrating_from(101) is None  # the config file is missing
+    assert PveGuestConfigs(tmp_path, started).migrating_from(101) is None  # the config file is missing

@@ -13,13 +13,23 @@ from proxmox_plugin import transfer
 
 
 def test_raw_size_is_offered_for_the_volume_as_it_is_only() -> None:
-    assert transfer.formats("vm-100-disk-0") == ["raw+size"]
-    assert transfer.formats("vm-100-disk-0", with_snapshots=0) == ["raw+size"]
+    assert transfer.export_formats("vm-100-disk-0") == ["raw+size"]
+    for unset in (0, "0", "", [], None):  # storage_migrate's -with-snapshots 0, as older Perl sends it
+        assert transfer.export_formats("vm-100-disk-0", with_snapshots=unset) == ["raw+size"]
+        transfer.check_request("raw+size", None, None, unset)
     for asked in ({"snapshot": "snap1"}, {"base_snapshot": "snap1"}, {"with_snapshots": 1},
-                  {"with_snapshots": ["snap1"]}):
-        assert transfer.formats("vm-100-disk-0", **asked) == []
+                  {"with_snapshots": "1"}, {"with_snapshots": ["snap1"]}):
+        assert transfer.export_formats("vm-100-disk-0", **asked) == []
     with pytest.raises(InvalidInput, match="invalid volname"):
-        transfer.formats("../x")
+        transfer.export_formats("../x")
+
+
+def test_a_template_disk_is_exported_but_not_imported() -> None:
+    """An import cannot make a template or a linked clone: no format, so PVE finds another way."""
+    for volname in ("base-100-disk-0", "base-100-disk-0/vm-101-disk-0"):
+        assert transfer.export_formats(volname) == ["raw+size"]
+        assert transfer.import_formats(volname) == []
+    assert transfer.import_formats("vm-101-disk-0") == ["raw+size"]
 
 
 @pytest.mark.parametrize(("asked", "field"), [

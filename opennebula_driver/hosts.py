@@ -51,6 +51,14 @@ def local_fqdn() -> str:
     return socket.getfqdn()
 
 
+def check_vm_directory(path: str, vm_id: int) -> str:
+    """``path`` if it is VM ``vm_id``'s directory (its last component is the VM id, below some
+    directory), else InvalidInput: nothing else is ever removed as one."""
+    if posixpath.basename(path) != str(vm_id) or posixpath.dirname(path) in ("", "/"):
+        raise InvalidInput("VM directory", path, f"does not end in the VM id {vm_id}; refusing to delete it")
+    return path
+
+
 def _link_here(device: str, path: str) -> None:
     """``mkdir -p`` and ``ln -sfn`` without a process: a new symlink renamed over ``path``."""
     temporary = f"{path}.{os.getpid()}.new"
@@ -147,7 +155,5 @@ class Hosts:
                     timeout=3600)
 
     def remove_vm_directory(self, host: str, path: str, vm_id: int) -> None:
-        """``rm -rf`` a VM directory, only if it really is one (its last component is the VM id)."""
-        if posixpath.basename(path) != str(vm_id) or posixpath.dirname(path) in ("", "/"):
-            raise InvalidInput("VM directory", path, f"does not end in the VM id {vm_id}; refusing to delete it")
-        self.run(host, ["rm", "-rf", "--", path])
+        """``rm -rf`` a VM directory, only if it really is one (see :func:`check_vm_directory`)."""
+        self.run(host, ["rm", "-rf", "--", check_vm_directory(path, vm_id)])

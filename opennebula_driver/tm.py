@@ -25,6 +25,7 @@ from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
 )
 from opennebula_driver.env import DRIVER_NAME, Env, profile_of
+from opennebula_driver.hosts import check_vm_directory
 from opennebula_driver.records import Datastore, Vm
 from opennebula_driver.xmldoc import parse_vm
 
@@ -219,6 +220,7 @@ def delete(env: Env, args: Sequence[str]) -> str:
     where = host_path(args[0])
     vm_id, ds_id = object_id(args[1], "vmid"), object_id(args[2], "dsid")
     if where.disk_id is None:
+        check_vm_directory(where.path, vm_id)  # before anything is deleted
         service = env.service(env.oned.datastore(ds_id))
         for disk in _context_disks(service, vm_id):
             service.delete(disk.name, with_snapshots=True)

@@ -80,8 +80,26 @@ def _default_server(endpoint: str, session: str) -> Any:
         # keeping the connection when oned does. Its sockets also honour the default timeout
         # pyone's constructor sets (TIMEOUT_SECONDS), which pyone's transport does not.
         # HTTPS and proxied endpoints keep pyone's transport: its certificates, its proxies.
-        server._ServerProxy__transport = xmlrpc.client.Transport()
+        server._ServerProxy__transport = _Transport()
     return server
+
+
+class _Transport(xmlrpc.client.Transport):
+    """The standard library's transport, asking for answers uncompressed (oned is on the
+    front-end or next to it, its answers are a few KiB: compressing and inflating them costs both
+    ends more than it saves on such a link), and reading them with expat's text buffered. The
+    documents oned answers with are XML inside a string, every ``<`` of it an entity, and
+    unbuffered expat hands each piece between two entities to the unmarshaller on its own:
+    hundreds of calls for one VM."""
+
+    accept_gzip_encoding = False
+
+    def getparser(self) -> tuple[Any, Any]:
+        parser, unmarshaller = super().getparser()
+        expat_parser = getattr(parser, "_parser", None)
+        if expat_parser is not None:
+            expat_parser.buffer_text = True
+        return parser, unmarshaller
 
 
 def _check_xmlrpc(endpoint: str) -> None:

@@ -26,6 +26,7 @@ class _QuietHandler(SimpleXMLRPCRequestHandler):
 
     def decode_request_content(self, data: bytes) -> bytes | None:
         self.server.user_agents.append(self.headers.get("User-Agent", ""))  # type: ignore[attr-defined]
+        self.server.encodings.append(self.headers.get("Accept-Encoding", ""))  # type: ignore[attr-defined]
         self.server.standin.requests += 1  # type: ignore[attr-defined]
         return super().decode_request_content(data)
 
@@ -41,6 +42,8 @@ class OnedStandIn:
     requests: int = 0
     """HTTP requests served: one per round trip."""
     user_agents: list[str] = field(default_factory=list)
+    encodings: list[str] = field(default_factory=list)
+    """The Accept-Encoding of each request, as the User-Agent above."""
     """The User-Agent of each request: which transport the client used."""
 
     def _answer(self, method: str, table: dict[int, str], session: str, object_id: int) -> list[object]:
@@ -55,6 +58,7 @@ class OnedStandIn:
         self._server = SimpleXMLRPCServer(("127.0.0.1", 0), requestHandler=_QuietHandler, allow_none=True,
                                           logRequests=False)
         self._server.user_agents = self.user_agents  # type: ignore[attr-defined]
+        self._server.encodings = self.encodings  # type: ignore[attr-defined]
         self._server.standin = self  # type: ignore[attr-defined]
         if self.multicall:
             self._server.register_multicall_functions()

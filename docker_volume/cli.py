@@ -7,10 +7,12 @@ import json
 import logging
 import sys
 import textwrap
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from linstor_core import config as client_config
+from linstor_core.client.session import warn_of_a_cleartext_token
 from linstor_core.disks import DiskService
 from linstor_core.errors import ConfigError, LinstorError
 
@@ -128,11 +130,15 @@ def _serve(settings: config.PluginConfig) -> None:
     mounts = MountTable(settings.state_file, settings.mount_root)
     for change in mounts.load():
         log.info("mount state: %s", change)
+    warn_of_a_cleartext_token(settings.client)
     driver = VolumeDriver(
         DiskService.from_config(settings.client), mounts, node=settings.node, default_profile=settings.profile
     )
-    driver.detach_released(mounts.released)
     server = PluginServer(create_app(driver), settings.socket, inherited=inherited_socket())
+    # In the background: with the controller unreachable at boot, each would wait out its
+    # timeouts before dockerd got its first answer.
+    threading.Thread(target=driver.detach_released, args=(mounts.released,), name="detach-released",
+                     daemon=True).start()
     log.info("node %s, profile %s, controllers %s, mount root %s", settings.node, settings.profile,
              ", ".join(settings.client.controllers), settings.mount_root)
     server.serve_forever()

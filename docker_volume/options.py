@@ -64,7 +64,7 @@ class VolumeOptions:
     def from_props(cls, props: Mapping[str, str]) -> VolumeOptions:
         """Read back what :meth:`to_props` stored (a volume made by an older release: defaults)."""
         opts = {key[len(PROP_PREFIX):]: value for key, value in props.items() if key.startswith(PROP_PREFIX)}
-        return parse_options(opts, default_profile=opts.get("profile", ""))
+        return parse_options(opts, default_profile=opts.get("profile", ""), created=True)
 
     def differences(self, other: VolumeOptions) -> list[str]:
         """Human lines naming each option that differs, e.g. ``"fs: ext4, asked xfs"``."""
@@ -91,11 +91,14 @@ class VolumeOptions:
         return {key: value for key, value in opts.items() if value}
 
 
-def parse_options(opts: object, *, default_profile: str) -> VolumeOptions:
+def parse_options(opts: object, *, default_profile: str, created: bool = False) -> VolumeOptions:
     """Check Docker's ``Opts`` (a string map, or null) and return the canonical options.
 
     Raises InvalidInput naming the option: unknown keys (listing the valid ones), sizes below
-    4 MiB or too small for the filesystem, unsupported filesystems, bad names.
+    4 MiB or too small for the filesystem, unsupported filesystems, bad names, mkfs options
+    that reach beyond the volume. ``created``: options read back from a volume made earlier,
+    whose mkfs options are not checked again (a release that refuses more must not make a
+    volume with a filesystem made long ago unmountable; a mkfs still to run checks them).
     """
     if opts is None:
         opts = {}
@@ -122,7 +125,7 @@ def parse_options(opts: object, *, default_profile: str) -> VolumeOptions:
         size_kib=size_kib,
         profile=naming.validate_resource_group_name(profile),
         fs=fs,
-        fsopts=tuple(filesystems.check_mkfs_options(fs, _split_words("fsopts", opts.get("fsopts", "")))),
+        fsopts=_fsopts(fs, opts.get("fsopts", ""), checked=not created),
         mountopts=_split_list(opts.get("mountopts", "")),
         replicas=_replicas(opts.get("replicas", "")),
         storagepool=None if storagepool is None else naming.validate_storage_pool_name(storagepool),
@@ -136,6 +139,11 @@ _NAMES_IGNORING_CASE = frozenset({"profile", "storagepool", "nodes"})
 
 def _comparable(key: str, value: str | None) -> str | None:
     return value.casefold() if value is not None and key in _NAMES_IGNORING_CASE else value
+
+
+def _fsopts(fs: str, text: str, *, checked: bool) -> tuple[str, ...]:
+    words = _split_words("fsopts", text)
+    return tuple(filesystems.check_mkfs_options(fs, words)) if checked else words
 
 
 def _split_words(field: str, text: str) -> tuple[str, ...]:

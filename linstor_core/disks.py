@@ -378,6 +378,8 @@ class DiskService:
             made = self.get(target)
             override = {key: value for key, value in props.items() if made.props.get(key) != value}
             stale = sorted(key for key in made.props if key.startswith(PROP_PREFIX) and key not in props)
+            if made.hand_over_nodes and TWO_PRIMARIES not in props:  # copied from a source mid-migration
+                stale.append(TWO_PRIMARIES)
             if not override and not stale:
                 return made
             self.client.resource_definitions.set_props(target, override=override, delete=stale)

@@ -86,7 +86,7 @@ def _check_options(field: str, options: Sequence[str]) -> list[str]:
 
 
 _EXT = {
-    "value_options": frozenset("bCdeEgGiIJlLmMNoOrtTUz"),
+    "value_options": frozenset("bCdeEgGiIJlLmMNoOrRstTUz"),
     "refused": {"d": "copies a host directory into the filesystem", "z": "writes an undo file on the host"},
     "refused_values": {"J": ("device=",)},
 }
@@ -96,7 +96,8 @@ _MKFS_GRAMMAR: dict[str, dict[str, Any]] = {
     "xfs": {
         "value_options": frozenset("bcdilLmnprs"),
         "refused": {"p": "copies host files into the filesystem", "c": "reads a configuration file of the host"},
-        "refused_values": {"l": ("logdev=",), "r": ("rtdev=",), "d": ("name=", "file")},
+        "refused_values": {"l": ("logdev=", "name=", "file"), "r": ("rtdev=", "name=", "file"),
+                           "d": ("name=", "file")},
     },
 }
 """What of mkfs's options takes a value, and what reaches beyond the device being made: an

@@ -8,6 +8,7 @@ expects, in PVE's units: ``alloc_image`` sizes are KiB, ``volume_resize`` bytes,
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -414,7 +415,13 @@ class LinstorStorage:
         transfer.check_request(format, snapshot, base_snapshot, with_snapshots)
         fd = transfer.data_fd(data_fd, reading=False)
         _, disk = self._disk(volname)
-        transfer.send(self.disks.attach(disk.name, self.node), fd, self.progress)
+        attachment = self.disks.attachment(disk.name, self.node)
+        try:
+            transfer.send(attachment.device, fd, self.progress)
+        finally:
+            if attachment.diskless:  # a client made only to read it; one a running guest uses stays
+                with contextlib.suppress(InUse):
+                    self.disks.detach(disk.name, self.node)
         self.progress(f"exported {self.storeid}:{volname}")
 
     def volume_import(self, volname: str, format: str, snapshot: str | None = None,

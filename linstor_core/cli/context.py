@@ -28,6 +28,7 @@ class Context:
         """A client for ``--controllers`` (else LS_CONTROLLERS / config file), with ``--token``."""
         # Imported on first use: --help, 'controller' and 'demo' need neither requests nor config.
         from linstor_core.client import LinstorClient
+        from linstor_core.client.session import warn_of_a_cleartext_token
         from linstor_core.config import checked_token, load_client_config
 
         explicit = self.args.controllers.split(",") if self.args.controllers else None
@@ -37,4 +38,5 @@ class Context:
         config = load_client_config(explicit)
         if self.args.client_token:
             config = dataclasses.replace(config, token=checked_token(self.args.client_token, "--token"))
+        warn_of_a_cleartext_token(config)
         return LinstorClient(config)

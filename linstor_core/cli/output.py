@@ -102,6 +102,7 @@ class Output:
         print(f"INFO: {message}", file=self.stderr if self.machine_readable else self.stdout)
 
     def error(self, error: LinstorError) -> None:
+        self._answered = True  # the error is the answer: no [] that reads as "nothing changed"
         print(to_json({"error": _error_json(error)}) if self.machine_readable else _error_text(error),
               file=self.stderr)
 

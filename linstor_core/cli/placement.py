@@ -61,7 +61,7 @@ def select_filter(args: argparse.Namespace, *, place_count: int | None,
     if len({pool.casefold() for pool in pools}) != len(pools):
         raise InvalidInput("storage pool", ",".join(pools), "names a pool twice", correction="name each pool once")
     for key in (*(args.replicas_on_same or ()), *(args.replicas_on_different or ())):
-        validate_prop_key(key, "replicas-on property")
+        validate_prop_key(key.partition("=")[0], "replicas-on property")  # KEY, or KEY=VALUE as LINSTOR takes it
     return SelectFilter(
         place_count=place_count,
         storage_pool=pools[0] if len(pools) == 1 else None,

@@ -65,10 +65,6 @@ class Session:
         self._headers = {"Accept": "application/json"}
         if config.token:
             self._headers["Authorization"] = f"Bearer {config.token}"
-            for url in config.controllers:
-                if _sends_in_clear(url):
-                    log.warning("the LINSTOR token goes to %s unencrypted: use linstor+ssl:// (https) for a "
-                                "controller that is not on this host", url)
 
     @property
     def controller(self) -> str:
@@ -112,6 +108,7 @@ class Session:
                     tried.append((controllers[index], why))
                     break
                 if response.is_redirect:
+                    response.close()
                     raise _redirected(controllers[index], response)
                 self._first = index
                 return response
@@ -147,6 +144,17 @@ class Session:
                 method, url, params=params, json=body, headers=self._headers, verify=verify,
                 cert=cert, timeout=timeouts, allow_redirects=False,
             )
+
+
+def warn_of_a_cleartext_token(config: ClientConfig) -> None:
+    """Log once that the token crosses a network unencrypted (http to another host), for the
+    long-lived and interactive programs (the Docker plugin, linstor-core): a PVE or OpenNebula
+    hook is a new process each call, and would say it every few seconds."""
+    if config.token:
+        for url in config.controllers:
+            if _sends_in_clear(url):
+                log.warning("the LINSTOR token goes to %s unencrypted: use linstor+ssl:// (https) for a "
+                            "controller that is not on this host", url)
 
 
 def _sends_in_clear(url: str) -> bool:

@@ -103,10 +103,14 @@ class Controller:
         from linstor_core.controller.reconcile import reconcile
 
         self._state_lock = _lock_state_dir(self.state_dir)
-        self.store.open()
-        self.drbd_loaded = (drbd.drbd_module_loaded() if self._drbd_given is None
-                            else self._drbd_given)
-        return reconcile(self)
+        try:
+            self.store.open()
+            self.drbd_loaded = (drbd.drbd_module_loaded() if self._drbd_given is None
+                                else self._drbd_given)
+            return reconcile(self)
+        except BaseException:  # a retry in this process must not find the lock still held
+            self.close()
+            raise
 
     def close(self) -> None:
         self.store.close()

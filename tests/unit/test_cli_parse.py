@@ -373,3 +373,16 @@ def test_volume_list_by_pool_gives_the_same_volumes_with_and_without_m(monkeypat
     assert status == 0 and "ResA" in text and "ResB" not in text
     status, out, _ = run(monkeypatch, client, "-m v l -s POOLAA")
     assert status == 0 and [r["name"] for r in json.loads(out)] == ["ResA"]
+
+
+def test_m_prints_no_empty_list_after_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed listing must not read as 'nothing there' to a script."""
+    status, out, err = run(monkeypatch, FakeClient(nodes__list=NotFound([])), "-m node list")
+    assert status == 1 and out == "" and err
+
+
+def test_replicas_on_takes_a_key_or_key_equals_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = FakeClient()
+    status, _, err = run(monkeypatch, client, "rg c --replicas-on-same Aux/site=a --replicas-on-different Aux/rack r9")
+    assert status == 0, err
+    assert client.calls[0][2]["select_filter"].replicas_on_same == ("Aux/site=a",)

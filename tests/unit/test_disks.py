@@ -442,6 +442,24 @@ def test_a_restore_puts_back_the_props_linstor_copied_over(http: responses.Reque
     assert disk.props == {"Aux/bundle/owner-id": "9", "DrbdOptions/Net/protocol": "C"}
 
 
+def test_a_restore_of_a_disk_mid_migration_starts_with_one_primary(http: responses.RequestsMock,
+                                                                   service: DiskService) -> None:
+    """The source's hand-over props come over with the rest: its two primaries do not."""
+    http.get(RD, json=[rd_json("src")])
+    http.post(RD, json=ok(), status=201)
+    http.post(f"{RD}/src/snapshot-restore-volume-definition/s1", json=ok())
+    http.post(f"{RD}/src/snapshot-restore-resource/s1", json=ok())
+    copied = {"DrbdOptions/Net/allow-two-primaries": "yes", "Aux/bundle/hand-over": "n1 n2"}
+    http.get(RD, json=[rd_json("dst", props=copied)])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("dst", "n1")])
+    http.get(f"{RD}/dst/snapshots", json=[])
+    http.put(f"{RD}/dst", json=ok(retcodes.MODIFIED))
+    disk = service.restore("src", "s1", "dst", {})
+    assert sorted(body(calls(http, "PUT", "/v1/resource-definitions/dst")[0])["delete_props"]) == [
+        "Aux/bundle/hand-over", "DrbdOptions/Net/allow-two-primaries"]
+    assert disk.props == {} and not disk.two_primaries
+
+
 def test_a_failed_restore_removes_the_target(http: responses.RequestsMock, service: DiskService) -> None:
     http.get(RD, json=[rd_json("src")])
     http.post(RD, json=ok(), status=201)

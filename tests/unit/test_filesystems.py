@@ -169,6 +169,7 @@ def test_mountpoints_of_a_block_device_matches_by_device_number_not_name(
 @pytest.mark.parametrize(("fstype", "options"), [
     ("ext4", ["-E", "nodiscard", "-L", "data"]), ("ext4", ["-Enodiscard", "-m", "0", "-O", "^has_journal"]),
     ("ext4", ["-J", "size=16"]), ("xfs", ["-K", "-L", "x"]), ("xfs", ["-l", "size=16m", "-d", "agcount=4"]),
+    ("ext4", ["-s", "1", "-R", "stride=16"]),  # mke2fs's older spellings take values too
 ])
 def test_mkfs_options_on_the_volume_itself_pass_verbatim(fstype: str, options: list[str]) -> None:
     assert filesystems.check_mkfs_options(fstype, options) == options
@@ -178,6 +179,9 @@ def test_mkfs_options_on_the_volume_itself_pass_verbatim(fstype: str, options: l
     ("xfs", ["-l", "logdev=/dev/sdb"], "'logdev=' names a device"),
     ("xfs", ["-llogdev=/dev/sdb"], "'logdev=' names a device"),
     ("xfs", ["-r", "rtdev=/dev/sdc"], "'rtdev=' names a device"),
+    ("xfs", ["-l", "name=/dev/sdb"], "'name=' names a device"),  # name= is logdev='s other spelling
+    ("xfs", ["-ql", "name=/dev/sdb"], "'name=' names a device"),
+    ("xfs", ["-r", "name=/dev/sdc"], "'name=' names a device"),
     ("xfs", ["-d", "file,name=/srv/x"], "names a device or file"),
     ("xfs", ["-p", "/etc/proto"], "-p copies host files"),
     ("xfs", ["-c", "options=/etc/x"], "-c reads a configuration file"),

@@ -13,7 +13,7 @@ from urllib3.exceptions import ProtocolError
 
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
-from linstor_core.client.session import Session, system_trust
+from linstor_core.client.session import Session, system_trust, warn_of_a_cleartext_token
 from linstor_core.errors import ConfigError, ControllerUnreachable, LinstorError
 
 VERSION = "/v1/controller/version"
@@ -172,10 +172,13 @@ def test_an_untrusted_certificate_names_the_ca_setting(http: responses.RequestsM
 
 def test_a_token_to_another_host_over_http_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("WARNING"):
-        Session(ClientConfig(controllers=("http://127.0.0.1:3370", "http://[::1]:3370"), token="t"))
+        warn_of_a_cleartext_token(ClientConfig(controllers=("http://127.0.0.1:3370", "http://[::1]:3370"), token="t"))
+        warn_of_a_cleartext_token(ClientConfig(controllers=("https://ctl.test:3371",), token="t"))
+        warn_of_a_cleartext_token(ClientConfig(controllers=("http://ctl.test:3370",)))  # no token
+        Session(ClientConfig(controllers=("http://ctl.test:3370",), token="t"))  # a hook's session says nothing
     assert not caplog.records
     with caplog.at_level("WARNING"):
-        Session(ClientConfig(controllers=("http://ctl.test:3370",), token="s3cret"))
+        warn_of_a_cleartext_token(ClientConfig(controllers=("http://ctl.test:3370",), token="s3cret"))
     assert "unencrypted" in caplog.text and "s3cret" not in caplog.text
 
 

@@ -43,3 +43,21 @@ def test_another_process_is_refused_and_a_killed_holder_frees_the_directory(tmp_
     survivor = Controller(state, drbd_loaded=False)
     survivor.open()  # SIGKILL released the lock with the process
     survivor.close()
+
+
+def test_a_failed_open_lets_go_of_the_state_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start that fails after taking the lock (a damaged database) must not keep it: a
+    retry in the same process (the demo, a test) would be refused by itself."""
+    from linstor_core.controller import store
+
+    def damaged(self: object) -> None:
+        raise ConfigError("the database is damaged")
+
+    failing = Controller(tmp_path / "state", drbd_loaded=False)
+    with monkeypatch.context() as patch:
+        patch.setattr(store.Store, "open", damaged)
+        with pytest.raises(ConfigError, match="damaged"):
+            failing.open()
+    retry = Controller(tmp_path / "state", drbd_loaded=False)
+    retry.open()
+    retry.close()

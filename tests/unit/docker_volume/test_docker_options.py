@@ -70,3 +70,11 @@ def test_plain_names_map_verbatim(name: str, expected: str) -> None:
 def test_names_linstor_cannot_hold_get_a_hash_so_they_never_collide() -> None:
     assert resource_name("my.vol") != resource_name("my_vol")
     assert resource_name("my.vol").startswith("docker-my_vol-")
+
+
+def test_mkfs_options_are_checked_when_asked_not_when_read_back() -> None:
+    """A volume made before a check refused its fsopts keeps mounting: its filesystem was made."""
+    with pytest.raises(InvalidInput, match="-d copies a host directory"):
+        parse_options({"fsopts": "-d /srv/seed"}, default_profile="gold")
+    stored = {"Aux/bundle/docker/fsopts": "-d /srv/seed", "Aux/bundle/docker/profile": "gold"}
+    assert VolumeOptions.from_props(stored).fsopts == ("-d", "/srv/seed")

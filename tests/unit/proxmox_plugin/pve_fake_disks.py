@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, NotFound
-from linstor_core.models import HAND_OVER, TWO_PRIMARIES, Capacity, Disk
+from linstor_core.models import HAND_OVER, TWO_PRIMARIES, Attachment, Capacity, Disk
 from linstor_core.naming import validate_resource_name, validate_snapshot_name
 
 
@@ -148,6 +148,11 @@ class FakeDisks:
         if node not in disk.nodes and node not in disk.diskless_nodes:
             self._put(dataclasses.replace(disk, diskless_nodes=(*disk.diskless_nodes, node)))
         return f"/dev/fake/{name}"
+
+    def attachment(self, name: str, node: str) -> Attachment:
+        """As attach, saying whether this node's resource is a diskless client."""
+        diskless = node not in self._get(name).nodes
+        return Attachment(self.attach(name, node), diskless=diskless, starts_zeroed=self.zeroed)
 
     def attach_handing_over(self, name: str, node: str) -> str:
         """As DiskService's: two primaries and the pair recorded while another node uses the

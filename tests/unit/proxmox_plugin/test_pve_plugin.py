@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -500,3 +501,22 @@ def test_parse_volname_and_features() -> None:
     assert volume_has_feature("teleport", "vm-1-disk-0") is None
     with pytest.raises(InvalidInput, match="feature"):
         volume_has_feature(["clone"], "vm-1-disk-0")  # type: ignore[arg-type]
+
+
+def test_an_export_from_a_node_without_a_replica_detaches_its_client(
+        storage: LinstorStorage, disks: FakeDisks, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """pvesm export on a node that holds no replica reads through a diskless client made for it:
+    it goes again afterwards, as deactivate_volume would remove it."""
+    from proxmox_plugin import transfer
+
+    sent: list[str] = []
+    monkeypatch.setattr(transfer, "send", lambda device, fd, progress: sent.append(device))
+    storage.alloc_image(101, "raw", None, 4096)
+    with open(tmp_path / "stream", "wb") as stream:
+        storage.volume_export("vm-101-disk-0", "raw+size", data_fd=stream.fileno())
+    assert sent == ["/dev/fake/pve-101-web01-disk-0"]
+    assert disks.disks["pve-101-web01-disk-0"].diskless_nodes == ()
+    replica = dataclasses.replace(storage, node="n1")  # a node holding a replica keeps it
+    with open(tmp_path / "stream", "wb") as stream:
+        replica.volume_export("vm-101-disk-0", "raw+size", data_fd=stream.fileno())
+    assert disks.calls["detach"] == 1

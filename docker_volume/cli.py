@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from linstor_core import config as client_config
-from linstor_core.client.session import warn_of_a_cleartext_token
+from linstor_core.config import warn_of_a_cleartext_token
 from linstor_core.disks import DiskService
 from linstor_core.errors import ConfigError, LinstorError
 

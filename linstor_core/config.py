@@ -23,7 +23,9 @@ Controller URIs: ``linstor://host[:port]`` (HTTP, port 3370), ``linstor+ssl://ho
 from __future__ import annotations
 
 import configparser
+import ipaddress
 import json
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +47,8 @@ _SCHEMES = {
     "http": ("http", HTTP_PORT),
     "https": ("https", HTTPS_PORT),
 }
+
+log = logging.getLogger(__name__)
 
 # (environment variable, config file key) for each file-valued setting.
 _CA = ("LS_ROOT_CA", "cafile")
@@ -158,6 +162,28 @@ def load_client_config(
     )
 
 
+def warn_of_a_cleartext_token(config: ClientConfig) -> None:
+    """Log once that the token crosses a network unencrypted (http to another host), for the
+    long-lived and interactive programs (the Docker plugin, linstor-core): a PVE or OpenNebula
+    hook is a new process each call, and would say it every few seconds."""
+    if config.token:
+        for url in config.controllers:
+            if _sends_in_clear(url):
+                log.warning("the LINSTOR token goes to %s unencrypted: use linstor+ssl:// (https) for a "
+                            "controller that is not on this host", url)
+
+
+def _sends_in_clear(url: str) -> bool:
+    """Whether a token sent to ``url`` crosses a network unencrypted (http to another host)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname in (None, "localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return True
+
+
 def local_node_name(environ: Mapping[str, str] = os.environ) -> str:
     """This host's LINSTOR node name: ``LS_NODE_NAME``, else ``uname -n`` as satellites use."""
     return environ.get("LS_NODE_NAME") or os.uname().nodename
@@ -262,6 +288,7 @@ __all__ = [
     "DEFAULT_PATHS",
     "ClientConfig",
     "load_client_config",
+    "warn_of_a_cleartext_token",
     "local_node_name",
     "normalize_controller_url",
 ]

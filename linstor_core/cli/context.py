@@ -28,8 +28,7 @@ class Context:
         """A client for ``--controllers`` (else LS_CONTROLLERS / config file), with ``--token``."""
         # Imported on first use: --help, 'controller' and 'demo' need neither requests nor config.
         from linstor_core.client import LinstorClient
-        from linstor_core.client.session import warn_of_a_cleartext_token
-        from linstor_core.config import checked_token, load_client_config
+        from linstor_core.config import checked_token, load_client_config, warn_of_a_cleartext_token
 
         explicit = self.args.controllers.split(",") if self.args.controllers else None
         if explicit is not None and not all(url.strip() for url in explicit):

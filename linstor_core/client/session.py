@@ -24,8 +24,6 @@ Promises:
 from __future__ import annotations
 
 import functools
-import ipaddress
-import logging
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -38,8 +36,6 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from linstor_core.config import ClientConfig
 from linstor_core.errors import ConfigError, ControllerUnreachable, LinstorError
 from linstor_core.stopsignals import uninterrupted
-
-log = logging.getLogger(__name__)
 
 GET_ATTEMPTS = 2
 Params = Mapping[str, str | Sequence[str]]
@@ -144,28 +140,6 @@ class Session:
                 method, url, params=params, json=body, headers=self._headers, verify=verify,
                 cert=cert, timeout=timeouts, allow_redirects=False,
             )
-
-
-def warn_of_a_cleartext_token(config: ClientConfig) -> None:
-    """Log once that the token crosses a network unencrypted (http to another host), for the
-    long-lived and interactive programs (the Docker plugin, linstor-core): a PVE or OpenNebula
-    hook is a new process each call, and would say it every few seconds."""
-    if config.token:
-        for url in config.controllers:
-            if _sends_in_clear(url):
-                log.warning("the LINSTOR token goes to %s unencrypted: use linstor+ssl:// (https) for a "
-                            "controller that is not on this host", url)
-
-
-def _sends_in_clear(url: str) -> bool:
-    """Whether a token sent to ``url`` crosses a network unencrypted (http to another host)."""
-    parts = urlsplit(url)
-    if parts.scheme != "http" or parts.hostname in (None, "localhost"):
-        return False
-    try:
-        return not ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return True
 
 
 @functools.cache

@@ -13,7 +13,8 @@ from urllib3.exceptions import ProtocolError
 
 from linstor_core.client import LinstorClient
 from linstor_core.config import ClientConfig
-from linstor_core.client.session import Session, system_trust, warn_of_a_cleartext_token
+from linstor_core.client.session import Session, system_trust
+from linstor_core.config import warn_of_a_cleartext_token
 from linstor_core.errors import ConfigError, ControllerUnreachable, LinstorError
 
 VERSION = "/v1/controller/version"

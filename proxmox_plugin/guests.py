@@ -14,12 +14,13 @@ DRBD's refusal. Containers are never live-migrated.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from proxmox_plugin.vmnames import read_guest_config
 
 
 class Guests(Protocol):
@@ -41,21 +42,10 @@ class PveGuestConfigs:
         source = self.environ.get("PVE_MIGRATED_FROM")
         if not source:
             return None
-        try:
-            entry = json.loads((self.root / ".vmlist").read_text())["ids"][str(vmid)]
-            if entry.get("type", "qemu") != "qemu":
-                return None
-            node = str(entry["node"])
-            lines = (self.root / "nodes" / node / "qemu-server" / f"{vmid}.conf").read_text().splitlines()
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        config = read_guest_config(self.root, vmid)
+        if config is None or config.kind != "qemu":
             return None
-        for line in lines:
-            if line.startswith("["):
-                break
-            key, _, value = line.partition(":")
-            if key.strip() == "lock":
-                return node if value.strip() == "migrate" and node == source else None
-        return None
-
+        locked = config.settings.get("lock") == "migrate"
+        return config.node if locked and config.node == source else None
 
 __all__ = ["Guests", "PveGuestConfigs"]

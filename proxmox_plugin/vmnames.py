@@ -31,26 +31,45 @@ class VmNames(Protocol):
 
 
 @dataclass(frozen=True)
+class GuestConfig:
+    """A guest's configuration in pmxcfs: the node it is on, ``qemu`` or ``lxc``, and the
+    settings of its own section (the snapshot sections that follow are left out)."""
+
+    node: str
+    kind: str
+    settings: dict[str, str]
+
+
+def read_guest_config(root: Path, vmid: int) -> GuestConfig | None:
+    """``.vmlist`` says which node and type holds the guest; its config there holds its
+    settings. None when either cannot be read (pmxcfs not mounted, a guest being created)."""
+    try:
+        entry = json.loads((root / ".vmlist").read_text())["ids"][str(vmid)]
+        kind = entry.get("type", "qemu")
+        node = str(entry["node"])
+        lines = (root / "nodes" / node / _CONFIG_DIRS[kind][0] / f"{vmid}.conf").read_text().splitlines()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    settings: dict[str, str] = {}
+    for line in lines:
+        if line.startswith("["):
+            break  # snapshot sections follow the current config
+        key, _, value = line.partition(":")
+        settings.setdefault(key.strip(), value.strip())
+    return GuestConfig(node, kind, settings)
+
+
+@dataclass(frozen=True)
 class PveFiles:
-    """``.vmlist`` says which node and type holds the guest; its config holds ``name:``."""
+    """A guest's name from its config in pmxcfs (``name:``, a container's ``hostname:``)."""
 
     root: Path = Path("/etc/pve")
 
     def name_of(self, vmid: int) -> str | None:
-        try:
-            entry = json.loads((self.root / ".vmlist").read_text())["ids"][str(vmid)]
-            subdir, key = _CONFIG_DIRS[entry.get("type", "qemu")]
-            config = self.root / "nodes" / str(entry["node"]) / subdir / f"{vmid}.conf"
-            lines = config.read_text().splitlines()
-        except (OSError, ValueError, KeyError, TypeError):
+        config = read_guest_config(self.root, vmid)
+        if config is None:
             return None
-        for line in lines:
-            if line.startswith("["):
-                break  # snapshot sections follow the current config
-            found, _, value = line.partition(":")
-            if found.strip() == key and value.strip():
-                return value.strip()
-        return None
+        return config.settings.get(_CONFIG_DIRS[config.kind][1]) or None
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,14 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 import xmlrpc.client
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from linstor_core.errors import ConfigError, LinstorError
 from opennebula_driver.records import Datastore, Vm
-from opennebula_driver.xmldoc import datastore_from, parse_xml, text_at, vm_from
+from opennebula_driver.xmldoc import datastore_from, parse_xml, required_int, text_at, vm_from
 
 DEFAULT_ENDPOINT = "http://localhost:2633/RPC2"
 TIMEOUT_SECONDS = 30.0
@@ -35,6 +35,9 @@ ONED_ERRORS = {0x0100: "AUTHENTICATION", 0x0200: "AUTHORIZATION", NO_EXISTS: "NO
                0x1000: "XML_RPC_API", 0x2000: "INTERNAL"}
 """oned's error codes (the third element of a failed answer), by the names its API reference uses."""
 MULTICALL = "system.multicall"
+VMS_PER_ROUND_TRIP = 50
+"""VMs asked for in one ``system.multicall``: a VM's XML is some tens of KB, so a shared image's
+hundreds of users come in bounded answers."""
 
 
 @dataclass(frozen=True)
@@ -157,26 +160,29 @@ class Oned:
         answer = self._send(f"{method}({object_id})", method, self._server_proxy()._cast_parms((object_id,)))
         return self._checked(kind, object_id, answer)
 
-    def _both(self, first: tuple[str, int], second: tuple[str, int]) -> tuple[ET.Element, ET.Element]:
-        """Two ``info`` lookups in one round trip: ``system.multicall``, which the XML-RPC
+    def _many(self, lookups: Sequence[tuple[str, int]], *, missing_ok: bool = False) -> list[ET.Element | None]:
+        """Several ``info`` lookups in one round trip: ``system.multicall``, which the XML-RPC
         library oned is built on (xmlrpc-c) serves beside oned's own methods. An endpoint that
         refuses it (a proxy passing only ``one.*``) answers with a fault, and the lookups are
         then sent one by one; any other failure is reported as it is."""
         server = self._server_proxy()
         calls = [{"methodName": f"one.{kind}.info", "params": list(server._cast_parms((object_id,)))}
-                 for kind, object_id in (first, second)]
+                 for kind, object_id in lookups]
         try:
             answers = server._do_request(MULTICALL, (calls,))
         except LinstorError:
             raise
         except Exception as error:
             if _is_fault(error):
-                return self._call(*first), self._call(*second)
-            raise self._failed(f"{MULTICALL}({first[0]} {first[1]}, {second[0]} {second[1]})", str(error),
-                               type(error).__name__) from None
-        if not isinstance(answers, (list, tuple)) or len(answers) != 2:
+                return [_unless_missing(lambda: self._call(kind, object_id), missing_ok)
+                        for kind, object_id in lookups]
+            listed = ", ".join(f"{kind} {object_id}" for kind, object_id in lookups[:3])
+            more = f" and {len(lookups) - 3} more" if len(lookups) > 3 else ""
+            raise self._failed(f"{MULTICALL}({listed}{more})", str(error), type(error).__name__) from None
+        if not isinstance(answers, (list, tuple)) or len(answers) != len(lookups):
             raise self._failed(MULTICALL, f"unexpected answer {answers!r:.80}", "not one answer per call")
-        return self._result(*first, answers[0]), self._result(*second, answers[1])
+        return [_unless_missing(lambda: self._result(kind, object_id, answer), missing_ok)
+                for (kind, object_id), answer in zip(lookups, answers)]
 
     def _result(self, kind: str, object_id: int, result: Any) -> ET.Element:
         """One call's part of a ``system.multicall`` answer: ``[value]``, or a fault struct."""
@@ -197,8 +203,8 @@ class Oned:
         if answer[0] is not True:
             code = answer[2] if len(answer) > 2 and isinstance(answer[2], int) else None
             if code == NO_EXISTS:
-                raise self._failed(call, str(answer[1]), "NO_EXISTS", correction=(
-                    f"check that {kind} {object_id} still exists (one{kind} show {object_id})"))
+                raise _Missing(f"oned call {call} failed: {answer[1]}", cause="NO_EXISTS",
+                               correction=f"check that {kind} {object_id} still exists (one{kind} show {object_id})")
             raise self._failed(call, str(answer[1]), ONED_ERRORS.get(code, f"oned error code {code}"))
         if not isinstance(answer[1], str):
             raise self._failed(call, f"unexpected body {answer[1]!r:.80}", "oned answers info calls with XML")
@@ -214,7 +220,8 @@ class Oned:
         )
 
     def vm(self, vm_id: int) -> Vm:
-        """``one.vm.info``: name, disks (SOURCE, CLONE, TM_MAD, SIZE, SAVE_AS) and context disk id."""
+        """``one.vm.info``: name, state, hosts, disks (SOURCE, CLONE, TM_MAD, SIZE, SAVE_AS) and
+        context disk id."""
         return vm_from(self._call("vm", vm_id))
 
     def datastore(self, ds_id: int) -> Datastore:
@@ -223,12 +230,51 @@ class Oned:
 
     def vm_and_datastore(self, vm_id: int, ds_id: int) -> tuple[Vm, Datastore]:
         """``vm`` and ``datastore`` together, in one round trip to oned where it allows."""
-        vm_root, datastore_root = self._both(("vm", vm_id), ("datastore", ds_id))
-        return vm_from(vm_root), datastore_from(datastore_root)
+        vm_root, datastore_root = self._many([("vm", vm_id), ("datastore", ds_id)])
+        return vm_from(_known(vm_root)), datastore_from(_known(datastore_root))
 
     def image_name(self, image_id: int) -> str:
         """``one.image.info``: the name a saved-as image's disk is named after."""
         return text_at(self._call("image", image_id), "NAME")
+
+    def image_users(self, image_id: int) -> tuple[int, ...]:
+        """``one.image.info``: the ids of the VMs that use the image (``IMAGE/VMS/ID``); none
+        when oned no longer knows the image."""
+        try:
+            image = self._call("image", image_id)
+        except _Missing:
+            return ()
+        return tuple(required_int(found.text, "IMAGE/VMS/ID") for found in image.findall("VMS/ID"))
+
+    def vms(self, vm_ids: Sequence[int]) -> Iterator[Vm]:
+        """``one.vm.info`` of each of ``vm_ids`` that oned still knows, ``VMS_PER_ROUND_TRIP``
+        in each round trip, yielded as they come (a caller looking for one may stop early)."""
+        for start in range(0, len(vm_ids), VMS_PER_ROUND_TRIP):
+            chunk = vm_ids[start:start + VMS_PER_ROUND_TRIP]
+            for root in self._many([("vm", vm_id) for vm_id in chunk], missing_ok=True):
+                if root is not None:
+                    yield vm_from(root)
+
+
+class _Missing(LinstorError):
+    """oned does not know the object (``NO_EXISTS``)."""
+
+
+def _unless_missing(lookup: Callable[[], ET.Element], missing_ok: bool) -> ET.Element | None:
+    """``lookup()``; with ``missing_ok``, None for an object oned does not know."""
+    try:
+        return lookup()
+    except _Missing:
+        if missing_ok:
+            return None
+        raise
+
+
+def _known(element: ET.Element | None) -> ET.Element:
+    """An element of a ``_many`` answer asked without ``missing_ok``, which is never None."""
+    if element is None:
+        raise AssertionError("_many answered None without missing_ok")
+    return element
 
 
 def _is_fault(error: Exception) -> bool:

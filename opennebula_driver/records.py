@@ -72,6 +72,11 @@ class Vm:
     context_disk_id: int | None = None
     lcm_state: int | None = None
     """``LCM_STATE``: what oned is doing with the VM (``PROLOG_MIGRATE``, ``EPILOG_STOP``...)."""
+    state: int | None = None
+    """``STATE``: ``ACTIVE``, ``POWEROFF``, ``SUSPENDED``, ``UNDEPLOYED``, ``DONE``..."""
+    hosts: tuple[str, ...] = ()
+    """The hosts of the VM's history records, oldest first: the last is the one it is on (or
+    is being deployed or migrated to)."""
 
     def disk(self, disk_id: int) -> VmDisk | None:
         """The disk with ``disk_id``, or None (volatile and context disks are often absent)."""

@@ -20,7 +20,7 @@ from linstor_core import datacopy, filesystems, naming
 from linstor_core.errors import (
     AlreadyExists, InUse, InvalidInput, LinstorError, NotFound, Stopped, StorageError, noted_on,
 )
-from opennebula_driver import contextiso, names
+from opennebula_driver import contextiso, names, vmstates
 from opennebula_driver.args import (
     HostPath, check_count, host_path, object_id, size_mib_to_kib, snapshot_id, source_of,
 )
@@ -36,13 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _NO_FILESYSTEM = ("", "raw", "qcow2")
-
-
-LCM_LEAVING = frozenset({10, 30, 41, 42})
-"""oned's ``LCM_STATE`` values EPILOG_STOP and EPILOG_UNDEPLOY (and their ``_FAILURE`` forms):
-an MV then only takes the disks off the host. In every other state (PROLOG_MIGRATE,
-PROLOG_RESUME, PROLOG_UNDEPLOY, PROLOG_MIGRATE_POWEROFF/_SUSPEND/_UNKNOWN, ...) it brings them to
-the host the VM runs on next."""
 
 
 @dataclass(frozen=True)
@@ -107,17 +100,34 @@ def _disk_of(env: Env, service: DiskService, vm_id: int, disk_id: int) -> tuple[
     return found
 
 
-def _leave_image(service: DiskService, name: str, host: str) -> None:
-    """An image used in place (not the VM's own: persistent, CD-ROM, shareable) leaves ``host``.
-
-    Other VMs on the host may use the same image (CD-ROMs, shareable and immutable images
-    keep one resource): LINSTOR then refuses the detach (in use), and it stays for them; the
-    last VM to go detaches it.
-    """
+def _leave_image(env: Env, service: DiskService, name: str, host: str, vm_id: int) -> None:
+    """An image used in place (not the VM's own: persistent, CD-ROM, shareable) leaves ``host``
+    with VM ``vm_id``, unless another VM there still needs it (``_needed_by_another``); the
+    last VM to go detaches it. A detach LINSTOR refuses as in use (a guest oned does not name
+    has the device open) leaves it in place too."""
+    if _needed_by_another(env, name, host, vm_id):
+        return
     try:
         service.detach(name, host)
     except InUse:
         pass
+
+
+def _needed_by_another(env: Env, name: str, host: str, vm_id: int) -> bool:
+    """Whether a VM other than ``vm_id`` among image ``name``'s users (oned's ``IMAGE/VMS``) is
+    on ``host`` (``vmstates.holds_host``). CD-ROM, shareable and immutable images keep one
+    resource for all their VMs on a host, and one that is powered off or suspended there holds
+    no device open: LINSTOR would detach the image, and that VM's resume would find no device
+    behind its ``disk.<i>``. A SOURCE this driver did not name has no image id to ask about."""
+    try:
+        image_id = names.image_id_of(name)
+    except InvalidInput:
+        return False
+    others = [user for user in env.oned.image_users(image_id) if user != vm_id]
+    needing = next((vm for vm in env.oned.vms(others) if vmstates.holds_host(vm, host)), None)
+    if needing is not None:
+        log.info("image %s stays on %s: VM %s there uses it too", name, host, needing.id)
+    return needing is not None
 
 
 def _attach_and_link(env: Env, service: DiskService, name: str, where: HostPath) -> None:
@@ -232,7 +242,7 @@ def delete(env: Env, args: Sequence[str]) -> str:
         service.delete(disk.name, with_snapshots=True)
     source = None if own else _image_in_place(env, vm_id, where.disk_id)
     if source:
-        _leave_image(service, source, where.host)
+        _leave_image(env, service, source, where.host, vm_id)
     _unless_host_down(where.host, lambda: env.hosts.unlink(where.host, where.path))
     return ""
 
@@ -292,7 +302,7 @@ def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: Ho
     when the VM is resumed where it was undeployed to). A refusal of that attach (not a node,
     satellite offline, a disk without DRBD) is no error for an undeploy or stop, where the disk
     only leaves the host. Only then is oned asked what the MV is for: unless the VM is being
-    stopped or undeployed (``LCM_LEAVING``), it is to run there next (a cold migration, a
+    stopped or undeployed (``vmstates.LCM_LEAVING``), it is to run there next (a cold migration, a
     resume, a resume of an undeployed VM), and the refusal is the action's error. A link that
     cannot be made is an error.
     """
@@ -302,7 +312,7 @@ def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: Ho
         except Stopped:
             raise
         except LinstorError:
-            if env.oned.vm(vm_id).lcm_state not in LCM_LEAVING:
+            if env.oned.vm(vm_id).lcm_state not in vmstates.LCM_LEAVING:
                 raise
             device = None
         if device is not None:
@@ -312,7 +322,7 @@ def _move_disk(env: Env, service: DiskService, name: str, src_host: str, dst: Ho
     if src_host == dst.host:
         return
     if shared:
-        _leave_image(service, name, src_host)
+        _leave_image(env, service, name, src_host, vm_id)
     else:
         service.detach(name, src_host)
 
@@ -327,7 +337,7 @@ def mvds(env: Env, args: Sequence[str]) -> str:
     check_count("mvds", list(args), "host:dir/disk.<i> SOURCE vmid dsid", 4)
     call = _disk_call(args[0], args[2], args[3])
     source = source_of(args[1])
-    _leave_image(env.service(env.oned.datastore(call.ds_id)), source, call.target.host)
+    _leave_image(env, env.service(env.oned.datastore(call.ds_id)), source, call.target.host, call.vm_id)
     env.hosts.unlink(call.target.host, call.target.path)
     return ""
 
@@ -601,26 +611,29 @@ def premigrate(env: Env, args: Sequence[str]) -> str:
 
     return _migrate(env, "premigrate", args, step,
                     before=lambda m: env.hosts.copy_directory(m.src, m.dst, m.directory),
-                    undo=lambda service, m, disk: _leave(env, service, m.dst, m.directory, disk),
+                    undo=lambda service, m, disk: _leave(env, service, m, m.dst, disk),
                     undo_before=lambda m: env.hosts.remove_vm_directory(m.dst, m.directory, m.vm_id))
 
 
-def _leave(env: Env, service: DiskService, host: str, directory: str, disk: _MigratingDisk) -> None:
-    """The migration is over for ``disk`` on ``host``: detached (a shared image another guest
-    there still uses stays, see ``_leave_image``), two primaries ended, unlinked."""
-    try:
-        service.end_migration(disk.name, host)
-    except InUse:
-        if not disk.shared:
-            raise
-    env.hosts.unlink(host, f"{directory}/{disk.link}")
+def _leave(env: Env, service: DiskService, m: _Migration, host: str, disk: _MigratingDisk) -> None:
+    """The migration is over for ``disk`` on ``host``: two primaries ended, detached (a shared
+    image another VM there still needs stays, see ``_leave_image``), unlinked."""
+    if disk.shared and _needed_by_another(env, disk.name, host, m.vm_id):
+        service.end_two_primaries(disk.name)
+    else:
+        try:
+            service.end_migration(disk.name, host)
+        except InUse:
+            if not disk.shared:
+                raise
+    env.hosts.unlink(host, f"{m.directory}/{disk.link}")
 
 
 def postmigrate(env: Env, args: Sequence[str]) -> str:
     """After the move: diskless attachments leave the source host, two primaries end, and the
     VM directory there goes."""
     return _migrate(
-        env, "postmigrate", args, lambda service, m, disk: _leave(env, service, m.src, m.directory, disk),
+        env, "postmigrate", args, lambda service, m, disk: _leave(env, service, m, m.src, disk),
         after=lambda m: env.hosts.remove_vm_directory(m.src, m.directory, m.vm_id),
     )
 
@@ -628,7 +641,7 @@ def postmigrate(env: Env, args: Sequence[str]) -> str:
 def failmigrate(env: Env, args: Sequence[str]) -> str:
     """The move failed: undo premigrate on the destination (disks and the copied directory)."""
     return _migrate(
-        env, "failmigrate", args, lambda service, m, disk: _leave(env, service, m.dst, m.directory, disk),
+        env, "failmigrate", args, lambda service, m, disk: _leave(env, service, m, m.dst, disk),
         after=lambda m: env.hosts.remove_vm_directory(m.dst, m.directory, m.vm_id),
     )
 

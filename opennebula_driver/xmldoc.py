@@ -159,6 +159,8 @@ def vm_from(element: ET.Element) -> Vm:
         disks=tuple(_vm_disk(d) for d in disks if isinstance(d, Mapping)),
         context_disk_id=context_id,
         lcm_state=optional_int(text_at(element, "LCM_STATE"), "VM/LCM_STATE"),
+        state=optional_int(text_at(element, "STATE"), "VM/STATE"),
+        hosts=tuple((host.text or "").strip() for host in element.findall("HISTORY_RECORDS/HISTORY/HOSTNAME")),
     )
 
 

@@ -29,14 +29,17 @@ def datastore_xml(ds_id: int, template: Mapping[str, object], *, name: str = "li
     )
 
 
-def image_xml(image_id: int, name: str, **fields: object) -> str:
-    """``<IMAGE>``: ID, NAME, SIZE (MiB), PATH, SOURCE, FORMAT, FS, TARGET_SNAPSHOT, CLONING_ID..."""
+def image_xml(image_id: int, name: str, *, users: Sequence[int] = (), **fields: object) -> str:
+    """``<IMAGE>``: ID, NAME, SIZE (MiB), PATH, SOURCE, FORMAT, FS, TARGET_SNAPSHOT, CLONING_ID...;
+    ``users``: the VMs using it (``RUNNING_VMS`` and ``VMS/ID``, as oned counts them)."""
     body = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items() if k != "TEMPLATE")
     template = _template(fields.get("TEMPLATE", {}))  # type: ignore[arg-type]
+    vms = "".join(f"<ID>{vm_id}</ID>" for vm_id in users)
     return (
         f"<IMAGE><ID>{image_id}</ID><UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME><GNAME>oneadmin</GNAME>"
         f"<NAME><![CDATA[{name}]]></NAME><TYPE>0</TYPE><DISK_TYPE>2</DISK_TYPE><PERSISTENT>0</PERSISTENT>"
-        f"<STATE>4</STATE>{body}<TEMPLATE>{template}</TEMPLATE></IMAGE>"
+        f"<STATE>{2 if users else 1}</STATE><RUNNING_VMS>{len(users)}</RUNNING_VMS>{body}"
+        f"<VMS>{vms}</VMS><TEMPLATE>{template}</TEMPLATE></IMAGE>"
     )
 
 
@@ -47,17 +50,22 @@ def driver_action(image: str | None, datastore: str) -> bytes:
 
 
 def vm_xml(vm_id: int, name: str, disks: Sequence[Mapping[str, object]], *, host: str = "node-a",
-           context: Mapping[str, object] | None = None) -> str:
+           context: Mapping[str, object] | None = None, state: int = 3, lcm_state: int = 3,
+           hosts: Sequence[str] = ()) -> str:
+    """``<VM>`` (ACTIVE/RUNNING unless told) with one history record per host in ``hosts``
+    (default: ``host`` alone), oldest first."""
     disk_xml = "".join(f"<DISK>{_template(d)}</DISK>" for d in disks)
     context_xml = f"<CONTEXT>{_template(context)}</CONTEXT>" if context else ""
+    history = "".join(f"<HISTORY><OID>{vm_id}</OID><SEQ>{seq}</SEQ><HOSTNAME>{escape(on)}</HOSTNAME>"
+                      "<TM_MAD>linstor</TM_MAD><DS_ID>0</DS_ID></HISTORY>"
+                      for seq, on in enumerate(hosts or (host,)))
     return (
         f"<VM><ID>{vm_id}</ID><UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME><GNAME>oneadmin</GNAME>"
-        f"<NAME>{escape(name)}</NAME><LAST_POLL>0</LAST_POLL><STATE>3</STATE><LCM_STATE>3</LCM_STATE>"
+        f"<NAME>{escape(name)}</NAME><LAST_POLL>0</LAST_POLL><STATE>{state}</STATE><LCM_STATE>{lcm_state}</LCM_STATE>"
         f"<PREV_STATE>3</PREV_STATE><PREV_LCM_STATE>3</PREV_LCM_STATE><RESCHED>0</RESCHED><STIME>0</STIME>"
         f"<ETIME>0</ETIME><DEPLOY_ID></DEPLOY_ID><TEMPLATE>{disk_xml}{context_xml}"
         f"<VMID><![CDATA[{vm_id}]]></VMID></TEMPLATE><USER_TEMPLATE></USER_TEMPLATE>"
-        f"<HISTORY_RECORDS><HISTORY><OID>{vm_id}</OID><SEQ>0</SEQ><HOSTNAME>{host}</HOSTNAME>"
-        "<TM_MAD>linstor</TM_MAD><DS_ID>0</DS_ID></HISTORY></HISTORY_RECORDS></VM>"
+        f"<HISTORY_RECORDS>{history}</HISTORY_RECORDS></VM>"
     )
 
 

@@ -10,9 +10,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from one_docs import b64, datastore_xml, driver_action, image_xml
+from one_docs import b64, datastore_xml, driver_action, image_xml, vm_xml
 from one_harness import MIB, SYS, One, cp_image, device_of, image_ds, read_link, upload, vm, write_at
 from prerequisites import require
+
+from linstor_core.config import load_client_config
+from linstor_core.disks import DiskService
+from opennebula_driver import names
+from opennebula_driver.vmstates import ACTIVE, EPILOG, POWEROFF
+
 
 def test_image_lifecycle_cp_clone_monitor_rm(one: One) -> None:
     path = upload(one, "ubuntu.img", 3 * MIB + 512, {0: b"BOOT", 2 * MIB: b"DATA"})
@@ -163,6 +169,35 @@ def test_mkswap_and_mvds(one: One) -> None:
     # writes SOURCE bare for mvds and cpds (TransferManager.cc), fe:SOURCE only for ln and clone
     assert not one.host_path("bravo", f"{SYS}/22/disk.0").is_symlink()
     assert source in one.resource_names() and one.read(source, 4) == b"KEEP"
+
+
+def test_a_cdrom_stays_on_the_host_while_a_powered_off_vm_there_uses_it(one: One) -> None:
+    """One resource of the image serves every VM on a host; a powered-off VM holds no device
+    open (LINSTOR would let it go), so oned's users of the image decide. The image has the DRBD
+    layer, so charlie, without a replica, uses it through a diskless client."""
+    requests.post(f"{one.url}/v1/resource-groups", json={"name": "isos", "select_filter": {
+        "place_count": 1, "storage_pool": "thinpool", "layer_stack": ["drbd", "storage"],
+        "node_name_list": ["bravo"]}}, timeout=30).raise_for_status()
+    source = names.image_disk(7, "debian-iso")  # as ds cp names it (which cannot write to DRBD here)
+    DiskService.from_config(load_client_config(one.url)).create("isos", source, 1024,
+                                                                 props=names.image_props(7, "debian-iso"))
+    cdrom = {"DISK_ID": 1, "SOURCE": source, "CLONE": "NO", "IMAGE_ID": 7, "TM_MAD": "linstor", "READONLY": "YES"}
+    users = {22: vm_xml(22, "web", [cdrom], host="charlie"),
+             23: vm_xml(23, "db", [cdrom], host="charlie", state=POWEROFF, lcm_state=0)}
+    one.oned.vms.update(users)
+    one.oned.images[7] = image_xml(7, "debian-iso", users=list(users), SOURCE=source)
+    for vm_id in users:
+        one.ok("tm", "ln", f"fe:{source}", f"charlie:{SYS}/{vm_id}/disk.1", str(vm_id), "100")
+    assert one.nodes_of(source) == {"bravo": False, "charlie": True}
+
+    one.ok("tm", "delete", f"charlie:{SYS}/22/disk.1", "22", "100")
+    assert one.nodes_of(source) == {"bravo": False, "charlie": True}  # VM 23's resume finds it
+    assert one.host_path("charlie", f"{SYS}/23/disk.1").is_symlink()
+
+    one.oned.vms[23] = vm_xml(23, "db", [cdrom], host="charlie", state=ACTIVE, lcm_state=EPILOG)  # terminated
+    one.oned.images[7] = image_xml(7, "debian-iso", users=[23], SOURCE=source)  # 22's epilog is over
+    one.ok("tm", "delete", f"charlie:{SYS}/23/disk.1", "23", "100")
+    assert one.nodes_of(source) == {"bravo": False}
 
 
 def test_cold_move_carries_the_vm_directory_and_the_disk(one: One) -> None:

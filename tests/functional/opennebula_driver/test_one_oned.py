@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from linstor_core.errors import ConfigError, LinstorError, Stopped
-from opennebula_driver.oned import Oned, load_oned_config
+from opennebula_driver.oned import VMS_PER_ROUND_TRIP, Oned, load_oned_config
 
 from one_docs import datastore_xml, image_xml, vm_xml
 from oned_standin import OnedStandIn
@@ -67,6 +67,28 @@ def test_vm_and_datastore_take_one_round_trip(oned: tuple[OnedStandIn, Oned]) ->
     assert standin.calls == ["one.vm.info 3", "one.datastore.info 100"] and standin.requests == 1
 
 
+def test_image_users_and_their_hosts_and_states(oned: tuple[OnedStandIn, Oned]) -> None:
+    """A shared image's users come from one.image.info, their states and hosts from one.vm.info
+    in multicalls of at most VMS_PER_ROUND_TRIP; a VM gone meanwhile is skipped."""
+    standin, client = oned
+    users = list(range(100, 100 + VMS_PER_ROUND_TRIP + 5))
+    standin.images[9] = image_xml(9, "debian-iso", users=[*users, 999], SOURCE="one-img9-debian-iso")
+    for vm_id in users:
+        standin.vms[vm_id] = vm_xml(vm_id, f"vm{vm_id}", [{"DISK_ID": 1, "IMAGE_ID": 9, "CLONE": "NO"}],
+                                    state=8, lcm_state=0, hosts=("node-a", f"node-{vm_id}"))
+    assert client.image_users(9) == (*users, 999)
+    standin.requests = 0
+    found = list(client.vms([*users, 999]))
+    assert [vm.id for vm in found] == users and standin.requests == 2
+    assert (found[0].state, found[0].lcm_state, found[0].hosts) == (8, 0, ("node-a", "node-100"))
+
+
+def test_an_image_oned_no_longer_knows_has_no_users(oned: tuple[OnedStandIn, Oned]) -> None:
+    _, client = oned
+    assert client.image_users(404) == ()
+    assert list(client.vms([])) == []
+
+
 def test_an_endpoint_refusing_multicall_gets_the_lookups_one_by_one(tmp_path: Path) -> None:
     standin = OnedStandIn(multicall=False).start()
     try:
@@ -78,6 +100,7 @@ def test_an_endpoint_refusing_multicall_gets_the_lookups_one_by_one(tmp_path: Pa
         vm, datastore = client.vm_and_datastore(3, 100)
         assert (vm.name, datastore.id) == ("web", 100)
         assert standin.calls == ["one.vm.info 3", "one.datastore.info 100"] and standin.requests == 3
+        assert [vm.id for vm in client.vms([3, 404])] == [3]  # one by one too, a VM gone skipped
     finally:
         standin.stop()
 

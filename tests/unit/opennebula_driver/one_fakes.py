@@ -7,6 +7,7 @@ what changed and that nothing changed after a refusal.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -145,6 +146,9 @@ class FakeDisks:
     def end_migration(self, name, node):
         self.calls.append(("end_migration", name, node))
 
+    def end_two_primaries(self, name):
+        self.calls.append(("end_two_primaries", name))
+
     def path(self, name, node):
         return self.device(name, node)
 
@@ -167,14 +171,15 @@ class FakeDisks:
 class FakeOned:
     """oned lookups answered from records (the real pyone path is tested against a stand-in)."""
 
-    vms: dict[int, Vm] = field(default_factory=dict)
+    records: dict[int, Vm] = field(default_factory=dict)
+    """The VMs oned knows, by id."""
     datastores: dict[int, Datastore] = field(default_factory=dict)
     images: dict[int, str] = field(default_factory=dict)
     vm_lookups: list[int] = field(default_factory=list)
 
     def vm(self, vm_id: int) -> Vm:
         self.vm_lookups.append(vm_id)
-        return self.vms[vm_id]
+        return self.records[vm_id]
 
     def datastore(self, ds_id: int) -> Datastore:
         return self.datastores[ds_id]
@@ -184,6 +189,13 @@ class FakeOned:
 
     def image_name(self, image_id: int) -> str:
         return self.images[image_id]
+
+    def image_users(self, image_id: int) -> tuple[int, ...]:
+        """The VMs with a disk of ``image_id``, as oned counts an image's users."""
+        return tuple(vm.id for vm in self.records.values() if any(d.image_id == image_id for d in vm.disks))
+
+    def vms(self, vm_ids: Sequence[int]) -> Iterator[Vm]:
+        return (self.records[vm_id] for vm_id in vm_ids if vm_id in self.records)
 
 
 TEMPLATE = {"LINSTOR_RESOURCE_GROUP": "gold", "LINSTOR_FRONTEND_NODE": "fe"}

@@ -44,7 +44,7 @@ def expect_copy(harness: Harness, src: str, dst: str, path: str) -> None:
 
 @pytest.fixture
 def vm(harness: Harness) -> Vm:
-    harness.oned.vms[22] = VM
+    harness.oned.records[22] = VM
     return VM
 
 
@@ -227,6 +227,53 @@ def test_an_image_another_vm_still_uses_stays_on_the_host(harness: Harness, vm: 
     assert [c for c in harness.disks.calls if c[0] == "detach"] == [("detach", "one-img9-data", "node1")] * 3
 
 
+ON_NODE1 = Vm(id=23, name="db", state=8, hosts=("node1",), disks=(
+    VmDisk(disk_id=3, source="one-img9-data", clone=False, image_id=9, tm_mad="linstor", datastore_id=100),))
+"""Another user of image 9 (a CD-ROM, say): powered off on node1, where it has the image linked."""
+
+
+@pytest.mark.parametrize("other, stays", [
+    (ON_NODE1, True),
+    (replace(ON_NODE1, state=5), True),  # suspended there
+    (replace(ON_NODE1, state=3, lcm_state=3), True),  # running there
+    (replace(ON_NODE1, state=3, lcm_state=1), True),  # being deployed there
+    (replace(ON_NODE1, state=3, lcm_state=4, hosts=("node1", "node3")), True),  # live-migrating away
+    (replace(ON_NODE1, state=3, lcm_state=7, hosts=("node1", "node3")), True),  # saving for a cold migration
+    (replace(ON_NODE1, state=3, lcm_state=8, hosts=("node1", "node3")), False),  # saved, copied to node3
+    (replace(ON_NODE1, hosts=("node1", "node3")), False),  # powered off on node3
+    (replace(ON_NODE1, state=3, lcm_state=11), False),  # being terminated
+    (replace(ON_NODE1, state=3, lcm_state=30), False),  # being undeployed
+    (replace(ON_NODE1, state=9), False),  # undeployed
+    (replace(ON_NODE1, state=6), False),  # done
+])
+def test_a_shared_image_leaves_a_host_with_the_last_vm_that_needs_it_there(
+        harness: Harness, vm: Vm, other: Vm, stays: bool) -> None:
+    """A powered-off or suspended VM holds no device open, so LINSTOR would not refuse: oned's
+    users of the image say whether one is still on the host."""
+    add(harness, "one-img9-data")
+    harness.oned.records[23] = other
+    for action, args in (("delete", [f"node1:{DIR}/disk.1", "22", "100"]),
+                         ("mvds", [f"node1:{DIR}/disk.1", "one-img9-data", "22", "100"])):
+        harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+        tm.ACTIONS[action](harness.env, args)
+    expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    tm.mv(harness.env, [f"node1:{DIR}/disk.1", f"node2:{DIR}/disk.1", "22", "100"])
+    harness.runner.assert_done()
+    detached = [c for c in harness.disks.calls if c[0] == "detach"]
+    assert detached == ([] if stays else [("detach", "one-img9-data", "node1")] * 3)
+    assert "one-img9-data" in harness.disks.disks
+
+
+def test_a_vm_is_not_its_own_other_user(harness: Harness, vm: Vm) -> None:
+    """VM 22 itself is among image 9's users (oned releases the image after the epilog)."""
+    add(harness, "one-img9-data")
+    assert harness.oned.image_users(9) == (22,)
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    tm.delete(harness.env, [f"node1:{DIR}/disk.1", "22", "100"])
+    assert harness.disks.mutations() == [("detach", "one-img9-data", "node1")]
+
+
 def test_a_vms_own_disk_in_use_still_fails_the_move(harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch) -> None:
     add(harness, OWN, **OWN_PROPS)
 
@@ -245,7 +292,7 @@ def test_delete_refuses_a_directory_that_is_not_the_vms(harness: Harness) -> Non
 
 
 def test_renamed_vm_disk_found_by_owner_props(harness: Harness) -> None:
-    harness.oned.vms[22] = Vm(id=22, name="renamed")
+    harness.oned.records[22] = Vm(id=22, name="renamed")
     add(harness, OWN, **OWN_PROPS)
     tm.snap_create(harness.env, [f"node1:{DIR}/disk.0", "4", "22", "100"])
     assert harness.disks.disks[OWN].snapshots == ("snap-4",)
@@ -333,7 +380,7 @@ def test_mv_to_a_frontend_that_cannot_reach_the_disk_only_leaves_the_host(
         harness: Harness, vm: Vm, monkeypatch: pytest.MonkeyPatch, refusal: LinstorError, lcm_state: int) -> None:
     """Undeploy and stop move disks to the front-end, which need not be a LINSTOR node."""
     add(harness, OWN, **OWN_PROPS)
-    harness.oned.vms[22] = replace(VM, lcm_state=lcm_state)
+    harness.oned.records[22] = replace(VM, lcm_state=lcm_state)
 
     def refused(name: str, node: str, *, migrating: bool = False) -> str:
         raise refusal
@@ -353,7 +400,7 @@ def test_mv_to_a_frontend_the_vm_is_to_run_on_fails_with_linstors_refusal(
     there: the refusal is the action's error (before, the MV succeeded without a disk.<i>
     link and only the deploy failed, on a missing file), and the disk stays on its host."""
     add(harness, OWN, **OWN_PROPS)
-    harness.oned.vms[22] = replace(VM, lcm_state=lcm_state)
+    harness.oned.records[22] = replace(VM, lcm_state=lcm_state)
 
     def refused(name: str, node: str, *, migrating: bool = False) -> str:
         raise LinstorError("Satellite 'fe' is offline")
@@ -578,6 +625,20 @@ def test_postmigrate_leaves_a_shared_image_another_guest_uses(harness: Harness,
     harness.runner.assert_done()
     assert [c for c in harness.disks.calls if c[0] == "end_migration"] == [
         ("end_migration", OWN, "node1"), ("end_migration", "one-img9-data", "node1")]
+
+
+def test_postmigrate_keeps_a_shared_image_for_a_powered_off_vm_on_the_source(harness: Harness) -> None:
+    """Two primaries end all the same; the image stays attached on node1 for VM 23."""
+    add(harness, OWN, **OWN_PROPS)
+    harness.oned.records[23] = ON_NODE1
+    harness.env.read_stdin = lambda: vm_template()
+    for link in ("disk.0", "disk.1", ""):
+        harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1",
+                               f"rm -f {DIR}/{link}" if link else f"rm -rf -- {DIR}"])
+    tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
+    harness.runner.assert_done()
+    assert [c for c in harness.disks.calls if c[0] in ("detach", "end_migration", "end_two_primaries")] == [
+        ("end_migration", OWN, "node1"), ("end_two_primaries", "one-img9-data")]
 
 
 def test_postmigrate_ends_the_migration_of_every_disk_when_one_fails(harness: Harness,

@@ -154,7 +154,7 @@ def _run_ds_style(env: Env, action: str, args: list[str]) -> str:
             correction=f"usage: {action} [DRIVER_ACTION|-] ID",
         )
     object_id(ident, "id")
-    driver_action = parse_driver_action(encoded, need_image=action != "monitor")
+    driver_action = parse_driver_action(encoded, need_image=action != "monitor", need_image_id=action != "stat")
     return ds.ACTIONS[action](env, driver_action)
 
 

@@ -122,6 +122,8 @@ def _delete_if_the_images(service: DiskService, name: str, props: Mapping[str, s
 
 def _image_disk(image: Image) -> tuple[str, dict[str, str]]:
     """The name (the image's SOURCE) and owner props of ``image``'s disk."""
+    if image.id is None:  # only stat's document has none, and stat makes no disk
+        raise InvalidInput("IMAGE/ID", "", "is missing")
     return names.image_disk(image.id, image.name), names.image_props(image.id, image.name)
 
 

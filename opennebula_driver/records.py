@@ -24,7 +24,9 @@ class Datastore:
 class Image:
     """The image of a datastore action (``DS_DRIVER_ACTION_DATA/IMAGE``)."""
 
-    id: int
+    id: int | None
+    """None only in ``stat``'s document, which oned makes of the PATH alone (the image is not
+    created yet, and the action's argument is a request id)."""
     name: str = ""
     size_mib: int | None = None
     path: str = ""

@@ -172,9 +172,10 @@ def parse_vm(encoded: str | bytes) -> Vm:
     return vm_from(root)
 
 
-def _image(element: ET.Element) -> Image:
+def _image(element: ET.Element, *, need_id: bool) -> Image:
+    image_id = text_at(element, "ID")
     return Image(
-        id=required_int(text_at(element, "ID"), "IMAGE/ID"),
+        id=required_int(image_id, "IMAGE/ID") if need_id else optional_int(image_id, "IMAGE/ID"),
         name=text_at(element, "NAME"),
         size_mib=optional_int(text_at(element, "SIZE"), "IMAGE/SIZE"),
         path=text_at(element, "PATH"),
@@ -188,8 +189,9 @@ def _image(element: ET.Element) -> Image:
     )
 
 
-def parse_driver_action(encoded: str | bytes, *, need_image: bool) -> DriverAction:
-    """A base64 ``DS_DRIVER_ACTION_DATA`` document; ``need_image`` for every action but monitor."""
+def parse_driver_action(encoded: str | bytes, *, need_image: bool, need_image_id: bool = True) -> DriverAction:
+    """A base64 ``DS_DRIVER_ACTION_DATA`` document; ``need_image`` for every action but monitor,
+    ``need_image_id`` for every one but stat (oned sends it ``<IMAGE><PATH>...</PATH></IMAGE>``)."""
     root = parse_xml(decode_base64(encoded, "driver action"), "driver action")
     if root.tag != _ACTION_ROOT:
         raise InvalidInput("driver action", root.tag, f"root element must be {_ACTION_ROOT}")
@@ -202,4 +204,4 @@ def parse_driver_action(encoded: str | bytes, *, need_image: bool) -> DriverActi
         if need_image:
             raise InvalidInput("driver action", _ACTION_ROOT, "has no IMAGE element")
         return DriverAction(datastore=datastore)
-    return DriverAction(datastore=datastore, image=_image(image_element))
+    return DriverAction(datastore=datastore, image=_image(image_element, need_id=need_image_id))

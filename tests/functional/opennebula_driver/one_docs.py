@@ -43,6 +43,12 @@ def image_xml(image_id: int, name: str, *, users: Sequence[int] = (), **fields: 
     )
 
 
+def stat_image_xml(path: object) -> str:
+    """The ``<IMAGE>`` oned sends ``ds stat`` (ImageManager::stat_image): the PATH alone, as the
+    image is not made yet; the action's argument is then a request id, not an image id."""
+    return f"<IMAGE><PATH>{escape(str(path))}</PATH></IMAGE>"
+
+
 def driver_action(image: str | None, datastore: str) -> bytes:
     """The base64 ``DS_DRIVER_ACTION_DATA`` oned passes on stdin (or as an argument)."""
     xml = f"<DS_DRIVER_ACTION_DATA>{image or ''}{datastore}</DS_DRIVER_ACTION_DATA>"

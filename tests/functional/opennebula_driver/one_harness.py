@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from one_docs import datastore_xml, driver_action, image_xml, vm_xml
+from one_docs import datastore_xml, driver_action, image_xml, stat_image_xml, vm_xml
 from oned_standin import OnedStandIn
 
 REPO = Path(__file__).resolve().parents[3]
@@ -32,6 +32,8 @@ SCRIPTS = REPO / "packaging" / "opennebula"
 ONE_DATASTORES = "/var/lib/one/datastores"
 PROFILE = "gold"
 FRONTEND = "bravo"
+STAT_REQUEST = 31
+"""The id oned passes ``ds stat``: a synchronous request's, not the image's."""
 # The three ways oned passes a datastore action (see PLATFORMS.md): ID + stdin (>= 6.8),
 # DRIVER_ACTION ID (<= 6.6), and "-" ID + stdin.
 WAYS = ("stdin", "argument", "dash")
@@ -145,7 +147,7 @@ def upload(one: One, name: str, size: int, marks: dict[int, bytes]) -> Path:
 
 def cp_image(one: One, image_id: int, name: str, path: Path, way: str = "stdin") -> str:
     """Register ``path`` as oned does (ds stat for the size, then ds cp); returns the SOURCE."""
-    size_mib = one.ds("stat", image_id, driver_action(image_xml(image_id, name, PATH=path), image_ds(one)), way)
+    size_mib = one.ds("stat", STAT_REQUEST, driver_action(stat_image_xml(path), image_ds(one)), way)
     answer = one.ds("cp", image_id, driver_action(
         image_xml(image_id, name, PATH=path, SIZE=size_mib.strip(), FORMAT="raw"), image_ds(one)), way)
     source, fmt = answer.split()

@@ -24,7 +24,7 @@ from linstor_core.controller.ops import groups as groups_ops
 from linstor_core.controller.routes import groups as group_routes
 from opennebula_driver import cli as one_cli
 
-from one_docs import datastore_xml, driver_action, image_xml
+from one_docs import datastore_xml, driver_action, image_xml, stat_image_xml
 from one_harness import MIB, SYS, WAYS, One, cp_image, image_ds, upload, vm, write_at
 
 
@@ -223,17 +223,16 @@ def test_oneds_own_directories_empty_files_and_qcow2_datablocks_are_refused(one:
     for path, message in ((home / ".one" / "one_auth", f"oned's own: {location}/var, {location}/etc, {home}"),
                           (location / "etc" / "oned.conf", "is in a restricted directory"),
                           (one.safe_dir / "empty.img", "is empty")):
-        for action in ("stat", "cp"):
-            document = driver_action(image_xml(9, "leak", PATH=path, SIZE=1, FORMAT="raw"), open_ds)
-            done = oned_like.run("ds", action, "9", stdin=document)
+        for action, image in (("stat", stat_image_xml(path)),
+                              ("cp", image_xml(9, "leak", PATH=path, SIZE=1, FORMAT="raw"))):
+            done = oned_like.run("ds", action, "9", stdin=driver_action(image, open_ds))
             assert done.returncode == 1 and message in done.stderr, done.stderr
     qcow2 = driver_action(image_xml(9, "data", SIZE=8, FORMAT="qcow2"), image_ds(one))
     done = one.run("ds", "mkfs", "9", stdin=qcow2)
     assert done.returncode == 1 and "IMAGE/FORMAT" in done.stderr and "raw block devices" in done.stderr
     assert one.state() == before
     safe_home = datastore_xml(100, {**one.template, "RESTRICTED_DIRS": "", "SAFE_DIRS": str(home)})
-    stat = oned_like.run("ds", "stat", "9", stdin=driver_action(
-        image_xml(9, "mine", PATH=home / ".one" / "one_auth"), safe_home))
+    stat = oned_like.run("ds", "stat", "9", stdin=driver_action(stat_image_xml(home / ".one" / "one_auth"), safe_home))
     assert (stat.returncode, stat.stdout) == (0, "1\n"), stat.stderr
 
 

@@ -69,6 +69,17 @@ def test_image_without_id_is_refused() -> None:
         parse_driver_action(b64(doc), need_image=True)
 
 
+def test_stats_document_is_the_path_alone() -> None:
+    """ImageManager::stat_image sends ``<IMAGE><PATH>...</PATH></IMAGE>``: no ID, as the image
+    is not made yet."""
+    doc = ("<DS_DRIVER_ACTION_DATA><IMAGE><PATH>/var/tmp/a &amp; b.img</PATH></IMAGE>"
+           "<DATASTORE><ID>1</ID></DATASTORE></DS_DRIVER_ACTION_DATA>")
+    image = parse_driver_action(b64(doc), need_image=True, need_image_id=False).image
+    assert image is not None and (image.id, image.path) == (None, "/var/tmp/a & b.img")
+    with pytest.raises(InvalidInput, match="IMAGE/ID"):
+        parse_driver_action(b64(doc), need_image=True)
+
+
 def test_missing_image_only_matters_when_needed() -> None:
     doc = "<DS_DRIVER_ACTION_DATA><DATASTORE><ID>1</ID></DATASTORE></DS_DRIVER_ACTION_DATA>"
     assert parse_driver_action(b64(doc), need_image=False).image is None

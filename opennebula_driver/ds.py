@@ -9,13 +9,14 @@ Disks are written on the front-end's LINSTOR node (``LINSTOR_FRONTEND_NODE``).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from linstor_core import datacopy, filesystems, naming, units
-from linstor_core.errors import AlreadyExists, ConfigError, InvalidInput, LinstorError, NotFound, noted_on
+from linstor_core import datacopy, filesystems, units
+from linstor_core.errors import InvalidInput, LinstorError, noted_on
 from opennebula_driver import names
+from opennebula_driver.partial import made_or_nothing
 from opennebula_driver.args import size_mib_to_kib
 from opennebula_driver.env import Env, profile_of
 from opennebula_driver.records import Datastore, DriverAction, Image
@@ -85,41 +86,6 @@ def _local_image_file(env: Env, datastore: Datastore, path: str) -> str:
     return real
 
 
-_REFUSED = (InvalidInput, ConfigError, AlreadyExists, NotFound)
-"""What making a disk raises when it changed nothing: bad input, the name already taken, or
-what it is made from (profile, source image) missing."""
-
-
-def _made_or_nothing(service: DiskService, name: str, props: Mapping[str, str], make: Callable[[], Disk],
-                     fill: Callable[[Disk], None] | None = None) -> None:
-    """``make`` the image's new disk ``name`` (refused if the name is taken) and ``fill`` it
-    (given what ``make`` returned), or leave nothing behind.
-
-    Any failure but a refusal, a stop signal included (see ``cli``), deletes the disk if it
-    carries ``props`` (this image's owner): oned drops an image whose SOURCE it never got
-    without asking the driver, so a disk left here would stay forever. A refusal leaves
-    everything alone: an existing disk of that name was not made here. A failing clean-up
-    becomes a note on the original error.
-    """
-    made = False
-    try:
-        disk = make()
-        made = True
-        if fill is not None:
-            fill(disk)
-    except BaseException as error:  # a bug's exception as much as a LinstorError: oned would never ask
-        if made or not isinstance(error, _REFUSED):
-            _delete_if_the_images(service, name, props, error)
-        raise
-
-
-def _delete_if_the_images(service: DiskService, name: str, props: Mapping[str, str], error: BaseException) -> None:
-    with noted_on(error, f"removing the partial {name}"):
-        disk = service.definition(name)
-        if disk is not None and naming.carries(disk.props, props):
-            service.delete(name, with_snapshots=True)
-
-
 def _image_disk(image: Image) -> tuple[str, dict[str, str]]:
     """The name (the image's SOURCE) and owner props of ``image``'s disk."""
     if image.id is None:  # only stat's document has none, and stat makes no disk
@@ -134,11 +100,11 @@ zeros; where it does not, ``write`` leaves no byte of what the storage held befo
 
 def _new_disk_written(env: Env, action: DriverAction, size_kib: int, write: Write | None) -> str:
     """A new disk for the action's image, filled on the front-end (see ``_fill_on_frontend``),
-    or nothing left behind (see ``_made_or_nothing``); returns its name."""
+    or nothing left behind (see ``partial.made_or_nothing``); returns its name."""
     profile = profile_of(action.datastore)
     service = env.service(action.datastore)
     name, props = _image_disk(_image(action))
-    _made_or_nothing(service, name, props, lambda: service.create(profile, name, size_kib, props, exist_ok=False),
+    made_or_nothing(service, name, props, lambda: service.create(profile, name, size_kib, props, exist_ok=False),
                      lambda _disk: _fill_on_frontend(env, service, action.datastore, name, write))
     return name
 
@@ -222,7 +188,7 @@ def clone(env: Env, action: DriverAction) -> str:
         if wanted > disk.size_kib:
             service.resize(name, wanted)
 
-    _made_or_nothing(service, name, props, lambda: service.clone(source, name, props, profile=profile,
+    made_or_nothing(service, name, props, lambda: service.clone(source, name, props, profile=profile,
                                                                  progress=env.progress), grow)
     return f"{name} {FORMAT}"
 

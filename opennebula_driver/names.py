@@ -18,6 +18,8 @@ PLATFORM = "one"
 PROP_DISK = naming.PROP_PREFIX + "disk"
 PROP_KIND = naming.PROP_PREFIX + "kind"
 """What a VM's own disk is when it is not a clone: ``volatile``, ``swap`` or ``context``."""
+PROP_IMAGE = naming.PROP_PREFIX + "image"
+"""On a VM's copy of an image (a clone): the id of the image it copies."""
 CONTEXT = "context"
 """The kind of a VM's context CD-ROM disk."""
 _SNAPSHOT = re.compile(r"snap-(0|[1-9][0-9]*)")

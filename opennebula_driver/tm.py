@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,7 @@ from opennebula_driver.args import (
 )
 from opennebula_driver.env import DRIVER_NAME, Env, profile_of
 from opennebula_driver.hosts import check_vm_directory
+from opennebula_driver.partial import finished_or_deleted, made_or_nothing
 from opennebula_driver.records import Datastore, Vm
 from opennebula_driver.xmldoc import parse_vm
 
@@ -153,32 +154,65 @@ def clone(env: Env, args: Sequence[str]) -> str:
     service = env.service(datastore)
     disk = vm.disk(call.disk_id)
     image_id = disk.image_id if disk is not None else None
-    props = names.vm_disk_props(vm, call.disk_id, **({"image": image_id} if image_id is not None else {}))
+    identity = {names.PROP_IMAGE: str(image_id)} if image_id is not None else {}
+    props = {**names.vm_disk_props(vm, call.disk_id), **identity}
     name = names.vm_disk(vm, call.disk_id)
+
+    def grow_and_link(made: Disk) -> None:
+        if disk is not None and disk.size_mib:
+            wanted = size_mib_to_kib(disk.size_mib, "DISK/SIZE")
+            if wanted > made.size_kib:
+                service.resize(name, wanted)
+        _attach_and_link(env, service, name, call.target)
+
     try:
         made = service.clone(source, name, props, progress=env.progress)
-    except AlreadyExists:
-        made = service.get(name)  # oned retries a failed deploy: the VM's copy is already there
-        if not naming.carries(made.props, names.vm_disk_filter(call.vm_id, call.disk_id)):
-            raise LinstorError(
-                f"disk {name} exists but is not disk {call.disk_id} of VM {call.vm_id}",
-                cause="LINSTOR names ignore case, and another VM or a person may have made it",
-                correction=f"rename the VM, or remove {name} if nothing uses it (linstor resource-definition delete {name})",
-            ) from None
-    if disk is not None and disk.size_mib:
-        wanted = size_mib_to_kib(disk.size_mib, "DISK/SIZE")
-        if wanted > made.size_kib:
-            service.resize(name, wanted)
-    _attach_and_link(env, service, name, call.target)
+    except AlreadyExists:  # oned retries a failed deploy: the VM's copy is already there
+        grow_and_link(_earlier_copy(service, name, call, identity, f"a copy of image {image_id}"))
+        return ""
+    finished_or_deleted(service, name, props, lambda: grow_and_link(made))
     return ""
 
 
-def _new_vm_disk(env: Env, call: _DiskCall, vm: Vm, datastore: Datastore, size_kib: int,
-                 kind: str) -> tuple[DiskService, str]:
+def _earlier_copy(service: DiskService, name: str, call: _DiskCall, identity: Mapping[str, str],
+                  what: str, size_kib: int | None = None) -> Disk:
+    """The disk ``name`` an earlier run of this action made for disk ``call.disk_id`` of the VM
+    (a deploy oned retries), to finish instead of making it again: it must be that disk of that
+    VM and carry ``identity`` (the image it copies, the kind of a volatile disk) and, where
+    given, ``size_kib``. Anything else is refused: a disk of another VM or a person's (LINSTOR
+    names ignore case), or one a crashed action of an earlier attach left under this disk id."""
+    made = service.get(name)
+    if not naming.carries(made.props, names.vm_disk_filter(call.vm_id, call.disk_id)):
+        raise LinstorError(
+            f"disk {name} exists but is not disk {call.disk_id} of VM {call.vm_id}",
+            cause="LINSTOR names ignore case, and another VM or a person may have made it",
+            correction=f"rename the VM, or remove {name} if nothing uses it (linstor resource-definition delete {name})",
+        )
+    if not naming.carries(made.props, identity) or size_kib not in (None, made.size_kib):
+        raise LinstorError(
+            f"disk {name} exists for disk {call.disk_id} of VM {call.vm_id} but is not {what}"
+            + (f" of {size_kib} KiB" if size_kib is not None else ""),
+            cause="an earlier attach of that disk id stopped half way (the driver was killed)",
+            correction=f"if the VM does not use it (onevm show {call.vm_id}), remove it "
+                       f"(linstor-core resource-definition delete {name}) and retry",
+        )
+    return made
+
+
+def _new_vm_disk(env: Env, call: _DiskCall, vm: Vm, datastore: Datastore, size_kib: int, kind: str,
+                 finish: Callable[[DiskService, str], None]) -> None:
+    """A new disk of ``kind`` for the VM, ``finish``ed (made blank, formatted, linked), or
+    nothing left behind (``partial``); one an earlier run made is finished instead."""
     service = env.service(datastore)
     name = names.vm_disk(vm, call.disk_id)
-    service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind=kind))
-    return service, name
+    props = names.vm_disk_props(vm, call.disk_id, kind=kind)
+    try:
+        service.create(profile_of(datastore), name, size_kib, props, exist_ok=False)
+    except AlreadyExists:
+        _earlier_copy(service, name, call, {names.PROP_KIND: kind}, f"a {kind} disk", size_kib)
+        finish(service, name)
+        return
+    finished_or_deleted(service, name, props, lambda: finish(service, name))
 
 
 def _blank_on(env: Env, service: DiskService, name: str, size_kib: int, host: str) -> str:
@@ -203,11 +237,14 @@ def mkimage(env: Env, args: Sequence[str]) -> str:
     fstype = (disk.fs if disk is not None else "") or (args[1] if args[1] not in _NO_FILESYSTEM else "")
     if fstype:
         filesystems.check_filesystem_type(fstype)
-    service, name = _new_vm_disk(env, call, vm, datastore, size_kib, "volatile")
-    device = _blank_on(env, service, name, size_kib, call.target.host)
-    if fstype:
-        filesystems.make_filesystem(device, fstype, runner=env.hosts.runner_on(call.target.host))
-    env.hosts.link(call.target.host, device, call.target.path)
+
+    def format_and_link(service: DiskService, name: str) -> None:
+        device = _blank_on(env, service, name, size_kib, call.target.host)
+        if fstype:
+            filesystems.make_filesystem(device, fstype, runner=env.hosts.runner_on(call.target.host))
+        env.hosts.link(call.target.host, device, call.target.path)
+
+    _new_vm_disk(env, call, vm, datastore, size_kib, "volatile", format_and_link)
     return ""
 
 
@@ -216,10 +253,13 @@ def mkswap(env: Env, args: Sequence[str]) -> str:
     check_count("mkswap", list(args), "size host:dir/disk.<i> vmid dsid", 4)
     size_kib = size_mib_to_kib(args[0])
     call = _disk_call(args[1], args[2], args[3])
-    service, name = _new_vm_disk(env, call, *env.oned.vm_and_datastore(call.vm_id, call.ds_id), size_kib, "swap")
-    device = _blank_on(env, service, name, size_kib, call.target.host)
-    env.hosts.run(call.target.host, ["mkswap", device])
-    env.hosts.link(call.target.host, device, call.target.path)
+
+    def format_and_link(service: DiskService, name: str) -> None:
+        device = _blank_on(env, service, name, size_kib, call.target.host)
+        env.hosts.run(call.target.host, ["mkswap", device])
+        env.hosts.link(call.target.host, device, call.target.path)
+
+    _new_vm_disk(env, call, *env.oned.vm_and_datastore(call.vm_id, call.ds_id), size_kib, "swap", format_and_link)
     return ""
 
 
@@ -442,17 +482,18 @@ def context(env: Env, args: Sequence[str]) -> str:
         for old in sorted(previous | {name}):
             service.delete(old, with_snapshots=True)
         size_kib = max(datacopy.size_of(iso) // 1024 + 1024, 1024)
-        service.create(profile_of(datastore), name, size_kib, names.vm_disk_props(vm, call.disk_id, kind=names.CONTEXT))
+        props = names.vm_disk_props(vm, call.disk_id, kind=names.CONTEXT)
         node = env.frontend_node(datastore)
-        try:
+
+        def write_and_link(_made: Disk) -> None:
             attachment = service.attachment(name, node)
             datacopy.copy_into_device(iso, attachment.device, device_is_zeroed=attachment.starts_zeroed)
             if node != call.target.host:
                 service.detach(name, node)
-        except (LinstorError, OSError):
-            service.delete(name, with_snapshots=True)
-            raise
-    _attach_and_link(env, service, name, call.target)
+            _attach_and_link(env, service, name, call.target)
+
+        made_or_nothing(service, name, props, lambda: service.create(profile_of(datastore), name, size_kib, props),
+                        write_and_link)
     return ""
 
 

@@ -72,7 +72,7 @@ def test_clone_names_the_copy_after_the_vm_and_grows_it(harness: Harness, vm: Vm
 def test_clone_again_after_a_failed_deploy_reuses_the_copy(harness: Harness, vm: Vm) -> None:
     """oned repeats a failed deploy: the VM's copy (maybe already written by the guest) stays."""
     add(harness, IMAGE)
-    add(harness, OWN, 8 * 1024, **OWN_PROPS, **{"Aux/test/copy": "the first one"})
+    add(harness, OWN, 8 * 1024, **OWN_PROPS, **{"Aux/bundle/image": "7", "Aux/test/copy": "the first one"})
     harness.disks.clone = lambda *a, **k: (_ for _ in ()).throw(  # type: ignore[method-assign]
         AlreadyExists([ApiReply(ret_code=-1, message=f"{OWN} exists")]))
     expect_link(harness, "node1", device(harness, OWN, "node1"), f"{DIR}/disk.0")
@@ -89,6 +89,70 @@ def test_clone_refuses_a_disk_of_that_name_that_is_not_the_vms(harness: Harness,
     with pytest.raises(LinstorError, match="not disk 0 of VM 22"):
         tm.clone(harness.env, [f"fe:{IMAGE}", f"node1:{DIR}/disk.0", "22", "100"])
     assert harness.disks.mutations() == []
+
+
+def link_fails(harness: Harness, host: str, device: str, path: str) -> None:
+    argv = ["sh", "-c", 'mkdir -p -- "$1" && ln -sfn -- "$2" "$3"', "link", str(Path(path).parent), device, path]
+    ssh = ["ssh", "-o", "BatchMode=yes", host, shlex.join(argv)]
+    harness.runner.expect(ssh, StorageError(ssh, 255, "ssh: connect to host node1: No route to host"))
+
+
+def test_a_disk_an_action_made_goes_again_when_the_action_fails(harness: Harness, vm: Vm,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hot-attach (onevm disk-attach) whose TM step fails gets no tm delete from oned: the
+    disk would stay in LINSTOR, and the next attach under that disk id would find it."""
+    add(harness, IMAGE)
+    link_fails(harness, "node1", device(harness, OWN, "node1"), f"{DIR}/disk.0")
+    with pytest.raises(StorageError, match="No route"):
+        tm.clone(harness.env, [f"fe:{IMAGE}", f"node1:{DIR}/disk.0", "22", "100"])
+    volatile = "one-vm22-web-disk-2"
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"mkfs.ext4 -q -F {device(harness, volatile, 'node1')}"],
+                          StorageError(["mkfs.ext4"], 1, "mkfs.ext4: Device size reported to be zero"))
+    with pytest.raises(StorageError, match="size reported"):
+        tm.mkimage(harness.env, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"])
+    swap = "one-vm22-web-disk-3"
+    harness.runner.expect(["mkswap", device(harness, swap, "fe")], _stopped)  # oned's timeout
+    with pytest.raises(Stopped):
+        tm.mkswap(harness.env, ["64", f"fe:{DIR}/disk.3", "22", "0"])
+    monkeypatch.setattr(tm.contextiso, "build_iso", lambda files, workdir, runner: _iso(workdir))
+    context = "one-vm22-web-disk-4"
+    link_fails(harness, "node1", device(harness, context, "node1"), f"{DIR}/disk.4")
+    with pytest.raises(StorageError, match="No route"):
+        tm.context(harness.env, ["/tmp/context.sh", f"node1:{DIR}/disk.4", "22", "0"])
+    harness.runner.assert_done()
+    assert sorted(harness.disks.disks) == [IMAGE]
+    assert [c[1] for c in harness.disks.calls if c[0] == "delete"] == [OWN, volatile, swap, context, context]
+
+
+def _stopped(argv: object) -> str:
+    raise Stopped("stopped by SIGTERM")
+
+
+def _iso(workdir: Path) -> Path:
+    iso = workdir / "context.iso"
+    iso.write_bytes(b"CD001")
+    return iso
+
+
+def test_a_leftover_copy_of_another_image_is_not_taken_for_this_one(harness: Harness, vm: Vm) -> None:
+    """A driver killed during an earlier attach of image 9 as disk 0 left its copy: attaching
+    image 7 under that disk id must not hand the guest image 9's data."""
+    add(harness, IMAGE)
+    add(harness, OWN, 8 * 1024, **OWN_PROPS, **{"Aux/bundle/image": "9"})
+    with pytest.raises(LinstorError, match="is not a copy of image 7") as refused:
+        tm.clone(harness.env, [f"fe:{IMAGE}", f"node1:{DIR}/disk.0", "22", "100"])
+    assert "resource-definition delete one-vm22-web-disk-0" in refused.value.correction
+    volatile = "one-vm22-web-disk-2"
+    add(harness, volatile, 128 * 1024, **{**OWN_PROPS, "Aux/bundle/disk": "2", "Aux/bundle/kind": "volatile"})
+    with pytest.raises(LinstorError, match="is not a volatile disk of 262144 KiB"):
+        tm.mkimage(harness.env, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"])
+    assert [c[0] for c in harness.disks.mutations()] == ["clone", "create"]  # both refused: AlreadyExists
+    assert harness.disks.disks[OWN].props["Aux/bundle/image"] == "9" and harness.disks.disks[volatile].size_kib == 128 * 1024
+    dev = device(harness, volatile, "node1")  # the same size: a deploy retried, finished now
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"mkfs.ext4 -q -F {dev}"])
+    expect_link(harness, "node1", dev, f"{DIR}/disk.2")
+    tm.mkimage(harness.env, ["128", "raw", f"node1:{DIR}/disk.2", "22", "0"])
+    harness.runner.assert_done()
 
 
 def test_mkimage_formats_on_the_host_over_ssh(harness: Harness, vm: Vm) -> None:

@@ -268,7 +268,13 @@ def snap_flatten(env: Env, action: DriverAction) -> str:
                                                     "its snapshots are kept")
     for name in newer:
         service.delete_snapshot(source, name)
-    service.rollback(source, snapshot)
+    try:
+        service.rollback(source, snapshot)
+    except LinstorError as error:
+        if newer:  # oned keeps every snapshot of a flatten that failed: these it lists are gone
+            error.add_note(f"the snapshots after {snapshot} are deleted already ({', '.join(newer)}): "
+                           f"delete them in OpenNebula too (oneimage snapshot-delete), then flatten again")
+        raise
     for name in service.get(source).snapshots:
         if names.is_snapshot(name):
             service.delete_snapshot(source, name)

@@ -420,8 +420,28 @@ def _snapshot_call(env: Env, action: str, args: Sequence[str],
 
 def snap_create(env: Env, args: Sequence[str]) -> str:
     """A LINSTOR snapshot of the disk; LINSTOR suspends I/O across replicas while taking it,
-    so the running VM needs nothing more (snap_create_live is the same call)."""
-    return _snapshot_call(env, "snap_create", args, lambda service, name, snap, _: service.snapshot(name, snap))
+    so the running VM needs nothing more (snap_create_live is the same call).
+
+    A create that fails or is stopped (oned's timeout) deletes what it may have made: oned
+    forgets the snapshot id, and numbers from 0 again once a disk has no snapshots. For the same
+    reason a ``snap-<id>`` already there when oned asks for that id (oned asks only for ids it
+    does not have) is such a leftover, from a driver that was killed: it is taken anew.
+    """
+
+    def take(service: DiskService, name: str, snap: str, _where: HostPath) -> None:
+        try:
+            try:
+                service.snapshot(name, snap)
+            except AlreadyExists:
+                log.warning("snapshot %s of %s is left from a create oned gave up on; taking it again", snap, name)
+                service.delete_snapshot(name, snap)
+                service.snapshot(name, snap)
+        except BaseException as error:
+            with noted_on(error, f"removing the partial snapshot {snap} of {name}"):
+                service.delete_snapshot(name, snap)
+            raise
+
+    return _snapshot_call(env, "snap_create", args, take)
 
 
 def snap_delete(env: Env, args: Sequence[str]) -> str:

@@ -89,6 +89,8 @@ class FakeDisks:
     def snapshot(self, name, snapshot, nodes=()):
         self.calls.append(("snapshot", name, snapshot))
         disk = self._get(name)
+        if snapshot in disk.snapshots:
+            raise AlreadyExists([ApiReply(ret_code=-1, message=f"Snapshot '{snapshot}' of '{name}' already exists")])
         self.disks[name] = replace(disk, snapshots=(*disk.snapshots, snapshot))
 
     def delete_snapshot(self, name, snapshot):

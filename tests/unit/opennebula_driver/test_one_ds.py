@@ -285,6 +285,22 @@ def test_flatten_of_an_image_in_use_is_refused_before_any_snapshot_goes(harness:
     assert harness.disks.mutations() == []
 
 
+def test_a_flatten_whose_rollback_fails_names_the_snapshots_already_gone(harness: Harness, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """oned keeps every snapshot of a failed flatten in its list: the error says which are gone."""
+    harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=1024, profile="gold",
+                                         snapshots=("snap-0", "snap-1", "snap-2"))
+
+    def offline(name: str, snapshot: str) -> None:
+        raise LinstorError("Node 'bravo' is offline")
+
+    monkeypatch.setattr(harness.disks, "rollback", offline)
+    with pytest.raises(LinstorError, match="offline") as failed:
+        ds.snap_flatten(harness.env, action(tmp_path, source=IMAGE_RD, target_snapshot=0))
+    assert "deleted already (snap-1, snap-2)" in failed.value.one_line()
+    assert "oneimage snapshot-delete" in failed.value.one_line()
+
+
 def test_flatten_refused_by_a_newer_foreign_snapshot_changes_nothing(harness: Harness, tmp_path: Path) -> None:
     harness.disks.disks[IMAGE_RD] = Disk(name=IMAGE_RD, size_kib=1024, profile="gold",
                                          snapshots=("snap-0", "snap-1", "nightly"))

@@ -391,6 +391,31 @@ def test_snapshots_and_resize(harness: Harness, vm: Vm) -> None:
     assert harness.disks.disks[OWN].size_kib == 2048 * 1024
 
 
+def test_a_snapshot_left_by_a_create_oned_gave_up_on_is_taken_anew(harness: Harness, vm: Vm) -> None:
+    """oned asks only for ids it does not have: a snap-0 there is a killed create's, and a disk
+    with no snapshots left in oned numbers from 0 again."""
+    harness.disks.disks[OWN] = Disk(name=OWN, size_kib=1024, profile="gold", props=OWN_PROPS, snapshots=("snap-0",))
+    tm.snap_create(harness.env, [f"node1:{DIR}/disk.0", "0", "22", "100"])
+    assert [c[0] for c in harness.disks.mutations()] == ["snapshot", "delete_snapshot", "snapshot"]
+    assert harness.disks.disks[OWN].snapshots == ("snap-0",)
+
+
+def test_a_snapshot_create_that_is_stopped_takes_its_snapshot_away(harness: Harness, vm: Vm,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """oned's timeout stops the driver after LINSTOR took the snapshot: oned forgets the id."""
+    add(harness, OWN, **OWN_PROPS)
+    take = harness.disks.snapshot
+
+    def taken_then_stopped(name: str, snapshot: str, nodes: tuple[str, ...] = ()) -> None:
+        take(name, snapshot, nodes)
+        raise Stopped("stopped by SIGTERM")
+
+    monkeypatch.setattr(harness.disks, "snapshot", taken_then_stopped)
+    with pytest.raises(Stopped):
+        tm.snap_create(harness.env, [f"node1:{DIR}/disk.0", "3", "22", "100"])
+    assert harness.disks.disks[OWN].snapshots == ()
+
+
 def test_a_persistent_disk_is_looked_up_in_the_vm_template(harness: Harness, vm: Vm) -> None:
     add(harness, "one-img9-data")
     tm.snap_create(harness.env, [f"node1:{DIR}/disk.1", "2", "22", "100"])

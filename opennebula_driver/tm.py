@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_NO_FILESYSTEM = ("", "raw", "qcow2")
+_NO_FILESYSTEM = ("", "raw")
+"""mkimage FORMATs that name no filesystem to make."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,10 @@ def mkimage(env: Env, args: Sequence[str]) -> str:
     call = _disk_call(args[2], args[3], args[4])
     vm, datastore = env.oned.vm_and_datastore(call.vm_id, call.ds_id)
     disk = vm.disk(call.disk_id)
+    if args[1].lower() == "qcow2":  # qemu would be told to read the raw device as qcow2
+        raise InvalidInput("format", args[1], "LINSTOR disks are raw block devices",
+                           correction="give the volatile disk FORMAT=raw (and DRIVER=raw), or set DRIVER=raw "
+                                      "on the system datastore")
     fstype = (disk.fs if disk is not None else "") or (args[1] if args[1] not in _NO_FILESYSTEM else "")
     if fstype:
         filesystems.check_filesystem_type(fstype)

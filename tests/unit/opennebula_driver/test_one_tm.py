@@ -438,6 +438,7 @@ def test_missing_disk_is_a_clear_error(harness: Harness, vm: Vm) -> None:
         ("mkimage", ["10", "btrfs", f"n1:{DIR}/disk.5", "22", "0"], "supported filesystems"),
         ("resize", [f"n1:{DIR}/disk.0", "1.5", "22", "100"], "MiB"),
         ("snap_create", [f"n1:{DIR}/disk.0", "-1", "22", "100"], "zero or more"),
+        ("mkimage", ["256", "qcow2", f"n1:{DIR}/disk.2", "22", "0"], "raw block devices"),
         ("snap_create", [f"n1:{DIR}/checkpoint", "1", "22", "100"], "disk.<number>"),
         ("mv", ["n1:/a", "n2"], "takes 4"),
         ("cpds", [f"n1:{DIR}/disk.0", "fe:not-ours", "-1", "22", "100"], "one disk name"),

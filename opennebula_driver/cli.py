@@ -129,14 +129,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _ACTIONS = {"ds": frozenset(ds.ACTIONS), "tm": frozenset([*tm.ACTIONS, "monitor"])}
+_HELP = frozenset({"-h", "--help"})
+"""No action argument oned passes (ids, host:path, base64, ``-``, sizes) is ever one of these."""
 
 
 def _parse(argv: list[str]) -> tuple[str, str, list[str]]:
     """``KIND ACTION ARGS...`` as oned's wrapper scripts pass it, read without building the
     argparse parser (each action is a new process, which would pay for it every time); help
-    and anything malformed go through argparse, which explains and exits 1."""
+    and anything malformed go through argparse, which explains and exits 1. ``KIND ACTION
+    --help`` shows the kind's help, which lists every action's arguments, and runs nothing."""
     if len(argv) >= 2 and argv[1] in _ACTIONS.get(argv[0], ()):
-        return argv[0], argv[1], argv[2:]
+        if _HELP.isdisjoint(argv[2:]):
+            return argv[0], argv[1], argv[2:]
+        argv = [argv[0], "--help"]
     options = _parser().parse_args(argv)
     return options.kind, options.action, list(options.args)
 

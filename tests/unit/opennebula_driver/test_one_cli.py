@@ -66,7 +66,7 @@ def test_a_well_formed_call_builds_no_argument_parser(harness: Harness, monkeypa
     monkeypatch.setattr(cli, "_parser", no_parser)
     assert call(harness, ["ds", "monitor", "100"], MONITOR) == (0, ANSWER, "")
     assert call(harness, ["tm", "monitor", "-", "100"], MONITOR) == (0, ANSWER, "")
-    code, _, err = call(harness, ["tm", "resize", "n1:/d/22/disk.0", "-h", "22", "100"])
+    code, _, err = call(harness, ["tm", "resize", "n1:/d/22/disk.0", "huge", "22", "100"])
     assert code == 1 and "MiB" in err
 
 
@@ -144,6 +144,21 @@ def test_help_lists_every_action(capsys: pytest.CaptureFixture[str]) -> None:
     assert listed_actions(help_of(capsys, ["tm", "--help"]), "transfer manager actions") == {*tm.ACTIONS, "monitor"}
     for attribute in ("LINSTOR_CONTROLLERS", "LINSTOR_RESOURCE_GROUP", "ONE_XMLRPC", "exit status"):
         assert attribute in text
+
+
+def test_an_actions_help_is_its_kinds_and_runs_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    """``ds cp --help`` used to run cp: it read stdin (and waited there) before refusing the ID."""
+    for argv, heading, actions in ((["ds", "cp", "--help"], "datastore actions", set(ds.ACTIONS)),
+                                   (["tm", "clone", "fe:x", "-h"], "transfer manager actions", {*tm.ACTIONS, "monitor"})):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv, stdin=_Unreadable())
+        assert exit_info.value.code == 0
+        assert listed_actions(capsys.readouterr().out, heading) == actions
+
+
+class _Unreadable(io.BytesIO):
+    def read(self, size: int | None = -1) -> bytes:
+        raise AssertionError("help must not read stdin")
 
 
 def test_action_names_are_read_from_line_starts_only() -> None:

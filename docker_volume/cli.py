@@ -93,7 +93,8 @@ examples:
   docker run --rm -v pgdata:/var/lib/postgresql/data postgres:16
   linstor-docker-volume --check
 
-exit status: 0 stopped cleanly (or --check succeeded), 1 error (printed on stderr).
+exit status: 0 stopped cleanly (or --check succeeded), 1 error (printed on stderr), 2 usage error
+(an unknown or malformed flag).
 """
 
 

@@ -25,9 +25,12 @@ PROG = "linstor-core"
 
 EXIT_STATUS = """\
 exit status:
-  0  success
-  1  LINSTOR refused or failed: the error, its cause and the correction are printed on stderr
-  2  usage error: unknown command, missing or malformed argument"""
+  0    success
+  1    refused or failed: the error, its cause and the correction are printed on stderr
+       (also an invalid name or size, which is checked as LINSTOR checks it)
+  2    usage error: unknown command or option, missing argument, an option's value not
+       of its type (printed by the argument parser, as text also with -m)
+  130  interrupted (Ctrl-C)"""
 
 Handler = Callable[[argparse.Namespace, Any], None]
 Subparsers = Any  # argparse's private _SubParsersAction
@@ -74,13 +77,14 @@ def _global_options(parser: argparse.ArgumentParser, *, leaf: bool) -> None:
         "--controllers", metavar="URL,...",
         **spec(None, "controllers to try in order (linstor://host, linstor+ssl://host, http(s)://host:port); "
                "default: $LS_CONTROLLERS, then controllers= in ~/.config/linstor/linstor-client.conf or "
-               "/etc/linstor/linstor-client.conf, then linstor://localhost"),
+               "/etc/linstor/linstor-client.conf (each with its linstor-client.d/*.conf drop-ins), then "
+               "linstor://localhost"),
     )
     group.add_argument("-m", "--machine-readable", action="store_true",
                        **spec(False, "print JSON instead of tables and SUCCESS lines"))
     group.add_argument("--token", dest="client_token", metavar="TOKEN",
                        **spec(None, "bearer token for a controller that requires one (default: $LS_TOKEN, "
-                               "then token-file= in the config file)"))
+                               "then the file $LS_TOKEN_FILE names, then token-file= in the config file)"))
     group.add_argument("--no-utf8", action="store_true", **spec(False, "draw tables with ASCII characters only"))
     group.add_argument("--debug", action="store_true", **spec(False, "show the Python traceback of an internal error"))
 

@@ -90,8 +90,9 @@ def _add_restore_source(parser: argparse.ArgumentParser) -> None:
 
 
 _RESTORE_IDEMPOTENT = ("partly: a missing target definition is created and volume definitions are restored only "
-                       "when the target has none, so a rerun continues an interrupted restore; resources that "
-                       "already exist fail with 'already exists' (exit 1).")
+                       "when the target has none, so a rerun continues a restore interrupted before its resources; "
+                       "once the target has resources (on any node), a rerun is refused with 'already has "
+                       "resources' (exit 1), as LINSTOR refuses it, and no further nodes can be restored onto.")
 
 
 def _register_restores(group: Subparsers) -> None:

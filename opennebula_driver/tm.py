@@ -137,12 +137,20 @@ def _attach_and_link(env: Env, service: DiskService, name: str, where: HostPath)
 
 
 def ln(env: Env, args: Sequence[str]) -> str:
-    """Persistent image: use the image's resource on the host, in place."""
+    """Persistent image: use the image's resource on the host, in place. When the link cannot
+    be made, the image leaves the host again as a VM leaving it would (``_leave_image``): after
+    a failed hot-attach oned sends no tm delete, and a diskless client would stay there."""
     check_count("ln", list(args), "fe:SOURCE host:dir/disk.<i> vmid dsid", 4)
     source = source_of(args[0])
     call = _disk_call(args[1], args[2], args[3])
     service = env.service(env.oned.datastore(call.ds_id))
-    _attach_and_link(env, service, source, call.target)
+    device = service.attach(source, call.target.host)
+    try:
+        env.hosts.link(call.target.host, device, call.target.path)
+    except BaseException as error:
+        with noted_on(error, f"taking {source} off {call.target.host} again"):
+            _leave_image(env, service, source, call.target.host, call.vm_id)
+        raise
     return ""
 
 

@@ -59,6 +59,21 @@ def test_ln_uses_the_persistent_image_in_place(harness: Harness, vm: Vm) -> None
     assert harness.disks.mutations() == [("attach", "one-img9-data", "node1")]
 
 
+def test_ln_whose_link_fails_takes_the_image_off_the_host_unless_another_vm_needs_it(
+        harness: Harness, vm: Vm) -> None:
+    add(harness, "one-img9-data")
+    link_fails(harness, "node1", device(harness, "one-img9-data", "node1"), f"{DIR}/disk.1")
+    with pytest.raises(StorageError, match="No route"):
+        tm.ln(harness.env, ["fe:one-img9-data", f"node1:{DIR}/disk.1", "22", "100"])
+    harness.oned.records[23] = ON_NODE1  # powered off on node1 with the image
+    link_fails(harness, "node1", device(harness, "one-img9-data", "node1"), f"{DIR}/disk.1")
+    with pytest.raises(StorageError, match="No route"):
+        tm.ln(harness.env, ["fe:one-img9-data", f"node1:{DIR}/disk.1", "22", "100"])
+    harness.runner.assert_done()
+    assert harness.disks.mutations() == [("attach", "one-img9-data", "node1"), ("detach", "one-img9-data", "node1"),
+                                         ("attach", "one-img9-data", "node1")]
+
+
 def test_clone_names_the_copy_after_the_vm_and_grows_it(harness: Harness, vm: Vm) -> None:
     add(harness, IMAGE)
     expect_link(harness, "node1", device(harness, OWN, "node1"), f"{DIR}/disk.0")

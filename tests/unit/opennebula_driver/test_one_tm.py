@@ -283,6 +283,18 @@ def test_context_after_a_rename_replaces_the_old_context_disk(harness: Harness, 
     assert stale not in harness.disks.disks and "one-vm22-web-disk-3" in harness.disks.disks
 
 
+def leave_node1_three_ways(harness: Harness) -> None:
+    """VM 22's disk.1 (image 9, used in place) leaves node1 by delete, mvds and mv to node2."""
+    for action, args in (("delete", [f"node1:{DIR}/disk.1", "22", "100"]),
+                         ("mvds", [f"node1:{DIR}/disk.1", "one-img9-data", "22", "100"])):
+        harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+        tm.ACTIONS[action](harness.env, args)
+    expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
+    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    tm.mv(harness.env, [f"node1:{DIR}/disk.1", f"node2:{DIR}/disk.1", "22", "100"])
+    harness.runner.assert_done()
+
+
 def test_an_image_another_vm_still_uses_stays_on_the_host(harness: Harness, vm: Vm,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """CD-ROM, shareable and immutable images keep one resource for every VM using them: a VM
@@ -294,14 +306,7 @@ def test_an_image_another_vm_still_uses_stays_on_the_host(harness: Harness, vm: 
         raise InUse([ApiReply(ret_code=-1, message="Resource 'one-img9-data' on node 'node1' is still in use.")])
 
     monkeypatch.setattr(harness.disks, "detach", in_use)
-    for action, args in (("delete", [f"node1:{DIR}/disk.1", "22", "100"]),
-                         ("mvds", [f"node1:{DIR}/disk.1", "one-img9-data", "22", "100"])):
-        harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
-        tm.ACTIONS[action](harness.env, args)
-    expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
-    tm.mv(harness.env, [f"node1:{DIR}/disk.1", f"node2:{DIR}/disk.1", "22", "100"])
-    harness.runner.assert_done()
+    leave_node1_three_ways(harness)
     assert "one-img9-data" in harness.disks.disks
     assert [c for c in harness.disks.calls if c[0] == "detach"] == [("detach", "one-img9-data", "node1")] * 3
 
@@ -331,14 +336,7 @@ def test_a_shared_image_leaves_a_host_with_the_last_vm_that_needs_it_there(
     users of the image say whether one is still on the host."""
     add(harness, "one-img9-data")
     harness.oned.records[23] = other
-    for action, args in (("delete", [f"node1:{DIR}/disk.1", "22", "100"]),
-                         ("mvds", [f"node1:{DIR}/disk.1", "one-img9-data", "22", "100"])):
-        harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
-        tm.ACTIONS[action](harness.env, args)
-    expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
-    tm.mv(harness.env, [f"node1:{DIR}/disk.1", f"node2:{DIR}/disk.1", "22", "100"])
-    harness.runner.assert_done()
+    leave_node1_three_ways(harness)
     detached = [c for c in harness.disks.calls if c[0] == "detach"]
     assert detached == ([] if stays else [("detach", "one-img9-data", "node1")] * 3)
     assert "one-img9-data" in harness.disks.disks

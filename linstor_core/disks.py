@@ -96,6 +96,12 @@ def full_write_timeout(size_kib: int) -> float:
     return CLONE_TIMEOUT_BASE + size_kib / CLONE_SLOWEST_KIB_PER_S
 
 
+def _volume_device(resource: Resource) -> str | None:
+    """The device path of ``resource``'s volume 0, None where it shows none."""
+    return next((v.device_path for v in resource.volumes if v.volume_number == VOLUME_NUMBER and v.device_path),
+                None)
+
+
 def _disk(rd: ResourceDefinition, resources: Iterable[Resource], snapshots: Iterable[Snapshot]) -> Disk:
     placed = [r for r in resources if r.name == rd.name]
     return Disk(
@@ -534,21 +540,35 @@ class DiskService:
         validate_node_name(node)
         return self._device(name, node, self._resource_on(name, node))
 
+    def device_path(self, name: str, node: str) -> str | None:
+        """The device path disk ``name`` has on ``node``, or will have there once :meth:`attach`
+        ran; None when no resource of it shows one (no such disk, or none deployed yet).
+
+        A lookup that makes nothing (one resources listing): platforms ask for a path to name
+        a disk (listings, command lines built before the disk is attached) far more often than
+        they go on to use it. Where ``node`` holds no resource, a DRBD disk's path is the one
+        its other resources show, because LINSTOR gives a DRBD volume the same minor on every
+        node, so the diskless client :meth:`attach` adds has that path. A storage-only disk's
+        is its holder's, a name only: :meth:`attach` refuses to reach it from another node.
+        """
+        validate_resource_name(name)
+        validate_node_name(node)
+        resources = self.client.resources.list(name)
+        ranked = sorted(resources, key=lambda r: (r.node_name != node, not r.replicated, r.node_name))
+        return next((device for device in map(_volume_device, ranked) if device), None)
+
     def _resource_on(self, name: str, node: str) -> Resource | None:
         return next((r for r in self.client.resources.list(name) if r.node_name == node), None)
 
     @staticmethod
     def _device(name: str, node: str, resource: Resource | None) -> str:
-        volume = next(
-            (v for v in (resource.volumes if resource else ()) if v.volume_number == VOLUME_NUMBER and v.device_path),
-            None,
-        )
-        if volume is None:
+        device = _volume_device(resource) if resource else None
+        if device is None:
             raise _refusal(
                 NotFound, retcodes.FAIL_NOT_FOUND_RSC, f"disk {name} has no device on node {node}",
                 correction=f"attach {name} on {node} first",
             )
-        return volume.device_path
+        return device
 
     def delete(self, name: str, *, with_snapshots: bool = False) -> None:
         """Delete disk ``name``; a missing disk counts as done.

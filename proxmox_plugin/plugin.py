@@ -37,6 +37,9 @@ if TYPE_CHECKING:  # only the interface; the HTTP stack is loaded by cli.connect
 SIZE_FLOOR_KIB = mib_to_kib(3)
 """EFI disks ask for 540 KiB; 3 MiB leaves room for the metadata DRBD puts on every volume."""
 
+ABSENT_DEVICES = "/dev/linstor-pve/absent"
+"""Where ``path`` points a volume whose disk is deployed nowhere (or gone): no such directory
+exists, so nothing can open what is not there."""
 MAX_DISKS_PER_GUEST = 1024  # PVE's $MAX_VOLUMES_PER_GUEST
 NAME_ATTEMPTS = 10
 CLONE_TIMEOUT = 45.0
@@ -279,20 +282,33 @@ class LinstorStorage:
         return 1
 
     def path(self, volname: str, snapname: str | None = None) -> list[Any]:
-        """(device path on this node, vmid, vtype), making the device exist here if it does not.
+        """(device path on this node, vmid, vtype), looked up: nothing is attached or made.
 
-        PVE asks for the path before it activates: qemu-server builds a guest's command line
-        (one ``path`` per disk) and only then calls ``activate_volume``. A disk's device path is
-        known only once the node has a resource of it, so ``path`` attaches as
-        ``activate_volume`` does (a diskless client where the node has no replica);
-        ``deactivate_volume`` removes that client again. A snapshot's path is its view's
-        device (see :mod:`proxmox_plugin.snapviews`): vzdump mounts it to back up a container.
+        PVE asks for paths as plain lookups, and deactivates nothing after them: a rescan
+        asks for every volume, so do the content API's volume info and delete, ``pvesm path``
+        and ``qm showcmd``. An attaching ``path`` left diskless clients behind, and one that
+        failed aborted a whole rescan or kept a dangling volume from being deleted.
+
+        qemu-server builds a guest's command line (one ``path`` per disk) before it calls
+        ``activate_volume``, so the answer is the device that activation gives this node: its
+        own resource's, else the DRBD device the disk's other resources show (one minor on
+        every node; see ``DiskService.device_path``). A storage-only disk held elsewhere
+        answers its holder's device, a name only: ``activate_volume`` refuses it here. A
+        disk that does not exist, or is deployed nowhere, answers a path under
+        ``ABSENT_DEVICES``, which exists nowhere, so PVE can still show and delete the
+        volume (``free_image`` takes a missing disk as done).
+
+        A snapshot's path is its view's device (see :mod:`proxmox_plugin.snapviews`), made
+        here: vzdump mounts it to back up a container.
         """
-        vol, disk = self._disk(volname)
         if snapname:
+            vol, disk = self._disk(volname)
             device = self.views.expose(disk, vol.vmid, check_snapshot_name(snapname), self.node)
             return [device, vol.vmid, "images"]
-        return [self.disks.attach(disk.name, self.node), vol.vmid, "images"]
+        vol = parse_volname(volname)
+        found = self.catalog.find(vol)
+        device = self.disks.device_path(found.name, self.node) if found is not None else None
+        return [device or f"{ABSENT_DEVICES}/{self.storeid}/{vol.volname}", vol.vmid, "images"]
 
     def activate_volume(self, volname: str, snapname: str | None = None) -> int:
         """Make the device exist on this node (a diskless client when no replica is here).

@@ -546,6 +546,30 @@ def test_attach_of_a_storage_only_disk_without_resources_places_it(http: respons
     assert service.attach("d1", "n9") == "/dev/loop4"
 
 
+@pytest.mark.parametrize("resources, device", [
+    ([rsc_json("d1", "n1", device="/dev/drbd1001"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1001")],
+     "/dev/drbd1001"),  # here
+    ([rsc_json("d1", "n1", device="/dev/drbd1003")], "/dev/drbd1003"),  # DRBD elsewhere: one minor everywhere
+    ([rsc_json("d1", "n1", device="/dev/loop3", drbd=False)], "/dev/loop3"),  # storage-only elsewhere: a name
+    ([rsc_json("d1", "n9", device="/dev/loop4", drbd=False), rsc_json("d1", "n1", device="/dev/drbd1003")],
+     "/dev/loop4"),  # this node's own before another's
+    ([{**rsc_json("d1", "n9"), "volumes": []}, rsc_json("d1", "n1", device="/dev/drbd1003")], "/dev/drbd1003"),
+    ([], None),  # no such disk, or deployed nowhere
+], ids=["here", "drbd-elsewhere", "storage-only-elsewhere", "own-first", "no-volume-here", "nowhere"])
+def test_device_path_is_one_listing_that_makes_nothing(http: responses.RequestsMock, service: DiskService,
+                                                       resources: list[Any], device: str | None) -> None:
+    http.get(f"{BASE}/v1/view/resources", json=resources)
+    assert service.device_path("d1", "n9") == device
+    assert [c.request.method for c in http.calls] == ["GET"]
+
+
+def test_device_path_checks_names_before_any_request(http: responses.RequestsMock, service: DiskService) -> None:
+    for name, node in (("../d1", "n9"), ("d1", "n9/x")):
+        with pytest.raises(InvalidInput):
+            service.device_path(name, node)
+    assert len(http.calls) == 0
+
+
 def test_attach_for_a_migration_allows_two_primaries_first(http: responses.RequestsMock, service: DiskService) -> None:
     http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))
     http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1")])
@@ -595,7 +619,7 @@ def test_attach_handing_over_a_disk_a_guest_uses_elsewhere_allows_two_primaries(
 def test_attach_handing_over_where_the_client_already_is_still_allows_two_primaries(
     http: responses.RequestsMock, service: DiskService
 ) -> None:
-    """qemu-server asks for the path (which attaches) before it activates."""
+    """A client an earlier activation left (its deactivation failed) is no reason to keep one primary."""
     http.get(f"{BASE}/v1/view/resources", json=[in_use(rsc_json("d1", "n1")),
                                                 rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
     http.put(f"{RD}/d1", json=ok(retcodes.MODIFIED))

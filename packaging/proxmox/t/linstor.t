@@ -176,7 +176,9 @@ dies_like { $plugin->volume_snapshot($scfg, $storeid, 'vm-100-disk-0/vm-101-disk
     qr/invalid volname/, 'malformed linked-clone volname';
 dies_like { $plugin->alloc_image($storeid, { %$scfg, redundancy => 2 }, 100, 'raw', undef, 4096) }
     qr/invalid storage option 'redundancy'/, 'unknown storage option';
-dies_like { $plugin->path($scfg, 'vm-100-disk-7', $storeid) } qr/ls:vm-100-disk-7 does not exist/,
+is(scalar($plugin->path($scfg, 'vm-100-disk-7', $storeid)), '/dev/linstor-pve/absent/ls/vm-100-disk-7',
+    'a missing volume has a path that exists nowhere (a rescan or the content API asks)');
+dies_like { $plugin->activate_volume($storeid, $scfg, 'vm-100-disk-7') } qr/ls:vm-100-disk-7 does not exist/,
     'missing volume';
 is_deeply(volids(), $before, 'nothing changed: volumes');
 is_deeply(snapshots(), $snapshots_before, 'nothing changed: snapshots');

@@ -339,10 +339,12 @@ def test_an_import_stopped_by_a_signal_deletes_the_half_imported_disk(storage: L
     assert _volids(storage) == []
 
 
-def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: LinstorStorage, client: Any) -> None:
-    """PVE asks for the path and activates on the node that runs the guest; with a DRBD profile
-    the disk gets a diskless DRBD client there, never a new replica, and deactivating (twice,
-    as PVE may) removes only that client."""
+def test_path_on_a_node_without_replica_names_the_device_activation_makes(storage: LinstorStorage,
+                                                                          client: Any) -> None:
+    """qemu-server asks for the path before it activates, on the node that runs the guest; a
+    rescan asks for every volume and activates none. With a DRBD profile the path makes
+    nothing and is the device the diskless client made by the activation has (one DRBD minor
+    on every node); deactivating (twice, as PVE may) removes only that client."""
     client.resource_groups.create("replicated", select_filter=SelectFilter(
         place_count=1, storage_pool=POOL, node_name_list=(NODE,), layer_stack=("drbd", "storage")))
     options = dataclasses.replace(storage.options, profile="replicated")
@@ -350,16 +352,39 @@ def test_path_and_activate_on_a_node_without_replica_are_diskless(storage: Linst
     storage.alloc_image(101, "raw", None, 4096)
     (rd,) = [d.name for d in storage.disks.list({"Aux/bundle/pve-volname": "vm-101-disk-0"})]
     elsewhere = dataclasses.replace(storage, node="bravo")
-    device, _, _ = elsewhere.path("vm-101-disk-0")  # qemu-server asks before it activates
-    placed = {r.node_name: r.diskless for r in client.resources.list(rd)}
-    assert placed == {NODE: False, "bravo": True}
-    assert device == storage.path("vm-101-disk-0")[0]  # one DRBD minor on every node
+    device, _, _ = elsewhere.path("vm-101-disk-0")
+    assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False}
+    assert device == storage.path("vm-101-disk-0")[0]
     assert elsewhere.activate_volume("vm-101-disk-0") == 1
-    assert {r.node_name: r.diskless for r in client.resources.list(rd)} == placed
+    assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False, "bravo": True}
+    assert storage.disks.path(rd, "bravo") == device == elsewhere.path("vm-101-disk-0")[0]
     elsewhere.deactivate_volume("vm-101-disk-0")
     elsewhere.deactivate_volume("vm-101-disk-0")
     storage.deactivate_volume("vm-101-disk-0")
     assert {r.node_name: r.diskless for r in client.resources.list(rd)} == {NODE: False}
+
+
+def test_path_of_a_storage_only_disk_held_elsewhere_is_a_name(storage: LinstorStorage, client: Any) -> None:
+    """Without DRBD a disk cannot be reached from bravo: a rescan there still gets its path (the
+    holder's device), and only activating it is refused, with nothing made."""
+    storage.alloc_image(101, "raw", None, 4096)
+    (rd,) = [d.name for d in storage.disks.list({"Aux/bundle/pve-volname": "vm-101-disk-0"})]
+    elsewhere = dataclasses.replace(storage, node="bravo")
+    assert elsewhere.path("vm-101-disk-0")[0] == storage.disks.path(rd, NODE)
+    with pytest.raises(InUse, match="no DRBD layer and its data is only on alpha"):
+        elsewhere.activate_volume("vm-101-disk-0")
+    assert [r.node_name for r in client.resources.list(rd)] == [NODE]
+
+
+def test_a_volume_whose_disk_is_gone_has_a_path_and_is_freed(storage: LinstorStorage, client: Any) -> None:
+    """Someone deleted the resource definition behind PVE's back: the content API's DELETE
+    (path, then vdisk_free) removes the dangling volume instead of failing at path."""
+    storage.alloc_image(101, "raw", None, 4096)
+    (rd,) = [d.name for d in storage.disks.list({"Aux/bundle/pve-volname": "vm-101-disk-0"})]
+    storage.disks.delete(rd)
+    assert storage.path("vm-101-disk-0") == ["/dev/linstor-pve/absent/ls/vm-101-disk-0", 101, "images"]
+    storage.free_image("vm-101-disk-0")
+    assert _volids(storage) == []
 
 
 def test_the_deactivation_after_a_live_migration_ends_its_two_primaries(storage: LinstorStorage, client: Any) -> None:
@@ -444,6 +469,9 @@ def test_rest_calls_per_method(storage: LinstorStorage, controller: Any) -> None
     counted.status()
     counted.status()
     assert session.calls == [f"POST {controller.url}/v1/resource-groups/{GROUP}/query-size-info"]
+    session.calls.clear()
+    counted.path("vm-101-disk-0")
+    assert session.calls == [f"GET {controller.url}/v1/resource-definitions", f"GET {controller.url}/v1/view/resources"]
 
 
 def test_preferlocal_puts_a_replica_on_this_node(storage: LinstorStorage, client: Any, controller: Any) -> None:

@@ -178,12 +178,12 @@ class FakeDisks:
         if disk is not None and node in disk.diskless_nodes:
             self._put(dataclasses.replace(disk, diskless_nodes=tuple(n for n in disk.diskless_nodes if n != node)))
 
-    def path(self, name: str, node: str) -> str:
-        self.calls["path"] += 1
-        disk = self._get(name)
-        if node not in disk.nodes and node not in disk.diskless_nodes:
-            raise NotFound(_reply(f"disk {name} has no device on node {node}"))
-        return f"/dev/fake/{name}"
+    def device_path(self, name: str, node: str) -> str | None:
+        """As DiskService's: the device every resource shows (one DRBD minor), None where the
+        disk is gone or deployed nowhere; nothing is made."""
+        self.calls["device_path"] += 1
+        disk = self.disks.get(name)
+        return f"/dev/fake/{name}" if disk is not None and (disk.nodes or disk.diskless_nodes) else None
 
     def delete(self, name: str, *, with_snapshots: bool = False) -> None:
         self.calls["delete"] += 1

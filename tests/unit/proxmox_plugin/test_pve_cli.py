@@ -93,7 +93,7 @@ def test_storage_methods_round_trip(fake: FakeDisks, tmp_path: Path) -> None:
 
 
 def test_linstor_errors_keep_their_message(fake: FakeDisks, tmp_path: Path) -> None:
-    status, body, _ = _run("path", _request(volname="vm-7-disk-0", snapname=None))
+    status, body, _ = _run("volume_size_info", _request(volname="vm-7-disk-0"))
     assert status == 1
     assert body["error"] == {"type": "NotFound", "message": "volume ls:vm-7-disk-0 does not exist"}
 

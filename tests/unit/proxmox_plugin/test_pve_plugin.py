@@ -134,8 +134,9 @@ def test_other_storage_ids_do_not_see_each_other(storage: LinstorStorage, disks:
     other = LinstorStorage(disks, storage.options.__class__(storeid="other", profile="gold"), "n3",  # type: ignore[arg-type]
                            storage.vm_names, storage.status_cache, storage.progress)
     assert other.list_images() == []
+    assert other.path("vm-101-disk-0")[0] == "/dev/linstor-pve/absent/other/vm-101-disk-0"
     with pytest.raises(NotFound, match="other:vm-101-disk-0 does not exist"):
-        other.path("vm-101-disk-0")
+        other.activate_volume("vm-101-disk-0")
 
 
 def test_activate_path_deactivate(storage: LinstorStorage, disks: FakeDisks) -> None:
@@ -303,14 +304,30 @@ def test_a_missing_snapshot_has_no_path_and_leaves_nothing(storage: LinstorStora
     assert list(disks.disks) == ["pve-101-web01-disk-0"]
 
 
-def test_path_before_activation_attaches(storage: LinstorStorage, disks: FakeDisks) -> None:
-    """qemu-server asks for the path of every disk before it activates them."""
+def test_path_is_a_lookup_that_attaches_nothing(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """A rescan, the content API and qm showcmd ask for paths and never deactivate: no client
+    is made, and the answer is the device activation gives this node (qemu-server asks first)."""
     storage.alloc_image(101, "raw", None, 4096)
-    assert storage.path("vm-101-disk-0")[0] == "/dev/fake/pve-101-web01-disk-0"
-    assert disks.disks["pve-101-web01-disk-0"].diskless_nodes == ("n3",)
+    disks.calls.clear()
+    device = storage.path("vm-101-disk-0")[0]
+    assert disks.calls == {"list": 1, "device_path": 1}
+    assert disks.disks["pve-101-web01-disk-0"].diskless_nodes == ()
     assert storage.activate_volume("vm-101-disk-0") == 1
+    assert storage.path("vm-101-disk-0")[0] == device == "/dev/fake/pve-101-web01-disk-0"
     storage.deactivate_volume("vm-101-disk-0")
     assert disks.disks["pve-101-web01-disk-0"].diskless_nodes == ()
+
+
+def test_a_volume_whose_disk_is_gone_has_a_path_and_can_be_freed(storage: LinstorStorage, disks: FakeDisks) -> None:
+    """The content API's DELETE asks for the path before vdisk_free: a dangling volume is
+    named under a directory that exists nowhere, so it can still be removed."""
+    storage.alloc_image(101, "raw", None, 4096)
+    assert storage.path("vm-101-disk-7") == ["/dev/linstor-pve/absent/ls/vm-101-disk-7", 101, "images"]
+    assert storage.path("base-100-disk-0/vm-101-disk-1")[0] == "/dev/linstor-pve/absent/ls/base-100-disk-0/vm-101-disk-1"
+    disks._put(dataclasses.replace(disks.disks["pve-101-web01-disk-0"], nodes=()))  # deployed nowhere
+    assert storage.path("vm-101-disk-0")[0] == "/dev/linstor-pve/absent/ls/vm-101-disk-0"
+    storage.free_image("vm-101-disk-7")
+    assert list(disks.disks) == ["pve-101-web01-disk-0"]
 
 
 def test_snapshot_rollback_delete(storage: LinstorStorage, disks: FakeDisks) -> None:

@@ -129,8 +129,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 _ACTIONS = {"ds": frozenset(ds.ACTIONS), "tm": frozenset([*tm.ACTIONS, "monitor"])}
-_HELP = frozenset({"-h", "--help"})
-"""No action argument oned passes (ids, host:path, base64, ``-``, sizes) is ever one of these."""
+_HELP = (["-h"], ["--help"])
+"""``KIND ACTION --help``: oned never passes an action one argument that is an option."""
 
 
 def _parse(argv: list[str]) -> tuple[str, str, list[str]]:
@@ -139,7 +139,7 @@ def _parse(argv: list[str]) -> tuple[str, str, list[str]]:
     and anything malformed go through argparse, which explains and exits 1. ``KIND ACTION
     --help`` shows the kind's help, which lists every action's arguments, and runs nothing."""
     if len(argv) >= 2 and argv[1] in _ACTIONS.get(argv[0], ()):
-        if _HELP.isdisjoint(argv[2:]):
+        if argv[2:] not in _HELP:
             return argv[0], argv[1], argv[2:]
         argv = [argv[0], "--help"]
     options = _parser().parse_args(argv)

@@ -149,7 +149,7 @@ def test_help_lists_every_action(capsys: pytest.CaptureFixture[str]) -> None:
 def test_an_actions_help_is_its_kinds_and_runs_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     """``ds cp --help`` used to run cp: it read stdin (and waited there) before refusing the ID."""
     for argv, heading, actions in ((["ds", "cp", "--help"], "datastore actions", set(ds.ACTIONS)),
-                                   (["tm", "clone", "fe:x", "-h"], "transfer manager actions", {*tm.ACTIONS, "monitor"})):
+                                   (["tm", "clone", "-h"], "transfer manager actions", {*tm.ACTIONS, "monitor"})):
         with pytest.raises(SystemExit) as exit_info:
             cli.main(argv, stdin=_Unreadable())
         assert exit_info.value.code == 0

@@ -147,18 +147,15 @@ def _parse(argv: list[str]) -> tuple[str, str, list[str]]:
 
 
 def _run_ds_style(env: Env, action: str, args: list[str]) -> str:
-    """The three ways oned passes a datastore action: ``ID`` + stdin, ``B64 ID``, ``- ID``."""
-    if len(args) == 1:
-        encoded, ident = env.read_stdin(), args[0]
-    elif len(args) == 2:
-        encoded = env.read_stdin() if args[0] == "-" else args[0].encode()
-        ident = args[1]
-    else:
+    """The three ways oned passes a datastore action: ``ID`` + stdin, ``B64 ID``, ``- ID``. The
+    ID is checked before stdin is read: a mistyped call typed by hand must not wait on it."""
+    if len(args) not in (1, 2):
         raise InvalidInput(
             "arguments", " ".join(args), f"{action} takes ID, or DRIVER_ACTION ID, got {len(args)} arguments",
             correction=f"usage: {action} [DRIVER_ACTION|-] ID",
         )
-    object_id(ident, "id")
+    object_id(args[-1], "id")
+    encoded = args[0].encode() if len(args) == 2 and args[0] != "-" else env.read_stdin()
     driver_action = parse_driver_action(encoded, need_image=action != "monitor", need_image_id=action != "stat")
     return ds.ACTIONS[action](env, driver_action)
 

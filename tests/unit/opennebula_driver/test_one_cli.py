@@ -156,6 +156,12 @@ def test_an_actions_help_is_its_kinds_and_runs_nothing(capsys: pytest.CaptureFix
         assert listed_actions(capsys.readouterr().out, heading) == actions
 
 
+def test_a_bad_id_is_refused_before_stdin_is_read(capsys: pytest.CaptureFixture[str]) -> None:
+    err = io.StringIO()
+    assert cli.main(["ds", "cp", "seven"], stdin=_Unreadable(), stderr=err) == 1
+    assert "invalid id 'seven'" in err.getvalue()
+
+
 class _Unreadable(io.BytesIO):
     def read(self, size: int | None = -1) -> bytes:
         raise AssertionError("help must not read stdin")

@@ -317,11 +317,14 @@ class Satellite:
             self._refuse_busy(devices, vol_name, "rolled back")
             with self._os_errors(pool, ["link", str(image), str(kept)]):
                 os.link(image, kept)
+            replaced = kept.stat().st_ino
             try:
                 with self._os_errors(pool, ["copy", str(source), str(image)]), staged(image) as temp:
                     provider.copy_data(source, temp)
-            except BaseException:
-                kept.unlink(missing_ok=True)
+            except BaseException as error:
+                with noted_on(error, f"putting the data of {vol_name} back"), \
+                        self._os_errors(pool, ["rename", str(kept), str(image)]):
+                    _drop_or_put_back(image, kept, replaced)
                 raise
             return self._reattached(image, devices)
 
@@ -591,6 +594,20 @@ class Satellite:
                     f"volume {vol_name} cannot be {action}: {device.name} is in use (mounted or held by DRBD)",
                     correction="unmount it or take its DRBD resource down first",
                 )
+
+
+def _drop_or_put_back(image: Path, kept: Path, replaced: int) -> None:
+    """After a switch of ``image``'s data that failed: drop ``kept`` (inode ``replaced``, the
+    data it would have replaced) if ``image`` still is that data, else put it back.
+
+    ``staged`` can fail after its rename (the directory's fsync): the copy is in place then
+    and ``kept`` is the only path to the current data, so removing it would lose that data
+    while the caller reports the replica as put back. ``kept`` stays where it is if this
+    fails, for ``undo_rollback`` to put back."""
+    if os.stat(image).st_ino == replaced:
+        kept.unlink(missing_ok=True)
+    else:
+        os.replace(kept, image)
 
 
 def _positive_kib(size_kib: int) -> int:

@@ -11,7 +11,7 @@ know is ``adjust``ed (up again after a reboot), and a stray one is taken ``down`
 orphan volumes it may hold are removed.
 
 What cannot be repaired (a pool whose directory is not mounted, a volume whose backing file is
-gone) is reported and left as recorded, a rollback that fails again is reported and dropped,
+gone, a resource whose DRBD config drbdadm refuses or the disk cannot take) is reported and left as recorded, a rollback that fails again is reported and dropped,
 and the rest is reconciled: one broken pool must not keep the controller, and every other pool, down.
 """
 
@@ -38,9 +38,7 @@ def reconcile(ctl: Controller) -> list[str]:
         configs = sorted((ctl.state_dir / "nodes").glob("*/drbd.d/*.res"))
         lines += _remove_drbd_temp_files(ctl)
         # A device a killed request left up holds its backing volume: down before the orphans go.
-        lines += _take_down(ctl, [path for path in configs
-                                  if (path.parent.parent.name.lower(), path.stem.lower())
-                                  not in known])
+        lines += _take_down(ctl, [path for path in configs if _config_of(path) not in known])
         pool_of = {(r.rd.lower(), r.node.lower()): (r.pool or "").lower() for r in repo.rscs()}
         sizes = {(vd.rd.lower(), vd.vlmnr): vd.size_kib for vd in repo.vds()}
         volumes: dict[tuple[str, str], list[VolRec]] = {}
@@ -79,11 +77,17 @@ def reconcile(ctl: Controller) -> list[str]:
                     shown = vol.device_path if rds[vol.rd.lower()].drbd else device
                     repo.set_volume_paths(VolRec(vol.rd, vol.node, vol.vlmnr, shown, device))
         wanted: set[Path] = set()
-        for rd in rds.values():
-            written = write_configs(ctl, repo, rd) if rd.drbd else []
-            if written:
-                wanted.update(path for _node, path in written)
-                lines += _bring_up(ctl, rd.name, [node for node, _path in written])
+        for rd in (rd for rd in rds.values() if rd.drbd):
+            try:
+                written = write_configs(ctl, repo, rd)
+            except (LinstorError, OSError) as error:
+                lines.append(f"could not write the DRBD configs of {rd.name}, the ones there stay "
+                             f"and it is not brought up: {error}")
+                wanted.update(path for path in configs
+                              if path.stem.lower() == rd.name.lower() and _config_of(path) in known)
+                continue
+            wanted.update(path for _node, path in written)
+            lines += _bring_up(ctl, rd.name, [node for node, _path in written])
         for stray in sorted(set(configs) - wanted):
             stray.unlink()
             lines.append(f"removed DRBD config {stray} of no known resource")
@@ -104,6 +108,11 @@ def _cut_back_uncommitted_grow(ctl: Controller, spec: PoolSpec, name: str, size_
         return [f"{spec.node}/{spec.name}: could not cut volume {name} back to its {size_kib} KiB: {error}"]
     return [f"{spec.node}/{spec.name}: cut volume {name} back to its {size_kib} KiB (a resize a crash "
             "cut off)"] if cut else []
+
+
+def _config_of(path: Path) -> tuple[str, str]:
+    """``(node, resource)``, lower case, of a ``<nodes>/<node>/drbd.d/<resource>.res``."""
+    return path.parent.parent.name.lower(), path.stem.lower()
 
 
 def _remove_drbd_temp_files(ctl: Controller) -> list[str]:

@@ -291,6 +291,38 @@ def test_reconcile_reports_a_failing_adjust_and_serves_on(
     assert any("could not bring DRBD resource LocalData up on vulcan" in line for line in lines)
 
 
+class RefusesConfigs(Kernel):
+    """A drbdadm that refuses every config it is asked to parse (a newer drbd-utils' rule)."""
+
+    def __call__(self, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
+                 stdin: bytes | None = None) -> str:
+        args = [str(a) for a in argv]
+        if args[:2] == DRBDADM and args[-1] == "dump":
+            raise StorageError(args, 10, f"{args[2]}:3: parse error")
+        return super().__call__(argv, timeout=timeout, stdin=stdin)
+
+
+def test_reconcile_reports_a_config_drbdadm_refuses_and_starts(
+        ctl: Controller, kernel: Kernel, state: Path, tmp_path: Path) -> None:
+    """The config there stays as it was (not removed as a stray) and nothing is adjusted."""
+    up(ctl, kernel, tmp_path)
+    ctl.close()
+    before = config(ctl).read_text()
+    again = RefusesConfigs()
+    restarted = Controller(state, runner=again, node_name="vulcan", drbd_loaded=True,
+                           satellite=Satellite(state, use_loop=False))
+    try:
+        lines = restarted.open()
+    finally:
+        restarted.close()
+    again.script.assert_done()
+    assert any(line.startswith("could not write the DRBD configs of LocalData, the ones there "
+                               "stay and it is not brought up: command drbdadm failed")
+               for line in lines)
+    assert config(ctl).read_text() == before and config(ctl, "kronos").exists()
+    assert list(config(ctl).parent.glob("*.tmp")) == []
+
+
 def listing(ctl: Controller) -> dict[str, Any]:
     with ctl.read() as repo:
         texts = ctl.renderer.texts(repo, ctl.drbd_loaded)

@@ -16,9 +16,11 @@ import ipaddress
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from linstor_core.controller.oserrors import os_errors
 from linstor_core.errors import InvalidInput, StorageError
 from linstor_core.naming import validate_node_name, validate_resource_name
 from linstor_core.runner import Runner, run
@@ -82,22 +84,30 @@ def write_res(state_dir: Path, node: str, res: DrbdResource, *, runner: Runner =
     message). Without drbd-utils installed the file is written unchecked.
     """
     path = res_path(state_dir, node, res.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     _replace(path, render_res(res, node), check=lambda temp: check_res(temp, runner=runner))
     return path
 
 
 def _replace(path: Path, text: str, *, check: Callable[[Path], None] | None = None) -> None:
     """Put ``text`` at ``path`` atomically (a temp file renamed over it), after ``check`` of
-    the temp file passed; a failed check leaves the previous file and no temp file."""
-    temp = path.with_name(path.name + ".tmp")
-    temp.write_text(text)
-    try:
-        if check is not None:
-            check(temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    the temp file passed; a failed check leaves the previous file and no temp file. The
+    files are in the state directory: an OSError (a full disk) is a ``StorageError`` naming
+    it and the fix (``oserrors``), not an internal error."""
+    with _config_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(path.name + ".tmp")
+        try:
+            temp.write_text(text)
+            if check is not None:
+                check(temp)
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+def _config_errors(path: Path) -> AbstractContextManager[None]:
+    """Writing ``path`` or a copy beside it (``oserrors``: a full state disk is the operator's)."""
+    return os_errors(["write", str(path)], path.parent, "the controller's DRBD configs")
 
 
 def check_res(path: Path, *, runner: Runner = run) -> None:
@@ -144,15 +154,16 @@ def create_metadata(state_dir: Path, node: str, res: DrbdResource, volumes: Sequ
     at once; ``node``'s file in place is written (and adjusted) when the change is complete.
     """
     path = res_path(state_dir, node, res.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(path.name + ".md")
-    temp.write_text(render_res(res, node))
-    try:
-        for number in volumes:
-            _drbdadm(temp, ["create-md", f"--max-peers={MAX_PEERS}", "--force",
-                            f"{res.name}/{number}"], runner)
-    finally:
-        temp.unlink(missing_ok=True)
+    with _config_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            temp.write_text(render_res(res, node))
+            for number in volumes:
+                _drbdadm(temp, ["create-md", f"--max-peers={MAX_PEERS}", "--force",
+                                f"{res.name}/{number}"], runner)
+        finally:
+            temp.unlink(missing_ok=True)
 
 
 def bring_up(state_dir: Path, node: str, name: str, *, runner: Runner = run) -> None:

@@ -33,12 +33,13 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from linstor_core.controller.loopdev import LOOP_CONTROL, KernelLoops, LoopDevice, LoopDevices, storage_error
+from linstor_core.controller.oserrors import os_errors
 from linstor_core.controller.providers import (
     SupportsBackingFile,
     SupportsReflinkClone,
@@ -518,23 +519,10 @@ class Satellite:
             target.unlink()
         log.warning("replaced %s: a leftover no record owned, its data is not taken over", target)
 
-    @contextmanager
-    def _os_errors(self, pool: PoolSpec, argv: Sequence[str]) -> Iterator[None]:
+    def _os_errors(self, pool: PoolSpec, argv: Sequence[str]) -> AbstractContextManager[None]:
         """An OSError of the work inside (``argv`` says what it was) leaves as a ``StorageError``
-        naming the pool and the fix: a full filesystem is an operator's to fix, not an internal
-        error. A provider's own ``StorageError`` (a reflink refused) passes unchanged."""
-        try:
-            yield
-        except OSError as error:
-            where = f"storage pool '{pool.name}' on node '{pool.node}'"
-            directory = self.pool_directory(pool)
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                correction = (f"free space on the filesystem of {directory} ({where}) or grow it, "
-                              "then try again")
-            else:
-                correction = f"check the directory {directory} of {where}"
-            raise StorageError(argv, error.errno or 1, f"{error.strerror or error} ({where})",
-                               correction=correction) from None
+        naming the pool and the fix (``oserrors``)."""
+        return os_errors(argv, self.pool_directory(pool), f"storage pool '{pool.name}' on node '{pool.node}'")
 
     def _expose(self, image: Path, *, created: bool) -> str:
         """The device for ``image``: its loop device (attached if needed) or the file itself.

@@ -23,13 +23,14 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from linstor_core.controller.oserrors import os_errors
 from linstor_core.controller.providers.modes import create_file, make_dirs, open_append
 from linstor_core.controller.providers.reflink import PROBE_FILE
-from linstor_core.errors import InvalidInput
+from linstor_core.errors import InvalidInput, noted_on
 from linstor_core.naming import validate_resource_name, validate_snapshot_name
 
 IMAGE_SUFFIX = ".img"
@@ -132,34 +133,42 @@ class MadeFiles:
 
     def made(self, file: Path) -> None:
         """Note ``file`` (absolute, in a pool directory) as ours, before it is made."""
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            make_dirs(self.path.parent)
-            size = 0
-        if size > max(self.COMPACT_BYTES, 2 * self._rewritten_size):
-            self._compact()
-        self._append("+", file)
+        with self._os_errors(["note", str(file), "made"]):
+            try:
+                size = self.path.stat().st_size
+            except FileNotFoundError:
+                make_dirs(self.path.parent)
+                size = 0
+            if size > max(self.COMPACT_BYTES, 2 * self._rewritten_size):
+                self._compact()
+            self._append("+", file)
 
     @contextmanager
     def making(self, file: Path) -> Iterator[None]:
-        """Note ``file`` as ours while the body makes it; noted as removed if that fails."""
+        """Note ``file`` as ours while the body makes it; noted as removed if that fails (a
+        note that fails too is a note on the body's error, which it must not hide)."""
         self.made(file)
         try:
             yield
-        except BaseException:
-            self.removed(file)
+        except BaseException as error:
+            with noted_on(error, f"noting {file} as removed"):
+                self.removed(file)
             raise
 
     def removed(self, file: Path) -> None:
         """Note that ``file`` is gone, so a file of its name made later by others is not ours."""
-        if self.path.exists():
-            self._append("-", file)
+        with self._os_errors(["note", str(file), "removed"]):
+            if self.path.exists():
+                self._append("-", file)
 
     def made_in(self, directory: Path) -> set[str]:
         """The names of the files noted in ``directory`` and not removed since."""
-        return {Path(path).name for path in self._live() if Path(path).parent == directory}
+        with self._os_errors(["read", str(self.path)]):
+            return {Path(path).name for path in self._live() if Path(path).parent == directory}
 
+    def _os_errors(self, argv: list[str]) -> AbstractContextManager[None]:
+        """The log is in the state directory: a full one is the operator's to free (``oserrors``)."""
+        return os_errors([*argv, "in", str(self.path)], self.path.parent, "the controller's state")
 
     def _live(self) -> set[str]:
         live: set[str] = set()

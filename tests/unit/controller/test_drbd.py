@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,23 @@ def test_a_rejected_file_never_replaces_the_old_one(tmp_path: Path) -> None:
         drbd.write_res(tmp_path, "vulcan", changed, runner=runner)
     assert path.read_text() == old
     assert [p.name for p in path.parent.iterdir()] == ["LocalData.res"]
+
+
+def test_a_full_state_disk_is_a_storage_error_that_says_free_space(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not an internal error: the config and the create-md copy both say where to free space."""
+    def full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    directory = drbd.res_path(tmp_path, "vulcan", "LocalData").parent
+    for write in (lambda: drbd.write_res(tmp_path, "vulcan", RES, runner=FakeRunner()),
+                  lambda: drbd.create_metadata(tmp_path, "vulcan", RES, [0], runner=FakeRunner())):
+        with pytest.raises(StorageError, match="No space left on device") as caught:
+            write()
+        assert caught.value.correction == (f"free space on the filesystem of {directory} (the "
+                                           "controller's DRBD configs) or grow it, then try again")
+        assert list(directory.iterdir()) == []
 
 
 def test_without_drbdadm_the_file_is_written_unchecked(tmp_path: Path) -> None:

@@ -7,9 +7,13 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
+from linstor_core import retcodes as rc
+from linstor_core.controller.providers import layout
+from linstor_core.controller.replies import error_body
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.errors import StorageError
 from test_satellite import LIST, FakeLoops, attach, listing, refresh_size
@@ -102,3 +106,48 @@ def test_undo_grow_cuts_the_volume_and_its_loop_device_back(tmp_path: Path) -> N
     sat.undo_grow(pool, "vm1_00000", MIB_KIB)
     loops.assert_done()
     assert path.stat().st_size == MIB_KIB * 1024
+
+
+def test_a_full_state_disk_is_a_storage_error_not_an_internal_one(
+        file_pool: tuple[Satellite, PoolSpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    """made-files.jsonl, noted before a volume is made, cannot be written: the client hears
+    where to free space (a 500 FAIL_UNKNOWN_ERROR), and nothing was made."""
+    sat, pool = file_pool
+    monkeypatch.setattr(layout, "open_append", full)
+    with pytest.raises(StorageError) as caught:
+        sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    assert caught.value.correction == (f"free space on the filesystem of {sat.state_dir} (the "
+                                       "controller's state) or grow it, then try again")
+    status, body = error_body(caught.value, 0)
+    assert (status, body[0]["ret_code"]) == (500, rc.FAIL_UNKNOWN_ERROR)
+    assert list(sat.pool_directory(pool).iterdir()) == []
+
+
+def test_a_failing_note_after_a_failed_create_does_not_hide_why_it_failed(
+        file_pool: tuple[Satellite, PoolSpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool's I/O error is what the client hears; the state disk that filled up meanwhile
+    is a note on it."""
+    sat, pool = file_pool
+    appends = []
+    real_open_append = layout.open_append
+
+    def full_after_one(path: Path) -> BinaryIO:
+        appends.append(path)
+        if len(appends) > 1:
+            full()
+        return real_open_append(path)
+
+    def broken(*_: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(layout, "open_append", full_after_one)
+    monkeypatch.setattr(os, "posix_fallocate", broken)
+    with pytest.raises(StorageError, match="Input/output error") as caught:
+        sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    assert caught.value.argv[0] == "allocate"
+    image = sat.pool_directory(pool) / "vm1_00000.img"
+    assert caught.value.__notes__ == [
+        f"noting {image} as removed failed too: command note failed with exit code "
+        f"{errno.ENOSPC}: No space left on device (the controller's state); cause: note {image} "
+        f"removed in {sat.made_files.path}; correction: free space on the filesystem of "
+        f"{sat.state_dir} (the controller's state) or grow it, then try again"]

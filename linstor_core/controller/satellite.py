@@ -208,7 +208,8 @@ class Satellite:
 
     def resize_volume(self, pool: PoolSpec, vol: VolumeSpec | str, new_size_kib: int) -> None:
         """Grow the volume to ``new_size_kib`` and make its loop device see the new size; a
-        grow that fails (a full pool: ``StorageError``) leaves the file at the size it had.
+        grow that fails (a full pool, or a loop device that cannot see the new size:
+        ``StorageError``) leaves the file at the size it had, so replicas keep one size.
 
         Shrinking is refused (``InvalidInput``): it would cut off a filesystem's tail.
         """
@@ -225,17 +226,20 @@ class Satellite:
                     "size", f"{new_size_kib} KiB",
                     f"volume {name} has {current // 1024} KiB; shrinking is refused",
                 )
-            if size > current:
-                try:
-                    with self._os_errors(pool, ["grow", str(image), str(size)]):
-                        provider.grow(image, size)
-                except StorageError as error:
-                    with noted_on(error, f"cutting {image} back to {current} bytes"), \
-                            self._os_errors(pool, ["truncate", str(image), str(current)]):
-                        if image.stat().st_size != current:
-                            os.truncate(image, current)
-                    raise
-            self._refresh_size(image)
+            if size == current:
+                self._refresh_size(image)
+                return
+            try:
+                with self._os_errors(pool, ["grow", str(image), str(size)]):
+                    provider.grow(image, size)
+                self._refresh_size(image)
+            except StorageError as error:
+                with noted_on(error, f"cutting {image} back to {current} bytes"), \
+                        self._os_errors(pool, ["truncate", str(image), str(current)]):
+                    if image.stat().st_size != current:
+                        os.truncate(image, current)
+                    self._refresh_size(image)
+                raise
 
     def undo_grow(self, pool: PoolSpec, vol_name: str, old_size_kib: int) -> bool:
         """Cut the volume back to ``old_size_kib``, the size it had before a ``resize_volume``

@@ -152,11 +152,12 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
     """Grow a volume definition and every diskful volume of it (file and loop device, and the
     DRBD device where it is real), all or none.
 
-    Each replica grown registers its undo (cut back to the old size), so when a later one
-    cannot grow (a full pool: its ``StorageError`` names the pool and what to free) the
-    definition keeps its size and so does every replica. DRBD devices are resized last, once
-    every backing volume has grown, so a full pool is found before DRBD has moved its metadata
-    to a new end.
+    Each replica registers its undo (cut back to the old size; nothing if it did not grow)
+    before it grows, so when it or a later one cannot grow (a full pool: its ``StorageError``
+    names the pool and what to free) the definition keeps its size and so does every
+    replica, even one that grew and then failed (its loop device). DRBD devices are resized
+    last, once every backing volume has grown, so a full pool is found before DRBD has moved
+    its metadata to a new end.
     """
     repo = change.repo
     vd = repo.vd(rd_name, vlmnr)
@@ -179,9 +180,10 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
             if rsc.diskless or rsc.pool is None:
                 continue
             spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool))
-            ctl.satellite.resize_volume(spec, name, size_kib)
+            # Before the grow: one cut off midway (a stop) still leaves the replicas one size.
             change.on_undo(f"cutting volume {name} on {rsc.node} back to {vd.size_kib} KiB",
                            _grow_undoer(ctl, spec, name, vd.size_kib))
+            ctl.satellite.resize_volume(spec, name, size_kib)
             grown.append(rsc.node)
         crash_test_pause("resize")
         for node in grown:

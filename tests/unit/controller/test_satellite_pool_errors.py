@@ -151,3 +151,21 @@ def test_a_failing_note_after_a_failed_create_does_not_hide_why_it_failed(
         f"{errno.ENOSPC}: No space left on device (the controller's state); cause: note {image} "
         f"removed in {sat.made_files.path}; correction: free space on the filesystem of "
         f"{sat.state_dir} (the controller's state) or grow it, then try again"]
+
+
+def test_a_grow_whose_loop_device_cannot_see_it_is_cut_back(tmp_path: Path) -> None:
+    """The file grew, LOOP_SET_CAPACITY failed: the replica keeps the size the others have."""
+    loops = FakeLoops()
+    pool = PoolSpec("alpha", "pool", "FILE_THIN", tmp_path / "pool")
+    sat = Satellite(tmp_path / "state", loops=loops, use_loop=True)
+    sat.check_pool(pool)
+    path = sat.pool_directory(pool) / "vm1_00000.img"
+    loops.expect(attach(path, new_file=True), "/dev/loop3")
+    sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    refused = StorageError(["ioctl", "LOOP_SET_CAPACITY", "/dev/loop3"], errno.EIO, "Input/output error")
+    loops.expect(LIST, listing(("/dev/loop3", str(path)))).expect(refresh_size("/dev/loop3"), refused)
+    loops.expect(LIST, listing(("/dev/loop3", str(path)))).expect(refresh_size("/dev/loop3"))
+    with pytest.raises(StorageError, match="Input/output error"):
+        sat.resize_volume(pool, "vm1_00000", 3 * MIB_KIB)
+    loops.assert_done()
+    assert path.stat().st_size == MIB_KIB * 1024

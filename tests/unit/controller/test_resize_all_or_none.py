@@ -1,0 +1,51 @@
+"""A resize is all or none across the replicas, even when a replica stops midway.
+
+The controller runs on real FILE_THIN files in tmp_path without loop devices; the stop is
+injected by a satellite subclass right after bravo's file grew.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from linstor_core.controller.core import Controller
+from linstor_core.controller.ops import definitions, nodes, resources
+from linstor_core.controller.satellite import Satellite
+from linstor_core.errors import Stopped
+
+NODES = ("alpha", "bravo")
+
+
+class StopsAfterBravoGrew(Satellite):
+    """A SIGTERM (``Stopped``) arrives once bravo's file is larger, before its loop device
+    would see it: no ``StorageError``, so the satellite's own cut-back does not run."""
+
+    def _refresh_size(self, image: Path) -> None:
+        if image.parent.name == "bravo":
+            raise Stopped("stopped by SIGTERM")
+        super()._refresh_size(image)
+
+
+def test_a_replica_stopped_after_its_grow_is_cut_back(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    ctl = Controller(state, satellite=StopsAfterBravoGrew(state, use_loop=False), drbd_loaded=False)
+    ctl.open()
+    try:
+        with ctl.change(0) as change:
+            for node in NODES:
+                nodes.create_node(ctl, change, node, "SATELLITE", "10.0.0.1", {})
+                nodes.create_pool(ctl, change, node, "pool", "FILE_THIN",
+                                  {"StorDriver/FileDir": str(tmp_path / node)})
+            definitions.create_rd(ctl, change, "vm1", layers=["STORAGE"])
+            definitions.create_vds(ctl, change, "vm1", [1024])
+            resources.create_many(ctl, change, "vm1", [(n, "pool", False) for n in NODES])
+        with pytest.raises(Stopped), ctl.change(0) as change:
+            definitions.resize_vd(ctl, change, "vm1", 0, 2048, {}, [])
+        with ctl.read() as repo:
+            assert repo.vd("vm1", 0).size_kib == 1024
+    finally:
+        ctl.close()
+    assert {node: (tmp_path / node / "vm1_00000.img").stat().st_size for node in NODES} == {
+        "alpha": 1024 * 1024, "bravo": 1024 * 1024}

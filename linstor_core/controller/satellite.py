@@ -492,10 +492,20 @@ class Satellite:
         """The temp file to build ``target`` in, renamed into place after the body (``staged``):
         a leftover of its name is replaced first (``_remove_leftover``), it is noted as the
         satellite's before it is made (``MadeFiles``), and a pool's OSError is a StorageError
-        (``_os_errors``; ``argv`` says what the work is)."""
+        (``_os_errors``; ``argv`` says what the work is).
+
+        ``staged`` can fail after its rename (the directory's fsync), with ``target`` in place:
+        it is removed then, as nothing was made; one that cannot be removed stays noted as the
+        satellite's, so a retry replaces it and start-up removes it."""
         self._remove_leftover(pool, target)
-        with self.made_files.making(target), self._os_errors(pool, argv), staged(target) as temp:
-            yield temp
+        with self.made_files.making(target):
+            try:
+                with self._os_errors(pool, argv), staged(target) as temp:
+                    yield temp
+            except BaseException as error:
+                with noted_on(error, f"removing {target}"), self._os_errors(pool, ["unlink", str(target)]):
+                    target.unlink(missing_ok=True)
+                raise
 
     def _remove_made(self, path: Path) -> None:
         """Remove a file the satellite made, and note that it is gone; done if missing."""

@@ -145,14 +145,17 @@ class MadeFiles:
 
     @contextmanager
     def making(self, file: Path) -> Iterator[None]:
-        """Note ``file`` as ours while the body makes it; noted as removed if that fails (a
-        note that fails too is a note on the body's error, which it must not hide)."""
+        """Note ``file`` as ours while the body makes it; noted as removed if that fails and
+        it is gone (a note that fails too is a note on the body's error, which it must not
+        hide). One still there stays ours: noted as removed, it would be refused as someone
+        else's by every retry of its name and never removed by start-up."""
         self.made(file)
         try:
             yield
         except BaseException as error:
-            with noted_on(error, f"noting {file} as removed"):
-                self.removed(file)
+            if not os.path.lexists(file):
+                with noted_on(error, f"noting {file} as removed"):
+                    self.removed(file)
             raise
 
     def removed(self, file: Path) -> None:

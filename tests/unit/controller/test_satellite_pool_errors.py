@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -169,3 +170,53 @@ def test_a_grow_whose_loop_device_cannot_see_it_is_cut_back(tmp_path: Path) -> N
         sat.resize_volume(pool, "vm1_00000", 3 * MIB_KIB)
     loops.assert_done()
     assert path.stat().st_size == MIB_KIB * 1024
+
+
+def dir_fsync_fails_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool directory's fsync after ``staged``'s rename fails once (EIO)."""
+    real_fsync = os.fsync
+    failed = []
+
+    def fsync(fd: int) -> None:
+        if not failed and stat.S_ISDIR(os.fstat(fd).st_mode):
+            failed.append(fd)
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_a_create_that_fails_after_its_rename_leaves_nothing_and_can_be_retried(
+        file_pool: tuple[Satellite, PoolSpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    sat, pool = file_pool
+    dir_fsync_fails_once(monkeypatch)
+    with pytest.raises(StorageError, match="Input/output error"):
+        sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    directory = sat.pool_directory(pool)
+    assert list(directory.iterdir()) == [] and sat.made_files.made_in(directory) == set()
+    sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    assert [p.name for p in directory.iterdir()] == ["vm1_00000.img"]
+
+
+def test_a_file_the_failed_create_cannot_remove_stays_the_controllers(
+        file_pool: tuple[Satellite, PoolSpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    """So a retry replaces it, and start-up would remove it, instead of refusing it for good."""
+    sat, pool = file_pool
+    target = sat.pool_directory(pool) / "vm1_00000.img"
+    real_unlink = Path.unlink
+
+    def unlink(path: Path, missing_ok: bool = False) -> None:
+        if path == target:
+            raise OSError(errno.EIO, "Input/output error")
+        real_unlink(path, missing_ok=missing_ok)
+
+    dir_fsync_fails_once(monkeypatch)
+    monkeypatch.setattr(Path, "unlink", unlink)
+    with pytest.raises(StorageError) as caught:
+        sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    monkeypatch.undo()
+    assert caught.value.argv[0] == "allocate"
+    assert caught.value.__notes__[0].startswith(f"removing {target} failed too: command unlink failed")
+    assert sat.made_files.made_in(target.parent) == {target.name}
+    sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    assert [p.name for p in target.parent.iterdir()] == ["vm1_00000.img"]

@@ -21,6 +21,7 @@ from linstor_core.controller.ops.common import edit_props, layer_stack
 from linstor_core.controller.ops.resources import create_resource, finish
 from linstor_core.controller.replies import refuse
 from linstor_core.controller.satellite import PoolSpec, VolumeSpec
+from linstor_core.errors import LinstorError
 
 DEFAULT_GROUP = "DfltRscGrp"
 VOLUME_NUMBERS = range(32000)
@@ -157,7 +158,8 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
     names the pool and what to free) the definition keeps its size and so does every
     replica, even one that grew and then failed (its loop device). DRBD devices are resized
     last, once every backing volume has grown, so a full pool is found before DRBD has moved
-    its metadata to a new end.
+    its metadata to a new end; a volume DRBD was resized onto is not cut back by a later
+    failure (the commit's), but left larger and reported (``_grow_undoer``).
     """
     repo = change.repo
     vd = repo.vd(rd_name, vlmnr)
@@ -176,25 +178,42 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
         repo.set_vd_size(vd.rd, vd.vlmnr, size_kib)
         name = volume_name(vd.rd, vd.vlmnr)
         grown = []
+        drbd_resized: set[str] = set()
         for rsc in repo.rscs(rd=vd.rd):
             if rsc.diskless or rsc.pool is None:
                 continue
             spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool))
             # Before the grow: one cut off midway (a stop) still leaves the replicas one size.
             change.on_undo(f"cutting volume {name} on {rsc.node} back to {vd.size_kib} KiB",
-                           _grow_undoer(ctl, spec, name, vd.size_kib))
+                           _grow_undoer(ctl, spec, name, vd.size_kib, size_kib, drbd_resized))
             ctl.satellite.resize_volume(spec, name, size_kib)
             grown.append(rsc.node)
         crash_test_pause("resize")
         for node in grown:
             if rd.drbd and real_drbd(ctl, node):
                 drbd.resize(ctl.state_dir, node, rd.name, vd.vlmnr, runner=ctl.runner)
+                drbd_resized.add(node)
     change.reply(rc.MODIFIED, f"Volume definition with number '{vlmnr}' of resource definition "
                  f"'{vd.rd}' modified.", obj_refs={"RscDfn": vd.rd, "VlmNr": str(vlmnr)})
 
 
-def _grow_undoer(ctl: Controller, spec: PoolSpec, name: str, size_kib: int) -> Callable[[], None]:
-    return lambda: ctl.satellite.undo_grow(spec, name, size_kib)
+def _grow_undoer(ctl: Controller, spec: PoolSpec, name: str, size_kib: int, new_size_kib: int,
+                 drbd_resized: set[str]) -> Callable[[], None]:
+    """The undo of growing ``name`` on ``spec``'s node to ``new_size_kib``: cut back to
+    ``size_kib``, unless DRBD was resized there by then (``drbd_resized``, filled as the
+    request goes on). DRBD may have moved its metadata to the new end, which cutting would
+    destroy, so that volume is left larger and reported (as start-up leaves it, ``reconcile``)."""
+    def undo() -> None:
+        if spec.node not in drbd_resized:
+            ctl.satellite.undo_grow(spec, name, size_kib)
+            return
+        raise LinstorError(
+            f"volume {name} on {spec.node} is left at {new_size_kib} KiB, larger than its "
+            f"definition's {size_kib} KiB: DRBD was resized onto it, and cutting it back would "
+            "destroy the DRBD metadata at its new end",
+            correction=f"resize the volume definition to {new_size_kib} KiB again")
+
+    return undo
 
 
 def delete_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int) -> None:

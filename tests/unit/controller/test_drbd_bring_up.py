@@ -22,6 +22,7 @@ from linstor_core.controller.ops import definitions, nodes, resources, snapshots
 from linstor_core.controller.satellite import Satellite
 from linstor_core.errors import InUse, StorageError
 from linstor_core.runner import DEFAULT_TIMEOUT, FakeRunner
+from test_commit_failure import FailingCommit
 
 DRBDADM = ["drbdadm", "--config-file"]
 STATUS = ["drbdsetup", "status", "--json"]
@@ -397,6 +398,23 @@ def test_resize_grows_the_local_drbd_device(ctl: Controller, kernel: Kernel,
     kernel.script.assert_done()
     assert backing(tmp_path).stat().st_size == 8192 * 1024
 
+
+
+def test_a_failed_commit_after_the_drbd_resize_leaves_that_volume_grown(
+        ctl: Controller, kernel: Kernel, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """DRBD may have moved its metadata to the new end on vulcan: cutting that volume back
+    would destroy it, so it is left and reported; kronos (simulated) is cut back."""
+    up(ctl, kernel, tmp_path)
+    kernel.script.expect([*DRBDADM, str(config(ctl)), "resize", "LocalData/0"])
+    ctl.store._local.conn = FailingCommit(ctl.store._local.conn)
+    with pytest.raises(StorageError, match="database or disk is full"), \
+            ctl.change(rc.MASK_RSC) as change:
+        definitions.resize_vd(ctl, change, "LocalData", 0, 8192, {}, [])
+    kernel.script.assert_done()
+    assert backing(tmp_path).stat().st_size == 8192 * 1024
+    assert backing(tmp_path, "kronos").stat().st_size == 4096 * 1024
+    assert ("volume LocalData_00000 on vulcan is left at 8192 KiB, larger than its definition's "
+            "4096 KiB: DRBD was resized onto it") in caplog.text
 
 
 def test_rollback_takes_the_local_device_down_while_its_volume_is_switched(

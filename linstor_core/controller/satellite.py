@@ -463,18 +463,23 @@ class Satellite:
         return PoolLayout(self.pool_directory(pool))
 
     def _existing_image(self, pool: PoolSpec, vol_name: str) -> Path:
-        image = self._layout(pool).volume(vol_name)
-        if not image.exists():
-            raise InvalidInput("volume", vol_name, f"no such volume in pool {pool.name} on {pool.node}")
-        return image
+        return self._existing(pool, self._layout(pool).volume(vol_name), f"volume {vol_name}")
 
     def _existing_snapshot(self, pool: PoolSpec, vol_name: str, snapshot: str) -> Path:
-        target = self._layout(pool).snapshot(vol_name, snapshot)
-        if not target.exists():
-            raise InvalidInput(
-                "snapshot", snapshot, f"volume {vol_name} has no such snapshot in pool {pool.name} on {pool.node}"
-            )
-        return target
+        return self._existing(pool, self._layout(pool).snapshot(vol_name, snapshot),
+                              f"snapshot {snapshot} of volume {vol_name}")
+
+    def _existing(self, pool: PoolSpec, path: Path, what: str) -> Path:
+        """``path``, the file of ``what``; a ``StorageError`` (ENOENT) if it is missing. The
+        controller asks only for files its records know, so a missing one is the storage's
+        fault (a filesystem not mounted, a file removed by hand), not a bad request."""
+        if not path.exists():
+            where = f"storage pool '{pool.name}' on node '{pool.node}'"
+            raise StorageError(["stat", str(path)], errno.ENOENT,
+                               f"the file {path} of {what} is missing ({where})",
+                               correction=f"check that the directory {path.parent} of {where} is the "
+                                          "one it was (mounted), or delete the resource or snapshot there")
+        return path
 
     def _create_from(self, pool: PoolSpec, provider: SupportsSnapshots, source: Path, dst: VolumeSpec) -> str:
         size = _size_bytes(dst)

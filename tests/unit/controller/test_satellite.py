@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from linstor_core import retcodes as rc
 from linstor_core.controller.loopdev import LoopDevice
 from linstor_core.controller.providers.layout import replaced_of
+from linstor_core.controller.replies import error_body
 from linstor_core.controller.satellite import PoolSpec, Satellite, VolumeSpec
 from linstor_core.errors import InvalidInput, StorageError
 from linstor_core.runner import next_expected
@@ -316,12 +318,17 @@ def test_restore_smaller_than_the_snapshot_is_refused(file_pool: tuple[Satellite
     assert not (sat.pool_directory(pool) / "small_00000.img").exists()
 
 
-def test_missing_volume_or_snapshot_is_invalid_input(file_pool: tuple[Satellite, PoolSpec]) -> None:
+def test_a_missing_volume_or_snapshot_file_is_a_storage_error(file_pool: tuple[Satellite, PoolSpec]) -> None:
+    """A record's file that is gone is the storage's fault: a server-side error (500), not 400."""
     sat, pool = file_pool
-    with pytest.raises(InvalidInput, match="no such volume"):
+    directory = sat.pool_directory(pool)
+    with pytest.raises(StorageError, match="of volume rsc_00000 is missing") as volume:
         sat.snapshot_volume(pool, "rsc_00000", "snap1")
+    assert volume.value.returncode == errno.ENOENT
+    assert volume.value.correction.startswith(f"check that the directory {directory} of storage pool")
+    assert error_body(volume.value, 0)[1][0]["ret_code"] == rc.FAIL_UNKNOWN_ERROR
     sat.create_volume(pool, VolumeSpec("rsc", 0, MIB_KIB))
-    with pytest.raises(InvalidInput, match="no such snapshot"):
+    with pytest.raises(StorageError, match="snapshot snap1 of volume rsc_00000 is missing"):
         sat.rollback_volume(pool, "rsc_00000", "snap1")
 
 
@@ -334,7 +341,7 @@ def test_undoing_a_refused_rollback_never_puts_back_an_earlier_rollbacks_leftove
     leftover = replaced_of(sat.pool_directory(pool) / "rsc_00000.img")
     leftover.write_bytes(b"ancient")
     write(device, b"current")
-    with pytest.raises(InvalidInput, match="no such snapshot"):
+    with pytest.raises(StorageError, match="snapshot snap1 of volume rsc_00000 is missing"):
         sat.rollback_volume(pool, "rsc_00000", "snap1")
     assert sat.undo_rollback(pool, "rsc_00000") == device
     assert read(device, 7) == b"current" and not leftover.exists()

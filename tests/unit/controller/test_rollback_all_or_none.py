@@ -9,8 +9,6 @@ with the scripted ``FakeLoops``); a replica's failure is injected by a satellite
 from __future__ import annotations
 
 import errno
-import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from linstor_core.controller.ops import definitions, nodes, resources, snapshots
 from linstor_core.controller.satellite import PoolSpec, Satellite
 from linstor_core.errors import ApiError, StorageError
 from test_satellite import LIST, FakeLoops, attach, detach, flush, listing
+from test_satellite_pool_errors import dir_fsync_fails_once
 
 NODES = ("alpha", "bravo")
 
@@ -178,24 +177,14 @@ def test_a_switch_that_fails_after_its_rename_puts_the_data_back(
         snapped: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The directory's fsync fails once the snapshot's copy was renamed over alpha's volume:
     the data it replaced, kept only in the ``.replaced.tmp`` link, is what alpha gets back."""
-    real_fsync = os.fsync
-    failed = []
-
-    def dir_fsync_fails_once(fd: int) -> None:
-        if not failed and stat.S_ISDIR(os.fstat(fd).st_mode):
-            failed.append(fd)
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        real_fsync(fd)
-
     ctl = controller(snapped)
     try:
-        monkeypatch.setattr(os, "fsync", dir_fsync_fails_once)
+        dir_fsync_fails_once(monkeypatch)
         with pytest.raises(ApiError) as caught, ctl.change(rc.MASK_SNAPSHOT) as change:
             snapshots.rollback(ctl, change, "vm1", "s1")
         monkeypatch.undo()
     finally:
         ctl.close()
-    assert failed
     reply = caught.value.replies[0]
     assert "Input/output error (storage pool 'pool' on node 'alpha')" in reply.message
     assert "every replica was put back as it was" in reply.correction

@@ -5,14 +5,16 @@ first. Per storage pool the satellite removes what no record knows (files
 and loop devices a killed request left behind) and re-attaches known volumes that lost their
 loop device (reboot); device paths that changed are written back, the DRBD configs of every
 DRBD resource are rendered again and configs of resources no record knows are removed. A
-volume file larger than its definition (a resize a crash cut off before its commit) is cut back. Where
-DRBD is real (this host's node, module loaded; see ``deploy.py``) every resource the records
-know is ``adjust``ed (up again after a reboot), and a stray one is taken ``down`` before the
-orphan volumes it may hold are removed.
+volume file larger than its definition (a resize a crash cut off before its commit) is cut
+back, one smaller (a committed grow a power cut took back) grown again. Where DRBD is real
+(this host's node, module loaded; see ``deploy.py``) every resource the records know is
+``adjust``ed (up again after a reboot), and a stray one is taken ``down`` before the orphan
+volumes it may hold are removed.
 
 What cannot be repaired (a pool whose directory is not mounted, a volume whose backing file is
-gone, a resource whose DRBD config drbdadm refuses or the disk cannot take) is reported and left as recorded, a rollback that fails again is reported and dropped,
-and the rest is reconciled: one broken pool must not keep the controller, and every other pool, down.
+gone, a resource whose DRBD config drbdadm refuses or the disk cannot take) is reported and
+left as recorded, a rollback that fails again is reported and dropped, and the rest is
+reconciled: one broken pool must not keep the controller, and every other pool, down.
 """
 
 from __future__ import annotations
@@ -65,8 +67,8 @@ def reconcile(ctl: Controller) -> list[str]:
             lines += [f"{pool.node}/{pool.name}: {line}" for line in repairs]
             for vol in mine:
                 name = volume_name(vol.rd, vol.vlmnr)
-                lines += _cut_back_uncommitted_grow(ctl, spec, name, sizes[(vol.rd.lower(), vol.vlmnr)],
-                                                    rds[vol.rd.lower()].drbd)
+                lines += _match_definition(ctl, spec, name, sizes[(vol.rd.lower(), vol.vlmnr)],
+                                           rds[vol.rd.lower()].drbd)
                 try:
                     device = ctl.satellite.device_path(spec, name)
                 except (LinstorError, OSError) as error:
@@ -94,20 +96,31 @@ def reconcile(ctl: Controller) -> list[str]:
     return lines
 
 
-def _cut_back_uncommitted_grow(ctl: Controller, spec: PoolSpec, name: str, size_kib: int,
-                               drbd_layer: bool) -> list[str]:
-    """A volume larger than its definition is a resize a crash cut off between the grow and
-    the commit: nobody was told of the larger size, so it is cut back, and a later grow to any
-    size is not refused as a shrink. Where DRBD is real it may have moved its metadata to the
-    new end already, which cutting would destroy: that is reported and left as it is."""
-    if drbd_layer and real_drbd(ctl, spec.node):
-        return []
+def _match_definition(ctl: Controller, spec: PoolSpec, name: str, size_kib: int,
+                      drbd_layer: bool) -> list[str]:
+    """Give a volume its definition's size again. One larger is a resize a crash cut off
+    between the grow and the commit: nobody was told of the larger size, so it is cut back,
+    and a later grow to any size is not refused as a shrink. One smaller is a committed grow
+    a power cut took back (written before the grow was fsynced): it is grown again, so the
+    device has the size every listing shows. Where DRBD is real it may have moved its
+    metadata to the new end, which changing the size would destroy: that is reported and
+    left as it is."""
+    where = f"{spec.node}/{spec.name}"
     try:
-        cut = ctl.satellite.undo_grow(spec, name, size_kib)
+        size = ctl.satellite.volume_bytes(spec, name)
+        if size is None or size == size_kib * 1024:
+            return []
+        if drbd_layer and real_drbd(ctl, spec.node):
+            return [f"{where}: volume {name} has {size // 1024} KiB, its definition {size_kib} KiB; "
+                    "DRBD is real here, so it is left as it is: check it with drbdadm"]
+        if size > size_kib * 1024:
+            ctl.satellite.undo_grow(spec, name, size_kib)
+            return [f"{where}: cut volume {name} back to its {size_kib} KiB (a resize a crash cut off)"]
+        ctl.satellite.resize_volume(spec, name, size_kib)
     except (LinstorError, OSError) as error:
-        return [f"{spec.node}/{spec.name}: could not cut volume {name} back to its {size_kib} KiB: {error}"]
-    return [f"{spec.node}/{spec.name}: cut volume {name} back to its {size_kib} KiB (a resize a crash "
-            "cut off)"] if cut else []
+        return [f"{where}: could not give volume {name} its {size_kib} KiB: {error}"]
+    return [f"{where}: grew volume {name} again to its {size_kib} KiB (a committed grow a power cut "
+            "took back; what was written past its old end is lost)"]
 
 
 def _config_of(path: Path) -> tuple[str, str]:

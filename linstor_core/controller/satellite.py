@@ -46,8 +46,8 @@ from linstor_core.controller.providers import (
     SupportsSnapshots,
     provider_for,
 )
-from linstor_core.controller.providers.layout import (MadeFiles, PoolLayout, is_ours, replaced_of, staged,
-                                                      temp_of, volume_name)
+from linstor_core.controller.providers.layout import (MadeFiles, PoolLayout, fsync_path, is_ours, replaced_of,
+                                                      staged, temp_of, volume_name)
 from linstor_core.controller.providers.modes import make_dirs
 from linstor_core.errors import InvalidInput, StorageError, noted_on
 
@@ -209,7 +209,8 @@ class Satellite:
     def resize_volume(self, pool: PoolSpec, vol: VolumeSpec | str, new_size_kib: int) -> None:
         """Grow the volume to ``new_size_kib`` and make its loop device see the new size; a
         grow that fails (a full pool, or a loop device that cannot see the new size:
-        ``StorageError``) leaves the file at the size it had, so replicas keep one size.
+        ``StorageError``) leaves the file at the size it had, so replicas keep one size. The
+        new size is on stable storage before this returns: the caller commits it next.
 
         Shrinking is refused (``InvalidInput``): it would cut off a filesystem's tail.
         """
@@ -232,6 +233,7 @@ class Satellite:
             try:
                 with self._os_errors(pool, ["grow", str(image), str(size)]):
                     provider.grow(image, size)
+                    fsync_path(image)
                 self._refresh_size(image)
             except StorageError as error:
                 with noted_on(error, f"cutting {image} back to {current} bytes"), \
@@ -261,6 +263,15 @@ class Satellite:
                 os.truncate(image, size)
             self._refresh_size(image)
             return True
+
+    def volume_bytes(self, pool: PoolSpec, vol_name: str) -> int | None:
+        """The size of the volume's file; None in a pool that stores nothing (DISKLESS)."""
+        if not isinstance(provider_for(pool.kind), SupportsBackingFile):
+            return None
+        with self._lock:
+            image = self._existing_image(pool, vol_name)
+            with self._os_errors(pool, ["stat", str(image)]):
+                return image.stat().st_size
 
     def _refresh_size(self, image: Path) -> None:
         for device in self._loops_of(image):

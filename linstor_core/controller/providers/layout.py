@@ -227,15 +227,16 @@ def staged(final: Path) -> Iterator[Path]:
     temp.unlink(missing_ok=True)
     try:
         yield temp
-        _fsync(temp, os.O_RDONLY)
+        fsync_path(temp)
         os.replace(temp, final)
-        _fsync(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+        fsync_path(final.parent, os.O_RDONLY | os.O_DIRECTORY)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
 
 
-def _fsync(path: Path, flags: int) -> None:
+def fsync_path(path: Path, flags: int = os.O_RDONLY) -> None:
+    """Put ``path``'s data and size (or, with ``O_DIRECTORY``, its entries) on stable storage."""
     fd = os.open(path, flags | os.O_CLOEXEC)
     try:
         os.fsync(fd)
@@ -256,4 +257,5 @@ __all__ = [
     "temp_of",
     "replaced_of",
     "staged",
+    "fsync_path",
 ]

@@ -8,6 +8,7 @@ kernel is scripted: one that is not expected next fails the test.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -322,6 +323,29 @@ def test_reconcile_reports_a_config_drbdadm_refuses_and_starts(
                for line in lines)
     assert config(ctl).read_text() == before and config(ctl, "kronos").exists()
     assert list(config(ctl).parent.glob("*.tmp")) == []
+
+
+@pytest.mark.parametrize("size_kib", [2048, 8192])
+def test_reconcile_reports_a_real_drbd_volume_of_another_size_and_leaves_it(
+        ctl: Controller, kernel: Kernel, state: Path, tmp_path: Path, size_kib: int) -> None:
+    """Smaller (a grow a power cut took back) or larger (a resize whose commit failed after
+    drbdadm resize): DRBD's metadata may be at either end, so the size is not changed."""
+    up(ctl, kernel, tmp_path)
+    ctl.close()
+    os.truncate(backing(tmp_path), size_kib * 1024)
+    again = Kernel()
+    again.script.expect([*DRBDADM, str(config(ctl)), "adjust", "LocalData"])
+    restarted = Controller(state, runner=again, node_name="vulcan", drbd_loaded=True,
+                           satellite=Satellite(state, use_loop=False))
+    try:
+        lines = restarted.open()
+    finally:
+        restarted.close()
+    again.script.assert_done()
+    assert (f"vulcan/thinpool: volume LocalData_00000 has {size_kib} KiB, its definition 4096 KiB; "
+            "DRBD is real here, so it is left as it is: check it with drbdadm") in lines
+    assert backing(tmp_path).stat().st_size == size_kib * 1024
+    assert backing(tmp_path, "kronos").stat().st_size == 4096 * 1024
 
 
 def listing(ctl: Controller) -> dict[str, Any]:

@@ -95,3 +95,27 @@ def test_a_later_start_does_not_finish_it_over_what_was_written_in_between(tmp_p
         ctl.close()
     assert not any("rollback" in line for line in lines), lines
     assert volume.read_bytes().startswith(b"written after the failed start")
+
+def test_a_volume_smaller_than_its_definition_is_grown_again(tmp_path: Path) -> None:
+    """A committed grow a power cut took back (the file's size not yet on disk): start-up
+    gives the volume its definition's size again, so the device matches every listing."""
+    state, pool_dir = tmp_path / "state", tmp_path / "pool"
+    crashed_during_rollbacks(state, pool_dir)
+    ctl = Controller(state, satellite=Satellite(state, use_loop=False), drbd_loaded=False)
+    ctl.open()
+    try:
+        with ctl.change(0) as change:
+            definitions.resize_vd(ctl, change, "fine", 0, 2048, {}, [])
+    finally:
+        ctl.close()
+    volume = pool_dir / "fine_00000.img"
+    os.truncate(volume, 1024 * 1024)
+
+    ctl = Controller(state, satellite=Satellite(state, use_loop=False), drbd_loaded=False)
+    try:
+        lines = ctl.open()
+    finally:
+        ctl.close()
+    assert ("alpha/pool: grew volume fine_00000 again to its 2048 KiB (a committed grow a power "
+            "cut took back; what was written past its old end is lost)") in lines
+    assert volume.stat().st_size == 2048 * 1024

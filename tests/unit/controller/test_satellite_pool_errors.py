@@ -220,3 +220,21 @@ def test_a_file_the_failed_create_cannot_remove_stays_the_controllers(
     assert sat.made_files.made_in(target.parent) == {target.name}
     sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
     assert [p.name for p in target.parent.iterdir()] == ["vm1_00000.img"]
+
+
+def test_a_grow_is_on_stable_storage_before_it_returns(
+        file_pool: tuple[Satellite, PoolSpec], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller commits the new size next: a power cut must not take the grow back."""
+    sat, pool = file_pool
+    sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    image = sat.pool_directory(pool) / "vm1_00000.img"
+    real_fsync = os.fsync
+    synced = []
+
+    def fsync(fd: int) -> None:
+        synced.append((os.fstat(fd).st_ino, os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    sat.resize_volume(pool, "vm1_00000", 2 * MIB_KIB)
+    assert (image.stat().st_ino, 2 * MIB_KIB * 1024) in synced

@@ -246,7 +246,8 @@ class Satellite:
     def undo_grow(self, pool: PoolSpec, vol_name: str, old_size_kib: int) -> bool:
         """Cut the volume back to ``old_size_kib``, the size it had before a ``resize_volume``
         whose change was not committed: the undo when another replica could not grow, and at
-        start-up after a crash between the grow and the commit. True if it was larger.
+        start-up after a crash between the grow and the commit. True if it was larger; a
+        missing file (the resize failed on it already) has nothing to cut.
 
         Only for that: no one has written past the old end yet, since the larger size was never
         committed (the resize never answered), so nothing is lost; as a general shrink it would
@@ -256,9 +257,9 @@ class Satellite:
             return False
         size = _positive_kib(old_size_kib) * 1024
         with self._lock:
-            image = self._existing_image(pool, vol_name)
-            if image.stat().st_size <= size:
-                return False  # start-up asks this of every volume: no loop device look-up then
+            image = self._layout(pool).volume(vol_name)
+            if not image.exists() or image.stat().st_size <= size:
+                return False  # registered before each replica's grow: not every one got to it
             with self._os_errors(pool, ["truncate", str(image), str(size)]):
                 os.truncate(image, size)
             self._refresh_size(image)

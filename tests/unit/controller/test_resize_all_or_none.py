@@ -13,7 +13,7 @@ import pytest
 from linstor_core.controller.core import Controller
 from linstor_core.controller.ops import definitions, nodes, resources
 from linstor_core.controller.satellite import Satellite
-from linstor_core.errors import Stopped
+from linstor_core.errors import Stopped, StorageError
 
 NODES = ("alpha", "bravo")
 
@@ -28,19 +28,25 @@ class StopsAfterBravoGrew(Satellite):
         super()._refresh_size(image)
 
 
-def test_a_replica_stopped_after_its_grow_is_cut_back(tmp_path: Path) -> None:
+def controller(tmp_path: Path, satellite: type[Satellite] = Satellite) -> Controller:
+    """vm1 with one 1 MiB volume on alpha and bravo (FILE_THIN)."""
     state = tmp_path / "state"
-    ctl = Controller(state, satellite=StopsAfterBravoGrew(state, use_loop=False), drbd_loaded=False)
+    ctl = Controller(state, satellite=satellite(state, use_loop=False), drbd_loaded=False)
     ctl.open()
+    with ctl.change(0) as change:
+        for node in NODES:
+            nodes.create_node(ctl, change, node, "SATELLITE", "10.0.0.1", {})
+            nodes.create_pool(ctl, change, node, "pool", "FILE_THIN",
+                              {"StorDriver/FileDir": str(tmp_path / node)})
+        definitions.create_rd(ctl, change, "vm1", layers=["STORAGE"])
+        definitions.create_vds(ctl, change, "vm1", [1024])
+        resources.create_many(ctl, change, "vm1", [(n, "pool", False) for n in NODES])
+    return ctl
+
+
+def test_a_replica_stopped_after_its_grow_is_cut_back(tmp_path: Path) -> None:
+    ctl = controller(tmp_path, StopsAfterBravoGrew)
     try:
-        with ctl.change(0) as change:
-            for node in NODES:
-                nodes.create_node(ctl, change, node, "SATELLITE", "10.0.0.1", {})
-                nodes.create_pool(ctl, change, node, "pool", "FILE_THIN",
-                                  {"StorDriver/FileDir": str(tmp_path / node)})
-            definitions.create_rd(ctl, change, "vm1", layers=["STORAGE"])
-            definitions.create_vds(ctl, change, "vm1", [1024])
-            resources.create_many(ctl, change, "vm1", [(n, "pool", False) for n in NODES])
         with pytest.raises(Stopped), ctl.change(0) as change:
             definitions.resize_vd(ctl, change, "vm1", 0, 2048, {}, [])
         with ctl.read() as repo:
@@ -49,3 +55,18 @@ def test_a_replica_stopped_after_its_grow_is_cut_back(tmp_path: Path) -> None:
         ctl.close()
     assert {node: (tmp_path / node / "vm1_00000.img").stat().st_size for node in NODES} == {
         "alpha": 1024 * 1024, "bravo": 1024 * 1024}
+
+
+def test_the_undo_of_a_replica_whose_file_is_missing_has_nothing_to_cut(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Its resize failed on the missing file; its undo, registered before, is not a second
+    failure in the log."""
+    ctl = controller(tmp_path)
+    try:
+        (tmp_path / "bravo" / "vm1_00000.img").unlink()
+        with pytest.raises(StorageError, match="is missing"), ctl.change(0) as change:
+            definitions.resize_vd(ctl, change, "vm1", 0, 2048, {}, [])
+    finally:
+        ctl.close()
+    assert (tmp_path / "alpha" / "vm1_00000.img").stat().st_size == 1024 * 1024
+    assert "undo step" not in caplog.text

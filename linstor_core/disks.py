@@ -102,11 +102,6 @@ def _volume_device(resource: Resource) -> str | None:
                 None)
 
 
-def _view_filter(rds: Sequence[ResourceDefinition]) -> tuple[str, ...]:
-    """The names a view of ``rds``' resources or snapshots asks for (see ``VIEW_FILTER_MAX``)."""
-    return tuple(sorted(rd.name for rd in rds)) if len(rds) <= VIEW_FILTER_MAX else ()
-
-
 def _disk(rd: ResourceDefinition, resources: Iterable[Resource], snapshots: Iterable[Snapshot]) -> Disk:
     placed = [r for r in resources if r.name == rd.name]
     return Disk(
@@ -244,33 +239,13 @@ class DiskService:
         call in all) for callers that need only names, sizes and properties: the disks then
         list no nodes and no snapshots.
         """
-        rds = self._definitions(owner_props)
+        rds = self.client.resource_definitions.list(props=[f"{k}={v}" for k, v in owner_props.items()])
         if not rds or not placement:
-            return [_disk(rd, (), ()) for rd in rds]
-        names = _view_filter(rds)
+            return [_disk(rd, (), ()) for rd in sorted(rds, key=lambda rd: rd.name)]
+        names = tuple(sorted(rd.name for rd in rds)) if len(rds) <= VIEW_FILTER_MAX else ()
         resources = self.client.resources.view(resources=names)
         snapshots = self.client.snapshots.view(resources=names)
-        return [_disk(rd, resources, snapshots) for rd in rds]
-
-    def held_on(self, node: str, owner_props: Mapping[str, str] = {}) -> builtins.list[Disk]:
-        """Like :meth:`list` with ``placement=False``, only the disks with a diskful replica on
-        ``node``: one more call (a resources view of ``node``), never one per disk.
-
-        For storage each node sees as its own: a diskless client or tie-breaker there holds
-        none of the data, so it does not make the disk that node's.
-        """
-        validate_node_name(node)
-        rds = self._definitions(owner_props)
-        if not rds:
-            return []
-        held = {r.name.lower() for r in self.client.resources.view(resources=_view_filter(rds), nodes=[node])
-                if not r.diskless}
-        return [_disk(rd, (), ()) for rd in rds if rd.name.lower() in held]
-
-    def _definitions(self, owner_props: Mapping[str, str]) -> builtins.list[ResourceDefinition]:
-        """The definitions carrying all of ``owner_props``, filtered by the controller, by name."""
-        rds = self.client.resource_definitions.list(props=[f"{k}={v}" for k, v in owner_props.items()])
-        return sorted(rds, key=lambda rd: rd.name)
+        return [_disk(rd, resources, snapshots) for rd in sorted(rds, key=lambda rd: rd.name)]
 
     def clone(
         self,
@@ -650,23 +625,6 @@ class DiskService:
         """What profile ``profile``'s resource group can still hold (one query-size-info)."""
         validate_resource_group_name(profile)
         return self.client.resource_groups.query_size_info(profile)
-
-    def node_capacity(self, profile: str, node: str) -> Capacity:
-        """What profile ``profile`` can still put on ``node``: the free and total space of its
-        storage pools there (those its group names, else every diskful pool), in two calls.
-
-        For storage each node sees as its own: platforms add up the nodes' answers, so the
-        group's capacity (:meth:`capacity`) answered on every node would count it once per
-        node. ``max_volume_size_kib`` is the most one pool has free: a volume lives in one.
-        """
-        validate_resource_group_name(profile)
-        validate_node_name(node)
-        chosen = self.client.resource_groups.get(profile).select_filter
-        names = tuple(dict.fromkeys(n for n in (chosen.storage_pool, *chosen.storage_pool_list) if n))
-        pools = [p for p in self.client.storage_pools.list(nodes=[node], pools=names) if p.provider_kind != "DISKLESS"]
-        free = [p.free_capacity_kib or 0 for p in pools]
-        return Capacity(max_volume_size_kib=max(free, default=0), available_size_kib=sum(free),
-                        capacity_kib=sum(p.total_capacity_kib or 0 for p in pools))
 
     def _discard(self, name: str) -> None:
         try:

@@ -66,11 +66,6 @@ class Catalog:
         carry names, sizes and props, not placement)."""
         return self.disks.list(self._filter(vmid), placement=False)
 
-    def held_on(self, node: str, vmid: int | None = None) -> list[Disk]:
-        """Like ``all``, only the disks with a diskful replica on ``node``: one resources view
-        more, whatever the number of disks."""
-        return self.disks.held_on(node, self._filter(vmid))
-
     def find(self, volname: VolName, *, snapshots: bool = False) -> Disk | None:
         """The disk behind a volume name, or ``None``; the base part must match what is recorded.
 

@@ -50,9 +50,6 @@ class StorageOptions:
     profile: str
     controllers: tuple[str, ...] = ()
     prefer_local: bool = False
-    shared: bool = False
-    """PVE's own ``shared``: every node sees the same disks. Without it PVE takes each node's
-    image list and capacity to be that node's own (see ``LinstorStorage.list_images``)."""
     status_cache_seconds: int = DEFAULT_STATUS_CACHE_SECONDS
     ca_file: str | None = None
     client_cert: str | None = None
@@ -106,7 +103,6 @@ def parse_options(storeid: str, scfg: Mapping[str, Any]) -> StorageOptions:
         profile=_profile(scfg),
         controllers=controllers,
         prefer_local=_flag("preferlocal", scfg.get("preferlocal", 0)),
-        shared=_flag("shared", scfg.get("shared", 0)),
         status_cache_seconds=_seconds("statuscache", scfg.get("statuscache",
                                                               DEFAULT_STATUS_CACHE_SECONDS)),
         ca_file=scfg.get("apica") or None,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from linstor_core import naming
 from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, LinstorError, noted_on
-from linstor_core.models import Capacity, Disk
+from linstor_core.models import Disk
 from linstor_core.retcodes import FAIL_EXISTS_RSC_DFN, FAIL_IN_USE
 from linstor_core.units import bytes_to_kib, kib_to_bytes, mib_to_kib
 
@@ -249,20 +249,13 @@ class LinstorStorage:
         self.disks.delete(disk.name, with_snapshots=True)
 
     def list_images(self, vmid: Any = None, vollist: list[str] | None = None) -> list[dict[str, Any]]:
-        """PVE's image list: one filtered listing for the storage (or the guest).
-
-        Without ``shared``, PVE takes the list to be this node's own (it asks each node for its
-        own and lets a node remove what its list shows), so it holds only the disks with a
-        diskful replica here, one resources view more: a node listing every disk of the
-        profile offered to remove a disk a guest on another node uses.
-        """
+        """PVE's image list: one filtered listing for the storage (or the guest)."""
         if vollist is not None and not (isinstance(vollist, list) and all(isinstance(v, str) for v in vollist)):
             raise InvalidInput("vollist", vollist, "must be a list of volume ids (storeid:volname)")
         by_vm = _vmid(vmid) if vmid not in (None, "") and not vollist else None
         wanted = set(vollist or ())
-        found = self.catalog.all(by_vm) if self.options.shared else self.catalog.held_on(self.node, by_vm)
         images = []
-        for disk in found:
+        for disk in self.catalog.all(by_vm):
             vol = volname_of(disk)
             volid = f"{self.storeid}:{vol.volname}"
             if wanted and volid not in wanted:
@@ -276,23 +269,12 @@ class LinstorStorage:
         return sorted(images, key=lambda i: i["volid"])
 
     def status(self) -> list[int]:
-        """(total, free, used, active) in bytes, shared via the status cache: of the profile
-        where the storage is ``shared``, else of the profile's storage pools on this node.
-
-        PVE adds up the answers of a storage that is not shared, one per node, as each node's
-        own; the profile's whole capacity on every node counted it once per node.
-        """
-        scope = () if self.options.shared else (self.node,)
-        cache_key = "|".join([",".join(self.options.controllers), self.options.profile, *scope])
-        capacity = self.status_cache.get(cache_key, self._capacity)
+        """(total, free, used, active) in bytes of the profile, shared via the status cache."""
+        cache_key = "|".join([",".join(self.options.controllers), self.options.profile])
+        capacity = self.status_cache.get(cache_key, lambda: self.disks.capacity(self.options.profile))
         total = kib_to_bytes(capacity.capacity_kib)
         free = kib_to_bytes(capacity.available_size_kib)
         return [total, free, max(total - free, 0), 1]
-
-    def _capacity(self) -> Capacity:
-        if self.options.shared:
-            return self.disks.capacity(self.options.profile)
-        return self.disks.node_capacity(self.options.profile, self.node)
 
     def check_connection(self) -> int:
         """PVE asks before using the storage; answering status proves controller and group."""

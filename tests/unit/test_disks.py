@@ -282,37 +282,6 @@ def test_list_of_nothing_is_one_call(http: responses.RequestsMock, service: Disk
     assert len(http.calls) == 1
 
 
-def test_held_on_is_two_calls_and_keeps_only_the_nodes_replicas(http: responses.RequestsMock,
-                                                                 service: DiskService) -> None:
-    """A diskless client or a tie-breaker on the node holds none of the data."""
-    names = ["pve-1-disk-0", "pve-2-disk-0", "pve-3-disk-0", "pve-4-disk-0"]
-    http.get(RD, json=[rd_json(n) for n in reversed(names)])
-    tiebreaker = {**rsc_json(names[2], "n9", diskless=True), "flags": ["DRBD_DISKLESS", "TIE_BREAKER"]}
-    http.get(f"{BASE}/v1/view/resources", json=[rsc_json(names[0], "n9"), rsc_json(names[1], "n9", diskless=True),
-                                                tiebreaker, rsc_json("other", "n9")])
-    disks = service.held_on("n9", {"Aux/bundle/platform": "pve"})
-    assert [d.name for d in disks] == ["pve-1-disk-0"] and disks[0].nodes == ()
-    assert [urlsplit(c.request.url).path for c in http.calls] == ["/v1/resource-definitions", "/v1/view/resources"]
-    assert query(http.calls[1]) == {"resources": names, "nodes": ["n9"]}
-
-
-def test_held_on_many_disks_asks_the_nodes_whole_view(http: responses.RequestsMock, service: DiskService) -> None:
-    names = [f"one-{i}-disk-0" for i in range(VIEW_FILTER_MAX + 1)]
-    http.get(RD, json=[rd_json(n) for n in names])
-    http.get(f"{BASE}/v1/view/resources", json=[rsc_json(n, "n9") for n in names[:3]] + [rsc_json("other", "n9")])
-    assert [d.name for d in service.held_on("n9")] == names[:3]
-    assert query(http.calls[1]) == {"nodes": ["n9"]}
-
-
-def test_held_on_of_nothing_is_one_call(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(RD, json=[])
-    assert service.held_on("n9", {"Aux/bundle/platform": "pve"}) == []
-    assert len(http.calls) == 1
-    with pytest.raises(InvalidInput):
-        service.held_on("../n9")
-    assert len(http.calls) == 1
-
-
 def test_clone_polls_until_complete(http: responses.RequestsMock, service: DiskService, clock: Clock) -> None:
     http.get(RD, json=[rd_json("src", props={"Aux/bundle/owner-id": "1", "Aux/bundle/base": "x", "Aux/other": "y"})])
     http.post(f"{RD}/src/clone", json=ok(), status=201)
@@ -851,46 +820,3 @@ def test_set_props_and_capacity(http: responses.RequestsMock, service: DiskServi
     sent = body(http.calls[0])
     assert sent["override_props"] == {"Aux/x": "1"} and sent["delete_props"] == ["Aux/y"]
     assert service.capacity("gold") == Capacity(max_volume_size_kib=10, available_size_kib=20, capacity_kib=30)
-
-
-def pool_json(name: str, node: str, kind: str = "LVM_THIN", free: int | None = 100, total: int | None = 400) -> dict[str, Any]:
-    pool: dict[str, Any] = {"storage_pool_name": name, "node_name": node, "provider_kind": kind}
-    if free is not None:
-        pool["free_capacity"] = free
-    if total is not None:
-        pool["total_capacity"] = total
-    return pool
-
-
-@pytest.mark.parametrize("select_filter, pools", [
-    ({"storage_pool": "ssd"}, ["ssd"]),
-    ({"storage_pool_list": ["ssd", "hdd"]}, ["ssd", "hdd"]),
-    ({"storage_pool": "ssd", "storage_pool_list": ["ssd", "hdd"]}, ["ssd", "hdd"]),
-    ({}, None),  # the group names none: any diskful pool of the node
-], ids=["pool", "pool-list", "both", "any"])
-def test_node_capacity_adds_up_the_profiles_pools_on_the_node(http: responses.RequestsMock, service: DiskService,
-                                                              select_filter: dict[str, Any],
-                                                              pools: list[str] | None) -> None:
-    http.get(f"{BASE}/v1/resource-groups/gold", json={"name": "gold", "select_filter": select_filter})
-    http.get(f"{BASE}/v1/view/storage-pools", json=[
-        pool_json("ssd", "n9", free=100, total=400), pool_json("hdd", "n9", free=300, total=1000),
-        pool_json("DfltDisklessStorPool", "n9", kind="DISKLESS", free=None, total=None),
-        pool_json("broken", "n9", free=None, total=None)])
-    assert service.node_capacity("gold", "n9") == Capacity(max_volume_size_kib=300, available_size_kib=400,
-                                                           capacity_kib=1400)
-    assert [urlsplit(c.request.url).path for c in http.calls] == ["/v1/resource-groups/gold", "/v1/view/storage-pools"]
-    assert query(http.calls[1]) == {"nodes": ["n9"], **({"storage_pools": pools} if pools else {})}
-
-
-def test_node_capacity_of_a_node_without_the_profiles_pools_is_zero(http: responses.RequestsMock,
-                                                                    service: DiskService) -> None:
-    http.get(f"{BASE}/v1/resource-groups/gold", json={"name": "gold", "select_filter": {"storage_pool": "ssd"}})
-    http.get(f"{BASE}/v1/view/storage-pools", json=[])
-    assert service.node_capacity("gold", "n9") == Capacity(0, 0, 0)
-
-
-def test_node_capacity_of_an_unknown_profile_is_not_found(http: responses.RequestsMock, service: DiskService) -> None:
-    http.get(f"{BASE}/v1/resource-groups/nope", status=404, json=failure(retcodes.FAIL_NOT_FOUND_RSC_GRP, "no nope"))
-    with pytest.raises(NotFound, match="no nope"):
-        service.node_capacity("nope", "n9")
-    assert len(http.calls) == 1

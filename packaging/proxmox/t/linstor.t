@@ -89,14 +89,6 @@ is_deeply(volids(), ['ls:vm-100-cloudinit', 'ls:vm-100-disk-0'], 'list');
 my ($image) = grep { $_->{volid} eq 'ls:vm-100-disk-0' } @{ $plugin->list_images($storeid, $scfg, 100) };
 is($image->{size}, 16 * $MiB, 'listed size in bytes');
 is($image->{vmid}, 100, 'listed vmid');
-{
-    # PVE asks every node for the list of a storage without `shared`: another node holds none of these
-    no warnings 'once';
-    local *PVE::INotify::nodename = sub { return 'elsewhere' };
-    is_deeply(volids(), [], 'not shared: a node without a replica lists nothing');
-    is_deeply([ sort map { $_->{volid} } @{ $plugin->list_images($storeid, { %$scfg, shared => 1 }) } ],
-        ['ls:vm-100-cloudinit', 'ls:vm-100-disk-0'], 'shared 1: every node lists every disk');
-}
 
 ok($plugin->activate_volume($storeid, $scfg, 'vm-100-disk-0'), 'activate');
 my ($path, $vmid, $vtype) = $plugin->path($scfg, 'vm-100-disk-0', $storeid);

@@ -453,12 +453,10 @@ class CountingSession(requests.Session):
 
 
 def test_rest_calls_per_method(storage: LinstorStorage, controller: Any) -> None:
-    """alloc = 2 calls, list = 1 call however many disks, status = 1 call then 0 (cache), path =
-    2; without ``shared`` list and status are one call more (this node's resources, its pools)."""
+    """alloc = 2 calls, list = 1 call however many disks, status = 1 call then 0 (cache)."""
     session = CountingSession()
     counted = dataclasses.replace(storage, disks=DiskService(
-        LinstorClient(load_client_config(controller.url), session=session)),
-        options=dataclasses.replace(storage.options, shared=True))
+        LinstorClient(load_client_config(controller.url), session=session)))
     for vmid in (101, 102, 103):
         counted.alloc_image(vmid, "raw", None, 4096)
     assert len(session.calls) == 6
@@ -474,37 +472,6 @@ def test_rest_calls_per_method(storage: LinstorStorage, controller: Any) -> None
     session.calls.clear()
     counted.path("vm-101-disk-0")
     assert session.calls == [f"GET {controller.url}/v1/resource-definitions", f"GET {controller.url}/v1/view/resources"]
-    unshared = dataclasses.replace(counted, options=storage.options)
-    session.calls.clear()
-    assert len(unshared.list_images()) == 3
-    assert session.calls == [f"GET {controller.url}/v1/resource-definitions", f"GET {controller.url}/v1/view/resources"]
-    session.calls.clear()
-    unshared.status()
-    unshared.status()
-    assert session.calls == [f"GET {controller.url}/v1/resource-groups/{GROUP}",
-                             f"GET {controller.url}/v1/view/storage-pools"]
-
-
-def test_without_shared_each_node_lists_and_counts_only_its_own(storage: LinstorStorage, client: Any,
-                                                                pool_root: Path) -> None:
-    """PVE asks every node for the list and status of a storage that is not shared, and takes
-    each answer as that node's: bravo, which holds none of the disk, neither lists it (its
-    "Remove" would delete alpha's guest's disk) nor counts a pool it does not have."""
-    storage.alloc_image(101, "raw", None, 4096)
-    bravo = dataclasses.replace(storage, node="bravo")
-    assert _volids(storage) == ["ls:vm-101-disk-0"] and _volids(bravo) == []
-    assert _volids(dataclasses.replace(bravo, options=dataclasses.replace(bravo.options, shared=True))) == [
-        "ls:vm-101-disk-0"]
-    (pool,) = client.storage_pools.list(nodes=[NODE], pools=[POOL])
-    total, free, _, active = storage.status()
-    assert (total, active) == (pool.total_capacity_kib * 1024, 1) and 0 < free <= total
-    (pool_root / "fast").mkdir()
-    client.storage_pools.create(NODE, "fastpool", "FILE_THIN", props={"StorDriver/FileDir": str(pool_root / "fast")})
-    client.resource_groups.create("fast", select_filter=SelectFilter(place_count=1, storage_pool="fastpool",
-                                                                     layer_stack=("storage",)))
-    fast = dataclasses.replace(bravo.options, profile="fast")
-    assert dataclasses.replace(bravo, options=fast).status() == [0, 0, 0, 1]
-    assert dataclasses.replace(storage, options=fast).status()[0] > 0
 
 
 def test_preferlocal_puts_a_replica_on_this_node(storage: LinstorStorage, client: Any, controller: Any) -> None:

@@ -33,6 +33,5 @@ def progress() -> list[str]:
 
 @pytest.fixture
 def storage(disks: FakeDisks, tmp_path: Path, progress: list[str]) -> LinstorStorage:
-    """A ``shared`` storage (DRBD across the nodes): n3 holds no replica and reaches every disk."""
-    options = parse_options("ls", {"type": "linstor", "resourcegroup": "gold", "shared": 1})
+    options = parse_options("ls", {"type": "linstor", "resourcegroup": "gold"})
     return LinstorStorage(disks, options, "n3", Names(), StatusCache(tmp_path, 60), progress.append)  # type: ignore[arg-type]

@@ -29,9 +29,6 @@ class FakeDisks:
         self.preferred: dict[str, str | None] = {}
         self.capacity_kib = Capacity(max_volume_size_kib=1 << 20, available_size_kib=1 << 20,
                                      capacity_kib=4 << 20)
-        self.node_capacity_kib = Capacity(max_volume_size_kib=1 << 18, available_size_kib=1 << 18,
-                                          capacity_kib=1 << 20)
-        """What node_capacity answers for every node."""
         self.in_use_on: dict[str, str] = {}
         """The node where a guest uses each disk, for those in use."""
 
@@ -78,12 +75,6 @@ class FakeDisks:
         if placement:
             return found
         return [dataclasses.replace(d, nodes=(), diskless_nodes=(), snapshots=()) for d in found]
-
-    def held_on(self, node: str, owner_props: Mapping[str, str] = {}) -> list[Disk]:
-        self.calls["held_on"] += 1
-        return [dataclasses.replace(d, nodes=(), diskless_nodes=(), snapshots=())
-                for d in sorted(self.disks.values(), key=lambda d: d.name)
-                if node in d.nodes and all(d.props.get(k) == v for k, v in owner_props.items())]
 
     def _new(self, target: str, source: Disk, props: Mapping[str, str], data: str) -> Disk:
         validate_resource_name(target)
@@ -215,7 +206,3 @@ class FakeDisks:
     def capacity(self, profile: str) -> Capacity:
         self.calls["capacity"] += 1
         return self.capacity_kib
-
-    def node_capacity(self, profile: str, node: str) -> Capacity:
-        self.calls["node_capacity"] += 1
-        return self.node_capacity_kib

@@ -13,7 +13,7 @@ def test_full_section() -> None:
             "resourcegroup": "gold", "preferlocal": "yes", "statuscache": 30, "apica": "/ca.pem",
             "apicrt": "/c.pem", "apikey": "/k.pem", "apitoken": "/auth.json"}
     assert parse_options("ls", scfg) == StorageOptions(
-        storeid="ls", profile="gold", controllers=("a", "b:3370"), prefer_local=True, shared=True,
+        storeid="ls", profile="gold", controllers=("a", "b:3370"), prefer_local=True,
         status_cache_seconds=30, ca_file="/ca.pem", client_cert="/c.pem", client_key="/k.pem",
         token_file="/auth.json")
 
@@ -24,7 +24,6 @@ def test_defaults_and_profile_alias() -> None:
     assert options.controllers == ()
     assert options.status_cache_seconds == DEFAULT_STATUS_CACHE_SECONDS
     assert options.prefer_local is False
-    assert options.shared is False  # PVE leaves the key out of a section without it
 
 
 @pytest.mark.parametrize("scfg, field", [
@@ -32,7 +31,6 @@ def test_defaults_and_profile_alias() -> None:
     ({"resourcegroup": "g", "statuscache": "soon"}, "statuscache"),
     ({"resourcegroup": "g", "statuscache": -1}, "statuscache"),
     ({"resourcegroup": "g", "preferlocal": "maybe"}, "preferlocal"),
-    ({"resourcegroup": "g", "shared": "sometimes"}, "shared"),
     ({"resourcegroup": "g", "profile": "h"}, "profile"),
 ])
 def test_bad_sections_name_the_option(scfg: dict, field: str) -> None:

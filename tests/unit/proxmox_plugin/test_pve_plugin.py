@@ -129,39 +129,6 @@ def test_list_is_one_listing_with_volids(storage: LinstorStorage, disks: FakeDis
     assert [i["volid"] for i in storage.list_images(None, ["ls:vm-101-disk-0"])] == ["ls:vm-101-disk-0"]
 
 
-def _unshared(storage: LinstorStorage, node: str) -> LinstorStorage:
-    """The storage as node ``node`` sees it without ``shared`` in storage.cfg."""
-    return dataclasses.replace(storage, node=node, options=dataclasses.replace(storage.options, shared=False))
-
-
-def test_without_shared_a_node_lists_only_the_disks_it_holds(storage: LinstorStorage, disks: FakeDisks) -> None:
-    """PVE lets a node remove what its own list shows: a disk whose data is all on n2 (a guest
-    there uses it) is not n1's, and a diskless client does not make it so."""
-    storage.alloc_image(101, "raw", None, 4096)
-    storage.alloc_image(102, "raw", None, 4096)
-    rd = "pve-102-web02-disk-0"
-    disks._put(dataclasses.replace(disks.disks[rd], nodes=("n2",), diskless_nodes=("n1",)))
-    disks.calls.clear()
-    n1, n2 = _unshared(storage, "n1"), _unshared(storage, "n2")
-    assert [i["volid"] for i in n1.list_images()] == ["ls:vm-101-disk-0"]
-    assert disks.calls == {"held_on": 1}
-    assert [i["volid"] for i in n2.list_images()] == ["ls:vm-101-disk-0", "ls:vm-102-disk-0"]
-    assert n1.list_images(102) == [] and n1.list_images(None, ["ls:vm-102-disk-0"]) == []
-    assert _unshared(storage, "n3").list_images() == []
-    assert len(storage.list_images()) == 2  # shared: every node lists every disk
-
-
-def test_without_shared_status_is_this_nodes_capacity(storage: LinstorStorage, disks: FakeDisks) -> None:
-    """PVE adds up a storage's status over the nodes when it is not shared: each node answers
-    the profile's pools on it, cached per node."""
-    n1, n2 = _unshared(storage, "n1"), _unshared(storage, "n2")
-    assert n1.status() == [1 << 30, 1 << 28, 3 << 28, 1]
-    assert n1.status() == n2.status() == [1 << 30, 1 << 28, 3 << 28, 1]
-    assert disks.calls == {"node_capacity": 2}
-    assert storage.status() == [4 << 30, 1 << 30, 3 << 30, 1]  # shared: the whole profile
-    assert disks.calls["capacity"] == 1
-
-
 def test_other_storage_ids_do_not_see_each_other(storage: LinstorStorage, disks: FakeDisks) -> None:
     storage.alloc_image(101, "raw", None, 4096)
     other = LinstorStorage(disks, storage.options.__class__(storeid="other", profile="gold"), "n3",  # type: ignore[arg-type]

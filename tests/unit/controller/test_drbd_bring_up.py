@@ -276,6 +276,16 @@ def test_reconcile_adjusts_known_resources_and_downs_stray_ones(
     assert not stray.exists() and config(ctl).read_text() == rendered(ctl)
 
 
+def restart(state: Path, kernel: Kernel) -> list[str]:
+    """Open the controller on ``state`` again with ``kernel``'s drbdadm; the lines reconcile reported."""
+    restarted = Controller(state, runner=kernel, node_name="vulcan", drbd_loaded=True,
+                           satellite=Satellite(state, use_loop=False))
+    try:
+        return restarted.open()
+    finally:
+        restarted.close()
+
+
 def test_reconcile_reports_a_failing_adjust_and_serves_on(
         ctl: Controller, kernel: Kernel, state: Path, tmp_path: Path) -> None:
     up(ctl, kernel, tmp_path)
@@ -283,12 +293,7 @@ def test_reconcile_reports_a_failing_adjust_and_serves_on(
     again = Kernel()
     adjust = [*DRBDADM, str(config(ctl)), "adjust", "LocalData"]
     again.script.expect(adjust, StorageError(adjust, 10, "no such minor"))
-    restarted = Controller(state, runner=again, node_name="vulcan", drbd_loaded=True,
-                           satellite=Satellite(state, use_loop=False))
-    try:
-        lines = restarted.open()
-    finally:
-        restarted.close()
+    lines = restart(state, again)
     again.script.assert_done()
     assert any("could not bring DRBD resource LocalData up on vulcan" in line for line in lines)
 
@@ -311,12 +316,7 @@ def test_reconcile_reports_a_config_drbdadm_refuses_and_starts(
     ctl.close()
     before = config(ctl).read_text()
     again = RefusesConfigs()
-    restarted = Controller(state, runner=again, node_name="vulcan", drbd_loaded=True,
-                           satellite=Satellite(state, use_loop=False))
-    try:
-        lines = restarted.open()
-    finally:
-        restarted.close()
+    lines = restart(state, again)
     again.script.assert_done()
     assert any(line.startswith("could not write the DRBD configs of LocalData, the ones there "
                                "stay and it is not brought up: command drbdadm failed")
@@ -335,12 +335,7 @@ def test_reconcile_reports_a_real_drbd_volume_of_another_size_and_leaves_it(
     os.truncate(backing(tmp_path), size_kib * 1024)
     again = Kernel()
     again.script.expect([*DRBDADM, str(config(ctl)), "adjust", "LocalData"])
-    restarted = Controller(state, runner=again, node_name="vulcan", drbd_loaded=True,
-                           satellite=Satellite(state, use_loop=False))
-    try:
-        lines = restarted.open()
-    finally:
-        restarted.close()
+    lines = restart(state, again)
     again.script.assert_done()
     assert (f"vulcan/thinpool: volume LocalData_00000 has {size_kib} KiB, its definition 4096 KiB; "
             "DRBD is real here, so it is left as it is: check it with drbdadm") in lines

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from linstor_core.controller.core import Controller
-from linstor_core.controller.ops import definitions, nodes, resources
+from linstor_core.controller.ops import definitions
 from linstor_core.controller.satellite import Satellite
 from linstor_core.errors import Stopped, StorageError
+from test_rollback_all_or_none import controller as open_controller, deploy_vm1
 
 NODES = ("alpha", "bravo")
 
@@ -30,17 +31,8 @@ class StopsAfterBravoGrew(Satellite):
 
 def controller(tmp_path: Path, satellite: type[Satellite] = Satellite) -> Controller:
     """vm1 with one 1 MiB volume on alpha and bravo (FILE_THIN)."""
-    state = tmp_path / "state"
-    ctl = Controller(state, satellite=satellite(state, use_loop=False), drbd_loaded=False)
-    ctl.open()
-    with ctl.change(0) as change:
-        for node in NODES:
-            nodes.create_node(ctl, change, node, "SATELLITE", "10.0.0.1", {})
-            nodes.create_pool(ctl, change, node, "pool", "FILE_THIN",
-                              {"StorDriver/FileDir": str(tmp_path / node)})
-        definitions.create_rd(ctl, change, "vm1", layers=["STORAGE"])
-        definitions.create_vds(ctl, change, "vm1", [1024])
-        resources.create_many(ctl, change, "vm1", [(n, "pool", False) for n in NODES])
+    ctl = open_controller(tmp_path, satellite)
+    deploy_vm1(ctl, tmp_path, "FILE_THIN")
     return ctl
 
 

@@ -62,19 +62,23 @@ def heads(tmp_path: Path) -> dict[str, bytes]:
     return {node: image(tmp_path, node).read_bytes()[:8] for node in NODES}
 
 
+def deploy_vm1(ctl: Controller, tmp_path: Path, kind: str) -> None:
+    """vm1 with one 1 MiB volume on alpha and bravo, each in a pool of ``kind``."""
+    with ctl.change(0) as change:
+        for node in NODES:
+            nodes.create_node(ctl, change, node, "SATELLITE", "10.0.0.1", {})
+            nodes.create_pool(ctl, change, node, "pool", kind, {"StorDriver/FileDir": str(tmp_path / node)})
+        definitions.create_rd(ctl, change, "vm1", layers=["STORAGE"])
+        definitions.create_vds(ctl, change, "vm1", [1024])
+        resources.create_many(ctl, change, "vm1", [(n, "pool", False) for n in NODES])
+
+
 @pytest.fixture
 def snapped(tmp_path: Path) -> Path:
     """vm1 on alpha and bravo (FILE) holding "snapshot" in s1 and "newdata!" now."""
     ctl = controller(tmp_path)
     try:
-        with ctl.change(0) as change:
-            for node in NODES:
-                nodes.create_node(ctl, change, node, "SATELLITE", "10.0.0.1", {})
-                nodes.create_pool(ctl, change, node, "pool", "FILE",
-                                  {"StorDriver/FileDir": str(tmp_path / node)})
-            definitions.create_rd(ctl, change, "vm1", layers=["STORAGE"])
-            definitions.create_vds(ctl, change, "vm1", [1024])
-            resources.create_many(ctl, change, "vm1", [(n, "pool", False) for n in NODES])
+        deploy_vm1(ctl, tmp_path, "FILE")
         write_all(tmp_path, b"snapshot")
         with ctl.change(rc.MASK_SNAPSHOT) as change:
             snapshots.create_snapshot(ctl, change, "vm1", "s1", [])

@@ -93,7 +93,9 @@ def test_a_grow_that_fails_midway_leaves_the_old_size(
     assert (sat.pool_directory(pool) / "vm1_00000.img").stat().st_size == MIB_KIB * 1024
 
 
-def test_undo_grow_cuts_the_volume_and_its_loop_device_back(tmp_path: Path) -> None:
+def looped_volume(tmp_path: Path) -> tuple[FakeLoops, PoolSpec, Satellite, Path]:
+    """A 1 MiB FILE_THIN volume vm1_00000 on alpha behind /dev/loop3: the loops, pool, satellite
+    and its image file."""
     loops = FakeLoops()
     pool = PoolSpec("alpha", "pool", "FILE_THIN", tmp_path / "pool")
     sat = Satellite(tmp_path / "state", loops=loops, use_loop=True)
@@ -101,6 +103,11 @@ def test_undo_grow_cuts_the_volume_and_its_loop_device_back(tmp_path: Path) -> N
     path = sat.pool_directory(pool) / "vm1_00000.img"
     loops.expect(attach(path, new_file=True), "/dev/loop3")
     sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    return loops, pool, sat, path
+
+
+def test_undo_grow_cuts_the_volume_and_its_loop_device_back(tmp_path: Path) -> None:
+    loops, pool, sat, path = looped_volume(tmp_path)
     for _ in range(2):
         loops.expect(LIST, listing(("/dev/loop3", str(path)))).expect(refresh_size("/dev/loop3"))
     sat.resize_volume(pool, "vm1_00000", 3 * MIB_KIB)
@@ -156,13 +163,7 @@ def test_a_failing_note_after_a_failed_create_does_not_hide_why_it_failed(
 
 def test_a_grow_whose_loop_device_cannot_see_it_is_cut_back(tmp_path: Path) -> None:
     """The file grew, LOOP_SET_CAPACITY failed: the replica keeps the size the others have."""
-    loops = FakeLoops()
-    pool = PoolSpec("alpha", "pool", "FILE_THIN", tmp_path / "pool")
-    sat = Satellite(tmp_path / "state", loops=loops, use_loop=True)
-    sat.check_pool(pool)
-    path = sat.pool_directory(pool) / "vm1_00000.img"
-    loops.expect(attach(path, new_file=True), "/dev/loop3")
-    sat.create_volume(pool, VolumeSpec("vm1", 0, MIB_KIB))
+    loops, pool, sat, path = looped_volume(tmp_path)
     refused = StorageError(["ioctl", "LOOP_SET_CAPACITY", "/dev/loop3"], errno.EIO, "Input/output error")
     loops.expect(LIST, listing(("/dev/loop3", str(path)))).expect(refresh_size("/dev/loop3"), refused)
     loops.expect(LIST, listing(("/dev/loop3", str(path)))).expect(refresh_size("/dev/loop3"))

@@ -3,6 +3,10 @@
 Protocol (one call per process, so nothing is shared but the status cache file):
 stdin  ``{"storeid": ..., "scfg": {storage.cfg section}, "node": ..., "args": {name: value}}``
 stdout ``{"result": ...}`` and exit 0, or ``{"error": {"type": ..., "message": ...}}`` and exit 1.
+Both are UTF-8 JSON, as the shim's ``JSON::PP->new->utf8`` writes and reads it: stdin is read
+as bytes and decoded here, not by the locale's codec (PVE's daemons may run with none, and a
+byte that is not UTF-8 would reach a file name as a lone surrogate); stdout is ASCII, with
+anything else escaped (``\\u00e9``), which is UTF-8 whatever the locale.
 stderr carries progress lines for PVE's task log. This is the one place errors are rendered:
 no traceback ever reaches PVE. ``parse_volname`` and ``volume_has_feature`` need neither the
 storage config nor a controller (PVE calls ``parse_volname`` without either).
@@ -18,7 +22,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from linstor_core.config import checked_token
 from linstor_core.errors import ConfigError, InvalidInput, LinstorError
@@ -196,7 +200,18 @@ def usage() -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
+def _request(stdin: BinaryIO) -> Any:
+    """The request on stdin: UTF-8 JSON (an empty stdin is an empty request)."""
+    try:
+        return json.loads(stdin.read().decode("utf-8") or "{}")
+    except UnicodeDecodeError as error:
+        raise InvalidInput("request", "stdin", f"not UTF-8: {error}",
+                           correction="send the request as UTF-8 JSON (JSON::PP->new->utf8)") from None
+    except ValueError as error:
+        raise InvalidInput("request", "stdin", f"not JSON: {error}") from None
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: BinaryIO | None = None, stdout: TextIO = sys.stdout,
          stderr: TextIO = sys.stderr, environ: Mapping[str, str] = os.environ) -> int:
     """Entry point of the console script; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -206,11 +221,7 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO = sys.stdin, stdout
     try:
         if len(args) != 1:
             raise InvalidInput("arguments", args, "usage: linstor-pve <method>  (request JSON on stdin)")
-        try:
-            request = json.loads(stdin.read() or "{}")
-        except ValueError as error:
-            raise InvalidInput("request", "stdin", f"not JSON: {error}") from None
-        result = dispatch(args[0], request, environ, stderr)
+        result = dispatch(args[0], _request(stdin or sys.stdin.buffer), environ, stderr)
     except Exception as error:  # the edge: every failure becomes one JSON error, never a traceback
         json.dump({"error": _render(error)}, stdout)
         stdout.write("\n")

@@ -37,7 +37,10 @@ use constant TESTED_APIVER => 11;
 use constant MIN_APIVER => 10;
 use constant COMMAND => 'linstor-pve';
 
-my $json = JSON::PP->new->canonical->allow_nonref;
+# UTF-8 both ways, as PVE's own encode_json/decode_json: without ->utf8 a character
+# U+0080..U+00FF went down the pipe as one Latin-1 byte (no UTF-8 for linstor-pve) and
+# one above as UTF-8 with a "Wide character" warning.
+my $json = JSON::PP->new->utf8->canonical->allow_nonref;
 
 # PVE loads a plugin when APIVER - APIAGE <= api() <= APIVER. Like LINBIT's
 # plugin, answer a newer PVE's own APIVER as long as its compatibility window

@@ -107,11 +107,13 @@ class Answer:
 
 
 def pve_call(method: str, request: Any, cache_dir: Path) -> Answer:
-    """``linstor-pve <method>`` with ``request`` as its stdin JSON (raw text when a ``str``)."""
+    """``linstor-pve <method>`` with ``request`` as its stdin JSON (raw text when a ``str``),
+    sent as the shim sends it: UTF-8 bytes (a lone surrogate as the bytes that are not UTF-8)."""
     from proxmox_plugin import cli
 
     stdout, stderr = io.StringIO(), io.StringIO()
-    stdin = io.StringIO(request if isinstance(request, str) else json.dumps(request))
+    text = request if isinstance(request, str) else json.dumps(request, ensure_ascii=False)
+    stdin = io.BytesIO(text.encode("utf-8", "surrogatepass"))
     status = cli.main([method], stdin=stdin, stdout=stdout, stderr=stderr,
                       environ={cli.CACHE_DIR_ENV: str(cache_dir)})
     return Answer(status, stdout.getvalue(), stderr.getvalue())

@@ -456,7 +456,7 @@ def _pve(target: Stack, method: str, args: dict[str, Any]) -> dict[str, Any]:
     request = {"storeid": "sec", "node": NODE, "args": args,
                "scfg": {"type": "linstor", "resourcegroup": GROUP, "controller": target.url}}
     out = io.StringIO()
-    code = pve_cli.main([method], stdin=io.StringIO(json.dumps(request)), stdout=out, stderr=io.StringIO(),
+    code = pve_cli.main([method], stdin=io.BytesIO(json.dumps(request).encode()), stdout=out, stderr=io.StringIO(),
                         environ={pve_cli.CACHE_DIR_ENV: str(target.root / "pve-cache")})
     answer = json.loads(out.getvalue())
     assert code == 1, (method, args, answer)

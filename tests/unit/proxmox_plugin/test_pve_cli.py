@@ -18,9 +18,12 @@ from pve_fake_disks import FakeDisks
 
 
 def _run(method: str, request: Any, environ: dict[str, str] | None = None) -> tuple[int, dict, str]:
+    """``request`` goes as the shim sends it, UTF-8 JSON (bytes as they are)."""
     stdout, stderr = io.StringIO(), io.StringIO()
-    stdin = io.StringIO(request if isinstance(request, str) else json.dumps(request))
+    text = request if isinstance(request, (str, bytes)) else json.dumps(request, ensure_ascii=False)
+    stdin = io.BytesIO(text if isinstance(text, bytes) else text.encode())
     status = cli.main([method], stdin=stdin, stdout=stdout, stderr=stderr, environ=environ or {})
+    assert stdout.getvalue().isascii()  # UTF-8 whatever the locale
     return status, json.loads(stdout.getvalue()), stderr.getvalue()
 
 
@@ -70,7 +73,7 @@ def test_errors_are_one_json_object(method: str, request_text: str, message: str
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_lists_methods_and_every_storage_option(flag: str) -> None:
     stdout = io.StringIO()
-    assert cli.main([flag], stdin=io.StringIO(""), stdout=stdout, stderr=io.StringIO(), environ={}) == 0
+    assert cli.main([flag], stdin=io.BytesIO(b""), stdout=stdout, stderr=io.StringIO(), environ={}) == 0
     text = stdout.getvalue()
     assert text.startswith("usage: linstor-pve <method>")
     assert "clone_image" in text and "create_base" in text
@@ -96,6 +99,25 @@ def test_linstor_errors_keep_their_message(fake: FakeDisks, tmp_path: Path) -> N
     status, body, _ = _run("volume_size_info", _request(volname="vm-7-disk-0"))
     assert status == 1
     assert body["error"] == {"type": "NotFound", "message": "volume ls:vm-7-disk-0 does not exist"}
+
+
+def test_the_request_is_utf8_both_ways(tmp_path: Path) -> None:
+    """The shim sends UTF-8 (JSON::PP->utf8): é and ☺ arrive as themselves and come back so,
+    in a file name as in a message; before, é came as one Latin-1 byte and left as \udce9."""
+    folder = tmp_path / "é☺"
+    folder.mkdir()
+    (folder / "token").write_text("s3cret")
+    scfg = {"resourcegroup": "gold", "apitoken": str(folder / "token"), "controller": "http://127.0.0.1:9"}
+    status, body, _ = _run("path", {"storeid": "ls", "node": "n1", "scfg": scfg, "args": {"volname": "vm-1-é☺"}})
+    assert status == 1 and "invalid volname 'vm-1-é☺'" in body["error"]["message"]  # the token file was read
+    missing = {**scfg, "apitoken": str(tmp_path / "☺é" / "token")}
+    status, body, _ = _run("status", {"storeid": "ls", "node": "n1", "scfg": missing})
+    assert body["error"]["message"].startswith(f"cannot read the API token file {tmp_path}/☺é/token")
+
+
+def test_a_request_that_is_not_utf8_is_refused() -> None:
+    status, body, _ = _run("parse_volname", '{"args": {"volname": "vm-1-é"}}'.encode("latin-1"))
+    assert status == 1 and body["error"]["type"] == "InvalidInput" and "not UTF-8" in body["error"]["message"]
 
 
 def test_unexpected_failures_are_rendered_too(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,20 +2,18 @@
 
 Safety: it listens on loopback by default and refuses any other address unless a bearer token
 is configured (``InvalidInput`` naming the fix); TLS alone encrypts but authenticates nobody,
-so it does not lift the rule. ``python -m
-linstor_core.controller.server --state-dir DIR`` runs it in the foreground (the CLI's
-``linstor-core controller`` does the same).
+so it does not lift the rule. ``linstor-core controller --state-dir DIR`` runs it in the
+foreground; ``python -m linstor_core.controller.server`` is that same command (the test
+harnesses start it so, with the interpreter under test).
 """
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import logging
 import socket
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -25,7 +23,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from linstor_core.config import HTTP_PORT, HTTPS_PORT
 from linstor_core.controller.api import create_app
 from linstor_core.controller.core import Controller
-from linstor_core.errors import InvalidInput, LinstorError
+from linstor_core.errors import InvalidInput
 from linstor_core.runner import Runner, run
 from linstor_core.serving import serve_until_signalled
 
@@ -147,25 +145,7 @@ def parse_listen(text: str | None, *, tls: bool = False) -> tuple[str, int]:
     return host, int(port)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="linstor-core controller",
-                                     description="Serve the embedded LINSTOR controller.")
-    parser.add_argument("--state-dir", required=True, type=Path)
-    parser.add_argument("--listen")
-    parser.add_argument("--token")
-    parser.add_argument("--tls-cert", type=Path)
-    parser.add_argument("--tls-key", type=Path)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        host, port = parse_listen(args.listen, tls=args.tls_cert is not None)
-        ControllerServer(args.state_dir, host, port, token=args.token, tls_cert=args.tls_cert,
-                         tls_key=args.tls_key).serve_forever()
-    except LinstorError as exc:
-        print(f"linstor-core controller: {exc}", file=sys.stderr)
-        return 1
-    return 0
+if __name__ == "__main__":  # ``python -m linstor_core.controller.server``: the CLI's own command
+    from linstor_core.cli import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["controller", *sys.argv[1:]]))

@@ -179,7 +179,7 @@ class Satellite:
             image = self._layout(pool).volume(vol.volume_name)
             with self._fresh(pool, image, ["allocate", str(image)]) as temp:
                 provider.allocate(temp, size)
-            return self._expose(image, created=True)
+            return self._expose_new(pool, image)
 
     def delete_volume(self, pool: PoolSpec, vol_name: str) -> None:
         """Detach and remove the volume; done already if it is missing. Snapshots stay.
@@ -204,7 +204,7 @@ class Satellite:
             return DISKLESS_DEVICE
         with self._lock:
             image = self._existing_image(pool, vol_name)
-            return self._expose(image, created=False)
+            return self._expose(image)
 
     def resize_volume(self, pool: PoolSpec, vol: VolumeSpec | str, new_size_kib: int) -> None:
         """Grow the volume to ``new_size_kib`` and make its loop device see the new size; a
@@ -357,7 +357,7 @@ class Satellite:
             image = self._existing_image(pool, vol_name)
             kept = replaced_of(image)
             if not kept.exists():
-                return self._expose(image, created=False)
+                return self._expose(image)
             with self._os_errors(pool, ["rename", str(kept), str(image)]):
                 os.replace(kept, image)
             # Every device over this path now serves the rolled-back data, which no path reaches.
@@ -502,7 +502,7 @@ class Satellite:
             provider.copy_data(source, temp)
             if size > temp.stat().st_size and isinstance(provider, SupportsBackingFile):
                 provider.grow(temp, size)
-        return self._expose(image, created=True)
+        return self._expose_new(pool, image)
 
     @contextmanager
     def _fresh(self, pool: PoolSpec, target: Path, argv: Sequence[str]) -> Iterator[Path]:
@@ -555,18 +555,22 @@ class Satellite:
         naming the pool and the fix (``oserrors``)."""
         return os_errors(argv, self.pool_directory(pool), f"storage pool '{pool.name}' on node '{pool.node}'")
 
-    def _expose(self, image: Path, *, created: bool) -> str:
-        """The device for ``image``: its loop device (attached if needed) or the file itself.
+    def _expose(self, image: Path) -> str:
+        """The device for ``image``: its loop device (attached if needed) or the file itself."""
+        if not self.use_loop:
+            return str(image)
+        return self.loops.attach(image)
 
-        When the file was made by this call and attaching fails, the file goes too; such a file
-        is new, so no loop device can serve it yet and none is looked for.
-        """
+    def _expose_new(self, pool: PoolSpec, image: Path) -> str:
+        """The device for ``image``, a file this call made: no loop device can serve it yet,
+        so none is looked for. When attaching fails the file goes too; the attach's error is
+        the one raised (it says what to fix), with a removal that failed too noted on it."""
         if not self.use_loop:
             return str(image)
         try:
-            return self.loops.attach(image, new_file=created)
-        except StorageError:
-            if created:
+            return self.loops.attach(image, new_file=True)
+        except StorageError as error:
+            with noted_on(error, f"removing {image.name} again"), self._os_errors(pool, ["unlink", str(image)]):
                 self._remove_made(image)
             raise
 
@@ -577,7 +581,7 @@ class Satellite:
         if not self.use_loop:
             return str(image)
         if not devices:
-            return self._expose(image, created=False)
+            return self._expose(image)
         for extra in devices[1:]:
             self.loops.detach(extra.name)
         return self._repoint(devices[0].name, image)

@@ -172,6 +172,31 @@ def test_failed_attach_leaves_no_file(sat: Satellite, loops: FakeLoops, pool: Po
     assert list(sat.pool_directory(pool).iterdir()) == []
 
 
+def test_a_failed_attach_whose_clean_up_fails_too_keeps_the_attach_error(
+        sat: Satellite, loops: FakeLoops, pool: PoolSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reply says why the volume could not be made (the attach) and that its file stayed,
+    not only the unlink's errno, which would send the operator after the wrong fault."""
+    path = image(pool, "LocalData_00000")
+    refused = StorageError(["ioctl", "LOOP_CTL_GET_FREE", "/dev/loop-control"], errno.ENODEV, "No such device")
+    loops.expect(attach(path, new_file=True), refused)
+
+    unlink = Path.unlink
+
+    def read_only(self: Path, missing_ok: bool = False) -> None:
+        if self != path:  # the allocation's temporary file, renamed or removed as usual
+            unlink(self, missing_ok)
+            return
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "unlink", read_only)
+    with pytest.raises(StorageError) as failed:
+        sat.create_volume(pool, VolumeSpec("LocalData", 0, MIB_KIB))
+    assert failed.value is refused
+    notes = getattr(failed.value, "__notes__", [])
+    assert len(notes) == 1 and f"removing {path.name} again failed too" in notes[0]
+    assert "Read-only file system" in notes[0] and pool.name in notes[0]
+
+
 def test_without_loops_the_device_is_the_file(tmp_path: Path, pool: PoolSpec) -> None:
     sat = Satellite(tmp_path, loops=FakeLoops(), use_loop=False)
     sat.check_pool(pool)

@@ -111,13 +111,14 @@ def _parser() -> argparse.ArgumentParser:
                              "the config file, the linstor client's files, then linstor://localhost)")
     parser.add_argument("--mount-root", metavar="DIR",
                         help=f"where volumes are mounted, one directory each (default {config.DEFAULT_MOUNT_ROOT}; "
-                             "for a managed plugin, its propagatedMount)")
+                             "for a managed plugin, a directory under its propagatedMount)")
     parser.add_argument("--config", metavar="FILE", type=Path,
                         help=f"INI file DIR/NAME.conf with a [global] section, then its drop-ins DIR/NAME.d/*.conf "
                              f"(default {config.DEFAULT_CONFIG_FILE}, which may be missing; a FILE given here "
                              "must exist)")
     parser.add_argument("--profile", metavar="NAME",
-                        help=f"profile for volumes created without -o profile (default {config.DEFAULT_PROFILE})")
+                        help="profile for volumes created without -o profile (default: profile= in the config file, "
+                             f"else {config.DEFAULT_PROFILE})")
     parser.add_argument("--node", metavar="NAME", help="this host's LINSTOR node name (default: the host name)")
     parser.add_argument("--state-file", metavar="FILE",
                         help=f"who holds which volume mounted (default {config.DEFAULT_STATE_FILE})")
@@ -129,13 +130,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(settings: config.PluginConfig) -> None:
     mounts = MountTable(settings.state_file, settings.mount_root)
-    for change in mounts.load():
-        log.info("mount state: %s", change)
-    warn_of_a_cleartext_token(settings.client)
     driver = VolumeDriver(
         DiskService.from_config(settings.client), mounts, node=settings.node, default_profile=settings.profile
     )
-    server = PluginServer(create_app(driver), settings.socket, inherited=inherited_socket())
+    server = PluginServer(create_app(driver), settings.socket, inherited=inherited_socket()).bind()
+    try:
+        for change in mounts.load():
+            log.info("mount state: %s", change)
+    except BaseException:
+        server.stop()
+        raise
+    warn_of_a_cleartext_token(settings.client)
     # In the background: with the controller unreachable at boot, each would wait out its
     # timeouts before dockerd got its first answer.
     threading.Thread(target=driver.detach_released, args=(mounts.released,), name="detach-released",

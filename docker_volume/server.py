@@ -110,10 +110,23 @@ class PluginServer:
             str(socket_path), app, numthreads=threads, request_queue_size=BACKLOG, inherited=inherited
         )
         self._thread: threading.Thread | None = None
+        self._bound = False
+
+    def bind(self) -> PluginServer:
+        """Bind (or adopt) the socket; ``ConfigError`` while another plugin serves it.
+
+        Connections queue from here on and are answered once serving starts: the command line
+        binds before it reads the mount state, so a second copy started by hand is refused
+        before it rewrites the running plugin's state file or detaches its volumes.
+        """
+        if not self._bound:
+            self._server.prepare()
+            self._bound = True
+        return self
 
     def start(self) -> PluginServer:
         """Bind (or adopt) the socket and serve in a daemon thread; return once accepting."""
-        self._server.prepare()
+        self.bind()
         self._thread = threading.Thread(target=self._server.serve, name="docker-volume-plugin", daemon=True)
         self._thread.start()
         log.info("serving the Docker volume plugin on %s", self.socket_path)
@@ -121,7 +134,7 @@ class PluginServer:
 
     def serve_forever(self) -> None:
         """Serve in this (the main) thread until SIGTERM/SIGINT, then clean up."""
-        self._server.prepare()  # outside the try: a refused socket is another plugin's, not ours to remove
+        self.bind()  # outside the try: a refused socket is another plugin's, not ours to remove
         log.info("serving the Docker volume plugin on %s", self.socket_path)
         try:
             serve_until_signalled(self._server)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import socket
 import stat
@@ -17,8 +19,9 @@ from flask import Flask
 
 from linstor_core.errors import ConfigError
 
-from docker_volume import probe
+from docker_volume import cli, probe
 from docker_volume.driver import VolumeDriver
+from docker_volume.mounts import MountTable
 from docker_volume.protocol import create_app
 from docker_volume.server import PluginServer, inherited_socket
 
@@ -48,6 +51,35 @@ def test_a_socket_another_plugin_serves_is_not_taken_over(driver: VolumeDriver, 
         with pytest.raises(ConfigError, match="already serving"):
             PluginServer(create_app(driver), path).serve_forever()
         assert probe.call(path, "/Plugin.Activate")[0] == 200
+
+
+def test_a_second_copy_is_refused_before_it_touches_the_mount_state(
+        driver: VolumeDriver, short_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A copy started by hand next to the running plugin (the README's troubleshooting) must not
+    read the mount state: with nothing mounted under its mount root it would drop the running
+    plugin's holders from the shared state file and detach their volumes."""
+    path, state, root = short_dir / "linstor.sock", short_dir / "mounts.json", short_dir / "volumes"
+    state.write_text(json.dumps({"version": 2, "volumes": {"web": {"c1": 1}}, "keeps_attached": []}))
+    recorded = state.read_bytes()
+    with PluginServer(create_app(driver), path):
+        assert cli.main(["--socket", str(path), "--state-file", str(state), "--mount-root", str(root),
+                         "--controllers", "http://127.0.0.1:9", "--node", "alpha"]) == 1
+        assert probe.call(path, "/Plugin.Activate")[0] == 200
+    assert "another process is already serving" in capsys.readouterr().err
+    assert state.read_bytes() == recorded
+
+
+def test_a_start_stopped_by_the_mount_state_leaves_no_socket(
+        short_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The socket is bound first; a start that fails after it (an unreadable state file while a
+    volume is mounted) removes it again, so Docker finds no plugin rather than a dead socket."""
+    path, state, mountinfo = short_dir / "linstor.sock", short_dir / "mounts.json", short_dir / "mountinfo"
+    state.write_text("{torn")
+    mountinfo.write_text(f"36 25 7:0 / {short_dir}/volumes/web rw,relatime shared:1 - ext4 /dev/loop0 rw\n")
+    monkeypatch.setattr(cli, "MountTable", functools.partial(MountTable, mountinfo=mountinfo))
+    assert cli.main(["--socket", str(path), "--state-file", str(state), "--mount-root", str(short_dir / "volumes"),
+                     "--controllers", "http://127.0.0.1:9", "--node", "alpha"]) == 1
+    assert not path.exists()
 
 
 def test_a_stale_socket_file_is_replaced(driver: VolumeDriver, short_dir: Path) -> None:

@@ -148,9 +148,11 @@ class VolumeDriver:
                 )
             except AlreadyExists:
                 existing = self._find(name, rd)
-                if existing is not None:
-                    self._check_same(name, VolumeOptions.from_props(existing.props), options)
-                raise
+                if existing is None:  # a definition that is not this volume's
+                    raise
+                # This volume, its size changed in LINSTOR since (the recorded options are what was asked).
+                self._check_same(name, VolumeOptions.from_props(existing.props), options)
+                return
             except ApiError as error:  # LINSTOR's placement refusal names neither the node nor the pool
                 placement = {key: value for key, value in options.to_docker_opts().items()
                              if key in PLACEMENT_OPTIONS}

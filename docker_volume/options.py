@@ -69,12 +69,9 @@ class VolumeOptions:
     def differences(self, other: VolumeOptions) -> list[str]:
         """Human lines naming each option that differs, e.g. ``"fs: ext4, asked xfs"``."""
         mine, theirs = self.to_docker_opts(), other.to_docker_opts()
-        mine["size"], theirs["size"] = units.format_kib(self.size_kib), units.format_kib(other.size_kib)
-        return [
-            f"{key}: {mine.get(key, 'unset')}, asked {theirs.get(key, 'unset')}"
-            for key in VALID_OPTIONS
-            if _comparable(key, mine.get(key)) != _comparable(key, theirs.get(key))
-        ]
+        differing = [key for key in VALID_OPTIONS if _comparable(key, mine.get(key)) != _comparable(key, theirs.get(key))]
+        mine["size"], theirs["size"] = _shown_sizes(self.size_kib, other.size_kib)
+        return [f"{key}: {mine.get(key, 'unset')}, asked {theirs.get(key, 'unset')}" for key in differing]
 
     def to_docker_opts(self) -> dict[str, str]:
         """The options that are set, as ``-o KEY=VALUE`` would give them (sizes in KiB)."""
@@ -135,6 +132,14 @@ def parse_options(opts: object, *, default_profile: str, created: bool = False) 
 
 _NAMES_IGNORING_CASE = frozenset({"profile", "storagepool", "nodes"})
 """Options holding LINSTOR names, which ignore case: ``profile=Gold`` asks for the same as ``gold``."""
+
+
+def _shown_sizes(mine: int, theirs: int) -> tuple[str, str]:
+    """Two sizes as people read them, in KiB too where the short forms alone look the same."""
+    shown = units.format_kib(mine), units.format_kib(theirs)
+    if mine != theirs and shown[0] == shown[1]:
+        return f"{shown[0]} ({mine} KiB)", f"{shown[1]} ({theirs} KiB)"
+    return shown
 
 
 def _comparable(key: str, value: str | None) -> str | None:

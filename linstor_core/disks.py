@@ -31,7 +31,7 @@ from linstor_core.models import (
     HAND_OVER, TWO_PRIMARIES, Attachment, Capacity, Disk, Resource, ResourceDefinition, SelectFilter, Snapshot,
 )
 from linstor_core.naming import (
-    PROP_PREFIX, validate_node_name, validate_resource_group_name, validate_resource_name, validate_snapshot_name,
+    PROP_PREFIX, among, validate_node_name, validate_resource_group_name, validate_resource_name, validate_snapshot_name,
 )
 
 VOLUME_NUMBER = 0
@@ -201,7 +201,7 @@ class DiskService:
 
     def _existing(self, profile: str, name: str, size_kib: int) -> Disk:
         disk = self.get(name)
-        if disk.profile != profile or disk.size_kib != size_kib:
+        if not among(profile, (disk.profile,)) or disk.size_kib != size_kib:  # LINSTOR's names ignore case
             raise _refusal(
                 AlreadyExists,
                 retcodes.FAIL_EXISTS_RSC_DFN,

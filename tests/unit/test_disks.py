@@ -129,6 +129,15 @@ def test_create_again_returns_the_existing_disk(http: responses.RequestsMock, se
     assert calls(http, "DELETE", "/v1/resource-definitions/pve-101-disk-0") == []
 
 
+def test_create_again_with_the_profile_in_another_case_returns_the_existing_disk(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    """LINSTOR names ignore case, and it reports the group as it was spelled when made."""
+    http.post(f"{BASE}/v1/resource-groups/GOLD/spawn", json=failure(retcodes.FAIL_EXISTS_RSC_DFN), status=500)
+    given_disk(http)
+    assert service.create("GOLD", "pve-101-disk-0", 1024).profile == "gold"
+
+
 @pytest.mark.parametrize(("profile", "size"), [("gold", 2048), ("silver", 1024)])
 def test_create_with_another_size_or_profile_is_refused(
     http: responses.RequestsMock, service: DiskService, profile: str, size: int

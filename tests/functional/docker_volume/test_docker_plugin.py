@@ -266,8 +266,14 @@ def test_get_list_and_idempotent_create(plugin: Plugin, client: Any) -> None:
     assert plugin.call("/VolumeDriver.Capabilities") == {"Capabilities": {"Scope": "global"}}
     plugin.ok("/VolumeDriver.Create", {"Name": "app.data", "Opts": {"size": "20MiB"}})
     plugin.ok("/VolumeDriver.Create", {"Name": "app.data", "Opts": {"size": "20M", "profile": plugin.profile}})
+    # LINSTOR names ignore case: the group it reports back is spelled as it was made.
+    plugin.ok("/VolumeDriver.Create", {"Name": "app.data", "Opts": {"size": "20M", "profile": plugin.profile.upper()}})
     different = plugin.call("/VolumeDriver.Create", {"Name": "app.data", "Opts": {"size": "40M"}})
     assert "exists with other options: size: 20 MiB, asked 40 MiB" in different["Err"]
+    plugin.ok("/VolumeDriver.Create", {"Name": "default.size"})  # 100MB: 97657 KiB
+    nearly = plugin.call("/VolumeDriver.Create", {"Name": "default.size", "Opts": {"size": "97656KiB"}})
+    assert "exists with other options: size: 95.37 MiB (97657 KiB), asked 95.37 MiB (97656 KiB)" in nearly["Err"]
+    plugin.ok("/VolumeDriver.Remove", {"Name": "default.size"})
     client.resource_groups.spawn(plugin.profile, "not-docker", [8192])
 
     volume = plugin.ok("/VolumeDriver.Get", {"Name": "app.data"})["Volume"]

@@ -46,7 +46,7 @@ class FakeDisks:
         self.select_filters[name] = select_filter
         existing = self.disks.get(name)
         if existing is not None:
-            if (existing.profile, existing.size_kib) != (profile, size_kib):
+            if (existing.profile.casefold(), existing.size_kib) != (profile.casefold(), size_kib):  # as LINSTOR
                 raise AlreadyExists([ApiReply(retcodes.FAIL_EXISTS_RSC_DFN, f"disk {name} exists")])
             return existing
         self.disks[name] = Disk(name=name, size_kib=size_kib, profile=profile, props=dict(props), nodes=("node-b",))

@@ -43,6 +43,14 @@ def test_create_refuses_the_same_name_with_other_options(driver: VolumeDriver, d
     assert disks.disks["docker-web"].size_kib == 1024 * 1024
 
 
+def test_create_again_after_a_resize_in_linstor_is_the_same_volume(driver: VolumeDriver, disks: FakeDisks) -> None:
+    """An admin grew the definition (linstor vd set-size): the volume is still the one asked for."""
+    driver.create("web", {"size": "1G"})
+    disks.disks["docker-web"] = replace(disks.disks["docker-web"], size_kib=2 * 1024 * 1024)
+    driver.create("web", {"size": "1G"})
+    assert disks.disks["docker-web"].size_kib == 2 * 1024 * 1024
+
+
 def test_create_refuses_a_case_twin_of_another_volume(driver: VolumeDriver, disks: FakeDisks) -> None:
     driver.create("web", {})
     disks.disks["docker-Web"] = disks.disks["docker-web"]  # LINSTOR finds "docker-Web" as docker-web

@@ -18,6 +18,9 @@ class Datastore:
     base_path: str = ""
     tm_mad: str = ""
     template: Mapping[str, str] = field(default_factory=dict)
+    disk_type: str = ""
+    """How libvirt is told to open its disks (oned's ``DISK_TYPE``: ``FILE``, ``BLOCK``, ...);
+    empty when the document does not say."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from linstor_core import datacopy, filesystems, naming
 from linstor_core.errors import (
-    AlreadyExists, InUse, InvalidInput, LinstorError, NotFound, Stopped, StorageError, noted_on,
+    AlreadyExists, ConfigError, InUse, InvalidInput, LinstorError, NotFound, Stopped, StorageError, noted_on,
 )
 from opennebula_driver import contextiso, names, vmstates
 from opennebula_driver.args import (
@@ -236,12 +236,26 @@ def _blank_on(env: Env, service: DiskService, name: str, size_kib: int, host: st
     return attachment.device
 
 
+def _check_opened_as_block(datastore: Datastore, attribute: str, value: str, what: str) -> None:
+    """Refuse, before anything is made, a system datastore that would have libvirt open one of
+    this driver's disks as a file: volatile and swap disks are opened as its ``DISK_TYPE``
+    says, the context CD-ROM as its ``CONTEXT_DISK_TYPE`` says, both FILE unless set, and
+    QEMU (6.0 and later) refuses a block device opened as a file, so the VM would not boot."""
+    if value.upper() != "BLOCK":
+        raise ConfigError(
+            f"system datastore {datastore.id} ({datastore.name or 'unnamed'}) has {attribute}={value or 'FILE'}: "
+            f"libvirt would open the VM's {what}, a LINSTOR block device, as a file, which QEMU refuses",
+            correction=f'add {attribute}="BLOCK" to its template (onedatastore update {datastore.id}), then retry',
+        )
+
+
 def mkimage(env: Env, args: Sequence[str]) -> str:
     """A volatile disk of SIZE MiB, with the disk's FS (or FORMAT naming a filesystem) made on it."""
     check_count("mkimage", list(args), "size format host:dir/disk.<i> vmid dsid", 5)
     size_kib = size_mib_to_kib(args[0])
     call = _disk_call(args[2], args[3], args[4])
     vm, datastore = env.oned.vm_and_datastore(call.vm_id, call.ds_id)
+    _check_opened_as_block(datastore, "DISK_TYPE", datastore.disk_type, "volatile disk")
     disk = vm.disk(call.disk_id)
     if args[1].lower() == "qcow2":  # qemu would be told to read the raw device as qcow2
         raise InvalidInput("format", args[1], "LINSTOR disks are raw block devices",
@@ -266,13 +280,15 @@ def mkswap(env: Env, args: Sequence[str]) -> str:
     check_count("mkswap", list(args), "size host:dir/disk.<i> vmid dsid", 4)
     size_kib = size_mib_to_kib(args[0])
     call = _disk_call(args[1], args[2], args[3])
+    vm, datastore = env.oned.vm_and_datastore(call.vm_id, call.ds_id)
+    _check_opened_as_block(datastore, "DISK_TYPE", datastore.disk_type, "swap disk")
 
     def format_and_link(service: DiskService, name: str) -> None:
         device = _blank_on(env, service, name, size_kib, call.target.host)
         env.hosts.run(call.target.host, ["mkswap", device])
         env.hosts.link(call.target.host, device, call.target.path)
 
-    _new_vm_disk(env, call, *env.oned.vm_and_datastore(call.vm_id, call.ds_id), size_kib, "swap", format_and_link)
+    _new_vm_disk(env, call, vm, datastore, size_kib, "swap", format_and_link)
     return ""
 
 
@@ -504,6 +520,8 @@ def context(env: Env, args: Sequence[str]) -> str:
     files = list(args[:-3])
     call = _disk_call(args[-3], args[-2], args[-1])
     vm, datastore = env.oned.vm_and_datastore(call.vm_id, call.ds_id)
+    _check_opened_as_block(datastore, "CONTEXT_DISK_TYPE", datastore.template.get("CONTEXT_DISK_TYPE", ""),
+                           "context CD-ROM")
     service = env.service(datastore)
     name = names.vm_disk(vm, call.disk_id)
     with tempfile.TemporaryDirectory(prefix="linstor-one-context-") as workdir:

@@ -115,15 +115,21 @@ def flat_template(template: object) -> dict[str, str]:
     return {str(k): str(v).strip() for k, v in template.items() if isinstance(v, (str, int))}
 
 
+_DISK_TYPES = {0: "FILE", 1: "CD_ROM", 2: "BLOCK", 3: "RBD"}
+"""oned's ``Image::DiskType`` numbers, as ``<DATASTORE><DISK_TYPE>`` gives them."""
+
+
 def datastore_from(element: ET.Element) -> Datastore:
     """A ``<DATASTORE>`` element (a driver action's, or ``one.datastore.info``'s answer)."""
     template = element.find("TEMPLATE")
+    disk_type = optional_int(text_at(element, "DISK_TYPE"), "DATASTORE/DISK_TYPE")
     return Datastore(
         id=required_int(text_at(element, "ID"), "DATASTORE/ID"),
         name=text_at(element, "NAME"),
         base_path=text_at(element, "BASE_PATH"),
         tm_mad=text_at(element, "TM_MAD"),
         template=flat_template(to_dict(template) if template is not None else {}),
+        disk_type="" if disk_type is None else _DISK_TYPES.get(disk_type, f"type {disk_type}"),
     )
 
 

@@ -62,3 +62,9 @@ echo
 echo "For disk snapshots of running VMs (snap_create_live), add kvm-linstor to LIVE_DISK_SNAPSHOTS"
 echo "in /etc/one/vmm_exec/vmm_execrc on the front-end (oned refuses them otherwise), e.g.:"
 echo '    LIVE_DISK_SNAPSHOTS="kvm-qcow2 kvm-shared kvm-ceph kvm-linstor"'
+echo
+echo "Give each system datastore with TM_MAD=linstor block disks (oned's default for a system"
+echo "datastore is FILE, and QEMU refuses a block device opened as a file; mkimage, mkswap and"
+echo "context refuse such a datastore, naming the attribute):"
+echo '    DISK_TYPE = "BLOCK"'
+echo '    CONTEXT_DISK_TYPE = "BLOCK"'

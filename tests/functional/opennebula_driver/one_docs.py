@@ -16,14 +16,17 @@ def _template(attrs: Mapping[str, object]) -> str:
 
 
 def datastore_xml(ds_id: int, template: Mapping[str, object], *, name: str = "linstor", ds_type: int = 0,
-                  tm_mad: str = "linstor") -> str:
+                  tm_mad: str = "linstor", disk_type: int = 2) -> str:
+    """``<DATASTORE>`` set up as the README says: DISK_TYPE BLOCK (2) and, unless ``template``
+    says otherwise, CONTEXT_DISK_TYPE BLOCK."""
+    template = {"CONTEXT_DISK_TYPE": "BLOCK", **template}
     return (
         f"<DATASTORE><ID>{ds_id}</ID><UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME><GNAME>oneadmin</GNAME>"
         f"<NAME>{escape(name)}</NAME><PERMISSIONS><OWNER_U>1</OWNER_U><OWNER_M>1</OWNER_M><OWNER_A>0</OWNER_A>"
         "<GROUP_U>1</GROUP_U><GROUP_M>0</GROUP_M><GROUP_A>0</GROUP_A><OTHER_U>0</OTHER_U><OTHER_M>0</OTHER_M>"
         f"<OTHER_A>0</OTHER_A></PERMISSIONS><DS_MAD><![CDATA[linstor]]></DS_MAD><TM_MAD><![CDATA[{tm_mad}]]></TM_MAD>"
         f"<BASE_PATH><![CDATA[/var/lib/one//datastores/{ds_id}]]></BASE_PATH><TYPE>{ds_type}</TYPE>"
-        "<DISK_TYPE>2</DISK_TYPE><STATE>0</STATE><CLUSTERS><ID>0</ID></CLUSTERS><TOTAL_MB>0</TOTAL_MB>"
+        f"<DISK_TYPE>{disk_type}</DISK_TYPE><STATE>0</STATE><CLUSTERS><ID>0</ID></CLUSTERS><TOTAL_MB>0</TOTAL_MB>"
         "<FREE_MB>0</FREE_MB><USED_MB>0</USED_MB><IMAGES></IMAGES>"
         f"<TEMPLATE>{_template(template)}</TEMPLATE></DATASTORE>"
     )

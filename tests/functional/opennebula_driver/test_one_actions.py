@@ -294,6 +294,25 @@ def test_refusals_from_linstor_and_oned_reach_the_user(one: One) -> None:
     assert one.state() == before
 
 
+def test_a_system_datastore_that_opens_disks_as_files_is_named_with_the_fix(one: One, tmp_path: Path) -> None:
+    """Without DISK_TYPE and CONTEXT_DISK_TYPE BLOCK (both FILE by default) libvirt would hand
+    QEMU these block devices as files, and the VM would not boot: refused, nothing made."""
+    context_sh = tmp_path / "context.sh"
+    context_sh.write_text("ETH0_IP='10.0.0.5'\n")
+    vm(one, 23, "filesys", [{"DISK_ID": 0, "TYPE": "fs", "SIZE": 4}])
+    template = {**one.template, "CONTEXT_DISK_TYPE": "FILE"}
+    one.oned.datastores[0] = datastore_xml(0, template, name="system", ds_type=1, disk_type=0)
+    before = one.resource_names()
+    for action, args, attribute in (("mkimage", ("4", "raw", f"bravo:{SYS}/23/disk.0"), "DISK_TYPE"),
+                                    ("mkswap", ("4", f"bravo:{SYS}/23/disk.1"), "DISK_TYPE"),
+                                    ("context", (str(context_sh), f"bravo:{SYS}/23/disk.2"), "CONTEXT_DISK_TYPE")):
+        done = one.run("tm", action, *args, "23", "0")
+        assert done.returncode == 1, done
+        assert f"system datastore 0 (system) has {attribute}=FILE" in done.stderr
+        assert f'add {attribute}="BLOCK" to its template (onedatastore update 0)' in done.stderr
+    assert one.resource_names() == before and not one.host_path("bravo", f"{SYS}/23").exists()
+
+
 def test_context_cdrom_is_a_linstor_disk(one: One, tmp_path: Path) -> None:
     require("genisoimage", "mkisofs", "xorriso", package="genisoimage")
     context_sh = tmp_path / "context.sh"

@@ -31,7 +31,7 @@ def test_install_writes_the_scripts_and_prints_the_registration(tmp_path: Path) 
     assert installed == f'#!/bin/sh\nexec {exe} tm clone "$@"\n'
     assert (tmp_path / "remotes" / "datastore" / "linstor" / "cp").stat().st_mode & 0o111
     for snippet in ("TM_MAD_CONF", 'NAME = "linstor"', 'DISK_TYPE = "BLOCK"', "DS_MAD_CONF", "onehost sync",
-                    "kvm-linstor", "LIVE_DISK_SNAPSHOTS"):
+                    "kvm-linstor", "LIVE_DISK_SNAPSHOTS", 'CONTEXT_DISK_TYPE = "BLOCK"'):
         assert snippet in done.stdout
 
 

@@ -19,7 +19,8 @@ from one_fakes import TEMPLATE, FakeDisks, FakeOned, Harness
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[Harness]:
     disks = FakeDisks(tmp_path)
-    oned = FakeOned(datastores={100: Datastore(id=100, template=dict(TEMPLATE)), 0: Datastore(id=0, template=dict(TEMPLATE))})
+    system = Datastore(id=0, template={**TEMPLATE, "CONTEXT_DISK_TYPE": "BLOCK"}, disk_type="BLOCK")  # as the README has it
+    oned = FakeOned(datastores={100: Datastore(id=100, template=dict(TEMPLATE), disk_type="BLOCK"), 0: system})
     runner = FakeRunner()
     progress: list[str] = []
     env = Env(

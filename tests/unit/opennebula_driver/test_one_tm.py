@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import shlex
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from linstor_core.errors import AlreadyExists, ApiError, ApiReply, InUse, InvalidInput, LinstorError, NotFound, Stopped, StorageError
+from linstor_core.errors import (
+    AlreadyExists, ApiError, ApiReply, ConfigError, InUse, InvalidInput, LinstorError, NotFound, Stopped, StorageError,
+)
 from linstor_core.models import Disk
 from opennebula_driver import tm
 from opennebula_driver.hosts import _COPY_SCRIPT
@@ -137,6 +140,25 @@ def test_a_disk_an_action_made_goes_again_when_the_action_fails(harness: Harness
     harness.runner.assert_done()
     assert sorted(harness.disks.disks) == [IMAGE]
     assert [c[1] for c in harness.disks.calls if c[0] == "delete"] == [OWN, volatile, swap, context, context]
+
+
+@pytest.mark.parametrize(("action", "args", "attribute"), [
+    (tm.mkimage, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"], "DISK_TYPE"),
+    (tm.mkswap, ["64", f"node1:{DIR}/disk.3", "22", "0"], "DISK_TYPE"),
+    (tm.context, ["/tmp/context.sh", f"node1:{DIR}/disk.4", "22", "0"], "CONTEXT_DISK_TYPE"),
+])
+def test_a_system_datastore_that_would_open_the_disk_as_a_file_is_refused_first(
+        harness: Harness, vm: Vm, action: Callable[..., str], args: list[str], attribute: str) -> None:
+    """Both attributes default to FILE, and QEMU refuses a block device opened as a file: the
+    VM would fail to boot with QEMU's message; this says which attribute to set, and where."""
+    system = harness.env.oned.datastores[0]  # type: ignore[attr-defined]
+    template = {key: value for key, value in system.template.items() if key != "CONTEXT_DISK_TYPE"}
+    harness.env.oned.datastores[0] = replace(system, name="system", disk_type="FILE", template=template)  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match=f"system datastore 0 \\(system\\) has {attribute}=FILE") as refused:
+        action(harness.env, args)
+    assert f'add {attribute}="BLOCK"' in refused.value.correction and "onedatastore update 0" in refused.value.correction
+    assert harness.disks.mutations() == []
+    harness.runner.assert_done()
 
 
 def _stopped(argv: object) -> str:

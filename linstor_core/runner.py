@@ -19,8 +19,9 @@ DEFAULT_TIMEOUT = 120.0
 TIMED_OUT = -1
 """The exit code a ``StorageError`` carries when the command was killed at its timeout."""
 
-# Tools live in /sbin on Debian; a non-login root shell may not have it on PATH.
-_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""Where the storage tools are: mkfs, losetup and blkdiscard live in /sbin on Debian, which a
+non-login root shell, and any user's ssh login, may not have on PATH."""
 
 
 class Runner(Protocol):
@@ -31,7 +32,7 @@ class Runner(Protocol):
 
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
-    env["PATH"] = env.get("PATH", "") + ":" + _SYSTEM_PATH
+    env["PATH"] = env.get("PATH", "") + ":" + SYSTEM_PATH
     env["LC_ALL"] = "C"
     return env
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from linstor_core.errors import InvalidInput, LinstorError
-from linstor_core.runner import DEFAULT_TIMEOUT, Runner, run
+from linstor_core.runner import DEFAULT_TIMEOUT, SYSTEM_PATH, Runner, run
 
 _LINK_SCRIPT = 'mkdir -p -- "$1" && ln -sfn -- "$2" "$3"'
 # Streams a directory from one host to another through the front-end, as OpenNebula's ssh TM
@@ -120,7 +120,9 @@ class Hosts:
     def run(self, host: str, argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT) -> str:
         if self.is_local(host):
             return self.runner(list(argv), timeout=timeout)
-        remote = shlex.join(str(a) for a in argv)
+        # oneadmin's ssh login PATH has no sbin directory on Debian and Ubuntu, where mkfs,
+        # mkswap and blkdiscard are: set, as OpenNebula's own drivers export it.
+        remote = shlex.join(["env", f"PATH={SYSTEM_PATH}", *(str(a) for a in argv)])
         return self.runner(["ssh", "-o", "BatchMode=yes", host, remote], timeout=timeout)
 
     def runner_on(self, host: str) -> Runner:

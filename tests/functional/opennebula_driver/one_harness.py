@@ -50,7 +50,8 @@ done
 host=$1; shift
 printf '%s %s\\n' "$host" "$*" >> "$SSH_LOG"
 command=$(printf '%s' "$*" | sed "s|{datastores}|$HOSTS_ROOT/$host/datastores|g")
-exec sh -c "$command"
+# oneadmin's login PATH on Debian, without the sbin directories mkfs and mkswap are in
+PATH=/usr/local/bin:/usr/bin:/bin exec sh -c "$command"
 """.format(datastores=ONE_DATASTORES)
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from linstor_core.runner import SYSTEM_PATH
+
 from one_docs import b64, datastore_xml, driver_action, image_xml, vm_xml
 from one_harness import MIB, SYS, One, cp_image, device_of, image_ds, read_link, upload, vm, write_at
 from prerequisites import require
@@ -70,7 +72,7 @@ def test_vm_disks_clone_mkimage_resize_delete(one: One) -> None:
     probe = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", device], capture_output=True, text=True,
                            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     assert probe.stdout.strip() == "ext4"
-    assert "bravo mkfs.ext4 -q -F " in one.ssh_log.read_text()
+    assert f"bravo env PATH={SYSTEM_PATH} mkfs.ext4 -q -F " in one.ssh_log.read_text()
 
     one.ok("tm", "resize", f"bravo:{SYS}/22/disk.0", "32", "22", "100")
     assert one.get(f"/v1/resource-definitions/{own}/volume-definitions")[0]["size_kib"] == 32 * 1024

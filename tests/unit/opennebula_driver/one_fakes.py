@@ -13,7 +13,7 @@ from pathlib import Path
 
 from linstor_core.errors import AlreadyExists, ApiReply, InUse, InvalidInput, NotFound
 from linstor_core.models import Attachment, Capacity, Disk
-from linstor_core.runner import FakeRunner
+from linstor_core.runner import SYSTEM_PATH, FakeRunner
 from opennebula_driver.env import Env
 from opennebula_driver.records import Datastore, Vm
 
@@ -210,3 +210,9 @@ class Harness:
     oned: FakeOned
     runner: FakeRunner
     progress: list[str]
+
+
+def ssh(host: str, command: str) -> list[str]:
+    """The ssh command line the driver runs ``command`` (shell-quoted) with on ``host``, under a
+    PATH with the sbin directories (oneadmin's login PATH may lack them)."""
+    return ["ssh", "-o", "BatchMode=yes", host, f"env PATH={SYSTEM_PATH} {command}"]

@@ -18,7 +18,7 @@ from opennebula_driver import tm
 from opennebula_driver.hosts import _COPY_SCRIPT
 from opennebula_driver.records import Vm, VmDisk
 
-from one_fakes import Harness
+from one_fakes import Harness, ssh
 
 DIR = "/var/lib/one/datastores/0/22"
 IMAGE = "one-img7-ubuntu"
@@ -37,7 +37,7 @@ def add(harness: Harness, name: str, size_kib: int = 1024, **props: str) -> None
 
 def expect_link(harness: Harness, host: str, device: str, path: str) -> None:
     argv = ["sh", "-c", 'mkdir -p -- "$1" && ln -sfn -- "$2" "$3"', "link", str(Path(path).parent), device, path]
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", host, shlex.join(argv)] if host != "fe" else argv)
+    harness.runner.expect(ssh(host, shlex.join(argv)) if host != "fe" else argv)
 
 
 def expect_copy(harness: Harness, src: str, dst: str, path: str) -> None:
@@ -111,8 +111,8 @@ def test_clone_refuses_a_disk_of_that_name_that_is_not_the_vms(harness: Harness,
 
 def link_fails(harness: Harness, host: str, device: str, path: str) -> None:
     argv = ["sh", "-c", 'mkdir -p -- "$1" && ln -sfn -- "$2" "$3"', "link", str(Path(path).parent), device, path]
-    ssh = ["ssh", "-o", "BatchMode=yes", host, shlex.join(argv)]
-    harness.runner.expect(ssh, StorageError(ssh, 255, "ssh: connect to host node1: No route to host"))
+    command = ssh(host, shlex.join(argv))
+    harness.runner.expect(command, StorageError(command, 255, "ssh: connect to host node1: No route to host"))
 
 
 def test_a_disk_an_action_made_goes_again_when_the_action_fails(harness: Harness, vm: Vm,
@@ -124,7 +124,7 @@ def test_a_disk_an_action_made_goes_again_when_the_action_fails(harness: Harness
     with pytest.raises(StorageError, match="No route"):
         tm.clone(harness.env, [f"fe:{IMAGE}", f"node1:{DIR}/disk.0", "22", "100"])
     volatile = "one-vm22-web-disk-2"
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"mkfs.ext4 -q -F {device(harness, volatile, 'node1')}"],
+    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F {device(harness, volatile, 'node1')}"),
                           StorageError(["mkfs.ext4"], 1, "mkfs.ext4: Device size reported to be zero"))
     with pytest.raises(StorageError, match="size reported"):
         tm.mkimage(harness.env, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"])
@@ -186,7 +186,7 @@ def test_a_leftover_copy_of_another_image_is_not_taken_for_this_one(harness: Har
     assert [c[0] for c in harness.disks.mutations()] == ["clone", "create"]  # both refused: AlreadyExists
     assert harness.disks.disks[OWN].props["Aux/bundle/image"] == "9" and harness.disks.disks[volatile].size_kib == 128 * 1024
     dev = device(harness, volatile, "node1")  # the same size: a deploy retried, finished now
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"mkfs.ext4 -q -F {dev}"])
+    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F {dev}"))
     expect_link(harness, "node1", dev, f"{DIR}/disk.2")
     tm.mkimage(harness.env, ["128", "raw", f"node1:{DIR}/disk.2", "22", "0"])
     harness.runner.assert_done()
@@ -195,7 +195,7 @@ def test_a_leftover_copy_of_another_image_is_not_taken_for_this_one(harness: Har
 def test_mkimage_formats_on_the_host_over_ssh(harness: Harness, vm: Vm) -> None:
     name = "one-vm22-web-disk-2"
     dev = device(harness, name, "node1")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"mkfs.ext4 -q -F {dev}"])
+    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F {dev}"))
     expect_link(harness, "node1", dev, f"{DIR}/disk.2")
     tm.mkimage(harness.env, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"])
     assert harness.disks.disks[name].size_kib == 256 * 1024
@@ -214,8 +214,8 @@ def test_mkimage_and_mkswap_zero_a_disk_whose_storage_hands_out_old_data(harness
     """Thick LVM: the guest sees the whole device, not only what mkfs and mkswap write."""
     harness.disks.zeroed = False
     dev = device(harness, "one-vm22-web-disk-2", "node1")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"blkdiscard --zeroout {dev}"])
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"mkfs.ext4 -q -F {dev}"])
+    harness.runner.expect(ssh("node1", f"blkdiscard --zeroout {dev}"))
+    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F {dev}"))
     expect_link(harness, "node1", dev, f"{DIR}/disk.2")
     tm.mkimage(harness.env, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"])
     dev = device(harness, "one-vm22-web-disk-3", "fe")
@@ -248,9 +248,9 @@ def test_context_leaves_nothing_of_the_storages_old_data_around_the_iso(
 def test_delete_own_disk_persistent_disk_and_directory(harness: Harness, vm: Vm) -> None:
     add(harness, OWN, **OWN_PROPS)
     add(harness, "one-img9-data")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.0"))
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.1"))
+    harness.runner.expect(ssh("node1", f"rm -rf -- {DIR}"))
     tm.delete(harness.env, [f"node1:{DIR}/disk.0", "22", "100"])
     tm.delete(harness.env, [f"node1:{DIR}/disk.1", "22", "100"])
     tm.delete(harness.env, [f"node1:{DIR}", "22", "100"])
@@ -265,13 +265,13 @@ def test_delete_on_a_host_that_is_down_still_leaves_nothing_in_linstor(harness: 
     add(harness, OWN, **OWN_PROPS)
     add(harness, "one-vm22-web-disk-3", **{**OWN_PROPS, "Aux/bundle/disk": "3", "Aux/bundle/kind": "context"})
     down = StorageError(["ssh", "-o", "BatchMode=yes", "node1", "rm"], 255, "ssh: connect to host node1: No route")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"], down)
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"], down)
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.0"), down)
+    harness.runner.expect(ssh("node1", f"rm -rf -- {DIR}"), down)
     tm.delete(harness.env, [f"node1:{DIR}/disk.0", "22", "100"])
     tm.delete(harness.env, [f"node1:{DIR}", "22", "100"])
     assert harness.disks.disks == {}
     denied = StorageError(["ssh", "-o", "BatchMode=yes", "node1", "rm"], 1, "rm: Permission denied")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"], denied)
+    harness.runner.expect(ssh("node1", f"rm -rf -- {DIR}"), denied)
     with pytest.raises(StorageError, match="Permission denied"):
         tm.delete(harness.env, [f"node1:{DIR}", "22", "100"])
 
@@ -281,7 +281,7 @@ def test_delete_removes_every_copy_of_the_disk_a_rename_left(harness: Harness, v
     disk's owner props, and deleting the disk must not leak the first one."""
     add(harness, OWN, **OWN_PROPS)
     add(harness, "one-vm22-app-disk-0", **OWN_PROPS)
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.0"))
     tm.delete(harness.env, [f"node1:{DIR}/disk.0", "22", "100"])
     assert OWN not in harness.disks.disks and "one-vm22-app-disk-0" not in harness.disks.disks
     assert harness.oned.vm_lookups == []
@@ -309,10 +309,10 @@ def leave_node1_three_ways(harness: Harness) -> None:
     """VM 22's disk.1 (image 9, used in place) leaves node1 by delete, mvds and mv to node2."""
     for action, args in (("delete", [f"node1:{DIR}/disk.1", "22", "100"]),
                          ("mvds", [f"node1:{DIR}/disk.1", "one-img9-data", "22", "100"])):
-        harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+        harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.1"))
         tm.ACTIONS[action](harness.env, args)
     expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.1"))
     tm.mv(harness.env, [f"node1:{DIR}/disk.1", f"node2:{DIR}/disk.1", "22", "100"])
     harness.runner.assert_done()
 
@@ -368,7 +368,7 @@ def test_a_vm_is_not_its_own_other_user(harness: Harness, vm: Vm) -> None:
     """VM 22 itself is among image 9's users (oned releases the image after the epilog)."""
     add(harness, "one-img9-data")
     assert harness.oned.image_users(9) == (22,)
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.1"))
     tm.delete(harness.env, [f"node1:{DIR}/disk.1", "22", "100"])
     assert harness.disks.mutations() == [("detach", "one-img9-data", "node1")]
 
@@ -490,7 +490,7 @@ def test_bad_arguments_change_nothing(harness: Harness, vm: Vm, action: str, arg
 def test_mv_moves_a_disk_between_hosts(harness: Harness, vm: Vm) -> None:
     add(harness, OWN, **OWN_PROPS)
     expect_link(harness, "node2", device(harness, OWN, "node2"), f"{DIR}/disk.0")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.0"))
     tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"node2:{DIR}/disk.0", "22", "100"])
     assert harness.disks.mutations() == [("attach", OWN, "node2"), ("detach", OWN, "node1")]
 
@@ -511,7 +511,7 @@ def test_mv_to_a_frontend_that_cannot_reach_the_disk_only_leaves_the_host(
         raise refusal
 
     monkeypatch.setattr(harness.disks, "attach", refused)
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.0"))
     tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
     assert harness.disks.mutations() == [("detach", OWN, "node1")]
 
@@ -541,7 +541,7 @@ def test_mv_to_a_frontend_that_is_a_linstor_node_attaches_there(harness: Harness
     with an MV whose source and destination are the same host."""
     add(harness, OWN, **OWN_PROPS)
     expect_link(harness, "fe", device(harness, OWN, "fe"), f"{DIR}/disk.0")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.0"))
     tm.mv(harness.env, [f"node1:{DIR}/disk.0", f"fe:{DIR}/disk.0", "22", "100"])
     assert harness.disks.mutations() == [("attach", OWN, "fe"), ("detach", OWN, "node1")]
     expect_link(harness, "fe", device(harness, OWN, "fe"), f"{DIR}/disk.0")
@@ -579,7 +579,7 @@ def test_a_remote_host_that_cannot_reach_the_disk_fails_the_mv(harness: Harness,
 
 def test_mv_of_the_vm_directory_copies_it_and_removes_the_old_one(harness: Harness) -> None:
     expect_copy(harness, "node1", "-", DIR)
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
+    harness.runner.expect(ssh("node1", f"rm -rf -- {DIR}"))
     tm.mv(harness.env, [f"node1:{DIR}", f"fe:{DIR}", "22", "0"])
     assert harness.disks.mutations() == []
 
@@ -594,7 +594,7 @@ def test_the_context_disk_moves_with_the_vm_directory(harness: Harness) -> None:
     add(harness, CONTEXT, **CONTEXT_PROPS)
     expect_copy(harness, "node1", "node2", DIR)
     expect_link(harness, "node2", device(harness, CONTEXT, "node2"), f"{DIR}/disk.3")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
+    harness.runner.expect(ssh("node1", f"rm -rf -- {DIR}"))
     tm.mv(harness.env, [f"node1:{DIR}", f"node2:{DIR}", "22", "0"])
     harness.runner.assert_done()
     assert harness.disks.mutations() == [("attach", CONTEXT, "node2"), ("detach", CONTEXT, "node1")]
@@ -606,13 +606,13 @@ def test_deleting_the_vm_directory_deletes_the_context_disk(harness: Harness) ->
     add(harness, OWN, **OWN_PROPS)
     add(harness, CONTEXT, **CONTEXT_PROPS)
     add(harness, "one-vm23-db-disk-3", **{**CONTEXT_PROPS, "Aux/bundle/owner-id": "vm23"})
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
+    harness.runner.expect(ssh("node1", f"rm -rf -- {DIR}"))
     tm.delete(harness.env, [f"node1:{DIR}", "22", "0"])
     assert harness.disks.mutations() == [("delete", CONTEXT, True)]
 
 
 def test_mvds_leaves_the_host(harness: Harness, vm: Vm) -> None:
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.1"))
     tm.mvds(harness.env, [f"node1:{DIR}/disk.1", "one-img9-data", "22", "100"])  # bare, as oned sends it
     assert harness.disks.mutations() == [("detach", "one-img9-data", "node1")]
 
@@ -675,8 +675,8 @@ def test_an_old_style_template_argument_is_forwarded_as_an_argument(harness: Har
 def test_postmigrate_detaches_from_source_old_style_template_argument(harness: Harness) -> None:
     add(harness, OWN, **OWN_PROPS)
     harness.oned.datastores[100] = harness.oned.datastores[0]
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.0"])
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.0"))
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.1"))
     tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0", vm_template().decode(), "ssh"])
     assert [c for c in harness.disks.calls if c[0] in ("detach", "end_migration")] == [
         ("end_migration", OWN, "node1"), ("end_migration", "one-img9-data", "node1"),
@@ -686,9 +686,9 @@ def test_postmigrate_detaches_from_source_old_style_template_argument(harness: H
 def test_failmigrate_undoes_premigrate_on_the_destination(harness: Harness) -> None:
     add(harness, OWN, **OWN_PROPS)
     harness.env.read_stdin = lambda: vm_template()
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.0"])
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.1"])
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -rf -- {DIR}"])
+    harness.runner.expect(ssh("node2", f"rm -f {DIR}/disk.0"))
+    harness.runner.expect(ssh("node2", f"rm -f {DIR}/disk.1"))
+    harness.runner.expect(ssh("node2", f"rm -rf -- {DIR}"))
     tm.failmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
     assert [c for c in harness.disks.calls if c[0] in ("detach", "end_migration")] == [
         ("end_migration", OWN, "node2"), ("end_migration", "one-img9-data", "node2"),
@@ -711,9 +711,9 @@ def test_a_failed_premigrate_takes_back_what_it_did(harness: Harness, monkeypatc
     monkeypatch.setattr(harness.disks, "attach", refused_for_the_image)
     expect_copy(harness, "node1", "node2", DIR)
     expect_link(harness, "node2", device(harness, OWN, "node2"), f"{DIR}/disk.0")
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.1"])
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -f {DIR}/disk.0"])
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node2", f"rm -rf -- {DIR}"])
+    harness.runner.expect(ssh("node2", f"rm -f {DIR}/disk.1"))
+    harness.runner.expect(ssh("node2", f"rm -f {DIR}/disk.0"))
+    harness.runner.expect(ssh("node2", f"rm -rf -- {DIR}"))
     with pytest.raises(LinstorError, match="offline"):
         tm.premigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
     harness.runner.assert_done()
@@ -738,13 +738,13 @@ def test_postmigrate_leaves_a_shared_image_another_guest_uses(harness: Harness,
 
     monkeypatch.setattr(harness.disks, "end_migration", end_migration)
     for link in ("disk.0", "disk.1"):
-        harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/{link}"])
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -rf -- {DIR}"])
+        harness.runner.expect(ssh("node1", f"rm -f {DIR}/{link}"))
+    harness.runner.expect(ssh("node1", f"rm -rf -- {DIR}"))
     tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
     harness.runner.assert_done()
     refused.add(OWN)
     harness.disks.calls.clear()
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.1"))
     with pytest.raises(InUse, match=OWN):
         tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
     harness.runner.assert_done()
@@ -758,8 +758,7 @@ def test_postmigrate_keeps_a_shared_image_for_a_powered_off_vm_on_the_source(har
     harness.oned.records[23] = ON_NODE1
     harness.env.read_stdin = lambda: vm_template()
     for link in ("disk.0", "disk.1", ""):
-        harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1",
-                               f"rm -f {DIR}/{link}" if link else f"rm -rf -- {DIR}"])
+        harness.runner.expect(ssh("node1", f"rm -f {DIR}/{link}" if link else f"rm -rf -- {DIR}"))
     tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
     harness.runner.assert_done()
     assert [c for c in harness.disks.calls if c[0] in ("detach", "end_migration", "end_two_primaries")] == [
@@ -782,8 +781,8 @@ def test_postmigrate_ends_the_migration_of_every_disk_when_one_fails(harness: Ha
             raise ApiError([ApiReply(ret_code=-1, message="controller hiccup")])
 
     monkeypatch.setattr(harness.disks, "end_migration", end_migration)
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.1"])
-    harness.runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"rm -f {DIR}/disk.2"])
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.1"))
+    harness.runner.expect(ssh("node1", f"rm -f {DIR}/disk.2"))
     with pytest.raises(ApiError, match="controller hiccup"):
         tm.postmigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
     harness.runner.assert_done()

@@ -7,6 +7,8 @@ human line on stderr (oned shows stderr to the user), never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
+import logging.handlers
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -200,6 +202,43 @@ def render_error(kind: str, action: str, error: BaseException) -> str:
     return f"{kind} {action}: internal error ({type(error).__name__}: {error}); please report it"
 
 
+SYSLOG_SOCKET = "/dev/log"
+
+
+class _QuietSysLog(logging.handlers.SysLogHandler):
+    """Syslog for the driver's log lines; a line syslog cannot take is lost, not reported on
+    stderr (logging's default), where oned would take it for part of the answer."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address, facility=logging.handlers.SysLogHandler.LOG_DAEMON)
+        self.ident = "linstor-one: "
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        pass
+
+
+def route_logs(stderr: TextIO, *, syslog_socket: str = SYSLOG_SOCKET) -> None:
+    """Send the driver's log lines where they inform without being taken for an answer.
+
+    A warning (a host ssh cannot reach during a delete, a leftover snapshot taken again) is
+    no reason: on stderr oned shows it for a successful action and, with a failure, makes it
+    part of the reason. So log lines go to stderr only for someone running ``linstor-one`` by
+    hand (a terminal), else to syslog (ident ``linstor-one``), and nowhere on a machine
+    without one. A program that configured logging already (the tests) keeps its own.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler: logging.Handler
+    if stderr.isatty():
+        handler = logging.StreamHandler(stderr)
+    else:
+        handler = _QuietSysLog(syslog_socket) if os.path.exists(syslog_socket) else logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -211,6 +250,7 @@ def main(
     """Run one action; 0 with the answer on stdout, or 1 with the reason on stderr."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
+    route_logs(err)
     kind, action, args = _parse(list(sys.argv[1:] if argv is None else argv))
     try:
         # A stop signal raises where the action is: its clean-up runs (a half-copied image's disk

@@ -49,6 +49,7 @@ while [ $# -gt 0 ]; do
 done
 host=$1; shift
 printf '%s %s\\n' "$host" "$*" >> "$SSH_LOG"
+case "$host" in unreachable*) echo "ssh: connect to host $host port 22: No route to host" >&2; exit 255 ;; esac
 command=$(printf '%s' "$*" | sed "s|{datastores}|$HOSTS_ROOT/$host/datastores|g")
 # oneadmin's login PATH on Debian, without the sbin directories mkfs and mkswap are in
 PATH=/usr/local/bin:/usr/bin:/bin exec sh -c "$command"

@@ -85,6 +85,18 @@ def test_vm_disks_clone_mkimage_resize_delete(one: One) -> None:
 
 
 @pytest.mark.root
+def test_a_delete_on_a_host_that_is_gone_succeeds_silently(one: One) -> None:
+    """The host died (why the VM is deleted): its link and directory cannot be removed, which
+    is no error, and the warning about it is no answer: oned would show a successful action's
+    stderr. It goes to syslog (or nowhere without one), not to stderr."""
+    vm(one, 31, "orphan", [{"DISK_ID": 0, "TYPE": "fs", "SIZE": 4}])
+    one.ok("tm", "mkimage", "4", "raw", f"bravo:{SYS}/31/disk.0", "31", "0")
+    one.ok("tm", "delete", f"unreachable-host:{SYS}/31/disk.0", "31", "0")
+    one.ok("tm", "delete", f"unreachable-host:{SYS}/31", "31", "0")
+    assert not any(name.startswith("one-vm31-") for name in one.resource_names())
+    assert "unreachable-host env PATH=" in one.ssh_log.read_text()  # it was tried
+
+
 def test_snapshot_create_revert_delete_with_data(one: One) -> None:
     source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"version-1"}))
     vm(one, 5, "db", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor"}])

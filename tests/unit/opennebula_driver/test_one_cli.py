@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import re
+import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -183,3 +187,48 @@ def test_progress_lines_go_to_a_terminal_only() -> None:
         env = cli.default_env(io.BytesIO(), stderr, environ={"LS_NODE_NAME": "fe"})
         env.progress("copied 1 MiB of 2 MiB (50%)")
         assert stderr.getvalue() == shown
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def unconfigured_logging(monkeypatch: pytest.MonkeyPatch) -> logging.Logger:
+    """The root logger as a fresh linstor-one process has it: pytest's handlers, added as the
+    test starts, set aside (and put back after it)."""
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", logging.WARNING)
+    return root
+
+
+def test_log_lines_go_to_syslog_not_to_oneds_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = unconfigured_logging(monkeypatch)
+    with tempfile.TemporaryDirectory(prefix="one-log-") as directory:
+        address = f"{directory}/log"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as syslog:
+            syslog.bind(address)
+            stderr = io.StringIO()
+            cli.route_logs(stderr, syslog_socket=address)
+            logging.getLogger("opennebula_driver.tm").warning("snapshot %s taken again", "snap-3")
+            syslog.settimeout(5)
+            line = syslog.recv(4096).decode()
+        for handler in root.handlers:
+            handler.close()
+    assert line.startswith("<28>linstor-one: snapshot snap-3 taken again")  # daemon.warning
+    assert stderr.getvalue() == ""
+
+
+def test_without_syslog_log_lines_go_nowhere_and_to_a_terminal_they_are_shown(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    root = unconfigured_logging(monkeypatch)
+    stderr = io.StringIO()
+    cli.route_logs(stderr, syslog_socket=str(tmp_path / "no-syslog"))
+    logging.getLogger("opennebula_driver.tm").warning("lost")
+    assert stderr.getvalue() == ""
+    root.handlers.clear()
+    terminal = _Terminal()
+    cli.route_logs(terminal)
+    logging.getLogger("opennebula_driver.tm").warning("shown")
+    assert terminal.getvalue() == "shown\n"

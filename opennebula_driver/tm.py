@@ -267,8 +267,8 @@ def mkimage(env: Env, args: Sequence[str]) -> str:
 
     def format_and_link(service: DiskService, name: str) -> None:
         device = _blank_on(env, service, name, size_kib, call.target.host)
-        if fstype:
-            filesystems.make_filesystem(device, fstype, runner=env.hosts.runner_on(call.target.host))
+        if fstype:  # over what may be there: only this disk's own filesystem, from a run that was cut off
+            filesystems.make_filesystem(device, fstype, runner=env.hosts.runner_on(call.target.host), overwrite=True)
         env.hosts.link(call.target.host, device, call.target.path)
 
     _new_vm_disk(env, call, vm, datastore, size_kib, "volatile", format_and_link)

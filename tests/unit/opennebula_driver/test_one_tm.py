@@ -192,6 +192,19 @@ def test_a_leftover_copy_of_another_image_is_not_taken_for_this_one(harness: Har
     harness.runner.assert_done()
 
 
+def test_a_retried_mkimage_formats_its_own_xfs_disk_again(harness: Harness) -> None:
+    """A deploy cut off after mkfs.xfs is retried: the disk is this VM's volatile disk (checked),
+    and mkfs.xfs refuses to replace a filesystem unless forced."""
+    harness.oned.records[22] = replace(VM, disks=(*VM.disks[:2], VmDisk(disk_id=2, fs="xfs")))
+    volatile = "one-vm22-web-disk-2"
+    add(harness, volatile, 512 * 1024, **{**OWN_PROPS, "Aux/bundle/disk": "2", "Aux/bundle/kind": "volatile"})
+    dev = device(harness, volatile, "node1")
+    harness.runner.expect(ssh("node1", f"mkfs.xfs -q -f {dev}"))
+    expect_link(harness, "node1", dev, f"{DIR}/disk.2")
+    tm.mkimage(harness.env, ["512", "raw", f"node1:{DIR}/disk.2", "22", "0"])
+    harness.runner.assert_done()
+
+
 def test_mkimage_formats_on_the_host_over_ssh(harness: Harness, vm: Vm) -> None:
     name = "one-vm22-web-disk-2"
     dev = device(harness, name, "node1")

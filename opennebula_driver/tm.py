@@ -343,6 +343,12 @@ def mv(env: Env, args: Sequence[str]) -> str:
     check_count("mv", list(args), "host:src host:dst vmid dsid", 4)
     src, dst = host_path(args[0], "source"), host_path(args[1], "destination")
     vm_id, ds_id = object_id(args[2], "vmid"), object_id(args[3], "dsid")
+    if dst.disk_id is None and src.path != dst.path:  # another system datastore's directory
+        raise InvalidInput(
+            "destination", args[1], f"moves the VM directory {src.path} to another path",
+            correction="move VMs within their system datastore: the driver is registered with DS_MIGRATE=NO "
+                       "(packaging/opennebula/oned-linstor.conf)",
+        )
     if dst.disk_id is None and src.host == dst.host:
         return ""
     service = env.service(env.oned.datastore(ds_id))

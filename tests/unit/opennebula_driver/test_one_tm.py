@@ -500,6 +500,16 @@ def test_bad_arguments_change_nothing(harness: Harness, vm: Vm, action: str, arg
     assert harness.disks.mutations() == []
 
 
+@pytest.mark.parametrize("destination", ["node2:/var/lib/one/datastores/101/22", "node1:/var/lib/one/datastores/101/22"])
+def test_mv_of_a_vm_directory_to_another_path_is_refused(harness: Harness, vm: Vm, destination: str) -> None:
+    """The copy keeps the path, so a directory for another system datastore would land in the
+    old one's (or, on the same host, not move at all) while oned believes it moved."""
+    with pytest.raises(InvalidInput, match="to another path.*DS_MIGRATE=NO"):
+        tm.mv(harness.env, [f"node1:{DIR}", destination, "22", "0"])
+    assert harness.disks.mutations() == []
+    harness.runner.assert_done()
+
+
 def test_mv_moves_a_disk_between_hosts(harness: Harness, vm: Vm) -> None:
     add(harness, OWN, **OWN_PROPS)
     expect_link(harness, "node2", device(harness, OWN, "node2"), f"{DIR}/disk.0")

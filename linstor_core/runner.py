@@ -86,6 +86,8 @@ class FakeRunner:
 
     expected: list[tuple[list[str], Reply]] = field(default_factory=list)
     calls: list[list[str]] = field(default_factory=list)
+    stdins: list[bytes | None] = field(default_factory=list)
+    """What each call was given on stdin, in the order of ``calls``."""
 
     def expect(self, argv: Sequence[str], reply: Reply = "") -> "FakeRunner":
         self.expected.append(([str(a) for a in argv], reply))
@@ -96,6 +98,7 @@ class FakeRunner:
     ) -> str:
         args = [str(a) for a in argv]
         self.calls.append(args)
+        self.stdins.append(stdin)
         reply = next_expected(self.expected, args, "command")
         if callable(reply):
             return reply(args)

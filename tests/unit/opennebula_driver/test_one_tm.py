@@ -672,6 +672,7 @@ def test_premigrate_attaches_on_destination_and_calls_other_tms(harness: Harness
     expect_link(harness, "node2", device(harness, "one-img9-data", "node2"), f"{DIR}/disk.1")
     harness.runner.expect([str(other), "node1", "node2", DIR, "22", "0", "linstor"])
     tm.premigrate(harness.env, ["node1", "node2", DIR, "22", "0"])
+    assert harness.runner.stdins[-1] == vm_template() + b"\n"  # 6.8's TMs read the template there
     assert [c for c in harness.disks.calls if c[0] == "attach"] == [
         ("attach", OWN, "node2", "migrating"), ("attach", "one-img9-data", "node2", "migrating"),
     ]
@@ -693,6 +694,7 @@ def test_an_old_style_template_argument_is_forwarded_as_an_argument(harness: Har
     harness.runner.expect([str(other), "node1", "node2", DIR, "22", "0", template, "linstor"])
     tm.premigrate(harness.env, ["node1", "node2", DIR, "22", "0", template])
     harness.runner.assert_done()
+    assert harness.runner.stdins[-1] == template.encode() + b"\n"
 
 
 def test_postmigrate_detaches_from_source_old_style_template_argument(harness: Harness) -> None:

@@ -172,6 +172,21 @@ def test_attach_and_detach_on_a_node_without_replica(disks: DiskService) -> None
         disks.path("vm-disk", "nowhere")
 
 
+def test_a_node_named_in_another_case_is_the_same_node(disks: DiskService) -> None:
+    """LINSTOR names ignore case: a host whose configured name is spelled otherwise (uname -n
+    BRAVO, LINSTOR's bravo) gets its device, and a detach leaves no diskless client behind."""
+    disk = disks.get(disks.create("gold", "vm-case", 4 * MIB).name)
+    (elsewhere,) = {"alpha", "bravo", "charlie"} - set(disk.nodes)
+    shouted = elsewhere.upper()
+    attachment = disks.attachment("vm-case", shouted)
+    assert attachment.diskless and attachment.device == disks.path("vm-case", elsewhere)
+    assert disks.path("vm-case", shouted) == attachment.device
+    assert disks.attachment("vm-case", disk.nodes[0].upper()).diskless is False
+    disks.detach("vm-case", shouted)
+    left = [r for r in disks.client.resources.list("vm-case") if r.node_name == elsewhere]
+    assert all(r.tiebreaker for r in left)  # gone, or kept by LINSTOR as its quorum tie-breaker
+
+
 def test_a_storage_only_disk_is_not_attached_where_its_data_is_not(disks: DiskService) -> None:
     """Without DRBD another node cannot reach the data: refused, nothing made there."""
     disks.create("local", "local-disk", 4 * MIB)

@@ -28,6 +28,11 @@ BACKLOG = socket.SOMAXCONN
 """Connections the socket queues while every worker is busy: cheroot's default of 5 makes a
 burst of ``docker volume create`` fail to connect (a full unix-socket backlog is EAGAIN, not a
 wait)."""
+WORKER_THREADS = 32
+"""Requests served at once. A first Mount holds its volume for up to ``MKFS_TIMEOUT`` while
+mkfs runs, and every other call for that volume (``docker compose up --scale``) waits in a
+worker meanwhile: with few workers those would leave none for dockerd's List and Get, which it
+gives up on after a minute. A worker waiting costs a thread stack, no CPU."""
 _SYSTEMD_FIRST_FD = 3
 _SYSTEMD_VARIABLES = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES")
 
@@ -102,7 +107,8 @@ class PluginServer:
     """
 
     def __init__(
-        self, app: Any, socket_path: Path, *, inherited: socket.socket | None = None, threads: int = 8
+        self, app: Any, socket_path: Path, *, inherited: socket.socket | None = None,
+        threads: int = WORKER_THREADS
     ) -> None:
         self.socket_path = socket_path
         self._inherited = inherited
@@ -159,4 +165,4 @@ class PluginServer:
         self.stop()
 
 
-__all__ = ["SOCKET_MODE", "PluginServer", "inherited_socket"]
+__all__ = ["SOCKET_MODE", "WORKER_THREADS", "PluginServer", "inherited_socket"]

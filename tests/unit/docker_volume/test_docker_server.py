@@ -11,8 +11,12 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
@@ -24,6 +28,9 @@ from docker_volume.driver import VolumeDriver
 from docker_volume.mounts import MountTable
 from docker_volume.protocol import create_app
 from docker_volume.server import PluginServer, inherited_socket
+
+if TYPE_CHECKING:
+    from conftest import FakeDisks, FakeHost
 
 
 @pytest.fixture()
@@ -80,6 +87,33 @@ def test_a_start_stopped_by_the_mount_state_leaves_no_socket(
     assert cli.main(["--socket", str(path), "--state-file", str(state), "--mount-root", str(short_dir / "volumes"),
                      "--controllers", "http://127.0.0.1:9", "--node", "alpha"]) == 1
     assert not path.exists()
+
+
+def test_mounts_waiting_behind_a_first_mount_leave_workers_for_list(
+        driver: VolumeDriver, disks: FakeDisks, host: FakeHost, mount_root: Path, short_dir: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``docker compose up --scale web=12``: twelve Mounts of one volume, the first held up
+    (attaching, then mkfs), the rest waiting for it. dockerd's List still gets its answer."""
+    driver.create("shared", {})
+    released = threading.Event()
+    attachment = disks.attachment
+
+    def slow_attachment(name: str, node: str) -> object:
+        released.wait(30)
+        return attachment(name, node)
+
+    monkeypatch.setattr(disks, "attachment", slow_attachment)
+    host.expect_first_mount(disks.device("docker-shared"), str(mount_root / "shared"))
+    path = short_dir / "linstor.sock"
+    with PluginServer(create_app(driver), path), ThreadPoolExecutor(max_workers=12) as callers:
+        mounts = [callers.submit(probe.call, path, "/VolumeDriver.Mount", {"Name": "shared", "ID": f"c{i}"},
+                                 timeout=60) for i in range(12)]
+        time.sleep(0.5)  # every Mount has reached the plugin, the first blocked in attaching
+        assert probe.call(path, "/VolumeDriver.List", timeout=10) == (
+            200, {"Err": "", "Volumes": [{"Name": "shared", "Mountpoint": ""}]})
+        released.set()
+        assert {mount.result()[1]["Mountpoint"] for mount in mounts} == {str(mount_root / "shared")}
+    assert len(driver._mounts.holders("shared")) == 12
 
 
 def test_a_stale_socket_file_is_replaced(driver: VolumeDriver, short_dir: Path) -> None:

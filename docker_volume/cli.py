@@ -137,14 +137,14 @@ def _serve(settings: config.PluginConfig) -> None:
     try:
         for change in mounts.load():
             log.info("mount state: %s", change)
-    except BaseException:
+        warn_of_a_cleartext_token(settings.client)
+        # In the background: with the controller unreachable at boot, each would wait out its
+        # timeouts before dockerd got its first answer.
+        threading.Thread(target=driver.detach_released, args=(mounts.released,), name="detach-released",
+                         daemon=True).start()
+    except BaseException:  # the socket goes again: Docker finds no plugin rather than a dead one
         server.stop()
         raise
-    warn_of_a_cleartext_token(settings.client)
-    # In the background: with the controller unreachable at boot, each would wait out its
-    # timeouts before dockerd got its first answer.
-    threading.Thread(target=driver.detach_released, args=(mounts.released,), name="detach-released",
-                     daemon=True).start()
     log.info("node %s, profile %s, controllers %s, mount root %s", settings.node, settings.profile,
              ", ".join(settings.client.controllers), settings.mount_root)
     server.serve_forever()

@@ -221,8 +221,8 @@ def route_logs(stderr: TextIO, *, syslog_socket: str = SYSLOG_SOCKET) -> None:
     """Send the driver's log lines where they inform without being taken for an answer.
 
     A warning (a host ssh cannot reach during a delete, a leftover snapshot taken again) is
-    no reason: on stderr oned shows it for a successful action and, with a failure, makes it
-    part of the reason. So log lines go to stderr only for someone running ``linstor-one`` by
+    no reason: oned takes a failed driver's whole stderr as the reason (see ``_progress_to``),
+    so a warning before a failure would bury its error line. So log lines go to stderr only for someone running ``linstor-one`` by
     hand (a terminal), else to syslog (ident ``linstor-one``), and nowhere on a machine
     without one. A program that configured logging already (the tests) keeps its own.
     """

@@ -121,7 +121,8 @@ class Hosts:
         if self.is_local(host):
             return self.runner(list(argv), timeout=timeout)
         # oneadmin's ssh login PATH has no sbin directory on Debian and Ubuntu, where mkfs,
-        # mkswap and blkdiscard are: set, as OpenNebula's own drivers export it.
+        # mkswap and blkdiscard are (OpenNebula's own drivers put sbin on PATH for them too):
+        # the system directories replace it, so a directory oneadmin adds is not searched.
         remote = shlex.join(["env", f"PATH={SYSTEM_PATH}", *(str(a) for a in argv)])
         return self.runner(["ssh", "-o", "BatchMode=yes", host, remote], timeout=timeout)
 

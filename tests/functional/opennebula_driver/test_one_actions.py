@@ -84,7 +84,6 @@ def test_vm_disks_clone_mkimage_resize_delete(one: One) -> None:
     assert not one.host_path("bravo", f"{SYS}/22").exists()
 
 
-@pytest.mark.root
 def test_a_delete_on_a_host_that_is_gone_succeeds_silently(one: One) -> None:
     """The host died (why the VM is deleted): its link and directory cannot be removed, which
     is no error, and the warning about it is no answer: oned would show a successful action's
@@ -97,6 +96,7 @@ def test_a_delete_on_a_host_that_is_gone_succeeds_silently(one: One) -> None:
     assert "unreachable-host env PATH=" in one.ssh_log.read_text()  # it was tried
 
 
+@pytest.mark.root
 def test_snapshot_create_revert_delete_with_data(one: One) -> None:
     source = cp_image(one, 7, "ubuntu", upload(one, "u.img", MIB, {0: b"version-1"}))
     vm(one, 5, "db", [{"DISK_ID": 0, "SOURCE": source, "CLONE": "YES", "IMAGE_ID": 7, "TM_MAD": "linstor"}])

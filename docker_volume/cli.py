@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from linstor_core import config as client_config
@@ -134,7 +135,11 @@ def _serve(settings: config.PluginConfig) -> None:
         DiskService.from_config(settings.client), mounts, node=settings.node, default_profile=settings.profile
     )
     server = PluginServer(create_app(driver), settings.socket, inherited=inherited_socket()).bind()
-    try:
+    with ExitStack() as held:
+        # Until serving starts, any failure removes the socket again: Docker then finds no
+        # plugin rather than a dead one (serve_forever stops the server itself after that).
+        held.callback(server.stop)
+        held.enter_context(mounts.exclusive())  # for as long as this process serves
         for change in mounts.load():
             log.info("mount state: %s", change)
         warn_of_a_cleartext_token(settings.client)
@@ -142,12 +147,9 @@ def _serve(settings: config.PluginConfig) -> None:
         # timeouts before dockerd got its first answer.
         threading.Thread(target=driver.detach_released, args=(mounts.released,), name="detach-released",
                          daemon=True).start()
-    except BaseException:  # the socket goes again: Docker finds no plugin rather than a dead one
-        server.stop()
-        raise
-    log.info("node %s, profile %s, controllers %s, mount root %s", settings.node, settings.profile,
-             ", ".join(settings.client.controllers), settings.mount_root)
-    server.serve_forever()
+        log.info("node %s, profile %s, controllers %s, mount root %s", settings.node, settings.profile,
+                 ", ".join(settings.client.controllers), settings.mount_root)
+        server.serve_forever()
     log.info("stopped")
 
 

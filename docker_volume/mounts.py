@@ -29,6 +29,8 @@ release) is asked about, as before, so the key is optional in both directions.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import logging
 import os
@@ -75,6 +77,33 @@ class MountTable:
     def is_mounted(self, volume: str) -> bool:
         """Whether the kernel has something mounted on the volume's mount point."""
         return is_mounted(str(self.mountpoint(volume)), mountinfo=self.mountinfo)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the state file for this process (an flock on ``<state file>.lock``), or raise
+        ``ConfigError`` when another process holds it.
+
+        Two plugins on one state file would each write their own holders over the other's, and
+        each take the other's mounts for ones that lost their record. The lock goes with the
+        process, however it ends, so a killed plugin never keeps its successor out.
+        """
+        lock = self.state_file.with_name(self.state_file.name + ".lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise
+                raise ConfigError(
+                    f"another linstor-docker-volume uses the mount state file {self.state_file}",
+                    correction="stop it (systemctl stop linstor-docker-volume), or give this one its own "
+                               "--state-file and --mount-root",
+                ) from None
+            yield
+        finally:
+            os.close(descriptor)
 
     def load(self) -> list[str]:
         """Read the state file and reconcile it with mountinfo; return what changed, for the log.

@@ -158,3 +158,19 @@ def test_a_change_that_cannot_be_saved_is_not_kept_in_memory(tmp_path: Path, hos
     assert mounts.holders("web") == frozenset({"A"}) and mounts.keeps_attached("web")
     assert mounts.holders("db") == frozenset() and not mounts.keeps_attached("db")
     assert json.loads(mounts.state_file.read_text())["volumes"] == {"web": {"A": 1}}
+
+
+def test_one_state_file_serves_one_plugin_at_a_time(tmp_path: Path) -> None:
+    """Two plugins on one state file would write their holders over each other's."""
+    state, root = tmp_path / "state" / "mounts.json", tmp_path / "volumes"
+    first, second = MountTable(state, root), MountTable(state, root)
+    with first.exclusive():
+        with pytest.raises(ConfigError, match="another linstor-docker-volume uses the mount state file") as refused:
+            with second.exclusive():
+                pass
+        assert "--state-file" in refused.value.correction
+        with MountTable(tmp_path / "other.json", root).exclusive():  # another state file: its own lock
+            pass
+    with second.exclusive():  # let go when the first ends (as when its process ends, however)
+        pass
+

@@ -76,6 +76,18 @@ def test_a_second_copy_is_refused_before_it_touches_the_mount_state(
     assert state.read_bytes() == recorded
 
 
+def test_a_second_copy_on_its_own_socket_but_the_same_state_file_is_refused(
+        short_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, state, root = short_dir / "other.sock", short_dir / "mounts.json", short_dir / "volumes"
+    state.write_text(json.dumps({"version": 2, "volumes": {"web": {"c1": 1}}, "keeps_attached": []}))
+    recorded = state.read_bytes()
+    with MountTable(state, root).exclusive():  # the running plugin's hold
+        assert cli.main(["--socket", str(path), "--state-file", str(state), "--mount-root", str(root),
+                         "--controllers", "http://127.0.0.1:9", "--node", "alpha"]) == 1
+    assert "another linstor-docker-volume uses the mount state file" in capsys.readouterr().err
+    assert state.read_bytes() == recorded and not path.exists()
+
+
 def test_a_start_stopped_by_the_mount_state_leaves_no_socket(
         short_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The socket is bound first; a start that fails after it (an unreadable state file while a

@@ -31,7 +31,7 @@ from linstor_core.models import (
     HAND_OVER, TWO_PRIMARIES, Attachment, Capacity, Disk, Resource, ResourceDefinition, SelectFilter, Snapshot,
 )
 from linstor_core.naming import (
-    PROP_PREFIX, among, same_name, validate_node_name, validate_resource_group_name, validate_resource_name,
+    PROP_PREFIX, among, validate_node_name, validate_resource_group_name, validate_resource_name,
     validate_snapshot_name,
 )
 
@@ -464,7 +464,7 @@ class DiskService:
         """``resources``: the disk's, when the caller just listed them."""
         if resources is None:
             resources = self.client.resources.list(name)
-        resource = next((r for r in resources if same_name(r.node_name, node)), None)
+        resource = next((r for r in resources if among(node, (r.node_name,))), None)
         if resource is not None and resource.tiebreaker:
             # LINSTOR's own quorum helper, which it may remove or move: make-available turns it
             # into a wanted diskless resource before a guest uses it
@@ -555,11 +555,11 @@ class DiskService:
         validate_resource_name(name)
         validate_node_name(node)
         resources = self.client.resources.list(name)
-        ranked = sorted(resources, key=lambda r: (not same_name(r.node_name, node), not r.replicated, r.node_name))
+        ranked = sorted(resources, key=lambda r: (not among(node, (r.node_name,)), not r.replicated, r.node_name))
         return next((device for device in map(_volume_device, ranked) if device), None)
 
     def _resource_on(self, name: str, node: str) -> Resource | None:
-        return next((r for r in self.client.resources.list(name) if same_name(r.node_name, node)), None)
+        return next((r for r in self.client.resources.list(name) if among(node, (r.node_name,))), None)
 
     @staticmethod
     def _device(name: str, node: str, resource: Resource | None) -> str:

@@ -229,11 +229,6 @@ def among(name: str, names: Iterable[str]) -> bool:
     return name.casefold() in {other.casefold() for other in names}
 
 
-def same_name(name: str, other: str) -> bool:
-    """Whether two LINSTOR names name the same object (``Alpha`` and ``alpha`` do)."""
-    return name.casefold() == other.casefold()
-
-
 def carries(props: Mapping[str, str], owner: Mapping[str, str]) -> bool:
     """Whether ``props`` (a disk's) hold every key of ``owner`` with its value: whether the disk
     is the one those owner props were given to."""
@@ -250,7 +245,6 @@ def owner_filter(platform: str, owner_id: str | int | None = None) -> dict[str, 
 
 __all__ = [
     "among",
-    "same_name",
     "validate_prop_key",
     "NAME_MAX", "PROP_PREFIX", "PROP_PLATFORM", "PROP_OWNER_ID", "PROP_OWNER_NAME",
     "validate_resource_name", "validate_resource_group_name", "validate_snapshot_name",

@@ -222,9 +222,10 @@ def route_logs(stderr: TextIO, *, syslog_socket: str = SYSLOG_SOCKET) -> None:
 
     A warning (a host ssh cannot reach during a delete, a leftover snapshot taken again) is
     no reason: oned takes a failed driver's whole stderr as the reason (see ``_progress_to``),
-    so a warning before a failure would bury its error line. So log lines go to stderr only for someone running ``linstor-one`` by
-    hand (a terminal), else to syslog (ident ``linstor-one``), and nowhere on a machine
-    without one. A program that configured logging already (the tests) keeps its own.
+    so a warning before a failure would bury its error line. So log lines go to stderr only
+    for someone running ``linstor-one`` by hand (a terminal), else to syslog (ident
+    ``linstor-one``), and nowhere on a machine without one. A program that configured logging
+    already (the tests) keeps its own.
     """
     root = logging.getLogger()
     if root.handlers:

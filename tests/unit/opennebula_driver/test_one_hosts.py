@@ -15,6 +15,8 @@ from linstor_core.runner import FakeRunner
 from opennebula_driver import hosts as hosts_module
 from opennebula_driver.hosts import Hosts
 
+from one_fakes import ssh
+
 
 @pytest.fixture
 def runner() -> Iterator[FakeRunner]:
@@ -48,10 +50,9 @@ def test_a_local_link_that_cannot_be_made_is_a_clear_error(runner: FakeRunner, t
 
 def test_remote_links_go_over_ssh(runner: FakeRunner) -> None:
     hosts = Hosts(runner=runner, local=frozenset({"fe"}))
-    path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # the login PATH may lack sbin
-    runner.expect(["ssh", "-o", "BatchMode=yes", "node1",
-                   f"env {path} sh -c 'mkdir -p -- \"$1\" && ln -sfn -- \"$2\" \"$3\"' link /d/22 /dev/drbd1000 /d/22/disk.0"])
-    runner.expect(["ssh", "-o", "BatchMode=yes", "node1", f"env {path} rm -f /d/22/disk.0"])
+    runner.expect(ssh("node1", "sh -c 'mkdir -p -- \"$1\" && ln -sfn -- \"$2\" \"$3\"' link /d/22 /dev/drbd1000 "
+                               "/d/22/disk.0"))
+    runner.expect(ssh("node1", "rm -f /d/22/disk.0"))
     hosts.link("node1", "/dev/drbd1000", "/d/22/disk.0")
     hosts.unlink("node1", "/d/22/disk.0")
 

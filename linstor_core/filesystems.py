@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -231,8 +231,12 @@ def unmount(target: str, *, mounter: Mounter | None = None, mountinfo: Path = MO
 
 def read_mounts(mountinfo: Path = MOUNTINFO) -> list[MountEntry]:
     """Parse mountinfo (proc(5)): fields before the ``-`` separator, then fstype and source."""
+    return _parse_mounts(mountinfo.read_text().splitlines())
+
+
+def _parse_mounts(lines: Iterable[str]) -> list[MountEntry]:
     entries = []
-    for line in mountinfo.read_text().splitlines():
+    for line in lines:
         fields = line.split(" ")
         if "-" not in fields:
             continue
@@ -273,9 +277,15 @@ def mountpoints_of(device_or_target: str, *, mountinfo: Path = MOUNTINFO) -> lis
 
 
 def is_mounted(target: str, *, mountinfo: Path = MOUNTINFO) -> bool:
-    """True if something is mounted on the directory ``target``."""
+    """True if something is mounted on the directory ``target``.
+
+    Only the lines naming ``target`` (as mountinfo escapes it) are parsed: a Docker host has a
+    mount per running container, and each Mount and Unmount asks this.
+    """
     wanted = os.path.realpath(target)
-    return any(entry.mount_point == wanted for entry in read_mounts(mountinfo))
+    named = f" {_escape(wanted)} "
+    lines = [line for line in mountinfo.read_text().splitlines() if named in line]
+    return any(entry.mount_point == wanted for entry in _parse_mounts(lines))
 
 
 def _block_device_number(path: str) -> tuple[int, int] | None:
@@ -290,6 +300,11 @@ def _block_device_number(path: str) -> tuple[int, int] | None:
 
 def _unescape(text: str) -> str:
     return _OCTAL_ESCAPE.sub(lambda match: chr(int(match.group(1), 8)), text)
+
+
+def _escape(path: str) -> str:
+    """``path`` as mountinfo writes it: space, tab, newline and backslash as octal escapes."""
+    return "".join(f"\\{ord(c):03o}" if c in " \t\n\\" else c for c in path)
 
 
 __all__ = [

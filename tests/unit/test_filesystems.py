@@ -16,6 +16,7 @@ MOUNTINFO = """\
 42 22 7:3 / /mnt/with\\040space rw,relatime - ext4 /dev/loop3 rw
 43 41 7:4 / /var/lib/docker-volumes/linstor/web rw,noatime - xfs /dev/loop4 rw
 44 22 0:5 / /dev rw,nosuid master:2 - devtmpfs udev rw,size=100k
+45 22 7:5 / /srv/tab\\011and\\134back\\012slash rw - ext4 /mnt/web rw
 """
 
 
@@ -147,6 +148,16 @@ def test_mountpoints_of_a_target_shows_stacked_mounts_twice(mountinfo: Path) -> 
     assert filesystems.mountpoints_of(target, mountinfo=mountinfo) == [target, target]
     assert filesystems.is_mounted(target, mountinfo=mountinfo)
     assert not filesystems.is_mounted("/var/lib/docker-volumes/linstor", mountinfo=mountinfo)
+
+
+def test_is_mounted_matches_the_escaped_mount_point_only(mountinfo: Path) -> None:
+    """Tab, backslash and newline are escaped in mountinfo; a path named elsewhere on a line
+    (here as another mount's source) or a prefix of a mount point is not mounted."""
+    assert filesystems.is_mounted("/srv/tab\tand\\back\nslash", mountinfo=mountinfo)
+    assert filesystems.is_mounted("/mnt/with space", mountinfo=mountinfo)
+    assert not filesystems.is_mounted("/mnt/web", mountinfo=mountinfo)
+    assert not filesystems.is_mounted("/mnt/with", mountinfo=mountinfo)
+    assert not filesystems.is_mounted("/srv/tab", mountinfo=mountinfo)
 
 
 def test_mountpoints_of_a_device_lists_each_place_it_is_mounted(mountinfo: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from cheroot import wsgi
 
 from linstor_core.errors import ConfigError
-from linstor_core.serving import serve_until_signalled
+from linstor_core.serving import serve_until_signalled, stops_promptly
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +112,9 @@ class PluginServer:
     ) -> None:
         self.socket_path = socket_path
         self._inherited = inherited
-        self._server = _UnixServer(
+        self._server = stops_promptly(_UnixServer(
             str(socket_path), app, numthreads=threads, request_queue_size=BACKLOG, inherited=inherited
-        )
+        ))
         self._thread: threading.Thread | None = None
         self._bound = False
 

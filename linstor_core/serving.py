@@ -26,6 +26,17 @@ from linstor_core.stopsignals import handled
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STOP_CHECK_INTERVAL = 0.1
+"""Seconds between cheroot's looks at its stop flag (its ``expiration_interval``, 0.5 by
+default). ``stop()`` waits for the next look, so every stop of a server (a restart, each
+test's teardown) waited up to half a second for nothing. The price of ten idle wake-ups a
+second: an idle Docker plugin used 0.2% of a core, against 0.05% (20 s, /proc/PID/stat)."""
+
+
+def stops_promptly(server: HTTPServer) -> HTTPServer:
+    """``server`` with its stop flag looked at every ``STOP_CHECK_INTERVAL`` seconds."""
+    server.expiration_interval = STOP_CHECK_INTERVAL
+    return server
 
 
 def serve_until_signalled(server: HTTPServer) -> None:
@@ -58,4 +69,4 @@ def serve_until_signalled(server: HTTPServer) -> None:
             stopper.join()
 
 
-__all__ = ["STOP_SIGNALS", "serve_until_signalled"]
+__all__ = ["STOP_CHECK_INTERVAL", "STOP_SIGNALS", "serve_until_signalled", "stops_promptly"]

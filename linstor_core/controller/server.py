@@ -25,7 +25,7 @@ from linstor_core.controller.api import create_app
 from linstor_core.controller.core import Controller
 from linstor_core.errors import InvalidInput
 from linstor_core.runner import Runner, run
-from linstor_core.serving import serve_until_signalled
+from linstor_core.serving import serve_until_signalled, stops_promptly
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ class ControllerServer:
         for line in repairs:
             log.warning("reconciled: %s", line)
         app = create_app(self.controller, token=self.token)
-        server = wsgi.Server((self.host, self.port), app, numthreads=THREADS,
-                             request_queue_size=BACKLOG, server_name="linstor-core")
+        server = stops_promptly(wsgi.Server((self.host, self.port), app, numthreads=THREADS,
+                                            request_queue_size=BACKLOG, server_name="linstor-core"))
         if self.tls:
             server.ssl_adapter = BuiltinSSLAdapter(str(self.tls[0]), str(self.tls[1]))
         server.prepare()

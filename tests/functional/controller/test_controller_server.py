@@ -12,6 +12,7 @@ import requests
 from linstor_core import retcodes as rc
 from linstor_core.controller.server import ControllerServer, parse_listen
 from linstor_core.errors import InvalidInput
+from linstor_core.serving import STOP_CHECK_INTERVAL
 from prerequisites import require
 
 
@@ -112,3 +113,13 @@ def test_tls_alone_refused_from_command_line(tmp_path: Path):
                            str(tmp_path / "k.pem")], capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
     assert "needs a token" in done.stderr and "--token" in done.stderr
+
+
+def test_the_server_looks_at_its_stop_flag_every_stop_check_interval(tmp_path: Path) -> None:
+    """cheroot's stop() waits until its loop next looks at the stop flag, every
+    ``expiration_interval`` (0.5 s by default): each stop of a controller waited for it."""
+    server = ControllerServer(tmp_path / "state", port=0).start()
+    try:
+        assert server._server is not None and server._server.expiration_interval == STOP_CHECK_INTERVAL
+    finally:
+        server.stop()

@@ -16,12 +16,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
 
 from linstor_core.errors import ConfigError
+from linstor_core.serving import STOP_CHECK_INTERVAL
 
 from docker_volume import cli, probe
 from docker_volume.driver import VolumeDriver
@@ -48,6 +49,12 @@ def test_socket_is_0600_in_a_created_directory_and_removed_on_stop(driver: Volum
         status, answer = probe.call(path, "/VolumeDriver.Create", raw=b"{oops")
         assert status == 200 and "not JSON" in answer["Err"]
     assert not path.exists()
+
+
+def test_the_plugin_looks_at_its_stop_flag_every_stop_check_interval(driver: VolumeDriver, short_dir: Path) -> None:
+    """As the controller's (cheroot waits up to its 0.5 s default otherwise, on every stop)."""
+    with PluginServer(create_app(driver), short_dir / "linstor.sock") as served:
+        assert served._server.expiration_interval == STOP_CHECK_INTERVAL
 
 
 def test_a_socket_another_plugin_serves_is_not_taken_over(driver: VolumeDriver, short_dir: Path) -> None:
@@ -110,9 +117,9 @@ def test_mounts_waiting_behind_a_first_mount_leave_workers_for_list(
     released = threading.Event()
     attachment = disks.attachment
 
-    def slow_attachment(name: str, node: str) -> object:
+    def slow_attachment(name: str, node: str, **accept: Any) -> object:
         released.wait(30)
-        return attachment(name, node)
+        return attachment(name, node, **accept)
 
     monkeypatch.setattr(disks, "attachment", slow_attachment)
     host.expect_first_mount(disks.device("docker-shared"), str(mount_root / "shared"))

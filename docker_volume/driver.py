@@ -68,7 +68,9 @@ class Disks(Protocol):
     def get(self, name: str) -> Disk: ...
     def list(self, owner_props: Mapping[str, str] = ..., *, placement: bool = ...) -> list[Disk]: ...
     def definition(self, name: str) -> Disk | None: ...
-    def attachment(self, name: str, node: str) -> Attachment: ...
+    def attachment(
+        self, name: str, node: str, *, accept: Callable[[Disk | None], object] | None = ...,
+    ) -> Attachment: ...
     def detach(self, name: str, node: str) -> None: ...
     def set_props(self, name: str, override: Mapping[str, str] = ..., delete: Sequence[str] = ...) -> None: ...
     def delete(self, name: str, *, with_snapshots: bool = False) -> None: ...
@@ -186,7 +188,7 @@ class VolumeDriver:
         caller = _check_caller(caller)
         with self._locks.hold(name):
             if not self._mounts.is_mounted(name):
-                attachment = self._mount_here(name, rd, self._own(name, rd).props)
+                attachment = self._mount_here(name, rd)
                 try:
                     self._mounts.add(name, caller, keeps_attached=not attachment.diskless)
                 except Exception as error:  # not recorded (a full disk): Docker will send no Unmount
@@ -250,7 +252,7 @@ class VolumeDriver:
         LINSTOR names ignore case) is never used. A GET costs the same with 10 volumes or
         10,000, where a listing filtered on the owner props reads every definition."""
         disk = self._disks.definition(rd)
-        return disk if disk is not None and _owner(disk) == (PLATFORM, name) else None
+        return disk if _holds(disk, name) else None
 
     @staticmethod
     def _check_owner(name: str, rd: str, disk: Disk) -> None:
@@ -265,10 +267,7 @@ class VolumeDriver:
             )
 
     def _own(self, name: str, rd: str) -> Disk:
-        disk = self._find(name, rd)
-        if disk is None:
-            raise _missing(name, rd)
-        return disk
+        return _owned(name, rd, self._disks.definition(rd))
 
     def _mountpoint_if_mounted(self, name: str) -> str:
         return str(self._mounts.mountpoint(name)) if self._mounts.is_mounted(name) else ""
@@ -282,11 +281,20 @@ class VolumeDriver:
                 correction="create it with the same options, or choose another name",
             )
 
-    def _mount_here(self, name: str, rd: str, props: Mapping[str, str]) -> Attachment:
-        """Attach, make the filesystem if it is not made yet, mount; detach again if any step fails."""
-        options = VolumeOptions.from_props(props)
+    def _mount_here(self, name: str, rd: str) -> Attachment:
+        """Attach, make the filesystem if it is not made yet, mount; detach again if any step fails.
+
+        The definition, whose owner must be this volume and whose properties say what to make
+        and how to mount, is read alongside the resources (``accept``): a Mount waits for one
+        round trip to the controller before mkfs, not two. A definition that is not this
+        volume's is refused before anything is attached, and then nothing is detached either.
+        """
+        owned: list[Disk] = []
         try:
-            attachment = self._disks.attachment(rd, self._node)
+            attachment = self._disks.attachment(
+                rd, self._node, accept=lambda disk: owned.append(_owned(name, rd, disk)))
+            props = owned[0].props
+            options = VolumeOptions.from_props(props)
             device = attachment.device
             recording = None
             recorded = props.get(PROP_FILESYSTEM)
@@ -297,8 +305,9 @@ class VolumeDriver:
             self._mount_awaiting(recording, name, device, options)
             log.info("volume %s: mounted %s at %s", name, device, self._mounts.mountpoint(name))
         except Exception as error:  # an OSError (the mount root) as much as a LinstorError
-            with noted_on(error, f"detaching {rd} again"):
-                self._disks.detach(rd, self._node)
+            if owned:  # this volume's: undo what this Mount may have attached
+                with noted_on(error, f"detaching {rd} again"):
+                    self._disks.detach(rd, self._node)
             raise
         return attachment
 
@@ -408,6 +417,19 @@ class VolumeDriver:
 def _owner(disk: Disk) -> tuple[str | None, str | None]:
     """(platform, owner name) recorded on ``disk``: ``("docker", volume)`` for this plugin's."""
     return disk.props.get(naming.PROP_PLATFORM), disk.props.get(naming.PROP_OWNER_NAME)
+
+
+def _holds(disk: Disk | None, name: str) -> bool:
+    """Whether ``disk`` is Docker volume ``name``'s (its owner props say so), not a definition
+    made by hand or the case twin's (LINSTOR names ignore case)."""
+    return disk is not None and _owner(disk) == (PLATFORM, name)
+
+
+def _owned(name: str, rd: str, disk: Disk | None) -> Disk:
+    """``disk`` when it is volume ``name``'s; else the volume does not exist."""
+    if disk is None or not _holds(disk, name):
+        raise _missing(name, rd)
+    return disk
 
 
 def _missing(name: str, rd: str) -> LinstorError:

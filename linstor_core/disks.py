@@ -21,6 +21,7 @@ import builtins
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 from linstor_core import retcodes
@@ -132,6 +133,8 @@ class DiskService:
         self.client = client
         self._sleep = sleep
         self._clock = clock
+        # Reads sent alongside another (``attachment``'s definition); threads start on first use.
+        self._reads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="linstor-read")
 
     @classmethod
     def from_config(cls, config: ClientConfig) -> "DiskService":
@@ -449,16 +452,30 @@ class DiskService:
             self._end_two_primaries_after(name, error)
             raise
 
-    def attachment(self, name: str, node: str) -> Attachment:
+    def attachment(self, name: str, node: str, *, accept: Callable[[Disk | None], object] | None = None) -> Attachment:
         """:meth:`attach`, also saying whether ``node``'s resource is diskless.
 
         A caller that remembers it knows, when it is done with the disk, whether
         :meth:`detach` has anything to undo: a resource holding the data stays, so detaching it
         would only be one more call.
+
+        ``accept``, for a caller that must see the disk's definition (its owner, its
+        properties) before using it: the definition (None when there is none) is read at the
+        same time as the disk's resources, two GETs waited for as one, and handed to
+        ``accept`` before anything is changed; ``accept`` raises to refuse the disk, which
+        then stays exactly as it was.
         """
         validate_resource_name(name)
         validate_node_name(node)
-        return self._attach(name, node)
+        if accept is None:
+            return self._attach(name, node)
+        definition = self._reads.submit(self.definition, name)
+        try:
+            resources = self.client.resources.list(name)
+        finally:
+            wait([definition])  # never left running behind the caller
+        accept(definition.result())
+        return self._attach(name, node, resources)
 
     def _attach(self, name: str, node: str, resources: Sequence[Resource] | None = None) -> Attachment:
         """``resources``: the disk's, when the caller just listed them."""

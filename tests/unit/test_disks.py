@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -525,6 +526,44 @@ def test_attachment_says_whether_the_resource_there_is_diskless(
     http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1"), rsc_json("d1", "n9", diskless=True, device="/dev/drbd1002")])
     http.post(f"{RD}/d1/resources/n9/make-available", json=ok())
     assert service.attachment("d1", "n9") == Attachment("/dev/drbd1002", diskless=True)
+
+
+def test_attachment_reads_the_definition_for_accept_alongside_the_resources(
+    http: responses.RequestsMock, service: DiskService
+) -> None:
+    """Both GETs are in flight at once: each answer waits until the other request has arrived
+    (sent one after the other, the first would wait in vain)."""
+    arrived = {"definition": threading.Event(), "resources": threading.Event()}
+
+    def answer(mine: str, other: str, payload: Any) -> Any:
+        def reply(request: Any) -> tuple[int, dict[str, str], str]:
+            arrived[mine].set()
+            assert arrived[other].wait(5), f"the {other} GET was not sent while the {mine} one was out"
+            return 200, {}, json.dumps(payload)
+        return reply
+
+    http.add_callback("GET", RD, callback=answer("definition", "resources", [rd_json("d1", props={"Aux/x": "y"})]))
+    http.add_callback("GET", f"{BASE}/v1/view/resources",
+                      callback=answer("resources", "definition", [rsc_json("d1", "n1", device="/dev/drbd1001")]))
+    seen: list[Disk | None] = []
+    assert service.attachment("d1", "n1", accept=seen.append) == Attachment("/dev/drbd1001", diskless=False)
+    assert [d.props for d in seen if d is not None] == [{"Aux/x": "y"}]
+    assert len(http.calls) == 2
+
+
+def test_attachment_refused_by_accept_makes_nothing_available(http: responses.RequestsMock, service: DiskService) -> None:
+    http.get(RD, json=[])
+    http.get(f"{BASE}/v1/view/resources", json=[rsc_json("d1", "n1")])
+    seen: list[Disk | None] = []
+
+    def refuse(disk: Disk | None) -> None:
+        seen.append(disk)
+        raise NotFound([])
+
+    with pytest.raises(NotFound):
+        service.attachment("d1", "n9", accept=refuse)
+    assert seen == [None]  # no definition: accept is told so
+    assert calls(http, "POST", "/v1/resource-definitions/d1/resources/n9/make-available") == []
 
 
 def test_attach_where_a_tiebreaker_is_makes_it_a_wanted_diskless_resource(

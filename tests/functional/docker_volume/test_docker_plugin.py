@@ -14,6 +14,7 @@ from device_io import write_synced
 from linstor_core import filesystems
 from linstor_core.models import SelectFilter
 from docker_volume import probe
+from docker_volume.names import resource_name
 
 if TYPE_CHECKING:
     from conftest import Plugin
@@ -288,6 +289,24 @@ def test_get_list_and_idempotent_create(plugin: Plugin, client: Any) -> None:
     plugin.ok("/VolumeDriver.Remove", {"Name": "app.data"})
     assert plugin.ok("/VolumeDriver.List")["Volumes"] == []
     client.resource_definitions.delete("not-docker")
+
+
+def test_a_mount_of_a_definition_made_by_hand_attaches_nothing(plugin: Plugin, client: Any) -> None:
+    """A definition with the name a volume would get, made without the plugin, replicated by
+    DRBD on another node: its definition is read alongside its resources, and refused before
+    the make-available that would add a diskless resource here."""
+    (elsewhere, *_) = sorted(n.name for n in client.nodes.list() if n.name != plugin.node)
+    rd = resource_name("handmade")
+    select = SelectFilter(place_count=1, node_name_list=(elsewhere,), layer_stack=("drbd", "storage"))
+    client.resource_groups.spawn(plugin.profile, rd, [8192], select_filter=select)
+    try:
+        before = world(plugin, client)
+        refused = plugin.call("/VolumeDriver.Mount", {"Name": "handmade", "ID": "A"})
+        assert "volume handmade does not exist" in refused["Err"]
+        assert world(plugin, client) == before
+        assert [r.node_name for r in client.resources.list(rd)] == [elsewhere]
+    finally:
+        client.resource_definitions.delete(rd)
 
 
 def test_a_missing_profile_reaches_docker_with_linstors_message(plugin: Plugin, client: Any) -> None:

@@ -71,7 +71,9 @@ class FakeDisks:
         disk = next((d for d in self.disks.values() if d.name.lower() == name.lower()), None)
         return None if disk is None else replace(disk, nodes=())
 
-    def attachment(self, name: str, node: str) -> Attachment:
+    def attachment(self, name: str, node: str, *, accept: Callable[[Disk | None], object] | None = None) -> Attachment:
+        if accept is not None:  # the definition is read alongside; recorded first, as before
+            accept(self.definition(name))
         self.calls.append(f"attach {name} {node}")
         diskless = node not in self.get(name).nodes
         if diskless:

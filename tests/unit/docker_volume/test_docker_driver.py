@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -272,8 +272,8 @@ def test_an_attachment_that_fails_after_the_attach_detaches_again(
     driver.create("web", {})
     attach = disks.attachment
 
-    def attached_without_device(name: str, node: str) -> object:
-        attach(name, node)
+    def attached_without_device(name: str, node: str, **accept: Any) -> object:
+        attach(name, node, **accept)
         raise LinstorError(f"disk {name} has no device on node {node}")
 
     monkeypatch.setattr(disks, "attachment", attached_without_device)

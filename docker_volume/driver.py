@@ -34,7 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from linstor_core import filesystems, naming, units
 from linstor_core.errors import (
@@ -419,7 +419,7 @@ def _owner(disk: Disk) -> tuple[str | None, str | None]:
     return disk.props.get(naming.PROP_PLATFORM), disk.props.get(naming.PROP_OWNER_NAME)
 
 
-def _holds(disk: Disk | None, name: str) -> bool:
+def _holds(disk: Disk | None, name: str) -> TypeGuard[Disk]:
     """Whether ``disk`` is Docker volume ``name``'s (its owner props say so), not a definition
     made by hand or the case twin's (LINSTOR names ignore case)."""
     return disk is not None and _owner(disk) == (PLATFORM, name)
@@ -427,7 +427,7 @@ def _holds(disk: Disk | None, name: str) -> bool:
 
 def _owned(name: str, rd: str, disk: Disk | None) -> Disk:
     """``disk`` when it is volume ``name``'s; else the volume does not exist."""
-    if disk is None or not _holds(disk, name):
+    if not _holds(disk, name):
         raise _missing(name, rd)
     return disk
 

@@ -321,13 +321,12 @@ class VolumeDriver:
         except StorageError as error:
             if error.returncode != TIMED_OUT:
                 raise
-            skip_discard = "-K" if options.fs == "xfs" else "-E nodiscard"
             raise StorageError(
                 error.argv, error.returncode,
                 f"mkfs.{options.fs} did not finish within {MKFS_TIMEOUT:g} s, and Docker gives up on a Mount "
                 "after 2 minutes",
-                correction=f"create the volume with -o fsopts='{skip_discard}' (discarding a large device is "
-                           "what takes long), or make it smaller",
+                correction="check how fast this node writes to the volume (a diskless attach writes over the "
+                           "network, a resync slows every write), then mount again; or create the volume smaller",
             ) from None
 
 

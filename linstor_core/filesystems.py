@@ -109,32 +109,89 @@ def check_mkfs_options(fstype: str, options: Sequence[str]) -> list[str]:
     """Refuse mkfs options that reach beyond the device: another device, a host file, or a
     word that is no option at all (mkfs would take it for the device). The rest is passed on
     verbatim."""
+    return _checked_mkfs_options(fstype, options)[0]
+
+
+def _checked_mkfs_options(fstype: str, options: Sequence[str]) -> tuple[list[str], list[_MkfsOption]]:
+    """``check_mkfs_options``, with the options as parsed."""
     grammar = _MKFS_GRAMMAR[check_filesystem_type(fstype)]
     checked = _check_options("fsopts", options)
-    expects_value: str | None = None
-    for word in checked:
-        if expects_value is not None:
-            _check_option_value(fstype, grammar, expects_value, word)
-            expects_value = None
-            continue
+    parsed = _parse_mkfs_options(grammar, checked)
+    for option in parsed:
+        if option.letter in grammar["refused"]:
+            raise InvalidInput("fsopts", option.word, f"-{option.letter} {grammar['refused'][option.letter]}",
+                               correction=f"leave -{option.letter} out")
+        if option.takes_value:
+            if option.value_at is None:
+                raise InvalidInput("fsopts", f"-{option.letter}", "needs a value after it")
+            _check_option_value(fstype, grammar, option.letter, checked[option.value_at][option.value_start:])
+    return checked, parsed
+
+
+@dataclass(frozen=True)
+class _MkfsOption:
+    """One option letter of an mkfs command line: ``word`` is the word it is in (``-qE``).
+    A value-taking option's value is ``words[value_at][value_start:]`` (its own word, or the
+    rest of ``word``); ``value_at`` is None when the command line ends without it."""
+
+    word: str
+    letter: str
+    takes_value: bool = False
+    value_at: int | None = None
+    value_start: int = 0
+
+
+def _parse_mkfs_options(grammar: dict[str, Any], words: Sequence[str]) -> list[_MkfsOption]:
+    """The option letters of ``words`` in order, as mkfs's getopt reads them; a word that is
+    no option is refused."""
+    parsed: list[_MkfsOption] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
         if not word.startswith("-") or word == "-":
             raise InvalidInput("fsopts", word, "is not an option: mkfs would take it for the device",
                                correction="give options only (-L label, -E nodiscard, ...); the plugin names the device")
-        letters = word[1:]
-        for index, letter in enumerate(letters):
-            if letter in grammar["refused"]:
-                raise InvalidInput("fsopts", word, f"-{letter} {grammar['refused'][letter]}",
-                                   correction=f"leave -{letter} out")
-            if letter in grammar["value_options"]:
-                value = letters[index + 1:]
-                if value:
-                    _check_option_value(fstype, grammar, letter, value)
-                else:
-                    expects_value = letter
-                break
-    if expects_value is not None:
-        raise InvalidInput("fsopts", f"-{expects_value}", "needs a value after it")
-    return checked
+        for position, letter in enumerate(word[1:], start=1):
+            if letter not in grammar["value_options"]:
+                parsed.append(_MkfsOption(word, letter))
+                continue
+            if position + 1 < len(word):
+                parsed.append(_MkfsOption(word, letter, True, index, position + 1))
+            elif index + 1 < len(words):
+                index += 1
+                parsed.append(_MkfsOption(word, letter, True, index))
+            else:
+                parsed.append(_MkfsOption(word, letter, True))
+            break
+        index += 1
+    return parsed
+
+
+def _without_discard(fstype: str, options: list[str], parsed: list[_MkfsOption]) -> list[str]:
+    """Checked ``options`` (``parsed``: as parsed) with mkfs told not to discard the device first.
+
+    Every caller formats a volume LINSTOR has just made (or zeroed), which holds nothing to
+    give back, and discarding it does harm: through a loop device a discard punches holes in
+    the backing file, so a thick FILE volume (preallocated) loses its space and can later
+    fail writes on a full pool; it sends a TRIM of the whole device to thick LVM's disks and
+    to every DRBD peer, which is what makes mkfs of a large volume slow; thin storage reads
+    as zeros already. xfs gets ``-K``; ext4 and ext3 get ``nodiscard`` first in the last
+    ``-E`` (mke2fs keeps only the last ``-E``), unless that names ``discard`` or ``nodiscard``
+    itself: a user's ``-E discard`` still asks for it.
+    """
+    if fstype == "xfs":
+        return ["-K", *options]
+    extended = [option for option in parsed if option.letter == "E"]
+    if not extended:
+        return [*options, "-E", "nodiscard"]
+    last = extended[-1]
+    assert last.value_at is not None, "checked options: -E has its value"
+    value = options[last.value_at]
+    if {"discard", "nodiscard"} & set(value[last.value_start:].split(",")):
+        return options  # the user said which
+    words = list(options)
+    words[last.value_at] = value[:last.value_start] + "nodiscard," + value[last.value_start:]
+    return words
 
 
 def _check_option_value(fstype: str, grammar: dict[str, Any], letter: str, value: str) -> None:
@@ -149,7 +206,8 @@ def _check_option_value(fstype: str, grammar: dict[str, Any], letter: str, value
 
 def make_filesystem(device: str, fstype: str, options: Sequence[str] = (), *, runner: Runner = run,
                     overwrite: bool = False, timeout: float = MKFS_TIMEOUT) -> None:
-    """Create a ``fstype`` filesystem on ``device``, passing ``options`` to mkfs verbatim.
+    """Create a ``fstype`` filesystem on ``device``, passing ``options`` to mkfs verbatim, and
+    never discarding the device first (``_without_discard``).
 
     Destroys what is on the device: callers check ``has_filesystem`` first, or pass
     ``overwrite`` when what may be there is a filesystem of their own that nothing used (an
@@ -158,7 +216,7 @@ def make_filesystem(device: str, fstype: str, options: Sequence[str] = (), *, ru
     """
     fstype = check_filesystem_type(fstype)
     forced = _OVERWRITE.get(fstype, ()) if overwrite else ()
-    argv = [*_MKFS[fstype], *forced, *check_mkfs_options(fstype, options), device]
+    argv = [*_MKFS[fstype], *forced, *_without_discard(fstype, *_checked_mkfs_options(fstype, options)), device]
     runner(argv, timeout=timeout)
 
 

@@ -1,7 +1,7 @@
 """libmount in-process against the real kernel: the same mounts, options and errors as mount(8).
 
-Each test formats a sparse file on a loop device of its own; the fixture unmounts and detaches
-whatever is left, even when a test fails.
+Each test formats a file (sparse, or preallocated as a FILE pool's volume is) on a loop device
+of its own; the fixture unmounts and detaches whatever is left, even when a test fails.
 """
 
 from __future__ import annotations
@@ -32,14 +32,15 @@ def release(loop: str, runner: Runner = run) -> None:
 
 
 @pytest.fixture
-def loop_device(tmp_path: Path) -> Iterator[Callable[[str], str]]:
-    """Makes loop devices over sparse files in tmp_path (``size`` as truncate takes it)."""
+def loop_device(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Makes loop devices over files in tmp_path (``size`` as truncate takes it): sparse, or
+    with ``preallocated`` every block allocated (``fallocate``)."""
     with ExitStack() as made:
         count = itertools.count()
 
-        def make(size: str) -> str:
+        def make(size: str, *, preallocated: bool = False) -> str:
             image = tmp_path / f"image{next(count)}"
-            run(["truncate", "-s", size, str(image)])
+            run(["fallocate", "-l", size, str(image)] if preallocated else ["truncate", "-s", size, str(image)])
             loop = run(["losetup", "--find", "--show", str(image)]).strip()
             made.callback(release, loop)
             return loop
@@ -48,7 +49,7 @@ def loop_device(tmp_path: Path) -> Iterator[Callable[[str], str]]:
 
 
 @pytest.fixture
-def device(loop_device: Callable[[str], str]) -> str:
+def device(loop_device: Callable[..., str]) -> str:
     """A 64 MiB loop device over a sparse file in tmp_path."""
     return loop_device("64M")
 
@@ -80,7 +81,7 @@ def test_release_detaches_the_loop_even_when_an_umount_fails(tmp_path: Path) -> 
     assert _loops_over(image) == [] and not filesystems.is_mounted(str(target))
 
 
-def test_xfs_is_made_again_only_when_overwrite_is_asked(loop_device: Callable[[str], str]) -> None:
+def test_xfs_is_made_again_only_when_overwrite_is_asked(loop_device: Callable[..., str]) -> None:
     """What the Docker plugin relies on for a volume whose first Mount failed after mkfs."""
     device = loop_device("320M")
     filesystems.make_filesystem(device, "xfs")
@@ -88,6 +89,32 @@ def test_xfs_is_made_again_only_when_overwrite_is_asked(loop_device: Callable[[s
         filesystems.make_filesystem(device, "xfs")
     filesystems.make_filesystem(device, "xfs", overwrite=True)
     assert filesystems.has_filesystem(device)
+
+
+def _allocated(device: str) -> int:
+    """Bytes allocated to the file behind loop ``device``."""
+    backing = Path(f"/sys/block/{Path(device).name}/loop/backing_file").read_text().strip()
+    return Path(backing).stat().st_blocks * 512
+
+
+@pytest.mark.parametrize(("fstype", "size", "options"), [("ext4", 64, []), ("ext4", 64, ["-E", "stride=4"]),
+                                                          ("xfs", 320, [])])
+def test_mkfs_keeps_a_thick_volume_allocated(loop_device: Callable[..., str], fstype: str, size: int,
+                                             options: list[str]) -> None:
+    """mkfs discards by default, which through a loop device punches holes in the file: a
+    thick FILE volume would be thin after its first mkfs."""
+    device = loop_device(f"{size}M", preallocated=True)
+    filesystems.make_filesystem(device, fstype, options)
+    run(["sync"])
+    assert _allocated(device) >= size * 1024 * 1024
+    assert filesystems.has_filesystem(device)
+
+
+def test_a_discard_asked_for_in_the_options_is_done(loop_device: Callable[..., str]) -> None:
+    device = loop_device("64M", preallocated=True)
+    filesystems.make_filesystem(device, "ext4", ["-E", "discard"])
+    run(["sync"])
+    assert _allocated(device) < 32 * 1024 * 1024
 
 
 def test_mount_honours_options_then_unmount(tmp_path: Path, device: str) -> None:

@@ -28,23 +28,50 @@ def mountinfo(tmp_path: Path) -> Path:
 
 
 def test_make_filesystem_runs_mkfs_quietly_with_options_before_the_device() -> None:
-    runner = FakeRunner().expect(["mkfs.ext4", "-q", "-F", "-E", "nodiscard", "/dev/loop3"])
-    filesystems.make_filesystem("/dev/loop3", "ext4", ["-E", "nodiscard"], runner=runner)
+    runner = FakeRunner().expect(["mkfs.ext4", "-q", "-F", "-L", "data", "-E", "nodiscard", "/dev/loop3"])
+    filesystems.make_filesystem("/dev/loop3", "ext4", ["-L", "data"], runner=runner)
     runner.assert_done()
 
 
 def test_make_filesystem_never_forces_xfs_over_existing_data() -> None:
-    runner = FakeRunner().expect(["mkfs.xfs", "-q", "/dev/loop3"])
+    runner = FakeRunner().expect(["mkfs.xfs", "-q", "-K", "/dev/loop3"])
     filesystems.make_filesystem("/dev/loop3", "xfs", runner=runner)
     runner.assert_done()
 
 
 def test_overwrite_forces_xfs_and_changes_nothing_for_ext4() -> None:
-    runner = FakeRunner().expect(["mkfs.xfs", "-q", "-f", "-L", "x", "/dev/loop3"])
-    runner.expect(["mkfs.ext4", "-q", "-F", "/dev/loop3"])
+    runner = FakeRunner().expect(["mkfs.xfs", "-q", "-f", "-K", "-L", "x", "/dev/loop3"])
+    runner.expect(["mkfs.ext4", "-q", "-F", "-E", "nodiscard", "/dev/loop3"])
     filesystems.make_filesystem("/dev/loop3", "xfs", ["-L", "x"], runner=runner, overwrite=True)
     filesystems.make_filesystem("/dev/loop3", "ext4", runner=runner, overwrite=True)
     runner.assert_done()
+
+
+@pytest.mark.parametrize(("options", "passed"), [
+    ([], ["-E", "nodiscard"]),
+    (["-E", "lazy_itable_init=0"], ["-E", "nodiscard,lazy_itable_init=0"]),
+    (["-Elazy_itable_init=0", "-m", "0"], ["-Enodiscard,lazy_itable_init=0", "-m", "0"]),
+    (["-qE", "stride=8"], ["-qE", "nodiscard,stride=8"]),
+    # mke2fs keeps only the last -E: that one carries it
+    (["-E", "stride=8", "-E", "stripe_width=16"], ["-E", "stride=8", "-E", "nodiscard,stripe_width=16"]),
+    # a value that merely looks like -E belongs to the option before it
+    (["-L", "-E"], ["-L", "-E", "-E", "nodiscard"]),
+    # the user said which: left as given
+    (["-E", "discard"], ["-E", "discard"]),
+    (["-E", "stride=8,nodiscard"], ["-E", "stride=8,nodiscard"]),
+])
+def test_ext4_never_discards_unless_the_options_ask_for_it(options: list[str], passed: list[str]) -> None:
+    """A fresh volume holds nothing to give back, and discarding a thick one deallocates it."""
+    runner = FakeRunner().expect(["mkfs.ext4", "-q", "-F", *passed, "/dev/loop3"])
+    filesystems.make_filesystem("/dev/loop3", "ext4", options, runner=runner)
+    runner.assert_done()
+
+
+def test_options_are_checked_before_discarding_is_turned_off() -> None:
+    for options, message in ((["-E"], "needs a value"), (["-d", "/etc"], "copies a host directory"),
+                             (["data"], "is not an option")):
+        with pytest.raises(InvalidInput, match=message):
+            filesystems.make_filesystem("/dev/loop3", "ext4", options, runner=FakeRunner())
 
 
 @pytest.mark.parametrize("fstype", ["btrfs", "vfat", "", "ext4 ", "../ext4"])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -359,6 +361,25 @@ def test_xfs_with_mkfs_and_mount_options(plugin: Plugin) -> None:
     assert label == "dvlogs"
     plugin.ok("/VolumeDriver.Unmount", {"Name": "logs", "ID": "A"})
     plugin.ok("/VolumeDriver.Remove", {"Name": "logs"})
+
+
+@pytest.mark.root
+def test_a_volume_in_a_thick_pool_stays_allocated_after_its_first_mount(
+    plugin: Plugin, client: Any, pool_root: Path
+) -> None:
+    """mkfs discards the device by default, and through a loop device a discard punches holes
+    in the file: a volume of a FILE (thick) pool would be thin after its first Mount, and could
+    later fail writes when the pool fills up."""
+    client.storage_pools.create(plugin.node, "thick", "FILE", props={"StorDriver/FileDir": str(pool_root / "thick")})
+    plugin.ok("/VolumeDriver.Create", {"Name": "thick", "Opts": {"size": "16M", "storagepool": "thick"}})
+    mountpoint = plugin.ok("/VolumeDriver.Mount", {"Name": "thick", "ID": "A"})["Mountpoint"]
+    (source,) = [entry.source for entry in filesystems.read_mounts() if entry.mount_point == mountpoint]
+    backing = Path(f"/sys/block/{Path(source).name}/loop/backing_file").read_text().strip()
+    os.sync()
+    assert Path(backing).parent == pool_root / "thick"
+    assert Path(backing).stat().st_blocks * 512 >= 16 * 1024 * 1024
+    plugin.ok("/VolumeDriver.Unmount", {"Name": "thick", "ID": "A"})
+    plugin.ok("/VolumeDriver.Remove", {"Name": "thick"})
 
 
 @pytest.mark.root

@@ -122,7 +122,7 @@ class FakeHost:
         *,
         formatted: bool = False,
         probed: bool = False,
-        mkfs: Sequence[str] = ("mkfs.ext4", "-q", "-F"),
+        mkfs: Sequence[str] = ("mkfs.ext4", "-q", "-F", "-E", "nodiscard"),
         mount_args: Sequence[str] = ("-t", "ext4"),
     ) -> None:
         """Queue blkid if ``probed`` (a volume without a filesystem record), mkfs unless

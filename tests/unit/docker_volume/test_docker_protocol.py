@@ -97,7 +97,7 @@ def test_a_failed_clean_up_noted_on_the_error_reaches_docker(
     """A first Mount whose mkfs fails detaches again; when that fails too, Docker hears of both."""
     post(client, "/VolumeDriver.Create", {"Name": "web"})
     device = disks.device("docker-web")
-    host.runner.expect(["mkfs.ext4", "-q", "-F", device], StorageError(["mkfs.ext4"], 1, "no space"))
+    host.runner.expect(["mkfs.ext4", "-q", "-F", "-E", "nodiscard", device], StorageError(["mkfs.ext4"], 1, "no space"))
 
     def detach(name: str, node: str) -> None:
         raise ControllerUnreachable([("http://ctl:3370", "connection refused")])

@@ -124,7 +124,7 @@ def test_a_disk_an_action_made_goes_again_when_the_action_fails(harness: Harness
     with pytest.raises(StorageError, match="No route"):
         tm.clone(harness.env, [f"fe:{IMAGE}", f"node1:{DIR}/disk.0", "22", "100"])
     volatile = "one-vm22-web-disk-2"
-    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F {device(harness, volatile, 'node1')}"),
+    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F -E nodiscard {device(harness, volatile, 'node1')}"),
                           StorageError(["mkfs.ext4"], 1, "mkfs.ext4: Device size reported to be zero"))
     with pytest.raises(StorageError, match="size reported"):
         tm.mkimage(harness.env, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"])
@@ -186,7 +186,7 @@ def test_a_leftover_copy_of_another_image_is_not_taken_for_this_one(harness: Har
     assert [c[0] for c in harness.disks.mutations()] == ["clone", "create"]  # both refused: AlreadyExists
     assert harness.disks.disks[OWN].props["Aux/bundle/image"] == "9" and harness.disks.disks[volatile].size_kib == 128 * 1024
     dev = device(harness, volatile, "node1")  # the same size: a deploy retried, finished now
-    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F {dev}"))
+    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F -E nodiscard {dev}"))
     expect_link(harness, "node1", dev, f"{DIR}/disk.2")
     tm.mkimage(harness.env, ["128", "raw", f"node1:{DIR}/disk.2", "22", "0"])
     harness.runner.assert_done()
@@ -199,7 +199,7 @@ def test_a_retried_mkimage_formats_its_own_xfs_disk_again(harness: Harness) -> N
     volatile = "one-vm22-web-disk-2"
     add(harness, volatile, 512 * 1024, **{**OWN_PROPS, "Aux/bundle/disk": "2", "Aux/bundle/kind": "volatile"})
     dev = device(harness, volatile, "node1")
-    harness.runner.expect(ssh("node1", f"mkfs.xfs -q -f {dev}"))
+    harness.runner.expect(ssh("node1", f"mkfs.xfs -q -f -K {dev}"))
     expect_link(harness, "node1", dev, f"{DIR}/disk.2")
     tm.mkimage(harness.env, ["512", "raw", f"node1:{DIR}/disk.2", "22", "0"])
     harness.runner.assert_done()
@@ -208,7 +208,7 @@ def test_a_retried_mkimage_formats_its_own_xfs_disk_again(harness: Harness) -> N
 def test_mkimage_formats_on_the_host_over_ssh(harness: Harness, vm: Vm) -> None:
     name = "one-vm22-web-disk-2"
     dev = device(harness, name, "node1")
-    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F {dev}"))
+    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F -E nodiscard {dev}"))
     expect_link(harness, "node1", dev, f"{DIR}/disk.2")
     tm.mkimage(harness.env, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"])
     assert harness.disks.disks[name].size_kib == 256 * 1024
@@ -228,7 +228,7 @@ def test_mkimage_and_mkswap_zero_a_disk_whose_storage_hands_out_old_data(harness
     harness.disks.zeroed = False
     dev = device(harness, "one-vm22-web-disk-2", "node1")
     harness.runner.expect(ssh("node1", f"blkdiscard --zeroout {dev}"))
-    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F {dev}"))
+    harness.runner.expect(ssh("node1", f"mkfs.ext4 -q -F -E nodiscard {dev}"))
     expect_link(harness, "node1", dev, f"{DIR}/disk.2")
     tm.mkimage(harness.env, ["256", "raw", f"node1:{DIR}/disk.2", "22", "0"])
     dev = device(harness, "one-vm22-web-disk-3", "fe")

@@ -156,12 +156,12 @@ def _parse_mkfs_options(grammar: dict[str, Any], words: Sequence[str]) -> list[_
                 parsed.append(_MkfsOption(word, letter))
                 continue
             if position + 1 < len(word):
-                parsed.append(_MkfsOption(word, letter, True, index, position + 1))
+                parsed.append(_MkfsOption(word, letter, takes_value=True, value_at=index, value_start=position + 1))
             elif index + 1 < len(words):
                 index += 1
-                parsed.append(_MkfsOption(word, letter, True, index))
+                parsed.append(_MkfsOption(word, letter, takes_value=True, value_at=index))
             else:
-                parsed.append(_MkfsOption(word, letter, True))
+                parsed.append(_MkfsOption(word, letter, takes_value=True))
             break
         index += 1
     return parsed

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from linstor_core import datacopy
 from linstor_core.controller.loopdev import LOOP_CONTROL, KernelLoops, LoopDevice, LoopDevices, storage_error
 from linstor_core.controller.oserrors import os_errors
 from linstor_core.controller.providers import (
@@ -396,6 +397,30 @@ class Satellite:
             source = self._existing_image(pool, src_vol_name)
             self._flush(source)
             return self._create_from(pool, provider, source, dst)
+
+    def copy_volume(self, src_pool: PoolSpec, src_vol_name: str, pool: PoolSpec, dst: VolumeSpec) -> str:
+        """Make the new volume ``dst`` in ``pool`` as a copy of a volume of another pool on this
+        node (a clone into a resource group whose pools differ); returns its device.
+
+        The new file is made as ``pool`` makes its files (every block reserved in FILE, sparse in
+        FILE_THIN) and the data written into it, all-zero chunks skipped, since the new file
+        reads as zeros already: a clone into a thick pool is thick, into a thin one thin. A
+        leftover of its name is replaced, as by ``create_volume``.
+        """
+        provider = provider_for(pool.kind)
+        if not isinstance(provider, SupportsBackingFile):
+            return DISKLESS_DEVICE
+        size = _size_bytes(dst)
+        with self._lock:
+            source = self._existing_image(src_pool, src_vol_name)
+            if size < source.stat().st_size:
+                raise InvalidInput("size", f"{dst.size_kib} KiB", f"smaller than the source {source.name}")
+            self._flush(source)
+            image = self._layout(pool).volume(dst.volume_name)
+            with self._fresh(pool, image, ["copy", str(source), str(image)]) as temp:
+                provider.allocate(temp, size)
+                datacopy.copy_into_device(source, str(temp), device_is_zeroed=True)
+            return self._expose_new(pool, image)
 
     # -- crash recovery ----------------------------------------------------------------------
 

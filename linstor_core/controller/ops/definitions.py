@@ -18,7 +18,7 @@ from linstor_core.controller.deploy import (ensure_not_in_use, make_volumes, rea
                                             remove_volumes_later, sync_drbd, volume_name)
 from linstor_core.controller.model import RdRec, Repo, VdRec, dump
 from linstor_core.controller.ops.common import edit_props, layer_stack
-from linstor_core.controller.ops.resources import create_resource, finish
+from linstor_core.controller.ops.resources import Placement, create_resource, finish
 from linstor_core.controller.replies import refuse
 from linstor_core.controller.satellite import PoolSpec, VolumeSpec
 from linstor_core.errors import LinstorError
@@ -236,8 +236,15 @@ def clone_rd(ctl: Controller, change: Change, source: str, target: str, *,
              layers: Sequence[str] = (), group: str | None = None,
              override: Mapping[str, object] | None = None,
              delete: Sequence[str] = ()) -> RdRec:
-    """A new definition whose diskful replicas are copies (reflink where the pool allows) of
-    ``source``'s, on the same nodes and pools; synchronous, so its status is COMPLETE at once."""
+    """A new definition whose diskful replicas are copies of ``source``'s, on the same nodes;
+    synchronous, so its status is COMPLETE at once.
+
+    Each copy stays in its source's pool (a reflink where the pool allows) unless ``group``'s
+    select filter names pools without it: then, as LINSTOR's clone request promises ("use
+    storage pools of this group"), it is made in the first of those pools on its node, as a
+    full copy in that pool's own kind (a clone into a thick group is thick). A node without
+    any of them is refused before anything is made.
+    """
     repo = change.repo
     src = repo.rd(source)
     src_vds = repo.vds(src.name)
@@ -245,17 +252,39 @@ def clone_rd(ctl: Controller, change: Change, source: str, target: str, *,
     if not src_vds or not diskful:
         raise refuse(rc.FAIL_INVLD_REQUEST, f"Resource definition '{src.name}' has no volumes "
                      "to clone.", correction="Clone a definition with deployed volumes.")
+    wanted = Placement.from_filters(repo.group(group).select_filter).storage_pools if group else ()
+    pools = {rsc.node: _clone_pool(repo, rsc.node, rsc.pool, wanted, group) for rsc in diskful}
     props = edit_props(src.props, override or {}, delete)
     clone = create_rd(ctl, change, target, group=group or src.resource_group,
                       layers=layers or src.layers, props=props, clone_source=src.name)
     create_vds_for_copy(change, clone, [(vd.vlmnr, vd.size_kib) for vd in src_vds])
     for rsc in diskful:
-        def maker(spec: PoolSpec, vol: VolumeSpec, _src: str = src.name) -> str:
-            return ctl.satellite.clone_volume(spec, volume_name(_src, vol.volume_number), vol)
+        src_spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool))
 
-        create_resource(ctl, change, clone.name, rsc.node, rsc.pool, False, maker=maker)
+        def maker(spec: PoolSpec, vol: VolumeSpec, _src: str = src.name, _from: PoolSpec = src_spec) -> str:
+            src_vol = volume_name(_src, vol.volume_number)
+            if spec.name == _from.name:
+                return ctl.satellite.clone_volume(spec, src_vol, vol)
+            return ctl.satellite.copy_volume(_from, src_vol, spec, vol)
+
+        create_resource(ctl, change, clone.name, rsc.node, pools[rsc.node], False, maker=maker)
     finish(ctl, change, clone.name)
     return clone
+
+
+def _clone_pool(repo: Repo, node: str, pool: str, wanted: Sequence[str], group: str | None) -> str:
+    """The pool a clone's replica on ``node`` goes to: its source's ``pool`` when the group
+    names no pools or names that one, else the first ``wanted`` pool on the node."""
+    if not wanted or pool.lower() in {name.lower() for name in wanted}:
+        return pool
+    here = {known.name.lower(): known.name for known in repo.pools(node) if not known.diskless}
+    for name in wanted:
+        if name.lower() in here:
+            return here[name.lower()]
+    raise refuse(rc.FAIL_NOT_FOUND_STOR_POOL,
+                 f"Resource group '{group}' uses the storage pools {', '.join(wanted)}, none of which "
+                 f"is on node '{node}', where the source has a replica.",
+                 correction=f"Create one of them on '{node}', or clone into a group with a pool there.")
 
 
 def create_vds_for_copy(change: Change, rd: RdRec,

@@ -270,6 +270,45 @@ def test_clone_and_status(rest, controller, pool_root: Path):
         "base_00000.img", "copy_00000.img"]
 
 
+def test_a_clone_into_a_group_goes_to_its_pools_as_a_copy_of_their_kind(rest, controller, pool_root: Path):
+    """LINSTOR's clone request: "Place clone into the given resource group and use storage pools
+    of this group". Into a thick group the copy is thick, back into a thin one thin; a node
+    that has none of the group's pools is refused before anything is made."""
+    (pool_root / "thick").mkdir()
+    rest.ok("POST", "/v1/nodes/alpha/storage-pools", {
+        "storage_pool_name": "thick", "provider_kind": "FILE",
+        "props": {"StorDriver/FileDir": str(pool_root / "thick")}}, status=201)
+    for group, pool in (("thickgrp", "thick"), ("thingrp", "thinpool")):
+        rest.ok("POST", "/v1/resource-groups", {"name": group, "select_filter": {
+            "place_count": 1, "storage_pool": pool, "layer_stack": ["storage"]}}, status=201)
+
+    def volume(rd: str) -> dict:
+        (resource,) = rest.call("GET", "/v1/view/resources", status=200, params={"resources": rd})
+        return resource["volumes"][0]
+
+    make_rd(rest, "both", "alpha", "bravo")
+    refused = rest.error("POST", "/v1/resource-definitions/both/clone", {"name": "nowhere", "resource_group": "thickgrp"},
+                         status=404, code=rc.FAIL_NOT_FOUND_STOR_POOL)
+    assert "none of which is on node 'bravo'" in refused["message"]
+    rest.call("GET", "/v1/resource-definitions/nowhere", status=404)
+
+    make_rd(rest, "base", "alpha")
+    write(Path(volume("base")["device_path"]), b"template")
+    rest.call("POST", "/v1/resource-definitions/base/clone", {"name": "heavy", "resource_group": "thickgrp"},
+              status=201, schema="ResourceDefinitionCloneStarted")
+    heavy = volume("heavy")
+    assert heavy["storage_pool_name"] == "thick" and read(Path(heavy["device_path"]), 8) == b"template"
+    image = pool_root / "thick" / "heavy_00000.img"
+    assert image.stat().st_blocks * 512 >= 4 * MIB * 1024  # every block reserved, as FILE promises
+    assert rest.call("GET", "/v1/resource-definitions/heavy", status=200)["resource_group_name"] == "thickgrp"
+
+    rest.call("POST", "/v1/resource-definitions/heavy/clone", {"name": "light", "resource_group": "thingrp"},
+              status=201, schema="ResourceDefinitionCloneStarted")
+    light = volume("light")
+    assert light["storage_pool_name"] == "thinpool" and read(Path(light["device_path"]), 8) == b"template"
+    assert (pool_root / "alpha" / "light_00000.img").stat().st_blocks * 512 < MIB * 1024  # the zeros stay holes
+
+
 def test_mounted_volume_refuses_delete_and_rollback(rest, tmp_path: Path, pool_root: Path):
     import subprocess
 

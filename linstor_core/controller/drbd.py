@@ -32,8 +32,32 @@ NODE_ID_MAX = 31
 MINOR_MAX = (1 << 20) - 1
 # Room in the metadata for peers added later (LINSTOR's default too).
 MAX_PEERS = 7
+# Internal metadata (drbdmeta v09) at a backing device's end: a 4 KiB superblock, the activity
+# log (one 32 KiB stripe, the default) and per peer a bitmap of one bit per 4 KiB of the device
+# in 64-bit words, all rounded up to 4 KiB.
+_SUPERBLOCK_KIB = 4
+_ACTIVITY_LOG_KIB = 32
+_BITMAP_BLOCK_KIB = 4
 _COMMAND_NOT_FOUND = 127
 _INDENT = "    "
+
+
+def internal_metadata_kib(backing_kib: int, peers: int = MAX_PEERS) -> int:
+    """KiB of internal metadata ``create-md --max-peers=peers`` puts at the end of a backing
+    device of ``backing_kib`` (checked against drbdmeta's offsets)."""
+    blocks = -(-backing_kib // _BITMAP_BLOCK_KIB)
+    bitmap_bytes = -(-blocks // 64) * 8 * peers
+    return _SUPERBLOCK_KIB + _ACTIVITY_LOG_KIB + -(-bitmap_bytes // 4096) * 4
+
+
+def backing_size_kib(net_kib: int) -> int:
+    """The backing size whose DRBD device, after its internal metadata, still holds
+    ``net_kib`` (LINSTOR's gross size): a volume definition's size is what the device offers,
+    not what its storage takes."""
+    gross = -(-net_kib // 4) * 4 + internal_metadata_kib(net_kib)
+    while gross - internal_metadata_kib(gross) < net_kib:
+        gross += 4
+    return gross
 
 
 @dataclass(frozen=True)
@@ -269,6 +293,8 @@ __all__ = [
     "remove_res",
     "drbd_module_loaded",
     "create_metadata",
+    "internal_metadata_kib",
+    "backing_size_kib",
     "bring_up",
     "bring_down",
     "resize",

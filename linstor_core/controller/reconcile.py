@@ -106,13 +106,15 @@ def _match_definition(ctl: Controller, spec: PoolSpec, name: str, size_kib: int,
     metadata to the new end, which changing the size would destroy: that is reported and
     left as it is."""
     where = f"{spec.node}/{spec.name}"
+    real = drbd_layer and real_drbd(ctl, spec.node)
     try:
         size = ctl.satellite.volume_bytes(spec, name)
-        if size is None or size == size_kib * 1024:
+        if size is None or size == (drbd.backing_size_kib(size_kib) if real else size_kib) * 1024:
             return []
-        if drbd_layer and real_drbd(ctl, spec.node):
-            return [f"{where}: volume {name} has {size // 1024} KiB, its definition {size_kib} KiB; "
-                    "DRBD is real here, so it is left as it is: check it with drbdadm"]
+        if real:
+            return [f"{where}: volume {name} has {size // 1024} KiB, its definition {size_kib} KiB "
+                    f"({drbd.backing_size_kib(size_kib)} KiB with its DRBD metadata); DRBD is real here, "
+                    "so it is left as it is: check it with drbdadm"]
         if size > size_kib * 1024:
             ctl.satellite.undo_grow(spec, name, size_kib)
             return [f"{where}: cut volume {name} back to its {size_kib} KiB (a resize a crash cut off)"]

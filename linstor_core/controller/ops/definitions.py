@@ -14,7 +14,7 @@ from linstor_core import retcodes as rc
 from linstor_core.controller import drbd
 from linstor_core.controller.allocation import allocate_minors, allocate_port
 from linstor_core.controller.core import Change, Controller, crash_test_pause
-from linstor_core.controller.deploy import (ensure_not_in_use, make_volumes, real_drbd,
+from linstor_core.controller.deploy import (backing_kib, ensure_not_in_use, make_volumes, real_drbd,
                                             remove_volumes_later, sync_drbd, volume_name)
 from linstor_core.controller.model import RdRec, Repo, VdRec, dump
 from linstor_core.controller.ops.common import edit_props, layer_stack
@@ -185,8 +185,9 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
             spec = ctl.pool_spec(repo.pool(rsc.node, rsc.pool))
             # Before the grow: one cut off midway (a stop) still leaves the replicas one size.
             change.on_undo(f"cutting volume {name} on {rsc.node} back to {vd.size_kib} KiB",
-                           _grow_undoer(ctl, spec, name, vd.size_kib, size_kib, drbd_resized))
-            ctl.satellite.resize_volume(spec, name, size_kib)
+                           _grow_undoer(ctl, spec, name, vd.size_kib, size_kib, drbd_resized,
+                                        backing_kib(ctl, rd, rsc.node, vd.size_kib)))
+            ctl.satellite.resize_volume(spec, name, backing_kib(ctl, rd, rsc.node, size_kib))
             grown.append(rsc.node)
         crash_test_pause("resize")
         for node in grown:
@@ -198,14 +199,14 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
 
 
 def _grow_undoer(ctl: Controller, spec: PoolSpec, name: str, size_kib: int, new_size_kib: int,
-                 drbd_resized: set[str]) -> Callable[[], None]:
+                 drbd_resized: set[str], backing_size_kib: int) -> Callable[[], None]:
     """The undo of growing ``name`` on ``spec``'s node to ``new_size_kib``: cut back to
-    ``size_kib``, unless DRBD was resized there by then (``drbd_resized``, filled as the
-    request goes on). DRBD may have moved its metadata to the new end, which cutting would
+    ``backing_size_kib`` (what ``size_kib`` takes there, ``backing_kib``), unless DRBD was
+    resized there by then (``drbd_resized``, filled as the request goes on). DRBD may have moved its metadata to the new end, which cutting would
     destroy, so that volume is left larger and reported (as start-up leaves it, ``reconcile``)."""
     def undo() -> None:
         if spec.node not in drbd_resized:
-            ctl.satellite.undo_grow(spec, name, size_kib)
+            ctl.satellite.undo_grow(spec, name, backing_size_kib)
             return
         raise LinstorError(
             f"volume {name} on {spec.node} is left at {new_size_kib} KiB, larger than its "

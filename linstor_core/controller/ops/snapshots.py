@@ -13,7 +13,7 @@ from linstor_core import naming
 from linstor_core import retcodes as rc
 from linstor_core.controller import drbd
 from linstor_core.controller.core import Change, Controller, crash_test_pause, now_ms
-from linstor_core.controller.deploy import (ensure_not_in_use, real_drbd, volume_name,
+from linstor_core.controller.deploy import (backing_kib, ensure_not_in_use, real_drbd, volume_name,
                                             write_configs)
 from linstor_core.controller.model import RdRec, Repo, SnapRec, VolRec
 from linstor_core.controller.ops.definitions import create_rd, create_vds_for_copy
@@ -317,7 +317,7 @@ def _switch_replicas(ctl: Controller, repo: Repo, snap: SnapRec, rd: RdRec,
             device = ctl.satellite.rollback_volume(spec, vol, snap.name)
             _set_backing(repo, rd, rsc.node, vlmnr, device)
             if sizes.get(vlmnr, snap_size) > snap_size:
-                ctl.satellite.resize_volume(spec, vol, sizes[vlmnr])
+                ctl.satellite.resize_volume(spec, vol, backing_kib(ctl, rd, rsc.node, sizes[vlmnr]))
                 grown.append((rsc.node, vlmnr))
         rolled(snap.rd, rsc.node)
     if rd.drbd:

@@ -325,6 +325,22 @@ def test_reconcile_reports_a_config_drbdadm_refuses_and_starts(
     assert list(config(ctl).parent.glob("*.tmp")) == []
 
 
+def test_a_real_drbd_volume_is_backed_by_its_size_and_its_internal_metadata(
+        ctl: Controller, kernel: Kernel, state: Path, tmp_path: Path) -> None:
+    """Internal metadata takes the end of the backing device: without room for it the DRBD
+    device would be smaller than the definition says. A simulated node's storage device is
+    the volume itself, so it keeps the definition's size; a restart finds both as they should be."""
+    up(ctl, kernel, tmp_path)
+    assert backing(tmp_path).stat().st_size == 4136 * 1024 == drbd.backing_size_kib(4096) * 1024
+    assert backing(tmp_path, "kronos").stat().st_size == 4096 * 1024
+    ctl.close()
+    again = Kernel()
+    again.script.expect([*DRBDADM, str(config(ctl)), "adjust", "LocalData"])
+    lines = restart(state, again)
+    again.script.assert_done()
+    assert not [line for line in lines if "LocalData_00000" in line]
+
+
 @pytest.mark.parametrize("size_kib", [2048, 8192])
 def test_reconcile_reports_a_real_drbd_volume_of_another_size_and_leaves_it(
         ctl: Controller, kernel: Kernel, state: Path, tmp_path: Path, size_kib: int) -> None:
@@ -337,8 +353,9 @@ def test_reconcile_reports_a_real_drbd_volume_of_another_size_and_leaves_it(
     again.script.expect([*DRBDADM, str(config(ctl)), "adjust", "LocalData"])
     lines = restart(state, again)
     again.script.assert_done()
-    assert (f"vulcan/thinpool: volume LocalData_00000 has {size_kib} KiB, its definition 4096 KiB; "
-            "DRBD is real here, so it is left as it is: check it with drbdadm") in lines
+    assert (f"vulcan/thinpool: volume LocalData_00000 has {size_kib} KiB, its definition 4096 KiB "
+            "(4136 KiB with its DRBD metadata); DRBD is real here, so it is left as it is: check it "
+            "with drbdadm") in lines
     assert backing(tmp_path).stat().st_size == size_kib * 1024
     assert backing(tmp_path, "kronos").stat().st_size == 4096 * 1024
 
@@ -415,7 +432,7 @@ def test_resize_grows_the_local_drbd_device(ctl: Controller, kernel: Kernel,
     with ctl.change(rc.MASK_RSC) as change:
         definitions.resize_vd(ctl, change, "LocalData", 0, 8192, {}, [])
     kernel.script.assert_done()
-    assert backing(tmp_path).stat().st_size == 8192 * 1024
+    assert backing(tmp_path).stat().st_size == drbd.backing_size_kib(8192) * 1024
 
 
 
@@ -430,7 +447,7 @@ def test_a_failed_commit_after_the_drbd_resize_leaves_that_volume_grown(
             ctl.change(rc.MASK_RSC) as change:
         definitions.resize_vd(ctl, change, "LocalData", 0, 8192, {}, [])
     kernel.script.assert_done()
-    assert backing(tmp_path).stat().st_size == 8192 * 1024
+    assert backing(tmp_path).stat().st_size == drbd.backing_size_kib(8192) * 1024
     assert backing(tmp_path, "kronos").stat().st_size == 4096 * 1024
     assert ("volume LocalData_00000 on vulcan is left at 8192 KiB, larger than its definition's "
             "4096 KiB: DRBD was resized onto it") in caplog.text

@@ -55,7 +55,7 @@ def make_volumes(ctl: Controller, change: Change, rd: RdRec, rsc: RscRec,
     for vd in vds:
         backing = None
         if spec is not None:
-            vol = VolumeSpec(rd.name, vd.vlmnr, backing_kib(ctl, rd, rsc.node, vd.size_kib))
+            vol = VolumeSpec(rd.name, vd.vlmnr, backing_kib(ctl, rd.drbd, rsc.node, vd.size_kib))
             backing = (maker or sat.create_volume)(spec, vol)
             change.on_undo(f"remove volume {vol.volume_name} on {rsc.node}",
                            _deleter(ctl, spec, vol.volume_name))
@@ -85,11 +85,11 @@ def real_drbd(ctl: Controller, node: str) -> bool:
     return ctl.drbd_loaded and node.lower() == ctl.node_name.lower()
 
 
-def backing_kib(ctl: Controller, rd: RdRec, node: str, size_kib: int) -> int:
-    """The size of ``node``'s backing volume for a volume of ``size_kib``: where DRBD is real,
-    the volume and its internal metadata (``drbd.backing_size_kib``), else the volume's own
-    (its storage device is then the one used)."""
-    return drbd.backing_size_kib(size_kib) if rd.drbd and real_drbd(ctl, node) else size_kib
+def backing_kib(ctl: Controller, drbd_layer: bool, node: str, size_kib: int) -> int:
+    """The size of ``node``'s backing volume for a volume of ``size_kib`` (``drbd_layer``: its
+    definition has the DRBD layer): where DRBD is real, the volume and its internal metadata
+    (``drbd.backing_size_kib``), else the volume's own (its storage device is then the one used)."""
+    return drbd.backing_size_kib(size_kib) if drbd_layer and real_drbd(ctl, node) else size_kib
 
 
 def ensure_not_in_use(ctl: Controller, change: Change, rsc: RscRec) -> None:

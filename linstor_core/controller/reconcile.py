@@ -23,7 +23,7 @@ from pathlib import Path
 
 from linstor_core.controller import drbd
 from linstor_core.controller.core import Controller
-from linstor_core.controller.deploy import real_drbd, volume_name, write_configs
+from linstor_core.controller.deploy import backing_kib, real_drbd, volume_name, write_configs
 from linstor_core.controller.model import Repo, VolRec
 from linstor_core.controller.satellite import PoolSpec
 from linstor_core.controller.ops.snapshots import finish_rollback, pending_rollbacks
@@ -106,14 +106,14 @@ def _match_definition(ctl: Controller, spec: PoolSpec, name: str, size_kib: int,
     metadata to the new end, which changing the size would destroy: that is reported and
     left as it is."""
     where = f"{spec.node}/{spec.name}"
-    real = drbd_layer and real_drbd(ctl, spec.node)
+    expected_kib = backing_kib(ctl, drbd_layer, spec.node, size_kib)
     try:
         size = ctl.satellite.volume_bytes(spec, name)
-        if size is None or size == (drbd.backing_size_kib(size_kib) if real else size_kib) * 1024:
+        if size is None or size == expected_kib * 1024:
             return []
-        if real:
+        if drbd_layer and real_drbd(ctl, spec.node):
             return [f"{where}: volume {name} has {size // 1024} KiB, its definition {size_kib} KiB "
-                    f"({drbd.backing_size_kib(size_kib)} KiB with its DRBD metadata); DRBD is real here, "
+                    f"({expected_kib} KiB with its DRBD metadata); DRBD is real here, "
                     "so it is left as it is: check it with drbdadm"]
         if size > size_kib * 1024:
             ctl.satellite.undo_grow(spec, name, size_kib)

@@ -32,10 +32,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 from linstor_core import datacopy
@@ -385,7 +385,7 @@ class Satellite:
             return DISKLESS_DEVICE
         with self._lock:
             source = self._existing_snapshot(pool, src_vol_name, snapshot)
-            return self._create_from(pool, provider, source, dst)
+            return self._create_from(pool, source, dst, partial(_copy_and_grow, provider, source))
 
     def clone_volume(self, pool: PoolSpec, src_vol_name: str, dst: VolumeSpec) -> str:
         """Make the new volume ``dst`` as a copy of a volume (reflink in FILE_THIN pools); a
@@ -396,7 +396,7 @@ class Satellite:
         with self._lock:
             source = self._existing_image(pool, src_vol_name)
             self._flush(source)
-            return self._create_from(pool, provider, source, dst)
+            return self._create_from(pool, source, dst, partial(_copy_and_grow, provider, source))
 
     def copy_volume(self, src_pool: PoolSpec, src_vol_name: str, pool: PoolSpec, dst: VolumeSpec) -> str:
         """Make the new volume ``dst`` in ``pool`` as a copy of a volume of another pool on this
@@ -410,17 +410,10 @@ class Satellite:
         provider = provider_for(pool.kind)
         if not isinstance(provider, SupportsBackingFile):
             return DISKLESS_DEVICE
-        size = _size_bytes(dst)
         with self._lock:
             source = self._existing_image(src_pool, src_vol_name)
-            if size < source.stat().st_size:
-                raise InvalidInput("size", f"{dst.size_kib} KiB", f"smaller than the source {source.name}")
             self._flush(source)
-            image = self._layout(pool).volume(dst.volume_name)
-            with self._fresh(pool, image, ["copy", str(source), str(image)]) as temp:
-                provider.allocate(temp, size)
-                datacopy.copy_into_device(source, str(temp), device_is_zeroed=True)
-            return self._expose_new(pool, image)
+            return self._create_from(pool, source, dst, partial(_allocate_and_write, provider, source))
 
     # -- crash recovery ----------------------------------------------------------------------
 
@@ -518,15 +511,15 @@ class Satellite:
                                           "one it was (mounted), or delete the resource or snapshot there")
         return path
 
-    def _create_from(self, pool: PoolSpec, provider: SupportsSnapshots, source: Path, dst: VolumeSpec) -> str:
+    def _create_from(self, pool: PoolSpec, source: Path, dst: VolumeSpec, fill: Callable[[Path, int], None]) -> str:
+        """Make ``dst`` in ``pool`` from ``source``, never smaller than it: ``fill(temp, size)``
+        writes the new file (``_fresh``), whose device is returned."""
         size = _size_bytes(dst)
         image = self._layout(pool).volume(dst.volume_name)
         if size < source.stat().st_size:
             raise InvalidInput("size", f"{dst.size_kib} KiB", f"smaller than the source {source.name}")
         with self._fresh(pool, image, ["copy", str(source), str(image)]) as temp:
-            provider.copy_data(source, temp)
-            if size > temp.stat().st_size and isinstance(provider, SupportsBackingFile):
-                provider.grow(temp, size)
+            fill(temp, size)
         return self._expose_new(pool, image)
 
     @contextmanager
@@ -642,6 +635,20 @@ class Satellite:
                     f"volume {vol_name} cannot be {action}: {device.name} is in use (mounted or held by DRBD)",
                     correction="unmount it or take its DRBD resource down first",
                 )
+
+
+def _copy_and_grow(provider: SupportsSnapshots, source: Path, temp: Path, size: int) -> None:
+    """``source`` copied the provider's way (a reflink where it can), grown to ``size`` bytes."""
+    provider.copy_data(source, temp)
+    if size > temp.stat().st_size and isinstance(provider, SupportsBackingFile):
+        provider.grow(temp, size)
+
+
+def _allocate_and_write(provider: SupportsBackingFile, source: Path, temp: Path, size: int) -> None:
+    """A file of ``size`` bytes made as ``provider`` makes its own, ``source``'s data written in
+    (all-zero chunks skipped: the new file reads as zeros already)."""
+    provider.allocate(temp, size)
+    datacopy.copy_into_device(source, str(temp), device_is_zeroed=True)
 
 
 def _drop_or_put_back(image: Path, kept: Path, replaced: int) -> None:

@@ -186,8 +186,8 @@ def resize_vd(ctl: Controller, change: Change, rd_name: str, vlmnr: int,
             # Before the grow: one cut off midway (a stop) still leaves the replicas one size.
             change.on_undo(f"cutting volume {name} on {rsc.node} back to {vd.size_kib} KiB",
                            _grow_undoer(ctl, spec, name, vd.size_kib, size_kib, drbd_resized,
-                                        backing_kib(ctl, rd, rsc.node, vd.size_kib)))
-            ctl.satellite.resize_volume(spec, name, backing_kib(ctl, rd, rsc.node, size_kib))
+                                        backing_kib(ctl, rd.drbd, rsc.node, vd.size_kib)))
+            ctl.satellite.resize_volume(spec, name, backing_kib(ctl, rd.drbd, rsc.node, size_kib))
             grown.append(rsc.node)
         crash_test_pause("resize")
         for node in grown:

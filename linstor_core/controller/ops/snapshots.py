@@ -317,7 +317,7 @@ def _switch_replicas(ctl: Controller, repo: Repo, snap: SnapRec, rd: RdRec,
             device = ctl.satellite.rollback_volume(spec, vol, snap.name)
             _set_backing(repo, rd, rsc.node, vlmnr, device)
             if sizes.get(vlmnr, snap_size) > snap_size:
-                ctl.satellite.resize_volume(spec, vol, backing_kib(ctl, rd, rsc.node, sizes[vlmnr]))
+                ctl.satellite.resize_volume(spec, vol, backing_kib(ctl, rd.drbd, rsc.node, sizes[vlmnr]))
                 grown.append((rsc.node, vlmnr))
         rolled(snap.rd, rsc.node)
     if rd.drbd:

@@ -116,6 +116,11 @@ class ApiReply:
         """Both top bits set (``MASK_ERROR``); a warning (only the top bit) is not an error."""
         return (self.ret_code >> 62) & 3 == 3
 
+    @property
+    def is_warning(self) -> bool:
+        """Only the top bit set (``MASK_WARN``)."""
+        return (self.ret_code >> 62) & 3 == 2
+
     @classmethod
     def from_json(cls, entry: Mapping[str, Any]) -> "ApiReply":
         return cls(
@@ -152,6 +157,8 @@ class ApiError(LinstorError):
             reports = "; ".join(f"linstor error-reports show {report}" for report in first.error_report_ids)
             correction = f"{correction.removesuffix('.')}; details: {reports}" if correction else f"details: {reports}"
         super().__init__(first.message, cause=first.cause, correction=correction)
+        for warning in (r for r in replies if r.is_warning):  # what the failed request left behind
+            self.add_note(warning.message)
         self.replies = list(replies)
         self.status = status
 

@@ -3,7 +3,9 @@
 Crash-safety rule, applied by ``Controller.change()`` to every mutating request:
 - storage is *made* inside the open transaction, each step registering its undo; if anything
   fails before commit, the transaction rolls back and the undos run (newest first), so a
-  committed record always has its storage and a refused request leaves nothing on disk;
+  committed record always has its storage and a refused request leaves nothing on disk (an
+  undo that fails too is a note on the refusal, which the client gets as a warning entry, and
+  start-up reconciliation removes what it left);
 - storage is *removed* only after commit (``Change.after_commit``), so a crash between the
   two leaves an orphan file, never a record without storage; start-up reconciliation
   (``reconcile.py``) removes such orphans; the write lock stays held until these steps are
@@ -140,13 +142,14 @@ class Controller:
                     change = Change(Repo(tx), mask)
                     undo = change.undo
                     yield change
-            except BaseException:  # the request failed, or its commit did (a full disk)
-                _run_steps(undo[::-1], "undo")
+            except BaseException as error:  # the request failed, or its commit did (a full disk)
+                for what, why in _run_steps(undo[::-1], "undo"):  # the client is told what is left
+                    error.add_note(f"undoing it failed too: {what}: {why}; the next controller start "
+                                   "repairs what is left")
                 raise
-            warnings = _run_steps(change.after_commit, "clean-up")
-            for what in warnings:
+            for what, why in _run_steps(change.after_commit, "clean-up"):
                 change.reply(rc.WARN_STORAGE_ERROR,
-                             f"{what} failed; the leftover is removed at the next controller "
+                             f"{what} failed ({why}); the leftover is removed at the next controller "
                              "start.")
             for step in change.required:
                 step()
@@ -183,15 +186,16 @@ def _lock_state_dir(state_dir: Path) -> int:
     return fd
 
 
-def _run_steps(steps: list[tuple[str, Step]], kind: str) -> list[str]:
-    """Run every step even when some fail (each failure logged); returns the failed ones."""
+def _run_steps(steps: list[tuple[str, Step]], kind: str) -> list[tuple[str, str]]:
+    """Run every step even when some fail (each failure logged); returns the failed ones,
+    each with its reason on one line."""
     failed = []
     for what, step in steps:
         try:
             step()
         except (LinstorError, OSError) as exc:
             log.error("%s step %r failed: %s", kind, what, exc)
-            failed.append(what)
+            failed.append((what, exc.one_line() if isinstance(exc, LinstorError) else str(exc)))
     return failed
 
 

@@ -65,7 +65,15 @@ def entry(code: int, message: str, *, mask: int = 0, obj_refs: Mapping[str, str]
 
 
 def error_body(exc: BaseException, mask: int) -> tuple[int, list[dict[str, Any]]]:
-    """(HTTP status, ApiCallRc list) for any exception a route let through."""
+    """(HTTP status, ApiCallRc list) for any exception a route let through; each note on it
+    (an undo that failed too, see ``Controller.change``) follows as a warning, so the client
+    learns what the failed request left behind."""
+    status, replies = _error_replies(exc, mask)
+    notes = [_masked(ApiReply(rc.WARN_STORAGE_ERROR, note), mask) for note in getattr(exc, "__notes__", ())]
+    return status, replies + notes
+
+
+def _error_replies(exc: BaseException, mask: int) -> tuple[int, list[dict[str, Any]]]:
     if isinstance(exc, ApiError):
         status = exc.status or 500
         return status, [_masked(r, mask) for r in exc.replies]

@@ -4,20 +4,26 @@ nothing else in a pool directory, not an operator's ``operator-notes.tmp`` or a
 
 The controller's leftover is a volume whose post-commit removal failed (the pool directory was
 immutable, ``chattr +i``, while the definition was deleted): the delete warned that the
-leftover goes at the next start. Root only (chattr, losetup); the directory is made mutable and
-the loop device detached again even when the test fails.
+leftover goes at the next start. Likewise a volume whose undo failed after a spawn failed on
+another node: the refusal says so. Root only (chattr, losetup); the directory is made mutable
+and the loop device detached again even when the test fails.
 """
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from controller_setup import detach_loops_under, serving
+from linstor_core.client import LinstorClient
+from linstor_core.config import ClientConfig
 from linstor_core.controller.server import ControllerServer
+from linstor_core.errors import ApiError
+from linstor_core.models import SelectFilter
 
 pytestmark = pytest.mark.root
 
@@ -66,4 +72,55 @@ def test_start_up_removes_only_the_controllers_own_leftovers(tmp_path: Path, poo
     finally:
         restarted.stop()
         subprocess.run(["losetup", "-d", loop], check=False, capture_output=True)
+        detach_loops_under(pool_root)
+
+
+def test_a_spawn_whose_undo_fails_too_says_what_is_left_and_the_next_start_removes_it(
+        tmp_path: Path, pool_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[Path] = []
+    with serving(tmp_path, pool_root) as server:
+        client = LinstorClient(ClientConfig(controllers=(server.url,)))
+        satellite = server.controller.satellite
+        real_create = satellite.create_volume
+
+        def first_frozen_then_broken(pool: Any, vol: Any) -> str:
+            """The first replica is made, then its directory is frozen (its undo cannot remove
+            it); the second node's pool directory is a file by then, so its replica fails."""
+            directory = pool_root / pool.node
+            if made:
+                directory.rmdir()
+                directory.write_text("not a directory")
+            device = real_create(pool, vol)
+            made.append(directory)
+            subprocess.run(["chattr", "+i", str(directory)], check=True)
+            return device
+
+        monkeypatch.setattr(satellite, "create_volume", first_frozen_then_broken)
+        client.resource_groups.create("pair", SelectFilter(
+            place_count=2, node_name_list=("alpha", "bravo"), layer_stack=("storage",)))
+        try:
+            with pytest.raises(ApiError) as refused:
+                client.resource_groups.spawn("pair", "halfmade", [4096])
+        finally:
+            for directory in made:
+                subprocess.run(["chattr", "-i", str(directory)], check=True)
+        broken = next(pool_root / node for node in ("alpha", "bravo") if (pool_root / node).is_file())
+        broken.unlink()
+        broken.mkdir()
+    frozen = made[0]
+    leftover = frozen / "halfmade_00000.img"
+    assert leftover.exists()
+    message = refused.value.one_line()
+    assert f"undoing it failed too: remove volume halfmade_00000 on {frozen.name}" in message, message
+    assert "Operation not permitted" in message and "the next controller start repairs what is left" in message
+    restarted = ControllerServer(tmp_path / "state", "127.0.0.1", 0)
+    try:
+        restarted.start()
+        assert requests.get(restarted.url + "/v1/resource-definitions", timeout=30).json() == []
+        assert not leftover.exists()
+        listing = subprocess.run(["losetup", "--list", "--noheadings", "--output", "BACK-FILE"],
+                                 capture_output=True, text=True, check=True).stdout
+        assert "halfmade" not in listing
+    finally:
+        restarted.stop()
         detach_loops_under(pool_root)

@@ -31,6 +31,24 @@ def test_an_error_reply_carries_code_message_cause_correction(
     assert error.replies[1].obj_refs == {"RscDfn": "d1"} and error.replies[1].details == "placement"
 
 
+def test_the_warnings_of_an_error_answer_are_notes_on_the_error(
+    http: responses.RequestsMock, client: LinstorClient
+) -> None:
+    """What a failed request left behind (a clean-up that failed too) reaches the one-line
+    messages that Docker, OpenNebula and the PVE shim show; an info entry does not."""
+    http.post(f"{BASE}/v1/resource-groups/gold/spawn", status=500, json=[
+        {"ret_code": retcodes.CREATED, "message": "definition made"},
+        failure(retcodes.FAIL_UNKNOWN_ERROR, "allocate failed")[0],
+        {"ret_code": retcodes.WARN_STORAGE_ERROR, "message": "undoing it failed too: remove volume d1_00000"},
+    ])
+    with pytest.raises(ApiError) as info:
+        client.resource_groups.spawn("gold", "d1", [1024])
+    assert info.value.__notes__ == ["undoing it failed too: remove volume d1_00000"]
+    assert info.value.one_line().startswith("allocate failed")
+    assert "undoing it failed too: remove volume d1_00000" in info.value.one_line()
+    assert "definition made" not in info.value.one_line()
+
+
 @pytest.mark.parametrize(("code", "kind"), [
     (retcodes.FAIL_NOT_FOUND_RSC_DFN, NotFound),
     (retcodes.FAIL_NOT_FOUND_SNAPSHOT | retcodes.MASK_SNAPSHOT | retcodes.MASK_DEL, NotFound),

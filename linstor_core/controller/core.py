@@ -65,6 +65,13 @@ class Change:
         self.replies.append(entry(code, message, mask=self.mask, obj_refs=obj_refs,
                                   details=details))
 
+    def warn_leftover(self, what: str, why: str = "") -> None:
+        """Warn that the clean-up ``what`` failed (because ``why``); start-up reconciliation
+        removes what it left."""
+        because = f" ({why})" if why else ""
+        self.reply(rc.WARN_STORAGE_ERROR,
+                   f"{what} failed{because}; the leftover is removed at the next controller start.")
+
     def on_undo(self, what: str, step: Step) -> None:
         self.undo.append((what, step))
 
@@ -148,9 +155,7 @@ class Controller:
                                    "repairs what is left")
                 raise
             for what, why in _run_steps(change.after_commit, "clean-up"):
-                change.reply(rc.WARN_STORAGE_ERROR,
-                             f"{what} failed ({why}); the leftover is removed at the next controller "
-                             "start.")
+                change.warn_leftover(what, why)
             for step in change.required:
                 step()
 

@@ -216,8 +216,7 @@ def rollback(ctl: Controller, change: Change, rd_name: str, name: str) -> None:
                          correction=f"Repeat the rollback when the cause is fixed{fix}{after}.",
                          details="; ".join(notes)) from error
         for what in leftovers:
-            change.reply(rc.WARN_STORAGE_ERROR,
-                         f"{what} failed; the leftover is removed at the next controller start.")
+            change.warn_leftover(what)
 
     change.then(switch)
 
